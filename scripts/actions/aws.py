@@ -1,0 +1,37 @@
+"""boto3 clients with botocore's own retry modes and bounded timeouts.
+
+The endpoint comes from botocore's standard `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` variables, so the
+same code talks to AWS or to the local moto server. Retries: botocore's `standard` mode (throttling and 5xx,
+exponential backoff with jitter) unless `AWS_RETRY_MODE` says otherwise; attempts from `AWS_MAX_ATTEMPTS`.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+RequestListener = Callable[[str, str, str], None]  # (service, operation, request_id)
+
+
+def client_config(max_attempts: int | None = None) -> Config:
+    attempts = max_attempts or int(os.environ.get("AWS_MAX_ATTEMPTS", "8"))
+    return Config(
+        retries={"mode": os.environ.get("AWS_RETRY_MODE", "standard"), "total_max_attempts": attempts},
+        connect_timeout=float(os.environ.get("DR_CONNECT_TIMEOUT", "5")),
+        read_timeout=float(os.environ.get("DR_READ_TIMEOUT", "30")),
+    )
+
+
+def client(service: str, region: str, *, max_attempts: int | None = None,
+           on_request: RequestListener | None = None) -> Any:
+    """A boto3 client for `service` in `region`; `on_request` hears every API call's request id."""
+    made = boto3.session.Session().client(service, region_name=region, config=client_config(max_attempts))
+    if on_request is not None:
+        def _after_call(http_response: Any, parsed: dict, model: Any, **_: Any) -> None:
+            request_id = (parsed or {}).get("ResponseMetadata", {}).get("RequestId", "")
+            on_request(service, model.name, request_id)
+        made.meta.events.register("after-call.*", _after_call)
+    return made

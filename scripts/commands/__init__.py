@@ -1,0 +1,1 @@
+"""drctl command modules: each defines `register(app: typer.Typer) -> None` and imports heavy things lazily."""

@@ -1,0 +1,32 @@
+"""`drctl`: the operations toolkit. Each module in scripts/commands/ adds its commands via `register(app)`.
+
+Command modules import their heavy dependencies (pulumi, boto3, psycopg) inside the command functions so that
+`drctl --help` and every command start fast.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import typer
+
+import scripts.commands
+
+app = typer.Typer(
+    name="drctl",
+    help="dr-platform operations: offline plan, runbooks RB-N-01..08, data-plane checks, drills.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for _module in sorted(pkgutil.iter_modules(scripts.commands.__path__), key=lambda m: m.name):
+    importlib.import_module(f"scripts.commands.{_module.name}").register(app)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""The runbook engine's contract: dry-run changes nothing, journal per run, resume skips done steps, exit codes."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+
+from scripts.runbooks.engine import (EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, BadInput, Journal, Runbook, Step,
+                                     run)
+
+
+def _book(calls: list[str], fail_at: str | None = None) -> Runbook:
+    def act(name: str):
+        def action(ctx):
+            if name == fail_at:
+                raise RuntimeError(f"{name} broke")
+            calls.append(name)
+            return {"seen": sorted(ctx.results)}
+        return action
+
+    def validate(params):
+        if params.get("region") == "mars-1":
+            raise BadInput("--region mars-1 is not in allowedRegions")
+
+    return Runbook(name="RB-TEST", validate=validate, steps=[
+        Step("preflight", "look around", act("preflight"), read_only=True),
+        Step("change", "change something", act("change"), would_call=lambda ctx: ["svc:DoThing(x=1)"]),
+        Step("verify", "check it", act("verify"), read_only=True),
+    ])
+
+
+def quiet() -> Console:
+    return Console(file=open("/dev/null", "w"))
+
+
+def test_dry_run_runs_read_only_steps_and_only_plans_changes(tmp_path: Path) -> None:
+    calls: list[str] = []
+    assert run(_book(calls), {}, execute=False, journal_dir=tmp_path, console=quiet()) == EXIT_OK
+    assert calls == ["preflight", "verify"]
+    journal = Journal.model_validate_json(next(tmp_path.glob("*.json")).read_text())
+    assert journal.status == "planned"
+    assert journal.step("change").state == "planned"
+    assert journal.step("change").would_call == ["svc:DoThing(x=1)"]
+
+
+def test_failed_step_exits_1_and_resume_skips_done_steps(tmp_path: Path) -> None:
+    calls: list[str] = []
+    assert run(_book(calls, fail_at="verify"), {}, execute=True, journal_dir=tmp_path,
+               console=quiet()) == EXIT_FAILED
+    run_id = next(tmp_path.glob("*.json")).stem
+    assert calls == ["preflight", "change"]
+    calls.clear()
+    assert run(_book(calls), {}, execute=True, resume=run_id, journal_dir=tmp_path, console=quiet()) == EXIT_OK
+    assert calls == ["verify"]
+    journal = Journal.load(tmp_path, run_id)
+    assert journal.status == "done"
+    assert journal.step("verify").result == {"seen": ["change", "preflight"]}
+
+
+def test_bad_input_exits_2_before_any_step(tmp_path: Path, capsys) -> None:
+    calls: list[str] = []
+    code = run(_book(calls), {"region": "mars-1"}, execute=True, journal_dir=tmp_path, console=quiet(),
+               as_json=True)
+    assert code == EXIT_BAD_INPUT and calls == []
+    assert "mars-1" in json.loads(capsys.readouterr().out)["error"]
+
+
+def test_resume_of_unknown_run_is_bad_input(tmp_path: Path) -> None:
+    assert run(_book([]), {}, execute=True, resume="nope", journal_dir=tmp_path, console=quiet()) == EXIT_BAD_INPUT
