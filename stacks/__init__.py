@@ -1,0 +1,1 @@
+"""Stacks: settings, and the two programs (primary in region A, dr in region B)."""
