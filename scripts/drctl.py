@@ -20,6 +20,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+
+@app.callback()
+def _group() -> None:
+    """dr-platform operations: offline plan, runbooks RB-N-01..08, data-plane checks, drills."""
+
+
 for _module in sorted(pkgutil.iter_modules(scripts.commands.__path__), key=lambda m: m.name):
     importlib.import_module(f"scripts.commands.{_module.name}").register(app)
 

@@ -16,6 +16,8 @@ from typing import Any, Self
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator)
 from pydantic.alias_generators import to_camel
 
+from components.posture import Posture
+
 PROJECT = "dr-platform"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 REGION_PATTERN = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
@@ -34,12 +36,6 @@ class ConfigError(ValueError):
 class Role(StrEnum):
     PRIMARY = "primary"
     DR = "dr"
-
-
-class Posture(StrEnum):
-    PILOT_LIGHT = "pilot-light"
-    WARM_STANDBY = "warm-standby"
-    ACTIVE_ACTIVE = "active-active"
 
 
 class FailoverMode(StrEnum):
@@ -215,7 +211,7 @@ def decode_pulumi_config(raw: dict[str, Any]) -> dict[str, Any]:
         namespace, _, key = full_key.partition(":")
         if namespace != PROJECT:
             continue
-        if isinstance(value, str) and value[:1] in "[{":
+        if isinstance(value, str) and value[:1] in ("[", "{"):
             try:
                 value = json.loads(value)
             except json.JSONDecodeError as exc:

@@ -1,0 +1,172 @@
+"""Aurora PostgreSQL global database: the global cluster and writer cluster in region A, the secondary in B.
+
+Membership (`global_cluster_identifier`, `replication_source_identifier`) is never edited to fail over: that
+is the known way to break a global database. Role changes go through the RDS API (components/failover.py and
+`drctl failover`), and drift on those fields is ignored here. The secondary takes no master credentials (AWS
+refuses them for a cross-region member); managed master passwords are not supported on global clusters, so
+the password is generated here and kept in Secrets Manager with a replica in region B.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from components.base import child, data
+
+ENGINE = "aurora-postgresql"
+MEMBERSHIP_FIELDS = ["global_cluster_identifier", "replication_source_identifier"]
+BACKUP_WINDOW = "03:00-04:00"
+# RDS master passwords may not contain / @ " or spaces.
+PASSWORD_SPECIALS = "!#$%^&*()-_=+[]{}<>:?"
+
+
+@dataclass
+class ClusterPlacement:
+    region: str
+    provider: aws.Provider
+    subnet_group_name: pulumi.Input[str]
+    security_group_id: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+
+
+@dataclass
+class AuroraSettingsArgs:
+    global_cluster_id: str
+    engine_version: str
+    instance_class: str
+    backup_retention_days: int
+    database_name: str
+    master_username: str
+
+
+def _parameter_group(owner: pulumi.Resource, name: str, engine_version: str,
+                     provider: aws.Provider) -> aws.rds.ClusterParameterGroup:
+    """TLS-only connections (rds.force_ssl) and connection logging for audits."""
+    major = engine_version.split(".")[0]
+    return aws.rds.ClusterParameterGroup(
+        f"{name}-params", name=f"{name}-params", family=f"aurora-postgresql{major}",
+        description="dr-platform: TLS only",
+        parameters=[aws.rds.ClusterParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
+                    aws.rds.ClusterParameterGroupParameterArgs(name="log_connections", value="1")],
+        opts=child(owner, provider))
+
+
+def _instances(owner: pulumi.Resource, cluster: aws.rds.Cluster, cluster_id: str, count: int,
+               settings: AuroraSettingsArgs, placement: ClusterPlacement) -> list[aws.rds.ClusterInstance]:
+    return [
+        aws.rds.ClusterInstance(
+            f"{cluster_id}-{index}", identifier=f"{cluster_id}-{index}", cluster_identifier=cluster.id,
+            engine=ENGINE, engine_version=settings.engine_version, instance_class=settings.instance_class,
+            db_subnet_group_name=placement.subnet_group_name, publicly_accessible=False,
+            performance_insights_enabled=True, performance_insights_kms_key_id=placement.kms_key_arn,
+            auto_minor_version_upgrade=True, promotion_tier=index,
+            opts=child(owner, placement.provider))
+        for index in range(count)
+    ]
+
+
+def _cluster_security(settings: AuroraSettingsArgs, placement: ClusterPlacement, cluster_id: str,
+                      params: aws.rds.ClusterParameterGroup) -> dict:
+    """Arguments both clusters share: encryption, PITR, deletion protection, IAM auth, TLS-only parameters."""
+    return dict(
+        cluster_identifier=cluster_id, engine=ENGINE, engine_version=settings.engine_version,
+        storage_encrypted=True, kms_key_id=placement.kms_key_arn,
+        backup_retention_period=settings.backup_retention_days, preferred_backup_window=BACKUP_WINDOW,
+        deletion_protection=True, copy_tags_to_snapshot=True, iam_database_authentication_enabled=True,
+        db_subnet_group_name=placement.subnet_group_name, vpc_security_group_ids=[placement.security_group_id],
+        db_cluster_parameter_group_name=params.name, enabled_cloudwatch_logs_exports=["postgresql"],
+        skip_final_snapshot=False, final_snapshot_identifier=f"{cluster_id}-final")
+
+
+@dataclass
+class AuroraGlobalPrimaryArgs:
+    settings: AuroraSettingsArgs
+    placement: ClusterPlacement
+    instances: int
+    secret_replica_region: str
+    secret_replica_kms_key_arn: pulumi.Input[str]
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class AuroraGlobalPrimary(pulumi.ComponentResource):
+    """The global cluster and its writer cluster in region A, with the master secret replicated to B."""
+
+    global_cluster_id: pulumi.Output[str]
+    cluster_arn: pulumi.Output[str]
+    cluster_id: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+    secret_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AuroraGlobalPrimaryArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("dr-platform:aurora:AuroraGlobalPrimary", name, None, opts)
+        s, p = args.settings, args.placement
+        global_cluster = aws.rds.GlobalCluster(
+            f"{name}-global", global_cluster_identifier=s.global_cluster_id, engine=ENGINE,
+            engine_version=s.engine_version, database_name=s.database_name, storage_encrypted=True,
+            deletion_protection=True, opts=data(self, p.provider))
+        password = random.RandomPassword(f"{name}-master-password", length=40, special=True,
+                                         override_special=PASSWORD_SPECIALS,
+                                         opts=pulumi.ResourceOptions(parent=self))
+        cluster_id = f"{s.global_cluster_id}-{p.region}"
+        params = _parameter_group(self, cluster_id, s.engine_version, p.provider)
+        cluster = aws.rds.Cluster(
+            cluster_id, global_cluster_identifier=global_cluster.id,
+            master_username=s.master_username, master_password=password.result,
+            database_name=s.database_name, tags=args.tags,
+            **_cluster_security(s, p, cluster_id, params),
+            opts=data(self, p.provider, ignore_changes=MEMBERSHIP_FIELDS))
+        _instances(self, cluster, cluster_id, args.instances, s, p)
+        secret = aws.secretsmanager.Secret(
+            f"{name}-master-secret", name=f"{s.global_cluster_id}/master",
+            description="Aurora global database master credentials (replicated to the DR region)",
+            kms_key_id=p.kms_key_arn, recovery_window_in_days=30,
+            replicas=[aws.secretsmanager.SecretReplicaArgs(region=args.secret_replica_region,
+                                                           kms_key_id=args.secret_replica_kms_key_arn)],
+            opts=data(self, p.provider))
+        aws.secretsmanager.SecretVersion(
+            f"{name}-master-secret-value", secret_id=secret.id,
+            secret_string=pulumi.Output.json_dumps({"username": s.master_username, "password": password.result,
+                                                    "engine": "postgres", "port": 5432,
+                                                    "dbname": s.database_name}),
+            opts=child(self, p.provider))
+        self.global_cluster_id = global_cluster.id
+        self.cluster_arn = cluster.arn
+        self.cluster_id = cluster.cluster_identifier
+        self.endpoint = cluster.endpoint
+        self.secret_arn = secret.arn
+        self.register_outputs({"globalClusterId": self.global_cluster_id, "clusterArn": self.cluster_arn,
+                               "secretArn": self.secret_arn})
+
+
+@dataclass
+class AuroraSecondaryArgs:
+    settings: AuroraSettingsArgs
+    placement: ClusterPlacement
+    global_cluster_id: pulumi.Input[str]
+    instances: int  # from the posture table; 0 = headless secondary
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class AuroraSecondary(pulumi.ComponentResource):
+    """Region B's member of the global database: replicated storage, compute as the posture table says."""
+
+    cluster_arn: pulumi.Output[str]
+    cluster_id: pulumi.Output[str]
+    instances: list[aws.rds.ClusterInstance]
+
+    def __init__(self, name: str, args: AuroraSecondaryArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("dr-platform:aurora:AuroraSecondary", name, None, opts)
+        s, p = args.settings, args.placement
+        cluster_id = f"{s.global_cluster_id}-{p.region}"
+        params = _parameter_group(self, cluster_id, s.engine_version, p.provider)
+        cluster = aws.rds.Cluster(
+            cluster_id, global_cluster_identifier=args.global_cluster_id, tags=args.tags,
+            **_cluster_security(s, p, cluster_id, params),
+            opts=data(self, p.provider, ignore_changes=MEMBERSHIP_FIELDS))
+        self.instances = _instances(self, cluster, cluster_id, args.instances, s, p)
+        self.cluster_arn = cluster.arn
+        self.cluster_id = cluster.cluster_identifier
+        self.register_outputs({"clusterArn": self.cluster_arn, "instances": len(self.instances)})

@@ -1,0 +1,63 @@
+"""AWS Backup: an encrypted vault per region and a daily plan in region A whose copy action sends every recovery
+point to region B, so a lost region still leaves restorable backups (seed 004 §5)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.base import child, data
+
+SCHEDULE = "cron(0 5 ? * * *)"  # daily 05:00 UTC, after Aurora's own backup window
+RETENTION_DAYS = 35
+BACKUP_POLICIES = [
+    "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
+    "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores",
+    "arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Backup",
+    "arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Restore",
+]
+
+
+@dataclass
+class BackupArgs:
+    primary_provider: aws.Provider
+    dr_provider: aws.Provider
+    primary_kms_key_arn: pulumi.Input[str]
+    dr_kms_key_arn: pulumi.Input[str]
+    resource_arns: list[pulumi.Input[str]]
+
+
+class CrossRegionBackup(pulumi.ComponentResource):
+    primary_vault_arn: pulumi.Output[str]
+    dr_vault_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: BackupArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("dr-platform:backup:CrossRegionBackup", name, None, opts)
+        vault_a = aws.backup.Vault(f"{name}-vault-a", name=f"{name}-a", kms_key_arn=args.primary_kms_key_arn,
+                                   opts=data(self, args.primary_provider))
+        vault_b = aws.backup.Vault(f"{name}-vault-b", name=f"{name}-b", kms_key_arn=args.dr_kms_key_arn,
+                                   opts=data(self, args.dr_provider))
+        plan = aws.backup.Plan(
+            f"{name}-daily", name=f"{name}-daily",
+            rules=[{"rule_name": "daily-with-copy-to-dr", "target_vault_name": vault_a.name,
+                    "schedule": SCHEDULE, "start_window": 60, "completion_window": 240,
+                    "lifecycle": {"delete_after": RETENTION_DAYS},
+                    "copy_actions": [{"destination_vault_arn": vault_b.arn,
+                                      "lifecycle": {"delete_after": RETENTION_DAYS}}]}],
+            opts=child(self, args.primary_provider))
+        role = aws.iam.Role(f"{name}-role", description="AWS Backup for dr-platform",
+                            assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+                                "Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"},
+                                "Action": "sts:AssumeRole"}]}),
+                            opts=child(self, args.primary_provider))
+        attachments = [aws.iam.RolePolicyAttachment(f"{name}-role-{index}", role=role.name, policy_arn=arn,
+                                                    opts=child(self, args.primary_provider))
+                       for index, arn in enumerate(BACKUP_POLICIES)]
+        aws.backup.Selection(f"{name}-selection", name=f"{name}-data", plan_id=plan.id, iam_role_arn=role.arn,
+                             resources=args.resource_arns,
+                             opts=child(self, args.primary_provider, depends_on=attachments))
+        self.primary_vault_arn = vault_a.arn
+        self.dr_vault_arn = vault_b.arn
+        self.register_outputs({"primaryVaultArn": self.primary_vault_arn, "drVaultArn": self.dr_vault_arn})

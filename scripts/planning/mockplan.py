@@ -1,0 +1,275 @@
+"""The offline plan: run the real Pulumi program in-process under Pulumi's mock runtime.
+
+There is no AWS account or Pulumi CLI here, so `drctl plan` evaluates `__main__.py` exactly as `pulumi up`
+would run it, with the stack's config assembled as the CLI would (Pulumi.yaml defaults, Pulumi.<stack>.yaml,
+--set overrides) and the primary stack's exports fed into the dr stack's StackReference. What it records is
+the plan: every resource with type, name, region, parent, protection, ignored fields and inputs. Policy tests,
+cost and RTO/RPO assessment read this plan.
+
+Facts this relies on: mock inputs arrive camelCase with numbers as floats; `MockResourceArgs` has no parent or
+options, so the monitor is subclassed to record them from the RegisterResource request; re-importing
+pulumi_aws in one process fails, and nothing in the program keeps state across runs, so nothing is reset.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import runpy
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.settings import SETTINGS, get_root_resource
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from stacks.config_files import stack_values, to_pulumi_config
+from stacks.settings import PROJECT, PROJECT_DIR, Role, parse
+
+ACCOUNT = "123456789012"
+GLOBAL_SERVICES = ("aws:iam/", "aws:route53/")  # control plane is global, whichever provider calls it
+SECRET_INPUTS = {"masterPassword", "secretString", "result"}
+MASK = "[secret]"
+
+
+@dataclass
+class PlannedResource:
+    urn: str
+    type: str
+    name: str
+    region: str | None
+    parent: str | None
+    protect: bool
+    retainOnDelete: bool
+    ignoreChanges: list[str]
+    provider: str | None
+    dependencies: list[str]
+    inputs: dict[str, Any]
+
+
+@dataclass
+class Plan:
+    stack: str
+    config: dict[str, Any]
+    resources: list[PlannedResource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"stack": self.stack, "config": self.config,
+                "resources": [asdict(r) for r in self.resources], "outputs": self.outputs}
+
+    def by_type(self, type_: str) -> list[PlannedResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: str) -> PlannedResource:
+        found = [r for r in self.resources if r.type == type_ and r.name == name]
+        if len(found) != 1:
+            raise KeyError(f"{type_} {name!r}: {len(found)} in plan")
+        return found[0]
+
+    def children(self, parent_urn: str) -> list[PlannedResource]:
+        return [r for r in self.resources if r.parent == parent_urn]
+
+
+def _short(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:17]
+
+
+def _service(type_: str) -> str:
+    return type_.split(":")[1].split("/")[0] if type_.count(":") >= 2 else "unknown"
+
+
+class _PlanMocks(pulumi.runtime.Mocks):
+    """Deterministic stand-ins for what AWS computes (ids, ARNs, endpoints) so the plan is stable."""
+
+    def __init__(self, stack_outputs: dict[str, dict[str, Any]]) -> None:
+        self.stack_outputs = stack_outputs
+        self.provider_regions: dict[str, str] = {}
+
+    def region_of(self, provider_ref: str | None) -> str | None:
+        return self.provider_regions.get(provider_ref) if provider_ref else None
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        inputs = dict(args.inputs)
+        if args.typ == "pulumi:pulumi:StackReference":
+            outputs = self.stack_outputs.get(inputs.get("name", args.name))
+            if outputs is None:
+                raise KeyError(f"StackReference {inputs.get('name', args.name)!r}: no such stack planned")
+            return args.name, {"name": args.name, "outputs": outputs, "secretOutputNames": []}
+        if not args.custom:
+            return None, {}
+        region = inputs.get("region") if args.typ.startswith("pulumi:providers:") else self.region_of(args.provider)
+        computed = _computed(args.typ, args.name, inputs, region or "us-east-1")
+        return computed.pop("id"), {**inputs, **computed}
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+        region = self.region_of(args.provider) or "us-east-1"
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            names = [f"{region}{suffix}" for suffix in "abcd"]
+            return {"names": names, "zoneIds": [f"{region[:3]}{i}-az{i}" for i in range(1, 5)], "id": region}
+        if args.token == "aws:route53/getZone:getZone":
+            return {"zoneId": f"Z{_short(args.args['name'])[:13].upper()}", "name": args.args["name"],
+                    "id": args.args["name"]}
+        raise NotImplementedError(f"mock plan has no answer for invoke {args.token}")
+
+
+def _computed(type_: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    """What AWS would fill in, in AWS's own formats."""
+    service = _service(type_)
+    physical = (inputs.get("name") or inputs.get("bucket") or inputs.get("identifier")
+                or inputs.get("clusterIdentifier") or inputs.get("globalClusterIdentifier") or name)
+    out: dict[str, Any] = {"id": str(physical), "arn": f"arn:aws:{service}:{region}:{ACCOUNT}:{physical}"}
+    if type_ == "aws:kms/key:Key":
+        key_id = f"mrk-{_short(name)}"
+        out.update(id=key_id, keyId=key_id, arn=f"arn:aws:kms:{region}:{ACCOUNT}:key/{key_id}")
+    elif type_ == "aws:kms/replicaKey:ReplicaKey":
+        key_id = str(inputs.get("primaryKeyArn", "")).rsplit("/", 1)[-1]  # replicas share the key id
+        out.update(id=key_id, keyId=key_id, arn=f"arn:aws:kms:{region}:{ACCOUNT}:key/{key_id}")
+    elif type_ == "aws:rds/globalCluster:GlobalCluster":
+        out["arn"] = f"arn:aws:rds::{ACCOUNT}:global-cluster:{physical}"
+    elif type_ == "aws:rds/cluster:Cluster":
+        out.update(arn=f"arn:aws:rds:{region}:{ACCOUNT}:cluster:{physical}",
+                   endpoint=f"{physical}.cluster-{_short(physical)[:12]}.{region}.rds.amazonaws.com",
+                   readerEndpoint=f"{physical}.cluster-ro-{_short(physical)[:12]}.{region}.rds.amazonaws.com")
+    elif type_ == "aws:s3/bucket:Bucket":
+        out.update(arn=f"arn:aws:s3:::{physical}", bucket=physical)
+    elif type_ == "aws:secretsmanager/secret:Secret":
+        out["arn"] = f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{physical}-{_short(name)[:6]}"
+    elif type_ == "aws:dynamodb/table:Table":
+        out["arn"] = f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{physical}"
+    elif type_ == "aws:iam/role:Role":
+        out["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{physical}"
+    elif type_ == "random:index/randomPassword:RandomPassword":
+        out["result"] = f"mock-{_short(name)}"
+    elif type_.startswith("pulumi-python:dynamic"):
+        out["id"] = f"{inputs.get('globalClusterId')}@{inputs.get('targetRegion')}"
+    return out
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The mock monitor, also keeping what MockResourceArgs leaves out: parent, options, dependencies."""
+
+    def __init__(self, mocks: _PlanMocks) -> None:
+        super().__init__(mocks)
+        self.plan_mocks = mocks
+        self.registrations: list[dict[str, Any]] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        inputs = rpc.deserialize_properties(request.object)
+        if request.type.startswith("pulumi:providers:"):
+            self.plan_mocks.provider_regions[f"{response.urn}::{response.id}"] = inputs.get("region")
+        self.registrations.append({
+            "urn": response.urn, "type": request.type, "name": request.name, "parent": request.parent or None,
+            "protect": bool(request.protect), "retainOnDelete": bool(request.retainOnDelete),
+            "ignoreChanges": list(request.ignoreChanges), "provider": request.provider or None,
+            "dependencies": sorted(request.dependencies), "custom": bool(request.custom), "inputs": inputs,
+        })
+        return response
+
+
+def _clean(value: Any, key: str = "") -> Any:
+    """Plan-friendly inputs: floats that are whole become ints; secrets masked; engine internals dropped."""
+    if key in SECRET_INPUTS and value is not None:
+        return MASK
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        if rpc._special_sig_key in value:  # a secret or other special value kept wrapped
+            return MASK
+        return {k: _clean(v, k) for k, v in sorted(value.items()) if not k.startswith("__")}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _region(registration: dict[str, Any], mocks: _PlanMocks, by_urn: dict[str, dict[str, Any]]) -> str | None:
+    type_ = registration["type"]
+    if type_.startswith(GLOBAL_SERVICES):
+        return "global"
+    if type_.startswith("pulumi:providers:"):
+        return registration["inputs"].get("region")
+    if type_.startswith("pulumi-python:dynamic"):
+        return registration["inputs"].get("targetRegion")
+    if registration["custom"]:
+        return mocks.region_of(registration["provider"])
+    return None
+
+
+def _component_regions(resources: list[PlannedResource]) -> None:
+    """A component's region: its children's, when they all agree (else "multi")."""
+    children: dict[str, list[PlannedResource]] = {}
+    for r in resources:
+        if r.parent:
+            children.setdefault(r.parent, []).append(r)
+
+    def region_of(r: PlannedResource) -> str | None:
+        if r.region is not None or r.urn not in children:
+            return r.region
+        found = {region_of(c) for c in children[r.urn]} - {None, "global"}
+        r.region = found.pop() if len(found) == 1 else ("multi" if found else None)
+        return r.region
+
+    for r in resources:
+        region_of(r)
+
+
+def evaluate(stack: str, values: dict[str, Any], stack_outputs: dict[str, dict[str, Any]] | None = None) -> Plan:
+    """Run the program under mocks with these config values; returns the recorded plan.
+
+    Raises stacks.settings.ConfigError (before any resource is declared) when the config is invalid."""
+    mocks = _PlanMocks(stack_outputs or {})
+    monitor = _RecordingMonitor(mocks)
+    runtime_settings.ROOT.set(None)  # a fresh root Stack per run, or exports of earlier runs leak in
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(to_pulumi_config(values))
+    SETTINGS.rpc_manager.clear()
+    SETTINGS.outputs.clear()
+    exports: dict[str, Any] = {}
+
+    def program() -> None:
+        runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__pulumi_program__")
+        root = get_root_resource()
+        exports.update(_sync_await(pulumi.Output.from_input(getattr(root, "outputs", {})).future()) or {})
+
+    _sync_await(run_pulumi_func(program))
+    by_urn = {r["urn"]: r for r in monitor.registrations}
+    resources = [PlannedResource(
+        urn=r["urn"], type=r["type"], name=r["name"], region=_region(r, mocks, by_urn), parent=r["parent"],
+        protect=r["protect"], retainOnDelete=r["retainOnDelete"], ignoreChanges=r["ignoreChanges"],
+        provider=r["provider"], dependencies=r["dependencies"], inputs=_clean(r["inputs"]))
+        for r in sorted(monitor.registrations, key=lambda r: r["urn"])]
+    root_urn = f"urn:pulumi:{stack}::{PROJECT}::pulumi:pulumi:Stack::{PROJECT}-{stack}"
+    for r in resources:
+        r.parent = None if r.parent == root_urn else r.parent
+    _component_regions(resources)
+    return Plan(stack=stack, config=values, resources=resources, outputs=_clean(exports))
+
+
+@lru_cache(maxsize=16)
+def _cached_plan(stack: str, values_json: str, refs_json: str) -> Plan:
+    return evaluate(stack, json.loads(values_json), json.loads(refs_json))
+
+
+def _referenced_stack_name(reference: str) -> str:
+    """`org/project/primary` → the stack file `Pulumi.primary.yaml`."""
+    return reference.rsplit("/", 1)[-1]
+
+
+def plan_stack(stack: str, overrides: list[str] | dict[str, Any] | None = None) -> Plan:
+    """Plan a stack from its files plus overrides; a dr stack first plans the primary it references.
+
+    Raises ConfigError naming the key for invalid config (nothing is evaluated then)."""
+    values = stack_values(stack, overrides)
+    settings = parse(values)  # validate before evaluating anything, the same model the program uses
+    refs: dict[str, dict[str, Any]] = {}
+    if settings.role is Role.DR:
+        primary = plan_stack(_referenced_stack_name(settings.primary_stack))
+        refs[settings.primary_stack] = primary.outputs
+    return _cached_plan(stack, json.dumps(values, sort_keys=True), json.dumps(refs, sort_keys=True))

@@ -1,0 +1,63 @@
+"""Region B: the secondary Aurora cluster, its network, the API's DNS, and — when `failover` is true — the
+promotion step and reverse S3 replication. Every capacity comes from the posture table."""
+from __future__ import annotations
+
+import pulumi
+
+from components.aurora import AuroraSecondary, AuroraSecondaryArgs, ClusterPlacement
+from components.dns import ApiDns, ApiDnsArgs, RegionEndpoint
+from components.failover import AuroraPromotion, AuroraPromotionArgs
+from components.network import Network, NetworkArgs
+from components.posture import Region, capacity
+from components.storage import BucketReplication, BucketReplicationArgs
+from stacks.common import aurora_args, provider
+from stacks.settings import Settings
+
+
+def build(settings: Settings) -> None:
+    a, b = settings.primary_region, settings.dr_region
+    # Only region B's provider: during a regional outage this stack must not need region A's APIs.
+    provider_b = provider(settings, b)
+    cap = capacity(settings.posture, settings.failover, settings.aurora.instances)
+    primary = pulumi.StackReference(settings.primary_stack)
+    replica_key_arn = primary.require_output("kmsReplicaKeyArn")
+
+    network = Network(f"network-{b}", NetworkArgs(cidr=settings.network.dr_cidr, provider=provider_b))
+    secondary = AuroraSecondary("aurora", AuroraSecondaryArgs(
+        settings=aurora_args(settings),
+        placement=ClusterPlacement(region=b, provider=provider_b, subnet_group_name=network.db_subnet_group_name,
+                                   security_group_id=network.db_security_group_id, kms_key_arn=replica_key_arn),
+        global_cluster_id=primary.require_output("globalClusterId"), instances=cap.aurora_instances_b))
+
+    if cap.promote_aurora:
+        AuroraPromotion("aurora-promotion", AuroraPromotionArgs(
+            global_cluster_id=primary.require_output("globalClusterId"), target_cluster_arn=secondary.cluster_arn,
+            target_region=b, failback_cluster_arn=primary.require_output("primaryClusterArn"), failback_region=a,
+            mode=settings.failover_mode.value),
+            opts=pulumi.ResourceOptions(depends_on=secondary.instances))  # a headless cluster cannot write
+
+    if cap.s3_replication_from is Region.B:
+        buckets = primary.require_output("buckets")
+        for spec in settings.buckets:
+            side = buckets.apply(lambda all_buckets, name=spec.name: all_buckets[name])
+            BucketReplication(f"replication-{spec.name}-b-to-a", BucketReplicationArgs(
+                source_bucket=side["drName"], source_arn=side["drArn"], source_key_arn=replica_key_arn,
+                source_region=b, destination_arn=side["primaryArn"],
+                destination_key_arn=primary.require_output("kmsPrimaryKeyArn"), destination_region=a,
+                provider=provider_b))
+
+    dns = settings.dns
+    endpoints = {Region.A: RegionEndpoint("a", dns.primary_endpoint, cap.dns_weight_a),
+                 Region.B: RegionEndpoint("b", dns.dr_endpoint, cap.dns_weight_b)}
+    standby = Region.A if cap.writer_region is Region.B else Region.B
+    ApiDns("api-dns", ApiDnsArgs(zone_name=dns.zone_name, record_name=dns.record_name, routing=dns.routing.value,
+                                 ttl=dns.ttl, health_check_path=dns.health_check_path,
+                                 writer=endpoints[cap.writer_region], standby=endpoints[standby],
+                                 provider=provider_b))
+
+    pulumi.export("posture", settings.posture.value)
+    pulumi.export("failover", settings.failover)
+    pulumi.export("writerRegion", a if cap.writer_region is Region.A else b)
+    pulumi.export("secondaryClusterArn", secondary.cluster_arn)
+    pulumi.export("auroraInstancesB", cap.aurora_instances_b)
+    pulumi.export("apiFqdn", dns.fqdn)

@@ -1,0 +1,68 @@
+"""Region A: production data stores, plus what A's replication writes into in region B (the multi-Region key's
+replica, replica buckets, the backup copy vault), since A's resources must name them when they are created.
+Nothing here branches on posture: region B's capacity is the dr stack's business."""
+from __future__ import annotations
+
+import pulumi
+
+from components.aurora import AuroraGlobalPrimary, AuroraGlobalPrimaryArgs, ClusterPlacement
+from components.backup import BackupArgs, CrossRegionBackup
+from components.kms import MultiRegionKey, MultiRegionKeyArgs
+from components.network import Network, NetworkArgs
+from components.posture import capacity
+from components.storage import BucketReplication, BucketReplicationArgs, SecureBucket, SecureBucketArgs
+from components.tables import GlobalTable, GlobalTableArgs
+from stacks.common import aurora_args, bucket_name, provider
+from stacks.settings import Settings
+
+
+def build(settings: Settings) -> None:
+    a, b = settings.primary_region, settings.dr_region
+    provider_a, provider_b = provider(settings, a), provider(settings, b)
+    key = MultiRegionKey("data-key", MultiRegionKeyArgs(alias="dr-platform-data", primary_provider=provider_a,
+                                                        replica_provider=provider_b))
+    network = Network(f"network-{a}", NetworkArgs(cidr=settings.network.primary_cidr, provider=provider_a))
+    aurora = AuroraGlobalPrimary("aurora", AuroraGlobalPrimaryArgs(
+        settings=aurora_args(settings),
+        placement=ClusterPlacement(region=a, provider=provider_a, subnet_group_name=network.db_subnet_group_name,
+                                   security_group_id=network.db_security_group_id, kms_key_arn=key.primary_arn),
+        instances=capacity(settings.posture, False, settings.aurora.instances).aurora_instances_a,
+        secret_replica_region=b, secret_replica_kms_key_arn=key.replica_arn))
+
+    buckets: dict[str, dict[str, pulumi.Output[str]]] = {}
+    for spec in settings.buckets:
+        bucket_a = SecureBucket(f"bucket-{spec.name}-a", SecureBucketArgs(
+            bucket_name=bucket_name(spec.name, a), kms_key_arn=key.primary_arn, provider=provider_a,
+            tier=spec.tier.value))
+        bucket_b = SecureBucket(f"bucket-{spec.name}-b", SecureBucketArgs(
+            bucket_name=bucket_name(spec.name, b), kms_key_arn=key.replica_arn, provider=provider_b,
+            tier=spec.tier.value))
+        BucketReplication(f"replication-{spec.name}-a-to-b", BucketReplicationArgs(
+            source_bucket=bucket_a.name, source_arn=bucket_a.arn, source_key_arn=key.primary_arn, source_region=a,
+            destination_arn=bucket_b.arn, destination_key_arn=key.replica_arn, destination_region=b,
+            provider=provider_a, depends_on=[bucket_a.versioning, bucket_b.versioning]))
+        buckets[spec.name] = {"primaryName": bucket_a.name, "primaryArn": bucket_a.arn,
+                              "drName": bucket_b.name, "drArn": bucket_b.arn}
+
+    tables = {spec.name: GlobalTable(f"table-{spec.name}", GlobalTableArgs(
+        table_name=spec.name, hash_key=spec.hash_key, tier=spec.tier.value, kms_key_arn=key.primary_arn,
+        replica_region=b, replica_kms_key_arn=key.replica_arn, provider=provider_a)).arn
+        for spec in settings.tables}
+
+    backup = CrossRegionBackup("backup", BackupArgs(
+        primary_provider=provider_a, dr_provider=provider_b, primary_kms_key_arn=key.primary_arn,
+        dr_kms_key_arn=key.replica_arn,
+        resource_arns=[aurora.cluster_arn, *tables.values(), *(v["primaryArn"] for v in buckets.values())]))
+
+    # The dr stack reads these through its StackReference.
+    pulumi.export("primaryRegion", a)
+    pulumi.export("drRegion", b)
+    pulumi.export("kmsPrimaryKeyArn", key.primary_arn)
+    pulumi.export("kmsReplicaKeyArn", key.replica_arn)
+    pulumi.export("globalClusterId", aurora.global_cluster_id)
+    pulumi.export("primaryClusterArn", aurora.cluster_arn)
+    pulumi.export("primaryClusterEndpoint", aurora.endpoint)
+    pulumi.export("masterSecretArn", aurora.secret_arn)
+    pulumi.export("buckets", buckets)
+    pulumi.export("tables", tables)
+    pulumi.export("backupVaults", {"primary": backup.primary_vault_arn, "dr": backup.dr_vault_arn})
