@@ -1,0 +1,100 @@
+"""Bad config is refused before anything is declared, with exit 2 and a message naming the key."""
+from __future__ import annotations
+
+import runpy
+
+import pulumi
+import pytest
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+from typer.testing import CliRunner
+
+from scripts.drctl import app
+from stacks.config_files import project_defaults, stack_values, to_pulumi_config
+from stacks.settings import PROJECT_DIR, ConfigError, Settings
+
+BAD = [  # (override, the key the message must name)
+    ("posture=hot", "posture"),
+    ("failover=maybe", "failover"),
+    ("failoverMode=sometimes", "failoverMode"),
+    ("primaryRegion=us-east-9x", "primaryRegion"),
+    ("drRegion=us-east-1", "drRegion"),
+    ("drRegion=eu-west-1", "drRegion"),
+    ('allowedRegions=["us-east-1","us-west-2","moon-1"]', "allowedRegions"),
+    ("aurora.instanceClass=r6g.large", "aurora.instanceClass"),
+    ("aurora.instances=0", "aurora.instances"),
+    ("aurora.backupRetentionDays=40", "aurora.backupRetentionDays"),
+    ("aurora.engineVersion=fifteen", "aurora.engineVersion"),
+    ("aurora.masterPassword=hunter2", "aurora.masterPassword"),
+    ("buckets[0].tier=gold", "buckets[0].tier"),
+    ("buckets[1].name=Bad_Bucket", "buckets[1].name"),
+    ('tables[0].hashKey=""', "tables[0].hashKey"),
+    ("dns.routing=geo", "dns.routing"),
+    ("dns.ttl=0", "dns.ttl"),
+    ("objectives.critical.rtoMinutes=500", "objectives"),
+    ('primaryStack=""', "primaryStack"),
+    ("colour=blue", "colour"),
+    ("network.drCidr=10.10.0.0/16", "network.drCidr"),
+    ('tables[1].name="payments-idempotency"', "tables"),
+]
+
+
+class _CountingMocks(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.declared = 0
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        self.declared += 1
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+        return {"names": ["az-a", "az-b", "az-c"], "zoneId": "Z1"}
+
+
+def run_program(values: dict) -> tuple[BaseException | None, int]:
+    """Run __main__.py under Pulumi's mocks with these config values: (error raised, resources declared)."""
+    mocks = _CountingMocks()
+    runtime_settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(mocks, project="dr-platform", stack="dr", preview=False)
+    pulumi.runtime.set_all_config(to_pulumi_config(values))
+    try:
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(PROJECT_DIR / "__main__.py"))))
+    except ConfigError as exc:
+        return exc, mocks.declared
+    return None, mocks.declared
+
+
+@pytest.mark.parametrize(("override", "key"), BAD, ids=[b[0] for b in BAD])
+def test_bad_config_exits_2_names_the_key_and_declares_nothing(override: str, key: str) -> None:
+    result = CliRunner().invoke(app, ["plan", "dr", "--set", override])
+    assert result.exit_code == 2, result.output
+    assert f"dr-platform:{key}" in result.output
+
+    error, declared = run_program(stack_values("dr", [override]))
+    assert isinstance(error, ConfigError) and error.key.startswith(key.split("[")[0].split(".")[0])
+    assert declared == 0
+
+
+def test_the_program_declares_resources_when_config_is_good() -> None:
+    error, declared = run_program(stack_values("primary"))
+    assert error is None and declared > 10  # the counting harness above can see declarations
+
+
+def test_set_without_equals_is_refused_naming_it() -> None:
+    result = CliRunner().invoke(app, ["plan", "dr", "--set", "posture"])
+    assert result.exit_code == 2 and "posture" in result.output
+
+
+def test_unknown_stack_is_refused() -> None:
+    result = CliRunner().invoke(app, ["plan", "staging"])
+    assert result.exit_code == 2 and "Pulumi.staging.yaml" in result.output
+
+
+def test_pulumi_yaml_defaults_match_the_settings_model() -> None:
+    defaults = project_defaults()
+    fields = {info.alias: info for info in Settings.model_fields.values()}
+    assert set(defaults) - {"primaryStack"} <= set(fields)
+    for key, value in defaults.items():
+        model_default = fields[key].get_default(call_default_factory=True)
+        assert (model_default.value if hasattr(model_default, "value") else model_default) == value, key

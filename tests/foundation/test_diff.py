@@ -1,0 +1,90 @@
+"""What a config flip followed by `pulumi up --stack dr` changes."""
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from scripts.drctl import app
+from scripts.planning.diff import diff_plans
+from scripts.planning.mockplan import Plan, plan_stack
+
+INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+
+
+def test_pilot_light_to_warm_standby_adds_one_instance_in_b(dr_plans: dict) -> None:
+    diff = diff_plans(dr_plans[("pilot-light", False)], dr_plans[("warm-standby", False)])
+    assert [(r.type, r.name, r.region) for r in diff.added] == [(INSTANCE, "dr-core-us-west-2-0", "us-west-2")]
+    assert diff.removed == [] and diff.changed == []
+
+
+def test_failover_promotes_scales_flips_dns_and_reverses_replication(dr_plans: dict) -> None:
+    before, after = dr_plans[("pilot-light", False)], dr_plans[("pilot-light", True)]
+    diff = diff_plans(before, after)
+    added = {(r.type, r.name) for r in diff.added}
+    (promotion,) = [r for r in diff.added if r.type.startswith("pulumi-python:dynamic")]
+    assert promotion.inputs["mode"] == "planned"
+    assert promotion.inputs["targetClusterArn"] == after.outputs["secondaryClusterArn"]
+    assert promotion.inputs["failbackRegion"] == "us-east-1"
+    assert {(INSTANCE, "dr-core-us-west-2-0"), (INSTANCE, "dr-core-us-west-2-1")} <= added  # production: 2
+    # a headless cluster cannot become the writer: the step waits for B's instances
+    assert {i.urn for i in after.by_type(INSTANCE)} <= set(promotion.dependencies)
+    reverse = [r for r in diff.added if r.type == "aws:s3/bucketReplicationConfig:BucketReplicationConfig"]
+    assert len(reverse) == 2
+    for config in reverse:
+        assert config.region == "us-west-2"
+        destination = config.inputs["rules"][0]["destination"]
+        assert destination["bucket"].endswith("-us-east-1")
+        assert destination["replicationTime"]["status"] == "Enabled"
+    changed = {c.resource.name: {x.path: (x.old, x.new) for x in c.changes} for c in diff.changed}
+    assert changed["api-dns-primary"]["records[0]"] == ("api-a.origin.example.com", "api-b.origin.example.com")
+    assert changed["api-dns-primary"]["healthCheckId"] == ("api-dns-health-a", "api-dns-health-b")
+    assert diff.removed == []
+
+
+def test_unplanned_failover_uses_the_failover_api_mode() -> None:
+    plan = plan_stack("dr", ["failover=true", "failoverMode=unplanned"])
+    (promotion,) = [r for r in plan.resources if r.type.startswith("pulumi-python:dynamic")]
+    assert promotion.inputs["mode"] == "unplanned"
+
+
+def test_weighted_routing_flips_weights_on_failover() -> None:
+    def weights(plan: Plan) -> dict[str, int]:
+        return {r.inputs["setIdentifier"]: r.inputs["weightedRoutingPolicies"][0]["weight"]
+                for r in plan.by_type("aws:route53/record:Record")}
+    assert weights(plan_stack("dr", ["dns.routing=weighted"])) == {"region-a": 100, "region-b": 0}
+    assert weights(plan_stack("dr", ["dns.routing=weighted", "failover=true"])) == {"region-a": 0, "region-b": 100}
+    assert weights(plan_stack("dr", ["dns.routing=weighted", "posture=active-active"])) == \
+        {"region-a": 50, "region-b": 50}
+
+
+def test_failback_is_the_reverse_flip(dr_plans: dict) -> None:
+    diff = diff_plans(dr_plans[("warm-standby", True)], dr_plans[("warm-standby", False)])
+    assert any(r.type.startswith("pulumi-python:dynamic") for r in diff.removed)
+    assert [r.name for r in diff.removed if r.type == INSTANCE] == ["dr-core-us-west-2-1"]  # back to 1 warm
+
+
+def test_cli_diff_json_reports_added_and_changed() -> None:
+    result = CliRunner().invoke(app, ["plan", "dr", "--diff", "failover=true", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["flip"] == ["failover=true"]
+    assert any(a["type"].startswith("pulumi-python:dynamic") for a in payload["added"])
+    assert any(c["name"] == "api-dns-primary" for c in payload["changed"])
+
+
+def test_cli_plan_json_has_the_documented_shape() -> None:
+    result = CliRunner().invoke(app, ["plan", "dr", "--set", "posture=warm-standby", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert set(payload) == {"stack", "config", "resources", "outputs"}
+    assert payload["config"]["posture"] == "warm-standby"
+    resource = payload["resources"][0]
+    assert {"urn", "type", "name", "region", "parent", "protect", "ignoreChanges", "inputs"} <= set(resource)
+    assert payload["outputs"]["auroraInstancesB"] == 1
+
+
+def test_cli_plan_table_groups_by_component() -> None:
+    result = CliRunner().invoke(app, ["plan", "primary"])
+    assert result.exit_code == 0, result.output
+    assert "plan: stack primary" in result.output and "AuroraGlobalPrimary" in result.output
