@@ -1,0 +1,139 @@
+"""DR policy rules as pure functions, so they are tested directly and run on the offline plan as well as in
+CrossGuard (`pulumi up --policy-pack policy`). Each check takes a resource's type, its inputs (camelCase, as
+the engine and the mocks both hand them over), the region its provider targets, and the pack's config, and
+returns the violations it finds.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+MIN_BACKUP_RETENTION_DAYS = 7
+DEFAULT_ALLOWED_REGIONS = ["us-east-1", "us-west-2"]
+Props = Mapping[str, Any]
+Check = Callable[[Props, "str | None", Mapping[str, Any]], list[str]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    description: str
+    resource_types: tuple[str, ...]
+    check: Check
+
+
+def _aurora_pitr(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
+    days = props.get("backupRetentionPeriod") or 0
+    return [] if days >= MIN_BACKUP_RETENTION_DAYS else [
+        f"backupRetentionPeriod is {days}: point-in-time recovery needs at least {MIN_BACKUP_RETENTION_DAYS} days"]
+
+
+def _aurora_protected(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
+    problems = []
+    if props.get("storageEncrypted") is not True or not props.get("kmsKeyId"):
+        problems.append("storage must be encrypted with the platform's KMS key (storageEncrypted, kmsKeyId)")
+    if props.get("deletionProtection") is not True:
+        problems.append("deletionProtection must be true")
+    if props.get("globalClusterIdentifier") and props.get("manageMasterUserPassword"):
+        problems.append("managed master passwords are not supported on global clusters")
+    return problems
+
+
+def _bucket_versioned(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
+    status = (props.get("versioningConfiguration") or {}).get("status")
+    return [] if status == "Enabled" else [f"versioning is {status!r}: replication and undelete need 'Enabled'"]
+
+
+def _bucket_kms(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
+    rules = props.get("rules") or []
+    ok = rules and all((r.get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm") == "aws:kms"
+                       for r in rules)
+    return [] if ok else ["default encryption must be SSE-KMS (aws:kms)"]
+
+
+def _bucket_private(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
+    flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    off = [f for f in flags if props.get(f) is not True]
+    return [f"public access block: {', '.join(off)} must be true"] if off else []
+
+
+def _replication_rtc(props: Props, _region: str | None, config: Mapping[str, Any]) -> list[str]:
+    problems = []
+    for rule in props.get("rules") or []:
+        destination = rule.get("destination") or {}
+        if (destination.get("replicationTime") or {}).get("status") != "Enabled":
+            problems.append(f"rule {rule.get('id')}: Replication Time Control must be enabled")
+        if (destination.get("metrics") or {}).get("status") != "Enabled":
+            problems.append(f"rule {rule.get('id')}: replication metrics must be enabled")
+        if (rule.get("deleteMarkerReplication") or {}).get("status") != "Enabled":
+            problems.append(f"rule {rule.get('id')}: delete markers must replicate (undelete works in both regions)")
+    return problems
+
+
+def _table_pitr(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
+    problems = []
+    if not (props.get("pointInTimeRecovery") or {}).get("enabled"):
+        problems.append("point-in-time recovery must be enabled on the table")
+    for replica in props.get("replicas") or []:
+        if replica.get("pointInTimeRecovery") is not True:
+            problems.append(f"replica in {replica.get('regionName')}: point-in-time recovery must be enabled")
+    if not (props.get("serverSideEncryption") or {}).get("kmsKeyArn"):
+        problems.append("server-side encryption must use the platform's KMS key")
+    return problems
+
+
+def _allowed_regions(props: Props, region: str | None, config: Mapping[str, Any]) -> list[str]:
+    """Data may only be stored or replicated inside allowedRegions (data residency)."""
+    allowed = list(config.get("allowedRegions") or DEFAULT_ALLOWED_REGIONS)
+    places = {region} if region and region != "global" else set()
+    places |= {r.get("regionName") or r.get("region") for r in props.get("replicas") or [] if isinstance(r, dict)}
+    text = repr(props)
+    places |= set(re.findall(r"arn:aws:[a-z0-9-]+:([a-z]{2}-[a-z]+-\d):", text))
+    outside = sorted(p for p in places if p and p not in allowed)
+    return [f"data in {', '.join(outside)} is outside allowedRegions {allowed}"] if outside else []
+
+
+def _primary_record_health_checked(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
+    primary = any(p.get("type") == "PRIMARY" for p in props.get("failoverRoutingPolicies") or [])
+    weighted = bool(props.get("weightedRoutingPolicies"))
+    if (primary or weighted) and not props.get("healthCheckId"):
+        return ["a PRIMARY or weighted record must carry a health check, or DNS cannot fail over by itself"]
+    return []
+
+
+def _key_rotation(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
+    return [] if props.get("enableKeyRotation") is True else ["automatic key rotation must be enabled"]
+
+
+DATA_TYPES = ("aws:rds/cluster:Cluster", "aws:rds/globalCluster:GlobalCluster", "aws:s3/bucket:Bucket",
+              "aws:dynamodb/table:Table", "aws:secretsmanager/secret:Secret", "aws:backup/vault:Vault",
+              "aws:backup/plan:Plan", "aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey",
+              "aws:s3/bucketReplicationConfig:BucketReplicationConfig")
+
+RULES: list[Rule] = [
+    Rule("aurora-pitr-retention", f"Aurora keeps ≥ {MIN_BACKUP_RETENTION_DAYS} days of PITR",
+         ("aws:rds/cluster:Cluster",), _aurora_pitr),
+    Rule("aurora-encrypted-and-protected", "Aurora storage encrypted with the CMK, deletion protection on",
+         ("aws:rds/cluster:Cluster",), _aurora_protected),
+    Rule("s3-versioning", "Buckets are versioned", ("aws:s3/bucketVersioning:BucketVersioning",), _bucket_versioned),
+    Rule("s3-sse-kms", "Buckets encrypt with SSE-KMS",
+         ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",), _bucket_kms),
+    Rule("s3-no-public-access", "Buckets block all public access",
+         ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",), _bucket_private),
+    Rule("s3-replication-rtc", "Replication with RTC, metrics and delete markers",
+         ("aws:s3/bucketReplicationConfig:BucketReplicationConfig",), _replication_rtc),
+    Rule("dynamodb-pitr", "Tables and their replicas keep PITR, SSE-KMS", ("aws:dynamodb/table:Table",), _table_pitr),
+    Rule("data-residency", "Data stays inside allowedRegions", DATA_TYPES, _allowed_regions),
+    Rule("dns-health-checked", "PRIMARY/weighted API records carry a health check",
+         ("aws:route53/record:Record",), _primary_record_health_checked),
+    Rule("kms-rotation", "CMKs rotate", ("aws:kms/key:Key",), _key_rotation),
+]
+
+
+def violations(resource_type: str, props: Props, region: str | None,
+               config: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
+    """Every (rule, message) the resource breaks."""
+    return [(rule.name, message) for rule in RULES if resource_type in rule.resource_types
+            for message in rule.check(props, region, config or {})]

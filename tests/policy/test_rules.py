@@ -1,0 +1,119 @@
+"""Policy rules as pure functions (pulumi-policy's own style), then over every plan the program produces."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+from typer.testing import CliRunner
+
+from policy.rules import RULES, violations
+from scripts.drctl import app
+from scripts.planning.mockplan import plan_stack
+from scripts.planning.policy_check import check_all, check_plan
+
+GOOD_CLUSTER = {"backupRetentionPeriod": 14, "storageEncrypted": True, "kmsKeyId": "arn:aws:kms:us-east-1:1:key/k",
+                "deletionProtection": True, "globalClusterIdentifier": "dr-core"}
+
+
+def names(found: list[tuple[str, str]]) -> set[str]:
+    return {rule for rule, _ in found}
+
+
+@pytest.mark.parametrize(("resource_type", "good", "bad", "rule"), [
+    ("aws:rds/cluster:Cluster", GOOD_CLUSTER, {**GOOD_CLUSTER, "backupRetentionPeriod": 3}, "aurora-pitr-retention"),
+    ("aws:rds/cluster:Cluster", GOOD_CLUSTER, {**GOOD_CLUSTER, "storageEncrypted": False},
+     "aurora-encrypted-and-protected"),
+    ("aws:rds/cluster:Cluster", GOOD_CLUSTER, {**GOOD_CLUSTER, "manageMasterUserPassword": True},
+     "aurora-encrypted-and-protected"),
+    ("aws:s3/bucketVersioning:BucketVersioning", {"versioningConfiguration": {"status": "Enabled"}},
+     {"versioningConfiguration": {"status": "Suspended"}}, "s3-versioning"),
+    ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+     {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}}]},
+     {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]}, "s3-sse-kms"),
+    ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+     dict.fromkeys(("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"), True),
+     {"blockPublicAcls": True}, "s3-no-public-access"),
+    ("aws:s3/bucketReplicationConfig:BucketReplicationConfig",
+     {"rules": [{"id": "r", "deleteMarkerReplication": {"status": "Enabled"},
+                 "destination": {"replicationTime": {"status": "Enabled"}, "metrics": {"status": "Enabled"}}}]},
+     {"rules": [{"id": "r", "destination": {"replicationTime": {"status": "Enabled"}, "metrics": {"status": "Enabled"}}}]},
+     "s3-replication-rtc"),
+    ("aws:dynamodb/table:Table",
+     {"pointInTimeRecovery": {"enabled": True}, "serverSideEncryption": {"kmsKeyArn": "arn:aws:kms:us-east-1:1:k"},
+      "replicas": [{"regionName": "us-west-2", "pointInTimeRecovery": True}]},
+     {"pointInTimeRecovery": {"enabled": True}, "serverSideEncryption": {"kmsKeyArn": "arn:aws:kms:us-east-1:1:k"},
+      "replicas": [{"regionName": "us-west-2", "pointInTimeRecovery": False}]}, "dynamodb-pitr"),
+    ("aws:dynamodb/table:Table",
+     {"pointInTimeRecovery": {"enabled": True}, "serverSideEncryption": {"kmsKeyArn": "arn:aws:kms:us-east-1:1:k"},
+      "replicas": [{"regionName": "us-west-2", "pointInTimeRecovery": True}]},
+     {"pointInTimeRecovery": {"enabled": True}, "serverSideEncryption": {"kmsKeyArn": "arn:aws:kms:us-east-1:1:k"},
+      "replicas": [{"regionName": "eu-west-1", "pointInTimeRecovery": True}]}, "data-residency"),
+    ("aws:route53/record:Record", {"failoverRoutingPolicies": [{"type": "PRIMARY"}], "healthCheckId": "hc"},
+     {"failoverRoutingPolicies": [{"type": "PRIMARY"}]}, "dns-health-checked"),
+    ("aws:kms/key:Key", {"enableKeyRotation": True}, {"enableKeyRotation": False}, "kms-rotation"),
+])
+def test_rule_passes_good_and_flags_bad(resource_type: str, good: dict, bad: dict, rule: str) -> None:
+    assert rule not in names(violations(resource_type, good, "us-east-1"))
+    assert rule in names(violations(resource_type, bad, "us-east-1"))
+
+
+def test_residency_uses_the_configured_allowed_regions() -> None:
+    props = {"arn": "arn:aws:s3:eu-west-1:1:x"}
+    assert names(violations("aws:s3/bucket:Bucket", props, "eu-west-1")) == {"data-residency"}
+    assert violations("aws:s3/bucket:Bucket", props, "eu-west-1", {"allowedRegions": ["eu-west-1"]}) == []
+
+
+def test_every_rule_is_exercised_above() -> None:
+    assert len({r.name for r in RULES}) == len(RULES) == 10
+
+
+def test_every_stack_posture_and_failover_state_passes_every_policy() -> None:
+    checked, found = check_all()
+    assert checked == 12
+    assert found == []
+
+
+def test_a_weakened_plan_is_caught_naming_rule_and_resource() -> None:
+    plan = copy.deepcopy(plan_stack("primary"))
+    (cluster,) = plan.by_type("aws:rds/cluster:Cluster")
+    cluster.inputs["backupRetentionPeriod"] = 1
+    table = plan.by_type("aws:dynamodb/table:Table")[0]
+    table.inputs["replicas"][0]["regionName"] = "ap-south-1"
+    found = check_plan(plan)
+    assert {(v.rule, v.urn) for v in found} == {("aurora-pitr-retention", cluster.urn),
+                                                ("data-residency", table.urn)}
+
+
+def test_cli_exits_0_when_clean() -> None:
+    result = CliRunner().invoke(app, ["policy", "dr"])
+    assert result.exit_code == 0, result.output
+    assert "6 stack variants checked, 0 violations" in result.output
+
+
+def test_crossguard_wiring_reports_violations_through_pulumi_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run policy/__main__.py with PolicyPack captured (the real one serves forever) and call a validator."""
+    import runpy
+    import sys
+    from pathlib import Path
+
+    import pulumi_policy
+
+    captured: dict = {}
+    monkeypatch.setattr(pulumi_policy, "PolicyPack", lambda **kwargs: captured.update(kwargs))
+    policy_dir = Path(__file__).resolve().parents[2] / "policy"
+    monkeypatch.syspath_prepend(str(policy_dir))
+    monkeypatch.delitem(sys.modules, "rules", raising=False)
+    runpy.run_path(str(policy_dir / "__main__.py"))
+    assert captured["enforcement_level"] == pulumi_policy.EnforcementLevel.MANDATORY
+    policies = {p.name: p for p in captured["policies"]}
+    assert set(policies) == {r.name for r in RULES}
+
+    reported: list[tuple[str, str | None]] = []
+    provider = pulumi_policy.PolicyProviderResource("pulumi:providers:aws", {"region": "us-east-1"}, "urn:p", "p")
+    args = pulumi_policy.ResourceValidationArgs(
+        "aws:rds/cluster:Cluster", {**GOOD_CLUSTER, "backupRetentionPeriod": 1}, "urn:cluster", "cluster",
+        pulumi_policy.PolicyResourceOptions(False, [], None, [], pulumi_policy.PolicyCustomTimeouts(0, 0, 0), []),
+        provider,
+        config={"allowedRegions": ["us-east-1", "us-west-2"]})
+    policies["aurora-pitr-retention"].validate(args, lambda message, urn=None: reported.append((message, urn)))
+    assert reported and reported[0][1] == "urn:cluster" and "7 days" in reported[0][0]
