@@ -114,7 +114,7 @@ class Objectives(Strict):
         return self
 
     def for_tier(self, tier: Tier) -> Objective:
-        return getattr(self, tier.value)
+        return getattr(self, Tier(tier).value)
 
 
 class NetworkSettings(Strict):

@@ -1,0 +1,61 @@
+"""`drctl posture`: what each posture costs beside the RTO/RPO it buys, from the plan, arithmetic shown."""
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="posture")(posture)
+
+
+def posture(
+    stack: Annotated[str, typer.Option(help="The dr stack to assess.")] = "dr",
+    set_: Annotated[list[str] | None, typer.Option("--set", help="KEY=VALUE config override.")] = None,
+    instance_hour_usd: Annotated[float, typer.Option(help="Price of one Aurora instance-hour.")] = 0.26,
+    declare_minutes: Annotated[float, typer.Option(help="Time to declare a regional disaster.")] = 10.0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Cost of region B per posture next to the RTO/RPO it buys against the DR matrix."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from scripts.planning.assess import Assumptions, assess
+    from stacks.settings import ConfigError
+
+    try:
+        settings, rows = assess(stack, list(set_ or []), Assumptions(instance_hour_usd=instance_hour_usd,
+                                                                     declare_minutes=declare_minutes))
+    except ConfigError as exc:
+        print(f"invalid config: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    if as_json:
+        print(json.dumps([{**asdict(r), "rto_minutes": r.rto_minutes} for r in rows], indent=2))
+        return
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    o = settings.objectives
+    table = Table(title=f"Region B by posture — objectives: critical RTO {o.critical.rto_minutes} min / RPO "
+                        f"{o.critical.rpo_minutes} min, standard RTO {o.standard.rto_minutes} min / RPO "
+                        f"{o.standard.rpo_minutes} min")
+    for column in ("posture", "Aurora in B", "instance-h/month", "USD/month", "RTO min", "RPO critical",
+                   "RPO standard", "critical", "standard"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r.posture, str(r.instances_b), str(r.instance_hours_month), f"{r.compute_usd_month:,.0f}",
+                      f"{r.rto_minutes:g}", f"{r.rpo_minutes['critical']:g} min", f"{r.rpo_minutes['standard']:g} min",
+                      "met" if r.meets["critical"] else "[red]NOT met[/red]",
+                      "met" if r.meets["standard"] else "[red]NOT met[/red]")
+    console.print(table)
+    for r in rows:
+        steps = " + ".join(f"{s.minutes:g} {s.name}" for s in r.rto_steps)
+        console.print(f"[bold]{r.posture}[/bold]: RTO = {steps} = {r.rto_minutes:g} min")
+        for s in r.rto_steps:
+            console.print(f"    {s.name}: {s.why}")
+        for tier in ("critical", "standard"):
+            console.print(f"    RPO {tier}: {r.rpo_why[tier]}")
+    console.print("USD/month counts Aurora instance-hours in B only, at --instance-hour-usd; storage, I/O and "
+                  "transfer are the same in every posture.")
