@@ -18,6 +18,9 @@ from components.base import child, data
 
 ENGINE = "aurora-postgresql"
 MEMBERSHIP_FIELDS = ["global_cluster_identifier", "replication_source_identifier"]
+# Engine upgrades go through the global cluster, which upgrades its members; ignoring the members' version
+# avoids the provider's "inconsistent final plan" during an upgrade (pulumi-aws GlobalCluster docs).
+IGNORED_ON_MEMBERS = [*MEMBERSHIP_FIELDS, "engine_version"]
 BACKUP_WINDOW = "03:00-04:00"
 # RDS master passwords may not contain / @ " or spaces.
 PASSWORD_SPECIALS = "!#$%^&*()-_=+[]{}<>:?"
@@ -117,7 +120,7 @@ class AuroraGlobalPrimary(pulumi.ComponentResource):
             master_username=s.master_username, master_password=password.result,
             database_name=s.database_name, tags=args.tags,
             **_cluster_security(s, p, cluster_id, params),
-            opts=data(self, p.provider, ignore_changes=MEMBERSHIP_FIELDS))
+            opts=data(self, p.provider, ignore_changes=IGNORED_ON_MEMBERS))
         _instances(self, cluster, cluster_id, args.instances, s, p)
         secret = aws.secretsmanager.Secret(
             f"{name}-master-secret", name=f"{s.global_cluster_id}/master",
@@ -165,7 +168,7 @@ class AuroraSecondary(pulumi.ComponentResource):
         cluster = aws.rds.Cluster(
             cluster_id, global_cluster_identifier=args.global_cluster_id, tags=args.tags,
             **_cluster_security(s, p, cluster_id, params),
-            opts=data(self, p.provider, ignore_changes=MEMBERSHIP_FIELDS))
+            opts=data(self, p.provider, ignore_changes=IGNORED_ON_MEMBERS))
         self.instances = _instances(self, cluster, cluster_id, args.instances, s, p)
         self.cluster_arn = cluster.arn
         self.cluster_id = cluster.cluster_identifier
