@@ -1,0 +1,57 @@
+"""Drill evidence from a real engine run's journal."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from rich.console import Console
+from typer.testing import CliRunner
+
+from scripts.drctl import app
+from scripts.runbooks.engine import Journal, Runbook, Step, run
+
+
+def _run(journal_dir: Path, *, lag: float | None, execute: bool = True) -> str:
+    def promote(ctx):
+        time.sleep(0.05)
+        return {} if lag is None else {"replication_lag_seconds": lag}
+    book = Runbook("RB-N-01 region failover", [Step("promote", "promote B", promote),
+                                                Step("verify", "check", lambda ctx: {"ok": True}, read_only=True)])
+    assert run(book, {}, execute=execute, journal_dir=journal_dir, console=Console(file=open("/dev/null", "w"))) == 0
+    return next(journal_dir.glob("*.json")).stem
+
+
+def test_record_writes_quarter_report_with_measured_rto_and_rpo(tmp_path: Path) -> None:
+    runs, reports = tmp_path / "runs", tmp_path / "reports"
+    run_id = _run(runs, lag=0.8)
+    args = ["drill", "record", run_id, "--journal-dir", str(runs), "--report-dir", str(reports),
+            "--variance", "DNS TTL was 300 s, not 60 s", "--follow-up", "lower TTL"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    (report,) = reports.glob("*.md")
+    journal = Journal.load(runs, run_id)
+    assert report.name == f"{journal.created_at[:4]}-Q{(int(journal.created_at[5:7]) - 1) // 3 + 1}.md"
+    text = report.read_text()
+    assert f"run {run_id}" in text and "RPO measured: 0.8 s (objective 5 min): met" in text
+    assert "DNS TTL was 300 s" in text and "| promote | done |" in text
+    rto = float(text.split("RTO achieved: ")[1].split(" s")[0])
+    assert 0.05 <= rto < 5
+    CliRunner().invoke(app, args)  # recording twice does not duplicate the section
+    assert report.read_text().count(f"run {run_id}") == 1
+
+
+def test_missed_rpo_exits_1(tmp_path: Path) -> None:
+    run_id = _run(tmp_path / "runs", lag=600)
+    result = CliRunner().invoke(app, ["drill", "record", run_id, "--journal-dir", str(tmp_path / "runs"),
+                                      "--report-dir", str(tmp_path / "reports")])
+    assert result.exit_code == 1
+    assert "**NOT met**" in next((tmp_path / "reports").glob("*.md")).read_text()
+
+
+def test_dry_run_and_unknown_run_are_bad_input(tmp_path: Path) -> None:
+    run_id = _run(tmp_path / "runs", lag=None, execute=False)
+    for target in (run_id, "no-such-run"):
+        result = CliRunner().invoke(app, ["drill", "record", target, "--journal-dir", str(tmp_path / "runs"),
+                                          "--report-dir", str(tmp_path / "reports")])
+        assert result.exit_code == 2
+    assert not (tmp_path / "reports").exists()
