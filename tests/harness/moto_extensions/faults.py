@@ -1,0 +1,57 @@
+"""Server-side fault injection and call counting for moto, so tests exercise the real client retry path.
+
+`inject(service, operation, count, status=503, code="ThrottlingException")` makes the next `count` requests of
+that operation fail on the server with that HTTP status and error code, serialized in the service's own protocol
+the way AWS answers (botocore's standard retry mode retries throttling codes and 5xx). `calls(service,
+operation)` counts the requests the server received for an operation (injected failures included), which lets a
+test prove an operation was not repeated. `clear()` forgets both; the per-test `aws` fixture state is separate,
+so tests using this call `clear()` themselves (the `faults` fixture in tests that need it).
+"""
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+from moto.core.exceptions import ServiceException
+from moto.core.responses import ActionResult, BaseResponse
+
+_lock = threading.Lock()
+_pending: dict[tuple[str, str], list[tuple[int, str]]] = {}
+_calls: Counter[tuple[str, str]] = Counter()
+_original_call_action = BaseResponse.call_action
+
+
+def inject(service: str, operation: str, count: int, *, status: int = 503,
+           code: str = "ThrottlingException") -> None:
+    with _lock:
+        _pending.setdefault((service, operation), []).extend([(status, code)] * count)
+
+
+def calls(service: str, operation: str) -> int:
+    with _lock:
+        return _calls[(service, operation)]
+
+
+def clear() -> None:
+    with _lock:
+        _pending.clear()
+        _calls.clear()
+
+
+def _call_action(self: BaseResponse) -> Any:
+    key = (self.service_name, self._get_action())
+    with _lock:
+        _calls[key] += 1
+        queued = _pending.get(key)
+        fault = queued.pop(0) if queued else None
+    if fault is None:
+        return _original_call_action(self)
+    status, code = fault
+    _, headers, body = self.serialized(ActionResult(ServiceException(code, f"injected fault: {code}")))
+    headers["status"] = status
+    return status, headers, body
+
+
+def install() -> None:
+    BaseResponse.call_action = _call_action  # type: ignore[method-assign]

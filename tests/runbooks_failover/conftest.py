@@ -1,0 +1,159 @@
+"""The starting AWS state of a failover drill, built with boto3 against moto's server, plus real HTTP endpoints.
+
+Region A (us-east-1) runs the writer cluster `dr-core-us-east-1` with two instances; region B (us-west-2) holds
+the headless secondary `dr-core-us-west-2` (pilot light). Route53 has the `api.example.com` CNAME with failover
+routing and a health check per region endpoint. The health checks point at real HTTP servers on 127.0.0.1 (the
+moto extension route53_health really probes loopback addresses), so "A is down" is a server answering 503.
+"""
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from scripts.actions.aws import client
+from tests.harness.moto_extensions import faults as fault_injection
+
+PRIMARY, DR = "us-east-1", "us-west-2"
+GLOBAL_ID = "dr-core"
+ZONE, FQDN = "example.com", "api.example.com"
+ENDPOINT_A, ENDPOINT_B = "api-a.origin.example.com", "api-b.origin.example.com"
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server: "_Server"
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        status = self.server.owner.status_for(self.path)
+        body = b"ok" if status < 400 else b"down"
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    owner: "Endpoint"
+
+
+@dataclass
+class Endpoint:
+    """A real HTTP server on 127.0.0.1: 200 on every path unless told otherwise."""
+
+    status: int = 200
+    per_path: dict[str, int] = field(default_factory=dict)
+    port: int = 0
+    _server: _Server | None = None
+
+    def status_for(self, path: str) -> int:
+        return self.per_path.get(path, self.status)
+
+    def start(self) -> "Endpoint":
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.owner = self
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class World:
+    endpoint_a: Endpoint
+    endpoint_b: Endpoint
+    zone_id: str
+    health_a: str
+    health_b: str
+    arn_a: str
+    arn_b: str
+
+    def writer(self) -> str:
+        gc = client("rds", DR).describe_global_clusters(GlobalClusterIdentifier=GLOBAL_ID)["GlobalClusters"][0]
+        return next(m["DBClusterArn"] for m in gc["GlobalClusterMembers"] if m["IsWriter"])
+
+    def records(self) -> dict[str, dict]:
+        sets = client("route53", PRIMARY).list_resource_record_sets(HostedZoneId=self.zone_id)["ResourceRecordSets"]
+        return {r["SetIdentifier"]: r for r in sets if r.get("SetIdentifier")}
+
+    def instances(self, region: str) -> list[str]:
+        found = client("rds", region).describe_db_instances()["DBInstances"]
+        return sorted(i["DBInstanceIdentifier"] for i in found)
+
+
+@pytest.fixture
+def endpoints() -> Iterator[tuple[Endpoint, Endpoint]]:
+    a, b = Endpoint().start(), Endpoint().start()
+    try:
+        yield a, b
+    finally:
+        a.stop()
+        b.stop()
+
+
+@pytest.fixture
+def faults() -> Iterator[object]:
+    fault_injection.clear()
+    try:
+        yield fault_injection
+    finally:
+        fault_injection.clear()
+
+
+def build_aurora(instances_b: int = 0) -> tuple[str, str]:
+    rds_a, rds_b = client("rds", PRIMARY), client("rds", DR)
+    rds_a.create_global_cluster(GlobalClusterIdentifier=GLOBAL_ID, Engine="aurora-postgresql",
+                                EngineVersion="15.8", StorageEncrypted=True)
+    arn_a = rds_a.create_db_cluster(
+        DBClusterIdentifier=f"{GLOBAL_ID}-{PRIMARY}", GlobalClusterIdentifier=GLOBAL_ID, Engine="aurora-postgresql",
+        EngineVersion="15.8", MasterUsername="dbadmin", MasterUserPassword="not-a-secret-1")["DBCluster"]["DBClusterArn"]
+    for n in range(2):
+        rds_a.create_db_instance(DBInstanceIdentifier=f"{GLOBAL_ID}-{PRIMARY}-{n}", DBInstanceClass="db.r6g.large",
+                                 Engine="aurora-postgresql", DBClusterIdentifier=f"{GLOBAL_ID}-{PRIMARY}")
+    arn_b = rds_b.create_db_cluster(
+        DBClusterIdentifier=f"{GLOBAL_ID}-{DR}", GlobalClusterIdentifier=GLOBAL_ID, Engine="aurora-postgresql",
+        EngineVersion="15.8")["DBCluster"]["DBClusterArn"]
+    for n in range(instances_b):
+        rds_b.create_db_instance(DBInstanceIdentifier=f"{GLOBAL_ID}-{DR}-{n}", DBInstanceClass="db.r6g.large",
+                                 Engine="aurora-postgresql", DBClusterIdentifier=f"{GLOBAL_ID}-{DR}")
+    return arn_a, arn_b
+
+
+def build_dns(port_a: int, port_b: int) -> tuple[str, str, str]:
+    route53 = client("route53", PRIMARY)
+    zone_id = route53.create_hosted_zone(Name=ZONE, CallerReference="zone-1")["HostedZone"]["Id"].split("/")[-1]
+
+    def health_check(endpoint: str, port: int) -> str:
+        return route53.create_health_check(CallerReference=f"hc-{endpoint}", HealthCheckConfig={
+            "IPAddress": "127.0.0.1", "Port": port, "Type": "HTTP", "ResourcePath": "/healthz",
+            "FullyQualifiedDomainName": endpoint, "RequestInterval": 10, "FailureThreshold": 3})["HealthCheck"]["Id"]
+
+    health_a, health_b = health_check(ENDPOINT_A, port_a), health_check(ENDPOINT_B, port_b)
+    route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [
+        {"Action": "CREATE", "ResourceRecordSet": {
+            "Name": FQDN, "Type": "CNAME", "TTL": 60, "SetIdentifier": ident, "Failover": role,
+            "HealthCheckId": check, "ResourceRecords": [{"Value": target}]}}
+        for ident, role, check, target in (("primary", "PRIMARY", health_a, ENDPOINT_A),
+                                           ("secondary", "SECONDARY", health_b, ENDPOINT_B))]})
+    return zone_id, health_a, health_b
+
+
+@pytest.fixture
+def world(aws: str, endpoints: tuple[Endpoint, Endpoint]) -> World:
+    arn_a, arn_b = build_aurora()
+    zone_id, health_a, health_b = build_dns(endpoints[0].port, endpoints[1].port)
+    return World(endpoint_a=endpoints[0], endpoint_b=endpoints[1], zone_id=zone_id, health_a=health_a,
+                 health_b=health_b, arn_a=arn_a, arn_b=arn_b)
