@@ -47,6 +47,16 @@ def iter_events(fetch_page: PageFetcher, params: Mapping[str, Any]) -> Iterator[
         cursor = page[-1]["id"]
 
 
+def chronological(events: list[Event]) -> list[Event]:
+    """Oldest first, for applying: each ledger row keeps the state of the last event applied among events of
+    the same second (`created` has no finer resolution). The listing's own order breaks those ties: it runs
+    one way or the other, which its first and last events tell (a listing within one second tells nothing
+    and is taken as given)."""
+    runs_newest_first = len(events) > 1 and int(events[0]["created"]) > int(events[-1]["created"])
+    in_listing_order = list(reversed(events)) if runs_newest_first else list(events)
+    return sorted(in_listing_order, key=lambda e: int(e["created"]))  # stable: ties keep listing order
+
+
 def stripe_page_fetcher(client: stripe.StripeClient) -> PageFetcher:
     def fetch(params: dict[str, Any]) -> tuple[list[Event], bool]:
         page = client.v1.events.list(params)  # type: ignore[arg-type]
@@ -128,11 +138,11 @@ def plan(conn: psycopg.Connection, events: list[Event], since: datetime, until: 
 
 
 def replay(conn: psycopg.Connection, events: list[Event], since: datetime, until: datetime) -> ReplayReport:
-    """Feed every event to the handler in replay mode (one transaction each), then reconcile.
+    """Feed every event to the handler in replay mode, oldest first, one transaction each; then reconcile.
     `conn` must be in autocommit mode so each event commits on its own."""
     stripe_webhook.apply_schema(conn)
     report = ReplayReport(since=since, until=until, executed=True, listed=len(events), by_type=_count_types(events))
-    for event in events:
+    for event in chronological(events):
         try:
             result = stripe_webhook.handle_event(conn, json.dumps(event).encode(), signature=None, secret=None,
                                                  replayed=True)

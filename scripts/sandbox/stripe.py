@@ -19,6 +19,7 @@ import pickle
 import shutil
 import tempfile
 import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,14 +36,17 @@ def _fresh_app() -> Any:
     """A new aiohttp Application with localstripe's middlewares and routes: its module-level app gets bound to
     the first event loop that serves it and refuses any later one."""
     from aiohttp import web
-    from localstripe import server
 
-    app = web.Application(middlewares=list(server.app.middlewares))
-    app.on_response_prepare.extend(server.app.on_response_prepare)
-    for route in server.app.router.routes():
-        info = route.resource.get_info() if route.resource is not None else {}
-        path = info.get("path") or info.get("formatter")
-        app.router.add_route(route.method, path, route.handler)
+    with warnings.catch_warnings():
+        # localstripe's GET handlers are plain functions, which aiohttp still serves but warns about
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from localstripe import server
+
+        app = web.Application(middlewares=list(server.app.middlewares))
+        app.on_response_prepare.extend(server.app.on_response_prepare)
+        for route in server.app.router.routes():
+            info = route.resource.get_info() if route.resource is not None else {}
+            app.router.add_route(route.method, info.get("path") or info.get("formatter"), route.handler)
     return app
 
 
@@ -65,14 +69,20 @@ def _events_newest_first() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _private_state_file(store: Any, folder: Path) -> Iterator[None]:
+def _private_state(folder: Path) -> Iterator[None]:
+    """Empty store and webhook endpoints, state file in `folder`; emptied again at the end."""
+    from localstripe.resources import store
+    from localstripe.webhooks import _webhooks
+
     store.clear()
+    _webhooks.clear()
     store.dump_to_disk = functools.partial(_dump_store, store, folder / "localstripe.pickle")
     store.try_load_from_disk = lambda: None
     try:
         yield
     finally:
         store.clear()
+        _webhooks.clear()
         del store.dump_to_disk, store.try_load_from_disk
 
 
@@ -98,8 +108,6 @@ async def _shutdown(runner: Any) -> None:
 @contextlib.contextmanager
 def local_stripe(*, newest_first: bool = False, timeout: float = 10) -> Iterator[str]:
     """Run localstripe on 127.0.0.1 on a free port; yields its base URL (for `--api-base` / `base_addresses`)."""
-    from localstripe.resources import store
-
     if not _one_server_at_a_time.acquire(blocking=False):
         raise RuntimeError("localstripe keeps its state in one module-level store: one server per process")
     folder = Path(tempfile.mkdtemp(prefix="localstripe-"))
@@ -107,7 +115,7 @@ def local_stripe(*, newest_first: bool = False, timeout: float = 10) -> Iterator
     thread = threading.Thread(target=loop.run_forever, name="localstripe", daemon=True)
     try:
         with contextlib.ExitStack() as stack:
-            stack.enter_context(_private_state_file(store, folder))
+            stack.enter_context(_private_state(folder))
             if newest_first:
                 stack.enter_context(_events_newest_first())
             thread.start()
