@@ -10,6 +10,7 @@ so tests using this call `clear()` themselves (the `faults` fixture in tests tha
 from __future__ import annotations
 
 import threading
+import warnings
 from collections import Counter
 from typing import Any
 
@@ -20,6 +21,10 @@ _lock = threading.Lock()
 _pending: dict[tuple[str, str], list[tuple[int, str]]] = {}
 _calls: Counter[tuple[str, str]] = Counter()
 _original_call_action = BaseResponse.call_action
+
+
+class InjectedFault(ServiceException):
+    """Defined here (not in a moto module) so moto serializes it with the called service's own error model."""
 
 
 def inject(service: str, operation: str, count: int, *, status: int = 503,
@@ -48,7 +53,9 @@ def _call_action(self: BaseResponse) -> Any:
     if fault is None:
         return _original_call_action(self)
     status, code = fault
-    _, headers, body = self.serialized(ActionResult(ServiceException(code, f"injected fault: {code}")))
+    with warnings.catch_warnings():  # moto warns that generic codes (Throttling, 5xx) are not in the model
+        warnings.simplefilter("ignore", UserWarning)
+        _, headers, body = self.serialized(ActionResult(InjectedFault(code, f"injected fault: {code}")))
     headers["status"] = status
     return status, headers, body
 

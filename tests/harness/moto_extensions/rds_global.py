@@ -16,6 +16,7 @@ cluster lives in its own region's backend. Added here:
 - RemoveFromGlobalCluster detaches the member in whatever region it lives (moto only looked in the caller's
   region, where the global cluster never is): the cluster becomes standalone and writable.
 - DescribeGlobalClusters honours GlobalClusterIdentifier (GlobalClusterNotFoundFault when unknown).
+- A cluster created under the id of a just-renamed one gets its own automated snapshot name (see below).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import time
 from typing import Any
 
 from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
 from moto.rds.exceptions import (DBClusterNotFoundError, InvalidDBClusterStateFault, InvalidParameterCombination,
                                  RDSClientError)
 from moto.rds.models import DBCluster, GlobalCluster, rds_backends
@@ -143,7 +145,19 @@ def _remove_from_global_cluster(self: RDSResponse) -> ActionResult:
     return ActionResult({"GlobalCluster": global_cluster})
 
 
+def _save_automated_backup(self: DBCluster) -> None:
+    """moto names a cluster's automated snapshot `rds:<cluster id>-<minute>`, so a cluster created under the id of
+    one renamed a moment ago (the failback's rejoin) collides with the old cluster's snapshot. On AWS automated
+    snapshots belong to the cluster resource and never collide; give the newcomer a distinct name."""
+    base = f"rds:{self.db_cluster_identifier}-{utcnow().strftime('%Y-%m-%d-%H-%M')}"
+    snapshot_id, n = base, 1
+    while snapshot_id in self.backend.cluster_snapshots:
+        snapshot_id, n = f"{base}-{n}", n + 1
+    self.backend.create_auto_cluster_snapshot(self.db_cluster_identifier, snapshot_id)
+
+
 def install() -> None:
+    DBCluster.save_automated_backup = _save_automated_backup  # type: ignore[method-assign]
     GlobalCluster.failover_state = property(_failover_state)  # type: ignore[attr-defined]
     RDSResponse.switchover_global_cluster = _switchover_global_cluster  # type: ignore[attr-defined]
     RDSResponse.failover_global_cluster = _failover_global_cluster  # type: ignore[attr-defined]

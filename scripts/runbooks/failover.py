@@ -1,0 +1,245 @@
+"""RB-N-01 region failover A→B (seed 004 §4, seed 000 RB-N-01).
+
+preflight (read-only) → Aurora capacity in B → promote Aurora → Route53 change set → scale compute → smoke →
+RTO. With the Pulumi CLI available (`scale_with: pulumi`), capacity comes from the config flip instead: `failover
+= true` and `pulumi up --stack dr` create B's instances, run the same promotion (components/failover.py) and set
+the posture table's counts; the runbook's own promote and DNS steps then find the work done and change nothing.
+
+Parameters are plain values (the CLI derives them from the stack settings) and are kept in the run's journal,
+so `--resume` acts on exactly what the first attempt planned.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from scripts.actions import aurora, route53
+from scripts.actions.eks import NodegroupTarget, scale_nodegroup
+from scripts.runbooks.engine import BadInput, RunContext, Runbook, Step, now_iso
+from scripts.runbooks.smoke import run_checks
+
+NAME = "RB-N-01 region failover A→B"
+
+
+# ---- shared by failover, failback and cutback ------------------------------------------------------------------
+
+def dns_preflight(ctx: RunContext, batch: dict[str, Any]) -> dict[str, Any]:
+    """Zone id and the health checks a change set needs; BadInput naming what is missing."""
+    client = ctx.client("route53", ctx.params["primary_region"])
+    try:
+        zone_id = route53.hosted_zone_id(client, ctx.params["dns"]["zone_name"])
+    except LookupError as exc:
+        raise BadInput(f"dns.zoneName: {exc}") from None
+    checks = route53.health_checks_by_endpoint(client)
+    wanted = {e: checks[e] for e in route53.endpoints_in(batch) if e in checks}
+    missing = sorted(set(route53.endpoints_in(batch)) - set(wanted))
+    if missing:
+        raise BadInput(f"dns: no Route53 health check on endpoint(s) {', '.join(missing)}")
+    return {"zone_id": zone_id, "health_checks": wanted}
+
+
+def endpoint_health(ctx: RunContext, health_checks: dict[str, str], endpoint: str) -> dict[str, Any]:
+    healthy, reports = route53.health_status(ctx.client("route53", ctx.params["primary_region"]),
+                                             health_checks[endpoint])
+    return {"healthy": healthy, "reports": reports}
+
+
+def dns_step(name: str, description: str, batch_param: str, path_param: str) -> Step:
+    """Write the change set file (regenerated from settings), resolve health checks, UPSERT, wait INSYNC."""
+    def action(ctx: RunContext) -> dict[str, Any]:
+        batch, pre = ctx.params[batch_param], ctx.results["preflight"]
+        path = Path(ctx.params[path_param])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(route53.render(batch))
+        applied = route53.apply_change_batch(
+            ctx.client("route53", ctx.params["primary_region"]), pre["zone_id"],
+            route53.resolve(batch, pre["health_checks"]), timeout_s=ctx.params["timeout_s"],
+            poll_s=ctx.params["poll_s"])
+        return {**applied, "change_set": str(path)}
+
+    def would_call(ctx: RunContext) -> list[str]:
+        batch = ctx.params[batch_param]
+        upserts = ", ".join(f"UPSERT {c['ResourceRecordSet']['SetIdentifier']}→"
+                            f"{c['ResourceRecordSet']['ResourceRecords'][0]['Value']}" for c in batch["Changes"])
+        return [f"write {ctx.params[path_param]}",
+                f"route53:ChangeResourceRecordSets(HostedZoneId={ctx.results['preflight']['zone_id']}, "
+                f"{upserts}) unless already in place", "route53:GetChange until INSYNC"]
+
+    return Step(name, description, action, would_call=would_call)
+
+
+def rto_step(objective_minutes_param: str = "rto_objective_minutes") -> Step:
+    """RTO as measured: wall time from the first attempt's preflight to now (a crash and resume counts)."""
+    def action(ctx: RunContext) -> dict[str, Any]:
+        started = datetime.fromisoformat(ctx.results["preflight"]["started_at"])
+        seconds = round((datetime.now(timezone.utc) - started).total_seconds(), 3)
+        objective = int(ctx.params[objective_minutes_param])
+        ctx.console.print(f"RTO (measured): {seconds:g} s vs objective critical < {objective} min")
+        return {"rto_seconds": seconds, "rto_objective_minutes": objective, "rto_met": seconds <= objective * 60}
+
+    return Step("rto", "measure the recovery time", action, would_call=lambda ctx: ["(summary of step timings)"])
+
+
+def smoke_step() -> Step:
+    def action(ctx: RunContext) -> dict[str, Any]:
+        url = ctx.params.get("smoke_url")
+        if not url:
+            return {"skipped": "no --smoke-url"}
+        results = run_checks(url, ctx.params["smoke_paths"], ctx.params["smoke_timeout_s"])
+        failed = [f"{r.url} → {r.status or r.error}" for r in results if not r.ok]
+        if failed:
+            raise RuntimeError(f"smoke checks failed: {'; '.join(failed)}")
+        return {"checked": [r.url for r in results], "slowest_s": max(r.seconds for r in results)}
+
+    def would_call(ctx: RunContext) -> list[str]:
+        url = ctx.params.get("smoke_url")
+        return [f"GET {url.rstrip('/')}{p}" for p in ctx.params["smoke_paths"]] if url else ["skipped: no --smoke-url"]
+
+    return Step("smoke", "HTTP checks of the critical paths", action, would_call=would_call)
+
+
+def region_cluster_status(ctx: RunContext, region: str, cluster_id: str) -> str:
+    """The cluster's status, 'missing', or 'unreachable' when the region's API does not answer."""
+    try:
+        found = aurora.describe_cluster(ctx.client("rds", region, max_attempts=2), cluster_id)
+    except (ClientError, BotoCoreError) as exc:
+        ctx.log(f"region {region} RDS API: {exc}")
+        return "unreachable"
+    return "missing" if found is None else str(found.get("Status"))
+
+
+# ---- failover --------------------------------------------------------------------------------------------------
+
+def _preflight(ctx: RunContext) -> dict[str, Any]:
+    p = ctx.params
+    rds_b = ctx.client("rds", p["dr_region"])
+    try:
+        global_cluster = aurora.describe_global_cluster(rds_b, p["global_cluster_id"])
+    except LookupError as exc:
+        raise BadInput(f"aurora.globalClusterId: {exc}") from None
+    cluster_b = aurora.describe_cluster(rds_b, p["dr_cluster_id"])
+    if cluster_b is None:
+        raise BadInput(f"DB cluster {p['dr_cluster_id']} does not exist in {p['dr_region']}")
+    arn_b = cluster_b["DBClusterArn"]
+    if arn_b not in aurora.member_arns(global_cluster):
+        raise BadInput(f"DB cluster {arn_b} is not a member of global cluster {p['global_cluster_id']}")
+    dns = dns_preflight(ctx, p["change_set"])
+    a_endpoint = endpoint_health(ctx, dns["health_checks"], p["dns"]["primary_endpoint"])
+    a_status = region_cluster_status(ctx, p["primary_region"], p["primary_cluster_id"])
+    a_healthy = a_endpoint["healthy"] and a_status == "available"
+    writer = aurora.writer_arn(global_cluster)
+    if p["mode"] == "unplanned" and a_healthy and not p["force"] and writer != arn_b:
+        raise BadInput("--unplanned refused: region A is healthy (health check Success, cluster available); "
+                       "a planned failover (switchover, RPO 0) loses nothing. Add --force to fail over anyway.")
+    if p["mode"] == "planned" and not a_healthy and writer != arn_b:
+        raise BadInput(f"planned failover needs region A healthy (cluster {a_status}, health check "
+                       f"{'Success' if a_endpoint['healthy'] else 'failing'}): use --unplanned")
+    lag = aurora.replication_lag(ctx.client("cloudwatch", p["dr_region"]), p["dr_cluster_id"])
+    return {"started_at": now_iso(), "writer": writer, "target_arn": arn_b, "already_failed_over": writer == arn_b,
+            "instances_b": len(aurora.cluster_instances(rds_b, p["dr_cluster_id"])),
+            "replication_lag_b_s": lag, "replication_lag_note": None if lag is not None else
+            "CloudWatch has no AuroraGlobalDBReplicationLag datapoints for B (not measured)",
+            "a_cluster_status": a_status, "a_health": a_endpoint, **dns}
+
+
+def _aurora_capacity(ctx: RunContext) -> dict[str, Any]:
+    p = ctx.params
+    return aurora.scale_instances(ctx.client("rds", p["dr_region"]), cluster_id=p["dr_cluster_id"],
+                                  count=p["production_instances"], instance_class=p["instance_class"],
+                                  timeout_s=p["timeout_s"], poll_s=p["poll_s"])
+
+
+def _aurora_capacity_plan(ctx: RunContext) -> list[str]:
+    p = ctx.params
+    missing = aurora.missing_instance_ids(ctx.client("rds", p["dr_region"]), p["dr_cluster_id"],
+                                          p["production_instances"])
+    return [f"rds:CreateDBInstance(DBInstanceIdentifier={i}, DBClusterIdentifier={p['dr_cluster_id']}, "
+            f"DBInstanceClass={p['instance_class']}, region={p['dr_region']})" for i in missing] or [
+        f"none: {p['dr_cluster_id']} already has {p['production_instances']} instances"]
+
+
+def _promote(ctx: RunContext) -> dict[str, Any]:
+    p, pre = ctx.params, ctx.results["preflight"]
+    result = aurora.promote_secondary(ctx.client("rds", p["dr_region"]), global_cluster_id=p["global_cluster_id"],
+                                      target_cluster_arn=pre["target_arn"], mode=p["mode"],
+                                      timeout_s=p["timeout_s"], poll_s=p["poll_s"])
+    # RPO: a switchover syncs the secondaries first (0); a failover loses what had not replicated yet.
+    if p["mode"] == "planned":
+        result["rpo_seconds"] = 0.0
+    elif pre.get("replication_lag_b_s") is not None:
+        result["replication_lag_seconds"] = pre["replication_lag_b_s"]
+    return result
+
+
+def _promote_plan(ctx: RunContext) -> list[str]:
+    p, pre = ctx.params, ctx.results["preflight"]
+    if pre["already_failed_over"]:
+        return [f"none: {pre['target_arn']} already writes"]
+    return [aurora.planned_promotion_call(p["global_cluster_id"], pre["target_arn"], p["mode"]),
+            "rds:DescribeGlobalClusters until B is the writer and the global cluster is available"]
+
+
+def _scale_compute(ctx: RunContext) -> dict[str, Any]:
+    p = ctx.params
+    eks = ctx.client("eks", p["dr_region"]) if p["nodegroups"] else None
+    scaled = {spec: scale_nodegroup(eks, NodegroupTarget.parse(spec), timeout_s=p["timeout_s"], poll_s=p["poll_s"])
+              for spec in p["nodegroups"]}
+    return {"nodegroups": scaled or "none configured (pass --nodegroup CLUSTER/NODEGROUP=DESIRED)",
+            "deployments": "not scaled here: no Kubernetes context; `pulumi up --stack dr` with failover=true "
+                           "sets replicas from the posture table"}
+
+
+def _scale_compute_plan(ctx: RunContext) -> list[str]:
+    specs = [NodegroupTarget.parse(s) for s in ctx.params["nodegroups"]]
+    return [f"eks:UpdateNodegroupConfig(clusterName={t.cluster}, nodegroupName={t.nodegroup}, "
+            f"desiredSize={t.desired})" for t in specs] or ["none: no --nodegroup given"]
+
+
+def _pulumi_up(ctx: RunContext) -> dict[str, Any]:
+    """The config flip: failover=true (and the mode), then `pulumi up` of the dr stack via the Automation API."""
+    from pulumi import automation as auto
+
+    p = ctx.params
+    stack = auto.select_stack(stack_name=p["stack"], work_dir=p["project_dir"])
+    stack.set_config("dr-platform:failover", auto.ConfigValue("true"))
+    stack.set_config("dr-platform:failoverMode", auto.ConfigValue(p["mode"]))
+    result = stack.up(on_output=ctx.log)
+    return {"result": result.summary.result, "resource_changes": result.summary.resource_changes or {}}
+
+
+def _pulumi_up_plan(ctx: RunContext) -> list[str]:
+    p = ctx.params
+    return [f"pulumi config set failover true --stack {p['stack']}",
+            f"pulumi config set failoverMode {p['mode']} --stack {p['stack']}", f"pulumi up --stack {p['stack']}"]
+
+
+def _validate(params: dict[str, Any]) -> None:
+    if params["mode"] not in ("planned", "unplanned"):
+        raise BadInput(f"mode {params['mode']!r}: expected planned or unplanned")
+    for spec in params["nodegroups"]:
+        try:
+            NodegroupTarget.parse(spec)
+        except ValueError as exc:
+            raise BadInput(str(exc)) from None
+
+
+def runbook(scale_with: str = "api") -> Runbook:
+    """The step list; `scale_with` is "api" (direct RDS/EKS calls) or "pulumi" (config flip + pulumi up)."""
+    capacity = ([Step("pulumi-up", "config flip failover=true, pulumi up --stack dr", _pulumi_up,
+                      would_call=_pulumi_up_plan)] if scale_with == "pulumi" else
+                [Step("aurora-capacity", "production instance count in B's cluster (a writer needs one)",
+                      _aurora_capacity, would_call=_aurora_capacity_plan)])
+    compute = [] if scale_with == "pulumi" else [
+        Step("scale-compute", "EKS node groups in B to production", _scale_compute, would_call=_scale_compute_plan)]
+    return Runbook(name=NAME, validate=_validate, steps=[
+        Step("preflight", "B's secondary, replication lag, A's health", _preflight, read_only=True),
+        *capacity,
+        Step("promote", "Aurora: make B the writer", _promote, would_call=_promote_plan),
+        dns_step("dns", "Route53: API record to B", "change_set", "change_set_path"),
+        *compute,
+        smoke_step(),
+        rto_step(),
+    ])

@@ -1,0 +1,171 @@
+"""RB-N-01 failover and failback through `drctl`, against moto's server and real HTTP endpoints on 127.0.0.1."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from scripts.actions import route53
+from scripts.actions.aws import client
+from scripts.commands.failover import CHANGE_SET_DIR, change_sets, load_settings
+from scripts.drctl import app
+from scripts.runbooks.engine import Journal
+from tests.runbooks_failover.conftest import DR, ENDPOINT_A, ENDPOINT_B, GLOBAL_ID, PRIMARY, World
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+FAST = ["--timeout", "30", "--poll", "0.05"]
+
+
+def drctl(tmp_path: Path, *args: str) -> tuple[int, str]:
+    """Run drctl in-process; returns (exit code, stdout+stderr)."""
+    result = CliRunner().invoke(app, [*args, "--journal-dir", str(tmp_path / "runs"), "--change-set-dir",
+                                      str(tmp_path / "changesets"), *FAST])
+    return result.exit_code, result.output
+
+
+def journal(tmp_path: Path, output: str) -> Journal:
+    return Journal.model_validate(json.loads(output[output.index("{"):]))
+
+
+def primary_target(world: World) -> tuple[str, str]:
+    primary = world.records()["primary"]
+    return primary["ResourceRecords"][0]["Value"], primary["HealthCheckId"]
+
+
+def test_dry_run_lists_the_calls_and_changes_nothing(world: World, tmp_path: Path, faults) -> None:
+    code, output = drctl(tmp_path, "failover", "--scale-with", "api", "--json")
+    assert code == 0, output
+    run = journal(tmp_path, output)
+    assert run.status == "planned"
+    planned = [call for step in run.steps for call in step.would_call]
+    assert any(c.startswith("rds:SwitchoverGlobalCluster(GlobalClusterIdentifier=dr-core") for c in planned)
+    assert any(c.startswith(f"rds:CreateDBInstance(DBInstanceIdentifier={GLOBAL_ID}-{DR}-0") for c in planned)
+    assert any("route53:ChangeResourceRecordSets" in c and f"UPSERT primary→{ENDPOINT_B}" in c for c in planned)
+    assert world.writer() == world.arn_a
+    assert primary_target(world) == (ENDPOINT_A, world.health_a)
+    assert world.instances(DR) == []
+    for operation in ("SwitchoverGlobalCluster", "FailoverGlobalCluster", "CreateDBInstance"):
+        assert faults.calls("rds", operation) == 0
+    assert faults.calls("route53", "ChangeResourceRecordSets") == 0
+
+
+def test_failover_then_failback(world: World, tmp_path: Path, faults) -> None:
+    code, output = drctl(tmp_path, "failover", "--scale-with", "api", "--execute", "--yes",
+                         "--smoke-url", world.endpoint_b.url)
+    assert code == 0, output
+    assert "RTO (measured):" in output and "objective critical < 60 min" in output
+    assert world.writer() == world.arn_b
+    assert primary_target(world) == (ENDPOINT_B, world.health_b)
+    assert world.records()["secondary"]["ResourceRecords"][0]["Value"] == ENDPOINT_A
+    assert world.instances(DR) == [f"{GLOBAL_ID}-{DR}-0", f"{GLOBAL_ID}-{DR}-1"]
+    written = json.loads((tmp_path / "changesets" / "route53-failover-to-B.json").read_text())
+    assert written["Changes"][0]["ResourceRecordSet"]["HealthCheckId"] == f"{{{{health-check:{ENDPOINT_B}}}}}"
+
+    code, output = drctl(tmp_path, "failback", "--execute", "--yes", "--json")
+    assert code == 0, output
+    run = journal(tmp_path, output)
+    assert world.writer() == world.arn_a
+    assert primary_target(world) == (ENDPOINT_A, world.health_a)
+    assert world.instances(DR) == [f"{GLOBAL_ID}-{DR}-0", f"{GLOBAL_ID}-{DR}-1"]  # B kept warm
+    tags = client("rds", DR).list_tags_for_resource(ResourceName=world.arn_b)["TagList"]
+    assert {"Key": "drctl:keep-warm-until", "Value": run.step("keep-b-warm").result["keep_warm_until"]} in tags
+    assert faults.calls("rds", "SwitchoverGlobalCluster") == 2
+
+
+def test_unplanned_is_refused_while_a_is_healthy(world: World, tmp_path: Path, faults) -> None:
+    created_before = faults.calls("rds", "CreateDBInstance")
+    code, output = drctl(tmp_path, "failover", "--unplanned", "--scale-with", "api", "--execute", "--yes")
+    assert code == 2 and "--unplanned refused: region A is healthy" in output
+    assert world.writer() == world.arn_a and world.instances(DR) == []
+    assert faults.calls("rds", "CreateDBInstance") == created_before
+    assert faults.calls("rds", "FailoverGlobalCluster") == 0
+
+
+def test_unplanned_when_a_is_down_then_failback_rejoins_a_detached_region(world: World, tmp_path: Path,
+                                                                          faults) -> None:
+    world.endpoint_a.status = 503
+    code, output = drctl(tmp_path, "failover", "--scale-with", "api", "--execute", "--yes")
+    assert code == 2 and "planned failover needs region A healthy" in output
+    code, output = drctl(tmp_path, "failover", "--unplanned", "--scale-with", "api", "--execute", "--yes")
+    assert code == 0, output
+    assert world.writer() == world.arn_b
+    assert faults.calls("rds", "FailoverGlobalCluster") == 1
+    # Region A lost its membership during the outage; once A is back, failback builds a new secondary there.
+    client("rds", DR).remove_from_global_cluster(GlobalClusterIdentifier=GLOBAL_ID, DbClusterIdentifier=world.arn_a)
+    code, output = drctl(tmp_path, "failback", "--execute", "--yes")
+    assert code == 2 and "not healthy" in output
+    world.endpoint_a.status = 200
+    code, output = drctl(tmp_path, "failback", "--execute", "--yes", "--json")
+    assert code == 0, output
+    assert journal(tmp_path, output).step("rejoin-a").result["rejoined"] is True
+    assert world.writer() == world.arn_a
+    clusters = [c["DBClusterIdentifier"] for c in client("rds", PRIMARY).describe_db_clusters()["DBClusters"]]
+    assert f"{GLOBAL_ID}-{PRIMARY}" in clusters
+    assert any(c.startswith(f"{GLOBAL_ID}-{PRIMARY}-detached-") for c in clusters)  # kept, not deleted
+
+
+def test_crash_after_promote_then_resume_does_not_promote_again(world: World, tmp_path: Path, faults) -> None:
+    env = {**os.environ, "DRCTL_CRASH_AFTER_STEP": "promote", "PYTHONPATH": str(PROJECT_DIR)}
+    command = [sys.executable, "-m", "scripts.drctl", "failover", "--scale-with", "api", "--execute", "--yes",
+               "--journal-dir", str(tmp_path / "runs"), "--change-set-dir", str(tmp_path / "cs"), *FAST]
+    crashed = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)
+    assert crashed.returncode == 137, crashed.stderr
+    run_id = next((tmp_path / "runs").glob("*.json")).stem
+    state = Journal.load(tmp_path / "runs", run_id)
+    assert state.step("promote").state == "done" and state.step("dns").state == "pending"
+    assert world.writer() == world.arn_b and primary_target(world)[0] == ENDPOINT_A
+
+    env.pop("DRCTL_CRASH_AFTER_STEP")
+    resumed = subprocess.run([sys.executable, "-m", "scripts.drctl", "failover", "--resume", run_id, "--yes",
+                              "--journal-dir", str(tmp_path / "runs")],
+                             cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "promote: done in an earlier attempt, not repeated" in resumed.stderr.replace("\n", " ")
+    assert Journal.load(tmp_path / "runs", run_id).status == "done"
+    assert primary_target(world)[0] == ENDPOINT_B
+    assert faults.calls("rds", "SwitchoverGlobalCluster") == 1
+
+
+def test_throttling_and_5xx_are_retried_and_the_run_completes(world: World, tmp_path: Path, faults) -> None:
+    faults.inject("rds", "SwitchoverGlobalCluster", 2, status=400, code="Throttling")
+    faults.inject("route53", "ChangeResourceRecordSets", 1, status=503, code="ServiceUnavailable")
+    faults.inject("rds", "DescribeGlobalClusters", 1, status=500, code="InternalFailure")
+    code, output = drctl(tmp_path, "failover", "--scale-with", "api", "--execute", "--yes", "--json")
+    assert code == 0, output
+    assert world.writer() == world.arn_b and primary_target(world)[0] == ENDPOINT_B
+    assert faults.calls("rds", "SwitchoverGlobalCluster") == 3  # two throttled, one served
+    assert faults.calls("route53", "ChangeResourceRecordSets") == 2
+    promote = journal(tmp_path, output).step("promote")
+    assert [c["operation"] for c in promote.api_calls].count("SwitchoverGlobalCluster") == 1
+
+
+@pytest.mark.parametrize("args, named", [
+    (["--set", "drRegion=eu-west-1"], "drRegion"),
+    (["--set", "dns.zoneName=nope.example.org"], "dns.zoneName"),
+    (["--set", "aurora.globalClusterId=ghost"], "aurora.globalClusterId"),
+    (["--nodegroup", "dr-general"], "--nodegroup"),
+    (["--smoke-url", "ftp://x"], "--base-url"),
+    (["--execute"], "--yes"),
+])
+def test_bad_input_exits_2_and_changes_nothing(world: World, tmp_path: Path, faults, args: list[str],
+                                               named: str) -> None:
+    code, output = drctl(tmp_path, "failover", "--scale-with", "api", *args)
+    assert code == 2 and named in output, output
+    assert world.writer() == world.arn_a and world.instances(DR) == []
+
+
+def test_pulumi_mode_plans_the_config_flip(world: World, tmp_path: Path) -> None:
+    code, output = drctl(tmp_path, "failover", "--scale-with", "pulumi", "--json")
+    assert code == 0, output
+    planned = [c for s in journal(tmp_path, output).steps for c in s.would_call]
+    assert "pulumi config set failover true --stack dr" in planned and "pulumi up --stack dr" in planned
+
+
+def test_committed_change_sets_match_the_generator() -> None:
+    for name, batch in change_sets(load_settings("dr", None)).items():
+        assert (CHANGE_SET_DIR / name).read_text() == route53.render(batch), f"regenerate ops/dr/{name}"
