@@ -104,7 +104,7 @@ def handle_event(conn: psycopg.Connection, payload: bytes, *, signature: str | N
 class Ledger:
     table: str
     key: str  # the column holding the Stripe object's id
-    upsert: Callable[[psycopg.Connection, StripeEvent], None]
+    columns: Callable[[StripeEvent], dict[str, Any]]  # the business columns, from the event's object
 
 
 def ledger_for(event_object: Mapping[str, Any]) -> Ledger | None:
@@ -117,51 +117,45 @@ def _apply_effect(conn: psycopg.Connection, event: StripeEvent) -> str | None:
     ledger = ledger_for(event.object)
     if ledger is None:
         return None
-    ledger.upsert(conn, event)
+    _upsert(conn, ledger, event)
     return ledger.table
 
 
-# Each upsert only moves a row forward in time: a late older event must not overwrite a newer state.
-def _upsert_payment(conn: psycopg.Connection, event: StripeEvent) -> None:
+def _upsert(conn: psycopg.Connection, ledger: Ledger, event: StripeEvent) -> None:
+    """Insert or update the object's row, only ever forward in time: a late older event (a replay listed
+    newest first, a delayed delivery) must not overwrite a newer state."""
+    from psycopg import sql
+
+    values = {ledger.key: str(event.object["id"]), **ledger.columns(event), "last_event_id": event.id,
+              "last_event_created": event.created}
+    updated = [sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(name)) for name in values if name != ledger.key]
+    conn.execute(sql.SQL(
+        "INSERT INTO {table} AS existing ({columns}) VALUES ({values}) "
+        "ON CONFLICT ({key}) DO UPDATE SET {updated}, updated_at = now() "
+        "WHERE existing.last_event_created <= EXCLUDED.last_event_created").format(
+            table=sql.Identifier(ledger.table), columns=sql.SQL(", ").join(map(sql.Identifier, values)),
+            values=sql.SQL(", ").join([sql.Placeholder()] * len(values)), key=sql.Identifier(ledger.key),
+            updated=sql.SQL(", ").join(updated)),
+        list(values.values()))
+
+
+def _payment_columns(event: StripeEvent) -> dict[str, Any]:
     pi = event.object
-    conn.execute(
-        "INSERT INTO stripe_payments AS p (payment_intent_id, customer_id, amount, currency, status, "
-        "  last_event_id, last_event_created) VALUES (%s, %s, %s, %s, %s, %s, %s) "
-        "ON CONFLICT (payment_intent_id) DO UPDATE SET customer_id = EXCLUDED.customer_id, "
-        "  amount = EXCLUDED.amount, currency = EXCLUDED.currency, status = EXCLUDED.status, "
-        "  last_event_id = EXCLUDED.last_event_id, last_event_created = EXCLUDED.last_event_created, "
-        "  updated_at = now() "
-        "WHERE p.last_event_created <= EXCLUDED.last_event_created",
-        (pi["id"], _object_id(pi.get("customer")), int(pi.get("amount") or 0), str(pi.get("currency") or ""),
-         str(pi.get("status") or "unknown"), event.id, event.created))
+    return {"customer_id": _object_id(pi.get("customer")), "amount": int(pi.get("amount") or 0),
+            "currency": str(pi.get("currency") or ""), "status": str(pi.get("status") or "unknown")}
 
 
-def _upsert_invoice(conn: psycopg.Connection, event: StripeEvent) -> None:
+def _invoice_columns(event: StripeEvent) -> dict[str, Any]:
     inv = event.object
-    conn.execute(
-        "INSERT INTO stripe_invoices AS i (invoice_id, customer_id, amount_due, amount_paid, currency, status, "
-        "  last_event_id, last_event_created) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
-        "ON CONFLICT (invoice_id) DO UPDATE SET customer_id = EXCLUDED.customer_id, "
-        "  amount_due = EXCLUDED.amount_due, amount_paid = EXCLUDED.amount_paid, currency = EXCLUDED.currency, "
-        "  status = EXCLUDED.status, last_event_id = EXCLUDED.last_event_id, "
-        "  last_event_created = EXCLUDED.last_event_created, updated_at = now() "
-        "WHERE i.last_event_created <= EXCLUDED.last_event_created",
-        (inv["id"], _object_id(inv.get("customer")), int(inv.get("amount_due") or 0),
-         int(inv.get("amount_paid") or 0), str(inv.get("currency") or ""), inv.get("status"), event.id,
-         event.created))
+    return {"customer_id": _object_id(inv.get("customer")), "amount_due": int(inv.get("amount_due") or 0),
+            "amount_paid": int(inv.get("amount_paid") or 0), "currency": str(inv.get("currency") or ""),
+            "status": inv.get("status")}
 
 
-def _upsert_customer(conn: psycopg.Connection, event: StripeEvent) -> None:
+def _customer_columns(event: StripeEvent) -> dict[str, Any]:
     cus = event.object
-    conn.execute(
-        "INSERT INTO stripe_customers AS c (customer_id, email, name, deleted, last_event_id, last_event_created) "
-        "VALUES (%s, %s, %s, %s, %s, %s) "
-        "ON CONFLICT (customer_id) DO UPDATE SET email = EXCLUDED.email, name = EXCLUDED.name, "
-        "  deleted = EXCLUDED.deleted, last_event_id = EXCLUDED.last_event_id, "
-        "  last_event_created = EXCLUDED.last_event_created, updated_at = now() "
-        "WHERE c.last_event_created <= EXCLUDED.last_event_created",
-        (cus["id"], cus.get("email"), cus.get("name"),
-         event.type == "customer.deleted" or bool(cus.get("deleted")), event.id, event.created))
+    return {"email": cus.get("email"), "name": cus.get("name"),
+            "deleted": event.type == "customer.deleted" or bool(cus.get("deleted"))}
 
 
 def _object_id(value: Any) -> str | None:
@@ -172,7 +166,7 @@ def _object_id(value: Any) -> str | None:
 
 
 LEDGERS: dict[str, Ledger] = {
-    "payment_intent": Ledger("stripe_payments", "payment_intent_id", _upsert_payment),
-    "invoice": Ledger("stripe_invoices", "invoice_id", _upsert_invoice),
-    "customer": Ledger("stripe_customers", "customer_id", _upsert_customer),
+    "payment_intent": Ledger("stripe_payments", "payment_intent_id", _payment_columns),
+    "invoice": Ledger("stripe_invoices", "invoice_id", _invoice_columns),
+    "customer": Ledger("stripe_customers", "customer_id", _customer_columns),
 }

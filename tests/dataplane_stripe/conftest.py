@@ -39,7 +39,7 @@ class StripeWorld:
         return self.event_ids(self.since, self.until)
 
 
-def _next_second() -> int:
+def next_second() -> int:
     """Sleep to the start of the next whole second (Stripe's `created` resolution); return that second."""
     boundary = int(time.time()) + 1
     time.sleep(boundary - time.time())
@@ -82,10 +82,10 @@ def seeded_world(url: str) -> StripeWorld:
     plan = client.v1.plans.create({"amount": 900, "currency": "eur", "interval": "month",
                                    "product": product.id}).id
     seed(client, plan, customers=10, updates=2, payments=3, subscriptions=2)
-    since = _next_second()
+    since = next_second()
     seed(client, plan, customers=110, updates=10, payments=8, subscriptions=4)  # 148 events: two pages
     until = int(time.time())
-    _next_second()
+    next_second()
     seed(client, plan, customers=5, updates=0, payments=1, subscriptions=1)
     return StripeWorld(url, since, until)
 

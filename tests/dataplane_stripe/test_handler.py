@@ -18,7 +18,7 @@ import stripe
 from scripts.dataplane import stripe_webhook
 from scripts.dataplane.stripe_webhook import SignatureRejected, handle_event
 from scripts.sandbox.stripe import local_stripe
-from tests.dataplane_stripe.conftest import API_KEY, _next_second
+from tests.dataplane_stripe.conftest import API_KEY, next_second
 
 SECRET = "whsec_test_dr_platform"
 
@@ -37,7 +37,7 @@ def events() -> Iterator[Events]:
     with local_stripe() as url:
         client = stripe.StripeClient(API_KEY, base_addresses={"api": url}, max_network_retries=0)
         customer = client.v1.customers.create({"email": "old@example.test"})
-        _next_second()  # the update is a second newer than the creation
+        next_second()  # the update is a second newer than the creation
         client.v1.customers.update(customer.id, {"email": "new@example.test"})
         card = client.v1.payment_methods.create({"type": "card", "card": {
             "number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": "123"}})
