@@ -65,7 +65,10 @@ def stripe_replay(
 def parse_time(value: str, option: str) -> datetime:
     """ISO 8601 or unix seconds; an ISO time without a zone is taken as UTC, and the operator is told so."""
     if re.fullmatch(r"\d+(\.\d+)?", value.strip()):
-        return datetime.fromtimestamp(float(value), UTC)
+        try:
+            return datetime.fromtimestamp(float(value), UTC)
+        except (OverflowError, OSError, ValueError):
+            raise BadInput(f"{option} {value!r}: unix seconds out of range") from None
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:

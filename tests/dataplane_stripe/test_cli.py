@@ -72,6 +72,7 @@ def test_a_failed_event_exits_1(stripe_world: StripeWorld, database: str) -> Non
 
 @pytest.mark.parametrize(("args", "env", "named"), [
     (["--since", "yesterday-ish"], {}, "--since 'yesterday-ish'"),
+    (["--since", "99999999999999999"], {}, "--since '99999999999999999'"),
     (["--since", "2024-05-01", "--until", "2024-13-01"], {}, "--until '2024-13-01'"),
     (["--since", "2024-05-02T00:00:00Z", "--until", "2024-05-01T00:00:00Z"], {}, "is before --since"),
     (["--since", "0", "--api-key-env", "DRCTL_NO_SUCH_KEY"], {}, "DRCTL_NO_SUCH_KEY"),
