@@ -11,6 +11,7 @@ import shutil
 import sys
 import uuid
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -115,20 +116,29 @@ def confirm(execute: bool, yes: bool, what: str) -> None:
 def run_book(book: "Runbook", params: dict[str, Any], *, execute: bool, resume: str | None,
              journal_dir: Path | None, as_json: bool) -> None:
     from scripts.runbooks.engine import DEFAULT_JOURNAL_DIR, run
-    raise typer.Exit(run(book, params, execute=execute, resume=resume, journal_dir=journal_dir or DEFAULT_JOURNAL_DIR,
-                         as_json=as_json))
+    raise typer.Exit(run(book, params, execute=execute, resume=resume,
+                         journal_dir=journal_dir or DEFAULT_JOURNAL_DIR, as_json=as_json))
 
 
-def resumed_params(resume: str | None, journal_dir: Path | None) -> dict[str, Any] | None:
-    """A resumed run acts on its journal's parameters (and mode), not on today's settings."""
+def resume_if_asked(resume: str | None, yes: bool, journal_dir: Path | None, as_json: bool,
+                    book: "Callable[[dict[str, Any]], Runbook]") -> None:
+    """With --resume, run the journal's runbook on the journal's parameters and mode (not today's settings),
+    then exit; `book` builds the step list from those parameters."""
     if not resume:
-        return None
+        return
     from scripts.runbooks.engine import DEFAULT_JOURNAL_DIR, BadInput, Journal
     try:
         journal = Journal.load(journal_dir or DEFAULT_JOURNAL_DIR, resume)
     except BadInput as exc:
         raise _bad_input(str(exc)) from None
-    return {**journal.params, "_mode": journal.mode}
+    confirm(journal.mode == "execute", yes, f"resume {resume}")
+    run_book(book(journal.params), {}, execute=True, resume=resume, journal_dir=journal_dir, as_json=as_json)
+
+
+def start(book: "Runbook", params: dict[str, Any], *, execute: bool, yes: bool, what: str,
+          journal_dir: Path | None, as_json: bool) -> None:
+    confirm(execute, yes, what)
+    run_book(book, params, execute=execute, resume=None, journal_dir=journal_dir, as_json=as_json)
 
 
 # ---- commands --------------------------------------------------------------------------------------------------
@@ -150,11 +160,7 @@ def failover(
     from scripts.runbooks import failover as rb
     from scripts.runbooks.smoke import DEFAULT_PATHS, validate_base_url, validate_paths
 
-    previous = resumed_params(resume, journal_dir)
-    if previous is not None:
-        confirm(previous["_mode"] == "execute", yes, f"resume {resume}")
-        run_book(rb.runbook(previous["scale_with"]), {}, execute=True, resume=resume, journal_dir=journal_dir,
-                 as_json=as_json)
+    resume_if_asked(resume, yes, journal_dir, as_json, lambda params: rb.runbook(params["scale_with"]))
     if scale_with not in ("auto", "api", "pulumi"):
         raise _bad_input(f"--scale-with {scale_with!r}: expected auto, api or pulumi")
     settings = load_settings(stack, set_)
@@ -169,9 +175,9 @@ def failover(
               "force": force, "smoke_url": url, "smoke_paths": paths, "smoke_timeout_s": 10.0,
               "nodegroups": list(nodegroup or []), "scale_with": resolved,
               "rto_objective_minutes": settings.objectives.critical.rto_minutes}
-    confirm(execute, yes, f"fail over {settings.aurora.global_cluster_id} and {settings.dns.fqdn} to "
-                          f"{settings.dr_region} ({params['mode']})")
-    run_book(rb.runbook(resolved), params, execute=execute, resume=None, journal_dir=journal_dir, as_json=as_json)
+    start(rb.runbook(resolved), params, execute=execute, yes=yes, journal_dir=journal_dir, as_json=as_json,
+          what=f"fail over {settings.aurora.global_cluster_id} and {settings.dns.fqdn} to {settings.dr_region} "
+               f"({params['mode']})")
 
 
 def failback(
@@ -187,17 +193,13 @@ def failback(
     """RB-N-01 failback: A back as a secondary, lag under the threshold, switchover to A, DNS to A, B kept warm."""
     from scripts.runbooks import failback as rb
 
-    previous = resumed_params(resume, journal_dir)
-    if previous is not None:
-        confirm(previous["_mode"] == "execute", yes, f"resume {resume}")
-        run_book(rb.runbook(), {}, execute=True, resume=resume, journal_dir=journal_dir, as_json=as_json)
+    resume_if_asked(resume, yes, journal_dir, as_json, lambda params: rb.runbook())
     settings = load_settings(stack, set_)
     params = {**base_params(settings, RESTORE_CHANGE_SET, change_set_dir, timeout, poll),
               "max_lag_seconds": max_lag_seconds, "keep_b_warm_hours": keep_b_warm_hours,
               "lag_timeout_s": lag_timeout, "force": force}
-    confirm(execute, yes, f"fail back {settings.aurora.global_cluster_id} and {settings.dns.fqdn} to "
-                          f"{settings.primary_region}")
-    run_book(rb.runbook(), params, execute=execute, resume=None, journal_dir=journal_dir, as_json=as_json)
+    start(rb.runbook(), params, execute=execute, yes=yes, journal_dir=journal_dir, as_json=as_json,
+          what=f"fail back {settings.aurora.global_cluster_id} and {settings.dns.fqdn} to {settings.primary_region}")
 
 
 def cutback(
@@ -215,10 +217,7 @@ def cutback(
     """RB-N-08: invalidate critical CDN paths, then Route53 back to A once A has been healthy long enough."""
     from scripts.runbooks import cutback as rb
 
-    previous = resumed_params(resume, journal_dir)
-    if previous is not None:
-        confirm(previous["_mode"] == "execute", yes, f"resume {resume}")
-        run_book(rb.runbook(), {}, execute=True, resume=resume, journal_dir=journal_dir, as_json=as_json)
+    resume_if_asked(resume, yes, journal_dir, as_json, lambda params: rb.runbook())
     if not distribution:
         raise _bad_input("--distribution is required")
     settings = load_settings(stack, set_)
@@ -226,9 +225,9 @@ def cutback(
               "distribution_id": distribution, "paths": list(paths or rb.DEFAULT_CRITICAL_PATHS),
               "caller_reference": f"drctl-cutback-{uuid.uuid4().hex[:12]}",
               "healthy_for_seconds": healthy_for_seconds, "healthy_timeout_s": healthy_timeout}
-    confirm(execute, yes, f"invalidate {len(params['paths'])} paths on {distribution} and move "
-                          f"{settings.dns.fqdn} back to {settings.primary_region}")
-    run_book(rb.runbook(), params, execute=execute, resume=None, journal_dir=journal_dir, as_json=as_json)
+    start(rb.runbook(), params, execute=execute, yes=yes, journal_dir=journal_dir, as_json=as_json,
+          what=f"invalidate {len(params['paths'])} paths on {distribution} and move {settings.dns.fqdn} back to "
+               f"{settings.primary_region}")
 
 
 def smoke(

@@ -14,7 +14,8 @@ from typing import Any
 from scripts.actions import aurora
 from scripts.actions.polling import WaitTimeout, poll_until
 from scripts.runbooks.engine import BadInput, RunContext, Runbook, Step, now_iso
-from scripts.runbooks.failover import dns_preflight, dns_step, endpoint_health, region_cluster_status
+from scripts.runbooks.failover import (dns_preflight, dns_step, endpoint_health, global_cluster_or_bad_input,
+                                       region_cluster_status)
 
 NAME = "RB-N-01 failback B→A"
 KEEP_WARM_TAG = "drctl:keep-warm-until"
@@ -23,10 +24,7 @@ KEEP_WARM_TAG = "drctl:keep-warm-until"
 def _preflight(ctx: RunContext) -> dict[str, Any]:
     p = ctx.params
     rds_a = ctx.client("rds", p["primary_region"])
-    try:
-        global_cluster = aurora.describe_global_cluster(rds_a, p["global_cluster_id"])
-    except LookupError as exc:
-        raise BadInput(f"aurora.globalClusterId: {exc}") from None
+    global_cluster = global_cluster_or_bad_input(ctx, p["primary_region"])
     status = region_cluster_status(ctx, p["primary_region"], p["primary_cluster_id"])
     if status in ("missing", "unreachable"):
         raise BadInput(f"region A's cluster {p['primary_cluster_id']} is {status}: restore region A first "

@@ -101,6 +101,13 @@ def smoke_step() -> Step:
     return Step("smoke", "HTTP checks of the critical paths", action, would_call=would_call)
 
 
+def global_cluster_or_bad_input(ctx: RunContext, region: str) -> dict[str, Any]:
+    try:
+        return aurora.describe_global_cluster(ctx.client("rds", region), ctx.params["global_cluster_id"])
+    except LookupError as exc:
+        raise BadInput(f"aurora.globalClusterId: {exc}") from None
+
+
 def region_cluster_status(ctx: RunContext, region: str, cluster_id: str) -> str:
     """The cluster's status, 'missing', or 'unreachable' when the region's API does not answer."""
     try:
@@ -116,10 +123,7 @@ def region_cluster_status(ctx: RunContext, region: str, cluster_id: str) -> str:
 def _preflight(ctx: RunContext) -> dict[str, Any]:
     p = ctx.params
     rds_b = ctx.client("rds", p["dr_region"])
-    try:
-        global_cluster = aurora.describe_global_cluster(rds_b, p["global_cluster_id"])
-    except LookupError as exc:
-        raise BadInput(f"aurora.globalClusterId: {exc}") from None
+    global_cluster = global_cluster_or_bad_input(ctx, p["dr_region"])
     cluster_b = aurora.describe_cluster(rds_b, p["dr_cluster_id"])
     if cluster_b is None:
         raise BadInput(f"DB cluster {p['dr_cluster_id']} does not exist in {p['dr_region']}")
