@@ -16,6 +16,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
 
 CODE_DIR = str(Path(__file__).resolve().parent.parent)
+DEFAULT_POLL_SECONDS = 10  # a role change takes about a minute on AWS; polling faster only spends API quota
 
 
 class _PromotionProvider(ResourceProvider):
@@ -26,23 +27,25 @@ class _PromotionProvider(ResourceProvider):
         self.code_dir = code_dir
 
     def _promote(self, region: str, global_cluster_id: str, target_arn: str, mode: str,
-                 timeout_s: float) -> dict[str, Any]:
+                 props: dict[str, Any]) -> dict[str, Any]:
         if self.code_dir not in sys.path:  # the provider process starts without the program's directory
             sys.path.insert(0, self.code_dir)
         from scripts.actions import aws
         from scripts.actions.aurora import promote_secondary
         return promote_secondary(aws.client("rds", region), global_cluster_id=global_cluster_id,
-                                 target_cluster_arn=target_arn, mode=mode, timeout_s=timeout_s)
+                                 target_cluster_arn=target_arn, mode=mode,
+                                 timeout_s=float(props["timeoutSeconds"]),
+                                 poll_s=float(props.get("pollSeconds", DEFAULT_POLL_SECONDS)))
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         result = self._promote(props["targetRegion"], props["globalClusterId"], props["targetClusterArn"],
-                               props["mode"], float(props["timeoutSeconds"]))
+                               props["mode"], props)
         return CreateResult(id_=f"{props['globalClusterId']}@{props['targetRegion']}",
                             outs={**props, "writer": result.get("writer", props["targetClusterArn"])})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         moved = olds.get("targetClusterArn") != news.get("targetClusterArn")
-        changed = [k for k in ("mode", "timeoutSeconds", "failbackClusterArn", "failbackRegion")
+        changed = [k for k in ("mode", "timeoutSeconds", "pollSeconds", "failbackClusterArn", "failbackRegion")
                    if olds.get(k) != news.get(k)]
         return DiffResult(changes=moved or bool(changed), replaces=["targetClusterArn"] if moved else [],
                           delete_before_replace=True)
@@ -50,13 +53,13 @@ class _PromotionProvider(ResourceProvider):
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         # Idempotent: if B is already the writer nothing is called; a changed mode does not re-promote.
         result = self._promote(news["targetRegion"], news["globalClusterId"], news["targetClusterArn"],
-                               news["mode"], float(news["timeoutSeconds"]))
+                               news["mode"], news)
         return UpdateResult(outs={**news, "writer": result.get("writer", news["targetClusterArn"])})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         # Failback: a planned switchover returns the writer to region A (which must be a healthy member).
         self._promote(props["failbackRegion"], props["globalClusterId"], props["failbackClusterArn"],
-                      "planned", float(props["timeoutSeconds"]))
+                      "planned", props)
 
 
 @dataclass
@@ -68,6 +71,7 @@ class AuroraPromotionArgs:
     failback_region: str
     mode: str  # planned | unplanned
     timeout_seconds: int = 1800
+    poll_seconds: float = DEFAULT_POLL_SECONDS
 
 
 class AuroraPromotion(pulumi.dynamic.Resource, module="aurora", name="Promotion"):
@@ -82,5 +86,6 @@ class AuroraPromotion(pulumi.dynamic.Resource, module="aurora", name="Promotion"
             "failbackRegion": args.failback_region,
             "mode": args.mode,
             "timeoutSeconds": args.timeout_seconds,
+            "pollSeconds": args.poll_seconds,
             "writer": None,
         }, opts)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.harness.aws import moto_server, reset
+from tests.harness.moto_extensions import faults as fault_injection
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +30,13 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     yield moto_endpoint
+
+
+@pytest.fixture
+def faults() -> Iterator[object]:
+    """Server-side fault injection and call counts (tests/harness/moto_extensions/faults.py), cleared around a test."""
+    fault_injection.clear()
+    try:
+        yield fault_injection
+    finally:
+        fault_injection.clear()

@@ -15,10 +15,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from scripts.actions.aws import client
-from tests.harness.moto_extensions import faults as fault_injection
+from tests.harness.aurora import DR, GLOBAL_ID, PRIMARY, build_aurora
 
-PRIMARY, DR = "us-east-1", "us-west-2"
-GLOBAL_ID = "dr-core"
 ZONE, FQDN = "example.com", "api.example.com"
 ENDPOINT_A, ENDPOINT_B = "api-a.origin.example.com", "api-b.origin.example.com"
 
@@ -102,34 +100,6 @@ def endpoints() -> Iterator[tuple[Endpoint, Endpoint]]:
     finally:
         a.stop()
         b.stop()
-
-
-@pytest.fixture
-def faults() -> Iterator[object]:
-    fault_injection.clear()
-    try:
-        yield fault_injection
-    finally:
-        fault_injection.clear()
-
-
-def build_aurora(instances_b: int = 0) -> tuple[str, str]:
-    rds_a, rds_b = client("rds", PRIMARY), client("rds", DR)
-    rds_a.create_global_cluster(GlobalClusterIdentifier=GLOBAL_ID, Engine="aurora-postgresql",
-                                EngineVersion="15.8", StorageEncrypted=True)
-    arn_a = rds_a.create_db_cluster(
-        DBClusterIdentifier=f"{GLOBAL_ID}-{PRIMARY}", GlobalClusterIdentifier=GLOBAL_ID, Engine="aurora-postgresql",
-        EngineVersion="15.8", MasterUsername="dbadmin", MasterUserPassword="not-a-secret-1")["DBCluster"]["DBClusterArn"]
-    for n in range(2):
-        rds_a.create_db_instance(DBInstanceIdentifier=f"{GLOBAL_ID}-{PRIMARY}-{n}", DBInstanceClass="db.r6g.large",
-                                 Engine="aurora-postgresql", DBClusterIdentifier=f"{GLOBAL_ID}-{PRIMARY}")
-    arn_b = rds_b.create_db_cluster(
-        DBClusterIdentifier=f"{GLOBAL_ID}-{DR}", GlobalClusterIdentifier=GLOBAL_ID, Engine="aurora-postgresql",
-        EngineVersion="15.8")["DBCluster"]["DBClusterArn"]
-    for n in range(instances_b):
-        rds_b.create_db_instance(DBInstanceIdentifier=f"{GLOBAL_ID}-{DR}-{n}", DBInstanceClass="db.r6g.large",
-                                 Engine="aurora-postgresql", DBClusterIdentifier=f"{GLOBAL_ID}-{DR}")
-    return arn_a, arn_b
 
 
 def build_dns(port_a: int, port_b: int) -> tuple[str, str, str]:
