@@ -97,6 +97,7 @@ class RunContext:
     execute: bool
     console: Console
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    run_id: str = ""  # names the run's own artefacts (e.g. ops/dr/runs/<run-id>.s3-restore-list.json)
     _record: StepRecord | None = None
 
     def client(self, service: str, region: str, **kwargs: Any) -> Any:
@@ -150,7 +151,7 @@ def run(book: Runbook, params: dict[str, Any], *, execute: bool, resume: str | N
     except BadInput as exc:
         return _report_bad_input(str(exc), console, as_json)
 
-    ctx = RunContext(params=params, execute=execute, console=console,
+    ctx = RunContext(params=params, execute=execute, console=console, run_id=journal.run_id,
                      results={s.name: s.result for s in journal.steps if s.state == "done"})
     started = time.monotonic()
     journal.save(journal_dir)
