@@ -1,0 +1,540 @@
+"""RB-N-04 Typesense total loss: rebuild a collection from PostgreSQL, hot slice first, then swap the alias.
+
+validate (read-only) → create collection → import hot slice → import the rest → verify counts → swap alias →
+drop old → throughput. Searches keep using the alias, which points at the old collection (if any) until the
+swap, and Typesense repoints an alias atomically. The old collection is dropped only after the swap.
+
+Streaming: one server-side (named) cursor per phase, keyset-ordered by the primary key, PostgreSQL building each
+document's JSON (cheaper than Python on a 2-core box); JSONL batches go to `documents/import?action=upsert` from
+a small thread pool, with at most 2 × concurrency batches in memory. HTTP 503/429 is Typesense's back-pressure:
+the same batch is retried with bounded exponential back-off. Any line with `success:false` fails the run.
+
+Resumable: after each acknowledged batch the checkpoint file records the last key of the longest prefix of
+batches that are all acknowledged (batches finish out of order), so `--resume` continues after that key; upsert
+makes a batch sent twice harmless.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import requests
+from tenacity import (retry, retry_if_exception_type, stop_after_delay, wait_exponential_jitter)
+
+from scripts.runbooks.engine import BadInput, RunContext, Runbook, Step
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg import sql
+
+NAME = "RB-N-04 Typesense reindex"
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "ops" / "dr" / "typesense"
+CONFIG_FILE = "reindex.json"
+JSON_BUILD_OBJECT_MAX_PAIRS = 50  # PostgreSQL functions take at most 100 arguments
+EPOCH_SOURCE_TYPES = {"timestamp with time zone", "timestamp without time zone", "date"}
+Key = int | str
+
+
+# ---- configuration kept in the repo (ops/dr/typesense) ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class IndexSpec:
+    alias: str
+    schema: dict[str, Any]  # Typesense collection schema; "name" is replaced by the versioned collection name
+    table: str
+    key: str
+    catalog_documents: int
+    catalog_hot_documents: int
+    windows_minutes: dict[str, float]
+
+    @property
+    def fields(self) -> list[dict[str, Any]]:
+        return list(self.schema["fields"])
+
+
+def load_spec(collection: str, config_dir: Path = CONFIG_DIR) -> IndexSpec:
+    try:
+        config = json.loads((config_dir / CONFIG_FILE).read_text())
+    except (OSError, ValueError) as exc:
+        raise BadInput(f"--config-dir {config_dir}: cannot read {CONFIG_FILE}: {exc}") from None
+    entry = config.get("collections", {}).get(collection)
+    if entry is None:
+        known = ", ".join(sorted(config.get("collections", {}))) or "none"
+        raise BadInput(f"--collection {collection!r}: not configured in {config_dir / CONFIG_FILE} (known: {known})")
+    try:
+        schema = json.loads((config_dir / entry["schema"]).read_text())
+    except (OSError, ValueError) as exc:
+        raise BadInput(f"--collection {collection!r}: cannot read schema {entry['schema']}: {exc}") from None
+    return IndexSpec(alias=collection, schema=schema, table=entry["source"]["table"], key=entry["source"]["key"],
+                     catalog_documents=int(entry["catalog"]["documents"]),
+                     catalog_hot_documents=int(entry["catalog"]["hot_documents"]),
+                     windows_minutes={k: float(v) for k, v in config["windows_minutes"].items()})
+
+
+# ---- PostgreSQL side -------------------------------------------------------------------------------------------
+
+def connect_source(dsn: str) -> psycopg.Connection:
+    """Read-only session: the reindex never writes to its source, even through a hot-slice predicate."""
+    import psycopg
+    try:
+        conn = psycopg.connect(dsn, connect_timeout=10)
+    except psycopg.Error as exc:
+        raise BadInput(f"--source: cannot connect: {str(exc).strip()}") from None
+    conn.read_only = True
+    return conn
+
+
+def _table_identifier(table: str) -> sql.Identifier:
+    from psycopg import sql
+    return sql.Identifier(*table.split(".", 1))
+
+
+def source_columns(conn: psycopg.Connection, table: str) -> dict[str, str]:
+    """Column name → PostgreSQL type of the source table; BadInput if it does not exist."""
+    row = conn.execute("SELECT to_regclass(%s)::oid", (table,)).fetchone()
+    if row is None or row[0] is None:
+        raise BadInput(f"source table {table!r} (ops/dr/typesense/{CONFIG_FILE}) does not exist in --source")
+    columns = conn.execute("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                           "WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped", (row[0],)).fetchall()
+    return dict(columns)
+
+
+def field_expression(spec_field: dict[str, Any], pg_type: str) -> sql.Composable:
+    """The SQL giving a Typesense field's value from the same-named column, in the type Typesense expects."""
+    from psycopg import sql
+    column, ts_type = sql.Identifier(spec_field["name"]), spec_field["type"]
+    if ts_type in ("int32", "int64") and pg_type in EPOCH_SOURCE_TYPES:
+        return sql.SQL("extract(epoch FROM {})::bigint").format(column)  # Typesense sorts/filters on numbers
+    if ts_type == "string" and pg_type not in ("text", "character varying") and not pg_type.startswith("char"):
+        return sql.SQL("{}::text").format(column)
+    if ts_type == "float" and pg_type.startswith("numeric"):
+        return sql.SQL("{}::float8").format(column)
+    return column
+
+
+def document_sql(spec: IndexSpec, columns: dict[str, str]) -> sql.Composable:
+    """One JSON text per row, built by PostgreSQL; BadInput naming the first schema field with no column."""
+    from psycopg import sql
+    if spec.key not in columns:
+        raise BadInput(f"source key {spec.key!r} is not a column of {spec.table}")
+    pairs: list[sql.Composable] = [sql.SQL("'id', {}::text").format(sql.Identifier(spec.key))]
+    for spec_field in spec.fields:
+        name = spec_field["name"]
+        if name not in columns:
+            raise BadInput(f"schema field {name!r} of collection {spec.alias!r} has no column {name!r} in "
+                           f"{spec.table} (fields map to same-named columns)")
+        pairs.append(sql.SQL("{}, {}").format(sql.Literal(name), field_expression(spec_field, columns[name])))
+    chunks = [pairs[i:i + JSON_BUILD_OBJECT_MAX_PAIRS] for i in range(0, len(pairs), JSON_BUILD_OBJECT_MAX_PAIRS)]
+    if len(chunks) == 1:
+        return sql.SQL("json_build_object({})::text").format(sql.SQL(", ").join(pairs))
+    return sql.SQL("({})::text").format(sql.SQL(" || ").join(
+        sql.SQL("jsonb_build_object({})").format(sql.SQL(", ").join(chunk)) for chunk in chunks))
+
+
+def phase_filter(hot_slice: str | None, phase: str) -> sql.Composable:
+    """Hot phase: the predicate; rest: everything else (a NULL predicate result counts as not hot)."""
+    from psycopg import sql
+    if not hot_slice:
+        return sql.SQL("true")
+    predicate = sql.SQL(hot_slice)  # operator-supplied SQL, run in a read-only session, validated by EXPLAIN
+    return sql.SQL("({})").format(predicate) if phase == "hot" else \
+        sql.SQL("NOT coalesce(({}), false)").format(predicate)
+
+
+def check_hot_slice(conn: psycopg.Connection, spec: IndexSpec, hot_slice: str) -> None:
+    import psycopg
+    from psycopg import sql
+    try:
+        with conn.transaction():
+            conn.execute(sql.SQL("EXPLAIN SELECT 1 FROM {} WHERE {}").format(
+                _table_identifier(spec.table), phase_filter(hot_slice, "hot")))
+    except psycopg.Error as exc:
+        raise BadInput(f"--hot-slice {hot_slice!r}: not a valid predicate on {spec.table}: "
+                       f"{str(exc).strip().splitlines()[0]}") from None
+
+
+def count_rows(conn: psycopg.Connection, spec: IndexSpec, where: sql.Composable) -> int:
+    from psycopg import sql
+    row = conn.execute(sql.SQL("SELECT count(*) FROM {} WHERE {}").format(_table_identifier(spec.table),
+                                                                          where)).fetchone()
+    return int(row[0]) if row else 0
+
+
+@dataclass(frozen=True)
+class Batch:
+    seq: int
+    last_key: Key
+    count: int
+    body: bytes  # JSONL
+
+
+def stream_batches(conn: psycopg.Connection, spec: IndexSpec, documents: sql.Composable, where: sql.Composable,
+                   after: Key | None, batch_size: int) -> Iterator[Batch]:
+    """Rows in key order after `after`, through a server-side cursor (memory stays one batch per fetch)."""
+    from psycopg import sql
+    key = sql.Identifier(spec.key)
+    after_clause = sql.SQL("true") if after is None else sql.SQL("{} > {}").format(key, sql.Literal(after))
+    query = sql.SQL("SELECT {key}, {documents} FROM {table} WHERE {where} AND {after} ORDER BY {key}").format(
+        key=key, documents=documents, table=_table_identifier(spec.table), where=where, after=after_clause)
+    with conn.transaction(), conn.cursor(name="drctl_reindex") as cursor:
+        cursor.itersize = batch_size
+        cursor.execute(query)
+        seq = 0
+        while rows := cursor.fetchmany(batch_size):
+            last = rows[-1][0]
+            yield Batch(seq, last if isinstance(last, int) else str(last), len(rows),
+                        "\n".join(row[1] for row in rows).encode())
+            seq += 1
+
+
+# ---- Typesense side --------------------------------------------------------------------------------------------
+
+class Backpressure(Exception):
+    """HTTP 503 / 429 from Typesense: slow down and send the same batch again."""
+
+
+class ImportRejected(RuntimeError):
+    """Typesense refused documents (`success:false` lines); the run fails, the alias is not touched."""
+
+
+class TypesenseError(RuntimeError):
+    pass
+
+
+@dataclass
+class TypesenseClient:
+    url: str
+    api_key: str
+    timeout: float = 120
+    backpressure_timeout: float = 600  # give up on a batch after this long of 503s
+    backpressure_waits: int = 0
+    _session: requests.Session = field(default_factory=requests.Session, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        self.url = self.url.rstrip("/")
+        self._session.headers["X-TYPESENSE-API-KEY"] = self.api_key
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=16)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self.timeout)
+        return self._session.request(method, f"{self.url}{path}", **kwargs)
+
+    def _checked(self, response: requests.Response, allowed: tuple[int, ...] = ()) -> requests.Response:
+        if response.status_code >= 400 and response.status_code not in allowed:
+            raise TypesenseError(f"{response.request.method} {response.request.path_url}: HTTP "
+                                 f"{response.status_code} {response.text[:300]}")
+        return response
+
+    def check_access(self) -> None:
+        """BadInput unless the server answers and accepts the key (GET /collections needs a valid key)."""
+        try:
+            response = self._request("GET", "/collections", timeout=10)
+        except requests.RequestException as exc:
+            raise BadInput(f"--typesense {self.url}: not reachable: {exc}") from None
+        if response.status_code in (401, 403):
+            raise BadInput(f"--typesense {self.url}: the API key in --api-key-env was refused")
+        self._checked(response)
+
+    def alias_target(self, alias: str) -> str | None:
+        response = self._checked(self._request("GET", f"/aliases/{alias}"), allowed=(404,))
+        return None if response.status_code == 404 else response.json()["collection_name"]
+
+    def collection(self, name: str) -> dict[str, Any] | None:
+        response = self._checked(self._request("GET", f"/collections/{name}"), allowed=(404,))
+        return None if response.status_code == 404 else response.json()
+
+    def ensure_collection(self, schema: dict[str, Any]) -> bool:
+        """Create it; True if created now, False if it already existed (a resumed run)."""
+        response = self._checked(self._request("POST", "/collections", json=schema), allowed=(409,))
+        return response.status_code != 409
+
+    def point_alias(self, alias: str, collection: str) -> None:
+        self._checked(self._request("PUT", f"/aliases/{alias}", json={"collection_name": collection}))
+
+    def drop_collection(self, name: str) -> bool:
+        return self._checked(self._request("DELETE", f"/collections/{name}"), allowed=(404,)).status_code != 404
+
+    def import_batch(self, collection: str, body: bytes) -> int:
+        """Upsert one JSONL batch; retries the same batch on back-pressure; returns documents accepted."""
+        @retry(retry=retry_if_exception_type((Backpressure, requests.ConnectionError)), reraise=True,
+               wait=wait_exponential_jitter(initial=0.05, max=5), stop=stop_after_delay(self.backpressure_timeout))
+        def send() -> requests.Response:
+            response = self._request("POST", f"/collections/{collection}/documents/import",
+                                     params={"action": "upsert"}, data=body,
+                                     headers={"Content-Type": "text/plain"})
+            if response.status_code in (429, 503):
+                with self._lock:
+                    self.backpressure_waits += 1
+                raise Backpressure(f"HTTP {response.status_code}")
+            return self._checked(response)
+
+        results = [json.loads(line) for line in send().text.splitlines() if line.strip()]
+        failed = [r for r in results if not r.get("success")]
+        if failed:
+            first = failed[0]
+            raise ImportRejected(f"{len(failed)} of {len(results)} documents rejected by Typesense, first: "
+                                 f"{first.get('error')} in {str(first.get('document'))[:200]}")
+        return len(results)
+
+
+# ---- import loop with an out-of-order-safe checkpoint ----------------------------------------------------------
+
+@dataclass
+class Progress:
+    """How far a phase got: every document with key ≤ last_key is acknowledged by Typesense."""
+    last_key: Key | None = None
+    imported: int = 0
+    seconds: float = 0.0
+    done: bool = False
+
+
+class Watermark:
+    """Batches finish out of order; the checkpoint advances only over a gap-free prefix of acknowledged ones."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self._next_seq = 0
+        self._acked: dict[int, Batch] = {}
+
+    def ack(self, batch: Batch) -> bool:
+        """Record one acknowledged batch; True if the checkpoint moved."""
+        self._acked[batch.seq] = batch
+        moved = False
+        while self._next_seq in self._acked:
+            done = self._acked.pop(self._next_seq)
+            self.progress.last_key, self.progress.imported = done.last_key, self.progress.imported + done.count
+            self._next_seq += 1
+            moved = True
+        return moved
+
+
+def import_batches(batches: Iterable[Batch], send: Callable[[Batch], int], concurrency: int,
+                   progress: Progress, on_checkpoint: Callable[[Progress], None]) -> Progress:
+    """Send batches with `concurrency` in flight and as many queued (memory bound), checkpoint as acks arrive."""
+    watermark = Watermark(progress)
+    in_flight: dict[Future[int], Batch] = {}
+
+    def settle(done: Iterable[Future[int]]) -> None:
+        for future in done:
+            batch = in_flight.pop(future)
+            future.result()  # raises ImportRejected / TypesenseError: the run stops, the checkpoint stays put
+            if watermark.ack(batch):
+                on_checkpoint(progress)
+
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ts-import") as pool:
+        try:
+            for batch in batches:
+                if len(in_flight) >= 2 * concurrency:
+                    settle(wait(in_flight, return_when=FIRST_COMPLETED).done)
+                in_flight[pool.submit(send, batch)] = batch
+            settle(wait(in_flight).done)
+        except BaseException:
+            for future in in_flight:
+                future.cancel()
+            raise
+    return progress
+
+
+# ---- checkpoint file -------------------------------------------------------------------------------------------
+
+def load_checkpoint(path: Path) -> dict[str, Progress]:
+    if not path.is_file():
+        return {}
+    return {phase: Progress(**values) for phase, values in json.loads(path.read_text()).items()}
+
+
+def save_checkpoint(path: Path, phases: dict[str, Progress]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({phase: vars(p) for phase, p in phases.items()}))
+    os.replace(tmp, path)  # atomic: a crash leaves the previous checkpoint or this one
+
+
+# ---- runbook ---------------------------------------------------------------------------------------------------
+
+def versioned_name(alias: str, stamp: str) -> str:
+    return f"{alias}_v{re.sub(r'[^0-9A-Za-z]', '', stamp)}"
+
+
+def _spec(ctx: RunContext) -> IndexSpec:
+    return load_spec(ctx.params["collection"], Path(ctx.params["config_dir"]))
+
+
+def _typesense(ctx: RunContext) -> TypesenseClient:
+    variable = ctx.params["api_key_env"]
+    key = os.environ.get(variable, "").strip()
+    if not key:
+        raise BadInput(f"environment variable {variable} (--api-key-env) is not set or empty: it must hold the "
+                       "Typesense admin API key")
+    return TypesenseClient(ctx.params["typesense_url"], key)
+
+
+def _validate(ctx: RunContext) -> dict[str, Any]:
+    """Everything is checked before anything changes: config, source, every field's column, Typesense."""
+    spec, params = _spec(ctx), ctx.params
+    client = _typesense(ctx)
+    with connect_source(params["source"]) as conn:
+        columns = source_columns(conn, spec.table)
+        document_sql(spec, columns)  # raises BadInput naming a schema field without a column
+        if params["hot_slice"]:
+            check_hot_slice(conn, spec, params["hot_slice"])
+        source_rows = count_rows(conn, spec, phase_filter(None, "all"))
+        hot_rows = count_rows(conn, spec, phase_filter(params["hot_slice"], "hot")) if params["hot_slice"] else 0
+    client.check_access()
+    target = params["target"]
+    old = client.alias_target(spec.alias)
+    if old is None and client.collection(spec.alias) is not None:
+        old = spec.alias  # a plain collection under the alias's name: the alias will take over, then it goes
+    if old == target:
+        raise BadInput(f"alias {spec.alias!r} already points at {target!r}")
+    return {"alias": spec.alias, "target": target, "old_collection": old, "source_table": spec.table,
+            "source_rows": source_rows, "hot_rows": hot_rows, "fields": [f["name"] for f in spec.fields]}
+
+
+def _create_collection(ctx: RunContext) -> dict[str, Any]:
+    spec = _spec(ctx)
+    created = _typesense(ctx).ensure_collection({**spec.schema, "name": ctx.params["target"]})
+    return {"collection": ctx.params["target"], "created": created}
+
+
+def _import_step(phase: str) -> Step:
+    def action(ctx: RunContext) -> dict[str, Any]:
+        params, spec, client = ctx.params, _spec(ctx), _typesense(ctx)
+        if phase == "hot" and not params["hot_slice"]:
+            return {"skipped": "no --hot-slice"}
+        checkpoint_path = Path(params["checkpoint_path"])
+        phases = load_checkpoint(checkpoint_path)
+        progress = phases.setdefault(phase, Progress())
+        resumed_from = progress.imported
+        started = time.monotonic()
+        base_seconds = progress.seconds
+
+        def checkpoint(p: Progress) -> None:
+            p.seconds = round(base_seconds + time.monotonic() - started, 3)
+            save_checkpoint(checkpoint_path, phases)
+
+        with connect_source(params["source"]) as conn:
+            documents = document_sql(spec, source_columns(conn, spec.table))
+            batches = stream_batches(conn, spec, documents, phase_filter(params["hot_slice"], phase),
+                                     progress.last_key, params["batch_size"])
+            import_batches(batches, lambda b: client.import_batch(params["target"], b.body),
+                           params["concurrency"], progress, checkpoint)
+        progress.done = True
+        checkpoint(progress)
+        return {"imported": progress.imported, "resumed_from": resumed_from,
+                "imported_this_attempt": progress.imported - resumed_from, "seconds": progress.seconds,
+                "docs_per_s": round(progress.imported / progress.seconds, 1) if progress.seconds else None,
+                "backpressure_retries": client.backpressure_waits}
+
+    def would_call(ctx: RunContext) -> list[str]:
+        params, pre = ctx.params, ctx.results["validate"]
+        if phase == "hot" and not params["hot_slice"]:
+            return ["nothing: no --hot-slice"]
+        rows = pre["hot_rows"] if phase == "hot" else pre["source_rows"] - pre["hot_rows"]
+        where = phase_filter(params["hot_slice"], phase).as_string(None) if params["hot_slice"] else "all rows"
+        return [f"stream {rows} rows of {pre['source_table']} WHERE {where} ORDER BY key (server-side cursor)",
+                f"POST /collections/{params['target']}/documents/import?action=upsert: "
+                f"{-(-rows // params['batch_size'])} batches of ≤ {params['batch_size']}, "
+                f"{params['concurrency']} in parallel"]
+
+    description = ("import the hot slice first" if phase == "hot" else "import every other row")
+    return Step(f"import_{phase}", description, action, would_call=would_call)
+
+
+def _verify_counts(ctx: RunContext) -> dict[str, Any]:
+    spec = _spec(ctx)
+    with connect_source(ctx.params["source"]) as conn:
+        source_rows = count_rows(conn, spec, phase_filter(None, "all"))
+    info = _typesense(ctx).collection(ctx.params["target"])
+    indexed = int(info["num_documents"]) if info else 0
+    if indexed != source_rows:
+        raise RuntimeError(f"{ctx.params['target']} holds {indexed} documents, {spec.table} has {source_rows} "
+                           f"rows: alias not swapped")
+    return {"source_rows": source_rows, "indexed": indexed}
+
+
+def _swap_alias(ctx: RunContext) -> dict[str, Any]:
+    client, pre = _typesense(ctx), ctx.results["validate"]
+    client.point_alias(pre["alias"], ctx.params["target"])  # atomic on the server; repeating it is harmless
+    return {"alias": pre["alias"], "now": ctx.params["target"], "before": pre["old_collection"]}
+
+
+def _drop_old(ctx: RunContext) -> dict[str, Any]:
+    old, client = ctx.results["validate"]["old_collection"], _typesense(ctx)
+    if old is None:
+        return {"dropped": None}
+    if client.alias_target(ctx.results["validate"]["alias"]) != ctx.params["target"]:
+        raise RuntimeError(f"alias does not point at {ctx.params['target']}: {old} kept")
+    return {"dropped": old, "existed": client.drop_collection(old)}
+
+
+def throughput(imported: int, seconds: float, spec: IndexSpec) -> dict[str, Any]:
+    """docs/s measured, and what that rate means for the configured catalog against both windows."""
+    rate = imported / seconds if seconds > 0 else 0.0
+    hot_min = spec.catalog_hot_documents / rate / 60 if rate else float("inf")
+    full_min = spec.catalog_documents / rate / 60 if rate else float("inf")
+    return {"docs": imported, "seconds": round(seconds, 3), "docs_per_s": round(rate, 1),
+            "catalog_documents": spec.catalog_documents, "catalog_hot_documents": spec.catalog_hot_documents,
+            "hot_minutes": round(hot_min, 2), "hot_window_minutes": spec.windows_minutes["hot"],
+            "hot_within_window": hot_min <= spec.windows_minutes["hot"],
+            "full_minutes": round(full_min, 2), "full_window_minutes": spec.windows_minutes["full"],
+            "full_within_window": full_min <= spec.windows_minutes["full"]}
+
+
+def _throughput(ctx: RunContext) -> dict[str, Any]:
+    phases = [ctx.results.get(f"import_{p}", {}) for p in ("hot", "rest")]
+    result = throughput(sum(p.get("imported", 0) for p in phases), sum(p.get("seconds", 0.0) for p in phases),
+                        _spec(ctx))
+    ctx.console.print(
+        f"reindex rate {result['docs_per_s']:,.0f} docs/s → catalog of {result['catalog_documents']:,} docs: "
+        f"hot slice ({result['catalog_hot_documents']:,}) {result['hot_minutes']:.1f} min vs window "
+        f"{result['hot_window_minutes']:g} min ({'ok' if result['hot_within_window'] else 'OVER'}), full "
+        f"{result['full_minutes']:.1f} min vs window {result['full_window_minutes']:g} min "
+        f"({'ok' if result['full_within_window'] else 'OVER'})")
+    return result
+
+
+def _plan_create(ctx: RunContext) -> list[str]:
+    spec = _spec(ctx)
+    fields = ", ".join(f"{f['name']}:{f['type']}" for f in spec.fields)
+    return [f"POST /collections name={ctx.params['target']} fields=[{fields}]"]
+
+
+def _plan_swap(ctx: RunContext) -> list[str]:
+    pre = ctx.results["validate"]
+    return [f"PUT /aliases/{pre['alias']} collection_name={ctx.params['target']} (now: {pre['old_collection']})"]
+
+
+def _plan_drop(ctx: RunContext) -> list[str]:
+    old = ctx.results["validate"]["old_collection"]
+    return [f"DELETE /collections/{old} after the alias points at {ctx.params['target']}" if old
+            else "nothing: no collection behind the alias before"]
+
+
+def runbook() -> Runbook:
+    return Runbook(NAME, [
+        Step("validate", "config, source table and columns, hot slice, Typesense and its key", _validate,
+             read_only=True),
+        Step("create_collection", "create the versioned collection from the repo's schema", _create_collection,
+             would_call=_plan_create),
+        _import_step("hot"),
+        _import_step("rest"),
+        Step("verify_counts", "documents indexed == source rows", _verify_counts,
+             would_call=lambda ctx: [f"GET /collections/{ctx.params['target']}: num_documents must equal "
+                                     f"{ctx.results['validate']['source_rows']}"]),
+        Step("swap_alias", "point the alias at the new collection (atomic)", _swap_alias, would_call=_plan_swap),
+        Step("drop_old", "drop the previous collection, only after the swap", _drop_old, would_call=_plan_drop),
+        Step("throughput", "docs/s and the catalog's time against the windows", _throughput,
+             would_call=lambda ctx: ["print docs/s and the extrapolated hot/full times"]),
+    ])
