@@ -1,0 +1,458 @@
+"""Compare tables between the primary and the DR PostgreSQL: row counts, content hash, exact differing keys.
+
+One scan per side: every row gets a 64-bit hash, rows are grouped into a few thousand buckets by key and each
+bucket is reduced to (count, bit_xor of row hashes) on the server, so each side sends back a few thousand pairs
+and the backends need only a small hash table (no string_agg: no 1 GB limit, no memory growing with the table).
+Both servers are queried at the same time, one connection each. Only the buckets whose pairs differ are then
+read key by key (key + row hash, in bounded chunks) and merged into only-in-source / only-in-target / changed.
+
+Row hash. With the same PostgreSQL major version on both sides ("binary" mode), each value is hashed with its
+type's own hash function through `hash_record_extended(ROW(...))`: no value is rendered as text, so the hash
+cannot depend on TimeZone/DateStyle and costs less than half of rendering. Values are therefore compared the
+way the type's `=` compares them (numeric 1.0 = 1.00, float 0 = -0, jsonb is normalised anyway). Columns whose
+type has no hash function (json, xml, point, ...) are hashed through their text form. With different major
+versions ("text" mode) the whole row is hashed through its text form. Text forms are rendered under pinned
+session settings (UTC, ISO dates, extra_float_digits=3), so they too do not depend on either server's defaults.
+
+Bucketing. A single integer key is bucketed by key range (`key / width`), so narrowing a bucket is an index
+range scan. Any other key is bucketed by the hash of the key, and narrowing reads the differing buckets in one
+filtered scan per side.
+
+Each side reads one REPEATABLE READ, READ ONLY snapshot: the counts, hashes and keys all describe one moment.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+if TYPE_CHECKING:
+    import psycopg
+
+DEFAULT_BUCKETS = 4096          # pairs sent back per side; narrowing reads ~rows/4096 rows per differing bucket
+NARROW_CHUNK_KEYS = 50_000      # integer keys per narrowing query: bounds client memory for sparse/huge buckets
+DEFAULT_MAX_KEYS = 1000         # differing keys listed per table (all are counted)
+INTEGER_TYPES = {"smallint", "integer", "bigint"}
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+# Rendering pinned for the tool's own sessions: text forms (fallback columns, keys) must not depend on
+# either server's defaults.
+SESSION_SETTINGS = {
+    "TimeZone": "UTC",
+    "DateStyle": "ISO, YMD",
+    "IntervalStyle": "postgres",
+    "extra_float_digits": "3",
+    "bytea_output": "hex",
+    "application_name": "drctl-consistency",
+}
+
+Side = Literal["source", "target"]
+DiffClass = Literal["only_in_source", "only_in_target", "changed"]
+T = TypeVar("T")
+
+
+class BadInput(ValueError):
+    """Exit 2: names the offending DSN, table or column; nothing was read beyond the catalog."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str       # format_type(): usable as a cast
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    """What is compared for one table, resolved from both catalogs."""
+    name: str                       # as the operator wrote it
+    relation: str                   # schema-qualified, quoted
+    key: tuple[Column, ...]
+    columns: tuple[Column, ...]     # key columns first, then the rest in source order
+    text_columns: frozenset[str]    # hashed through their text form (type has no hash function)
+
+    @property
+    def integer_key(self) -> bool:
+        return len(self.key) == 1 and self.key[0].type in INTEGER_TYPES
+
+
+@dataclass(frozen=True)
+class KeyDifference:
+    key: tuple[Any, ...]
+    kind: DiffClass
+
+
+@dataclass
+class TableResult:
+    table: str
+    key: list[str]
+    columns: list[str]
+    source_rows: int
+    target_rows: int
+    buckets: int
+    differing_buckets: int
+    counts: Counter[str] = field(default_factory=Counter)
+    keys: list[KeyDifference] = field(default_factory=list)
+    max_keys: int = DEFAULT_MAX_KEYS
+
+    @property
+    def same(self) -> bool:
+        return not self.counts and self.source_rows == self.target_rows
+
+    def add(self, difference: KeyDifference) -> None:
+        self.counts[difference.kind] += 1
+        if len(self.keys) < self.max_keys:
+            self.keys.append(difference)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"table": self.table, "status": "same" if self.same else "differ", "key": self.key,
+                "columns": self.columns, "source_rows": self.source_rows, "target_rows": self.target_rows,
+                "buckets": self.buckets, "differing_buckets": self.differing_buckets,
+                "differences": {kind: self.counts.get(kind, 0)
+                                for kind in ("only_in_source", "only_in_target", "changed")},
+                "keys": [{"key": dict(zip(self.key, d.key, strict=True)), "class": d.kind} for d in self.keys],
+                "keys_truncated": sum(self.counts.values()) > len(self.keys)}
+
+
+@dataclass
+class Report:
+    hash_mode: Literal["binary", "text"]
+    tables: list[TableResult]
+
+    @property
+    def same(self) -> bool:
+        return all(t.same for t in self.tables)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"status": "same" if self.same else "differ", "hash_mode": self.hash_mode,
+                "tables": [t.as_dict() for t in self.tables]}
+
+
+# -- connections ------------------------------------------------------------------------------------------------
+
+class Pair:
+    """One connection per server, each in a read-only REPEATABLE READ snapshot; `both` runs a function on the
+    two at the same time (one thread each: a psycopg connection is used by one thread at a time)."""
+
+    def __init__(self, source_dsn: str, target_dsn: str, connect_timeout: int = 5) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="consistency")
+        dsns: dict[Side, str] = {"source": source_dsn, "target": target_dsn}
+        futures = {side: self._pool.submit(_open, side, dsn, connect_timeout) for side, dsn in dsns.items()}
+        self.conns: dict[Side, psycopg.Connection] = {}
+        failure: BaseException | None = None
+        for side, future in futures.items():
+            try:
+                self.conns[side] = future.result()
+            except BaseException as exc:  # noqa: BLE001 - re-raised once both attempts are over
+                failure = failure or exc
+        if failure is not None:
+            self.close()
+            raise failure
+
+    def _run_both(self, fn: Callable[[Side], T], sides: Sequence[Side]) -> list[T]:
+        futures = [self._pool.submit(fn, side) for side in sides]
+        # wait for both before raising: a connection must never be left in use by a thread
+        errors = [f.exception() for f in futures]
+        for error in errors:
+            if error is not None:
+                raise error
+        return [f.result() for f in futures]
+
+    def both(self, fn: Callable[[psycopg.Connection, Side], T]) -> tuple[T, T]:
+        source, target = self._run_both(lambda side: fn(self.conns[side], side), ("source", "target"))
+        return source, target
+
+    def close(self) -> None:
+        for conn in self.conns.values():
+            conn.close()
+        self._pool.shutdown()
+
+    def __enter__(self) -> Pair:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _open(side: Side, dsn: str, connect_timeout: int) -> psycopg.Connection:
+    import psycopg
+
+    try:
+        conn = psycopg.connect(dsn, connect_timeout=connect_timeout)
+    except psycopg.Error as exc:
+        raise BadInput(f"--{side}: cannot connect: {str(exc).strip()}") from None
+    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    conn.read_only = True
+    for name, value in SESSION_SETTINGS.items():
+        conn.execute("SELECT set_config(%s, %s, false)", (name, value))
+    return conn
+
+
+# -- catalog ----------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CatalogTable:
+    relation: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...]
+
+
+def _catalog_table(conn: psycopg.Connection, side: Side, name: str) -> CatalogTable:
+    row = conn.execute("SELECT c.oid, format('%%I.%%I', n.nspname, c.relname) FROM pg_class c "
+                       "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass(%s)",
+                       (name,)).fetchone()
+    if row is None:
+        raise BadInput(f"table {name!r} does not exist on the {side}")
+    oid, relation = row
+    columns = tuple(Column(n, t) for n, t in conn.execute(
+        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+        "WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped ORDER BY attnum", (oid,)))
+    primary_key = tuple(r[0] for r in conn.execute(
+        "SELECT a.attname FROM pg_index i CROSS JOIN unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) "
+        "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+        "WHERE i.indrelid = %s AND i.indisprimary ORDER BY k.ord", (oid,)))
+    return CatalogTable(relation, columns, primary_key)
+
+
+def list_tables(conn: psycopg.Connection) -> list[str]:
+    """Every ordinary or partitioned table outside the system schemas, schema-qualified."""
+    return [r[0] for r in conn.execute(
+        "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
+        "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%' "
+        "ORDER BY 1")]
+
+
+def plan_table(source: CatalogTable, target: CatalogTable, name: str, columns: Sequence[str] | None,
+               key: Sequence[str] | None, text_types: frozenset[str]) -> TablePlan:
+    """Check that key and columns exist with the same types on both sides; decide what is hashed."""
+    by_side = {"source": {c.name: c for c in source.columns}, "target": {c.name: c for c in target.columns}}
+    key_names = tuple(key) if key else source.primary_key
+    if not key_names:
+        raise BadInput(f"table {name!r} has no primary key on the source: pass --key COLUMN[,COLUMN]")
+    if columns:
+        wanted = list(dict.fromkeys([*key_names, *columns]))
+    else:
+        wanted = list(dict.fromkeys([*key_names, *by_side["source"]]))
+        for side, other in (("target", "source"), ("source", "target")):
+            extra = [c for c in by_side[side] if c not in by_side[other]]
+            if extra:
+                raise BadInput(f"table {name!r}: column {extra[0]!r} exists only on the {side}; "
+                               f"pass --columns to compare the columns both sides have")
+    for column in wanted:
+        for side in ("source", "target"):
+            if column not in by_side[side]:
+                raise BadInput(f"table {name!r}: column {column!r} does not exist on the {side}")
+        if by_side["source"][column].type != by_side["target"][column].type:
+            raise BadInput(f"table {name!r}: column {column!r} is {by_side['source'][column].type} on the source "
+                           f"but {by_side['target'][column].type} on the target")
+    chosen = tuple(by_side["source"][c] for c in wanted)
+    return TablePlan(name=name, relation=source.relation, key=chosen[:len(key_names)], columns=chosen,
+                     text_columns=frozenset(c.name for c in chosen if c.type in text_types))
+
+
+def unhashable_types(conn: psycopg.Connection, types: Iterable[str]) -> frozenset[str]:
+    """Types without a hash function (hash_record_extended refuses them): they are hashed as text."""
+    import psycopg
+
+    refused = set()
+    for type_name in sorted(set(types)):
+        try:
+            with conn.transaction():  # a savepoint: the refusal must not abort the snapshot
+                conn.execute(f"SELECT hash_record_extended(ROW(NULL::{type_name}), 0)")
+        except psycopg.errors.UndefinedFunction:
+            refused.add(type_name)
+    return frozenset(refused)
+
+
+# -- SQL --------------------------------------------------------------------------------------------------------
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def row_hash_sql(plan: TablePlan, mode: Literal["binary", "text"]) -> str:
+    values = ", ".join(f"t.{_ident(c.name)}" + ("::text" if c.name in plan.text_columns else "")
+                       for c in plan.columns)
+    if mode == "text":
+        return f"hashtextextended(ROW({values})::text, 0)"
+    # hash_record_extended combines column hashes linearly (h*31 + next); one more hash round makes row hashes
+    # independent, so two edits in one bucket cannot cancel out in the bucket's bit_xor.
+    return f"hashint8extended(hash_record_extended(ROW({values}), 0), 0)"
+
+
+def _key_hash_sql(plan: TablePlan) -> str:
+    values = ", ".join(f"t.{_ident(c.name)}" + ("::text" if c.name in plan.text_columns else "") for c in plan.key)
+    return f"hash_record_extended(ROW({values}), 1)"
+
+
+@dataclass(frozen=True)
+class Bucketing:
+    """How rows map to buckets: `key / width` for an integer key, else the key's hash modulo `count`."""
+    expression: str
+    width: int | None = None
+    count: int = DEFAULT_BUCKETS
+
+    def key_range(self, bucket: int) -> tuple[int, int]:
+        """The integer keys k with trunc(k / width) = bucket (PostgreSQL's integer division truncates)."""
+        assert self.width is not None
+        w = self.width
+        if bucket > 0:
+            low, high = bucket * w, bucket * w + w - 1
+        elif bucket < 0:
+            low, high = bucket * w - w + 1, bucket * w
+        else:
+            low, high = -w + 1, w - 1
+        return max(low, INT64_MIN), min(high, INT64_MAX)
+
+
+def choose_bucketing(pair: Pair, plan: TablePlan, buckets: int) -> Bucketing:
+    if not plan.integer_key:
+        power = max(1, buckets - 1).bit_length()  # a power of two: the mask keeps the low bits of the hash
+        return Bucketing(f"({_key_hash_sql(plan)} & {2**power - 1})", count=2**power)
+    key = _ident(plan.key[0].name)
+    bounds = pair.both(lambda conn, _: conn.execute(
+        f"SELECT min({key}), max({key}) FROM {plan.relation}").fetchone())
+    lows = [b[0] for b in bounds if b[0] is not None]
+    highs = [b[1] for b in bounds if b[1] is not None]
+    span = (max(highs) - min(lows) + 1) if lows else 1
+    width = max(1, -(-span // buckets))
+    return Bucketing(f"(t.{key} / {width}::bigint)", width=width, count=buckets)
+
+
+# -- the scan ---------------------------------------------------------------------------------------------------
+
+BucketSums = dict[int, tuple[int, int]]  # bucket -> (rows, bit_xor of row hashes)
+
+
+def bucket_sums(conn: psycopg.Connection, plan: TablePlan, bucketing: Bucketing, row_hash: str) -> BucketSums:
+    # The planner takes the bucket expression for as many groups as keys and would sort the whole table;
+    # there are at most a few thousand groups, which a hash aggregate holds in a few hundred kB.
+    conn.execute("SET LOCAL enable_sort = off")
+    rows = conn.execute(f"SELECT {bucketing.expression} AS bucket, count(*), bit_xor({row_hash}) "
+                        f"FROM {plan.relation} AS t GROUP BY 1").fetchall()
+    conn.execute("SET LOCAL enable_sort TO DEFAULT")
+    return {int(b): (int(n), int(h)) for b, n, h in rows}
+
+
+def differing_buckets(source: BucketSums, target: BucketSums) -> list[int]:
+    return sorted(b for b in source.keys() | target.keys() if source.get(b) != target.get(b))
+
+
+KeyedHashes = Iterator[tuple[tuple[Any, ...], int]]
+
+
+def merge_sorted(source: KeyedHashes, target: KeyedHashes) -> Iterator[KeyDifference]:
+    """Both streams in the same key order: a merge join that yields only the keys that differ."""
+    tagged = heapq.merge(((k, 0, h) for k, h in source), ((k, 1, h) for k, h in target))
+    for key, group in itertools.groupby(tagged, key=lambda item: item[0]):
+        items = list(group)
+        if len(items) == 2:
+            if items[0][2] != items[1][2]:
+                yield KeyDifference(key, "changed")
+        else:
+            yield KeyDifference(key, "only_in_source" if items[0][1] == 0 else "only_in_target")
+
+
+def merge_maps(source: dict[tuple[Any, ...], int], target: dict[tuple[Any, ...], int]) -> Iterator[KeyDifference]:
+    for key, row_hash in source.items():
+        other = target.get(key)
+        if other is None:
+            yield KeyDifference(key, "only_in_source")
+        elif other != row_hash:
+            yield KeyDifference(key, "changed")
+    for key in target.keys() - source.keys():
+        yield KeyDifference(key, "only_in_target")
+
+
+def _key_ranges(bucketing: Bucketing, buckets: list[int]) -> Iterator[tuple[int, int]]:
+    """Differing buckets as key ranges, adjacent buckets joined, each cut to at most NARROW_CHUNK_KEYS keys."""
+    ranges = [bucketing.key_range(b) for b in buckets]
+    merged: list[list[int]] = []
+    for low, high in ranges:
+        if merged and low == merged[-1][1] + 1:
+            merged[-1][1] = high
+        else:
+            merged.append([low, high])
+    for low, high in merged:
+        for start in range(low, high + 1, NARROW_CHUNK_KEYS):
+            yield start, min(high, start + NARROW_CHUNK_KEYS - 1)
+
+
+def narrow_integer_key(pair: Pair, plan: TablePlan, bucketing: Bucketing, buckets: list[int],
+                       row_hash: str) -> Iterator[KeyDifference]:
+    key = _ident(plan.key[0].name)
+    sql = (f"SELECT t.{key}, {row_hash} FROM {plan.relation} AS t "
+           f"WHERE t.{key} BETWEEN %s AND %s ORDER BY t.{key}")
+    for low, high in _key_ranges(bucketing, buckets):
+        source, target = pair.both(lambda conn, _: conn.execute(sql, (low, high)).fetchall())  # noqa: B023
+        yield from merge_sorted((((k,), h) for k, h in source), (((k,), h) for k, h in target))
+
+
+def narrow_hashed_key(pair: Pair, plan: TablePlan, bucketing: Bucketing, buckets: list[int],
+                      row_hash: str) -> Iterator[KeyDifference]:
+    keys = ", ".join(f"t.{_ident(c.name)}" for c in plan.key)
+    sql = f"SELECT {keys}, {row_hash} FROM {plan.relation} AS t WHERE {bucketing.expression} = ANY(%s)"
+
+    def read(conn: psycopg.Connection, side: Side) -> dict[tuple[Any, ...], int]:
+        with conn.cursor(name=f"narrow_{side}") as cursor:  # server-side: streamed, not one big result
+            cursor.itersize = 10_000
+            cursor.execute(sql, (buckets,))
+            return {tuple(row[:-1]): row[-1] for row in cursor}
+
+    source, target = pair.both(read)
+    yield from merge_maps(source, target)
+
+
+def compare_table(pair: Pair, plan: TablePlan, mode: Literal["binary", "text"], buckets: int,
+                  max_keys: int) -> TableResult:
+    row_hash = row_hash_sql(plan, mode)
+    bucketing = choose_bucketing(pair, plan, buckets)
+    source, target = pair.both(lambda conn, _: bucket_sums(conn, plan, bucketing, row_hash))
+    differing = differing_buckets(source, target)
+    result = TableResult(table=plan.name, key=[c.name for c in plan.key], columns=[c.name for c in plan.columns],
+                         source_rows=sum(n for n, _ in source.values()),
+                         target_rows=sum(n for n, _ in target.values()),
+                         buckets=bucketing.count, differing_buckets=len(differing), max_keys=max_keys)
+    if differing:
+        narrow = narrow_integer_key if plan.integer_key else narrow_hashed_key
+        for difference in narrow(pair, plan, bucketing, differing, row_hash):
+            result.add(difference)
+        result.keys.sort(key=lambda d: tuple((v is None, str(type(v)), v) for v in d.key))
+    return result
+
+
+def _server_major(conn: psycopg.Connection, _: Side) -> int:
+    return conn.info.server_version // 10000
+
+
+def _hash_mode(wanted: str, majors: tuple[int, int]) -> Literal["binary", "text"]:
+    """Type hash functions are only known to agree within one major version; across versions hash text."""
+    if wanted == "binary" and majors[0] != majors[1]:
+        raise BadInput(f"--hash binary: the servers run PostgreSQL {majors[0]} and {majors[1]}; "
+                       "binary row hashes need the same major version (use --hash text or auto)")
+    if wanted == "text" or (wanted == "auto" and majors[0] != majors[1]):
+        return "text"
+    if wanted not in ("auto", "binary"):
+        raise BadInput(f"--hash {wanted!r}: expected auto, binary or text")
+    return "binary"
+
+
+def compare(source_dsn: str, target_dsn: str, tables: Sequence[str] = (), columns: Sequence[str] = (),
+            key: Sequence[str] = (), buckets: int = DEFAULT_BUCKETS, max_keys: int = DEFAULT_MAX_KEYS,
+            hash_mode: Literal["auto", "binary", "text"] = "auto") -> Report:
+    """Compare each table (default: every table of the source); BadInput before any table is hashed."""
+    if buckets < 1:
+        raise BadInput(f"--buckets {buckets}: must be at least 1")
+    with Pair(source_dsn, target_dsn) as pair:
+        mode = _hash_mode(hash_mode, pair.both(_server_major))
+        names = list(tables) or list_tables(pair.conns["source"])
+        plans = []
+        for name in names:
+            source, target = pair.both(lambda conn, side: _catalog_table(conn, side, name))  # noqa: B023
+            text_types = unhashable_types(pair.conns["source"], [c.type for c in source.columns])
+            plans.append(plan_table(source, target, name, columns or None, key or None, text_types))
+        return Report(mode, [compare_table(pair, plan, mode, buckets, max_keys) for plan in plans])
