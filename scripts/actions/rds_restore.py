@@ -1,0 +1,177 @@
+"""Aurora point-in-time restore (RB-N-02): a new cluster from a source cluster's continuous backups, plus a writer.
+
+RestoreDBClusterToPointInTime takes the engine and engine version from the backup; everything else a restore
+should keep (subnet group, security groups, parameter group, KMS key, IAM auth, deletion protection, copy-tags,
+Serverless v2 scaling, log exports, port, tags) is NOT inherited — AWS documents that the new cluster gets the
+default security group — so `restore_request` copies each from the source explicitly. The API restores storage
+only: the writer instance is a separate CreateDBInstance once the cluster is available.
+
+Restoring a member of a global database yields a standalone regional cluster (not a member), which is what a
+PITR is for: a copy to inspect or to repoint the application at, beside the untouched original.
+
+Idempotency: every resource made here carries the tag `drctl:run-id=<run id>`. A re-run or resume finds its own
+cluster/instance and does not create it again; a same-named resource without that tag belongs to someone else
+and is refused (`NameTaken`).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from scripts.actions.aurora import cluster_instances, describe_cluster, wait_cluster_available
+from scripts.actions.polling import poll_until
+
+RUN_TAG = "drctl:run-id"
+SOURCE_TAG = "drctl:restored-from"
+
+
+class NameTaken(RuntimeError):
+    """A cluster or instance with the new name exists and was not created by this run."""
+
+
+def restorable_window(cluster: dict[str, Any]) -> tuple[datetime, datetime]:
+    """[EarliestRestorableTime, LatestRestorableTime] of a cluster as DescribeDBClusters reports it, in UTC."""
+    try:
+        earliest, latest = cluster["EarliestRestorableTime"], cluster["LatestRestorableTime"]
+    except KeyError:
+        raise LookupError(f"DB cluster {cluster.get('DBClusterIdentifier')} reports no restorable window "
+                          "(automated backups off?)") from None
+    return earliest.astimezone(timezone.utc), latest.astimezone(timezone.utc)
+
+
+def writer_instance(rds: Any, cluster: dict[str, Any]) -> dict[str, Any] | None:
+    """The cluster's writer instance (DescribeDBInstances), or None for a headless cluster."""
+    writer_id = next((m["DBInstanceIdentifier"] for m in cluster.get("DBClusterMembers", [])
+                      if m.get("IsClusterWriter")), None)
+    if writer_id is None:
+        return None
+    return next((i for i in cluster_instances(rds, cluster["DBClusterIdentifier"])
+                 if i["DBInstanceIdentifier"] == writer_id), None)
+
+
+def copied_settings(source: dict[str, Any]) -> dict[str, Any]:
+    """The RestoreDBClusterToPointInTime parameters that keep the source's configuration (JSON-safe)."""
+    settings: dict[str, Any] = {
+        "Port": source.get("Port"),
+        "DBSubnetGroupName": source.get("DBSubnetGroup"),
+        "VpcSecurityGroupIds": [g["VpcSecurityGroupId"] for g in source.get("VpcSecurityGroups", [])],
+        "DBClusterParameterGroupName": source.get("DBClusterParameterGroup"),
+        "KmsKeyId": source.get("KmsKeyId") if source.get("StorageEncrypted") else None,
+        "EnableIAMDatabaseAuthentication": bool(source.get("IAMDatabaseAuthenticationEnabled")),
+        "DeletionProtection": bool(source.get("DeletionProtection")),
+        "CopyTagsToSnapshot": bool(source.get("CopyTagsToSnapshot")),
+        "EnableCloudwatchLogsExports": list(source.get("EnabledCloudwatchLogsExports", [])),
+        "ServerlessV2ScalingConfiguration": source.get("ServerlessV2ScalingConfiguration"),
+    }
+    return {key: value for key, value in settings.items() if value not in (None, [], "")}
+
+
+def restore_request(*, source: dict[str, Any], new_cluster_id: str, restore_to: str | None,
+                    run_id: str) -> dict[str, Any]:
+    """The exact RestoreDBClusterToPointInTime parameters: `restore_to` ISO 8601 UTC, or None for the latest."""
+    when: dict[str, Any] = ({"RestoreToTime": restore_to} if restore_to else {"UseLatestRestorableTime": True})
+    tags = [t for t in source.get("TagList", []) if not t["Key"].startswith("drctl:")]
+    return {"DBClusterIdentifier": new_cluster_id, "SourceDBClusterIdentifier": source["DBClusterIdentifier"],
+            **when, **copied_settings(source),
+            "Tags": [*tags, {"Key": RUN_TAG, "Value": run_id},
+                     {"Key": SOURCE_TAG, "Value": source["DBClusterIdentifier"]}]}
+
+
+def writer_request(*, cluster_id: str, instance_class: str, engine: str, run_id: str,
+                   publicly_accessible: bool = False) -> dict[str, Any]:
+    return {"DBInstanceIdentifier": f"{cluster_id}-writer", "DBClusterIdentifier": cluster_id,
+            "DBInstanceClass": instance_class, "Engine": engine, "PubliclyAccessible": publicly_accessible,
+            "Tags": [{"Key": RUN_TAG, "Value": run_id}]}
+
+
+def _tag(resource: dict[str, Any], key: str) -> str | None:
+    return next((t["Value"] for t in resource.get("TagList", []) if t["Key"] == key), None)
+
+
+def check_name_free(existing: dict[str, Any] | None, kind: str, name: str, run_id: str) -> bool:
+    """True when `existing` is this run's own resource (already made); False when the name is free."""
+    if existing is None:
+        return False
+    owner = _tag(existing, RUN_TAG)
+    if owner != run_id:
+        raise NameTaken(f"{kind} {name} already exists and was not created by this run "
+                        f"({RUN_TAG}={owner or 'absent'}, this run {run_id})")
+    return True
+
+
+def describe_instance(rds: Any, instance_id: str) -> dict[str, Any] | None:
+    try:
+        return dict(rds.describe_db_instances(DBInstanceIdentifier=instance_id)["DBInstances"][0])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "DBInstanceNotFound":
+            return None
+        raise
+
+
+def restore_cluster(rds: Any, request: dict[str, Any], *, run_id: str) -> dict[str, Any]:
+    """RestoreDBClusterToPointInTime unless this run already did it. Returns {"cluster", "created"}."""
+    name = request["DBClusterIdentifier"]
+    if check_name_free(describe_cluster(rds, name), "DB cluster", name, run_id):
+        return {"cluster": name, "created": False}
+    rds.restore_db_cluster_to_point_in_time(**_api_form(request))
+    return {"cluster": name, "created": True}
+
+
+def create_writer(rds: Any, request: dict[str, Any], *, run_id: str) -> dict[str, Any]:
+    """CreateDBInstance for the writer unless this run already made it. Returns {"instance", "created"}."""
+    name = request["DBInstanceIdentifier"]
+    existing = describe_instance(rds, name)
+    if check_name_free(existing, "DB instance", name, run_id):
+        if existing and existing.get("DBClusterIdentifier") != request["DBClusterIdentifier"]:
+            raise NameTaken(f"DB instance {name} belongs to {existing.get('DBClusterIdentifier')}")
+        return {"instance": name, "created": False}
+    rds.create_db_instance(**request)
+    return {"instance": name, "created": True}
+
+
+def wait_restored(rds: Any, cluster_id: str, *, timeout_s: float, poll_s: float) -> dict[str, Any]:
+    """Wait (bounded) until the cluster is available."""
+    cluster = wait_cluster_available(rds, cluster_id, timeout_s=timeout_s, poll_s=poll_s)
+    return {"cluster": cluster_id, "status": cluster["Status"], "engine": cluster.get("Engine"),
+            "engine_version": cluster.get("EngineVersion")}
+
+
+def wait_writer(rds: Any, cluster_id: str, instance_id: str, *, timeout_s: float, poll_s: float) -> dict[str, Any]:
+    """Wait (bounded) until the writer instance is available and writes for the cluster; returns the endpoints."""
+    def writer_ready() -> dict[str, Any]:
+        instance = describe_instance(rds, instance_id) or {}
+        cluster = describe_cluster(rds, cluster_id) or {}
+        writes = any(m["DBInstanceIdentifier"] == instance_id and m.get("IsClusterWriter")
+                     for m in cluster.get("DBClusterMembers", []))
+        return {"instance": instance.get("DBInstanceStatus"), "cluster": cluster.get("Status"), "writer": writes,
+                "endpoint": cluster.get("Endpoint"), "reader_endpoint": cluster.get("ReaderEndpoint"),
+                "port": cluster.get("Port")}
+
+    state = poll_until(writer_ready, lambda s: s["instance"] == "available" and s["cluster"] == "available"
+                       and s["writer"], timeout_s=timeout_s, poll_s=poll_s,
+                       what=f"DB instance {instance_id} to be available as the writer of {cluster_id}")
+    return {"cluster": cluster_id, "writer": instance_id, "endpoint": state["endpoint"],
+            "reader_endpoint": state["reader_endpoint"], "port": state["port"]}
+
+
+def _api_form(request: dict[str, Any]) -> dict[str, Any]:
+    """Journal form → boto3 form: the restore time travels as ISO 8601 text in the journal."""
+    if "RestoreToTime" in request:
+        return {**request, "RestoreToTime": datetime.fromisoformat(request["RestoreToTime"])}
+    return request
+
+
+def describe_call(operation: str, request: dict[str, Any]) -> str:
+    """One API call as a dry-run prints it: `rds:Operation(Key=value, ...)`."""
+    shown = ", ".join(f"{key}={_show(value)}" for key, value in request.items())
+    return f"rds:{operation}({shown})"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list) and value and isinstance(value[0], dict) and "Key" in value[0]:
+        return "[" + ", ".join(f"{t['Key']}={t['Value']}" for t in value) + "]"
+    if isinstance(value, list):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return str(value)

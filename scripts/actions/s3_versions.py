@@ -1,0 +1,161 @@
+"""S3 mass undelete (RB-N-03): find objects whose current version is a delete marker made at/after a time, remove
+those markers so the previous version is current again, and name the CloudFront paths to purge.
+
+In a versioned bucket a DELETE only stacks a delete marker on top of the key's versions; deleting the marker
+itself (DeleteObject with its VersionId) makes the version beneath current again. Nothing is copied or rewritten.
+
+Which markers go: for each key whose current entry (IsLatest) is a marker with LastModified >= since, the markers
+on top of its stack are removed one at a time while each is one the listing found at/after `since`; the first
+real version beneath becomes current. A marker older than `since` (or one the listing did not see, made after
+it) stops the peeling: the object was already deleted at `since`, and stays deleted. The stack order comes from
+HEAD (which names the current entry's version id and whether it is a marker) rather than from LastModified,
+whose one-second resolution cannot order a PUT and a DELETE made in the same second.
+
+Idempotent per key: a key whose current entry is already a version is reported and left alone, so a resumed or
+repeated run removes nothing twice. HEAD needs s3:GetObject; DeleteObject with a VersionId needs
+s3:DeleteObjectVersion.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from botocore.exceptions import ClientError
+
+PAGE_SIZE = 1000  # ListObjectVersions' maximum
+# What CloudFront accepts unencoded in an invalidation path: letters, digits and RFC 1738's safe, extra and
+# reserved characters — minus '*' (a wildcard when last) and '?' (starts a query string), which a key may contain
+# literally. Everything else (RFC 1738's unsafe characters, controls, non-ASCII as UTF-8) is percent-encoded.
+_PATH_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!$&'()+,;=:@/")
+
+Current = Literal["version", "marker", "absent"]
+
+
+class BucketProblem(ValueError):
+    """The bucket cannot be undeleted from (unknown, or versioning never enabled); the message says why."""
+
+
+def bucket_region(s3: Any, bucket: str) -> str:
+    """The bucket's region (GetBucketLocation: empty means us-east-1); BucketProblem when it does not exist."""
+    try:
+        location = s3.get_bucket_location(Bucket=bucket).get("LocationConstraint")
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
+            raise BucketProblem(f"--bucket {bucket}: no such bucket") from None
+        raise
+    return {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(location, location)
+
+
+def require_versioning(s3: Any, bucket: str) -> str:
+    """The bucket's versioning status. Never enabled → BucketProblem: a DELETE removed the data for good."""
+    status = s3.get_bucket_versioning(Bucket=bucket).get("Status")
+    if status not in ("Enabled", "Suspended"):
+        raise BucketProblem(f"--bucket {bucket}: versioning has never been enabled, so deleted objects left no "
+                            "earlier versions and no delete markers: there is nothing to undelete")
+    return str(status)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat()
+
+
+def find_deleted_since(s3: Any, bucket: str, since: datetime, *, prefix: str = "", page_size: int = PAGE_SIZE,
+                       on_page: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """List every version under `prefix` (paginated by KeyMarker/VersionIdMarker) and return the keys to undelete.
+
+    Returns {"candidates": [{"key", "marker_version_id", "marker_last_modified", "markers": {id: iso}}],
+    "without_versions": [key, ...] (current marker >= since but nothing beneath to restore), "scanned": n}.
+    Only markers at/after `since` are kept, so memory follows the recent deletions, not the bucket size."""
+    tracked: dict[str, dict[str, Any]] = {}
+    scanned = 0
+    pages = s3.get_paginator("list_object_versions").paginate(
+        Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": page_size})
+    for page in pages:
+        markers, versions = page.get("DeleteMarkers", []), page.get("Versions", [])
+        # A key's current entry is listed before its older ones, so markers first: tracking starts with it.
+        for marker in markers:
+            _track_marker(tracked, marker, since)
+        for version in versions:
+            if version["Key"] in tracked:
+                tracked[version["Key"]]["versions"] += 1
+        scanned += len(markers) + len(versions)
+        if on_page is not None:
+            on_page(len(markers) + len(versions))
+    candidates = [{"key": key, "marker_version_id": t["top"][0], "marker_last_modified": t["top"][1],
+                   "markers": t["markers"]} for key, t in sorted(tracked.items()) if t["versions"]]
+    return {"candidates": candidates, "scanned": scanned,
+            "without_versions": sorted(key for key, t in tracked.items() if not t["versions"])}
+
+
+def _track_marker(tracked: dict[str, dict[str, Any]], marker: dict[str, Any], since: datetime) -> None:
+    key, modified = marker["Key"], marker["LastModified"]
+    if marker.get("IsLatest") and modified >= since:
+        tracked[key] = {"top": (marker["VersionId"], _iso(modified)), "markers": {}, "versions": 0}
+    if key in tracked and modified >= since:
+        tracked[key]["markers"][marker["VersionId"]] = _iso(modified)
+
+
+def current_entry(s3: Any, bucket: str, key: str) -> tuple[Current, str | None]:
+    """What a GET of the key would see, by HEAD: ("version", id), ("marker", id) or ("absent", None)."""
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+        if headers.get("x-amz-delete-marker") == "true":
+            return "marker", headers.get("x-amz-version-id")
+        if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+            return "absent", None
+        raise
+    return "version", head.get("VersionId")
+
+
+def undelete_key(s3: Any, bucket: str, candidate: dict[str, Any]) -> dict[str, Any]:
+    """Peel this key's delete markers made at/after `since` until a version is current; idempotent.
+
+    Returns the restore-list entry: key, marker_version_id (the marker that hid the object), removed (marker
+    version ids deleted now), restored_version_id, status restored | already-current | still-deleted, reason."""
+    key, known = candidate["key"], candidate["markers"]
+    removed: list[str] = []
+    while True:
+        kind, version_id = current_entry(s3, bucket, key)
+        if kind == "version":
+            status = "restored" if removed else "already-current"
+            return _entry(candidate, removed, version_id, status)
+        if kind == "absent":
+            return _entry(candidate, removed, None, "still-deleted", "no version left beneath the markers")
+        if version_id not in known:
+            return _entry(candidate, removed, None, "still-deleted",
+                          f"current delete marker {version_id} predates --since or appeared after the listing")
+        s3.delete_object(Bucket=bucket, Key=key, VersionId=version_id)
+        removed.append(str(version_id))
+
+
+def _entry(candidate: dict[str, Any], removed: list[str], restored: str | None, status: str,
+           reason: str = "") -> dict[str, Any]:
+    entry = {"key": candidate["key"], "marker_version_id": candidate["marker_version_id"],
+             "marker_last_modified": candidate["marker_last_modified"], "removed": removed,
+             "restored_version_id": restored, "status": status}
+    return {**entry, "reason": reason} if reason else entry
+
+
+def undelete_all(s3: Any, bucket: str, candidates: Iterable[dict[str, Any]], *, workers: int,
+                 on_done: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """`undelete_key` for every candidate on a bounded thread pool (boto3 clients are thread-safe); entries come
+    back in the candidates' order. The first failure propagates once the running keys finish."""
+    def one(candidate: dict[str, Any]) -> dict[str, Any]:
+        entry = undelete_key(s3, bucket, candidate)
+        if on_done is not None:
+            on_done(entry)
+        return entry
+
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="s3-undelete") as pool:
+        return list(pool.map(one, candidates))
+
+
+def invalidation_path(key: str) -> str:
+    """The CloudFront invalidation path of an object key: '/' + the key, percent-encoding (as UTF-8) whatever
+    CloudFront requires encoded, and nothing else (an over-encoded path does not match the cached object)."""
+    return "/" + "".join(char if char in _PATH_SAFE else "".join(f"%{b:02X}" for b in char.encode("utf-8"))
+                         for char in key)
