@@ -9,7 +9,6 @@ from PGPASSWORD or ~/.pgpass.
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -58,13 +57,10 @@ def reindex(
     for option, value in (("--source", source), ("--typesense", typesense), ("--collection", collection)):
         if not value.strip():
             raise _bad_input(f"{option} is required")
-    stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}"[:-3] + "Z"
-    target = rb.versioned_name(collection, stamp)
-    journals = journal_dir or DEFAULT_JOURNAL_DIR
-    params = {"source": _dsn_without_password(source), "typesense_url": typesense, "api_key_env": api_key_env,
-              "collection": collection, "hot_slice": (hot_slice or "").strip() or None,
-              "batch_size": batch_size, "concurrency": concurrency,
-              "config_dir": str(config_dir or rb.CONFIG_DIR), "target": target,
-              "checkpoint_path": str(journals / f"reindex-{target}.checkpoint.json")}
+    params = rb.run_params(source=_dsn_without_password(source), typesense_url=typesense, api_key_env=api_key_env,
+                           collection=collection, hot_slice=hot_slice, batch_size=batch_size,
+                           concurrency=concurrency, config_dir=config_dir or rb.CONFIG_DIR,
+                           journal_dir=journal_dir or DEFAULT_JOURNAL_DIR)
+    target = params["target"]
     start(rb.runbook(), params, execute=execute, yes=yes, journal_dir=journal_dir, as_json=as_json,
           what=f"build {target} from {collection}'s source, point alias {collection} at it, drop the old one")

@@ -1,0 +1,220 @@
+"""Benchmark RB-N-04: the whole `drctl reindex` against a raw Typesense import of the same documents, same run.
+
+    scripts/dev bench reindex        (or: python -m scripts.bench.reindex [--rows N] [--batch-size B]
+                                                                          [--concurrency C] [--repeat R])
+
+Real PostgreSQL 15 and real Typesense 0.24.1 on 127.0.0.1. The catalog is seeded into PostgreSQL, then:
+1. raw import: the same JSONL documents, generated beforehand (not timed), posted with the same batch size,
+   concurrency and HTTP client into a fresh collection: no PostgreSQL, no checkpoints, no journal;
+2. the whole reindex runbook (validate → create → hot slice → rest → verify counts → swap alias → drop old),
+   timed from start to finish, while a searcher queries the alias the whole time.
+Both run with the same previous generation behind the alias. Goal (issue 4): reindex ≥ 90 % of the raw rate,
+and every search during the rebuild answers, from the old collection until the swap and the new one after.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import statistics
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import requests
+
+if TYPE_CHECKING:
+    import psycopg
+
+HOT_SLICE = "popularity >= 900"  # 10 % of the seeded catalog
+API_KEY_ENV = "DR_BENCH_TYPESENSE_KEY"
+OLD_GENERATION_DOCS = 10_000
+
+
+def seed_products(conn: psycopg.Connection, rows: int, first_id: int = 1) -> None:
+    """A synthetic `public.products` catalog shaped like ops/dr/typesense/products.schema.json's source."""
+    conn.execute("""CREATE TABLE IF NOT EXISTS products (
+        id bigint PRIMARY KEY, name text NOT NULL, description text, brand text NOT NULL,
+        category text NOT NULL, tags text[], price numeric(10,2) NOT NULL, in_stock boolean NOT NULL,
+        popularity integer NOT NULL, updated_at timestamptz NOT NULL)""")
+    conn.execute("""INSERT INTO products
+        SELECT g, 'product ' || g || ' ' || (ARRAY['red','blue','green','black'])[1 + g %% 4] || ' widget',
+               'sturdy widget number ' || g || ' for every day', 'brand' || (g %% 50), 'cat' || (g %% 20),
+               ARRAY['t' || (g %% 7), 't' || (g %% 11)], (g %% 1000) / 10.0 + 0.99, g %% 4 <> 0,
+               (g * 7919) %% 1000, timestamptz '2026-01-01' + g * interval '1 minute'
+        FROM generate_series(%s::bigint, %s::bigint) AS g""", (first_id, first_id + rows - 1))
+    conn.execute("ANALYZE products")
+
+
+@dataclass
+class SearchLog:
+    """Searches against the alias while the rebuild runs: status and `found` of each, in order."""
+    answers: list[tuple[int, int | None]] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self, url: str, api_key: str, alias: str, interval_s: float) -> None:
+        session = requests.Session()
+        session.headers["X-TYPESENSE-API-KEY"] = api_key
+        while not self.stop.is_set():
+            try:
+                answer = session.get(f"{url}/collections/{alias}/documents/search",
+                                     params={"q": "*", "query_by": "name", "per_page": 1}, timeout=10)
+                found = answer.json().get("found") if answer.status_code == 200 else None
+                self.answers.append((answer.status_code, found))
+            except requests.RequestException:
+                self.answers.append((0, None))
+            self.stop.wait(interval_s)
+
+    def verdict(self, old_docs: int, new_docs: int) -> dict[str, object]:
+        """All answered; each saw a whole generation (old or new, never a half-filled one); old, then new."""
+        failed = [a for a in self.answers if a[0] != 200]
+        generations = [found for status, found in self.answers if status == 200]
+        switches = sum(1 for a, b in zip(generations, generations[1:]) if a != b)
+        ok = (not failed and set(generations) <= {old_docs, new_docs} and switches <= 1
+              and (not generations or generations[0] == old_docs))
+        return {"searches": len(self.answers), "failed": len(failed),
+                "served_old": generations.count(old_docs), "served_new": generations.count(new_docs),
+                "other": len([g for g in generations if g not in (old_docs, new_docs)]), "switches": switches,
+                "ok": ok}
+
+
+def pregenerated_batches(dsn: str, collection: str, batch_size: int) -> list[bytes]:
+    """The reindex's own documents (same SQL), as JSONL batches, held in memory for the raw import."""
+    from scripts.dataplane import reindex
+
+    spec = reindex.load_spec(collection)
+    with reindex.connect_source(dsn) as conn:
+        documents = reindex.document_sql(spec, reindex.source_columns(conn, spec.table))
+        return [b.body for b in reindex.stream_batches(conn, spec, documents, reindex.phase_filter(None, "all"),
+                                                       None, batch_size)]
+
+
+def raw_import(url: str, api_key: str, bodies: list[bytes], concurrency: int) -> float:
+    """Seconds to import the pre-generated batches into a fresh collection; the collection is dropped after."""
+    from scripts.dataplane import reindex
+
+    client = reindex.TypesenseClient(url, api_key)
+    schema = {**reindex.load_spec("products").schema, "name": "products_raw_bench"}
+    client.ensure_collection(schema)
+    batches = (reindex.Batch(i, i, body.count(b"\n") + 1, body) for i, body in enumerate(bodies))
+    started = time.perf_counter()
+    reindex.import_batches(batches, lambda b: client.import_batch(schema["name"], b.body), concurrency,
+                           reindex.Progress(), lambda p: None)
+    seconds = time.perf_counter() - started
+    client.drop_collection(schema["name"])
+    return seconds
+
+
+def old_generation(url: str, api_key: str, bodies: list[bytes], round_no: int) -> str:
+    """A fresh previous collection behind the alias (the first documents), as a rebuild finds it."""
+    from scripts.dataplane import reindex
+
+    client = reindex.TypesenseClient(url, api_key)
+    name = reindex.versioned_name("products", reindex.datetime(2020, 1, round_no, tzinfo=reindex.UTC))
+    client.ensure_collection({**reindex.load_spec("products").schema, "name": name})
+    lines = b"\n".join(bodies).split(b"\n")[:OLD_GENERATION_DOCS]
+    client.import_batch(name, b"\n".join(lines))
+    client.point_alias("products", name)
+    return name
+
+
+def whole_reindex(dsn: str, url: str, journal_dir: Path, batch_size: int, concurrency: int) -> tuple[float, dict]:
+    from rich.console import Console
+
+    from scripts.dataplane import reindex
+    from scripts.runbooks.engine import Journal, run
+
+    params = reindex.run_params(source=dsn, typesense_url=url, api_key_env=API_KEY_ENV, collection="products",
+                                hot_slice=HOT_SLICE, batch_size=batch_size, concurrency=concurrency,
+                                config_dir=reindex.CONFIG_DIR, journal_dir=journal_dir)
+    started = time.perf_counter()
+    code = run(reindex.runbook(), params, execute=True, journal_dir=journal_dir,
+               console=Console(file=io.StringIO()))
+    seconds = time.perf_counter() - started
+    journal = Journal.model_validate_json(max(journal_dir.glob("2*.json"), key=os.path.getmtime).read_text())
+    if code != 0:
+        raise SystemExit(f"reindex failed: {journal.error}")
+    return seconds, {s.name: s.result for s in journal.steps}
+
+
+def searched_reindex(dsn: str, url: str, api_key: str, journal_dir: Path,
+                     args: argparse.Namespace) -> tuple[float, dict, dict[str, object]]:
+    """The whole reindex with a searcher on the alias (20 searches/s) from before it starts to after it ends."""
+    from scripts.dataplane import reindex
+
+    old_docs = int(reindex.TypesenseClient(url, api_key).collection("products")["num_documents"])
+    searches = SearchLog()
+    searcher = threading.Thread(target=searches.run, args=(url, api_key, "products", 0.05))
+    searcher.start()
+    try:
+        seconds, steps = whole_reindex(dsn, url, journal_dir, args.batch_size, args.concurrency)
+        time.sleep(0.2)  # a few searches after the swap
+    finally:
+        searches.stop.set()
+        searcher.join()
+    return seconds, steps, searches.verdict(old_docs, args.rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument("--rows", type=int, default=300_000)
+    parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of raw import + reindex (order alternates)")
+    args = parser.parse_args()
+
+    import psycopg
+
+    from scripts.dataplane import reindex
+    from scripts.sandbox.postgres import pg_cluster
+    from scripts.sandbox.typesense import typesense_server
+
+    with pg_cluster() as pg, typesense_server() as ts, tempfile.TemporaryDirectory() as tmp:
+        os.environ[API_KEY_ENV] = ts.api_key
+        with psycopg.connect(pg.dsn(), autocommit=True) as conn:
+            t0 = time.perf_counter()
+            seed_products(conn, args.rows)
+            print(f"seeded {args.rows:,} rows into PostgreSQL in {time.perf_counter() - t0:.1f} s")
+        bodies = pregenerated_batches(pg.dsn(), "products", args.batch_size)
+        print(f"{len(bodies)} batches of ≤ {args.batch_size}, {args.concurrency} in flight; before each round the "
+              f"alias products → a previous generation of {OLD_GENERATION_DOCS:,} docs; hot slice: {HOT_SLICE}\n")
+        raw_import(ts.url, ts.api_key, bodies[:10], args.concurrency)  # warm-up, not counted
+        print(f"{'round':>5} {'raw s':>7} {'raw docs/s':>11} {'reindex s':>10} {'reindex docs/s':>15} "
+              f"{'ratio':>6} {'import-only docs/s':>19} {'searches':>9} {'search ok':>9}")
+        ratios: list[float] = []
+        last: dict = {}
+        for round_no in range(1, args.repeat + 1):
+            old_generation(ts.url, ts.api_key, bodies, round_no)
+            raw_first = round_no % 2 == 1  # alternate the order so drift on a shared machine cancels out
+            raw_s = raw_import(ts.url, ts.api_key, bodies, args.concurrency) if raw_first else 0.0
+            reindex_s, last, verdict = searched_reindex(pg.dsn(), ts.url, ts.api_key, Path(tmp), args)
+            if not raw_first:
+                raw_s = raw_import(ts.url, ts.api_key, bodies, args.concurrency)
+            reindex.TypesenseClient(ts.url, ts.api_key).drop_collection(last["validate"]["target"])
+            ratio = raw_s / reindex_s
+            ratios.append(ratio)
+            print(f"{round_no:5d} {raw_s:7.2f} {args.rows / raw_s:11,.0f} {reindex_s:10.2f} "
+                  f"{args.rows / reindex_s:15,.0f} {ratio:6.1%} {last['throughput']['docs_per_s']:19,.0f} "
+                  f"{verdict['searches']:9d} {str(verdict['ok']):>9}")
+            print(f"      searches during round {round_no}: {json.dumps(verdict)}")
+        median = statistics.median(ratios)
+        goal = "met" if median >= 0.9 else "NOT met"
+        print(f"\nwhole reindex / raw import: median {median:.1%} (min {min(ratios):.1%}, max {max(ratios):.1%})"
+              f"   goal ≥ 90 %: {goal}")
+        whole_rate = args.rows / reindex_s
+        extrapolated = reindex.throughput(args.rows, reindex_s, reindex.load_spec("products"))
+        print(f"at the whole-reindex rate ({whole_rate:,.0f} docs/s), the configured catalog of "
+              f"{extrapolated['catalog_documents']:,} docs: hot slice ({extrapolated['catalog_hot_documents']:,}) "
+              f"{extrapolated['hot_minutes']:.1f} min vs < {extrapolated['hot_window_minutes']:g} min, full "
+              f"{extrapolated['full_minutes']:.1f} min vs < {extrapolated['full_window_minutes']:g} min")
+        print(f"last reindex steps: hot {last['import_hot']['imported']:,} docs in {last['import_hot']['seconds']} s, "
+              f"rest {last['import_rest']['imported']:,} in {last['import_rest']['seconds']} s, "
+              f"503 retries {last['import_rest']['backpressure_retries']}, dropped {last['drop_old']['dropped']}")
+
+
+if __name__ == "__main__":
+    main()
