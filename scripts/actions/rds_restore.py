@@ -115,7 +115,13 @@ def restore_cluster(rds: Any, request: dict[str, Any], *, run_id: str) -> dict[s
     name = request["DBClusterIdentifier"]
     if check_name_free(describe_cluster(rds, name), "DB cluster", name, run_id):
         return {"cluster": name, "created": False}
-    rds.restore_db_cluster_to_point_in_time(**_api_form(request))
+    try:
+        rds.restore_db_cluster_to_point_in_time(**_api_form(request))
+    except ClientError as exc:
+        # A retried request whose first attempt did reach RDS: the cluster is ours if it carries our tag.
+        if exc.response.get("Error", {}).get("Code") != "DBClusterAlreadyExistsFault":
+            raise
+        check_name_free(describe_cluster(rds, name), "DB cluster", name, run_id)
     return {"cluster": name, "created": True}
 
 
@@ -127,7 +133,12 @@ def create_writer(rds: Any, request: dict[str, Any], *, run_id: str) -> dict[str
         if existing and existing.get("DBClusterIdentifier") != request["DBClusterIdentifier"]:
             raise NameTaken(f"DB instance {name} belongs to {existing.get('DBClusterIdentifier')}")
         return {"instance": name, "created": False}
-    rds.create_db_instance(**request)
+    try:
+        rds.create_db_instance(**request)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "DBInstanceAlreadyExists":
+            raise
+        check_name_free(describe_instance(rds, name), "DB instance", name, run_id)
     return {"instance": name, "created": True}
 
 
