@@ -143,7 +143,8 @@ def _entry(candidate: dict[str, Any], removed: list[str], restored: str | None, 
 def undelete_all(s3: Any, bucket: str, candidates: Iterable[dict[str, Any]], *, workers: int,
                  on_done: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
     """`undelete_key` for every candidate on a bounded thread pool (boto3 clients are thread-safe); entries come
-    back in the candidates' order. The first failure propagates once the running keys finish."""
+    back in the candidates' order. On the first failure no further key starts; it propagates once the running
+    keys finish."""
     def one(candidate: dict[str, Any]) -> dict[str, Any]:
         entry = undelete_key(s3, bucket, candidate)
         if on_done is not None:
@@ -151,7 +152,13 @@ def undelete_all(s3: Any, bucket: str, candidates: Iterable[dict[str, Any]], *, 
         return entry
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="s3-undelete") as pool:
-        return list(pool.map(one, candidates))
+        futures = [pool.submit(one, candidate) for candidate in candidates]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:  # stop handing out keys; the ones running finish
+                future.cancel()
+            raise
 
 
 def invalidation_path(key: str) -> str:

@@ -106,14 +106,13 @@ def _remove_markers(ctx: RunContext) -> dict[str, Any]:
 
 
 def _write_restore_list(path: Path, ctx: RunContext, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Write (atomically) the restore list, merged with an earlier attempt's: a key this attempt found already
-    current keeps the earlier attempt's `restored` entry, which says which markers were removed."""
+    """Write (atomically) the restore list, merged with an earlier attempt's: an entry that removed nothing does
+    not replace an earlier attempt's entry for the key that did (it says which markers went, and `restored`)."""
     earlier = {e["key"]: e for e in _read_restore_list(path)}
     merged = dict(earlier)
     for entry in entries:
         previous = earlier.get(entry["key"])
-        keep_previous = previous is not None and previous["status"] == "restored" \
-            and entry["status"] == "already-current"
+        keep_previous = previous is not None and previous["removed"] and not entry["removed"]
         merged[entry["key"]] = previous if keep_previous else entry
     items = sorted(merged.values(), key=lambda e: e["key"])
     p = ctx.params

@@ -43,7 +43,7 @@ def client(service: str, region: str):  # noqa: ANN201 (a boto3 client)
 def drctl(tmp_path: Path) -> Drctl:
     """Run drctl in-process with journals in tmp_path/runs; returns (exit code, stdout+stderr)."""
     def invoke(*args: str) -> tuple[int, str]:
-        result = CliRunner().invoke(app, [*args, "--journal-dir", str(tmp_path / "runs")])
+        result = CliRunner(env={"COLUMNS": "250"}).invoke(app, [*args, "--journal-dir", str(tmp_path / "runs")])
         return result.exit_code, result.output
     return invoke
 

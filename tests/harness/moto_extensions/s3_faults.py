@@ -4,6 +4,8 @@ moto's S3 does not dispatch through `BaseResponse.call_action` (it routes by met
 `faults.inject("s3", ...)` and `faults.calls("s3", ...)` would never see an S3 request. This wraps the S3Response
 handlers of the operations the undelete runbook makes, keyed by their API operation names, so that an injected
 503 SlowDown reaches botocore exactly as S3 sends it and the standard retry mode has to deal with it.
+`fail_after(operation, served, count)` fails requests only after some have been served (a run that breaks
+part-way); `clear()` forgets that.
 """
 from __future__ import annotations
 
@@ -26,12 +28,35 @@ OPERATIONS = {  # S3Response handler → API operation name
 }
 
 
+_later: dict[str, list[Any]] = {}  # operation → [requests still served, failures to come, status, code]
+
+
+def fail_after(operation: str, served: int, count: int, *, status: int = 500, code: str = "InternalError") -> None:
+    """Serve the next `served` requests of `operation`, then fail `count` — a run that breaks part-way."""
+    with faults._lock:
+        _later[operation] = [served, count, status, code]
+
+
+def clear() -> None:
+    with faults._lock:
+        _later.clear()
+
+
 def _next_fault(operation: str) -> tuple[int, str] | None:
     key = ("s3", operation)
     with faults._lock:  # the shared queue and counters of faults.py, so one API serves every service
         faults._calls[key] += 1
         queued = faults._pending.get(key)
-        return queued.pop(0) if queued else None
+        if queued:
+            return queued.pop(0)
+        later = _later.get(operation)
+        if later is None or later[1] == 0:
+            return None
+        if later[0] > 0:
+            later[0] -= 1
+            return None
+        later[1] -= 1
+        return later[2], later[3]
 
 
 def _with_faults(handler: Callable[..., Any], operation: str) -> Callable[..., Any]:
