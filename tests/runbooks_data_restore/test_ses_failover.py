@@ -1,0 +1,233 @@
+"""RB-N-07 `drctl ses-failover` end to end against moto's server: SSM switch in B, the replicated secret, the
+queue drained at a warm-up rate, each notification sent once from B (moto's record of accepted messages, with the
+server-side acceptance time from tests/harness/moto_extensions/ses_sending.py)."""
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scripts.actions import ses, sqs
+from scripts.actions.aws import client
+from scripts.runbooks.engine import Journal
+from tests.harness.moto_extensions import ses_sending
+from tests.runbooks_data_restore.conftest import DR, PRIMARY, drctl, drctl_process, journal, only_run_id
+
+QUEUE, DLQ, SECRET, LEDGER = "critical-notifications-failed", "critical-notifications-dlq", \
+    "dr-platform/ses-credentials", "critical-notifications-sent"
+SENDER = "Payments <no-reply@example.com>"
+FAST = ["--sender", SENDER, "--receive-wait", "0", "--poll", "0.05", "--timeout", "60"]
+
+
+def notification(n: int, **override: Any) -> str:
+    return json.dumps({"id": f"n-{n:02d}", "from": SENDER, "to": [f"user{n}@customer.test"],
+                       "subject": f"Receipt n-{n:02d}", "body_text": f"payment {n} received", **override})
+
+
+def enqueue(*bodies: str) -> None:
+    queues = client("sqs", DR)
+    url = queues.get_queue_url(QueueName=QUEUE)["QueueUrl"]
+    for body in bodies:
+        queues.send_message(QueueUrl=url, MessageBody=body)
+
+
+def queue_depth(name: str = QUEUE) -> tuple[int, int]:
+    queues = client("sqs", DR)
+    return sqs.depth(queues, queues.get_queue_url(QueueName=name)["QueueUrl"])
+
+
+def sent_ids(region: str = DR) -> list[str]:
+    """Notification ids in moto's record of messages SES accepted in `region`, in acceptance order."""
+    return [m.subject.removeprefix("Receipt ") for m in ses_sending.sent(region)]
+
+
+def parameters() -> dict[str, str]:
+    found = client("ssm", DR).get_parameters_by_path(Path="/dr-platform/ses")["Parameters"]
+    return {p["Name"]: p["Value"] for p in found}
+
+
+def ledger_states() -> dict[str, str]:
+    items = client("dynamodb", DR).scan(TableName=LEDGER)["Items"]
+    return {i["id"]["S"]: i["state"]["S"] for i in items}
+
+
+@pytest.fixture
+def world(aws: str) -> str:
+    """Region B ready for mail: example.com verified, a production quota, the credentials secret replicated from
+    A, the queue (and a dead-letter queue) in B. Returns the secret's ARN in B."""
+    for region in (PRIMARY, DR):
+        client("ses", region).verify_domain_identity(Domain="example.com")
+    ses_sending.set_quota(DR, max_send_rate=8, max_24_hour_send=10_000)
+    client("secretsmanager", PRIMARY).create_secret(Name=SECRET, SecretString='{"smtp_user": "u"}',
+                                                    AddReplicaRegions=[{"Region": DR}])
+    for name in (QUEUE, DLQ):
+        client("sqs", DR).create_queue(QueueName=name)
+    return str(client("secretsmanager", DR).describe_secret(SecretId=SECRET)["ARN"])
+
+
+def test_dry_run_plans_the_switch_and_ramp_and_changes_nothing(world: str, tmp_path: Path) -> None:
+    enqueue(*(notification(n) for n in range(3)))
+    code, output = drctl(tmp_path, "ses-failover", *FAST, "--max-rate", "50", "--json")
+    assert code == 0, output
+    run = journal(output)
+    assert run.status == "planned"
+    assert run.step("preflight").result["max_rate"] == 8  # min(--max-rate 50, B's MaxSendRate 8)
+    assert run.step("switch").would_call == [
+        "ssm:PutParameter(Name=/dr-platform/ses/region, Value=us-west-2, Overwrite=true) unless equal",
+        f"ssm:PutParameter(Name=/dr-platform/ses/credentials-secret-arn, Value={world}, Overwrite=true) unless equal"]
+    assert any("ses:SendEmail in us-west-2 at 1/s doubling every 60 s up to 8/s" in c
+               for c in run.step("resend").would_call)
+    assert parameters() == {} and sent_ids() == [] and queue_depth() == (3, 0)
+    assert LEDGER not in client("dynamodb", DR).list_tables()["TableNames"]
+
+
+def test_execute_switches_to_b_and_resends_each_once_at_a_ramping_rate(world: str, tmp_path: Path) -> None:
+    enqueue(*(notification(n) for n in range(12)))
+    code, output = drctl(tmp_path, "ses-failover", *FAST, "--start-rate", "2", "--ramp-interval", "1",
+                         "--execute", "--yes", "--json")
+    assert code == 0, output
+    run = journal(output)
+    assert parameters() == {"/dr-platform/ses/region": DR, "/dr-platform/ses/credentials-secret-arn": world}
+    assert sorted(sent_ids()) == [f"n-{n:02d}" for n in range(12)] and sent_ids(PRIMARY) == []
+    assert {m.source for m in ses_sending.sent(DR)} == {SENDER}
+    assert queue_depth() == (0, 0)
+    assert ledger_states() == {f"n-{n:02d}": "sent" for n in range(12)}
+    result = run.step("resend").result
+    assert (result["sent"], result["already_sent"], result["rejected"], result["in_doubt"]) == (12, 0, {}, [])
+    assert [rate for _, rate in result["ramp"]] == [2, 4, 8]
+    # The server's acceptance times follow the ramp: sends at 0 and 0.5 s (2/s), four at 4/s, then 8/s. Single
+    # gaps carry request jitter (a few tens of ms); sums over a phase cannot run ahead of the schedule.
+    accepted = [m.accepted_at for m in ses_sending.sent(DR)]
+    gaps = [b - a for a, b in zip(accepted, accepted[1:])]
+    phases = {2: gaps[0:2], 4: gaps[2:6], 8: gaps[6:]}
+    for rate, phase in phases.items():
+        assert sum(phase) >= len(phase) / rate - 0.05, (rate, gaps)  # never faster than the rate in force
+        assert min(phase) >= 1 / rate - 0.06, (rate, gaps)
+    assert sum(phases[8]) / len(phases[8]) < 0.2 < sum(phases[4]) / 4 < 0.4 < sum(phases[2]) / 2, gaps  # sped up
+    assert run.step("verify-drained").result == {"queue_visible": 0, "queue_in_flight": 0}
+
+
+def test_rejected_and_malformed_go_to_the_dead_letter_queue_and_fail_the_run(world: str, tmp_path: Path) -> None:
+    enqueue(notification(1), notification(2, **{"from": "billing@unverified.test"}), '{"id": "n-03"}', "not json",
+            notification(4))
+    code, output = drctl(tmp_path, "ses-failover", *FAST, "--start-rate", "20", "--dead-letter-queue", DLQ,
+                         "--execute", "--yes", "--json")
+    assert code == 1, output
+    run = journal(output)
+    result = run.step("resend").result
+    assert sorted(sent_ids()) == ["n-01", "n-04"]
+    assert list(result["rejected"]) == ["n-02"] and "MessageRejected" in result["rejected"]["n-02"]
+    assert len(result["malformed"]) == 2
+    assert queue_depth() == (0, 0) and queue_depth(DLQ) == (3, 0)
+    assert "n-02" not in ledger_states()  # released: a later run may try again once the sender is verified
+    error = run.step("verify-drained").error or ""
+    assert "rejected ['n-02']" in error
+
+
+def test_without_a_dead_letter_queue_failures_stay_in_the_queue(world: str, tmp_path: Path) -> None:
+    enqueue(notification(1), notification(2, **{"from": "billing@unverified.test"}))
+    code, output = drctl(tmp_path, "ses-failover", *FAST, "--start-rate", "20", "--execute", "--yes", "--json")
+    assert code == 1, output
+    assert sent_ids() == ["n-01"] and queue_depth() == (1, 0)  # visible again for the next run
+
+
+def test_ledger_prevents_double_sends_and_in_doubt_needs_a_decision(world: str, tmp_path: Path) -> None:
+    ddb = client("dynamodb", DR)
+    ses.ensure_ledger(ddb, LEDGER, timeout_s=10, poll_s=0.05)
+    assert ses.claim(ddb, LEDGER, "n-02", "earlier-run") == "claimed"
+    ses.mark_sent(ddb, LEDGER, "n-02", "ses-message-id", DR)  # sent, but its queue delete was lost
+    assert ses.claim(ddb, LEDGER, "n-03", "crashed-run") == "claimed"  # crashed while sending: in doubt
+    enqueue(*(notification(n) for n in range(1, 5)))
+
+    code, output = drctl(tmp_path, "ses-failover", *FAST, "--start-rate", "20", "--execute", "--yes", "--json")
+    assert code == 1, output
+    result = journal(output).step("resend").result
+    assert sorted(sent_ids()) == ["n-01", "n-04"]
+    assert (result["already_sent"], result["in_doubt"]) == (1, ["n-03"])
+    assert queue_depth() == (1, 0)
+
+    code, output = drctl(tmp_path, "ses-failover", *FAST, "--start-rate", "20", "--resend-in-doubt", "--execute",
+                         "--yes", "--json")
+    assert code == 0, output
+    assert sorted(sent_ids()) == ["n-01", "n-03", "n-04"] and queue_depth() == (0, 0)
+    assert ledger_states() == {"n-01": "sent", "n-02": "sent", "n-03": "sent", "n-04": "sent"}
+
+
+def test_crash_after_switch_then_resume_does_not_switch_again(world: str, tmp_path: Path, faults) -> None:
+    enqueue(*(notification(n) for n in range(3)))
+    crashed = drctl_process(tmp_path, "ses-failover", *FAST, "--start-rate", "20", "--execute", "--yes",
+                            env={"DRCTL_CRASH_AFTER_STEP": "switch"})
+    _, stderr = crashed.communicate(timeout=120)
+    assert crashed.returncode == 137, stderr
+    run_id = only_run_id(tmp_path)
+    assert Journal.load(tmp_path / "runs", run_id).step("resend").state == "pending"
+    assert sent_ids() == [] and len(parameters()) == 2
+
+    resumed = drctl_process(tmp_path, "ses-failover", "--resume", run_id, "--yes")
+    _, stderr = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, stderr
+    assert "switch: done in an earlier attempt, not repeated" in " ".join(stderr.split())
+    assert faults.calls("ssm", "PutParameter") == 2  # the two parameters, once
+    assert sorted(sent_ids()) == ["n-00", "n-01", "n-02"] and queue_depth() == (0, 0)
+
+
+def test_killed_mid_resend_then_resume_sends_each_notification_once(world: str, tmp_path: Path) -> None:
+    enqueue(*(notification(n) for n in range(6)))
+    running = drctl_process(tmp_path, "ses-failover", *FAST, "--start-rate", "2", "--ramp-interval", "100",
+                            "--visibility-timeout", "2", "--execute", "--yes")
+    try:
+        deadline = time.monotonic() + 60
+        # Kill while it waits its turn after the third send: accepted, marked sent and deleted.
+        while not (len(sent_ids()) >= 3 and sum(queue_depth()) == 6 - len(sent_ids())
+                   and list(ledger_states().values()).count("sent") == len(sent_ids())):
+            assert time.monotonic() < deadline and running.poll() is None
+            time.sleep(0.02)
+        running.send_signal(signal.SIGKILL)
+    finally:
+        running.communicate(timeout=30)
+    killed_after = len(sent_ids())
+    assert killed_after < 6
+
+    resumed = drctl_process(tmp_path, "ses-failover", "--resume", only_run_id(tmp_path), "--yes")
+    _, stderr = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, stderr
+    assert sorted(sent_ids()) == [f"n-{n:02d}" for n in range(6)]  # each exactly once
+    assert queue_depth() == (0, 0)
+
+
+def test_throttling_and_5xx_are_retried_and_the_run_completes(world: str, tmp_path: Path, faults) -> None:
+    enqueue(*(notification(n) for n in range(4)))
+    faults.inject("ses", "SendEmail", 1, status=400, code="Throttling")
+    faults.inject("sqs", "ReceiveMessage", 1, status=503, code="ServiceUnavailable")
+    faults.inject("ssm", "PutParameter", 1, status=400, code="ThrottlingException")
+    code, output = drctl(tmp_path, "ses-failover", *FAST, "--start-rate", "20", "--execute", "--yes", "--json")
+    assert code == 0, output
+    assert faults.calls("ses", "SendEmail") == 5  # 4 sends + 1 throttled attempt, retried
+    assert sorted(sent_ids()) == [f"n-{n:02d}" for n in range(4)] and queue_depth() == (0, 0)
+    assert len(parameters()) == 2
+
+
+def test_bad_input_exits_2_naming_it_and_changes_nothing(world: str, tmp_path: Path) -> None:
+    enqueue(notification(1))
+    client("secretsmanager", PRIMARY).create_secret(Name="only-in-a", SecretString="{}")
+    cases = [
+        (["--sender", "alerts@unverified.test"], "--sender alerts@unverified.test: neither the address nor its "
+                                                 "domain is a verified SES identity in us-west-2"),
+        (["--sender", "nobody"], "--sender 'nobody': not an email address"),
+        (["--secret", "only-in-a"], "--secret only-in-a: not in us-west-2"),
+        (["--queue", "nope"], "--queue nope: no such queue in us-west-2"),
+        (["--dead-letter-queue", "gone"], "--dead-letter-queue gone: no such queue"),
+        (["--region", "eu-west-1"], "--region eu-west-1: not in allowedRegions"),
+        (["--queue-region", "ap-south-1"], "--queue-region ap-south-1: not in allowedRegions"),
+        (["--start-rate", "5", "--max-rate", "2"], "--max-rate 2 is below --start-rate 5"),
+        (["--config-prefix", "dr/ses"], "--config-prefix 'dr/ses'"),
+    ]
+    for args, named in cases:
+        code, output = drctl(tmp_path, "ses-failover", *FAST, *args, "--execute", "--yes")
+        assert code == 2, (args, output)
+        assert named in " ".join(output.split()), (args, output)
+    assert parameters() == {} and sent_ids() == [] and queue_depth() == (1, 0)
