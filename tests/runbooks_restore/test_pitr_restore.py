@@ -12,7 +12,7 @@ import pytest
 
 from scripts.commands.restore import restored_cluster_name
 from scripts.runbooks.engine import Journal
-from tests.harness.aurora import GLOBAL_ID, PRIMARY
+from tests.harness.aurora import DR, GLOBAL_ID, PRIMARY
 from tests.runbooks_restore.conftest import SOURCE, WRITER_CLASS, AuroraWorld, Drctl, client, flat, journal_of
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -101,6 +101,25 @@ def test_latest_prints_the_endpoint_and_a_rerun_is_refused_nothing_overwritten(a
     if taken == name:
         code, output = drctl("pitr-restore", "--cluster", SOURCE, "--latest", "--execute", "--yes", *FAST)
         assert code == 2 and f"DB cluster {name} already exists and was not created by this run" in flat(output)
+
+
+def test_restoring_the_headless_secondary_gives_a_standalone_cluster_in_its_region(aurora: AuroraWorld,
+                                                                                   drctl: Drctl) -> None:
+    rds_b = client("rds", DR)
+    rds_b.create_db_cluster(DBClusterIdentifier=f"{GLOBAL_ID}-{DR}", GlobalClusterIdentifier=GLOBAL_ID,
+                            Engine="aurora-postgresql", EngineVersion="15.8")
+    code, output = drctl("pitr-restore", "--cluster", f"{GLOBAL_ID}-{DR}", "--region", DR, "--latest",
+                         "--execute", "--yes", "--json", *FAST)
+    assert code == 0, output
+    run = journal_of(output)
+    name = run.params["new_cluster_id"]
+    restored = rds_b.describe_db_clusters(DBClusterIdentifier=name)["DBClusters"][0]
+    assert restored["Status"] == "available" and not restored.get("GlobalClusterIdentifier")
+    assert restored["MasterUsername"] == "dbadmin"  # the global writer's user: same storage
+    writer = rds_b.describe_db_instances(DBInstanceIdentifier=f"{name}-writer")["DBInstances"][0]
+    assert writer["DBInstanceClass"] == "db.r6g.large"  # no source writer: the stack's aurora.instanceClass
+    assert run.step("preflight").result["instance_class_from"].startswith("stack setting aurora.instanceClass")
+    assert restored_names(aurora) == []  # nothing in region A
 
 
 def test_a_name_taken_by_someone_else_is_bad_input(aurora: AuroraWorld, drctl: Drctl, faults) -> None:

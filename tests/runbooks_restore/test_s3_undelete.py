@@ -170,6 +170,7 @@ def test_throttling_and_5xx_are_retried_and_the_run_completes(media: S3World, dr
     assert code == 0, output
     assert_undeleted(media)
     assert faults.calls("s3", "DeleteObject") == MARKERS_AFTER_SINCE + 2
+    assert faults.calls("s3", "ListObjectVersions") >= 2 and faults.calls("cloudfront", "CreateInvalidation") == 2
     assert invalidated_paths(media) == sorted(invalidation_path(k) for k in RESTORED)
 
 
