@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     import psycopg
 
 DEFAULT_BUCKETS = 4096          # pairs sent back per side; narrowing reads ~rows/4096 rows per differing bucket
-NARROW_CHUNK_KEYS = 50_000      # integer keys per narrowing query: bounds client memory for sparse/huge buckets
+NARROW_CHUNK = 20_000           # rows per side and narrowing query: bounds client memory
 DEFAULT_MAX_KEYS = 1000         # differing keys listed per table (all are counted)
 INTEGER_TYPES = {"smallint", "integer", "bigint"}
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -368,28 +368,38 @@ def merge_maps(source: dict[tuple[Any, ...], int], target: dict[tuple[Any, ...],
         yield KeyDifference(key, "only_in_target")
 
 
-def _key_ranges(bucketing: Bucketing, buckets: list[int]) -> Iterator[tuple[int, int]]:
-    """Differing buckets as key ranges, adjacent buckets joined, each cut to at most NARROW_CHUNK_KEYS keys."""
-    ranges = [bucketing.key_range(b) for b in buckets]
+def _key_ranges(bucketing: Bucketing, buckets: list[int]) -> list[tuple[int, int]]:
+    """Differing buckets as key ranges, adjacent buckets joined."""
     merged: list[list[int]] = []
-    for low, high in ranges:
+    for low, high in (bucketing.key_range(b) for b in buckets):
         if merged and low == merged[-1][1] + 1:
             merged[-1][1] = high
         else:
             merged.append([low, high])
-    for low, high in merged:
-        for start in range(low, high + 1, NARROW_CHUNK_KEYS):
-            yield start, min(high, start + NARROW_CHUNK_KEYS - 1)
+    return [(low, high) for low, high in merged]
 
 
 def narrow_integer_key(pair: Pair, plan: TablePlan, bucketing: Bucketing, buckets: list[int],
                        row_hash: str) -> Iterator[KeyDifference]:
+    """Index range scans of the differing buckets, NARROW_CHUNK rows per side and query (keyset paging), merged
+    in key order: client memory stays bounded however many rows a bucket holds."""
     key = _ident(plan.key[0].name)
-    sql = (f"SELECT t.{key}, {row_hash} FROM {plan.relation} AS t "
-           f"WHERE t.{key} BETWEEN %s AND %s ORDER BY t.{key}")
+    select = f"SELECT t.{key}, {row_hash} FROM {plan.relation} AS t WHERE t.{key} BETWEEN %s AND %s"
+    first_page = f"{select} ORDER BY t.{key} LIMIT {NARROW_CHUNK}"
+    next_page = f"{select} AND t.{key} > %s ORDER BY t.{key} LIMIT {NARROW_CHUNK}"
     for low, high in _key_ranges(bucketing, buckets):
-        source, target = pair.both(lambda conn, _: conn.execute(sql, (low, high)).fetchall())  # noqa: B023
-        yield from merge_sorted((((k,), h) for k, h in source), (((k,), h) for k, h in target))
+        after: int | None = None
+        while True:
+            sql, params = (first_page, (low, high)) if after is None else (next_page, (low, high, after))
+            source, target = pair.both(lambda conn, _: conn.execute(sql, params).fetchall())  # noqa: B023
+            # Keys up to the last one of a full page are complete on both sides; the rest comes next round.
+            full_pages = [page[-1][0] for page in (source, target) if len(page) == NARROW_CHUNK]
+            upto = min(full_pages) if full_pages else None
+            yield from merge_sorted((((k,), h) for k, h in source if upto is None or k <= upto),
+                                    (((k,), h) for k, h in target if upto is None or k <= upto))
+            if upto is None:
+                break
+            after = upto
 
 
 def narrow_hashed_key(pair: Pair, plan: TablePlan, bucketing: Bucketing, buckets: list[int],
