@@ -18,6 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from scripts.actions import dynamodb
@@ -159,7 +160,7 @@ def swap_instructions(params: dict[str, Any], source: dict[str, Any]) -> list[st
 def _swap_plan(ctx: RunContext) -> dict[str, Any]:
     lines = swap_instructions(ctx.params, ctx.results["preflight"])
     for line in lines:
-        ctx.console.print(f"[bold]swap:[/bold] {line}")
+        ctx.console.print(f"[bold]swap:[/bold] {escape(line)}", emoji=False)
     return {"instructions": lines}
 
 

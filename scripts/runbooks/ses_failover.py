@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from typing import Any
@@ -118,7 +119,7 @@ class Resender:
         self.tally = Tally()
         self._first_send: float | None = None
 
-    def run(self, on_done: Any) -> dict[str, Any]:
+    def run(self, on_done: Callable[[], None]) -> dict[str, Any]:
         try:
             while not self._drained():
                 if time.monotonic() > self.deadline:

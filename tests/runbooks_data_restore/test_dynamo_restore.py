@@ -19,7 +19,7 @@ TABLE = "payments-idempotency"
 
 @dataclass
 class Source:
-    restore_to: datetime  # whole second: items 0-19 as written, before the later changes
+    restore_to: datetime  # items 0-19 as written, before the later changes
     kms_key_arn: str
 
     @property
@@ -60,8 +60,9 @@ def source(aws: str) -> Source:
         Dimensions=[{"Name": "TableName", "Value": TABLE}])
     for n in range(20):
         put(ddb, f"k{n:02d}", n)
-    time.sleep(1.05 - time.time() % 1)  # into the next whole second: every write above is before it
-    restore_to = datetime.fromtimestamp(int(time.time()), timezone.utc)
+    time.sleep(0.02)
+    restore_to = datetime.fromtimestamp(round(time.time(), 3), timezone.utc)  # after every write above
+    time.sleep(0.02)  # and before every write below
     for n in range(5):
         ddb.delete_item(TableName=TABLE, Key={"idempotencyKey": {"S": f"k{n:02d}"}})
     for n in range(20, 30):
@@ -89,7 +90,7 @@ def test_execute_restores_the_table_as_of_the_time(source: Source, tmp_path: Pat
     assert described["TableStatus"] == "ACTIVE"
     assert described["SSEDescription"]["KMSMasterKeyArn"] == source.kms_key_arn
     assert described["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
-    assert described["RestoreSummary"]["RestoreDateTime"] == source.restore_to
+    assert abs(described["RestoreSummary"]["RestoreDateTime"] - source.restore_to) < timedelta(milliseconds=1)
     pitr = ddb.describe_continuous_backups(TableName=target)["ContinuousBackupsDescription"]
     assert pitr["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
     assert run.step("enable-pitr").result == {"changed": True}
@@ -112,7 +113,7 @@ def test_dry_run_prints_the_calls_and_changes_nothing(source: Source, tmp_path: 
     (restore_call,) = run.step("restore").would_call
     assert restore_call.startswith(f"dynamodb:RestoreTableToPointInTime(SourceTableName={TABLE}, "
                                    f"TargetTableName={run.params['target']}")
-    assert f"RestoreDateTime={source.restore_to.isoformat()}" in restore_call
+    assert f"RestoreDateTime={source.restore_to.isoformat()}" in restore_call, restore_call
     assert f"SSESpecificationOverride={{'Enabled': True, 'SSEType': 'KMS', 'KMSMasterKeyId': " \
            f"'{source.kms_key_arn}'}}" in restore_call
     assert run.step("preflight").result["ttl_attribute"] == "expires"

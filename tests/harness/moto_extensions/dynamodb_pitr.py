@@ -15,7 +15,8 @@ PointInTimeRecoveryDescription):
   PITR; it is CREATING (RestoreInProgress) for a while before ACTIVE (`RESTORE_SECONDS`).
 
 To answer "as of T", every table keeps a per-key change history: (time, key, item copy or None for a delete),
-recorded after each put/delete/update, plus the items it held before its first recorded change.
+recorded after each put/delete/update, plus the items it held before its first recorded change. The restore is
+as of the exact instant requested (botocore sends microseconds); AWS resolves it to the second.
 """
 from __future__ import annotations
 
@@ -130,10 +131,10 @@ _update_continuous_backups = DynamoDBBackend.update_continuous_backups
 
 def _update_continuous_backups_tracked(self: DynamoDBBackend, table_name: str,
                                        point_in_time_spec: dict[str, Any]) -> dict[str, Any]:
-    table = self.get_table(table_name)
-    was_enabled = _window(table) is not None
-    result = _update_continuous_backups(self, table_name, point_in_time_spec)
-    if point_in_time_spec["PointInTimeRecoveryEnabled"] and not was_enabled:
+    table = self.tables.get(table_name)
+    was_enabled = table is not None and _window(table) is not None
+    result = _update_continuous_backups(self, table_name, point_in_time_spec)  # raises moto's not-found error
+    if table is not None and point_in_time_spec["PointInTimeRecoveryEnabled"] and not was_enabled:
         table._pitr_enabled_at = unix_time()  # type: ignore[attr-defined]
         _history(table)
     return result
