@@ -27,7 +27,8 @@ PURGED_STATUSES = ("restored", "already-current")
 
 
 def _s3(ctx: RunContext) -> Any:
-    return ctx.client("s3", ctx.results.get("preflight", {}).get("region") or ctx.params["region"] or "us-east-1")
+    """A client in the bucket's own region, as preflight found it."""
+    return ctx.client("s3", ctx.results["preflight"]["region"])
 
 
 def _preflight(ctx: RunContext) -> dict[str, Any]:

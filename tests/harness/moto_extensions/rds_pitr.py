@@ -69,20 +69,14 @@ def _restore(self: RDSBackend, db_cluster_identifier: str, source_db_cluster_ide
     if restore_to_time is not None and not use_latest_restorable_time:
         _check_window(source, restore_to_time)
     holder = _credentials_holder(self.account_id, source)
-    saved = dict(vars(source))
-    # moto builds the copy from the source's attributes: hide the membership and lend the master user meanwhile.
-    source.global_cluster_identifier = source.replication_source_identifier = None
-    source.master_username = holder.master_username
-    # moto stores no password for global members; the restored storage keeps its users, and no API reveals a
-    # password, so any stand-in that passes moto's check will do.
-    source._master_user_password = vars(holder).get("_master_user_password", "restored-from-backup")  # type: ignore[attr-defined]
-    try:
-        return _original_restore(self, db_cluster_identifier, source_db_cluster_identifier,
-                                 restore_type=restore_type, restore_to_time=restore_to_time,
-                                 use_latest_restorable_time=use_latest_restorable_time, **overrides)
-    finally:
-        vars(source).clear()
-        vars(source).update(saved)
+    # moto copies every attribute of the source, then applies the overrides: drop the membership, and give the
+    # master user (moto keeps no password for global members; none is readable through the API, so a stand-in).
+    standalone = {"global_cluster_identifier": None, "replication_source_identifier": None,
+                  "master_username": holder.master_username,
+                  "master_user_password": vars(holder).get("_master_user_password", "restored-from-backup")}
+    return _original_restore(self, db_cluster_identifier, source_db_cluster_identifier, restore_type=restore_type,
+                             restore_to_time=restore_to_time, use_latest_restorable_time=use_latest_restorable_time,
+                             **{**overrides, **standalone})
 
 
 def install() -> None:
