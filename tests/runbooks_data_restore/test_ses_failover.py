@@ -176,26 +176,34 @@ def test_crash_after_switch_then_resume_does_not_switch_again(world: str, tmp_pa
 
 
 def test_killed_mid_resend_then_resume_sends_each_notification_once(world: str, tmp_path: Path) -> None:
-    enqueue(*(notification(n) for n in range(6)))
-    running = drctl_process(tmp_path, "ses-failover", *FAST, "--start-rate", "2", "--ramp-interval", "100",
+    enqueue(*(notification(n) for n in range(5)))
+    queues, ddb = client("sqs", DR), client("dynamodb", DR)  # made once: the watch below must be quick
+    url = queues.get_queue_url(QueueName=QUEUE)["QueueUrl"]
+
+    def settled_after_a_send() -> bool:
+        """Each send so far accepted, marked sent in the ledger and deleted: it is waiting its next 1 s turn."""
+        sent = len(sent_ids())
+        if sent < 2:
+            return False
+        marked = [i["state"]["S"] for i in ddb.scan(TableName=LEDGER, ConsistentRead=True)["Items"]]
+        return marked.count("sent") == len(marked) == sent and sum(sqs.depth(queues, url)) == 5 - sent
+
+    running = drctl_process(tmp_path, "ses-failover", *FAST, "--start-rate", "1", "--ramp-interval", "100",
                             "--visibility-timeout", "2", "--execute", "--yes")
     try:
         deadline = time.monotonic() + 60
-        # Kill while it waits its turn after the third send: accepted, marked sent and deleted.
-        while not (len(sent_ids()) >= 3 and sum(queue_depth()) == 6 - len(sent_ids())
-                   and list(ledger_states().values()).count("sent") == len(sent_ids())):
+        while not settled_after_a_send():
             assert time.monotonic() < deadline and running.poll() is None
             time.sleep(0.02)
         running.send_signal(signal.SIGKILL)
     finally:
         running.communicate(timeout=30)
-    killed_after = len(sent_ids())
-    assert killed_after < 6
+    assert 2 <= len(sent_ids()) < 5
 
     resumed = drctl_process(tmp_path, "ses-failover", "--resume", only_run_id(tmp_path), "--yes")
     _, stderr = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, stderr
-    assert sorted(sent_ids()) == [f"n-{n:02d}" for n in range(6)]  # each exactly once
+    assert sorted(sent_ids()) == [f"n-{n:02d}" for n in range(5)]  # each exactly once
     assert queue_depth() == (0, 0)
 
 
