@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import requests
-from tenacity import (retry, retry_if_exception_type, stop_after_delay, wait_exponential_jitter)
+from tenacity import RetryCallState, retry, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
 
 from scripts.runbooks.engine import BadInput, RunContext, Runbook, Step
 
@@ -209,6 +209,14 @@ class TypesenseError(RuntimeError):
     pass
 
 
+CONNECTION_ATTEMPTS = 6  # ~3 s of back-off: enough for a restarting node, short for a wrong or dead URL
+
+
+def _unreachable_too_long(state: RetryCallState) -> bool:
+    failure = state.outcome.exception() if state.outcome else None
+    return isinstance(failure, requests.ConnectionError) and state.attempt_number >= CONNECTION_ATTEMPTS
+
+
 @dataclass
 class TypesenseClient:
     url: str
@@ -268,7 +276,8 @@ class TypesenseClient:
     def import_batch(self, collection: str, body: bytes) -> int:
         """Upsert one JSONL batch; retries the same batch on back-pressure; returns documents accepted."""
         @retry(retry=retry_if_exception_type((Backpressure, requests.ConnectionError)), reraise=True,
-               wait=wait_exponential_jitter(initial=0.05, max=5), stop=stop_after_delay(self.backpressure_timeout))
+               wait=wait_exponential_jitter(multiplier=0.05, max=5),
+               stop=stop_after_delay(self.backpressure_timeout) | _unreachable_too_long)
         def send() -> requests.Response:
             response = self._request("POST", f"/collections/{collection}/documents/import",
                                      params={"action": "upsert"}, data=body,
