@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 
-from scripts.actions.aws import client
 from scripts.runbooks.engine import Journal
-from tests.runbooks_data_restore.conftest import PRIMARY, drctl, drctl_process, journal, only_run_id
+from tests.runbooks_data_restore.conftest import PRIMARY, aws_client, drctl, drctl_process, journal, only_run_id
 
 TABLE = "payments-idempotency"
 
@@ -32,20 +31,20 @@ def put(ddb: Any, key: str, amount: int) -> None:
 
 
 def items(table: str) -> dict[str, int]:
-    found = client("dynamodb", PRIMARY).scan(TableName=table)["Items"]
+    found = aws_client("dynamodb", PRIMARY).scan(TableName=table)["Items"]
     return {i["idempotencyKey"]["S"]: int(i["amount"]["N"]) for i in found}
 
 
 def tables() -> set[str]:
-    return set(client("dynamodb", PRIMARY).list_tables()["TableNames"])
+    return set(aws_client("dynamodb", PRIMARY).list_tables()["TableNames"])
 
 
 @pytest.fixture
 def source(aws: str) -> Source:
     """A PITR-enabled, KMS-encrypted table with TTL, tags, auto scaling and an alarm; 20 items at the restore
     time, then 5 deleted, 10 added and one updated after it."""
-    ddb = client("dynamodb", PRIMARY)
-    key_arn = client("kms", PRIMARY).create_key(Description="ddb")["KeyMetadata"]["Arn"]
+    ddb = aws_client("dynamodb", PRIMARY)
+    key_arn = aws_client("kms", PRIMARY).create_key(Description="ddb")["KeyMetadata"]["Arn"]
     ddb.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
                      KeySchema=[{"AttributeName": "idempotencyKey", "KeyType": "HASH"}],
                      AttributeDefinitions=[{"AttributeName": "idempotencyKey", "AttributeType": "S"}],
@@ -54,7 +53,7 @@ def source(aws: str) -> Source:
     ddb.update_time_to_live(TableName=TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"})
     ddb.update_continuous_backups(TableName=TABLE,
                                   PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
-    client("cloudwatch", PRIMARY).put_metric_alarm(
+    aws_client("cloudwatch", PRIMARY).put_metric_alarm(
         AlarmName="payments-throttles", MetricName="ThrottledRequests", Namespace="AWS/DynamoDB", Statistic="Sum",
         Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
         Dimensions=[{"Name": "TableName", "Value": TABLE}])
@@ -85,7 +84,7 @@ def test_execute_restores_the_table_as_of_the_time(source: Source, tmp_path: Pat
     assert target.startswith(f"{TABLE}-restored-") and len(target) == len(TABLE) + len("-restored-") + 12
     assert items(target) == {f"k{n:02d}": n for n in range(20)}  # no deletes, adds or update after the time
     assert len(items(TABLE)) == 25 and items(TABLE)["k10"] == 999  # the source is untouched
-    ddb = client("dynamodb", PRIMARY)
+    ddb = aws_client("dynamodb", PRIMARY)
     described = ddb.describe_table(TableName=target)["Table"]
     assert described["TableStatus"] == "ACTIVE"
     assert described["SSEDescription"]["KMSMasterKeyArn"] == source.kms_key_arn
@@ -161,7 +160,7 @@ def test_bad_input_exits_2_naming_it_and_changes_nothing(source: Source, tmp_pat
 def test_unknown_table_and_pitr_disabled_are_bad_input(source: Source, tmp_path: Path) -> None:
     code, output = drctl(tmp_path, "dynamo-restore", "--table", "no-such-table", "--latest", "--execute", "--yes")
     assert code == 2 and "no-such-table" in output
-    client("dynamodb", PRIMARY).create_table(
+    aws_client("dynamodb", PRIMARY).create_table(
         TableName="sessions", BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "sessionId", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "sessionId", "AttributeType": "S"}])
@@ -195,7 +194,7 @@ def test_rerunning_the_restore_step_reuses_the_table_from_this_run(source: Sourc
     """The restore step alone is idempotent: a target that already holds a restore of this source is taken."""
     from scripts.actions import dynamodb
 
-    ddb = client("dynamodb", PRIMARY)
+    ddb = aws_client("dynamodb", PRIMARY)
     arn = ddb.describe_table(TableName=TABLE)["Table"]["TableArn"]
     request = dynamodb.restore_request(TABLE, f"{TABLE}-restored-x", restore_time=source.restore_to,
                                        billing_mode="PAY_PER_REQUEST", provisioned_throughput=None,
@@ -221,7 +220,7 @@ def test_throttling_and_5xx_are_retried_and_the_run_completes(source: Source, tm
 
 def test_restore_time_window_from_the_extension_follows_aws(source: Source) -> None:
     """describe_continuous_backups: earliest = when PITR was enabled, latest = now (LATEST_LAG_S = 0 here)."""
-    pitr = client("dynamodb", PRIMARY).describe_continuous_backups(TableName=TABLE)[
+    pitr = aws_client("dynamodb", PRIMARY).describe_continuous_backups(TableName=TABLE)[
         "ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
     now = datetime.now(timezone.utc)
     assert pitr["EarliestRestorableDateTime"] < source.restore_to

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from scripts.actions import ses, sqs
-from scripts.actions.aws import client
 from scripts.runbooks.engine import Journal
 from tests.harness.moto_extensions import ses_sending
-from tests.runbooks_data_restore.conftest import DR, PRIMARY, drctl, drctl_process, journal, only_run_id
+from tests.runbooks_data_restore.conftest import (DR, PRIMARY, aws_client, drctl, drctl_process, journal,
+                                               only_run_id)
 
 QUEUE, DLQ, SECRET, LEDGER = "critical-notifications-failed", "critical-notifications-dlq", \
     "dr-platform/ses-credentials", "critical-notifications-sent"
@@ -29,14 +29,14 @@ def notification(n: int, **override: Any) -> str:
 
 
 def enqueue(*bodies: str) -> None:
-    queues = client("sqs", DR)
+    queues = aws_client("sqs", DR)
     url = queues.get_queue_url(QueueName=QUEUE)["QueueUrl"]
     for body in bodies:
         queues.send_message(QueueUrl=url, MessageBody=body)
 
 
 def queue_depth(name: str = QUEUE) -> tuple[int, int]:
-    queues = client("sqs", DR)
+    queues = aws_client("sqs", DR)
     return sqs.depth(queues, queues.get_queue_url(QueueName=name)["QueueUrl"])
 
 
@@ -46,12 +46,12 @@ def sent_ids(region: str = DR) -> list[str]:
 
 
 def parameters() -> dict[str, str]:
-    found = client("ssm", DR).get_parameters_by_path(Path="/dr-platform/ses")["Parameters"]
+    found = aws_client("ssm", DR).get_parameters_by_path(Path="/dr-platform/ses")["Parameters"]
     return {p["Name"]: p["Value"] for p in found}
 
 
 def ledger_states() -> dict[str, str]:
-    items = client("dynamodb", DR).scan(TableName=LEDGER)["Items"]
+    items = aws_client("dynamodb", DR).scan(TableName=LEDGER)["Items"]
     return {i["id"]["S"]: i["state"]["S"] for i in items}
 
 
@@ -60,13 +60,13 @@ def world(aws: str) -> str:
     """Region B ready for mail: example.com verified, a production quota, the credentials secret replicated from
     A, the queue (and a dead-letter queue) in B. Returns the secret's ARN in B."""
     for region in (PRIMARY, DR):
-        client("ses", region).verify_domain_identity(Domain="example.com")
+        aws_client("ses", region).verify_domain_identity(Domain="example.com")
     ses_sending.set_quota(DR, max_send_rate=8, max_24_hour_send=10_000)
-    client("secretsmanager", PRIMARY).create_secret(Name=SECRET, SecretString='{"smtp_user": "u"}',
+    aws_client("secretsmanager", PRIMARY).create_secret(Name=SECRET, SecretString='{"smtp_user": "u"}',
                                                     AddReplicaRegions=[{"Region": DR}])
     for name in (QUEUE, DLQ):
-        client("sqs", DR).create_queue(QueueName=name)
-    return str(client("secretsmanager", DR).describe_secret(SecretId=SECRET)["ARN"])
+        aws_client("sqs", DR).create_queue(QueueName=name)
+    return str(aws_client("secretsmanager", DR).describe_secret(SecretId=SECRET)["ARN"])
 
 
 def test_dry_run_plans_the_switch_and_ramp_and_changes_nothing(world: str, tmp_path: Path) -> None:
@@ -82,7 +82,7 @@ def test_dry_run_plans_the_switch_and_ramp_and_changes_nothing(world: str, tmp_p
     assert any("ses:SendEmail in us-west-2 at 1/s doubling every 60 s up to 8/s" in c
                for c in run.step("resend").would_call)
     assert parameters() == {} and sent_ids() == [] and queue_depth() == (3, 0)
-    assert LEDGER not in client("dynamodb", DR).list_tables()["TableNames"]
+    assert LEDGER not in aws_client("dynamodb", DR).list_tables()["TableNames"]
 
 
 def test_execute_switches_to_b_and_resends_each_once_at_a_ramping_rate(world: str, tmp_path: Path) -> None:
@@ -136,7 +136,7 @@ def test_without_a_dead_letter_queue_failures_stay_in_the_queue(world: str, tmp_
 
 
 def test_ledger_prevents_double_sends_and_in_doubt_needs_a_decision(world: str, tmp_path: Path) -> None:
-    ddb = client("dynamodb", DR)
+    ddb = aws_client("dynamodb", DR)
     ses.ensure_ledger(ddb, LEDGER, timeout_s=10, poll_s=0.05)
     assert ses.claim(ddb, LEDGER, "n-02", "earlier-run") == "claimed"
     ses.mark_sent(ddb, LEDGER, "n-02", "ses-message-id", DR)  # sent, but its queue delete was lost
@@ -177,7 +177,7 @@ def test_crash_after_switch_then_resume_does_not_switch_again(world: str, tmp_pa
 
 def test_killed_mid_resend_then_resume_sends_each_notification_once(world: str, tmp_path: Path) -> None:
     enqueue(*(notification(n) for n in range(5)))
-    queues, ddb = client("sqs", DR), client("dynamodb", DR)  # made once: the watch below must be quick
+    queues, ddb = aws_client("sqs", DR), aws_client("dynamodb", DR)  # made once: the watch below must be quick
     url = queues.get_queue_url(QueueName=QUEUE)["QueueUrl"]
 
     def settled_after_a_send() -> bool:
@@ -221,7 +221,7 @@ def test_throttling_and_5xx_are_retried_and_the_run_completes(world: str, tmp_pa
 
 def test_bad_input_exits_2_naming_it_and_changes_nothing(world: str, tmp_path: Path) -> None:
     enqueue(notification(1))
-    client("secretsmanager", PRIMARY).create_secret(Name="only-in-a", SecretString="{}")
+    aws_client("secretsmanager", PRIMARY).create_secret(Name="only-in-a", SecretString="{}")
     cases = [
         (["--sender", "alerts@unverified.test"], "--sender alerts@unverified.test: neither the address nor its "
                                                  "domain is a verified SES identity in us-west-2"),
