@@ -120,9 +120,19 @@ def restore_to_point_in_time(ddb: Any, request: dict[str, Any], source_arn: str)
             if _error_code(exc) != "TableAlreadyExistsException":  # a lost response: the first attempt won
                 raise
             existing = describe_table(ddb, target) or {}
-    if (existing.get("RestoreSummary") or {}).get("SourceTableArn") != source_arn:
-        raise ValueError(f"table {target!r} already exists and is not a restore of {source_arn}")
+    if not _is_restore_of(existing, source_arn, request.get("RestoreDateTime")):
+        raise ValueError(f"table {target!r} already exists and is not a restore of {source_arn} to the time asked")
     return {"changed": False, **_restore_summary(existing)}
+
+
+def _is_restore_of(described: dict[str, Any], source_arn: str, restore_time: datetime | None) -> bool:
+    summary = described.get("RestoreSummary") or {}
+    if summary.get("SourceTableArn") != source_arn:
+        return False
+    restored_to = summary.get("RestoreDateTime")
+    # AWS resolves a restore time to the second
+    return restore_time is None or (isinstance(restored_to, datetime)
+                                    and abs((restored_to - restore_time).total_seconds()) < 1)
 
 
 def _restore_summary(described: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,8 @@ The runbook re-applies PITR (and SSE/billing through the restore's overrides); t
 with the source's actual values, because which of them the copy needs depends on the swap chosen.
 
 The target name is fixed when the run starts and kept in the journal's parameters, so `--resume` and a re-run of
-the restore step find the same table (a target that exists as a restore of this source is taken as done).
+the restore step find the same table: a new run refuses a target that exists already, while a resumed restore step
+takes a target that is a restore of this source to this time as its own (done).
 """
 from __future__ import annotations
 
@@ -66,9 +67,9 @@ def _preflight(ctx: RunContext) -> dict[str, Any]:
     if restore_time is not None and not window.contains(restore_time):
         raise BadInput(f"--to {p['to']}: outside the PITR window of {p['table']} "
                        f"[{window.earliest.isoformat()}, {window.latest.isoformat()}]")
-    existing = dynamodb.describe_table(ddb, p["target"])
-    if existing and (existing.get("RestoreSummary") or {}).get("SourceTableArn") != source["TableArn"]:
-        raise BadInput(f"target table {p['target']} already exists and is not a restore of {p['table']}")
+    if dynamodb.describe_table(ddb, p["target"]) is not None:  # preflight runs once per run: not ours
+        raise BadInput(f"target table {p['target']} already exists (another run this minute?); delete it or wait "
+                       f"for the next minute")
     settings = dynamodb.source_settings(ddb, ctx.client("application-autoscaling", p["region"]),
                                         ctx.client("cloudwatch", p["region"]), source)
     return {**settings, "window": [window.earliest.isoformat(), window.latest.isoformat()],

@@ -169,6 +169,19 @@ def test_unknown_table_and_pitr_disabled_are_bad_input(source: Source, tmp_path:
     assert tables() == {TABLE, "sessions"}
 
 
+def test_a_new_run_refuses_a_target_that_exists_already(source: Source, tmp_path: Path) -> None:
+    now = datetime.now(timezone.utc)
+    taken = {f"{TABLE}-restored-{at:%Y%m%d%H%M}" for at in (now, now + timedelta(minutes=1))}  # minute boundary
+    for name in taken:
+        aws_client("dynamodb", PRIMARY).create_table(
+            TableName=name, BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "idempotencyKey", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "idempotencyKey", "AttributeType": "S"}])
+    code, output = drctl(tmp_path, "dynamo-restore", "--table", TABLE, "--latest", "--execute", "--yes")
+    assert code == 2 and "already exists (another run this minute?)" in " ".join(output.split())
+    assert tables() == {TABLE, *taken}
+
+
 def test_crash_after_restore_then_resume_does_not_restore_again(source: Source, tmp_path: Path, faults) -> None:
     crashed = drctl_process(tmp_path, "dynamo-restore", "--table", TABLE, "--to", source.iso, "--execute", "--yes",
                             "--poll", "0.05", "--timeout", "30", env={"DRCTL_CRASH_AFTER_STEP": "restore"})
@@ -202,7 +215,10 @@ def test_rerunning_the_restore_step_reuses_the_table_from_this_run(source: Sourc
     assert dynamodb.restore_to_point_in_time(ddb, request, arn)["changed"] is True
     assert dynamodb.restore_to_point_in_time(ddb, request, arn)["changed"] is False
     with pytest.raises(ValueError, match="is not a restore of"):
-        dynamodb.restore_to_point_in_time(ddb, {**request, "TargetTableName": TABLE}, "arn:other")
+        dynamodb.restore_to_point_in_time(ddb, {**request, "TargetTableName": TABLE}, arn)
+    earlier = {**request, "RestoreDateTime": source.restore_to - timedelta(seconds=5)}
+    with pytest.raises(ValueError, match="to the time asked"):
+        dynamodb.restore_to_point_in_time(ddb, earlier, arn)
 
 
 def test_throttling_and_5xx_are_retried_and_the_run_completes(source: Source, tmp_path: Path, faults) -> None:

@@ -135,6 +135,16 @@ def test_without_a_dead_letter_queue_failures_stay_in_the_queue(world: str, tmp_
     assert sent_ids() == ["n-01"] and queue_depth() == (1, 0)  # visible again for the next run
 
 
+def test_a_used_up_daily_quota_stops_the_run_with_the_rest_still_queued(world: str, tmp_path: Path) -> None:
+    ses_sending.set_quota(DR, max_send_rate=8, max_24_hour_send=2)
+    enqueue(*(notification(n) for n in range(4)))
+    code, output = drctl(tmp_path, "ses-failover", *FAST, "--start-rate", "8", "--execute", "--yes", "--json")
+    assert code == 1, output
+    error = journal(output).step("resend").error or ""
+    assert "24-hour sending quota is used up: 2 sent" in error
+    assert len(sent_ids()) == 2 and sum(queue_depth()) == 2  # the rest waits for the next run
+
+
 def test_ledger_prevents_double_sends_and_in_doubt_needs_a_decision(world: str, tmp_path: Path) -> None:
     ddb = aws_client("dynamodb", DR)
     ses.ensure_ledger(ddb, LEDGER, timeout_s=10, poll_s=0.05)
