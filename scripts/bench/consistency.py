@@ -103,12 +103,17 @@ class MemorySampler:
         self.postmasters = [int((c.datadir / "postmaster.pid").read_text().split()[0]) for c in clusters]
         self.interval = interval
         self.peak_kb = 0
+        # Backends of earlier runs may still be exiting (a closed connection's backend ends asynchronously);
+        # only processes started during this run are counted.
+        self.earlier = {pid for postmaster in self.postmasters for pid in _children(postmaster)}
         self._stop = threading.Event()
 
     def _run(self) -> None:
         while not self._stop.is_set():
             for postmaster in self.postmasters:
                 for pid in _children(postmaster):
+                    if pid in self.earlier:
+                        continue
                     kb = _client_memory_kb(pid)
                     if kb is not None:
                         self.peak_kb = max(self.peak_kb, kb)
