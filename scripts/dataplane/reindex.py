@@ -235,8 +235,19 @@ class TypesenseClient:
         self._session.mount("https://", adapter)
 
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", self.timeout)
-        return self._session.request(method, f"{self.url}{path}", **kwargs)
+        """One request; on back-pressure (503/429, which Typesense answers to every write while it lags) or a
+        refused connection, the same request is sent again after a bounded exponential back-off."""
+        @retry(retry=retry_if_exception_type((Backpressure, requests.ConnectionError)), reraise=True,
+               wait=wait_exponential_jitter(multiplier=0.05, max=5),
+               stop=stop_after_delay(self.backpressure_timeout) | _unreachable_too_long)
+        def send() -> requests.Response:
+            response = self._session.request(method, f"{self.url}{path}", **{"timeout": self.timeout, **kwargs})
+            if response.status_code in (429, 503):
+                with self._lock:
+                    self.backpressure_waits += 1
+                raise Backpressure(f"{method} {path}: HTTP {response.status_code}")
+            return response
+        return send()
 
     def _checked(self, response: requests.Response, allowed: tuple[int, ...] = ()) -> requests.Response:
         if response.status_code >= 400 and response.status_code not in allowed:
@@ -247,7 +258,7 @@ class TypesenseClient:
     def check_access(self) -> None:
         """BadInput unless the server answers and accepts the key (GET /collections needs a valid key)."""
         try:
-            response = self._request("GET", "/collections", timeout=10)
+            response = self._session.get(f"{self.url}/collections", timeout=10)  # no retries: a bad URL is bad input
         except requests.RequestException as exc:
             raise BadInput(f"--typesense {self.url}: not reachable: {exc}") from None
         if response.status_code in (401, 403):
@@ -275,20 +286,10 @@ class TypesenseClient:
 
     def import_batch(self, collection: str, body: bytes) -> int:
         """Upsert one JSONL batch; retries the same batch on back-pressure; returns documents accepted."""
-        @retry(retry=retry_if_exception_type((Backpressure, requests.ConnectionError)), reraise=True,
-               wait=wait_exponential_jitter(multiplier=0.05, max=5),
-               stop=stop_after_delay(self.backpressure_timeout) | _unreachable_too_long)
-        def send() -> requests.Response:
-            response = self._request("POST", f"/collections/{collection}/documents/import",
-                                     params={"action": "upsert"}, data=body,
-                                     headers={"Content-Type": "text/plain"})
-            if response.status_code in (429, 503):
-                with self._lock:
-                    self.backpressure_waits += 1
-                raise Backpressure(f"HTTP {response.status_code}")
-            return self._checked(response)
-
-        results = [json.loads(line) for line in send().text.splitlines() if line.strip()]
+        response = self._checked(self._request("POST", f"/collections/{collection}/documents/import",
+                                                params={"action": "upsert"}, data=body,
+                                                headers={"Content-Type": "text/plain"}))
+        results = [json.loads(line) for line in response.text.splitlines() if line.strip()]
         failed = [r for r in results if not r.get("success")]
         if failed:
             first = failed[0]
@@ -424,8 +425,9 @@ def _validate(ctx: RunContext) -> dict[str, Any]:
 
 def _create_collection(ctx: RunContext) -> dict[str, Any]:
     spec = _spec(ctx)
-    created = _typesense(ctx).ensure_collection({**spec.schema, "name": ctx.params["target"]})
-    return {"collection": ctx.params["target"], "created": created}
+    client = _typesense(ctx)
+    created = client.ensure_collection({**spec.schema, "name": ctx.params["target"]})
+    return {"collection": ctx.params["target"], "created": created, "backpressure_retries": client.backpressure_waits}
 
 
 def _import_step(phase: str) -> Step:

@@ -18,6 +18,7 @@ from scripts.bench.reindex import SearchLog
 from scripts.dataplane.reindex import Batch, Progress, Watermark, load_checkpoint
 from scripts.runbooks.engine import Journal
 from tests.dataplane_reindex.conftest import API_KEY_ENV, ROWS, World, journal_from
+from scripts.sandbox.typesense import TypesenseServer, typesense_server
 from tests.dataplane_reindex.fault_proxy import Faults, fault_proxy
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -218,3 +219,49 @@ def test_sandbox_server_is_real_typesense(world: World) -> None:
     debug = requests.get(f"{world.ts.url}/debug", headers={"X-TYPESENSE-API-KEY": world.ts.api_key}, timeout=5)
     assert debug.json()["version"] == "0.24.1"
     assert json.loads(requests.get(f"{world.ts.url}/health", timeout=5).text) == {"ok": True}
+
+
+def test_real_typesense_backpressure_is_waited_out(world: World) -> None:
+    """Typesense's own 503 ("Not Ready or Lagging"), no proxy: a server that calls itself lagging beyond one
+    queued write is kept busy by other writers; the reindex starts once the server refuses writes, backs off,
+    and completes after the other writers stop."""
+    with typesense_server(extra_args=("--healthy-write-lag", "1", "--healthy-read-lag", "1000000")) as strict:
+        world.ts = strict
+        lagging, stop = threading.Event(), threading.Event()
+        writers = _other_writers(strict, lagging, stop)
+        try:
+            assert lagging.wait(30), "the server never reported lag"
+            threading.Timer(1.0, stop.set).start()  # the other writers stop 1 s into the reindex
+            code, output = world.drctl("--batch-size", "1000", "--execute", "--yes", "--json")
+        finally:
+            stop.set()
+            for writer in writers:
+                writer.join()
+        assert code == 0, output
+        run = journal_from(output)
+        refused = sum(run.step(s).result.get("backpressure_retries", 0) for s in ("create_collection", "import_rest"))
+        assert refused > 0 and run.step("import_rest").result["imported"] == ROWS
+        assert world.collections() == {world.alias_target(): ROWS}
+
+
+def _other_writers(server: TypesenseServer, lagging: threading.Event, stop: threading.Event,
+                   threads: int = 8) -> list[threading.Thread]:
+    """Bursts of small imports into another collection until `stop`; `lagging` is set at the first 503."""
+    headers = {"X-TYPESENSE-API-KEY": server.api_key}
+    requests.post(f"{server.url}/collections", headers=headers, timeout=10,
+                  json={"name": "other_writes", "fields": [{"name": "text", "type": "string"}]})
+
+    def write(worker: int) -> None:
+        session, n = requests.Session(), 0
+        while not stop.is_set():
+            body = "\n".join(json.dumps({"id": f"{worker}-{n}-{i}", "text": f"other {i}"}) for i in range(100))
+            answer = session.post(f"{server.url}/collections/other_writes/documents/import", headers=headers,
+                                  data=body.encode(), timeout=30)
+            if answer.status_code == 503:
+                lagging.set()
+            n += 1
+
+    started = [threading.Thread(target=write, args=(w,), daemon=True) for w in range(threads)]
+    for thread in started:
+        thread.start()
+    return started
