@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from scripts.actions.polling import poll_until
 
+LEDGER_RETENTION_S = 15 * 86400  # longer than SQS's longest message retention (14 days)
 # SES answers these for a message that will never be accepted as it is; anything else is retried or fails the run.
 PERMANENT_SEND_ERRORS = frozenset({"MessageRejected", "MailFromDomainNotVerifiedException",
                                    "ConfigurationSetDoesNotExistException", "InvalidParameterValue"})
@@ -145,7 +146,8 @@ class WarmUp:
 # ---- the send ledger -----------------------------------------------------------------------------------------------
 
 def ensure_ledger(ddb: Any, table: str, *, timeout_s: float, poll_s: float) -> dict[str, Any]:
-    """Create the ledger table (on demand, key `id`) unless it exists; wait for ACTIVE (bounded)."""
+    """Create the ledger table (on demand, key `id`, TTL on `expires_at`) unless it exists; wait for ACTIVE
+    (bounded). An entry only has to outlive the queue's longest retention (14 days) to stop a double send."""
     try:
         ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
                          KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
@@ -157,6 +159,10 @@ def ensure_ledger(ddb: Any, table: str, *, timeout_s: float, poll_s: float) -> d
         created = False
     poll_until(lambda: ddb.describe_table(TableName=table)["Table"]["TableStatus"], lambda s: s == "ACTIVE",
                timeout_s=timeout_s, poll_s=poll_s, what=f"ledger table {table} ACTIVE")
+    ttl = ddb.describe_time_to_live(TableName=table).get("TimeToLiveDescription", {})
+    if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+        ddb.update_time_to_live(TableName=table,
+                                TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"})
     return {"created": created}
 
 
@@ -166,7 +172,8 @@ def claim(ddb: Any, table: str, notification_id: str, run_id: str) -> str:
     try:
         ddb.put_item(TableName=table, ConditionExpression="attribute_not_exists(id)",
                      Item={"id": {"S": notification_id}, "state": {"S": "sending"}, "run_id": {"S": run_id},
-                           "claimed_at": {"N": f"{time.time():.3f}"}})
+                           "claimed_at": {"N": f"{time.time():.3f}"},
+                           "expires_at": {"N": str(int(time.time() + LEDGER_RETENTION_S))}})
         return "claimed"
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":

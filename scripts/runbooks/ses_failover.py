@@ -15,6 +15,7 @@ scripts/actions/ses.py.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from email.utils import parseaddr
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -120,6 +122,7 @@ class Resender:
         self._first_send: float | None = None
 
     def run(self, on_done: Callable[[], None]) -> dict[str, Any]:
+        unfinished: list[dict[str, Any]] = []  # received, not yet deleted or moved
         try:
             while not self._drained():
                 if time.monotonic() > self.deadline:
@@ -129,13 +132,18 @@ class Resender:
                     raise RuntimeError(f"B's 24-hour sending quota is used up: {self._progress_text()}; run again "
                                        f"when the quota window frees up")
                 wanted = min(math.ceil(self.pace.rate_at(self._elapsed())), self.budget - len(self.tally.sent))
-                for message in sqs.receive(self.sqs, self.url, count=wanted, wait_s=self.p["receive_wait_s"],
-                                           visibility_s=self.p["visibility_s"]):
-                    self._handle(message)
+                unfinished = sqs.receive(self.sqs, self.url, count=wanted, wait_s=self.p["receive_wait_s"],
+                                         visibility_s=self.p["visibility_s"])
+                while unfinished:
+                    self._handle(unfinished[0])
+                    unfinished.pop(0)
                     on_done()
         finally:
-            for message in self.tally.hidden:  # visible again for the next run or a human
-                sqs.set_visibility(self.sqs, self.url, message, 0)
+            # A failed (not crashed) run gives back at once what it holds: left-behind messages for the next run
+            # or a human, and a batch cut short, which would otherwise wait out its visibility timeout.
+            for message in [*self.tally.hidden, *unfinished]:
+                with contextlib.suppress(ClientError):  # best effort: never hide the error that got us here
+                    sqs.set_visibility(self.sqs, self.url, message, 0)
         return self.tally.summary()
 
     def _drained(self) -> bool:
@@ -172,6 +180,9 @@ class Resender:
             self.tally.rejected[notification.id] = str(exc)
             self._leave(message, str(exc), dead_letter=True)
             return
+        except ClientError:  # SES answered with an error after botocore's retries: it did not accept the message
+            ses.release(self.ddb, self.p["ledger_table"], notification.id)
+            raise  # (a timeout without an answer stays "sending": in doubt)
         ses.mark_sent(self.ddb, self.p["ledger_table"], notification.id, message_id, self.p["region"])
         sqs.delete(self.sqs, self.url, message)
         self.tally.sent.append(notification.id)

