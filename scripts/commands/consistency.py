@@ -30,7 +30,8 @@ def consistency(
     source: Annotated[str, typer.Option(help="libpq DSN/URL of the primary (source) database.")],
     target: Annotated[str, typer.Option(help="libpq DSN/URL of the DR (target) database.")],
     table: Annotated[list[str] | None, typer.Option(
-        help="Table to compare (schema.table; repeatable). Default: every table of the source.")] = None,
+        help="Table to compare (schema.table; repeatable). Default: every table of either side "
+             "(one missing on the other side is bad input).")] = None,
     columns: Annotated[list[str] | None, typer.Option(
         help="Compare only these columns (comma-separated or repeated; the key is always compared). "
              "Default: all columns, which must then be the same on both sides.")] = None,
@@ -43,6 +44,8 @@ def consistency(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Row counts and content hash per table, primary vs DR; differing keys as only-in-source/-target/changed."""
+    import psycopg
+
     from scripts.dataplane.consistency import BadInput, compare
 
     try:
@@ -51,6 +54,9 @@ def consistency(
     except BadInput as exc:
         print(f"consistency: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None
+    except psycopg.Error as exc:  # e.g. permission denied on a table, a server going away mid-scan
+        print(f"consistency: database error: {str(exc).strip()}", file=sys.stderr)
+        raise typer.Exit(1) from None
     if as_json:
         print(json.dumps(report.as_dict(), indent=2, default=str))
     else:

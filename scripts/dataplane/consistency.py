@@ -155,18 +155,14 @@ class Pair:
             self.close()
             raise failure
 
-    def _run_both(self, fn: Callable[[Side], T], sides: Sequence[Side]) -> list[T]:
-        futures = [self._pool.submit(fn, side) for side in sides]
+    def both(self, fn: Callable[[psycopg.Connection, Side], T]) -> tuple[T, T]:
+        source = self._pool.submit(fn, self.conns["source"], "source")
+        target = self._pool.submit(fn, self.conns["target"], "target")
         # wait for both before raising: a connection must never be left in use by a thread
-        errors = [f.exception() for f in futures]
-        for error in errors:
+        for error in (source.exception(), target.exception()):
             if error is not None:
                 raise error
-        return [f.result() for f in futures]
-
-    def both(self, fn: Callable[[psycopg.Connection, Side], T]) -> tuple[T, T]:
-        source, target = self._run_both(lambda side: fn(self.conns[side], side), ("source", "target"))
-        return source, target
+        return source.result(), target.result()
 
     def close(self) -> None:
         for conn in self.conns.values():
@@ -204,9 +200,14 @@ class CatalogTable:
 
 
 def _catalog_table(conn: psycopg.Connection, side: Side, name: str) -> CatalogTable:
-    row = conn.execute("SELECT c.oid, format('%%I.%%I', n.nspname, c.relname) FROM pg_class c "
-                       "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass(%s)",
-                       (name,)).fetchone()
+    import psycopg
+
+    try:
+        row = conn.execute("SELECT c.oid, format('%%I.%%I', n.nspname, c.relname) FROM pg_class c "
+                           "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass(%s)",
+                           (name,)).fetchone()
+    except (psycopg.errors.InvalidName, psycopg.errors.SyntaxError) as exc:
+        raise BadInput(f"table {name!r}: {str(exc).strip()}") from None
     if row is None:
         raise BadInput(f"table {name!r} does not exist on the {side}")
     oid, relation = row
@@ -457,12 +458,13 @@ def _hash_mode(wanted: str, majors: tuple[int, int]) -> Literal["binary", "text"
 def compare(source_dsn: str, target_dsn: str, tables: Sequence[str] = (), columns: Sequence[str] = (),
             key: Sequence[str] = (), buckets: int = DEFAULT_BUCKETS, max_keys: int = DEFAULT_MAX_KEYS,
             hash_mode: Literal["auto", "binary", "text"] = "auto") -> Report:
-    """Compare each table (default: every table of the source); BadInput before any table is hashed."""
+    """Compare each table (default: every table of either side); BadInput before any table is hashed."""
     if buckets < 1:
         raise BadInput(f"--buckets {buckets}: must be at least 1")
     with Pair(source_dsn, target_dsn) as pair:
         mode = _hash_mode(hash_mode, pair.both(_server_major))
-        names = list(tables) or list_tables(pair.conns["source"])
+        # Default: every table either side has; one missing on the other side is then reported as such.
+        names = list(tables) or sorted(set().union(*pair.both(lambda conn, _: list_tables(conn))))
         plans = []
         for name in names:
             source, target = pair.both(lambda conn, side: _catalog_table(conn, side, name))  # noqa: B023

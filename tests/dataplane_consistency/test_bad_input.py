@@ -70,3 +70,15 @@ def test_bad_option_values(pair: Pair) -> None:
     assert out.code == 2 and "--hash 'sha1'" in out.stderr
     out = drctl(pair, "--buckets", "0")
     assert out.code == 2 and "--buckets 0" in out.stderr
+
+
+def test_malformed_table_name(pair: Pair) -> None:
+    out = drctl(pair, "--table", "a b")
+    assert out.code == 2 and "table 'a b': invalid name syntax" in out.stderr
+
+
+def test_by_default_a_table_only_on_the_target_is_named(pair: Pair) -> None:
+    pair.both(TABLE)
+    run(pair.target, "CREATE TABLE dr_only (id int PRIMARY KEY)")
+    out = drctl(pair)
+    assert out.code == 2 and "table 'public.dr_only' does not exist on the source" in out.stderr
