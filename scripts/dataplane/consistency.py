@@ -10,9 +10,11 @@ Row hash. With the same PostgreSQL major version on both sides ("binary" mode), 
 type's own hash function through `hash_record_extended(ROW(...))`: no value is rendered as text, so the hash
 cannot depend on TimeZone/DateStyle and costs less than half of rendering. Values are therefore compared the
 way the type's `=` compares them (numeric 1.0 = 1.00, float 0 = -0, jsonb is normalised anyway). Columns whose
-type has no hash function (json, xml, point, ...) are hashed through their text form. With different major
-versions ("text" mode) the whole row is hashed through its text form. Text forms are rendered under pinned
-session settings (UTC, ISO dates, extra_float_digits=3), so they too do not depend on either server's defaults.
+type has no hash function (json, xml, point, ...) are hashed through their text form, and so are enums, domains,
+composites and ranges: an enum's hash is that of its value's OID, which differs between servers that created
+the type separately (a logical replica, a restored dump). With different major versions ("text" mode) the
+whole row is hashed through its text form. Text forms are rendered under pinned session settings (UTC, ISO
+dates, extra_float_digits=3), so they too do not depend on either server's defaults.
 
 Bucketing. A single integer key is bucketed by key range (`key / width`), so narrowing a bucket is an index
 range scan. Any other key is bucketed by the hash of the key, and narrowing reads the differing buckets in one
@@ -65,7 +67,8 @@ class BadInput(ValueError):
 @dataclass(frozen=True)
 class Column:
     name: str
-    type: str       # format_type(): usable as a cast
+    type: str           # format_type(): usable as a cast
+    plain_base: bool    # a base type or an array of one (not an enum, domain, composite or range)
 
 
 @dataclass(frozen=True)
@@ -211,9 +214,11 @@ def _catalog_table(conn: psycopg.Connection, side: Side, name: str) -> CatalogTa
     if row is None:
         raise BadInput(f"table {name!r} does not exist on the {side}")
     oid, relation = row
-    columns = tuple(Column(n, t) for n, t in conn.execute(
-        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
-        "WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped ORDER BY attnum", (oid,)))
+    columns = tuple(Column(*row) for row in conn.execute(
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod), coalesce(e.typtype, t.typtype) = 'b' "
+        "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+        "LEFT JOIN pg_type e ON e.oid = t.typelem AND t.typcategory = 'A' "
+        "WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum", (oid,)))
     primary_key = tuple(r[0] for r in conn.execute(
         "SELECT a.attname FROM pg_index i CROSS JOIN unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) "
         "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
@@ -255,7 +260,7 @@ def plan_table(source: CatalogTable, target: CatalogTable, name: str, columns: S
                            f"but {by_side['target'][column].type} on the target")
     chosen = tuple(by_side["source"][c] for c in wanted)
     return TablePlan(name=name, relation=source.relation, key=chosen[:len(key_names)], columns=chosen,
-                     text_columns=frozenset(c.name for c in chosen if c.type in text_types))
+                     text_columns=frozenset(c.name for c in chosen if c.type in text_types or not c.plain_base))
 
 
 def unhashable_types(conn: psycopg.Connection, types: Iterable[str]) -> frozenset[str]:

@@ -31,6 +31,13 @@ def run(dsn: str, sql: str) -> None:
         conn.execute(sql)
 
 
+def run_scalar(dsn: str, sql: str) -> Any:
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(sql).fetchone()
+        assert row is not None
+        return row[0]
+
+
 @dataclass(frozen=True)
 class Outcome:
     code: int

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.dataplane_consistency.conftest import Pair, drctl, run
+from tests.dataplane_consistency.conftest import Pair, drctl, run, run_scalar
 
 # Many column types, NULLs, empty strings and unicode; literals carry explicit offsets / ISO dates so both
 # servers store the same values whatever their defaults.
@@ -150,3 +150,19 @@ def test_narrowing_pages_through_large_differing_buckets(pair: Pair, monkeypatch
                {((k,), "only_in_target") for k in range(401, 421)} | \
                {((k,), "changed") for k in (1, 7, 8, 250)}
     assert {(d.key, d.kind) for d in table.keys} == expected
+
+
+def test_enum_values_compare_by_label_not_by_server_specific_oid(pair: Pair) -> None:
+    run(pair.target, "CREATE TYPE filler AS ENUM ('a', 'b', 'c')")  # the DR's enum values get other OIDs
+    pair.both("CREATE TYPE state AS ENUM ('new', 'paid'); CREATE DOMAIN cents AS bigint CHECK (VALUE >= 0); "
+              "CREATE TABLE invoices (id int PRIMARY KEY, state state, total cents, states state[]); "
+              "INSERT INTO invoices SELECT g, (ARRAY['new', 'paid'])[1 + g % 2]::state, g, "
+              "ARRAY['new', 'paid']::state[] FROM generate_series(1, 300) g")
+    oids = [run_scalar(dsn, "SELECT min(oid)::int FROM pg_enum WHERE enumlabel = 'paid'") for dsn in
+            (pair.source, pair.target)]
+    assert oids[0] != oids[1]
+    assert drctl(pair, "--table", "invoices").code == 0
+
+    run(pair.target, "UPDATE invoices SET state = 'new' WHERE id = 7; UPDATE invoices SET total = 0 WHERE id = 8")
+    out = drctl(pair, "--table", "invoices")
+    assert out.code == 1 and out.keys("invoices") == {((7,), "changed"), ((8,), "changed")}
