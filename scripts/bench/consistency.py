@@ -16,6 +16,7 @@ largest seen during the approach's run.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import tempfile
@@ -262,9 +263,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-consistency-") as tmp, \
             pg_cluster(Path(tmp), timezone="UTC", datestyle="ISO, MDY") as primary, \
             pg_cluster(Path(tmp), timezone="Europe/Berlin", datestyle="SQL, DMY") as dr:
-        print(f"clusters: primary :{primary.port} (UTC, ISO), DR :{dr.port} (Europe/Berlin, SQL/DMY)")
+        print(f"clusters: primary :{primary.port} (UTC, ISO), DR :{dr.port} (Europe/Berlin, SQL/DMY); "
+              f"load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         for rows in sizes:
             results.append((rows, run_size([primary, dr], rows)))
+    print(f"\nload average at end {os.getloadavg()[0]:.1f} (other jobs on the machine slow every approach alike)")
     for rows, outcomes in results:
         print_table(rows, outcomes)
     if len(results) > 1:

@@ -10,9 +10,9 @@ Row hash. With the same PostgreSQL major version on both sides ("binary" mode), 
 type's own hash function through `hash_record_extended(ROW(...))`: no value is rendered as text, so the hash
 cannot depend on TimeZone/DateStyle and costs less than half of rendering. Values are therefore compared the
 way the type's `=` compares them (numeric 1.0 = 1.00, float 0 = -0, jsonb is normalised anyway). Columns whose
-type has no hash function (json, xml, point, ...) are hashed through their text form, and so are enums, domains,
-composites and ranges: an enum's hash is that of its value's OID, which differs between servers that created
-the type separately (a logical replica, a restored dump). With different major versions ("text" mode) the
+type has no hash function (json, xml, point, ...) are hashed through their text form, and so are arrays, enums,
+domains, composites and ranges: an enum's hash is that of its value's OID, which differs between servers that
+created the type separately (a logical replica, a restored dump), and an array's hash ignores its bounds. With different major versions ("text" mode) the
 whole row is hashed through its text form. Text forms are rendered under pinned session settings (UTC, ISO
 dates, extra_float_digits=3), so they too do not depend on either server's defaults.
 
@@ -68,7 +68,7 @@ class BadInput(ValueError):
 class Column:
     name: str
     type: str           # format_type(): usable as a cast
-    plain_base: bool    # a base type or an array of one (not an enum, domain, composite or range)
+    plain_base: bool    # a base type, not an array, enum, domain, composite or range
 
 
 @dataclass(frozen=True)
@@ -215,9 +215,8 @@ def _catalog_table(conn: psycopg.Connection, side: Side, name: str) -> CatalogTa
         raise BadInput(f"table {name!r} does not exist on the {side}")
     oid, relation = row
     columns = tuple(Column(*row) for row in conn.execute(
-        "SELECT a.attname, format_type(a.atttypid, a.atttypmod), coalesce(e.typtype, t.typtype) = 'b' "
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typtype = 'b' AND t.typcategory <> 'A' "
         "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
-        "LEFT JOIN pg_type e ON e.oid = t.typelem AND t.typcategory = 'A' "
         "WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum", (oid,)))
     primary_key = tuple(r[0] for r in conn.execute(
         "SELECT a.attname FROM pg_index i CROSS JOIN unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) "

@@ -33,6 +33,7 @@ ORDER_CHANGES = {
     "UPDATE orders SET attrs = attrs || '{\"n\": 0}' WHERE id = 4001": {4001: "changed"},
     "UPDATE orders SET blob = blob || '\\x00'::bytea WHERE id = 4444": {4444: "changed"},
     "UPDATE orders SET tags[2] = '' WHERE id = 3999": {3999: "changed"},         # NULL array element -> ''
+    "UPDATE orders SET tags = '[0:2]={x3998,NULL,y}' WHERE id = 3998": {3998: "changed"},  # same elements, bounds
     "UPDATE orders SET spot = point(0, 0) WHERE id = 4999": {4999: "changed"},    # type without hash function
 }
 
@@ -63,7 +64,7 @@ def test_scattered_differences_are_found_exactly(pair: Pair, hash_mode: str) -> 
     assert out.keys("public.orders") == expected
     table = out.table("public.orders")
     assert (table["source_rows"], table["target_rows"]) == (5000, 5000)
-    assert table["differences"] == {"only_in_source": 2, "only_in_target": 2, "changed": 8}
+    assert table["differences"] == {"only_in_source": 2, "only_in_target": 2, "changed": 9}
 
     human = drctl(pair, as_json=False)
     assert human.code == 1 and "DIFFER" in human.stdout and "4444" in human.stdout
