@@ -7,13 +7,16 @@ Real PostgreSQL 15 and real Typesense 0.24.1 on 127.0.0.1. The catalog is seeded
 1. raw import: the same JSONL documents, generated beforehand (not timed), posted with the same batch size,
    concurrency and HTTP client into a fresh collection: no PostgreSQL, no checkpoints, no journal;
 2. the whole reindex runbook (validate → create → hot slice → rest → verify counts → swap alias → drop old),
-   timed from start to finish, while a searcher queries the alias the whole time.
+   timed from start to finish.
+The same search traffic (20 searches/s on the alias) runs during both: production keeps searching while the
+index is rebuilt, and the ratio then measures what the reindex itself costs.
 Each measurement runs on a fresh server with the same previous generation behind the alias. Goal (issue 4): reindex ≥ 90 % of the raw rate,
 and every search during the rebuild answers, from the old collection until the swap and the new one after.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -21,6 +24,7 @@ import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -139,22 +143,17 @@ def whole_reindex(dsn: str, url: str, journal_dir: Path, batch_size: int, concur
     return seconds, {s.name: s.result for s in journal.steps}
 
 
-def searched_reindex(dsn: str, url: str, api_key: str, journal_dir: Path,
-                     args: argparse.Namespace) -> tuple[float, dict, dict[str, object]]:
-    """The whole reindex with a searcher on the alias (20 searches/s) from before it starts to after it ends."""
-    from scripts.dataplane import reindex
-
-    old_docs = int(reindex.TypesenseClient(url, api_key).collection("products")["num_documents"])
+@contextlib.contextmanager
+def searching(url: str, api_key: str) -> Iterator[SearchLog]:
+    """Search traffic on the alias (20 searches/s) for the duration of the block."""
     searches = SearchLog()
     searcher = threading.Thread(target=searches.run, args=(url, api_key, "products", 0.05))
     searcher.start()
     try:
-        seconds, steps = whole_reindex(dsn, url, journal_dir, args.batch_size, args.concurrency)
-        time.sleep(0.2)  # a few searches after the swap
+        yield searches
     finally:
         searches.stop.set()
         searcher.join()
-    return seconds, steps, searches.verdict(old_docs, args.rows)
 
 
 def main() -> None:
@@ -194,10 +193,15 @@ def main() -> None:
                 with typesense_server() as ts:
                     os.environ[API_KEY_ENV] = ts.api_key
                     old_generation(ts.url, ts.api_key, bodies, round_no)
-                    if measure == "raw":
-                        raw_s = raw_import(ts.url, ts.api_key, bodies, args.concurrency)
-                    else:
-                        reindex_s, last, verdict = searched_reindex(pg.dsn(), ts.url, ts.api_key, Path(tmp), args)
+                    with searching(ts.url, ts.api_key) as searches:  # the same search traffic during both
+                        if measure == "raw":
+                            raw_s = raw_import(ts.url, ts.api_key, bodies, args.concurrency)
+                        else:
+                            reindex_s, last = whole_reindex(pg.dsn(), ts.url, Path(tmp), args.batch_size,
+                                                            args.concurrency)
+                            time.sleep(0.2)  # a few searches after the swap
+                    if measure == "reindex":
+                        verdict = searches.verdict(OLD_GENERATION_DOCS, args.rows)
             ratio = raw_s / reindex_s
             ratios.append(ratio)
             print(f"{round_no:5d} {raw_s:7.2f} {args.rows / raw_s:11,.0f} {reindex_s:10.2f} "
