@@ -209,6 +209,8 @@ def test_resume_of_a_finished_run_changes_nothing(world: World) -> None:
     code, output = world.drctl("--execute", "--yes", "--json")
     assert code == 0, output
     run = journal_from(output)
+    assert run.step("validate").result["hot_rows"] == 0 and run.step("import_hot").result == {
+        "skipped": "no --hot-slice"}
     before = world.collections()
     code, output = world.drctl("--resume", run.run_id, "--yes", "--json")
     assert code == 0, output
@@ -265,3 +267,21 @@ def _other_writers(server: TypesenseServer, lagging: threading.Event, stop: thre
     for thread in started:
         thread.start()
     return started
+
+
+def test_crash_between_swap_and_drop_keeps_the_old_collection_until_resumed(world: World) -> None:
+    old = world.old_collection(50)
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_DIR), "DRCTL_CRASH_AFTER_STEP": "swap_alias"}
+    crashed = subprocess.run([sys.executable, "-m", "scripts.drctl", *world.args("--execute", "--yes")],
+                             cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)
+    assert crashed.returncode == 137, crashed.stderr
+    run_id = next(p.stem for p in world.journal_dir.glob("2*.json"))
+    target = Journal.load(world.journal_dir, run_id).step("validate").result["target"]
+    assert world.alias_target() == target and world.collections() == {old: 50, target: ROWS}
+
+    code, output = world.drctl("--resume", run_id, "--yes", "--json")
+    assert code == 0, output
+    run = journal_from(output)
+    assert run.step("import_rest").result["imported"] == ROWS  # done before the crash, not repeated
+    assert run.step("drop_old").result == {"dropped": old, "existed": True}
+    assert world.collections() == {target: ROWS}
