@@ -10,8 +10,9 @@ Real PostgreSQL 15 and real Typesense 0.24.1 on 127.0.0.1. The catalog is seeded
    timed from start to finish.
 The same search traffic (20 searches/s on the alias) runs during both: production keeps searching while the
 index is rebuilt, and the ratio then measures what the reindex itself costs.
-Each measurement runs on a fresh server with the same previous generation behind the alias. Goal (issue 4): reindex ≥ 90 % of the raw rate,
-and every search during the rebuild answers, from the old collection until the swap and the new one after.
+Each measurement runs on a fresh server with the same previous generation behind the alias.
+Goal (issue 4): reindex ≥ 90 % of the raw rate, and every search during the rebuild answers, from the old
+collection until the swap and from the new one after.
 """
 from __future__ import annotations
 

@@ -5,9 +5,10 @@ drop old → throughput. Searches keep using the alias, which points at the old 
 swap, and Typesense repoints an alias atomically. The old collection is dropped only after the swap.
 
 Streaming: one server-side (named) cursor per phase, keyset-ordered by the primary key, PostgreSQL building each
-document's JSON with `to_json` (far cheaper than Python on a 2-core box); JSONL batches go to `documents/import?action=upsert` from
-a small thread pool, with at most 2 × concurrency batches in memory. HTTP 503/429 is Typesense's back-pressure:
-the same batch is retried with bounded exponential back-off. Any line with `success:false` fails the run.
+document's JSON with `to_json` (far cheaper than Python on a 2-core box); JSONL batches go to
+`documents/import?action=upsert` from a small thread pool, with at most 2 × concurrency batches in memory.
+HTTP 503/429 is Typesense's back-pressure (it refuses every write while it lags): the same request is sent
+again after a bounded exponential back-off. Any line with `success:false` fails the run.
 
 Resumable: after each acknowledged batch the checkpoint file records the last key of the longest prefix of
 batches that are all acknowledged (batches finish out of order), so `--resume` continues after that key; upsert
@@ -413,6 +414,8 @@ def _validate(ctx: RunContext) -> dict[str, Any]:
             check_hot_slice(conn, spec, params["hot_slice"])
         source_rows, hot_rows = count_rows(conn, spec, phase_filter(params["hot_slice"], "hot"))
         hot_rows = hot_rows if params["hot_slice"] else 0  # without a hot slice, everything is "the rest"
+    if source_rows == 0:  # an empty restore or the wrong database must not replace a working index
+        raise BadInput(f"source table {spec.table} in --source has no rows: nothing to rebuild from")
     client.check_access()
     target = params["target"]
     old = client.alias_target(spec.alias)
@@ -428,7 +431,8 @@ def _create_collection(ctx: RunContext) -> dict[str, Any]:
     spec = _spec(ctx)
     client = _typesense(ctx)
     created = client.ensure_collection({**spec.schema, "name": ctx.params["target"]})
-    return {"collection": ctx.params["target"], "created": created, "backpressure_retries": client.backpressure_waits}
+    return {"collection": ctx.params["target"], "created": created,
+            "backpressure_retries": client.backpressure_waits}
 
 
 def _import_step(phase: str) -> Step:

@@ -155,6 +155,7 @@ def test_rejected_documents_fail_the_run_and_leave_the_alias_alone(world: World)
 @pytest.mark.parametrize("case, expected", [
     ("unreachable_dsn", "--source: cannot connect"),
     ("missing_table", "source table 'public.products'"),
+    ("empty_table", "has no rows: nothing to rebuild from"),
     ("field_without_column", "schema field 'brand'"),
     ("bad_hot_slice", "--hot-slice 'no_such_column > 1'"),
     ("unset_api_key", f"environment variable {API_KEY_ENV} (--api-key-env) is not set"),
@@ -173,6 +174,8 @@ def test_bad_input_exits_2_names_the_problem_and_changes_nothing(world: World, m
         world.dsn = "postgresql://postgres@127.0.0.1:1/none"
     elif case == "missing_table":
         world.sql("DROP TABLE products")
+    elif case == "empty_table":
+        world.sql("TRUNCATE products")
     elif case == "field_without_column":
         world.sql("ALTER TABLE products DROP COLUMN brand")
     elif case == "bad_hot_slice":
