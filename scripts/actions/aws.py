@@ -7,7 +7,9 @@ exponential backoff with jitter) unless `AWS_RETRY_MODE` says otherwise; attempt
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import boto3
@@ -25,10 +27,27 @@ def client_config(max_attempts: int | None = None) -> Config:
     )
 
 
+_session_lock = threading.Lock()
+
+
+@lru_cache(maxsize=8)
+def _session(aws_environment: frozenset[tuple[str, str]]) -> boto3.session.Session:
+    # A Session loads botocore's service models (~0.2 s); one per credentials/endpoint environment is enough.
+    # The key is unused inside: it only makes a changed AWS_* environment (another profile, endpoint or
+    # credentials, as tests and operators switch) get a fresh Session.
+    return boto3.session.Session()
+
+
+def _current_session() -> boto3.session.Session:
+    return _session(frozenset((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
+
+
 def client(service: str, region: str, *, max_attempts: int | None = None,
            on_request: RequestListener | None = None) -> Any:
     """A boto3 client for `service` in `region`; `on_request` hears every API call's request id."""
-    made = boto3.session.Session().client(service, region_name=region, config=client_config(max_attempts))
+    # Sessions are not thread-safe while making clients (clients are): runbooks make clients from worker threads.
+    with _session_lock:
+        made = _current_session().client(service, region_name=region, config=client_config(max_attempts))
     if on_request is not None:
         def _after_call(http_response: Any, parsed: dict, model: Any, **_: Any) -> None:
             request_id = (parsed or {}).get("ResponseMetadata", {}).get("RequestId", "")
