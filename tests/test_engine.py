@@ -68,3 +68,20 @@ def test_bad_input_exits_2_before_any_step(tmp_path: Path, capsys) -> None:
 
 def test_resume_of_unknown_run_is_bad_input(tmp_path: Path) -> None:
     assert run(_book([]), {}, execute=True, resume="nope", journal_dir=tmp_path, console=quiet()) == EXIT_BAD_INPUT
+
+
+def test_results_and_errors_are_printed_verbatim(tmp_path: Path, capsys) -> None:
+    # AWS data must survive rich: an ARN's ":secret:" is not an emoji, an error's "[bold]" is not markup.
+    arn = "arn:aws:secretsmanager:us-west-2:123456789012:secret:dr-core-master-AbC"
+
+    def broken(ctx):
+        raise RuntimeError("engine [bold]version[/bold] 15.4 unknown")
+
+    book = Runbook(name="RB-TEXT", steps=[
+        Step("read", "read a secret", lambda ctx: {"secret": arn}, read_only=True),
+        Step("break", "fails", broken),
+    ])
+    assert run(book, {}, execute=True, journal_dir=tmp_path) == EXIT_FAILED
+    shown = capsys.readouterr().err.replace("\n", "").replace("│", "").replace(" ", "")
+    assert ":secret:dr-core-master-AbC" in shown
+    assert "engine[bold]version[/bold]15.4unknown" in shown

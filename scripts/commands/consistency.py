@@ -66,10 +66,10 @@ def consistency(
 
 
 def _print_report(report: Report) -> None:
-    from rich.console import Console
+    from scripts.terminal import stdout_console
     from rich.table import Table
 
-    console = Console(width=None if sys.stdout.isatty() else 160)
+    console = stdout_console()
     summary = Table("table", "source rows", "target rows", "status", "only in source", "only in target", "changed",
                     title=f"primary vs DR ({report.hash_mode} row hashes)")
     for result in report.tables:

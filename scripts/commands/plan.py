@@ -23,14 +23,14 @@ def plan(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Evaluate the Pulumi program offline (Pulumi's mock runtime) and print every resource it declares."""
-    from rich.console import Console
+    from scripts.terminal import stdout_console
 
     from scripts.planning.diff import diff_plans
     from scripts.planning.mockplan import plan_stack
     from scripts.planning.render import render_diff, render_plan
     from stacks.settings import ConfigError
 
-    console = Console(width=None if sys.stdout.isatty() else 160)
+    console = stdout_console()
     try:
         base = plan_stack(stack, list(set_ or []))
         if diff:

@@ -18,7 +18,7 @@ def policy(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Check the DR policies on every posture and failover state; exit 1 on any violation."""
-    from rich.console import Console
+    from scripts.terminal import stdout_console
     from rich.table import Table
 
     from scripts.planning.policy_check import check_all
@@ -32,7 +32,7 @@ def policy(
     if as_json:
         print(json.dumps({"variants": checked, "violations": [vars(v) for v in found]}, indent=2))
     else:
-        console = Console(width=None if sys.stdout.isatty() else 160)
+        console = stdout_console()
         if found:
             table = Table(title=f"{len(found)} policy violations")
             for column in ("stack", "variant", "rule", "resource", "message"):

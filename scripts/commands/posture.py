@@ -21,7 +21,7 @@ def posture(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Cost of region B per posture next to the RTO/RPO it buys against the DR matrix."""
-    from rich.console import Console
+    from scripts.terminal import stdout_console
     from rich.table import Table
 
     from scripts.planning.assess import Assumptions, assess
@@ -36,7 +36,7 @@ def posture(
     if as_json:
         print(json.dumps([{**asdict(r), "rto_minutes": r.rto_minutes} for r in rows], indent=2))
         return
-    console = Console(width=None if sys.stdout.isatty() else 160)
+    console = stdout_console()
     o = settings.objectives
     table = Table(title=f"Region B by posture — objectives: critical RTO {o.critical.rto_minutes} min / RPO "
                         f"{o.critical.rpo_minutes} min, standard RTO {o.standard.rto_minutes} min / RPO "

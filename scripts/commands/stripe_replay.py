@@ -131,10 +131,10 @@ def _run(since: str, until: str | None, database: str, api_key_env: str, api_bas
 
 
 def _print_report(report: ReplayReport) -> None:
-    from rich.console import Console
+    from scripts.terminal import stdout_console
     from rich.table import Table
 
-    console = Console(width=None if sys.stdout.isatty() else 160)
+    console = stdout_console()
     mode = "replayed" if report.executed else "dry run (nothing changed; --execute replays)"
     console.print(f"Stripe events created {report.since.isoformat()} .. {report.until.isoformat()}: {mode}")
     table = Table("event type", "listed")

@@ -22,7 +22,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from scripts.actions import aws
 
@@ -134,7 +136,7 @@ class Runbook:
 def run(book: Runbook, params: dict[str, Any], *, execute: bool, resume: str | None = None,
         journal_dir: Path = DEFAULT_JOURNAL_DIR, console: Console | None = None, as_json: bool = False) -> int:
     """Run (or dry-run) a runbook; returns the exit code. Prints a table, or the journal as JSON."""
-    console = console or Console(stderr=True)
+    console = console or Console(stderr=True, emoji=False)  # AWS data verbatim: no ':secret:' emoji
     try:
         if resume:
             journal = Journal.load(journal_dir, resume)
@@ -206,7 +208,7 @@ def _bad_input_in_run(journal: Journal, record: StepRecord, message: str, journa
     if as_json:
         print(journal.model_dump_json(indent=2))
     else:
-        console.print(f"[bold red]bad input:[/bold red] {message}")
+        console.print(f"[bold red]bad input:[/bold red] {escape(message)}")
     return EXIT_BAD_INPUT
 
 
@@ -214,7 +216,7 @@ def _report_bad_input(message: str, console: Console, as_json: bool) -> int:
     if as_json:
         print(json.dumps({"status": "bad-input", "error": message}))
     else:
-        console.print(f"[bold red]bad input:[/bold red] {message}")
+        console.print(f"[bold red]bad input:[/bold red] {escape(message)}")
     return EXIT_BAD_INPUT
 
 
@@ -223,14 +225,15 @@ def _finish(journal: Journal, code: int, console: Console, as_json: bool) -> int
         print(journal.model_dump_json(indent=2))
         return code
     table = Table(title=f"{journal.runbook} — {journal.mode} — run {journal.run_id}")
-    for column in ("step", "state", "seconds", "detail"):
+    for column in ("step", "state", "seconds"):
         table.add_column(column)
+    table.add_column("detail", overflow="fold")  # ARNs and ids are copied from here: fold, never cut
     for s in journal.steps:
         detail = s.error or "\n".join(s.would_call) or ", ".join(f"{k}={v}" for k, v in s.result.items())
-        table.add_row(s.name, s.state, "" if s.seconds is None else f"{s.seconds:.2f}", detail[:400])
+        table.add_row(s.name, s.state, "" if s.seconds is None else f"{s.seconds:.2f}", Text(detail[:400]))
     console.print(table)
     console.print(f"status: [bold]{journal.status}[/bold]  total: {journal.seconds}s  journal: "
-                  f"ops/dr/runs/{journal.run_id}.json" + (f"\n{journal.error}" if journal.error else ""))
+                  f"ops/dr/runs/{journal.run_id}.json" + (f"\n{escape(journal.error)}" if journal.error else ""))
     if journal.status == "planned":
         console.print("dry-run: nothing was changed. Re-run with --execute to act.")
     return code
