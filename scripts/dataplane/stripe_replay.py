@@ -50,9 +50,9 @@ def iter_events(fetch_page: PageFetcher, params: Mapping[str, Any]) -> Iterator[
 def chronological(events: list[Event]) -> list[Event]:
     """Oldest first, for applying: each ledger row keeps the state of the last event applied among events of
     the same second (`created` has no finer resolution). The listing's own order breaks those ties: it runs
-    one way or the other, which its first and last events tell (a listing within one second tells nothing
-    and is taken as given)."""
-    runs_newest_first = len(events) > 1 and int(events[0]["created"]) > int(events[-1]["created"])
+    one way or the other, which its first and last events tell. A listing within one second tells nothing;
+    it is taken to run newest first, as api.stripe.com documents its lists."""
+    runs_newest_first = len(events) > 1 and int(events[0]["created"]) >= int(events[-1]["created"])
     in_listing_order = list(reversed(events)) if runs_newest_first else list(events)
     return sorted(in_listing_order, key=lambda e: int(e["created"]))  # stable: ties keep listing order
 

@@ -84,6 +84,9 @@ def seeded_world(url: str) -> StripeWorld:
     seed(client, plan, customers=10, updates=2, payments=3, subscriptions=2)
     since = next_second()
     seed(client, plan, customers=110, updates=10, payments=8, subscriptions=4)  # 148 events: two pages
+    # the window must span seconds, or its listing order (which breaks same-second ties) cannot be told
+    next_second()
+    client.v1.customers.create({"email": f"late-{uuid.uuid4().hex[:6]}@example.test"})
     until = int(time.time())
     next_second()
     seed(client, plan, customers=5, updates=0, payments=1, subscriptions=1)
