@@ -1,4 +1,5 @@
-"""Aurora point-in-time restore (RB-N-02): a new cluster from a source cluster's continuous backups, plus a writer.
+"""Aurora restores (RB-N-02): a new cluster from a source cluster's continuous backups (point in time) or from a
+DB cluster snapshot, plus a writer.
 
 RestoreDBClusterToPointInTime takes the engine and engine version from the backup; everything else a restore
 should keep (subnet group, security groups, parameter group, KMS key, IAM auth, deletion protection, copy-tags,
@@ -9,12 +10,18 @@ only: the writer instance is a separate CreateDBInstance once the cluster is ava
 Restoring a member of a global database yields a standalone regional cluster (not a member), which is what a
 PITR is for: a copy to inspect or to repoint the application at, beside the untouched original.
 
+RestoreDBClusterFromSnapshot likewise takes engine, engine version, port, master user and storage from the snapshot
+and nothing of the network: the subnet group and security groups come from a cluster of the restore's region
+(`placement_of`) or, when none exists there, from the network the Pulumi program names (`network_placement`).
+An encrypted snapshot restores encrypted with its own key unless another is given.
+
 Idempotency: every resource made here carries the tag `drctl:run-id=<run id>`. A re-run or resume finds its own
 cluster/instance and does not create it again; a same-named resource without that tag belongs to someone else
 and is refused (`NameTaken`).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -68,15 +75,114 @@ def copied_settings(source: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in settings.items() if value not in (None, [], "")}
 
 
+def restore_tags(kept_from: dict[str, Any] | None, *, run_id: str, restored_from: str) -> list[dict[str, str]]:
+    """The cluster's own tags (not an earlier run's drctl: tags) plus this run's id and what it was restored from."""
+    kept = [t for t in (kept_from or {}).get("TagList", []) if not t["Key"].startswith("drctl:")]
+    return [*kept, {"Key": RUN_TAG, "Value": run_id}, {"Key": SOURCE_TAG, "Value": restored_from}]
+
+
 def restore_request(*, source: dict[str, Any], new_cluster_id: str, restore_to: str | None,
                     run_id: str) -> dict[str, Any]:
     """The exact RestoreDBClusterToPointInTime parameters: `restore_to` ISO 8601 UTC, or None for the latest."""
     when: dict[str, Any] = ({"RestoreToTime": restore_to} if restore_to else {"UseLatestRestorableTime": True})
-    tags = [t for t in source.get("TagList", []) if not t["Key"].startswith("drctl:")]
     return {"DBClusterIdentifier": new_cluster_id, "SourceDBClusterIdentifier": source["DBClusterIdentifier"],
             **when, **copied_settings(source),
-            "Tags": [*tags, {"Key": RUN_TAG, "Value": run_id},
-                     {"Key": SOURCE_TAG, "Value": source["DBClusterIdentifier"]}]}
+            "Tags": restore_tags(source, run_id=run_id, restored_from=source["DBClusterIdentifier"])}
+
+
+# ---- restore from a DB cluster snapshot ----------------------------------------------------------------------
+
+# What a snapshot does not carry and a cluster of the restore's region does: where the cluster lives and how it
+# is configured. Engine, version, port and master user come from the snapshot; the key is chosen separately.
+PLACEMENT_KEYS = ("DBSubnetGroupName", "VpcSecurityGroupIds", "DBClusterParameterGroupName",
+                  "EnableCloudwatchLogsExports", "ServerlessV2ScalingConfiguration")
+
+
+def snapshot_arn_parts(snapshot_id: str) -> tuple[str, str] | None:
+    """(region, snapshot name) of a DB cluster snapshot ARN; None for a plain identifier.
+
+    The name is everything after `:cluster-snapshot:`: AWS Backup's names contain colons (`awsbackup:job-...`)."""
+    if not snapshot_id.startswith("arn:"):
+        return None
+    prefix, found, name = snapshot_id.partition(":cluster-snapshot:")
+    parts = prefix.split(":")
+    if not found or not name or len(parts) < 5 or parts[2] != "rds":
+        raise ValueError(f"{snapshot_id!r} is not a DB cluster snapshot ARN "
+                         "(arn:aws:rds:REGION:ACCOUNT:cluster-snapshot:NAME)")
+    return parts[3], name
+
+
+def describe_cluster_snapshot(rds: Any, snapshot_id: str) -> dict[str, Any] | None:
+    """One DB cluster snapshot by identifier or ARN, or None when the region has none of that name."""
+    arn_parts = snapshot_arn_parts(snapshot_id)
+    name = arn_parts[1] if arn_parts else snapshot_id
+    query: dict[str, Any] = {"DBClusterSnapshotIdentifier": name}
+    if name.startswith("rds:"):  # AWS: an automated snapshot's identifier is only found with its SnapshotType
+        query["SnapshotType"] = "automated"
+    try:
+        found = rds.describe_db_cluster_snapshots(**query)["DBClusterSnapshots"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "DBClusterSnapshotNotFoundFault":
+            return None
+        raise
+    return dict(found[0]) if found else None
+
+
+def cluster_snapshots_of(rds: Any, cluster_ids: list[str]) -> list[dict[str, Any]]:
+    """Every DB cluster snapshot in the client's region taken of one of `cluster_ids`, any state, any type.
+
+    Without SnapshotType AWS lists the account's automated and manual snapshots; AWS Backup's recovery points
+    of an Aurora cluster, and their copies into another region, are DB cluster snapshots of the account that
+    keep the source cluster's identifier, so the db-cluster-id filter finds them with the rest."""
+    wanted = {cluster_id.lower() for cluster_id in cluster_ids}
+    pages = rds.get_paginator("describe_db_cluster_snapshots").paginate(
+        Filters=[{"Name": "db-cluster-id", "Values": list(cluster_ids)}])
+    return [dict(snapshot) for page in pages for snapshot in page["DBClusterSnapshots"]
+            if snapshot.get("DBClusterIdentifier", "").lower() in wanted]  # the filter, checked
+
+
+def newest_available(snapshots: list[dict[str, Any]]) -> dict[str, Any] | None:
+    ready = [s for s in snapshots if s.get("Status") == "available" and s.get("SnapshotCreateTime")]
+    return max(ready, key=lambda s: s["SnapshotCreateTime"], default=None)
+
+
+def placement_of(cluster: dict[str, Any]) -> dict[str, Any]:
+    """The RestoreDBClusterFromSnapshot parameters that put the new cluster where `cluster` is, configured alike."""
+    settings = copied_settings(cluster)
+    return {key: settings[key] for key in PLACEMENT_KEYS if key in settings}
+
+
+def network_placement(rds: Any, ec2: Any, *, subnet_group: str, security_group: str) -> dict[str, Any]:
+    """The DB subnet group and, in its VPC, the security group of these names; LookupError naming a missing one."""
+    try:
+        group = rds.describe_db_subnet_groups(DBSubnetGroupName=subnet_group)["DBSubnetGroups"][0]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "DBSubnetGroupNotFoundFault":
+            raise
+        raise LookupError(f"DB subnet group {subnet_group} does not exist") from None
+    found = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [security_group]},
+                                                 {"Name": "vpc-id", "Values": [group["VpcId"]]}])
+    if not found["SecurityGroups"]:
+        raise LookupError(f"security group {security_group} does not exist in {group['VpcId']} "
+                          f"(the VPC of DB subnet group {subnet_group})")
+    return {"DBSubnetGroupName": subnet_group, "VpcSecurityGroupIds": [found["SecurityGroups"][0]["GroupId"]]}
+
+
+def snapshot_restore_request(*, snapshot: dict[str, Any], new_cluster_id: str, placement: dict[str, Any],
+                             kms_key_id: str | None, run_id: str,
+                             kept_tags_from: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The exact RestoreDBClusterFromSnapshot parameters. `kms_key_id` None: the snapshot's key when it is
+    encrypted (named here so the dry-run shows it; AWS would choose the same). IAM auth, deletion protection and
+    copy-tags are always on, as on every cluster the Pulumi program makes (components/aurora.py)."""
+    key = kms_key_id or (snapshot.get("KmsKeyId") if snapshot.get("StorageEncrypted") else None)
+    request: dict[str, Any] = {
+        "DBClusterIdentifier": new_cluster_id, "SnapshotIdentifier": snapshot["DBClusterSnapshotArn"],
+        "Engine": snapshot["Engine"], "EngineVersion": snapshot.get("EngineVersion"), **placement,
+        "KmsKeyId": key, "EnableIAMDatabaseAuthentication": True, "DeletionProtection": True,
+        "CopyTagsToSnapshot": True,
+        "Tags": restore_tags(kept_tags_from, run_id=run_id, restored_from=snapshot["DBClusterSnapshotArn"]),
+    }
+    return {name: value for name, value in request.items() if value not in (None, [], "")}
 
 
 def writer_request(*, cluster_id: str, instance_class: str, engine: str, run_id: str,
@@ -112,11 +218,21 @@ def describe_instance(rds: Any, instance_id: str) -> dict[str, Any] | None:
 
 def restore_cluster(rds: Any, request: dict[str, Any], *, run_id: str) -> dict[str, Any]:
     """RestoreDBClusterToPointInTime unless this run already did it. Returns {"cluster", "created"}."""
+    return _restore_once(rds, request, run_id=run_id,
+                         restore=lambda: rds.restore_db_cluster_to_point_in_time(**_api_form(request)))
+
+
+def restore_cluster_from_snapshot(rds: Any, request: dict[str, Any], *, run_id: str) -> dict[str, Any]:
+    """RestoreDBClusterFromSnapshot unless this run already did it. Returns {"cluster", "created"}."""
+    return _restore_once(rds, request, run_id=run_id, restore=lambda: rds.restore_db_cluster_from_snapshot(**request))
+
+
+def _restore_once(rds: Any, request: dict[str, Any], *, run_id: str, restore: Callable[[], Any]) -> dict[str, Any]:
     name = request["DBClusterIdentifier"]
     if check_name_free(describe_cluster(rds, name), "DB cluster", name, run_id):
         return {"cluster": name, "created": False}
     try:
-        rds.restore_db_cluster_to_point_in_time(**_api_form(request))
+        restore()
     except ClientError as exc:
         # A retried request whose first attempt did reach RDS: the cluster is ours if it carries our tag.
         if exc.response.get("Error", {}).get("Code") != "DBClusterAlreadyExistsFault":
