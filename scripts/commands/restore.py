@@ -1,4 +1,4 @@
-"""`drctl pitr-restore` (RB-N-02) and `drctl s3-undelete` (RB-N-03).
+"""`drctl pitr-restore` and `drctl snapshot-restore` (RB-N-02), and `drctl s3-undelete` (RB-N-03).
 
 TIME options are ISO 8601 WITH a time zone (`2026-11-22T09:30:00Z`, `...+01:00`); a time without one is refused
 (exit 2) rather than guessed, because an hour's offset picks different data. Regions default from the stack
@@ -25,6 +25,7 @@ TIME_EXAMPLE = "2026-11-22T09:30:00Z"
 
 def register(app: typer.Typer) -> None:
     app.command("pitr-restore")(pitr_restore)
+    app.command("snapshot-restore")(snapshot_restore)
     app.command("s3-undelete")(s3_undelete)
 
 
@@ -83,6 +84,60 @@ def pitr_restore(
     start(rb.runbook(), params, execute=execute, yes=yes, journal_dir=journal_dir, as_json=as_json,
           what=f"restore {cluster} in {params['region']} to {restore_to or 'the latest restorable time'} as "
                f"{params['new_cluster_id']}")
+
+
+def network_names(region: str) -> tuple[str, str]:
+    """(DB subnet group, security group) names the Pulumi program gives the data network of `region`: the stacks
+    make `Network(f"network-{region}")` (stacks/primary.py, stacks/dr.py), which names both `<name>-db`
+    (components/network.py). Spelt out here so the CLI need not import Pulumi."""
+    return f"network-{region}-db", f"network-{region}-db"
+
+
+def snapshot_restore(
+    snapshot: Annotated[str | None, typer.Option(help="DB cluster snapshot id or ARN, in --region (copy one from "
+                                                      "another region first).")] = None,
+    latest: Annotated[bool, typer.Option(help="The newest available snapshot of the global database's clusters "
+                                              "in --region (automated, manual or AWS Backup's).")] = False,
+    region: Annotated[str | None, typer.Option(help="Where the snapshot is and the new cluster goes (default: "
+                                                    "the stack's drRegion); must be in allowedRegions.")] = None,
+    instance_class: Annotated[str | None, typer.Option(help="Writer instance class (default: the stack's "
+                                                            "aurora.instanceClass).")] = None,
+    kms_key: Annotated[str | None, typer.Option(help="KMS key for the new cluster's storage (default: the "
+                                                     "snapshot's).")] = None,
+    stack: Stack = "dr", set_: Overrides = None,
+    execute: Execute = False, yes: Yes = False, resume: Resume = None, as_json: AsJson = False,
+    journal_dir: JournalDir = None, timeout: Timeout = 3600, poll: Poll = 15,
+) -> None:
+    """RB-N-02: restore a DB cluster snapshot (an AWS Backup copy in region B, an automated or a manual one) as a
+    NEW cluster `<global id>-YYYYmmddHHMM` with a writer `<new>-writer`, wait until both are available, print the
+    endpoint. For a logical corruption that already replicated, or when the source's region is down."""
+    from scripts.actions.rds_restore import snapshot_arn_parts
+    from scripts.runbooks import snapshot_restore as rb
+
+    resume_if_asked(resume, yes, journal_dir, as_json, lambda params: rb.runbook())
+    if (not snapshot) == (not latest):
+        raise _bad_input("give exactly one of --snapshot ID_OR_ARN and --latest")
+    settings = load_settings(stack, set_)
+    target = allowed(settings, "--region", region or settings.dr_region)
+    if snapshot:
+        try:
+            arn_parts = snapshot_arn_parts(snapshot)
+        except ValueError as exc:
+            raise _bad_input(f"--snapshot {exc}") from None
+        if arn_parts and arn_parts[0] != target:
+            raise _bad_input(f"--snapshot {snapshot} is in {arn_parts[0]}, not {target}: RDS restores a snapshot "
+                             f"only in its own region (copy it to {target} first, or give --region {arn_parts[0]})")
+    aurora = settings.aurora
+    subnet_group, security_group = network_names(target)
+    params = {"snapshot": snapshot, "latest": latest, "region": target,
+              "source_cluster_ids": [aurora.cluster_id(settings.primary_region), aurora.cluster_id(settings.dr_region)],
+              "regional_cluster_id": aurora.cluster_id(target),
+              "subnet_group_name": subnet_group, "security_group_name": security_group, "kms_key": kms_key,
+              "instance_class": instance_class or aurora.instance_class,
+              "new_cluster_id": restored_cluster_name(aurora.global_cluster_id, datetime.now(timezone.utc)),
+              "timeout_s": timeout, "poll_s": poll}
+    start(rb.runbook(), params, execute=execute, yes=yes, journal_dir=journal_dir, as_json=as_json,
+          what=f"restore {snapshot or 'the newest snapshot'} in {target} as {params['new_cluster_id']}")
 
 
 def s3_undelete(

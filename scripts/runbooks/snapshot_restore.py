@@ -1,0 +1,130 @@
+"""RB-N-02 Aurora restore from a snapshot (seed's `ops/dr/aurora_restore_from_snapshot.sh`): restore a DB cluster
+snapshot — a daily AWS Backup recovery point copied into region B, an automated or a manual snapshot — as a NEW
+cluster `dr-core-YYYYmmddHHMM` in the snapshot's region, add a writer, wait until both are available, print the
+endpoint. Nothing existing is touched.
+
+Why beside PITR: a logical corruption replicates to the global secondary within a second, and a point-in-time
+restore needs the source cluster's region; a snapshot in region B needs neither.
+
+Parameters (plain values; the CLI derives them): snapshot (id or ARN, or None with latest), latest,
+source_cluster_ids (the global database's clusters whose snapshots --latest considers), region,
+regional_cluster_id (the global database's cluster in `region`, whose settings the new cluster copies when it
+exists), subnet_group_name / security_group_name (the Pulumi program's names for the region's network, used when
+no cluster to copy exists), kms_key (None: the snapshot's), instance_class, new_cluster_id (named from the run's
+start, kept in the journal so a resume reuses it), timeout_s, poll_s.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from scripts.actions import rds_restore
+from scripts.actions.aurora import describe_cluster
+from scripts.runbooks import pitr_restore
+from scripts.runbooks.engine import BadInput, RunContext, Runbook, Step
+
+NAME = "RB-N-02 Aurora restore from snapshot"
+
+
+def _rds(ctx: RunContext) -> Any:
+    return ctx.client("rds", ctx.params["region"])
+
+
+def _chosen_snapshot(ctx: RunContext) -> tuple[dict[str, Any], str]:
+    """The snapshot to restore and how it was chosen; BadInput naming the option when there is none to use."""
+    p, rds = ctx.params, _rds(ctx)
+    if p["snapshot"]:
+        snapshot = rds_restore.describe_cluster_snapshot(rds, p["snapshot"])
+        if snapshot is None:
+            raise BadInput(f"--snapshot {p['snapshot']}: no DB cluster snapshot of that name in {p['region']}")
+        if snapshot.get("Status") != "available":
+            raise BadInput(f"--snapshot {p['snapshot']} is {snapshot.get('Status')}, not available: wait for it "
+                           "or choose another")
+        return snapshot, "--snapshot"
+    # --latest: snapshots whose DBClusterIdentifier is one of the global database's clusters. Matched on the
+    # identifier, not on current membership (DescribeGlobalClusters): in the disaster this is for, region A's API
+    # may be down, and copies (AWS Backup's included) keep the source cluster's identifier. Not on engine alone:
+    # earlier restores (dr-core-2026...) are aurora-postgresql too, and their snapshots are not production's.
+    found = rds_restore.cluster_snapshots_of(rds, p["source_cluster_ids"])
+    newest = rds_restore.newest_available(found)
+    if newest is None:
+        waiting = ", ".join(f"{s['DBClusterSnapshotIdentifier']} ({s.get('Status')})" for s in found)
+        raise BadInput(f"--latest: no available DB cluster snapshot of {' or '.join(p['source_cluster_ids'])} in "
+                       f"{p['region']}" + (f"; not available: {waiting}" if waiting else ""))
+    return newest, f"--latest: newest available of {len(found)} snapshot(s) of {', '.join(p['source_cluster_ids'])}"
+
+
+def _placement(ctx: RunContext, snapshot: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None, str]:
+    """Where the new cluster goes: copied from a cluster in the region (the snapshot's source if it is here, else
+    the global database's regional cluster), else the network the Pulumi program makes for the region."""
+    p, rds = ctx.params, _rds(ctx)
+    for cluster_id in dict.fromkeys([snapshot["DBClusterIdentifier"], p["regional_cluster_id"]]):
+        cluster = describe_cluster(rds, cluster_id)
+        if cluster is not None:
+            return rds_restore.placement_of(cluster), cluster, f"DB cluster {cluster_id}"
+    try:
+        placement = rds_restore.network_placement(rds, ctx.client("ec2", p["region"]),
+                                                  subnet_group=p["subnet_group_name"],
+                                                  security_group=p["security_group_name"])
+    except LookupError as exc:
+        raise BadInput(f"--region {p['region']}: no cluster to copy settings from "
+                       f"({' or '.join(dict.fromkeys([snapshot['DBClusterIdentifier'], p['regional_cluster_id']]))})"
+                       f" and the region's network is missing: {exc}") from None
+    return placement, None, f"network {p['subnet_group_name']} / {p['security_group_name']} (Pulumi names)"
+
+
+def _preflight(ctx: RunContext) -> dict[str, Any]:
+    p = ctx.params
+    snapshot, chosen_by = _chosen_snapshot(ctx)
+    try:
+        rds_restore.check_name_free(describe_cluster(_rds(ctx), p["new_cluster_id"]), "DB cluster",
+                                    p["new_cluster_id"], ctx.run_id)
+    except rds_restore.NameTaken as exc:
+        raise BadInput(f"new cluster name: {exc}") from None
+    placement, template, placed_by = _placement(ctx, snapshot)
+    request = rds_restore.snapshot_restore_request(
+        snapshot=snapshot, new_cluster_id=p["new_cluster_id"], placement=placement, kms_key_id=p["kms_key"],
+        run_id=ctx.run_id, kept_tags_from=template)
+    return {
+        "snapshot": snapshot["DBClusterSnapshotIdentifier"], "snapshot_arn": snapshot["DBClusterSnapshotArn"],
+        "snapshot_type": snapshot.get("SnapshotType"), "snapshot_source": snapshot.get("DBClusterIdentifier"),
+        "snapshot_time": _iso(snapshot.get("SnapshotCreateTime")), "chosen_by": chosen_by,
+        "engine": snapshot["Engine"], "engine_version": snapshot.get("EngineVersion"),
+        "kms_key": request.get("KmsKeyId"), "kms_key_from": "--kms-key" if p["kms_key"] else "snapshot",
+        "settings_from": placed_by, "instance_class": p["instance_class"],
+        "restore_request": request,
+        "writer_request": rds_restore.writer_request(cluster_id=p["new_cluster_id"],
+                                                     instance_class=p["instance_class"],
+                                                     engine=snapshot["Engine"], run_id=ctx.run_id),
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(timezone.utc).isoformat() if moment else None
+
+
+def _restore(ctx: RunContext) -> dict[str, Any]:
+    try:
+        made = rds_restore.restore_cluster_from_snapshot(_rds(ctx), ctx.results["preflight"]["restore_request"],
+                                                         run_id=ctx.run_id)
+    except rds_restore.NameTaken as exc:
+        raise BadInput(f"new cluster name: {exc}") from None
+    if not made["created"]:
+        ctx.log(f"{made['cluster']}: restored earlier in this run, not restored again")
+    return made
+
+
+def _plan_restore(ctx: RunContext) -> list[str]:
+    return [rds_restore.describe_call("RestoreDBClusterFromSnapshot", ctx.results["preflight"]["restore_request"])]
+
+
+def runbook() -> Runbook:
+    # After the restore the steps are the point-in-time runbook's own: they use only new_cluster_id, region,
+    # timeout_s, poll_s and preflight's writer_request, which this runbook provides alike.
+    after_restore = [s for s in pitr_restore.runbook().steps if s.name in ("wait-cluster", "writer", "wait-writer")]
+    return Runbook(name=NAME, steps=[
+        Step("preflight", "snapshot available, new name free, where the cluster goes, KMS key", _preflight,
+             read_only=True),
+        Step("restore", "RDS: restore the snapshot as a new cluster", _restore, would_call=_plan_restore),
+        *after_restore,
+    ])

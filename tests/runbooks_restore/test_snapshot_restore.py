@@ -1,0 +1,328 @@
+"""RB-N-02 `drctl snapshot-restore` end to end against moto's server: dry-run, execute, --latest, bad input,
+crash/resume, injected throttling and 5xx.
+
+The world: the global database `dr-core` (conftest's `aurora`: writer in region A) and its secondary in region B,
+placed in region B's network as the Pulumi program names it (`network-us-west-2-db` subnet group and security
+group) with region B's KMS key. AWS Backup's daily recovery points of the writer were copied into region B
+(CopyDBClusterSnapshot, named as AWS Backup names its copies); the newest copy is still being made.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from scripts.commands.restore import restored_cluster_name
+from scripts.runbooks.engine import Journal
+from tests.harness.aurora import DR, GLOBAL_ID, PRIMARY
+from tests.harness.moto_extensions.rds_snapshot_restore import set_cluster_snapshot_status
+from tests.runbooks_restore.conftest import SOURCE, AuroraWorld, Drctl, client, flat, journal_of
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+FAST = ("--timeout", "20", "--poll", "0.05")
+NETWORK_B = f"network-{DR}-db"  # components/network.py names both the subnet group and the security group so
+SECONDARY = f"{GLOBAL_ID}-{DR}"
+STACK_CLASS = "db.r6g.large"  # the stack's aurora.instanceClass
+
+
+@dataclass
+class SnapshotWorld:
+    kms_key_b: str
+    security_group_b: str
+    older: str  # AWS Backup copies in region B, oldest first
+    newest: str  # the newest available copy
+    creating: str  # newer still, but not yet available
+    other_cluster: str  # a newer snapshot of a cluster outside the global database
+
+    def clusters(self) -> dict[str, dict]:
+        return {c["DBClusterIdentifier"]: c for c in client("rds", DR).describe_db_clusters()["DBClusters"]}
+
+    def restored(self) -> list[str]:
+        return sorted(name for name in self.clusters() if name.startswith(f"{GLOBAL_ID}-2"))
+
+    def arn(self, snapshot_id: str) -> str:
+        return f"arn:aws:rds:{DR}:123456789012:cluster-snapshot:{snapshot_id}"
+
+
+def network_b() -> str:
+    """Region B's data network as the Pulumi program makes it; returns the security group id."""
+    ec2, rds = client("ec2", DR), client("rds", DR)
+    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.20.{n * 16}.0/20", AvailabilityZone=f"{DR}{zone}")
+               ["Subnet"]["SubnetId"] for n, zone in enumerate("abc")]
+    rds.create_db_subnet_group(DBSubnetGroupName=NETWORK_B, DBSubnetGroupDescription="Aurora subnets",
+                               SubnetIds=subnets)
+    ec2.create_security_group(GroupName="app", Description="not the database's", VpcId=vpc)
+    return str(ec2.create_security_group(GroupName=NETWORK_B, Description="Aurora", VpcId=vpc)["GroupId"])
+
+
+def copy_to_b(name: str, kms_key_b: str, source_cluster: str = SOURCE) -> str:
+    """A snapshot of `source_cluster` in region A, copied into region B encrypted with B's key (as AWS Backup's
+    copy action does); returns the copy's identifier."""
+    made = client("rds", PRIMARY).create_db_cluster_snapshot(DBClusterIdentifier=source_cluster,
+                                                             DBClusterSnapshotIdentifier=f"{name}-a")
+    client("rds", DR).copy_db_cluster_snapshot(
+        SourceDBClusterSnapshotIdentifier=made["DBClusterSnapshot"]["DBClusterSnapshotArn"],
+        TargetDBClusterSnapshotIdentifier=name, KmsKeyId=kms_key_b, SourceRegion=PRIMARY)
+    return name
+
+
+@pytest.fixture
+def snapshots(aurora: AuroraWorld) -> SnapshotWorld:
+    kms_key_b = client("kms", DR).create_key(Description="dr-core storage, region B")["KeyMetadata"]["Arn"]
+    security_group_b = network_b()
+    client("rds", DR).create_db_cluster(
+        DBClusterIdentifier=SECONDARY, GlobalClusterIdentifier=GLOBAL_ID, Engine="aurora-postgresql",
+        EngineVersion="15.8", DBSubnetGroupName=NETWORK_B, VpcSecurityGroupIds=[security_group_b],
+        StorageEncrypted=True, KmsKeyId=kms_key_b, Tags=[{"Key": "tier", "Value": "critical"}])
+    older = copy_to_b("awsbackup:copyjob-0001", kms_key_b)
+    newest = copy_to_b("awsbackup:copyjob-0002", kms_key_b)
+    creating = copy_to_b("awsbackup:copyjob-0003", kms_key_b)
+    set_cluster_snapshot_status(DR, creating, "creating")
+    client("rds", PRIMARY).create_db_cluster(DBClusterIdentifier="reporting", Engine="aurora-postgresql",
+                                             MasterUsername="report", MasterUserPassword="not-a-secret-2")
+    other_cluster = copy_to_b("reporting-daily", kms_key_b, source_cluster="reporting")
+    return SnapshotWorld(kms_key_b=kms_key_b, security_group_b=security_group_b, older=older, newest=newest,
+                         creating=creating, other_cluster=other_cluster)
+
+
+def assert_restored(world: SnapshotWorld, name: str, snapshot_id: str, run_id: str) -> None:
+    """The new cluster in region B is available from the snapshot, placed in B's network, with a writer."""
+    restored = world.clusters()[name]
+    assert restored["Status"] == "available"
+    assert (restored["Engine"], restored["EngineVersion"]) == ("aurora-postgresql", "15.8")
+    assert restored["StorageEncrypted"] and restored["KmsKeyId"] == world.kms_key_b
+    assert restored["DBSubnetGroup"] == NETWORK_B
+    assert [g["VpcSecurityGroupId"] for g in restored["VpcSecurityGroups"]] == [world.security_group_b]
+    assert restored["DeletionProtection"] and restored["IAMDatabaseAuthenticationEnabled"]
+    assert restored["CopyTagsToSnapshot"]
+    tags = {t["Key"]: t["Value"] for t in restored["TagList"]}
+    assert tags["drctl:run-id"] == run_id and tags["drctl:restored-from"] == world.arn(snapshot_id)
+    assert tags["tier"] == "critical"  # kept from region B's cluster, whose settings it copies
+    assert restored["MasterUsername"] == "dbadmin"  # the snapshot's
+    assert not restored.get("GlobalClusterIdentifier")  # standalone, not a member of the global database
+    assert [(m["DBInstanceIdentifier"], m["IsClusterWriter"]) for m in restored["DBClusterMembers"]] == \
+        [(f"{name}-writer", True)]
+    writer = client("rds", DR).describe_db_instances(DBInstanceIdentifier=f"{name}-writer")["DBInstances"][0]
+    assert writer["DBInstanceStatus"] == "available" and writer["DBInstanceClass"] == STACK_CLASS
+    members = client("rds", PRIMARY).describe_global_clusters(GlobalClusterIdentifier=GLOBAL_ID)["GlobalClusters"]
+    assert sorted(m["DBClusterArn"].split(":")[-1] for m in members[0]["GlobalClusterMembers"]) == \
+        sorted([SOURCE, SECONDARY])
+
+
+def test_dry_run_lists_the_calls_and_changes_nothing(snapshots: SnapshotWorld, drctl: Drctl, faults) -> None:
+    code, output = drctl("snapshot-restore", "--snapshot", snapshots.newest, "--json", *FAST)
+    assert code == 0, output
+    run = journal_of(output)
+    assert run.status == "planned" and run.step("preflight").state == "done"
+    assert run.params["region"] == DR  # the stack's drRegion
+    name = run.params["new_cluster_id"]
+    restore_call, = run.step("restore").would_call
+    assert restore_call.startswith(f"rds:RestoreDBClusterFromSnapshot(DBClusterIdentifier={name}, "
+                                   f"SnapshotIdentifier={snapshots.arn(snapshots.newest)}, "
+                                   "Engine=aurora-postgresql, EngineVersion=15.8")
+    for expected in (f"DBSubnetGroupName={NETWORK_B}", f"VpcSecurityGroupIds=[{snapshots.security_group_b}]",
+                     f"KmsKeyId={snapshots.kms_key_b}", "EnableIAMDatabaseAuthentication=True",
+                     "DeletionProtection=True", "CopyTagsToSnapshot=True", f"drctl:run-id={run.run_id}",
+                     f"drctl:restored-from={snapshots.arn(snapshots.newest)}"):
+        assert expected in restore_call, expected
+    writer_call, = run.step("writer").would_call
+    assert f"rds:CreateDBInstance(DBInstanceIdentifier={name}-writer, DBClusterIdentifier={name}" in writer_call
+    assert f"DBInstanceClass={STACK_CLASS}" in writer_call
+    assert [s.name for s in run.steps if s.state == "planned"] == ["restore", "wait-cluster", "writer",
+                                                                    "wait-writer"]
+    assert run.step("preflight").result["settings_from"] == f"DB cluster {SECONDARY}"
+    assert snapshots.restored() == []
+    assert faults.calls("rds", "RestoreDBClusterFromSnapshot") == faults.calls("rds", "CreateDBInstance") == 0
+
+
+def test_an_automated_snapshot_is_found_by_its_identifier(snapshots: SnapshotWorld, drctl: Drctl) -> None:
+    automated, = [s for s in client("rds", DR).describe_db_cluster_snapshots(SnapshotType="automated")
+                  ["DBClusterSnapshots"] if s["DBClusterIdentifier"] == SECONDARY]
+    code, output = drctl("snapshot-restore", "--snapshot", automated["DBClusterSnapshotIdentifier"], "--json", *FAST)
+    assert code == 0, output
+    preflight = journal_of(output).step("preflight").result
+    assert (preflight["snapshot"], preflight["snapshot_type"]) == (automated["DBClusterSnapshotIdentifier"],
+                                                                   "automated")
+    assert preflight["restore_request"]["SnapshotIdentifier"] == automated["DBClusterSnapshotArn"]
+
+
+def test_execute_restores_the_snapshot_as_a_new_cluster_with_a_writer(snapshots: SnapshotWorld,
+                                                                      drctl: Drctl) -> None:
+    code, output = drctl("snapshot-restore", "--snapshot", snapshots.older, "--execute", "--yes", "--json", *FAST)
+    assert code == 0, output
+    run = journal_of(output)
+    name = run.params["new_cluster_id"]
+    assert name.startswith(f"{GLOBAL_ID}-") and len(name) == len(GLOBAL_ID) + 13  # dr-core-YYYYmmddHHMM
+    assert snapshots.restored() == [name]
+    assert_restored(snapshots, name, snapshots.older, run.run_id)
+    assert run.step("preflight").result["kms_key_from"] == "snapshot"
+    done = run.step("wait-writer").result
+    assert done["endpoint"] == snapshots.clusters()[name]["Endpoint"] and done["writer"] == f"{name}-writer"
+    assert all(c["request_id"] for c in run.step("restore").api_calls)
+
+
+def test_latest_picks_the_newest_available_snapshot_of_the_global_database(snapshots: SnapshotWorld,
+                                                                           drctl: Drctl) -> None:
+    code, output = drctl("snapshot-restore", "--latest", "--execute", "--yes", *FAST)
+    assert code == 0, output
+    name, = snapshots.restored()
+    tags = {t["Key"]: t["Value"] for t in snapshots.clusters()[name]["TagList"]}
+    # Not the one still being made, nor the newer snapshot of another cluster, nor the older copy.
+    assert tags["drctl:restored-from"] == snapshots.arn(snapshots.newest)
+    assert f"restored cluster {name} endpoint: {snapshots.clusters()[name]['Endpoint']}" in flat(output)
+
+
+def test_a_kms_key_and_instance_class_given_are_used(snapshots: SnapshotWorld, drctl: Drctl) -> None:
+    other_key = client("kms", DR).create_key(Description="restores")["KeyMetadata"]["Arn"]
+    code, output = drctl("snapshot-restore", "--snapshot", snapshots.arn(snapshots.newest), "--kms-key", other_key,
+                         "--instance-class", "db.r6g.2xlarge", "--execute", "--yes", "--json", *FAST)
+    assert code == 0, output
+    name, = snapshots.restored()
+    assert snapshots.clusters()[name]["KmsKeyId"] == other_key
+    writer = client("rds", DR).describe_db_instances(DBInstanceIdentifier=f"{name}-writer")["DBInstances"][0]
+    assert writer["DBInstanceClass"] == "db.r6g.2xlarge"
+
+
+def test_without_a_cluster_in_the_region_the_pulumi_named_network_is_used(snapshots: SnapshotWorld,
+                                                                          drctl: Drctl) -> None:
+    rds_b = client("rds", DR)
+    rds_b.remove_from_global_cluster(GlobalClusterIdentifier=GLOBAL_ID,
+                                     DbClusterIdentifier=snapshots.clusters()[SECONDARY]["DBClusterArn"])
+    rds_b.delete_db_cluster(DBClusterIdentifier=SECONDARY, SkipFinalSnapshot=True)
+    code, output = drctl("snapshot-restore", "--latest", "--execute", "--yes", "--json", *FAST)
+    assert code == 0, output
+    run = journal_of(output)
+    assert run.step("preflight").result["settings_from"].startswith(f"network {NETWORK_B} / {NETWORK_B}")
+    restored = snapshots.clusters()[run.params["new_cluster_id"]]
+    assert restored["DBSubnetGroup"] == NETWORK_B and restored["KmsKeyId"] == snapshots.kms_key_b
+    assert [g["VpcSecurityGroupId"] for g in restored["VpcSecurityGroups"]] == [snapshots.security_group_b]
+
+
+def test_without_a_cluster_or_the_network_in_the_region_is_bad_input(aurora: AuroraWorld, drctl: Drctl,
+                                                                     faults) -> None:
+    key = client("kms", DR).create_key()["KeyMetadata"]["Arn"]
+    copy_to_b("awsbackup:copyjob-0001", key)
+    code, output = drctl("snapshot-restore", "--latest", "--execute", "--yes", *FAST)
+    assert code == 2 and f"DB subnet group {NETWORK_B} does not exist" in flat(output), output
+    assert faults.calls("rds", "RestoreDBClusterFromSnapshot") == 0
+
+
+def test_a_name_taken_by_someone_else_is_bad_input(snapshots: SnapshotWorld, drctl: Drctl, faults) -> None:
+    now = datetime.now(timezone.utc)
+    for minute in (now, now + timedelta(minutes=1)):  # whichever minute the run starts in
+        client("rds", DR).create_db_cluster(DBClusterIdentifier=restored_cluster_name(GLOBAL_ID, minute),
+                                            Engine="aurora-postgresql", MasterUsername="someone",
+                                            MasterUserPassword="else-123456")
+    code, output = drctl("snapshot-restore", "--latest", "--execute", "--yes", *FAST)
+    assert code == 2 and "already exists and was not created by this run" in flat(output), output
+    assert faults.calls("rds", "RestoreDBClusterFromSnapshot") == 0
+
+
+def test_bad_snapshots_found_in_aws_exit_2_and_change_nothing(snapshots: SnapshotWorld, drctl: Drctl,
+                                                              faults) -> None:
+    for args, named in [
+        (["--snapshot", "nope"], f"--snapshot nope: no DB cluster snapshot of that name in {DR}"),
+        (["--snapshot", snapshots.creating], f"--snapshot {snapshots.creating} is creating, not available"),
+        (["--snapshot", f"{snapshots.older}-a"],  # region A's original: not in region B
+         f"--snapshot {snapshots.older}-a: no DB cluster snapshot of that name in {DR}"),
+    ]:
+        code, output = drctl("snapshot-restore", *args, "--execute", "--yes", *FAST)
+        assert code == 2 and named in flat(output), output
+    assert snapshots.restored() == []
+    assert faults.calls("rds", "RestoreDBClusterFromSnapshot") == 0
+
+
+def test_latest_with_no_available_snapshot_is_bad_input(aurora: AuroraWorld, drctl: Drctl, faults) -> None:
+    network_b()
+    key = client("kms", DR).create_key()["KeyMetadata"]["Arn"]
+    set_cluster_snapshot_status(DR, copy_to_b("awsbackup:copyjob-0001", key), "creating")
+    code, output = drctl("snapshot-restore", "--latest", "--execute", "--yes", *FAST)
+    assert code == 2, output
+    assert (f"--latest: no available DB cluster snapshot of {SOURCE} or {SECONDARY} in {DR}; not available: "
+            "awsbackup:copyjob-0001 (creating)") in flat(output)
+    assert faults.calls("rds", "RestoreDBClusterFromSnapshot") == 0
+
+
+@pytest.mark.parametrize("args, named", [
+    (["--snapshot", "daily", "--latest"], "exactly one of --snapshot ID_OR_ARN and --latest"),
+    ([], "exactly one of --snapshot ID_OR_ARN and --latest"),
+    (["--latest", "--region", "eu-west-1"], "--region eu-west-1: not in allowedRegions"),
+    (["--snapshot", f"arn:aws:rds:{PRIMARY}:123456789012:cluster-snapshot:daily"],
+     f"is in {PRIMARY}, not {DR}: RDS restores a snapshot only in its own region"),
+    (["--snapshot", "arn:aws:s3:::daily"], "is not a DB cluster snapshot ARN"),
+    (["--latest", "--set", "drRegion=eu-west-1"], "drRegion"),
+    (["--latest", "--resume", "no-such-run"], "--resume no-such-run: no journal"),
+])
+def test_malformed_input_exits_2_before_any_call(aws: str, drctl: Drctl, faults, args: list[str], named: str) -> None:
+    code, output = drctl("snapshot-restore", *args, "--execute", "--yes", *FAST)
+    assert code == 2 and named in flat(output), output
+    assert faults.calls("rds", "DescribeDBClusterSnapshots") == faults.calls("rds", "DescribeDBClusters") == 0
+
+
+def test_crash_after_restore_then_resume_does_not_restore_again(snapshots: SnapshotWorld, tmp_path: Path,
+                                                                drctl: Drctl, faults) -> None:
+    env = {**os.environ, "DRCTL_CRASH_AFTER_STEP": "restore", "PYTHONPATH": str(PROJECT_DIR)}
+    crashed = subprocess.run(
+        [sys.executable, "-m", "scripts.drctl", "snapshot-restore", "--snapshot", snapshots.newest, "--execute",
+         "--yes", "--journal-dir", str(tmp_path / "runs"), *FAST],
+        cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)
+    assert crashed.returncode == 137, crashed.stderr
+    run_id = next((tmp_path / "runs").glob("*.json")).stem
+    state = Journal.load(tmp_path / "runs", run_id)
+    assert state.step("restore").state == "done" and state.step("writer").state == "pending"
+    name = state.params["new_cluster_id"]
+    assert snapshots.restored() == [name] and snapshots.clusters()[name]["DBClusterMembers"] == []
+
+    code, output = drctl("snapshot-restore", "--resume", run_id, "--yes")
+    assert code == 0, output
+    assert "restore: done in an earlier attempt, not repeated" in flat(output)
+    assert Journal.load(tmp_path / "runs", run_id).status == "done"
+    assert snapshots.restored() == [name]  # same name after the resume, no second cluster
+    assert_restored(snapshots, name, snapshots.newest, run_id)
+    assert faults.calls("rds", "RestoreDBClusterFromSnapshot") == 1
+    assert faults.calls("rds", "CreateDBInstance") == 1
+
+
+def test_a_rerun_of_the_restore_step_finds_its_own_cluster(snapshots: SnapshotWorld, tmp_path: Path,
+                                                           drctl: Drctl, faults) -> None:
+    """A crash after RestoreDBClusterFromSnapshot reached RDS but before the journal said so: the resumed step
+    finds the cluster by its run-id tag and does not ask again."""
+    env = {**os.environ, "DRCTL_CRASH_AFTER_STEP": "wait-cluster", "PYTHONPATH": str(PROJECT_DIR)}
+    subprocess.run([sys.executable, "-m", "scripts.drctl", "snapshot-restore", "--latest", "--execute", "--yes",
+                    "--journal-dir", str(tmp_path / "runs"), *FAST],
+                   cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)
+    run_id = next((tmp_path / "runs").glob("*.json")).stem
+    journal = Journal.load(tmp_path / "runs", run_id)
+    for step in ("restore", "wait-cluster"):  # as if the process died before recording them
+        journal.step(step).state, journal.step(step).result = "pending", {}
+    journal.save(tmp_path / "runs")
+
+    code, output = drctl("snapshot-restore", "--resume", run_id, "--yes", "--json")
+    assert code == 0, output
+    assert journal_of(output).step("restore").result == {"cluster": journal.params["new_cluster_id"],
+                                                         "created": False}
+    assert faults.calls("rds", "RestoreDBClusterFromSnapshot") == 1
+    assert_restored(snapshots, journal.params["new_cluster_id"], snapshots.newest, run_id)
+
+
+def test_throttling_and_5xx_are_retried_and_the_run_completes(snapshots: SnapshotWorld, drctl: Drctl,
+                                                              faults) -> None:
+    faults.inject("rds", "DescribeDBClusterSnapshots", 1, status=503, code="ServiceUnavailable")
+    faults.inject("rds", "RestoreDBClusterFromSnapshot", 2, status=400, code="Throttling")
+    faults.inject("rds", "CreateDBInstance", 1, status=500, code="InternalFailure")
+    faults.inject("rds", "DescribeDBClusters", 1, status=503, code="ServiceUnavailable")
+    code, output = drctl("snapshot-restore", "--latest", "--execute", "--yes", "--json", *FAST)
+    assert code == 0, output
+    run = journal_of(output)
+    name, = snapshots.restored()
+    assert_restored(snapshots, name, snapshots.newest, run.run_id)
+    assert faults.calls("rds", "RestoreDBClusterFromSnapshot") == 3  # two throttled, one served
+    assert faults.calls("rds", "CreateDBInstance") == 2
+    restore = run.step("restore")
+    assert [c["operation"] for c in restore.api_calls].count("RestoreDBClusterFromSnapshot") == 1
