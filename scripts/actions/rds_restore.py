@@ -129,11 +129,11 @@ def describe_cluster_snapshot(rds: Any, snapshot_id: str) -> dict[str, Any] | No
 
 
 def cluster_snapshots_of(rds: Any, cluster_ids: list[str]) -> list[dict[str, Any]]:
-    """Every DB cluster snapshot in the client's region taken of one of `cluster_ids`, any state, any type.
+    """Every automated or manual DB cluster snapshot in the client's region taken of one of `cluster_ids`, any state.
 
-    Without SnapshotType AWS lists the account's automated and manual snapshots; AWS Backup's recovery points
-    of an Aurora cluster, and their copies into another region, are DB cluster snapshots of the account that
-    keep the source cluster's identifier, so the db-cluster-id filter finds them with the rest."""
+    Without SnapshotType AWS documents only the account's automated and manual snapshots, and no `awsbackup` type
+    for cluster snapshots: AWS Backup's recovery points (and their copies into another region) are found with
+    AWS Backup's API instead (scripts/actions/backup_points.py)."""
     wanted = {cluster_id.lower() for cluster_id in cluster_ids}
     pages = rds.get_paginator("describe_db_cluster_snapshots").paginate(
         Filters=[{"Name": "db-cluster-id", "Values": list(cluster_ids)}])
@@ -141,9 +141,8 @@ def cluster_snapshots_of(rds: Any, cluster_ids: list[str]) -> list[dict[str, Any
             if snapshot.get("DBClusterIdentifier", "").lower() in wanted]  # the filter, checked
 
 
-def newest_available(snapshots: list[dict[str, Any]]) -> dict[str, Any] | None:
-    ready = [s for s in snapshots if s.get("Status") == "available" and s.get("SnapshotCreateTime")]
-    return max(ready, key=lambda s: s["SnapshotCreateTime"], default=None)
+def is_available(snapshot: dict[str, Any]) -> bool:
+    return snapshot.get("Status") == "available" and bool(snapshot.get("SnapshotCreateTime"))
 
 
 def placement_of(cluster: dict[str, Any]) -> dict[str, Any]:
@@ -290,10 +289,10 @@ def _api_form(request: dict[str, Any]) -> dict[str, Any]:
     return request
 
 
-def describe_call(operation: str, request: dict[str, Any]) -> str:
+def describe_call(operation: str, request: dict[str, Any], *, service: str = "rds") -> str:
     """One API call as a dry-run prints it: `rds:Operation(Key=value, ...)`."""
     shown = ", ".join(f"{key}={_show(value)}" for key, value in request.items())
-    return f"rds:{operation}({shown})"
+    return f"{service}:{operation}({shown})"
 
 
 def _show(value: Any) -> str:

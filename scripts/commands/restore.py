@@ -8,6 +8,7 @@ continues a run from its journal (ops/dr/runs/) without repeating a completed st
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -93,11 +94,27 @@ def network_names(region: str) -> tuple[str, str]:
     return f"network-{region}-db", f"network-{region}-db"
 
 
+BACKUP_COMPONENT = "backup"
+VAULT_NAME_PATTERN = r"[a-zA-Z0-9_-]{2,50}"  # AWS Backup's documented pattern for a vault name
+
+
+def backup_vault_name(settings: "Settings", region: str) -> str:
+    """The AWS Backup vault the Pulumi program makes in `region`: stacks/primary.py makes
+    `CrossRegionBackup("backup")`, which names region A's vault `backup-a` and region B's copy vault `backup-b`
+    (components/backup.py). Spelt out here so the CLI need not import Pulumi."""
+    return f"{BACKUP_COMPONENT}-{'a' if region == settings.primary_region else 'b'}"
+
+
 def snapshot_restore(
     snapshot: Annotated[str | None, typer.Option(help="DB cluster snapshot id or ARN, in --region (copy one from "
                                                       "another region first).")] = None,
     latest: Annotated[bool, typer.Option(help="The newest available snapshot of the global database's clusters "
-                                              "in --region (automated, manual or AWS Backup's).")] = False,
+                                              "in --region: automated or manual (RDS), or a COMPLETED recovery "
+                                              "point in --backup-vault (AWS Backup).")] = False,
+    backup_vault: Annotated[str | None, typer.Option(help="AWS Backup vault in --region whose recovery points "
+                                                          "--latest considers (default: the stack's vault there, "
+                                                          "backup-b in region B; skipped with a note if it does "
+                                                          "not exist).")] = None,
     region: Annotated[str | None, typer.Option(help="Where the snapshot is and the new cluster goes (default: "
                                                     "the stack's drRegion); must be in allowedRegions.")] = None,
     instance_class: Annotated[str | None, typer.Option(help="Writer instance class (default: the stack's "
@@ -117,6 +134,10 @@ def snapshot_restore(
     resume_if_asked(resume, yes, journal_dir, as_json, lambda params: rb.runbook())
     if (not snapshot) == (not latest):
         raise _bad_input("give exactly one of --snapshot ID_OR_ARN and --latest")
+    if backup_vault is not None and not latest:
+        raise _bad_input("--backup-vault is only looked in with --latest")
+    if backup_vault is not None and not re.fullmatch(VAULT_NAME_PATTERN, backup_vault):
+        raise _bad_input(f"--backup-vault {backup_vault!r} is not a backup vault name (2-50 letters, digits, - or _)")
     settings = load_settings(stack, set_)
     target = allowed(settings, "--region", region or settings.dr_region)
     if snapshot:
@@ -132,6 +153,8 @@ def snapshot_restore(
     params = {"snapshot": snapshot, "latest": latest, "region": target,
               "source_cluster_ids": [aurora.cluster_id(settings.primary_region), aurora.cluster_id(settings.dr_region)],
               "regional_cluster_id": aurora.cluster_id(target),
+              "backup_vault": (backup_vault or backup_vault_name(settings, target)) if latest else None,
+              "backup_vault_given": backup_vault is not None,
               "subnet_group_name": subnet_group, "security_group_name": security_group, "kms_key": kms_key,
               "instance_class": instance_class or aurora.instance_class,
               "new_cluster_id": restored_cluster_name(aurora.global_cluster_id, datetime.now(timezone.utc)),

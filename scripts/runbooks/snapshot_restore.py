@@ -9,16 +9,19 @@ restore needs the source cluster's region; a snapshot in region B needs neither.
 Parameters (plain values; the CLI derives them): snapshot (id or ARN, or None with latest), latest,
 source_cluster_ids (the global database's clusters whose snapshots --latest considers), region,
 regional_cluster_id (the global database's cluster in `region`, whose settings the new cluster copies when it
-exists), subnet_group_name / security_group_name (the Pulumi program's names for the region's network, used when
-no cluster to copy exists), kms_key (None: the snapshot's), instance_class, new_cluster_id (named from the run's
-start, kept in the journal so a resume reuses it), timeout_s, poll_s.
+exists), backup_vault (the AWS Backup vault in `region` --latest also looks in) and backup_vault_given (the operator
+named it: a missing vault is then bad input, not a note), subnet_group_name / security_group_name (the Pulumi
+program's names for the region's network, used when no cluster to copy exists), kms_key (None: the snapshot's),
+instance_class, new_cluster_id (named from the run's start, kept in the journal so a resume reuses it), timeout_s,
+poll_s.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from scripts.actions import rds_restore
+from scripts.actions import backup_points, rds_restore
 from scripts.actions.aurora import describe_cluster
 from scripts.runbooks import pitr_restore
 from scripts.runbooks.engine import BadInput, RunContext, Runbook, Step
@@ -30,8 +33,18 @@ def _rds(ctx: RunContext) -> Any:
     return ctx.client("rds", ctx.params["region"])
 
 
-def _chosen_snapshot(ctx: RunContext) -> tuple[dict[str, Any], str]:
-    """The snapshot to restore and how it was chosen; BadInput naming the option when there is none to use."""
+@dataclass(frozen=True)
+class _Candidate:
+    """A snapshot --latest could restore: from RDS's listing (already described) or an AWS Backup recovery point."""
+    created: datetime
+    snapshot_from: str  # "rds-snapshot" | "aws-backup"
+    arn: str  # the DB cluster snapshot's ARN (for Aurora, also the recovery point's)
+    snapshot: dict[str, Any] | None = None
+
+
+def _chosen_snapshot(ctx: RunContext) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The snapshot to restore and how it was found (preflight result fields); BadInput naming the option when
+    there is none to use."""
     p, rds = ctx.params, _rds(ctx)
     if p["snapshot"]:
         snapshot = rds_restore.describe_cluster_snapshot(rds, p["snapshot"])
@@ -40,18 +53,87 @@ def _chosen_snapshot(ctx: RunContext) -> tuple[dict[str, Any], str]:
         if snapshot.get("Status") != "available":
             raise BadInput(f"--snapshot {p['snapshot']} is {snapshot.get('Status')}, not available: wait for it "
                            "or choose another")
-        return snapshot, "--snapshot"
-    # --latest: snapshots whose DBClusterIdentifier is one of the global database's clusters. Matched on the
-    # identifier, not on current membership (DescribeGlobalClusters): in the disaster this is for, region A's API
-    # may be down, and copies (AWS Backup's included) keep the source cluster's identifier. Not on engine alone:
-    # earlier restores (dr-core-2026...) are aurora-postgresql too, and their snapshots are not production's.
-    found = rds_restore.cluster_snapshots_of(rds, p["source_cluster_ids"])
-    newest = rds_restore.newest_available(found)
-    if newest is None:
-        waiting = ", ".join(f"{s['DBClusterSnapshotIdentifier']} ({s.get('Status')})" for s in found)
-        raise BadInput(f"--latest: no available DB cluster snapshot of {' or '.join(p['source_cluster_ids'])} in "
-                       f"{p['region']}" + (f"; not available: {waiting}" if waiting else ""))
-    return newest, f"--latest: newest available of {len(found)} snapshot(s) of {', '.join(p['source_cluster_ids'])}"
+        return snapshot, {"chosen_by": "--snapshot", "snapshot_from": "rds-snapshot", "recovery_point_arn": None}
+    return _latest(ctx)
+
+
+def _latest(ctx: RunContext) -> tuple[dict[str, Any], dict[str, Any]]:
+    """--latest: the newest of the global database's available RDS snapshots and COMPLETED AWS Backup recovery
+    points in the region's vault, by creation time.
+
+    Matched on the source cluster's identifier, not on current membership (DescribeGlobalClusters): in the
+    disaster this is for, region A's API may be down, and copies (AWS Backup's included) keep the source cluster's
+    identifier. Not on engine alone: earlier restores (dr-core-2026...) are aurora-postgresql too, and their
+    snapshots are not production's."""
+    p, rds = ctx.params, _rds(ctx)
+    clusters = p["source_cluster_ids"]
+    listed = rds_restore.cluster_snapshots_of(rds, clusters)
+    points, backup_lookup = _backup_recovery_points(ctx)
+    candidates = {s["DBClusterSnapshotArn"]: _Candidate(s["SnapshotCreateTime"], "rds-snapshot",
+                                                        s["DBClusterSnapshotArn"], s)
+                  for s in listed if rds_restore.is_available(s)}
+    # A snapshot both APIs report is AWS Backup's: the recovery point is what the operator will look for.
+    candidates.update({pt["RecoveryPointArn"]: _Candidate(pt["CreationDate"], "aws-backup", pt["RecoveryPointArn"])
+                       for pt in points if backup_points.is_restorable(pt)})
+    not_available = [f"{s['DBClusterSnapshotIdentifier']} ({s.get('Status')})" for s in listed
+                     if not rds_restore.is_available(s)]
+    not_available += [f"{_snapshot_name(pt['RecoveryPointArn'])} (recovery point {pt.get('Status')})"
+                      for pt in points if not backup_points.is_restorable(pt)]
+    for candidate in sorted(candidates.values(), key=lambda c: c.created, reverse=True):
+        snapshot = candidate.snapshot or _described(rds, candidate.arn, p["region"])
+        if snapshot is not None and snapshot.get("Status") == "available":
+            return snapshot, {
+                "chosen_by": f"--latest: newest available of {len(listed)} RDS snapshot(s) and {len(points)} AWS "
+                             f"Backup recovery point(s) of {', '.join(clusters)}",
+                "snapshot_from": candidate.snapshot_from,
+                "recovery_point_arn": candidate.arn if candidate.snapshot_from == "aws-backup" else None,
+                "not_available": not_available, **backup_lookup}
+        # A recovery point whose snapshot RDS does not (yet, or any more) report as available: try the next.
+        not_available.append(f"{_snapshot_name(candidate.arn)} ({(snapshot or {}).get('Status', 'not found')})")
+    raise BadInput(f"--latest: no available DB cluster snapshot of {' or '.join(clusters)} in {p['region']}"
+                   + (f"; not available: {', '.join(not_available)}" if not_available else "")
+                   + (f"; {backup_lookup['backup_vault_note']}" if backup_lookup.get("backup_vault_note") else ""))
+
+
+def _backup_recovery_points(ctx: RunContext) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The global database's Aurora recovery points in the region's backup vault, and what the preflight result
+    says of the lookup. A vault the operator did not name may not exist in the region (another stack layout, a
+    region without the copy vault): noted, and --latest goes on with RDS snapshots alone."""
+    p = ctx.params
+    vault = p.get("backup_vault")  # absent from journals written before AWS Backup was looked at
+    looked_in = [rds_restore.describe_call("DescribeDBClusterSnapshots", {
+        "Filters": [f"db-cluster-id={','.join(p['source_cluster_ids'])}"]})]
+    if not vault:
+        return [], {"backup_vault": None, "backup_vault_note": "no backup vault given: RDS snapshots only",
+                    "looked_in": looked_in}
+    looked_in.append(rds_restore.describe_call("ListRecoveryPointsByBackupVault", {
+        "BackupVaultName": vault, "ByResourceType": backup_points.AURORA}, service="backup"))
+    try:
+        points = backup_points.aurora_recovery_points(ctx.client("backup", p["region"]), vault,
+                                                      p["source_cluster_ids"])
+    except backup_points.VaultNotFound:
+        if p.get("backup_vault_given"):
+            raise BadInput(f"--backup-vault {vault}: no backup vault of that name in {p['region']}") from None
+        note = f"backup vault {vault} does not exist in {p['region']}: RDS snapshots only"
+        ctx.log(note)
+        return [], {"backup_vault": vault, "backup_vault_note": note, "looked_in": looked_in}
+    return points, {"backup_vault": vault, "backup_vault_note": None, "looked_in": looked_in}
+
+
+def _described(rds: Any, snapshot_arn: str, region: str) -> dict[str, Any] | None:
+    """The snapshot of a recovery point as DescribeDBClusterSnapshots reports it; None when it is in another
+    region (RDS restores only in the snapshot's own region) or RDS does not know it."""
+    try:
+        arn_parts = rds_restore.snapshot_arn_parts(snapshot_arn)
+    except ValueError:  # not a DB cluster snapshot: nothing RestoreDBClusterFromSnapshot takes
+        return None
+    if arn_parts is None or arn_parts[0] != region:
+        return None
+    return rds_restore.describe_cluster_snapshot(rds, snapshot_arn)
+
+
+def _snapshot_name(snapshot_arn: str) -> str:
+    return snapshot_arn.partition(":cluster-snapshot:")[2] or snapshot_arn
 
 
 def _placement(ctx: RunContext, snapshot: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None, str]:
@@ -75,7 +157,7 @@ def _placement(ctx: RunContext, snapshot: dict[str, Any]) -> tuple[dict[str, Any
 
 def _preflight(ctx: RunContext) -> dict[str, Any]:
     p = ctx.params
-    snapshot, chosen_by = _chosen_snapshot(ctx)
+    snapshot, found = _chosen_snapshot(ctx)
     try:
         rds_restore.check_name_free(describe_cluster(_rds(ctx), p["new_cluster_id"]), "DB cluster",
                                     p["new_cluster_id"], ctx.run_id)
@@ -88,7 +170,7 @@ def _preflight(ctx: RunContext) -> dict[str, Any]:
     return {
         "snapshot": snapshot["DBClusterSnapshotIdentifier"], "snapshot_arn": snapshot["DBClusterSnapshotArn"],
         "snapshot_type": snapshot.get("SnapshotType"), "snapshot_source": snapshot.get("DBClusterIdentifier"),
-        "snapshot_time": _iso(snapshot.get("SnapshotCreateTime")), "chosen_by": chosen_by,
+        "snapshot_time": _iso(snapshot.get("SnapshotCreateTime")), **found,
         "engine": snapshot["Engine"], "engine_version": snapshot.get("EngineVersion"),
         "kms_key": request.get("KmsKeyId"), "kms_key_from": "--kms-key" if p["kms_key"] else "snapshot",
         "settings_from": placed_by, "instance_class": p["instance_class"],

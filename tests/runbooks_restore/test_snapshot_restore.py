@@ -3,8 +3,10 @@ crash/resume, injected throttling and 5xx.
 
 The world: the global database `dr-core` (conftest's `aurora`: writer in region A) and its secondary in region B,
 placed in region B's network as the Pulumi program names it (`network-us-west-2-db` subnet group and security
-group) with region B's KMS key. AWS Backup's daily recovery points of the writer were copied into region B
-(CopyDBClusterSnapshot, named as AWS Backup names its copies); the newest copy is still being made.
+group) with region B's KMS key. AWS Backup's daily recovery points of the writer were copied into region B's vault
+`backup-b` (the snapshots made with CopyDBClusterSnapshot, named as AWS Backup names its copies, and registered as
+the vault's recovery points); the newest copy is still being made. As RDS documents, the default snapshot listing
+does not show AWS Backup's snapshots: --latest finds them through AWS Backup's API.
 """
 from __future__ import annotations
 
@@ -19,7 +21,9 @@ import pytest
 
 from scripts.commands.restore import restored_cluster_name
 from scripts.runbooks.engine import Journal
+from scripts.actions import backup_points
 from tests.harness.aurora import DR, GLOBAL_ID, PRIMARY
+from tests.harness.moto_extensions.backup_recovery_points import register_recovery_point
 from tests.harness.moto_extensions.rds_snapshot_restore import set_cluster_snapshot_status
 from tests.runbooks_restore.conftest import SOURCE, AuroraWorld, Drctl, client, flat, journal_of
 
@@ -28,6 +32,7 @@ FAST = ("--timeout", "20", "--poll", "0.05")
 NETWORK_B = f"network-{DR}-db"  # components/network.py names both the subnet group and the security group so
 SECONDARY = f"{GLOBAL_ID}-{DR}"
 STACK_CLASS = "db.r6g.large"  # the stack's aurora.instanceClass
+VAULT_A, VAULT_B = "backup-a", "backup-b"  # CrossRegionBackup("backup") in stacks/primary.py names its vaults so
 
 
 @dataclass
@@ -36,8 +41,8 @@ class SnapshotWorld:
     security_group_b: str
     older: str  # AWS Backup copies in region B, oldest first
     newest: str  # the newest available copy
-    creating: str  # newer still, but not yet available
-    other_cluster: str  # a newer snapshot of a cluster outside the global database
+    creating: str  # newer still, but not yet available (its recovery point CREATING)
+    other_cluster: str  # a newer AWS Backup copy of a cluster outside the global database
 
     def clusters(self) -> dict[str, dict]:
         return {c["DBClusterIdentifier"]: c for c in client("rds", DR).describe_db_clusters()["DBClusters"]}
@@ -72,6 +77,20 @@ def copy_to_b(name: str, kms_key_b: str, source_cluster: str = SOURCE) -> str:
     return name
 
 
+def vault_b() -> None:
+    """Region B's copy vault as the Pulumi program makes it."""
+    client("backup", DR).create_backup_vault(BackupVaultName=VAULT_B)
+
+
+def backup_copy_to_b(name: str, kms_key_b: str, source_cluster: str = SOURCE, status: str = "COMPLETED") -> str:
+    """What AWS Backup's copy action leaves in region B: the copied DB cluster snapshot, and its recovery point
+    in region B's vault (Status `status`, ResourceArn the source cluster in region A)."""
+    copy_to_b(name, kms_key_b, source_cluster)
+    register_recovery_point(DR, VAULT_B, name, status=status,
+                            source_vault_arn=f"arn:aws:backup:{PRIMARY}:123456789012:backup-vault:{VAULT_A}")
+    return name
+
+
 @pytest.fixture
 def snapshots(aurora: AuroraWorld) -> SnapshotWorld:
     kms_key_b = client("kms", DR).create_key(Description="dr-core storage, region B")["KeyMetadata"]["Arn"]
@@ -80,13 +99,14 @@ def snapshots(aurora: AuroraWorld) -> SnapshotWorld:
         DBClusterIdentifier=SECONDARY, GlobalClusterIdentifier=GLOBAL_ID, Engine="aurora-postgresql",
         EngineVersion="15.8", DBSubnetGroupName=NETWORK_B, VpcSecurityGroupIds=[security_group_b],
         StorageEncrypted=True, KmsKeyId=kms_key_b, Tags=[{"Key": "tier", "Value": "critical"}])
-    older = copy_to_b("awsbackup:copyjob-0001", kms_key_b)
-    newest = copy_to_b("awsbackup:copyjob-0002", kms_key_b)
-    creating = copy_to_b("awsbackup:copyjob-0003", kms_key_b)
+    vault_b()
+    older = backup_copy_to_b("awsbackup:copyjob-0001", kms_key_b)
+    newest = backup_copy_to_b("awsbackup:copyjob-0002", kms_key_b)
+    creating = backup_copy_to_b("awsbackup:copyjob-0003", kms_key_b, status="CREATING")
     set_cluster_snapshot_status(DR, creating, "creating")
     client("rds", PRIMARY).create_db_cluster(DBClusterIdentifier="reporting", Engine="aurora-postgresql",
                                              MasterUsername="report", MasterUserPassword="not-a-secret-2")
-    other_cluster = copy_to_b("reporting-daily", kms_key_b, source_cluster="reporting")
+    other_cluster = backup_copy_to_b("awsbackup:copyjob-0004", kms_key_b, source_cluster="reporting")
     return SnapshotWorld(kms_key_b=kms_key_b, security_group_b=security_group_b, older=older, newest=newest,
                          creating=creating, other_cluster=other_cluster)
 
@@ -207,7 +227,8 @@ def test_without_a_cluster_in_the_region_the_pulumi_named_network_is_used(snapsh
 def test_without_a_cluster_or_the_network_in_the_region_is_bad_input(aurora: AuroraWorld, drctl: Drctl,
                                                                      faults) -> None:
     key = client("kms", DR).create_key()["KeyMetadata"]["Arn"]
-    copy_to_b("awsbackup:copyjob-0001", key)
+    vault_b()
+    backup_copy_to_b("awsbackup:copyjob-0001", key)
     code, output = drctl("snapshot-restore", "--latest", "--execute", "--yes", *FAST)
     assert code == 2 and f"DB subnet group {NETWORK_B} does not exist" in flat(output), output
     assert faults.calls("rds", "RestoreDBClusterFromSnapshot") == 0
@@ -241,7 +262,8 @@ def test_bad_snapshots_found_in_aws_exit_2_and_change_nothing(snapshots: Snapsho
 def test_latest_with_no_available_snapshot_is_bad_input(aurora: AuroraWorld, drctl: Drctl, faults) -> None:
     network_b()
     key = client("kms", DR).create_key()["KeyMetadata"]["Arn"]
-    set_cluster_snapshot_status(DR, copy_to_b("awsbackup:copyjob-0001", key), "creating")
+    vault_b()  # the recovery point says COMPLETED, but RDS does not report its snapshot available yet
+    set_cluster_snapshot_status(DR, backup_copy_to_b("awsbackup:copyjob-0001", key), "creating")
     code, output = drctl("snapshot-restore", "--latest", "--execute", "--yes", *FAST)
     assert code == 2, output
     assert (f"--latest: no available DB cluster snapshot of {SOURCE} or {SECONDARY} in {DR}; not available: "

@@ -1,0 +1,50 @@
+"""AWS Backup recovery points of Aurora clusters, for RB-N-02's `--latest`.
+
+DescribeDBClusterSnapshots without SnapshotType returns only automated and manual snapshots, and RDS documents no
+`awsbackup` type for cluster snapshots, so the recovery points AWS Backup makes of an Aurora cluster, and the copies
+its copy action puts in region B's vault, are found with AWS Backup's own ListRecoveryPointsByBackupVault
+(ByResourceType=Aurora). For Aurora a recovery point's RecoveryPointArn is the DB cluster snapshot's ARN
+(`arn:aws:rds:REGION:ACCOUNT:cluster-snapshot:awsbackup:...`), which RestoreDBClusterFromSnapshot takes; its
+ResourceArn is the backed-up cluster's, and a copy keeps it (the source cluster, in the source's region).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+AURORA = "Aurora"  # ByResourceType's value for Aurora clusters
+RESTORABLE_STATUS = "COMPLETED"  # PARTIAL, DELETING, EXPIRED, CREATING, ... are not restored from
+PAGE_SIZE = 100  # MaxResults per ListRecoveryPointsByBackupVault page (the API allows 1-1000); read at call time
+
+
+class VaultNotFound(LookupError):
+    """The backup vault does not exist in the client's region."""
+
+
+def cluster_name(cluster_arn_or_id: str) -> str:
+    """`dr-core-us-east-1` of `arn:aws:rds:us-east-1:ACCOUNT:cluster:dr-core-us-east-1` (or of itself), lowercased
+    as RDS stores identifiers."""
+    return cluster_arn_or_id.rsplit(":cluster:", 1)[-1].lower()
+
+
+def aurora_recovery_points(backup: Any, vault_name: str, cluster_ids: Iterable[str]) -> list[dict[str, Any]]:
+    """Every Aurora recovery point in the vault, any status, whose source cluster is one of `cluster_ids` (ids or
+    ARNs). Matched on the cluster's name, not its whole ARN: a copy in region B names the cluster in region A, and
+    the names carry their region already. VaultNotFound when the vault does not exist."""
+    wanted = {cluster_name(cluster_id) for cluster_id in cluster_ids}
+    pages = backup.get_paginator("list_recovery_points_by_backup_vault").paginate(
+        BackupVaultName=vault_name, ByResourceType=AURORA, PaginationConfig={"PageSize": PAGE_SIZE})
+    try:
+        points = [dict(point) for page in pages for point in page.get("RecoveryPoints", [])]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            raise VaultNotFound(f"backup vault {vault_name} does not exist") from None
+        raise
+    return [point for point in points if cluster_name(point.get("ResourceArn", "")) in wanted]
+
+
+def is_restorable(point: dict[str, Any]) -> bool:
+    return point.get("Status") == RESTORABLE_STATUS and bool(point.get("CreationDate"))
+
