@@ -12,6 +12,10 @@ has no route for ListRecoveryPointsByBackupVault. Added here:
   (`...:cluster-snapshot:awsbackup:...`), so the snapshot must exist in moto's RDS backend first (make it with
   CreateDBClusterSnapshot/CopyDBClusterSnapshot under an `awsbackup:` name). ResourceArn is the backed-up cluster's
   ARN, which a cross-region copy keeps (the source cluster in the source region).
+- DescribeDBClusterSnapshots: RDS documents that without SnapshotType only automated and manual snapshots are
+  listed, and lists no `awsbackup` type for cluster snapshots; moto listed the snapshots made under an `awsbackup:`
+  name with the manual ones. Here a listing that does not name the snapshot leaves them out, so only AWS Backup's
+  API finds them; named by identifier or ARN (as a restore names them) they are still described.
 """
 from __future__ import annotations
 
@@ -25,13 +29,15 @@ from moto.backup.models import BackupBackend, backup_backends
 from moto.backup.responses import BackupResponse
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.responses import ActionResult
-from moto.rds.models import DBClusterSnapshot, rds_backends
+from moto.rds.models import DBClusterSnapshot, RDSBackend, rds_backends
 from moto.utilities.paginator import paginate
 
+AWS_BACKUP_SNAPSHOT_PREFIX = "awsbackup:"  # how AWS Backup names the snapshots it makes and copies
 MAX_RESULTS_LIMIT = 1000  # the API's documented range is 1-1000
 PAGINATION_MODEL = {"list_recovery_points": {
     "input_token": "next_token", "limit_key": "max_results", "limit_default": MAX_RESULTS_LIMIT,
     "unique_attribute": "RecoveryPointArn", "fail_on_invalid_token": InvalidParameterValueException}}
+_original_describe_cluster_snapshots = RDSBackend.describe_db_cluster_snapshots
 
 
 def _recovery_points(backend: BackupBackend) -> list[dict[str, Any]]:
@@ -88,8 +94,18 @@ def register_recovery_point(region: str, vault_name: str, snapshot_id: str, *, s
     return point
 
 
+def _describe_cluster_snapshots(self: RDSBackend, db_cluster_identifier: str | None, db_snapshot_identifier: str,
+                                snapshot_type: str | None = None, filters: Any = None) -> list[DBClusterSnapshot]:
+    found = _original_describe_cluster_snapshots(self, db_cluster_identifier, db_snapshot_identifier,
+                                                 snapshot_type, filters)
+    if db_snapshot_identifier or (filters or {}).get("db-cluster-snapshot-id"):
+        return found
+    return [s for s in found if not s.db_cluster_snapshot_identifier.startswith(AWS_BACKUP_SNAPSHOT_PREFIX)]
+
+
 def install() -> None:
     # moto builds the server's routes from urls.url_paths when the backup app is first made (after this runs).
     backup_urls.url_paths["{0}/backup-vaults/(?P<name>[^/]+)/recovery-points/$"] = backup_urls.response.dispatch
     BackupResponse.list_recovery_points_by_backup_vault = (  # type: ignore[attr-defined]
         _list_recovery_points_by_backup_vault)
+    RDSBackend.describe_db_cluster_snapshots = _describe_cluster_snapshots  # type: ignore[method-assign]
