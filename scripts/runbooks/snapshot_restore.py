@@ -53,7 +53,7 @@ def _chosen_snapshot(ctx: RunContext) -> tuple[dict[str, Any], dict[str, Any]]:
         if snapshot.get("Status") != "available":
             raise BadInput(f"--snapshot {p['snapshot']} is {snapshot.get('Status')}, not available: wait for it "
                            "or choose another")
-        return snapshot, {"chosen_by": "--snapshot", "snapshot_from": "rds-snapshot", "recovery_point_arn": None}
+        return snapshot, {"snapshot_from": "rds-snapshot", "recovery_point_arn": None, "chosen_by": "--snapshot"}
     return _latest(ctx)
 
 
@@ -83,10 +83,10 @@ def _latest(ctx: RunContext) -> tuple[dict[str, Any], dict[str, Any]]:
         snapshot = candidate.snapshot or _described(rds, candidate.arn, p["region"])
         if snapshot is not None and snapshot.get("Status") == "available":
             return snapshot, {
-                "chosen_by": f"--latest: newest available of {len(listed)} RDS snapshot(s) and {len(points)} AWS "
-                             f"Backup recovery point(s) of {', '.join(clusters)}",
                 "snapshot_from": candidate.snapshot_from,
                 "recovery_point_arn": candidate.arn if candidate.snapshot_from == "aws-backup" else None,
+                "chosen_by": f"--latest: newest available of {len(listed)} RDS snapshot(s) and {len(points)} AWS "
+                             f"Backup recovery point(s) of {', '.join(clusters)}",
                 "not_available": not_available, **backup_lookup}
         # A recovery point whose snapshot RDS does not (yet, or any more) report as available: try the next.
         not_available.append(f"{_snapshot_name(candidate.arn)} ({(snapshot or {}).get('Status', 'not found')})")
@@ -168,9 +168,11 @@ def _preflight(ctx: RunContext) -> dict[str, Any]:
         snapshot=snapshot, new_cluster_id=p["new_cluster_id"], placement=placement, kms_key_id=p["kms_key"],
         run_id=ctx.run_id, kept_tags_from=template)
     return {
-        "snapshot": snapshot["DBClusterSnapshotIdentifier"], "snapshot_arn": snapshot["DBClusterSnapshotArn"],
+        # Where it was found first: the table of a run shows the first few hundred characters of a result.
+        "snapshot": snapshot["DBClusterSnapshotIdentifier"], **found,
+        "snapshot_arn": snapshot["DBClusterSnapshotArn"],
         "snapshot_type": snapshot.get("SnapshotType"), "snapshot_source": snapshot.get("DBClusterIdentifier"),
-        "snapshot_time": _iso(snapshot.get("SnapshotCreateTime")), **found,
+        "snapshot_time": _iso(snapshot.get("SnapshotCreateTime")),
         "engine": snapshot["Engine"], "engine_version": snapshot.get("EngineVersion"),
         "kms_key": request.get("KmsKeyId"), "kms_key_from": "--kms-key" if p["kms_key"] else "snapshot",
         "settings_from": placed_by, "instance_class": p["instance_class"],

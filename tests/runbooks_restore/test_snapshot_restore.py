@@ -198,6 +198,167 @@ def test_latest_picks_the_newest_available_snapshot_of_the_global_database(snaps
     assert f"restored cluster {name} endpoint: {snapshots.clusters()[name]['Endpoint']}" in flat(output)
 
 
+def manual_snapshot_b(name: str) -> str:
+    """A manual snapshot of region B's cluster: one RDS's own listing shows."""
+    client("rds", DR).create_db_cluster_snapshot(DBClusterIdentifier=SECONDARY, DBClusterSnapshotIdentifier=name)
+    return name
+
+
+def listed_in_b() -> list[str]:
+    """DescribeDBClusterSnapshots in region B without SnapshotType, as --latest's RDS lookup asks."""
+    return [s["DBClusterSnapshotIdentifier"] for s in
+            client("rds", DR).describe_db_cluster_snapshots()["DBClusterSnapshots"]]
+
+
+def test_latest_takes_a_newer_aws_backup_copy_over_an_older_rds_snapshot(snapshots: SnapshotWorld,
+                                                                       drctl: Drctl) -> None:
+    older_manual = manual_snapshot_b("manual-before-the-copy")
+    copy = backup_copy_to_b("awsbackup:copyjob-0005", snapshots.kms_key_b)
+    # As RDS documents, its default listing leaves AWS Backup's snapshots out: only the Backup API finds the copy.
+    assert older_manual in listed_in_b() and copy not in listed_in_b()
+    code, output = drctl("snapshot-restore", "--latest", "--execute", "--yes", "--json", *FAST)
+    assert code == 0, output
+    run = journal_of(output)
+    preflight = run.step("preflight").result
+    assert (preflight["snapshot"], preflight["snapshot_from"], preflight["recovery_point_arn"]) == \
+        (copy, "aws-backup", snapshots.arn(copy))
+    assert (preflight["backup_vault"], preflight["backup_vault_note"]) == (VAULT_B, None)
+    name, = snapshots.restored()
+    assert_restored(snapshots, name, copy, run.run_id)
+
+
+def test_latest_takes_a_newer_rds_snapshot_over_the_aws_backup_copies(snapshots: SnapshotWorld,
+                                                                     drctl: Drctl) -> None:
+    manual = manual_snapshot_b("manual-after-the-copies")
+    code, output = drctl("snapshot-restore", "--latest", "--execute", "--yes", "--json", *FAST)
+    assert code == 0, output
+    run = journal_of(output)
+    preflight = run.step("preflight").result
+    assert (preflight["snapshot"], preflight["snapshot_from"], preflight["recovery_point_arn"]) == \
+        (manual, "rds-snapshot", None)
+    name, = snapshots.restored()
+    tags = {t["Key"]: t["Value"] for t in snapshots.clusters()[name]["TagList"]}
+    assert tags["drctl:restored-from"] == snapshots.arn(manual)
+
+
+def test_dry_run_of_latest_lists_the_backup_lookup_and_changes_nothing(snapshots: SnapshotWorld, drctl: Drctl,
+                                                                        faults) -> None:
+    code, output = drctl("snapshot-restore", "--latest", "--json", *FAST)
+    assert code == 0, output
+    run = journal_of(output)
+    preflight = run.step("preflight")
+    assert preflight.result["looked_in"] == [
+        f"rds:DescribeDBClusterSnapshots(Filters=[db-cluster-id={SOURCE},{SECONDARY}])",
+        f"backup:ListRecoveryPointsByBackupVault(BackupVaultName={VAULT_B}, ByResourceType=Aurora)"]
+    assert [c["operation"] for c in preflight.api_calls].count("ListRecoveryPointsByBackupVault") == 1
+    assert (preflight.result["snapshot_from"], preflight.result["recovery_point_arn"]) == \
+        ("aws-backup", snapshots.arn(snapshots.newest))
+    restore_call, = run.step("restore").would_call
+    assert f"SnapshotIdentifier={snapshots.arn(snapshots.newest)}," in restore_call
+    assert snapshots.restored() == []
+    assert faults.calls("rds", "RestoreDBClusterFromSnapshot") == faults.calls("rds", "CreateDBInstance") == 0
+
+
+def test_latest_ignores_newer_recovery_points_not_completed_or_of_another_cluster(snapshots: SnapshotWorld,
+                                                                                  drctl: Drctl) -> None:
+    # Newer than `newest`, each with an available snapshot: only the recovery point's status rules them out.
+    unfinished = [backup_copy_to_b(f"awsbackup:copyjob-01{n}", snapshots.kms_key_b, status=status)
+                  for n, status in enumerate(["PARTIAL", "EXPIRED", "DELETING"])]
+    assert snapshots.other_cluster  # the fixture's newer copy of `reporting`, a cluster outside the database
+    code, output = drctl("snapshot-restore", "--latest", "--execute", "--yes", "--json", *FAST)
+    assert code == 0, output
+    run = journal_of(output)
+    preflight = run.step("preflight").result
+    assert (preflight["snapshot"], preflight["snapshot_from"]) == (snapshots.newest, "aws-backup")
+    assert preflight["not_available"] == [f"{snapshots.creating} (recovery point CREATING)",
+                                          f"{unfinished[0]} (recovery point PARTIAL)",
+                                          f"{unfinished[1]} (recovery point EXPIRED)",
+                                          f"{unfinished[2]} (recovery point DELETING)"]
+    name, = snapshots.restored()
+    assert_restored(snapshots, name, snapshots.newest, run.run_id)
+
+
+def test_without_the_backup_vault_in_the_region_latest_uses_rds_snapshots_and_says_so(snapshots: SnapshotWorld,
+                                                                                      drctl: Drctl) -> None:
+    client("backup", DR).delete_backup_vault(BackupVaultName=VAULT_B)
+    automated, = [s for s in client("rds", DR).describe_db_cluster_snapshots(SnapshotType="automated")
+                  ["DBClusterSnapshots"] if s["DBClusterIdentifier"] == SECONDARY]
+    code, output = drctl("snapshot-restore", "--latest", "--execute", "--yes", "--json", *FAST)
+    assert code == 0, output
+    run = journal_of(output)
+    preflight = run.step("preflight").result
+    # Region B's automated snapshot, older than the AWS Backup copies, which RDS's listing does not show.
+    assert (preflight["snapshot"], preflight["snapshot_type"], preflight["snapshot_from"]) == \
+        (automated["DBClusterSnapshotIdentifier"], "automated", "rds-snapshot")
+    assert preflight["recovery_point_arn"] is None
+    assert (preflight["backup_vault"], preflight["backup_vault_note"]) == \
+        (VAULT_B, f"backup vault {VAULT_B} does not exist in {DR}: RDS snapshots only")
+    assert preflight["looked_in"][-1].startswith("backup:ListRecoveryPointsByBackupVault")
+    name, = snapshots.restored()
+    tags = {t["Key"]: t["Value"] for t in snapshots.clusters()[name]["TagList"]}
+    assert tags["drctl:restored-from"] == automated["DBClusterSnapshotArn"]
+    assert snapshots.clusters()[name]["Status"] == "available"
+
+
+def test_a_backup_vault_named_that_does_not_exist_is_bad_input(snapshots: SnapshotWorld, drctl: Drctl,
+                                                               faults) -> None:
+    code, output = drctl("snapshot-restore", "--latest", "--backup-vault", "missing", "--execute", "--yes", *FAST)
+    assert code == 2 and f"--backup-vault missing: no backup vault of that name in {DR}" in flat(output), output
+    assert snapshots.restored() == []
+    assert faults.calls("rds", "RestoreDBClusterFromSnapshot") == faults.calls("rds", "CreateDBInstance") == 0
+
+
+def test_recovery_points_are_read_page_by_page(snapshots: SnapshotWorld, drctl: Drctl, faults,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(backup_points, "PAGE_SIZE", 1)
+    newest = backup_copy_to_b("awsbackup:copyjob-0005", snapshots.kms_key_b)  # listed last: on the last page
+    code, output = drctl("snapshot-restore", "--latest", "--backup-vault", VAULT_B, "--execute", "--yes", "--json",
+                         *FAST)
+    assert code == 0, output
+    run = journal_of(output)
+    assert faults.calls("backup", "ListRecoveryPointsByBackupVault") == 5  # one page per recovery point
+    assert run.step("preflight").result["recovery_point_arn"] == snapshots.arn(newest)
+    name, = snapshots.restored()
+    assert_restored(snapshots, name, newest, run.run_id)
+
+
+def test_a_throttled_backup_lookup_is_retried(snapshots: SnapshotWorld, drctl: Drctl, faults) -> None:
+    faults.inject("backup", "ListRecoveryPointsByBackupVault", 2, status=400, code="ThrottlingException")
+    code, output = drctl("snapshot-restore", "--latest", "--execute", "--yes", "--json", *FAST)
+    assert code == 0, output
+    run = journal_of(output)
+    assert faults.calls("backup", "ListRecoveryPointsByBackupVault") == 3  # two throttled, one served
+    assert run.step("preflight").result["recovery_point_arn"] == snapshots.arn(snapshots.newest)
+    name, = snapshots.restored()
+    assert_restored(snapshots, name, snapshots.newest, run.run_id)
+
+
+def test_the_harness_lists_recovery_points_as_aws_backup_documents(snapshots: SnapshotWorld) -> None:
+    backup = client("backup", DR)
+    first = backup.list_recovery_points_by_backup_vault(BackupVaultName=VAULT_B, ByResourceType="Aurora",
+                                                        MaxResults=2)
+    rest = backup.list_recovery_points_by_backup_vault(BackupVaultName=VAULT_B, ByResourceType="Aurora",
+                                                       MaxResults=2, NextToken=first["NextToken"])
+    assert "NextToken" not in rest
+    points = first["RecoveryPoints"] + rest["RecoveryPoints"]
+    assert [p["RecoveryPointArn"] for p in points] == [snapshots.arn(s) for s in (
+        snapshots.older, snapshots.newest, snapshots.creating, snapshots.other_cluster)]
+    point = points[0]
+    assert point["ResourceArn"] == f"arn:aws:rds:{PRIMARY}:123456789012:cluster:{SOURCE}"  # the source, in A
+    assert (point["ResourceType"], point["Status"], point["BackupVaultName"]) == ("Aurora", "COMPLETED", VAULT_B)
+    assert point["SourceBackupVaultArn"].endswith(f":backup-vault:{VAULT_A}")
+    assert point["EncryptionKeyArn"] == snapshots.kms_key_b and point["IsEncrypted"]
+    assert [p["Status"] for p in points] == ["COMPLETED", "COMPLETED", "CREATING", "COMPLETED"]
+    assert backup.list_recovery_points_by_backup_vault(BackupVaultName=VAULT_B,
+                                                       ByResourceType="DynamoDB")["RecoveryPoints"] == []
+    for request, code in [({"BackupVaultName": "missing"}, "ResourceNotFoundException"),
+                          ({"BackupVaultName": VAULT_B, "NextToken": "not-a-token"}, "InvalidParameterValueException"),
+                          ({"BackupVaultName": VAULT_B, "MaxResults": 1001}, "InvalidParameterValueException")]:
+        with pytest.raises(backup.exceptions.ClientError) as raised:
+            backup.list_recovery_points_by_backup_vault(**request)
+        assert raised.value.response["Error"]["Code"] == code, request
+
+
 def test_a_kms_key_and_instance_class_given_are_used(snapshots: SnapshotWorld, drctl: Drctl) -> None:
     other_key = client("kms", DR).create_key(Description="restores")["KeyMetadata"]["Arn"]
     code, output = drctl("snapshot-restore", "--snapshot", snapshots.arn(snapshots.newest), "--kms-key", other_key,
@@ -280,11 +441,14 @@ def test_latest_with_no_available_snapshot_is_bad_input(aurora: AuroraWorld, drc
     (["--snapshot", "arn:aws:s3:::daily"], "is not a DB cluster snapshot ARN"),
     (["--latest", "--set", "drRegion=eu-west-1"], "drRegion"),
     (["--latest", "--resume", "no-such-run"], "--resume no-such-run: no journal"),
+    (["--snapshot", "daily", "--backup-vault", VAULT_B], "--backup-vault is only looked in with --latest"),
+    (["--latest", "--backup-vault", "no such vault!"], "is not a backup vault name"),
 ])
 def test_malformed_input_exits_2_before_any_call(aws: str, drctl: Drctl, faults, args: list[str], named: str) -> None:
     code, output = drctl("snapshot-restore", *args, "--execute", "--yes", *FAST)
     assert code == 2 and named in flat(output), output
     assert faults.calls("rds", "DescribeDBClusterSnapshots") == faults.calls("rds", "DescribeDBClusters") == 0
+    assert faults.calls("backup", "ListRecoveryPointsByBackupVault") == 0
 
 
 def test_crash_after_restore_then_resume_does_not_restore_again(snapshots: SnapshotWorld, tmp_path: Path,
