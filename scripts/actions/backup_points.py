@@ -23,6 +23,10 @@ class VaultNotFound(LookupError):
     """The backup vault does not exist in the client's region."""
 
 
+class VaultUnreadable(LookupError):
+    """The caller may not list the vault's recovery points (AccessDenied)."""
+
+
 def cluster_name(cluster_arn_or_id: str) -> str:
     """`dr-core-us-east-1` of `arn:aws:rds:us-east-1:ACCOUNT:cluster:dr-core-us-east-1` (or of itself), lowercased
     as RDS stores identifiers."""
@@ -39,8 +43,11 @@ def aurora_recovery_points(backup: Any, vault_name: str, cluster_ids: Iterable[s
     try:
         points = [dict(point) for page in pages for point in page.get("RecoveryPoints", [])]
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+        code = exc.response.get("Error", {}).get("Code")
+        if code == "ResourceNotFoundException":
             raise VaultNotFound(f"backup vault {vault_name} does not exist") from None
+        if code in ("AccessDeniedException", "AccessDenied"):
+            raise VaultUnreadable(f"backup vault {vault_name}: {code} on ListRecoveryPointsByBackupVault") from None
         raise
     return [point for point in points if cluster_name(point.get("ResourceArn", "")) in wanted]
 

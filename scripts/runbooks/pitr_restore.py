@@ -8,6 +8,7 @@ the source writer's class, else fallback_instance_class), fallback_instance_clas
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -66,15 +67,24 @@ def _instance_class(params: dict[str, Any], writer: dict[str, Any] | None) -> tu
     return params["fallback_instance_class"], "stack setting aurora.instanceClass (source has no writer)"
 
 
-def _restore(ctx: RunContext) -> dict[str, Any]:
-    try:
-        made = rds_restore.restore_cluster(_rds(ctx), ctx.results["preflight"]["restore_request"],
-                                           run_id=ctx.run_id)
-    except rds_restore.NameTaken as exc:
-        raise BadInput(f"new cluster name: {exc}") from None
-    if not made["created"]:
-        ctx.log(f"{made['cluster']}: restored earlier in this run, not restored again")
-    return made
+RestoreAction = Callable[..., dict[str, Any]]  # (rds, request, *, run_id) -> {"cluster", "created", ...}
+
+
+def restore_step(restore: RestoreAction) -> Callable[[RunContext], dict[str, Any]]:
+    """The restore step around an idempotent restore action (point in time or snapshot): a name taken by
+    something not from this run is bad input; a cluster this run already asked for is not asked for again."""
+    def step(ctx: RunContext) -> dict[str, Any]:
+        try:
+            made = restore(_rds(ctx), ctx.results["preflight"]["restore_request"], run_id=ctx.run_id)
+        except rds_restore.NameTaken as exc:
+            raise BadInput(f"new cluster name: {exc}") from None
+        if not made["created"]:
+            ctx.log(f"{made['cluster']}: restored earlier in this run, not restored again")
+        return made
+    return step
+
+
+_restore = restore_step(rds_restore.restore_cluster)
 
 
 def _wait_cluster(ctx: RunContext) -> dict[str, Any]:

@@ -10,9 +10,6 @@ does not show AWS Backup's snapshots: --latest finds them through AWS Backup's A
 """
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -26,8 +23,8 @@ from tests.harness.aurora import DR, GLOBAL_ID, PRIMARY
 from tests.harness.moto_extensions.backup_recovery_points import register_recovery_point
 from tests.harness.moto_extensions.rds_snapshot_restore import set_cluster_snapshot_status
 from tests.runbooks_restore.conftest import SOURCE, AuroraWorld, Drctl, client, flat, journal_of
+from tests.harness.crash import run_until_crash
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 FAST = ("--timeout", "20", "--poll", "0.05")
 NETWORK_B = f"network-{DR}-db"  # components/network.py names both the subnet group and the security group so
 SECONDARY = f"{GLOBAL_ID}-{DR}"
@@ -308,6 +305,23 @@ def test_a_backup_vault_named_that_does_not_exist_is_bad_input(snapshots: Snapsh
     assert faults.calls("rds", "RestoreDBClusterFromSnapshot") == faults.calls("rds", "CreateDBInstance") == 0
 
 
+def test_a_backup_vault_the_role_may_not_read_falls_back_to_rds_snapshots_unless_named(snapshots: SnapshotWorld,
+                                                                                       drctl: Drctl, faults) -> None:
+    faults.inject("backup", "ListRecoveryPointsByBackupVault", 1, status=400, code="AccessDeniedException")
+    code, output = drctl("snapshot-restore", "--latest", "--backup-vault", VAULT_B, "--execute", "--yes", *FAST)
+    assert code == 1 and "AccessDeniedException" in flat(output), output  # named on purpose: the run fails
+    assert snapshots.restored() == []
+
+    faults.inject("backup", "ListRecoveryPointsByBackupVault", 1, status=400, code="AccessDeniedException")
+    code, output = drctl("snapshot-restore", "--latest", "--execute", "--yes", "--json", *FAST)
+    assert code == 0, output
+    preflight = journal_of(output).step("preflight").result
+    assert preflight["snapshot_from"] == "rds-snapshot" and preflight["recovery_point_arn"] is None
+    assert preflight["backup_vault_note"] == (f"backup vault {VAULT_B}: AccessDeniedException on "
+                                              f"ListRecoveryPointsByBackupVault in {DR}: RDS snapshots only")
+    assert len(snapshots.restored()) == 1
+
+
 def test_recovery_points_are_read_page_by_page(snapshots: SnapshotWorld, drctl: Drctl, faults,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(backup_points, "PAGE_SIZE", 1)
@@ -453,13 +467,8 @@ def test_malformed_input_exits_2_before_any_call(aws: str, drctl: Drctl, faults,
 
 def test_crash_after_restore_then_resume_does_not_restore_again(snapshots: SnapshotWorld, tmp_path: Path,
                                                                 drctl: Drctl, faults) -> None:
-    env = {**os.environ, "DRCTL_CRASH_AFTER_STEP": "restore", "PYTHONPATH": str(PROJECT_DIR)}
-    crashed = subprocess.run(
-        [sys.executable, "-m", "scripts.drctl", "snapshot-restore", "--snapshot", snapshots.newest, "--execute",
-         "--yes", "--journal-dir", str(tmp_path / "runs"), *FAST],
-        cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)
-    assert crashed.returncode == 137, crashed.stderr
-    run_id = next((tmp_path / "runs").glob("*.json")).stem
+    run_id = run_until_crash("restore", tmp_path / "runs", "snapshot-restore", "--snapshot", snapshots.newest,
+                             "--execute", "--yes", *FAST)
     state = Journal.load(tmp_path / "runs", run_id)
     assert state.step("restore").state == "done" and state.step("writer").state == "pending"
     name = state.params["new_cluster_id"]
@@ -479,11 +488,8 @@ def test_a_rerun_of_the_restore_step_finds_its_own_cluster(snapshots: SnapshotWo
                                                            drctl: Drctl, faults) -> None:
     """A crash after RestoreDBClusterFromSnapshot reached RDS but before the journal said so: the resumed step
     finds the cluster by its run-id tag and does not ask again."""
-    env = {**os.environ, "DRCTL_CRASH_AFTER_STEP": "wait-cluster", "PYTHONPATH": str(PROJECT_DIR)}
-    subprocess.run([sys.executable, "-m", "scripts.drctl", "snapshot-restore", "--latest", "--execute", "--yes",
-                    "--journal-dir", str(tmp_path / "runs"), *FAST],
-                   cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)
-    run_id = next((tmp_path / "runs").glob("*.json")).stem
+    run_id = run_until_crash("wait-cluster", tmp_path / "runs", "snapshot-restore", "--latest", "--execute",
+                             "--yes", *FAST)
     journal = Journal.load(tmp_path / "runs", run_id)
     for step in ("restore", "wait-cluster"):  # as if the process died before recording them
         journal.step(step).state, journal.step(step).result = "pending", {}
