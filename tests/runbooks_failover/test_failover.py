@@ -16,8 +16,8 @@ from scripts.commands.failover import CHANGE_SET_DIR, change_sets, load_settings
 from scripts.drctl import app
 from scripts.runbooks.engine import Journal
 from tests.runbooks_failover.conftest import DR, ENDPOINT_A, ENDPOINT_B, GLOBAL_ID, PRIMARY, World
+from tests.harness.crash import PROJECT_DIR, run_until_crash
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 FAST = ["--timeout", "30", "--poll", "0.05"]
 
 
@@ -110,17 +110,13 @@ def test_unplanned_when_a_is_down_then_failback_rejoins_a_detached_region(world:
 
 
 def test_crash_after_promote_then_resume_does_not_promote_again(world: World, tmp_path: Path, faults) -> None:
-    env = {**os.environ, "DRCTL_CRASH_AFTER_STEP": "promote", "PYTHONPATH": str(PROJECT_DIR)}
-    command = [sys.executable, "-m", "scripts.drctl", "failover", "--scale-with", "api", "--execute", "--yes",
-               "--journal-dir", str(tmp_path / "runs"), "--change-set-dir", str(tmp_path / "cs"), *FAST]
-    crashed = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)
-    assert crashed.returncode == 137, crashed.stderr
-    run_id = next((tmp_path / "runs").glob("*.json")).stem
+    run_id = run_until_crash("promote", tmp_path / "runs", "failover", "--scale-with", "api", "--execute", "--yes",
+                             "--change-set-dir", str(tmp_path / "cs"), *FAST)
     state = Journal.load(tmp_path / "runs", run_id)
     assert state.step("promote").state == "done" and state.step("dns").state == "pending"
     assert world.writer() == world.arn_b and primary_target(world)[0] == ENDPOINT_A
 
-    env.pop("DRCTL_CRASH_AFTER_STEP")
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_DIR)}
     resumed = subprocess.run([sys.executable, "-m", "scripts.drctl", "failover", "--resume", run_id, "--yes",
                               "--journal-dir", str(tmp_path / "runs")],
                              cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)

@@ -2,9 +2,6 @@
 injected throttling and 5xx."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -14,8 +11,8 @@ from scripts.commands.restore import restored_cluster_name
 from scripts.runbooks.engine import Journal
 from tests.harness.aurora import DR, GLOBAL_ID, PRIMARY
 from tests.runbooks_restore.conftest import SOURCE, WRITER_CLASS, AuroraWorld, Drctl, client, flat, journal_of
+from tests.harness.crash import run_until_crash
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 FAST = ("--timeout", "20", "--poll", "0.05")
 
 
@@ -170,13 +167,8 @@ def test_execute_without_a_terminal_needs_yes(aws: str, drctl: Drctl, faults) ->
 
 def test_crash_after_restore_then_resume_does_not_restore_again(aurora: AuroraWorld, tmp_path: Path, drctl: Drctl,
                                                                 faults) -> None:
-    env = {**os.environ, "DRCTL_CRASH_AFTER_STEP": "restore", "PYTHONPATH": str(PROJECT_DIR)}
-    crashed = subprocess.run(
-        [sys.executable, "-m", "scripts.drctl", "pitr-restore", "--cluster", SOURCE, "--to", restore_time(aurora),
-         "--execute", "--yes", "--journal-dir", str(tmp_path / "runs"), *FAST],
-        cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)
-    assert crashed.returncode == 137, crashed.stderr
-    run_id = next((tmp_path / "runs").glob("*.json")).stem
+    run_id = run_until_crash("restore", tmp_path / "runs", "pitr-restore", "--cluster", SOURCE, "--to",
+                             restore_time(aurora), "--execute", "--yes", *FAST)
     state = Journal.load(tmp_path / "runs", run_id)
     assert state.step("restore").state == "done" and state.step("writer").state == "pending"
     name = state.params["new_cluster_id"]

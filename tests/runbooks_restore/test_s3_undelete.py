@@ -3,9 +3,6 @@ current, restore list, CloudFront invalidation), re-run, bad input, crash/resume
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -15,10 +12,10 @@ from scripts.actions.s3_versions import invalidation_path
 from scripts.runbooks.engine import Journal
 from tests.harness.aurora import PRIMARY
 from tests.harness.moto_extensions import s3_faults
+from tests.harness.crash import run_until_crash
 from tests.runbooks_restore.conftest import (BUCKET, DELETED_BEFORE, DELETED_BEFORE_AND_AFTER, LIVE, OUTSIDE_PREFIX,
                                              RESTORED, Drctl, S3World, client, flat, journal_of)
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 FAST = ("--timeout", "20", "--poll", "0.05", "--page-size", "7")  # small pages: the listing really paginates
 STILL_DELETED = [DELETED_BEFORE, DELETED_BEFORE_AND_AFTER, OUTSIDE_PREFIX]
 # Current marker made at/after --since under the prefix; DELETED_BEFORE_AND_AFTER loses only that marker and
@@ -111,14 +108,9 @@ def test_a_rerun_finds_nothing_left_to_undelete(media: S3World, drctl: Drctl, fa
 
 def test_crash_after_removing_markers_then_resume_only_purges(media: S3World, drctl: Drctl, tmp_path: Path,
                                                               faults) -> None:
-    env = {**os.environ, "DRCTL_CRASH_AFTER_STEP": "remove-markers", "PYTHONPATH": str(PROJECT_DIR)}
-    crashed = subprocess.run(
-        [sys.executable, "-m", "scripts.drctl", "s3-undelete", "--bucket", BUCKET, "--since",
-         media.since.isoformat(), "--prefix", "media/", "--distribution", media.distribution_id, "--execute",
-         "--yes", "--journal-dir", str(tmp_path / "runs"), *FAST],
-        cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)
-    assert crashed.returncode == 137, crashed.stderr
-    run_id = next((tmp_path / "runs").glob("*Z-??????.json")).stem
+    run_id = run_until_crash("remove-markers", tmp_path / "runs", "s3-undelete", "--bucket", BUCKET, "--since",
+                             media.since.isoformat(), "--prefix", "media/", "--distribution",
+                             media.distribution_id, "--execute", "--yes", *FAST)
     state = Journal.load(tmp_path / "runs", run_id)
     assert state.step("remove-markers").state == "done" and state.step("invalidate").state == "pending"
     assert_undeleted(media)
