@@ -245,7 +245,7 @@ def _plan_resend(ctx: RunContext) -> list[str]:
             f"attribute_not_exists(id)) per notification",
             f"ses:SendEmail in {p['region']} at {min(p['start_rate'], cap):g}/s doubling every "
             f"{p['ramp_interval_s']:g} s up to {cap:g}/s (min of --max-rate and MaxSendRate)",
-            f"dynamodb:UpdateItem(state=sent) then sqs:DeleteMessage per accepted notification",
+            "dynamodb:UpdateItem(state=sent) then sqs:DeleteMessage per accepted notification",
             "rejected/malformed: " + (f"moved to {p['dead_letter_queue']}" if p.get("dead_letter_queue")
                                       else "left in the queue") + "; in doubt: left in the queue"]
 
