@@ -13,6 +13,7 @@ from components.base import child, data
 
 NONCURRENT_VERSION_DAYS = 90
 RTC_MINUTES = 15  # S3 Replication Time Control: 99.99% of objects within 15 minutes
+REPLICATION_RULE_ID = "replicate-everything"  # also the RuleId dimension of S3's replication metrics
 
 
 def tls_only_policy(bucket_arn: str) -> str:
@@ -122,7 +123,7 @@ class BucketReplication(pulumi.ComponentResource):
         aws.s3.BucketReplicationConfig(
             f"{name}-config", bucket=args.source_bucket, role=role.arn,
             rules=[{
-                "id": "replicate-everything", "status": "Enabled", "priority": 1, "filter": {},
+                "id": REPLICATION_RULE_ID, "status": "Enabled", "priority": 1, "filter": {},
                 "delete_marker_replication": {"status": "Enabled"},
                 "source_selection_criteria": {"sse_kms_encrypted_objects": {"status": "Enabled"},
                                               "replica_modifications": {"status": "Enabled"}},

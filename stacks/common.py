@@ -1,9 +1,13 @@
 """What both stacks derive the same way from settings."""
 from __future__ import annotations
 
+import pulumi
+
+from components.alarms import LagAlarm, half_rpo
 from components.aurora import AuroraSettingsArgs
 from components.base import regional_provider
-from stacks.settings import PROJECT, Settings
+from components.storage import REPLICATION_RULE_ID
+from stacks.settings import PROJECT, Settings, Tier
 
 
 def provider(settings: Settings, region: str):
@@ -21,3 +25,15 @@ def aurora_args(settings: Settings) -> AuroraSettingsArgs:
 
 def bucket_name(base: str, region: str) -> str:
     return f"{base}-{region}"
+
+
+def bucket_lag_alarm(settings: Settings, name: str, tier: Tier, source: pulumi.Input[str],
+                     destination: pulumi.Input[str], direction: str) -> LagAlarm:
+    """S3 replication lag (seconds; published in the source bucket's region) at half the tier's RPO."""
+    rpo = settings.objectives.for_tier(tier).rpo_minutes
+    return LagAlarm(name=f"s3-{name}-{direction}", namespace="AWS/S3", metric="ReplicationLatency",
+                    dimensions={"SourceBucket": source, "DestinationBucket": destination,
+                                "RuleId": REPLICATION_RULE_ID},
+                    threshold=half_rpo(rpo, unit_seconds=1),
+                    description=f"S3 {name} replication {direction} lags more than half the {tier} RPO "
+                                f"({rpo} min); RTC promises 15 min")

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pulumi
 
+from components.alarms import LagAlarm, ReplicationAlarms, ReplicationAlarmsArgs, half_rpo
 from components.aurora import AuroraSecondary, AuroraSecondaryArgs, ClusterPlacement
 from components.dns import ApiDns, ApiDnsArgs, RegionEndpoint
 from components.failover import AuroraPromotion, AuroraPromotionArgs
 from components.network import Network, NetworkArgs
 from components.posture import Region, capacity
 from components.storage import BucketReplication, BucketReplicationArgs
-from stacks.common import aurora_args, provider
-from stacks.settings import Settings
+from stacks.common import aurora_args, bucket_lag_alarm, provider
+from stacks.settings import Settings, Tier
 
 
 def build(settings: Settings) -> None:
@@ -36,15 +37,28 @@ def build(settings: Settings) -> None:
             mode=settings.failover_mode.value),
             opts=pulumi.ResourceOptions(depends_on=secondary.instances))  # a headless cluster cannot write
 
+    lag_alarms: list[LagAlarm] = []
+    if cap.writer_region is Region.A:  # B is the secondary: its lag (ms, published in B) is the RDS RPO
+        rpo = settings.objectives.for_tier(Tier.CRITICAL).rpo_minutes  # the relational core serves every tier
+        lag_alarms.append(LagAlarm(
+            name=f"aurora-{b}", namespace="AWS/RDS", metric="AuroraGlobalDBReplicationLag",
+            dimensions={"DBClusterIdentifier": secondary.cluster_id}, threshold=half_rpo(rpo, unit_seconds=0.001),
+            description=f"Aurora secondary in {b} lags more than half the critical RPO ({rpo} min)"))
+
     if cap.s3_replication_from is Region.B:
         buckets = primary.require_output("buckets")
         for spec in settings.buckets:
             side = buckets.apply(lambda all_buckets, name=spec.name: all_buckets[name])
+            lag_alarms.append(bucket_lag_alarm(settings, spec.name, spec.tier, side["drName"], side["primaryName"],
+                                               "b-to-a"))
             BucketReplication(f"replication-{spec.name}-b-to-a", BucketReplicationArgs(
                 source_bucket=side["drName"], source_arn=side["drArn"], source_key_arn=replica_key_arn,
                 source_region=b, destination_arn=side["primaryArn"],
                 destination_key_arn=primary.require_output("kmsPrimaryKeyArn"), destination_region=a,
                 provider=provider_b))
+
+    alarms = ReplicationAlarms("replication-alarms-b", ReplicationAlarmsArgs(region=b, alarms=lag_alarms,
+                                                                             provider=provider_b))
 
     dns = settings.dns
     endpoints = {Region.A: RegionEndpoint("a", dns.primary_endpoint, cap.dns_weight_a),
@@ -61,3 +75,4 @@ def build(settings: Settings) -> None:
     pulumi.export("secondaryClusterArn", secondary.cluster_arn)
     pulumi.export("auroraInstancesB", cap.aurora_instances_b)
     pulumi.export("apiFqdn", dns.fqdn)
+    pulumi.export("alertsTopicArn", alarms.topic_arn)

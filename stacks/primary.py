@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pulumi
 
+from components.alarms import LagAlarm, ReplicationAlarms, ReplicationAlarmsArgs, half_rpo
 from components.aurora import AuroraGlobalPrimary, AuroraGlobalPrimaryArgs, ClusterPlacement
 from components.backup import BackupArgs, CrossRegionBackup
 from components.kms import MultiRegionKey, MultiRegionKeyArgs
@@ -12,7 +13,7 @@ from components.network import Network, NetworkArgs
 from components.posture import capacity
 from components.storage import BucketReplication, BucketReplicationArgs, SecureBucket, SecureBucketArgs
 from components.tables import GlobalTable, GlobalTableArgs
-from stacks.common import aurora_args, bucket_name, provider
+from stacks.common import aurora_args, bucket_lag_alarm, bucket_name, provider
 from stacks.settings import Settings
 
 
@@ -30,6 +31,7 @@ def build(settings: Settings) -> None:
         secret_replica_region=b, secret_replica_kms_key_arn=key.replica_arn))
 
     buckets: dict[str, dict[str, pulumi.Output[str]]] = {}
+    lag_alarms: list[LagAlarm] = []
     for spec in settings.buckets:
         bucket_a = SecureBucket(f"bucket-{spec.name}-a", SecureBucketArgs(
             bucket_name=bucket_name(spec.name, a), kms_key_arn=key.primary_arn, provider=provider_a,
@@ -43,11 +45,21 @@ def build(settings: Settings) -> None:
             provider=provider_a, depends_on=[bucket_a.versioning, bucket_b.versioning]))
         buckets[spec.name] = {"primaryName": bucket_a.name, "primaryArn": bucket_a.arn,
                               "drName": bucket_b.name, "drArn": bucket_b.arn}
+        lag_alarms.append(bucket_lag_alarm(settings, spec.name, spec.tier, bucket_a.name, bucket_b.name, "a-to-b"))
 
     tables = {spec.name: GlobalTable(f"table-{spec.name}", GlobalTableArgs(
         table_name=spec.name, hash_key=spec.hash_key, tier=spec.tier.value, kms_key_arn=key.primary_arn,
         replica_region=b, replica_kms_key_arn=key.replica_arn, provider=provider_a)).arn
         for spec in settings.tables}
+
+    for spec in settings.tables:  # DynamoDB publishes ReplicationLatency (ms) in the source region, per receiver
+        rpo = settings.objectives.for_tier(spec.tier).rpo_minutes
+        lag_alarms.append(LagAlarm(
+            name=f"dynamodb-{spec.name}-a-to-b", namespace="AWS/DynamoDB", metric="ReplicationLatency",
+            dimensions={"TableName": spec.name, "ReceivingRegion": b}, threshold=half_rpo(rpo, unit_seconds=0.001),
+            description=f"DynamoDB {spec.name} replication to {b} lags more than half the {spec.tier} RPO ({rpo} min)"))
+    alarms = ReplicationAlarms("replication-alarms-a", ReplicationAlarmsArgs(region=a, alarms=lag_alarms,
+                                                                             provider=provider_a))
 
     backup = CrossRegionBackup("backup", BackupArgs(
         primary_provider=provider_a, dr_provider=provider_b, primary_kms_key_arn=key.primary_arn,
@@ -65,4 +77,5 @@ def build(settings: Settings) -> None:
     pulumi.export("masterSecretArn", aurora.secret_arn)
     pulumi.export("buckets", buckets)
     pulumi.export("tables", tables)
+    pulumi.export("alertsTopicArn", alarms.topic_arn)
     pulumi.export("backupVaults", {"primary": backup.primary_vault_arn, "dr": backup.dr_vault_arn})

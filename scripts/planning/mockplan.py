@@ -111,6 +111,9 @@ class _PlanMocks(pulumi.runtime.Mocks):
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             names = [f"{region}{suffix}" for suffix in "abcd"]
             return {"names": names, "zoneIds": [f"{region[:3]}{i}-az{i}" for i in range(1, 5)], "id": region}
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/planner",
+                    "userId": "AIDAPLANNER", "id": ACCOUNT}
         if args.token == "aws:route53/getZone:getZone":
             return {"zoneId": f"Z{_short(args.args['name'])[:13].upper()}", "name": args.args["name"],
                     "id": args.args["name"]}

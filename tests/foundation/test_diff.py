@@ -39,7 +39,11 @@ def test_failover_promotes_scales_flips_dns_and_reverses_replication(dr_plans: d
     changed = {c.resource.name: {x.path: (x.old, x.new) for x in c.changes} for c in diff.changed}
     assert changed["api-dns-primary"]["records[0]"] == ("api-a.origin.example.com", "api-b.origin.example.com")
     assert changed["api-dns-primary"]["healthCheckId"] == ("api-dns-health-a", "api-dns-health-b")
-    assert diff.removed == []
+    # B writes now: the secondary's lag alarm goes (nothing else is removed); B -> A replication gets its own
+    assert [(r.type, r.name) for r in diff.removed] == [("aws:cloudwatch/metricAlarm:MetricAlarm",
+                                                          "replication-alarms-b-aurora-us-west-2")]
+    assert {"replication-alarms-b-s3-creator-media-b-to-a",
+            "replication-alarms-b-s3-creator-kyc-documents-b-to-a"} <= {name for _, name in added}
 
 
 def test_unplanned_failover_uses_the_failover_api_mode() -> None:

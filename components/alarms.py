@@ -1,0 +1,82 @@
+"""Replication alarms: CloudWatch tells the on-call when a data store's replication lag puts its RPO at risk.
+
+Each lag metric lives in one region (Aurora's in the secondary's, S3's and DynamoDB's in the source's), so each
+stack alarms on the metrics of its own region, into an SNS topic of that region. Alarms fire at half the tier's
+RPO: the lag is still inside the objective, and there is time to act before it is breached.
+
+The topic is encrypted with its own small CMK, not the data key: CloudWatch must be allowed to use a topic's key
+(the AWS managed aws/sns key cannot grant that, so alarms into it are silently dropped), and the data key should
+not grant a service principal anything.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.base import child
+
+PERIOD_SECONDS = 60  # lag metrics are published per minute
+EVALUATION_PERIODS = 5
+DATAPOINTS_TO_ALARM = 3  # 3 bad minutes out of 5: one slow batch does not page anyone
+
+
+@dataclass(frozen=True)
+class LagAlarm:
+    name: str  # unique within the stack, e.g. "aurora-dr-core-us-west-2"
+    namespace: str
+    metric: str
+    dimensions: dict[str, pulumi.Input[str]]
+    threshold: float  # in the metric's own unit
+    description: str
+
+
+@dataclass
+class ReplicationAlarmsArgs:
+    region: str
+    alarms: list[LagAlarm]
+    provider: aws.Provider
+
+
+def half_rpo(rpo_minutes: int, unit_seconds: float) -> float:
+    """Half the RPO in the metric's unit (unit_seconds: 1 for seconds, 0.001 for milliseconds)."""
+    return rpo_minutes * 60 / 2 / unit_seconds
+
+
+def alerts_key_policy(account_id: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "AccountAdministersTheKey", "Effect": "Allow",
+         "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Sid": "CloudWatchPublishesAlarmsToTheTopic", "Effect": "Allow",
+         "Principal": {"Service": "cloudwatch.amazonaws.com"},
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+         "Condition": {"StringEquals": {"aws:SourceAccount": account_id}}},
+    ]})
+
+
+class ReplicationAlarms(pulumi.ComponentResource):
+    topic_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ReplicationAlarmsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("dr-platform:alarms:ReplicationAlarms", name, None, opts)
+        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(provider=args.provider)).account_id
+        key = aws.kms.Key(f"{name}-key", description=f"dr-platform replication alerts ({args.region})",
+                          enable_key_rotation=True, deletion_window_in_days=7,
+                          policy=account_id.apply(alerts_key_policy), opts=child(self, args.provider))
+        topic = aws.sns.Topic(f"{name}-topic", name=f"dr-platform-replication-alerts-{args.region}",
+                              kms_master_key_id=key.arn, opts=child(self, args.provider))
+        for alarm in args.alarms:
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-{alarm.name}", name=f"dr-platform-{alarm.name}-replication-lag",
+                alarm_description=alarm.description, namespace=alarm.namespace, metric_name=alarm.metric,
+                dimensions=alarm.dimensions, statistic="Maximum", period=PERIOD_SECONDS,
+                evaluation_periods=EVALUATION_PERIODS, datapoints_to_alarm=DATAPOINTS_TO_ALARM,
+                threshold=alarm.threshold, comparison_operator="GreaterThanThreshold",
+                # No datapoints means nothing to replicate (S3 and DynamoDB publish only on writes) or a headless
+                # secondary: not a lag. A region that stops answering is the health checks' job.
+                treat_missing_data="notBreaching",
+                alarm_actions=[topic.arn], ok_actions=[topic.arn], opts=child(self, args.provider))
+        self.topic_arn = topic.arn
+        self.register_outputs({"topicArn": self.topic_arn})
