@@ -11,7 +11,7 @@ import json
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator)
 from pydantic.alias_generators import to_camel
@@ -177,6 +177,11 @@ class ComputeSettings(Strict):
     services: list[ServiceSettings] = Field(default_factory=lambda: list(DEFAULT_SERVICES), min_length=1)
     typesense_replicas: int = Field(3, ge=1, le=5, description="production Typesense nodes: odd, for Raft")
     typesense_image: str = "typesense/typesense:0.24.1"
+
+    def cluster_name(self, region: str) -> str:
+        return f"platform-{region}"
+
+    nodegroup_name: ClassVar[str] = "general"
 
     @field_validator("typesense_image")
     @classmethod
