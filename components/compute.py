@@ -123,6 +123,8 @@ class Compute(pulumi.ComponentResource):
     cluster_arn: pulumi.Output[str]
     nodegroup_name: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
+    deployments: list[Deployment]
+    typesense: StatefulSet
 
     def __init__(self, name: str, args: ComputeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dr-platform:compute:Compute", name, None, opts)
