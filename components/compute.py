@@ -171,8 +171,8 @@ class Compute(pulumi.ComponentResource):
             labels={"dr-platform/pool": args.nodegroup_name},
             opts=child(self, p, depends_on=node_attachments))
 
-        self.kubeconfig = kubeconfig(cluster.name, cluster.endpoint,
-                                     cluster.certificate_authority.apply(lambda ca: ca.data if ca else None), args.region)
+        ca_data = cluster.certificate_authority.apply(lambda ca: ca.data if ca else None)
+        self.kubeconfig = kubeconfig(cluster.name, cluster.endpoint, ca_data, args.region)
         k8s = KubernetesProvider(f"{name}-k8s", kubeconfig=self.kubeconfig,
                                  opts=pulumi.ResourceOptions(parent=self))
 
@@ -269,5 +269,6 @@ class Compute(pulumi.ComponentResource):
                             volume_mounts=[VolumeMountArgs(name="data", mount_path="/data"),
                                            VolumeMountArgs(name="nodes", mount_path="/etc/typesense")])],
                         volumes=[VolumeArgs(name="data", empty_dir=EmptyDirVolumeSourceArgs(size_limit="10Gi")),
-                                 VolumeArgs(name="nodes", config_map=ConfigMapVolumeSourceArgs(name="typesense-nodes"))]))),
+                                 VolumeArgs(name="nodes",
+                                            config_map=ConfigMapVolumeSourceArgs(name="typesense-nodes"))]))),
             opts=k8s_opts(node_group, secret, service, nodes))
