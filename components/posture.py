@@ -6,10 +6,10 @@ stays a table of facts rather than a function.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
-
 
 
 class Posture(StrEnum):
@@ -35,25 +35,68 @@ class PostureRow:
     writer_region: Region  # where Aurora writes, where PRIMARY DNS points
     s3_replication_from: Region  # replication runs from the writer region so failback finds its data
     promote_aurora: bool  # the failover step exists (switchover/failover through the RDS API)
+    eks_nodes_b: Count  # desired (and min) size of B's managed node group; 0 = control plane only
+    critical_replicas_b: Count  # replicas of each critical-tier Deployment in B
+    standard_replicas_b: Count  # replicas of each standard-tier Deployment in B
+    typesense_replicas_b: Count  # Typesense StatefulSet in B (odd when > 0: Raft needs a majority)
 
 
-def _normal(instances_b: Count, weight_b: int) -> PostureRow:
+# The compute rows, and why:
+# - pilot-light keeps the EKS control plane (≈ $73/month, and the ~10-15 min it takes to create is the slowest
+#   thing to make in a hurry) with an empty node group: desired 0, min 0. No node is billed, nothing runs. Every
+#   Deployment and the Typesense StatefulSet exist at 0 replicas, so failover is a replica change, not a deploy.
+# - warm-standby runs the smallest footprint that can take the critical paths at once: 2 nodes (two AZs, so one
+#   AZ's loss does not empty B), 1 replica of each critical service, standard services at 0 (their RTO is 4 h),
+#   and 1 Typesense node (search answers, rebuilt from B's PostgreSQL with RB-N-04 before it is needed). Scaling
+#   pods to production on running nodes takes seconds; more nodes come in minutes while B already serves.
+# - active-active serves real traffic from B (DNS 50/50), so B runs production everywhere.
+# - failover (any posture): B is production.
+# Region A always runs production. A posture's minimum never exceeds production: `capacity` caps it there, so a
+# small production (1 node, 1 replica) is not outgrown by the standby.
+_PILOT_LIGHT_COMPUTE: Final = dict(eks_nodes_b=0, critical_replicas_b=0, standard_replicas_b=0,
+                                   typesense_replicas_b=0)
+_WARM_STANDBY_COMPUTE: Final = dict(eks_nodes_b=2, critical_replicas_b=1, standard_replicas_b=0,
+                                    typesense_replicas_b=1)
+_PRODUCTION_COMPUTE: Final = dict(eks_nodes_b=PRODUCTION, critical_replicas_b=PRODUCTION,
+                                  standard_replicas_b=PRODUCTION, typesense_replicas_b=PRODUCTION)
+
+
+def _normal(instances_b: Count, weight_b: int, compute: Mapping[str, Count]) -> PostureRow:
     return PostureRow(aurora_instances_b=instances_b, dns_weight_a=100 - weight_b, dns_weight_b=weight_b,
-                      writer_region=Region.A, s3_replication_from=Region.A, promote_aurora=False)
+                      writer_region=Region.A, s3_replication_from=Region.A, promote_aurora=False, **compute)
 
 
 FAILED_OVER: Final = PostureRow(aurora_instances_b=PRODUCTION, dns_weight_a=0, dns_weight_b=100,
-                                writer_region=Region.B, s3_replication_from=Region.B, promote_aurora=True)
+                                writer_region=Region.B, s3_replication_from=Region.B, promote_aurora=True,
+                                **_PRODUCTION_COMPUTE)
 
 POSTURE_TABLE: Final[dict[tuple[Posture, bool], PostureRow]] = {
-    (Posture.PILOT_LIGHT, False): _normal(instances_b=0, weight_b=0),
-    (Posture.WARM_STANDBY, False): _normal(instances_b=1, weight_b=0),
+    (Posture.PILOT_LIGHT, False): _normal(instances_b=0, weight_b=0, compute=_PILOT_LIGHT_COMPUTE),
+    (Posture.WARM_STANDBY, False): _normal(instances_b=1, weight_b=0, compute=_WARM_STANDBY_COMPUTE),
     # active-active: B serves reads locally (writes still go to A's writer via the global database)
-    (Posture.ACTIVE_ACTIVE, False): _normal(instances_b=PRODUCTION, weight_b=50),
+    (Posture.ACTIVE_ACTIVE, False): _normal(instances_b=PRODUCTION, weight_b=50, compute=_PRODUCTION_COMPUTE),
     (Posture.PILOT_LIGHT, True): FAILED_OVER,
     (Posture.WARM_STANDBY, True): FAILED_OVER,
     (Posture.ACTIVE_ACTIVE, True): FAILED_OVER,
 }
+
+
+@dataclass(frozen=True)
+class ServiceCount:
+    """A configured service's production replicas; `tier` is "critical" or "standard"."""
+
+    name: str
+    tier: str
+    replicas: int
+
+
+@dataclass(frozen=True)
+class ComputeProduction:
+    """The production compute counts from config (what PRODUCTION means for the compute rows)."""
+
+    nodes: int = 0
+    services: Sequence[ServiceCount] = ()
+    typesense_replicas: int = 0
 
 
 @dataclass(frozen=True)
@@ -67,16 +110,29 @@ class Capacity:
     writer_region: Region
     s3_replication_from: Region
     promote_aurora: bool
+    eks_nodes_a: int = 0
+    eks_nodes_b: int = 0
+    replicas_a: Mapping[str, int] = field(default_factory=dict)  # per service name
+    replicas_b: Mapping[str, int] = field(default_factory=dict)
+    typesense_replicas_a: int = 0
+    typesense_replicas_b: int = 0
 
 
-def capacity(posture: Posture, failover: bool, production_instances: int) -> Capacity:
+def capacity(posture: Posture, failover: bool, production_instances: int,
+             compute: ComputeProduction = ComputeProduction()) -> Capacity:
     row = POSTURE_TABLE[(Posture(posture), failover)]
-    production = production_instances
 
-    def resolve(count: Count) -> int:
-        return production if count == PRODUCTION else int(count)
+    def resolve(count: Count, production: int) -> int:
+        return production if count == PRODUCTION else min(int(count), production)
 
-    return Capacity(aurora_instances_a=production, aurora_instances_b=resolve(row.aurora_instances_b),
+    per_tier = {"critical": row.critical_replicas_b, "standard": row.standard_replicas_b}
+    return Capacity(aurora_instances_a=production_instances,
+                    aurora_instances_b=resolve(row.aurora_instances_b, production_instances),
                     dns_weight_a=row.dns_weight_a, dns_weight_b=row.dns_weight_b,
                     writer_region=row.writer_region, s3_replication_from=row.s3_replication_from,
-                    promote_aurora=row.promote_aurora)
+                    promote_aurora=row.promote_aurora,
+                    eks_nodes_a=compute.nodes, eks_nodes_b=resolve(row.eks_nodes_b, compute.nodes),
+                    replicas_a={s.name: s.replicas for s in compute.services},
+                    replicas_b={s.name: resolve(per_tier[s.tier], s.replicas) for s in compute.services},
+                    typesense_replicas_a=compute.typesense_replicas,
+                    typesense_replicas_b=resolve(row.typesense_replicas_b, compute.typesense_replicas))

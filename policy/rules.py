@@ -107,6 +107,26 @@ def _key_rotation(props: Props, _region: str | None, _config: Mapping[str, Any])
     return [] if props.get("enableKeyRotation") is True else ["automatic key rotation must be enabled"]
 
 
+def _eks_private_and_encrypted(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
+    """Kubernetes secrets envelope-encrypted with KMS; no API endpoint open to the whole internet. Unset fields
+    count as AWS's defaults: public endpoint on, open to 0.0.0.0/0, secrets not envelope-encrypted."""
+    problems = []
+    encryption = props.get("encryptionConfig") or {}
+    if isinstance(encryption, list):  # a list of blocks in older provider versions
+        encryption = encryption[0] if encryption else {}
+    if "secrets" not in (encryption.get("resources") or []) or not (encryption.get("provider") or {}).get("keyArn"):
+        problems.append("Kubernetes secrets must be envelope-encrypted with a KMS key "
+                        "(encryptionConfig: resources ['secrets'], provider.keyArn)")
+    vpc = props.get("vpcConfig") or {}
+    if vpc.get("endpointPublicAccess", True) is not False:
+        cidrs = vpc.get("publicAccessCidrs") or ["0.0.0.0/0"]
+        open_to_all = [c for c in cidrs if str(c).endswith("/0")]
+        if open_to_all:
+            problems.append(f"the public API endpoint is open to {', '.join(open_to_all)}: turn it off "
+                            "(endpointPublicAccess false) or restrict publicAccessCidrs")
+    return problems
+
+
 DATA_TYPES = ("aws:rds/cluster:Cluster", "aws:rds/globalCluster:GlobalCluster", "aws:s3/bucket:Bucket",
               "aws:dynamodb/table:Table", "aws:secretsmanager/secret:Secret", "aws:backup/vault:Vault",
               "aws:backup/plan:Plan", "aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey",
@@ -129,6 +149,8 @@ RULES: list[Rule] = [
     Rule("dns-health-checked", "PRIMARY/weighted API records carry a health check",
          ("aws:route53/record:Record",), _primary_record_health_checked),
     Rule("kms-rotation", "CMKs rotate", ("aws:kms/key:Key",), _key_rotation),
+    Rule("eks-private-and-encrypted", "EKS encrypts secrets with KMS and keeps its API off 0.0.0.0/0",
+         ("aws:eks/cluster:Cluster",), _eks_private_and_encrypted),
 ]
 
 

@@ -6,6 +6,9 @@ import pulumi
 from components.alarms import LagAlarm, half_rpo
 from components.aurora import AuroraSettingsArgs
 from components.base import regional_provider
+from components.compute import Compute, ComputeArgs, NodeCounts, Workload
+from components.network import Network
+from components.posture import ComputeProduction, ServiceCount
 from components.storage import REPLICATION_RULE_ID
 from stacks.settings import PROJECT, Settings, Tier
 
@@ -37,3 +40,24 @@ def bucket_lag_alarm(settings: Settings, name: str, tier: Tier, source: pulumi.I
                     threshold=half_rpo(rpo, unit_seconds=1),
                     description=f"S3 {name} replication {direction} lags more than half the {tier} RPO "
                                 f"({rpo} min); RTC promises 15 min")
+
+
+def compute_production(settings: Settings) -> ComputeProduction:
+    """What PRODUCTION means for the posture table's compute rows."""
+    c = settings.compute
+    return ComputeProduction(nodes=c.nodes, typesense_replicas=c.typesense_replicas,
+                             services=tuple(ServiceCount(s.name, s.tier.value, s.replicas) for s in c.services))
+
+
+def compute(settings: Settings, region: str, provider, network: Network, kms_key_arn: pulumi.Input[str],
+            nodes: int, replicas: dict[str, int], typesense_replicas: int) -> Compute:
+    """The region's EKS cluster and workloads at the resolved counts (A: production, B: the posture table's)."""
+    c = settings.compute
+    return Compute(f"compute-{region}", ComputeArgs(
+        region=region, provider=provider, cluster_name=c.cluster_name(region), nodegroup_name=c.nodegroup_name,
+        kubernetes_version=c.kubernetes_version, subnet_ids=network.subnet_ids, kms_key_arn=kms_key_arn,
+        node_instance_type=c.node_instance_type, nodes=NodeCounts(desired=nodes, max=c.max_nodes),
+        workloads=[Workload(name=s.name, tier=s.tier.value, image=s.image, replicas=replicas[s.name], port=s.port,
+                            health_path=s.health_path) for s in c.services],
+        typesense_replicas=typesense_replicas, typesense_image=c.typesense_image,
+        public_access_cidrs=list(c.public_access_cidrs)))

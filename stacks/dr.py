@@ -11,7 +11,7 @@ from components.failover import AuroraPromotion, AuroraPromotionArgs
 from components.network import Network, NetworkArgs
 from components.posture import Region, capacity
 from components.storage import BucketReplication, BucketReplicationArgs
-from stacks.common import aurora_args, bucket_lag_alarm, provider
+from stacks.common import aurora_args, bucket_lag_alarm, compute, compute_production, provider
 from stacks.settings import Settings, Tier
 
 
@@ -19,7 +19,7 @@ def build(settings: Settings) -> None:
     a, b = settings.primary_region, settings.dr_region
     # Only region B's provider: during a regional outage this stack must not need region A's APIs.
     provider_b = provider(settings, b)
-    cap = capacity(settings.posture, settings.failover, settings.aurora.instances)
+    cap = capacity(settings.posture, settings.failover, settings.aurora.instances, compute_production(settings))
     primary = pulumi.StackReference(settings.primary_stack)
     replica_key_arn = primary.require_output("kmsReplicaKeyArn")
 
@@ -29,6 +29,9 @@ def build(settings: Settings) -> None:
         placement=ClusterPlacement(region=b, provider=provider_b, subnet_group_name=network.db_subnet_group_name,
                                    security_group_id=network.db_security_group_id, kms_key_arn=replica_key_arn),
         global_cluster_id=primary.require_output("globalClusterId"), instances=cap.aurora_instances_b))
+
+    cluster = compute(settings, b, provider_b, network, replica_key_arn, nodes=cap.eks_nodes_b,
+                      replicas=dict(cap.replicas_b), typesense_replicas=cap.typesense_replicas_b)
 
     if cap.promote_aurora:
         AuroraPromotion("aurora-promotion", AuroraPromotionArgs(
@@ -76,3 +79,8 @@ def build(settings: Settings) -> None:
     pulumi.export("auroraInstancesB", cap.aurora_instances_b)
     pulumi.export("apiFqdn", dns.fqdn)
     pulumi.export("alertsTopicArn", alarms.topic_arn)
+    pulumi.export("eksClusterName", cluster.cluster_name)
+    pulumi.export("eksNodegroupName", cluster.nodegroup_name)
+    pulumi.export("eksNodesB", cap.eks_nodes_b)
+    pulumi.export("replicasB", dict(cap.replicas_b))
+    pulumi.export("typesenseReplicasB", cap.typesense_replicas_b)

@@ -13,7 +13,7 @@ from components.network import Network, NetworkArgs
 from components.posture import capacity
 from components.storage import BucketReplication, BucketReplicationArgs, SecureBucket, SecureBucketArgs
 from components.tables import GlobalTable, GlobalTableArgs
-from stacks.common import aurora_args, bucket_lag_alarm, bucket_name, provider
+from stacks.common import aurora_args, bucket_lag_alarm, bucket_name, compute, compute_production, provider
 from stacks.settings import Settings
 
 
@@ -23,12 +23,16 @@ def build(settings: Settings) -> None:
     key = MultiRegionKey("data-key", MultiRegionKeyArgs(alias="dr-platform-data", primary_provider=provider_a,
                                                         replica_provider=provider_b))
     network = Network(f"network-{a}", NetworkArgs(cidr=settings.network.primary_cidr, provider=provider_a))
+    cap = capacity(settings.posture, False, settings.aurora.instances, compute_production(settings))
     aurora = AuroraGlobalPrimary("aurora", AuroraGlobalPrimaryArgs(
         settings=aurora_args(settings),
         placement=ClusterPlacement(region=a, provider=provider_a, subnet_group_name=network.db_subnet_group_name,
                                    security_group_id=network.db_security_group_id, kms_key_arn=key.primary_arn),
-        instances=capacity(settings.posture, False, settings.aurora.instances).aurora_instances_a,
+        instances=cap.aurora_instances_a,
         secret_replica_region=b, secret_replica_kms_key_arn=key.replica_arn))
+
+    cluster = compute(settings, a, provider_a, network, key.primary_arn, nodes=cap.eks_nodes_a,
+                      replicas=dict(cap.replicas_a), typesense_replicas=cap.typesense_replicas_a)
 
     buckets: dict[str, dict[str, pulumi.Output[str]]] = {}
     lag_alarms: list[LagAlarm] = []
@@ -78,4 +82,6 @@ def build(settings: Settings) -> None:
     pulumi.export("buckets", buckets)
     pulumi.export("tables", tables)
     pulumi.export("alertsTopicArn", alarms.topic_arn)
+    pulumi.export("eksClusterName", cluster.cluster_name)
+    pulumi.export("eksNodegroupName", cluster.nodegroup_name)
     pulumi.export("backupVaults", {"primary": backup.primary_vault_arn, "dr": backup.dr_vault_arn})

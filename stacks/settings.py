@@ -11,7 +11,7 @@ import json
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator)
 from pydantic.alias_generators import to_camel
@@ -122,6 +122,103 @@ class NetworkSettings(Strict):
     dr_cidr: str = Field("10.20.0.0/16", pattern=r"^\d+\.\d+\.\d+\.\d+/16$")
 
 
+# EC2 instance types: family (letters, generation digit, attributes) . size, e.g. m6i.large, c7g.2xlarge, m7i.metal-24xl
+INSTANCE_TYPE_PATTERN = r"^[a-z]+\d+[a-z0-9-]*\.(nano|micro|small|medium|large|\d*xlarge|metal(-\d+xl)?)$"
+# Kubernetes object names (RFC 1035 labels), also used as the container and Service names.
+K8S_NAME_PATTERN = r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"
+# An image reference pinned by tag (not `latest`) or by digest: REPO[:TAG][@sha256:HEX].
+IMAGE_PATTERN = re.compile(r"^(?P<repo>[a-z0-9][a-z0-9._/:-]*?)(:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
+                           r"(@(?P<digest>sha256:[0-9a-f]{64}))?$")
+
+
+def pinned_image(image: str) -> str:
+    match = IMAGE_PATTERN.match(image)
+    if not match or "/" in (match["tag"] or "") or not (match["tag"] or match["digest"]):
+        raise ValueError(f"{image!r} must be pinned: REPO:TAG or REPO@sha256:DIGEST")
+    if match["tag"] == "latest" and not match["digest"]:
+        raise ValueError(f"{image!r}: ':latest' is not a pin (a rebuild in B could run other code than A)")
+    return image
+
+
+class ServiceSettings(Strict):
+    name: str = Field(pattern=K8S_NAME_PATTERN)
+    tier: Tier
+    image: str
+    replicas: int = Field(ge=1, le=100, description="production replicas (region A, and B when it serves)")
+    port: int = Field(ge=1, le=65535)
+    health_path: str = Field("/healthz", pattern=r"^/")
+
+    @field_validator("image")
+    @classmethod
+    def image_is_pinned(cls, image: str) -> str:
+        return pinned_image(image)
+
+
+def _service(name: str, tier: Tier, replicas: int) -> ServiceSettings:
+    return ServiceSettings(name=name, tier=tier, image=f"ghcr.io/creator-platform/{name}:1.0.0", replicas=replicas,
+                           port=8080)
+
+
+DEFAULT_SERVICES = [_service("payments", Tier.CRITICAL, 3), _service("auth", Tier.CRITICAL, 3),
+                    _service("users", Tier.CRITICAL, 2), _service("catalog", Tier.STANDARD, 2),
+                    _service("search", Tier.STANDARD, 2), _service("notifications", Tier.STANDARD, 2)]
+
+
+class ComputeSettings(Strict):
+    # EKS 1.34: in standard support as of late 2026 (1.31's extended support ends 2026-11); bump with the
+    # EKS release calendar. Minor versions only ("1.34"), as EKS takes them.
+    kubernetes_version: str = Field("1.34", pattern=r"^1\.\d{2}$")
+    node_instance_type: str = Field("m6i.large", pattern=INSTANCE_TYPE_PATTERN)
+    nodes: int = Field(3, ge=1, le=100, description="production node count (one per AZ at the default)")
+    max_nodes: int = Field(6, ge=1, le=450)
+    # Empty: the API endpoint is private only (deploy from inside the VPC or over VPN/peering). CIDRs here turn
+    # the public endpoint on, restricted to them; 0.0.0.0/0 is refused.
+    public_access_cidrs: list[str] = Field(default_factory=list)
+    services: list[ServiceSettings] = Field(default_factory=lambda: list(DEFAULT_SERVICES), min_length=1)
+    typesense_replicas: int = Field(3, ge=1, le=5, description="production Typesense nodes: odd, for Raft")
+    typesense_image: str = "typesense/typesense:0.24.1"
+
+    def cluster_name(self, region: str) -> str:
+        return f"platform-{region}"
+
+    nodegroup_name: ClassVar[str] = "general"
+
+    @field_validator("typesense_image")
+    @classmethod
+    def typesense_image_is_pinned(cls, image: str) -> str:
+        return pinned_image(image)
+
+    @field_validator("typesense_replicas")
+    @classmethod
+    def odd(cls, replicas: int) -> int:
+        if replicas % 2 == 0:
+            raise ValueError("must be odd: Typesense's Raft needs a majority of an odd count")
+        return replicas
+
+    @field_validator("public_access_cidrs")
+    @classmethod
+    def restricted(cls, cidrs: list[str]) -> list[str]:
+        for cidr in cidrs:
+            if not re.match(r"^\d+\.\d+\.\d+\.\d+/\d+$", cidr):
+                raise ValueError(f"{cidr!r} is not an IPv4 CIDR")
+            if cidr.endswith("/0"):
+                raise ValueError(f"{cidr}: the API endpoint may not be open to the whole internet")
+        return cidrs
+
+    @model_validator(mode="after")
+    def coherent(self) -> Self:
+        if self.max_nodes < self.nodes:
+            raise _KeyedError("compute.maxNodes", f"must be at least compute.nodes ({self.nodes}), got "
+                                                  f"{self.max_nodes}")
+        names = [s.name for s in self.services]
+        duplicate = next((n for n in names if names.count(n) > 1), None)
+        if duplicate:
+            raise _KeyedError("compute.services", f"name {duplicate!r} appears twice")
+        if "typesense" in names:
+            raise _KeyedError("compute.services", "'typesense' is the search StatefulSet's name")
+        return self
+
+
 class Settings(Strict):
     role: Role
     posture: Posture = Posture.PILOT_LIGHT
@@ -137,6 +234,7 @@ class Settings(Strict):
     tables: list[TableSettings] = Field(default_factory=list)
     dns: DnsSettings = DnsSettings()
     objectives: Objectives = Objectives()
+    compute: ComputeSettings = ComputeSettings()
 
     @field_validator("allowed_regions")
     @classmethod

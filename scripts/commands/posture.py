@@ -17,6 +17,7 @@ def posture(
     stack: Annotated[str, typer.Option(help="The dr stack to assess.")] = "dr",
     set_: Annotated[list[str] | None, typer.Option("--set", help="KEY=VALUE config override.")] = None,
     instance_hour_usd: Annotated[float, typer.Option(help="Price of one Aurora instance-hour.")] = 0.26,
+    node_hour_usd: Annotated[float, typer.Option(help="Price of one EKS worker node-hour.")] = 0.096,
     declare_minutes: Annotated[float, typer.Option(help="Time to declare a regional disaster.")] = 10.0,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -29,6 +30,7 @@ def posture(
 
     try:
         settings, rows = assess(stack, list(set_ or []), Assumptions(instance_hour_usd=instance_hour_usd,
+                                                                     node_hour_usd=node_hour_usd,
                                                                      declare_minutes=declare_minutes))
     except ConfigError as exc:
         print(f"invalid config: {exc}", file=sys.stderr)
@@ -41,11 +43,13 @@ def posture(
     table = Table(title=f"Region B by posture — objectives: critical RTO {o.critical.rto_minutes} min / RPO "
                         f"{o.critical.rpo_minutes} min, standard RTO {o.standard.rto_minutes} min / RPO "
                         f"{o.standard.rpo_minutes} min")
-    for column in ("posture", "Aurora in B", "instance-h/month", "USD/month", "RTO min", "RPO critical",
+    for column in ("posture", "Aurora in B", "instance-h/month", "EKS nodes in B", "node-h/month", "USD/month",
+                   "RTO min", "RPO critical",
                    "RPO standard", "critical", "standard"):
         table.add_column(column)
     for r in rows:
-        table.add_row(r.posture, str(r.instances_b), str(r.instance_hours_month), f"{r.compute_usd_month:,.0f}",
+        table.add_row(r.posture, str(r.instances_b), str(r.instance_hours_month), str(r.nodes_b),
+                      str(r.node_hours_month), f"{r.compute_usd_month:,.0f}",
                       f"{r.rto_minutes:g}", f"{r.rpo_minutes['critical']:g} min", f"{r.rpo_minutes['standard']:g} min",
                       "met" if r.meets["critical"] else "[red]NOT met[/red]",
                       "met" if r.meets["standard"] else "[red]NOT met[/red]")
@@ -57,5 +61,5 @@ def posture(
             console.print(f"    {s.name}: {s.why}")
         for tier in ("critical", "standard"):
             console.print(f"    RPO {tier}: {r.rpo_why[tier]}")
-    console.print("USD/month counts Aurora instance-hours in B only, at --instance-hour-usd; storage, I/O and "
-                  "transfer are the same in every posture.")
+    console.print("USD/month counts Aurora instance-hours (--instance-hour-usd) and EKS node-hours (--node-hour-usd) "
+                  "in B; storage, I/O, transfer and the EKS control plane are the same in every posture.")

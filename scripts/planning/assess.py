@@ -27,6 +27,12 @@ class Assumptions:
     dynamodb_lag_seconds: float = 1.0
     s3_rtc_minutes: float = 15.0  # the RTC SLA bound; typical replication is seconds
     instance_hour_usd: float = 0.26  # list price of the configured instance class; override for yours
+    node_hour_usd: float = 0.096  # EKS worker node: m6i.large on-demand list price (us-west-2); override for yours
+    # Pilot light: B's node group goes 0 → production and the pods start. EC2 launch, AL2023 bootstrap and the node
+    # turning Ready take a few minutes (AWS EKS Best Practices, cluster autoscaling: new nodes take minutes), then
+    # image pulls and readiness probes about a minute or two. An assumption: replace it with the drill's measured
+    # figure (the failover journal times the scale step).
+    nodes_and_pods_minutes: float = 6.0
 
 
 @dataclass
@@ -41,7 +47,11 @@ class PostureAssessment:
     posture: str
     instances_b: int
     instance_hours_month: int
-    compute_usd_month: float
+    compute_usd_month: float  # Aurora instances + EKS nodes in B
+    aurora_usd_month: float = 0.0
+    nodes_b: int = 0
+    node_hours_month: int = 0
+    nodes_usd_month: float = 0.0
     rto_steps: list[Step] = field(default_factory=list)
     rpo_minutes: dict[str, float] = field(default_factory=dict)  # per tier, worst case over its data stores
     rpo_why: dict[str, str] = field(default_factory=dict)
@@ -54,6 +64,10 @@ class PostureAssessment:
 
 def _instances_in_b(plan: Plan) -> int:
     return len(plan.by_type("aws:rds/clusterInstance:ClusterInstance"))
+
+
+def _nodes_in_b(plan: Plan) -> int:
+    return sum(int(g.inputs["scalingConfig"]["desiredSize"]) for g in plan.by_type("aws:eks/nodeGroup:NodeGroup"))
 
 
 def _detect_minutes(plan: Plan) -> tuple[float, str]:
@@ -69,13 +83,27 @@ def _dns_minutes(plan: Plan) -> tuple[float, str]:
     return ttl / 60, f"clients re-resolve after the record TTL ({ttl} s)"
 
 
+def _nodes_step(nodes_b: int, writer_capacity_minutes: float, assumptions: Assumptions) -> list[Step]:
+    """B's nodes and pods, when B has none. The same `pulumi up` (or `drctl failover`) starts the node group's
+    scale-up alongside the Aurora instances, so only what it takes beyond the writer capacity step counts."""
+    if nodes_b > 0:
+        return []
+    extra = max(0.0, assumptions.nodes_and_pods_minutes - writer_capacity_minutes)
+    return [Step("nodes and pods in B", round(extra, 2),
+                 f"node group 0 → production + pod start ~{assumptions.nodes_and_pods_minutes:g} min, alongside the "
+                 f"{writer_capacity_minutes:g} min writer capacity step: adds {extra:g}")]
+
+
 def assess_posture(posture: str, settings: Settings, dr_plan: Plan, primary_plan: Plan,
                    assumptions: Assumptions) -> PostureAssessment:
     production = settings.aurora.instances
-    instances_b = _instances_in_b(dr_plan)
+    instances_b, nodes_b = _instances_in_b(dr_plan), _nodes_in_b(dr_plan)
+    aurora_usd = round(instances_b * HOURS_PER_MONTH * assumptions.instance_hour_usd, 2)
+    nodes_usd = round(nodes_b * HOURS_PER_MONTH * assumptions.node_hour_usd, 2)
     result = PostureAssessment(posture=posture, instances_b=instances_b,
                                instance_hours_month=instances_b * HOURS_PER_MONTH,
-                               compute_usd_month=round(instances_b * HOURS_PER_MONTH * assumptions.instance_hour_usd, 2))
+                               compute_usd_month=round(aurora_usd + nodes_usd, 2), aurora_usd_month=aurora_usd,
+                               nodes_b=nodes_b, node_hours_month=nodes_b * HOURS_PER_MONTH, nodes_usd_month=nodes_usd)
     detect, detect_why = _detect_minutes(dr_plan)
     dns, dns_why = _dns_minutes(dr_plan)
     capacity = 0.0 if instances_b > 0 else assumptions.instance_create_minutes
@@ -85,6 +113,7 @@ def assess_posture(posture: str, settings: Settings, dr_plan: Plan, primary_plan
         Step("writer capacity in B", capacity,
              "B already has an instance to promote" if instances_b else
              f"headless secondary: create {production} instances in parallel"),
+        *_nodes_step(nodes_b, capacity, assumptions),
         Step("promote Aurora", assumptions.promote_minutes, "FailoverGlobalCluster, about a minute"),
         Step("DNS", round(dns, 2), dns_why),
         Step("smoke checks", assumptions.smoke_minutes, "critical paths answer from B"),

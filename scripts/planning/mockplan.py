@@ -32,7 +32,7 @@ from stacks.settings import PROJECT, PROJECT_DIR, Role, parse
 
 ACCOUNT = "123456789012"
 GLOBAL_SERVICES = ("aws:iam/", "aws:route53/")  # control plane is global, whichever provider calls it
-SECRET_INPUTS = {"masterPassword", "secretString", "result"}
+SECRET_INPUTS = {"masterPassword", "secretString", "result", "stringData"}
 MASK = "[secret]"
 
 
@@ -146,6 +146,14 @@ def _computed(type_: str, name: str, inputs: dict[str, Any], region: str) -> dic
         out["arn"] = f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{physical}"
     elif type_ == "aws:iam/role:Role":
         out["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{physical}"
+    elif type_ == "aws:eks/cluster:Cluster":
+        out.update(arn=f"arn:aws:eks:{region}:{ACCOUNT}:cluster/{physical}",
+                   endpoint=f"https://{_short(physical).upper()[:16]}.gr7.{region}.eks.amazonaws.com",
+                   certificateAuthority={"data": f"LS0tLS1CRUdJTi1tb2Nr{_short(name)}"},
+                   version=inputs.get("version"))
+    elif type_ == "aws:eks/nodeGroup:NodeGroup":
+        cluster, group = inputs.get("clusterName"), inputs.get("nodeGroupName")
+        out.update(id=f"{cluster}:{group}", arn=f"arn:aws:eks:{region}:{ACCOUNT}:nodegroup/{cluster}/{group}/mock")
     elif type_ == "random:index/randomPassword:RandomPassword":
         out["result"] = f"mock-{_short(name)}"
     elif type_.startswith("pulumi-python:dynamic"):

@@ -9,10 +9,15 @@ from scripts.drctl import app
 from scripts.planning.assess import HOURS_PER_MONTH, Assumptions, assess
 
 def test_warmer_postures_cost_more_and_recover_faster() -> None:
-    _, rows = assess("dr", assumptions=Assumptions(instance_hour_usd=0.5))
+    _, rows = assess("dr", assumptions=Assumptions(instance_hour_usd=0.5, node_hour_usd=0.1))
     by = {r.posture: r for r in rows}
     assert [by[p].instances_b for p in ("pilot-light", "warm-standby", "active-active")] == [0, 1, 2]
-    assert by["warm-standby"].compute_usd_month == HOURS_PER_MONTH * 0.5
+    assert [by[p].nodes_b for p in ("pilot-light", "warm-standby", "active-active")] == [0, 2, 3]  # node group
+    assert by["warm-standby"].aurora_usd_month == HOURS_PER_MONTH * 0.5
+    assert by["warm-standby"].node_hours_month == 2 * HOURS_PER_MONTH
+    assert by["warm-standby"].nodes_usd_month == round(2 * HOURS_PER_MONTH * 0.1, 2)
+    assert by["warm-standby"].compute_usd_month == round(HOURS_PER_MONTH * (0.5 + 2 * 0.1), 2)
+    assert by["pilot-light"].compute_usd_month == 0
     assert by["pilot-light"].rto_minutes - by["warm-standby"].rto_minutes == Assumptions().instance_create_minutes
     detect = next(s for s in by["pilot-light"].rto_steps if s.name == "detect")
     assert detect.minutes == 0.5  # read from the planned health check: 10 s × 3
@@ -28,7 +33,7 @@ def test_s3_rtc_bound_is_reported_against_the_critical_rpo() -> None:
 
 
 def test_cli_json() -> None:
-    result = CliRunner().invoke(app, ["posture", "--json", "--instance-hour-usd", "1"])
+    result = CliRunner().invoke(app, ["posture", "--json", "--instance-hour-usd", "1", "--node-hour-usd", "0"])
     assert result.exit_code == 0, result.output
     rows = {r["posture"]: r for r in json.loads(result.stdout)}
     assert rows["active-active"]["compute_usd_month"] == 2 * HOURS_PER_MONTH
@@ -38,3 +43,23 @@ def test_cli_json() -> None:
 def test_cli_bad_config_exits_2() -> None:
     result = CliRunner().invoke(app, ["posture", "--set", "aurora.instances=0"])
     assert result.exit_code == 2 and "aurora.instances" in result.output
+
+
+def test_pilot_light_counts_nodes_and_pods_only_beyond_the_parallel_writer_step() -> None:
+    _, rows = assess("dr")
+    by = {r.posture: r for r in rows}
+    steps = {s.name: s for s in by["pilot-light"].rto_steps}
+    assert steps["nodes and pods in B"].minutes == 0  # 6 min of nodes hide behind 12 min of Aurora instances
+    assert all("nodes and pods in B" not in {s.name for s in by[p].rto_steps} for p in ("warm-standby",
+                                                                                         "active-active"))
+    _, rows = assess("dr", assumptions=Assumptions(instance_create_minutes=2, nodes_and_pods_minutes=6))
+    pilot = {r.posture: r for r in rows}["pilot-light"]
+    assert {s.name: s.minutes for s in pilot.rto_steps}["nodes and pods in B"] == 4
+
+
+def test_cli_node_hour_price() -> None:
+    result = CliRunner().invoke(app, ["posture", "--json", "--instance-hour-usd", "0", "--node-hour-usd", "1"])
+    assert result.exit_code == 0, result.output
+    rows = {r["posture"]: r for r in json.loads(result.stdout)}
+    assert rows["warm-standby"]["compute_usd_month"] == 2 * HOURS_PER_MONTH
+    assert rows["active-active"]["nodes_b"] == 3

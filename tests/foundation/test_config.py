@@ -5,13 +5,14 @@ import runpy
 
 import pulumi
 import pytest
+from pydantic import BaseModel
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 from typer.testing import CliRunner
 
 from scripts.drctl import app
-from stacks.config_files import project_defaults, stack_values, to_pulumi_config
+from stacks.config_files import load_stack_settings, project_defaults, stack_values, to_pulumi_config
 from stacks.settings import PROJECT_DIR, ConfigError, Settings
 
 BAD = [  # (override, the key the message must name)
@@ -37,6 +38,19 @@ BAD = [  # (override, the key the message must name)
     ("colour=blue", "colour"),
     ("network.drCidr=10.10.0.0/16", "network.drCidr"),
     ('tables[1].name="payments-idempotency"', "tables"),
+    ("compute.nodes=0", "compute.nodes"),
+    ("compute.maxNodes=2", "compute.maxNodes"),
+    ("compute.services[3].tier=gold", "compute.services[3].tier"),
+    ("compute.services[0].image=ghcr.io/creator-platform/payments:latest", "compute.services[0].image"),
+    ("compute.services[1].image=ghcr.io/creator-platform/auth", "compute.services[1].image"),
+    ("compute.services[2].replicas=0", "compute.services[2].replicas"),
+    ("compute.typesenseReplicas=2", "compute.typesenseReplicas"),
+    ("compute.typesenseReplicas=7", "compute.typesenseReplicas"),
+    ("compute.colour=blue", "compute.colour"),
+    ("compute.nodeInstanceType=db.r6g.large", "compute.nodeInstanceType"),
+    ("compute.kubernetesVersion=latest", "compute.kubernetesVersion"),
+    ('compute.publicAccessCidrs=["0.0.0.0/0"]', "compute.publicAccessCidrs"),
+    ("compute.services[4].name=auth", "compute.services"),
 ]
 
 
@@ -97,4 +111,11 @@ def test_pulumi_yaml_defaults_match_the_settings_model() -> None:
     assert set(defaults) - {"primaryStack"} <= set(fields)
     for key, value in defaults.items():
         model_default = fields[key].get_default(call_default_factory=True)
+        if isinstance(model_default, BaseModel):  # typed objects (compute): every nested default, by config name
+            model_default = model_default.model_dump(by_alias=True, mode="json")
         assert (model_default.value if hasattr(model_default, "value") else model_default) == value, key
+
+
+def test_both_stacks_run_the_same_services() -> None:
+    """B must be able to run what A runs: same images, ports and production counts in both stack files."""
+    assert load_stack_settings("primary").compute == load_stack_settings("dr").compute

@@ -8,14 +8,43 @@ from typer.testing import CliRunner
 from scripts.drctl import app
 from scripts.planning.diff import diff_plans
 from scripts.planning.mockplan import Plan, plan_stack
+from stacks.config_files import load_stack_settings
 
 INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
 
 
-def test_pilot_light_to_warm_standby_adds_one_instance_in_b(dr_plans: dict) -> None:
+def changes(diff) -> dict[tuple[str, str], dict[str, tuple]]:
+    return {(c.resource.type, c.resource.name): {x.path: (x.old, x.new) for x in c.changes} for c in diff.changed}
+
+
+def test_pilot_light_to_warm_standby_adds_one_instance_and_the_minimal_compute_in_b(dr_plans: dict) -> None:
     diff = diff_plans(dr_plans[("pilot-light", False)], dr_plans[("warm-standby", False)])
     assert [(r.type, r.name, r.region) for r in diff.added] == [(INSTANCE, "dr-core-us-west-2-0", "us-west-2")]
-    assert diff.removed == [] and diff.changed == []
+    assert diff.removed == []
+    changed = changes(diff)
+    assert changed.pop((NODE_GROUP, "compute-us-west-2-nodes")) == {
+        "scalingConfig.desiredSize": (0, 2), "scalingConfig.minSize": (0, 2)}
+    assert changed.pop((STATEFUL_SET, "compute-us-west-2-typesense")) == {"spec.replicas": (0, 1)}
+    # critical services get one replica each; standard services stay at 0 (nothing else changes)
+    assert changed == {(DEPLOYMENT, f"compute-us-west-2-{name}"): {"spec.replicas": (0, 1)}
+                       for name in ("payments", "auth", "users")}
+
+
+def test_failover_scales_nodes_deployments_and_typesense_to_production(dr_plans: dict) -> None:
+    settings = load_stack_settings("dr").compute
+    changed = changes(diff_plans(dr_plans[("pilot-light", False)], dr_plans[("pilot-light", True)]))
+    assert changed[(NODE_GROUP, "compute-us-west-2-nodes")]["scalingConfig.desiredSize"] == (0, settings.nodes)
+    for service in settings.services:
+        assert changed[(DEPLOYMENT, f"compute-us-west-2-{service.name}")] == {"spec.replicas": (0, service.replicas)}
+    assert changed[(STATEFUL_SET, "compute-us-west-2-typesense")] == {"spec.replicas": (0, settings.typesense_replicas)}
+    # from warm standby only what is not yet at production changes
+    changed = changes(diff_plans(dr_plans[("warm-standby", False)], dr_plans[("warm-standby", True)]))
+    assert changed[(NODE_GROUP, "compute-us-west-2-nodes")]["scalingConfig.desiredSize"] == (2, settings.nodes)
+    assert changed[(DEPLOYMENT, "compute-us-west-2-payments")] == {"spec.replicas": (1, 3)}
+    assert changed[(DEPLOYMENT, "compute-us-west-2-catalog")] == {"spec.replicas": (0, 2)}
 
 
 def test_failover_promotes_scales_flips_dns_and_reverses_replication(dr_plans: dict) -> None:
@@ -75,6 +104,8 @@ def test_cli_diff_json_reports_added_and_changed() -> None:
     assert payload["flip"] == ["failover=true"]
     assert any(a["type"].startswith("pulumi-python:dynamic") for a in payload["added"])
     assert any(c["name"] == "api-dns-primary" for c in payload["changed"])
+    changed = {c["name"] for c in payload["changed"]}
+    assert {"compute-us-west-2-nodes", "compute-us-west-2-payments", "compute-us-west-2-typesense"} <= changed
 
 
 def test_cli_plan_json_has_the_documented_shape() -> None:

@@ -5,7 +5,8 @@ import itertools
 import re
 from pathlib import Path
 
-from components.posture import POSTURE_TABLE, PRODUCTION, Posture, Region, capacity
+from components.posture import (POSTURE_TABLE, PRODUCTION, ComputeProduction, Posture, Region, ServiceCount,
+                                capacity)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,3 +48,37 @@ def test_nothing_outside_the_table_branches_on_posture_or_failover() -> None:
             if re.search(r"\bif\b.*\b(posture|failover|Posture\.)", code) and "cap." not in code:
                 offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert offenders == []
+
+
+COMPUTE = ComputeProduction(nodes=3, typesense_replicas=3, services=(
+    ServiceCount("payments", "critical", 3), ServiceCount("users", "critical", 2),
+    ServiceCount("catalog", "standard", 2)))
+
+
+def test_compute_rows_for_every_posture_and_failover_state() -> None:
+    expected = {  # (nodes, {service: replicas}, typesense) in B
+        (Posture.PILOT_LIGHT, False): (0, {"payments": 0, "users": 0, "catalog": 0}, 0),
+        (Posture.WARM_STANDBY, False): (2, {"payments": 1, "users": 1, "catalog": 0}, 1),
+        (Posture.ACTIVE_ACTIVE, False): (3, {"payments": 3, "users": 2, "catalog": 2}, 3),
+        **{(p, True): (3, {"payments": 3, "users": 2, "catalog": 2}, 3) for p in Posture},
+    }
+    for (posture, failover), (nodes, replicas, typesense) in expected.items():
+        cap = capacity(posture, failover, production_instances=2, compute=COMPUTE)
+        assert (cap.eks_nodes_b, dict(cap.replicas_b), cap.typesense_replicas_b) == (nodes, replicas, typesense), \
+            (posture, failover)
+        # region A always runs production
+        assert (cap.eks_nodes_a, dict(cap.replicas_a), cap.typesense_replicas_a) == \
+            (3, {"payments": 3, "users": 2, "catalog": 2}, 3)
+        assert cap.typesense_replicas_b == 0 or cap.typesense_replicas_b % 2 == 1  # Raft: odd or off
+
+
+def test_a_posture_minimum_never_exceeds_production() -> None:
+    small = ComputeProduction(nodes=1, typesense_replicas=1, services=(ServiceCount("payments", "critical", 1),))
+    cap = capacity(Posture.WARM_STANDBY, False, production_instances=1, compute=small)
+    assert (cap.eks_nodes_b, dict(cap.replicas_b), cap.typesense_replicas_b) == (1, {"payments": 1}, 1)
+
+
+def test_rows_name_production_or_a_count_for_every_compute_capacity() -> None:
+    for row in POSTURE_TABLE.values():
+        for value in (row.eks_nodes_b, row.critical_replicas_b, row.standard_replicas_b, row.typesense_replicas_b):
+            assert value == PRODUCTION or (isinstance(value, int) and value >= 0)

@@ -15,6 +15,11 @@ GOOD_CLUSTER = {"backupRetentionPeriod": 14, "storageEncrypted": True, "kmsKeyId
                 "deletionProtection": True, "globalClusterIdentifier": "dr-core"}
 
 
+GOOD_EKS = {"encryptionConfig": {"provider": {"keyArn": "arn:aws:kms:us-west-2:1:key/k"}, "resources": ["secrets"]},
+            "vpcConfig": {"endpointPrivateAccess": True, "endpointPublicAccess": False, "subnetIds": ["s"]}}
+EKS = "aws:eks/cluster:Cluster"
+
+
 def names(found: list[tuple[str, str]]) -> set[str]:
     return {rule for rule, _ in found}
 
@@ -51,6 +56,14 @@ def names(found: list[tuple[str, str]]) -> set[str]:
     ("aws:route53/record:Record", {"failoverRoutingPolicies": [{"type": "PRIMARY"}], "healthCheckId": "hc"},
      {"failoverRoutingPolicies": [{"type": "PRIMARY"}]}, "dns-health-checked"),
     ("aws:kms/key:Key", {"enableKeyRotation": True}, {"enableKeyRotation": False}, "kms-rotation"),
+    (EKS, GOOD_EKS, {**GOOD_EKS, "encryptionConfig": None}, "eks-private-and-encrypted"),
+    (EKS, GOOD_EKS, {**GOOD_EKS, "encryptionConfig": {"provider": {"keyArn": "k"}, "resources": []}},
+     "eks-private-and-encrypted"),
+    (EKS, GOOD_EKS, {**GOOD_EKS, "vpcConfig": {"endpointPublicAccess": True}}, "eks-private-and-encrypted"),
+    (EKS, GOOD_EKS, {**GOOD_EKS, "vpcConfig": {"subnetIds": ["s"]}}, "eks-private-and-encrypted"),  # AWS default
+    (EKS, {**GOOD_EKS, "vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]}},
+     {**GOOD_EKS, "vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24", "0.0.0.0/0"]}},
+     "eks-private-and-encrypted"),
 ])
 def test_rule_passes_good_and_flags_bad(resource_type: str, good: dict, bad: dict, rule: str) -> None:
     assert rule not in names(violations(resource_type, good, "us-east-1"))
@@ -64,7 +77,7 @@ def test_residency_uses_the_configured_allowed_regions() -> None:
 
 
 def test_every_rule_is_exercised_above() -> None:
-    assert len({r.name for r in RULES}) == len(RULES) == 10
+    assert len({r.name for r in RULES}) == len(RULES) == 11
 
 
 def test_every_stack_posture_and_failover_state_passes_every_policy() -> None:
@@ -82,6 +95,18 @@ def test_a_weakened_plan_is_caught_naming_rule_and_resource() -> None:
     found = check_plan(plan)
     assert {(v.rule, v.urn) for v in found} == {("aurora-pitr-retention", cluster.urn),
                                                 ("data-residency", table.urn)}
+
+
+def test_a_public_unencrypted_eks_cluster_is_caught_on_the_plan() -> None:
+    plan = copy.deepcopy(plan_stack("dr"))
+    (cluster,) = plan.by_type(EKS)
+    assert check_plan(plan) == []
+    cluster.inputs["vpcConfig"] = {**cluster.inputs["vpcConfig"], "endpointPublicAccess": True}
+    del cluster.inputs["encryptionConfig"]
+    found = check_plan(plan)
+    assert {(v.rule, v.urn) for v in found} == {("eks-private-and-encrypted", cluster.urn)}
+    messages = " | ".join(v.message for v in found)
+    assert len(found) == 2 and "0.0.0.0/0" in messages and "secrets" in messages
 
 
 def test_cli_exits_0_when_clean() -> None:

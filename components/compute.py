@@ -1,0 +1,274 @@
+"""The compute layer of one region: an EKS cluster with a managed node group, and the platform's workloads on it
+(one Deployment per service, Typesense as a StatefulSet). Region A runs it at production; region B at the counts
+the posture table resolves (components/posture.py): this component only takes numbers.
+
+- The API endpoint is private (reached from inside the VPC, or over VPN/peering); CIDRs given in config turn the
+  public endpoint on, restricted to them. Kubernetes secrets are envelope-encrypted with the region's KMS key
+  (A: the multi-Region primary, B: its replica). Every control-plane log type goes to CloudWatch. API
+  authentication uses EKS access entries (`API` mode); the identity that runs `pulumi up` gets cluster admin.
+- The node group's desired size is NOT in `ignore_changes`, although that is the usual advice when a cluster
+  autoscaler owns it: here the config flip (posture, failover) must drive it, or `failover: true` would leave B
+  at 0 nodes. An autoscaler may still add nodes between the posture's floor (min = desired) and max.
+- Kubernetes resources go through a kubernetes Provider built from the cluster's outputs (token from
+  `aws eks get-token` at run time, nothing stored), after the node group exists, and have explicit names.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+from pulumi_kubernetes import Provider as KubernetesProvider
+from pulumi_kubernetes.apps.v1 import Deployment, DeploymentSpecArgs, StatefulSet, StatefulSetSpecArgs
+from pulumi_kubernetes.core.v1 import (CapabilitiesArgs, ConfigMap, ConfigMapVolumeSourceArgs, ContainerArgs,
+                                       ContainerPortArgs, EmptyDirVolumeSourceArgs, EnvVarArgs, EnvVarSourceArgs,
+                                       HTTPGetActionArgs, Namespace, PodSecurityContextArgs, PodSpecArgs,
+                                       PodTemplateSpecArgs, ProbeArgs, ResourceRequirementsArgs, SeccompProfileArgs,
+                                       Secret, SecretKeySelectorArgs, SecurityContextArgs, Service, ServicePortArgs,
+                                       ServiceSpecArgs, TopologySpreadConstraintArgs, VolumeArgs, VolumeMountArgs)
+from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
+
+from components.base import child
+
+# Every control-plane log type (https://docs.aws.amazon.com/eks/latest/userguide/control-plane-logs.html).
+CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+LOG_RETENTION_DAYS = 90
+CLUSTER_POLICIES = ["AmazonEKSClusterPolicy"]
+# Least privilege for nodes: join the cluster, pull images (PullOnly, not ReadOnly, which also lists and
+# describes every repository), and the VPC CNI's ENI management.
+NODE_POLICIES = ["AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly", "AmazonEKS_CNI_Policy"]
+ZONE_KEY = "topology.kubernetes.io/zone"
+TYPESENSE_API_PORT = 8108
+TYPESENSE_PEERING_PORT = 8107
+# Requests/limits per pod; sized for the default m6i.large nodes (2 vCPU, 8 GiB).
+SERVICE_RESOURCES = ResourceRequirementsArgs(requests={"cpu": "250m", "memory": "256Mi"},
+                                             limits={"cpu": "1", "memory": "512Mi"})
+TYPESENSE_RESOURCES = ResourceRequirementsArgs(requests={"cpu": "500m", "memory": "1Gi"},
+                                               limits={"cpu": "2", "memory": "2Gi"})
+
+
+def _assume_role(service: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
+
+
+def ami_type(instance_type: str) -> str:
+    """AL2023 for the instance's architecture: Graviton families have a `g` after the generation digit."""
+    return "AL2023_ARM_64_STANDARD" if re.match(r"^[a-z]+\d+g", instance_type) else "AL2023_x86_64_STANDARD"
+
+
+def kubeconfig(cluster_name: pulumi.Input[str], endpoint: pulumi.Input[str], ca_data: pulumi.Input[str],
+               region: str) -> pulumi.Output[str]:
+    """A kubeconfig that fetches a short-lived token with `aws eks get-token` each time it is used."""
+    return pulumi.Output.json_dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "eks",
+        "clusters": [{"name": "eks", "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
+        "contexts": [{"name": "eks", "context": {"cluster": "eks", "user": "eks"}}],
+        "users": [{"name": "eks", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws", "interactiveMode": "Never",
+            "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region, "--output", "json"]}}}],
+    })
+
+
+@dataclass
+class Workload:
+    """A service's Deployment: `replicas` is the resolved count for this region."""
+
+    name: str
+    tier: str
+    image: str
+    replicas: int
+    port: int
+    health_path: str = "/healthz"
+
+
+@dataclass
+class NodeCounts:
+    desired: int  # from the posture table; also the floor (min) an autoscaler keeps
+    max: int
+
+
+@dataclass
+class ComputeArgs:
+    region: str
+    provider: aws.Provider
+    cluster_name: str
+    nodegroup_name: str
+    kubernetes_version: str
+    subnet_ids: list[pulumi.Output[str]]
+    kms_key_arn: pulumi.Input[str]  # the region's key: secrets envelope encryption
+    node_instance_type: str
+    nodes: NodeCounts
+    workloads: list[Workload]
+    typesense_replicas: int
+    typesense_image: str
+    public_access_cidrs: list[str] = field(default_factory=list)
+    namespace: str = "platform"
+
+
+_RESTRICTED = SecurityContextArgs(allow_privilege_escalation=False, read_only_root_filesystem=True,
+                                  run_as_non_root=True, capabilities=CapabilitiesArgs(drop=["ALL"]))
+
+
+def _pod_security(**extra: object) -> PodSecurityContextArgs:
+    return PodSecurityContextArgs(run_as_non_root=True, seccomp_profile=SeccompProfileArgs(type="RuntimeDefault"),
+                                  **extra)  # type: ignore[arg-type]
+
+
+class Compute(pulumi.ComponentResource):
+    cluster_name: pulumi.Output[str]
+    cluster_arn: pulumi.Output[str]
+    nodegroup_name: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    deployments: list[Deployment]
+    typesense: StatefulSet
+
+    def __init__(self, name: str, args: ComputeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("dr-platform:compute:Compute", name, None, opts)
+        p = args.provider
+        cluster_role = aws.iam.Role(f"{name}-cluster-role", name=f"{args.cluster_name}-cluster",
+                                    assume_role_policy=_assume_role("eks.amazonaws.com"), opts=child(self, p))
+        cluster_attachments = [
+            aws.iam.RolePolicyAttachment(f"{name}-cluster-{policy}", role=cluster_role.name,
+                                         policy_arn=f"arn:aws:iam::aws:policy/{policy}", opts=child(self, p))
+            for policy in CLUSTER_POLICIES]
+        # Created before the cluster so EKS writes into a group with a retention, not a never-expiring one.
+        logs = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"/aws/eks/{args.cluster_name}/cluster",
+                                       retention_in_days=LOG_RETENTION_DAYS, opts=child(self, p))
+        public = bool(args.public_access_cidrs)
+        cluster = aws.eks.Cluster(
+            f"{name}-cluster", name=args.cluster_name, version=args.kubernetes_version, role_arn=cluster_role.arn,
+            vpc_config=aws.eks.ClusterVpcConfigArgs(
+                subnet_ids=args.subnet_ids, endpoint_private_access=True, endpoint_public_access=public,
+                public_access_cidrs=list(args.public_access_cidrs) if public else None),
+            encryption_config=aws.eks.ClusterEncryptionConfigArgs(
+                provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=args.kms_key_arn),
+                resources=["secrets"]),
+            enabled_cluster_log_types=CONTROL_PLANE_LOGS,
+            access_config=aws.eks.ClusterAccessConfigArgs(authentication_mode="API",
+                                                          bootstrap_cluster_creator_admin_permissions=True),
+            opts=child(self, p, depends_on=[*cluster_attachments, logs]))
+
+        node_role = aws.iam.Role(f"{name}-node-role", name=f"{args.cluster_name}-node",
+                                 assume_role_policy=_assume_role("ec2.amazonaws.com"), opts=child(self, p))
+        node_attachments = [
+            aws.iam.RolePolicyAttachment(f"{name}-node-{policy}", role=node_role.name,
+                                         policy_arn=f"arn:aws:iam::aws:policy/{policy}", opts=child(self, p))
+            for policy in NODE_POLICIES]
+        desired = args.nodes.desired
+        node_group = aws.eks.NodeGroup(
+            f"{name}-nodes", cluster_name=cluster.name, node_group_name=args.nodegroup_name,
+            node_role_arn=node_role.arn, subnet_ids=args.subnet_ids, version=cluster.version,
+            instance_types=[args.node_instance_type], ami_type=ami_type(args.node_instance_type),
+            capacity_type="ON_DEMAND",
+            # EKS requires max >= 1 even when desired and min are 0 (pilot light: control plane only).
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(desired_size=desired, min_size=desired,
+                                                              max_size=max(args.nodes.max, desired, 1)),
+            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+            labels={"dr-platform/pool": args.nodegroup_name},
+            opts=child(self, p, depends_on=node_attachments))
+
+        ca_data = cluster.certificate_authority.apply(lambda ca: ca.data if ca else None)
+        self.kubeconfig = kubeconfig(cluster.name, cluster.endpoint, ca_data, args.region)
+        k8s = KubernetesProvider(f"{name}-k8s", kubeconfig=self.kubeconfig,
+                                 opts=pulumi.ResourceOptions(parent=self))
+
+        def k8s_opts(*after: pulumi.Resource) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(parent=self, provider=k8s, depends_on=list(after))
+
+        namespace = Namespace(f"{name}-namespace", metadata=ObjectMetaArgs(
+            name=args.namespace, labels={"pod-security.kubernetes.io/enforce": "restricted"}), opts=k8s_opts())
+        ns = args.namespace  # named explicitly; children depend on the Namespace resource itself
+        self.deployments = [self._deployment(name, w, ns, k8s_opts(node_group, namespace)) for w in args.workloads]
+        self.typesense = self._typesense(name, args, ns, k8s_opts, node_group, namespace)
+
+        self.cluster_name = cluster.name
+        self.cluster_arn = cluster.arn
+        self.nodegroup_name = node_group.node_group_name
+        self.register_outputs({"clusterName": self.cluster_name, "clusterArn": self.cluster_arn,
+                               "nodegroupName": self.nodegroup_name, "desiredNodes": desired})
+
+    def _deployment(self, name: str, w: Workload, namespace: str,
+                    opts: pulumi.ResourceOptions) -> Deployment:
+        selector = {"app.kubernetes.io/name": w.name}
+        labels = {**selector, "app.kubernetes.io/part-of": "creator-platform", "dr-platform/tier": w.tier}
+        return Deployment(f"{name}-{w.name}", metadata=ObjectMetaArgs(name=w.name, namespace=namespace, labels=labels),
+                          spec=DeploymentSpecArgs(
+                              replicas=w.replicas, selector=LabelSelectorArgs(match_labels=selector),
+                              template=PodTemplateSpecArgs(
+                                  metadata=ObjectMetaArgs(labels=labels),
+                                  spec=PodSpecArgs(
+                                      security_context=_pod_security(),
+                                      topology_spread_constraints=[TopologySpreadConstraintArgs(
+                                          max_skew=1, topology_key=ZONE_KEY, when_unsatisfiable="ScheduleAnyway",
+                                          label_selector=LabelSelectorArgs(match_labels=selector))],
+                                      containers=[ContainerArgs(
+                                          name=w.name, image=w.image, security_context=_RESTRICTED,
+                                          ports=[ContainerPortArgs(name="http", container_port=w.port)],
+                                          readiness_probe=ProbeArgs(
+                                              http_get=HTTPGetActionArgs(path=w.health_path, port=w.port),
+                                              period_seconds=5, timeout_seconds=2, failure_threshold=3),
+                                          resources=SERVICE_RESOURCES)]))),
+                          opts=opts)
+
+    def _typesense(self, name: str, args: ComputeArgs, namespace: str, k8s_opts,
+                   node_group: aws.eks.NodeGroup, ns_resource: Namespace) -> StatefulSet:
+        """Typesense as the official typesense-kubernetes manifests run it: a headless Service for stable pod
+        names, a ConfigMap listing the Raft peers, a StatefulSet with Parallel pod management.
+
+        Data lives in an emptyDir: the index is derived data, rebuilt from PostgreSQL (RB-N-04), and a restarted
+        pod re-syncs from its Raft peers. Persistent volumes need the EBS CSI add-on (not installed yet)."""
+        selector = {"app.kubernetes.io/name": "typesense"}
+        replicas = args.typesense_replicas
+        api_key = random.RandomPassword(f"{name}-typesense-api-key", length=40, special=False,
+                                        opts=pulumi.ResourceOptions(parent=self))
+        secret = Secret(f"{name}-typesense-api-key", metadata=ObjectMetaArgs(name="typesense-api-key",
+                                                                             namespace=namespace),
+                        string_data={"api-key": api_key.result}, opts=k8s_opts(ns_resource))
+        service = Service(f"{name}-typesense", metadata=ObjectMetaArgs(name="typesense", namespace=namespace,
+                                                                       labels=selector),
+                          spec=ServiceSpecArgs(cluster_ip="None", publish_not_ready_addresses=True, selector=selector,
+                                               ports=[ServicePortArgs(name="http", port=TYPESENSE_API_PORT),
+                                                      ServicePortArgs(name="peering", port=TYPESENSE_PEERING_PORT)]),
+                          opts=k8s_opts(ns_resource))
+        peers = ",".join(  # the StatefulSet's stable pod names; one entry when scaled to 0
+            f"typesense-{i}.typesense.{namespace}.svc.cluster.local:{TYPESENSE_PEERING_PORT}:{TYPESENSE_API_PORT}"
+            for i in range(max(replicas, 1)))
+        nodes = ConfigMap(f"{name}-typesense-nodes", metadata=ObjectMetaArgs(name="typesense-nodes",
+                                                                             namespace=namespace),
+                          data={"nodes": peers}, opts=k8s_opts(ns_resource))
+        command = ["/opt/typesense-server", "--data-dir", "/data", "--api-key", "$(TYPESENSE_API_KEY)",
+                   "--api-port", str(TYPESENSE_API_PORT), "--peering-port", str(TYPESENSE_PEERING_PORT),
+                   "--nodes", "/etc/typesense/nodes", "--reset-peers-on-error"]
+        return StatefulSet(
+            f"{name}-typesense", metadata=ObjectMetaArgs(name="typesense", namespace=namespace, labels=selector),
+            spec=StatefulSetSpecArgs(
+                replicas=replicas, service_name="typesense", pod_management_policy="Parallel",
+                selector=LabelSelectorArgs(match_labels=selector),
+                template=PodTemplateSpecArgs(
+                    metadata=ObjectMetaArgs(labels={**selector, "dr-platform/tier": "standard"}),
+                    spec=PodSpecArgs(
+                        security_context=_pod_security(run_as_user=10000, run_as_group=3000, fs_group=2000),
+                        termination_grace_period_seconds=300,
+                        topology_spread_constraints=[TopologySpreadConstraintArgs(
+                            max_skew=1, topology_key=ZONE_KEY, when_unsatisfiable="ScheduleAnyway",
+                            label_selector=LabelSelectorArgs(match_labels=selector))],
+                        containers=[ContainerArgs(
+                            name="typesense", image=args.typesense_image, command=command,
+                            security_context=_RESTRICTED, resources=TYPESENSE_RESOURCES,
+                            env=[EnvVarArgs(name="TYPESENSE_API_KEY", value_from=EnvVarSourceArgs(
+                                secret_key_ref=SecretKeySelectorArgs(name="typesense-api-key", key="api-key")))],
+                            ports=[ContainerPortArgs(name="http", container_port=TYPESENSE_API_PORT),
+                                   ContainerPortArgs(name="peering", container_port=TYPESENSE_PEERING_PORT)],
+                            readiness_probe=ProbeArgs(http_get=HTTPGetActionArgs(path="/health",
+                                                                                 port=TYPESENSE_API_PORT),
+                                                      period_seconds=5, timeout_seconds=2, failure_threshold=3),
+                            volume_mounts=[VolumeMountArgs(name="data", mount_path="/data"),
+                                           VolumeMountArgs(name="nodes", mount_path="/etc/typesense")])],
+                        volumes=[VolumeArgs(name="data", empty_dir=EmptyDirVolumeSourceArgs(size_limit="10Gi")),
+                                 VolumeArgs(name="nodes",
+                                            config_map=ConfigMapVolumeSourceArgs(name="typesense-nodes"))]))),
+            opts=k8s_opts(node_group, secret, service, nodes))
