@@ -5,6 +5,7 @@ import runpy
 
 import pulumi
 import pytest
+import yaml
 from pydantic import BaseModel
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.stack import run_pulumi_func
@@ -103,6 +104,13 @@ def test_set_without_equals_is_refused_naming_it() -> None:
 def test_unknown_stack_is_refused() -> None:
     result = CliRunner().invoke(app, ["plan", "staging"])
     assert result.exit_code == 2 and "Pulumi.staging.yaml" in result.output
+
+
+def test_pulumi_yaml_declares_only_types_the_pulumi_cli_accepts() -> None:
+    # Pulumi's project schema (sdk/go/common/workspace/project.json): SimpleConfigType is string|integer|boolean|
+    # array; a project file declaring anything else does not load.
+    declared = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
+    assert {spec["type"] for spec in declared.values()} <= {"string", "integer", "boolean", "array"}
 
 
 def test_pulumi_yaml_defaults_match_the_settings_model() -> None:
