@@ -141,6 +141,16 @@ def start(book: "Runbook", params: dict[str, Any], *, execute: bool, yes: bool, 
     run_book(book, params, execute=execute, resume=None, journal_dir=journal_dir, as_json=as_json)
 
 
+def failed_over_nodegroups(settings: Any) -> list[str]:
+    """B's node group, as the Pulumi program names it, at the size the posture table gives it after failover,
+    so the API path scales B exactly as `pulumi up` with failover=true would."""
+    from components.posture import ComputeProduction, capacity
+
+    nodes = capacity(settings.posture, True, settings.aurora.instances,
+                     ComputeProduction(nodes=settings.compute.nodes)).eks_nodes_b
+    return [f"{settings.compute.cluster_name(settings.dr_region)}/{settings.compute.nodegroup_name}={nodes}"]
+
+
 # ---- commands --------------------------------------------------------------------------------------------------
 
 def failover(
@@ -149,7 +159,8 @@ def failover(
     force: Annotated[bool, typer.Option(help="Allow --unplanned while region A still looks healthy.")] = False,
     smoke_url: Annotated[str | None, typer.Option(help="Base URL for the smoke checks after the flip.")] = None,
     smoke_path: Annotated[list[str] | None, typer.Option("--smoke-path", help="Critical path to check.")] = None,
-    nodegroup: Annotated[list[str] | None, typer.Option(help="EKS CLUSTER/NODEGROUP=DESIRED to scale in B.")] = None,
+    nodegroup: Annotated[list[str] | None, typer.Option(help="EKS CLUSTER/NODEGROUP=DESIRED to scale in B (default: "
+                                                            "the stack's node group at its failed-over size).")] = None,
     scale_with: Annotated[str, typer.Option(help="auto | api | pulumi: how B gets production capacity (auto: "
                                                  "pulumi when the CLI is on PATH).")] = "auto",
     execute: Execute = False, yes: Yes = False, resume: Resume = None, as_json: AsJson = False,
@@ -173,7 +184,7 @@ def failover(
     params = {**base_params(settings, FAILOVER_CHANGE_SET, change_set_dir, timeout, poll),
               "stack": stack, "project_dir": str(PROJECT_DIR), "mode": "unplanned" if unplanned else "planned",
               "force": force, "smoke_url": url, "smoke_paths": paths, "smoke_timeout_s": 10.0,
-              "nodegroups": list(nodegroup or []), "scale_with": resolved,
+              "nodegroups": list(nodegroup) if nodegroup else failed_over_nodegroups(settings), "scale_with": resolved,
               "rto_objective_minutes": settings.objectives.critical.rto_minutes}
     start(rb.runbook(resolved), params, execute=execute, yes=yes, journal_dir=journal_dir, as_json=as_json,
           what=f"fail over {settings.aurora.global_cluster_id} and {settings.dns.fqdn} to {settings.dr_region} "

@@ -2,7 +2,8 @@
 
 Region A (us-east-1) runs the writer cluster `dr-core-us-east-1` with two instances; region B (us-west-2) holds
 the headless secondary `dr-core-us-west-2` (pilot light). Route53 has the `api.example.com` CNAME with failover
-routing and a health check per region endpoint. The health checks point at real HTTP servers on 127.0.0.1 (the
+routing and a health check per region endpoint. Region B's EKS cluster `platform-us-west-2` keeps its node group
+`general` at 0 nodes (pilot light), as the dr stack declares them. The health checks point at real HTTP servers on 127.0.0.1 (the
 moto extension route53_health really probes loopback addresses), so "A is down" is a server answering 503.
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ from scripts.actions.aws import client
 from tests.harness.aurora import DR, GLOBAL_ID, PRIMARY, build_aurora
 
 ZONE, FQDN = "example.com", "api.example.com"
+EKS_CLUSTER_B, NODEGROUP = f"platform-{DR}", "general"  # the dr stack's names (ComputeSettings)
 ENDPOINT_A, ENDPOINT_B = "api-a.origin.example.com", "api-b.origin.example.com"
 
 
@@ -91,6 +93,10 @@ class World:
         found = client("rds", region).describe_db_instances()["DBInstances"]
         return sorted(i["DBInstanceIdentifier"] for i in found)
 
+    def nodes_b(self) -> int:
+        nodegroup = client("eks", DR).describe_nodegroup(clusterName=EKS_CLUSTER_B, nodegroupName=NODEGROUP)
+        return nodegroup["nodegroup"]["scalingConfig"]["desiredSize"]
+
 
 @pytest.fixture
 def endpoints() -> Iterator[tuple[Endpoint, Endpoint]]:
@@ -121,8 +127,19 @@ def build_dns(port_a: int, port_b: int) -> tuple[str, str, str]:
     return zone_id, health_a, health_b
 
 
+def build_pilot_light_compute() -> None:
+    eks = client("eks", DR)
+    eks.create_cluster(name=EKS_CLUSTER_B, roleArn=f"arn:aws:iam::123456789012:role/{EKS_CLUSTER_B}-cluster",
+                       resourcesVpcConfig={"subnetIds": ["subnet-b0", "subnet-b1", "subnet-b2"]})
+    eks.create_nodegroup(clusterName=EKS_CLUSTER_B, nodegroupName=NODEGROUP,
+                         nodeRole=f"arn:aws:iam::123456789012:role/{EKS_CLUSTER_B}-node",
+                         subnets=["subnet-b0", "subnet-b1", "subnet-b2"],
+                         scalingConfig={"minSize": 0, "desiredSize": 0, "maxSize": 6})
+
+
 @pytest.fixture
 def world(aws: str, endpoints: tuple[Endpoint, Endpoint]) -> World:
+    build_pilot_light_compute()
     arn_a, arn_b = build_aurora()
     zone_id, health_a, health_b = build_dns(endpoints[0].port, endpoints[1].port)
     return World(endpoint_a=endpoints[0], endpoint_b=endpoints[1], zone_id=zone_id, health_a=health_a,

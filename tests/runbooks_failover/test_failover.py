@@ -16,6 +16,7 @@ from scripts.commands.failover import CHANGE_SET_DIR, change_sets, load_settings
 from scripts.drctl import app
 from scripts.runbooks.engine import Journal
 from tests.runbooks_failover.conftest import DR, ENDPOINT_A, ENDPOINT_B, GLOBAL_ID, PRIMARY, World
+from stacks.config_files import load_stack_settings
 from tests.harness.crash import PROJECT_DIR, run_until_crash
 
 FAST = ["--timeout", "30", "--poll", "0.05"]
@@ -63,6 +64,7 @@ def test_failover_then_failback(world: World, tmp_path: Path, faults) -> None:
     assert primary_target(world) == (ENDPOINT_B, world.health_b)
     assert world.records()["secondary"]["ResourceRecords"][0]["Value"] == ENDPOINT_A
     assert world.instances(DR) == [f"{GLOBAL_ID}-{DR}-0", f"{GLOBAL_ID}-{DR}-1"]
+    assert world.nodes_b() == load_stack_settings("dr").compute.nodes  # production, as failover=true would size it
     written = json.loads((tmp_path / "changesets" / "route53-failover-to-B.json").read_text())
     assert written["Changes"][0]["ResourceRecordSet"]["HealthCheckId"] == f"{{{{health-check:{ENDPOINT_B}}}}}"
 
