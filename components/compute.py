@@ -11,6 +11,9 @@ the posture table resolves (components/posture.py): this component only takes nu
   at 0 nodes. An autoscaler may still add nodes between the posture's floor (min = desired) and max.
 - Kubernetes resources go through a kubernetes Provider built from the cluster's outputs (token from
   `aws eks get-token` at run time, nothing stored), after the node group exists, and have explicit names.
+- Typesense keeps its index on EBS volumes (gp3, encrypted with the region's key) provisioned by the EBS CSI
+  driver add-on. The driver gets AWS credentials through EKS Pod Identity: a role only its controller's service
+  account can assume, with the AWS managed policy plus use of this region's key for EBS, nothing on the nodes.
 """
 from __future__ import annotations
 
@@ -22,14 +25,18 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 from pulumi_kubernetes import Provider as KubernetesProvider
-from pulumi_kubernetes.apps.v1 import Deployment, DeploymentSpecArgs, StatefulSet, StatefulSetSpecArgs
+from pulumi_kubernetes.apps.v1 import (Deployment, DeploymentSpecArgs, StatefulSet,
+                                       StatefulSetPersistentVolumeClaimRetentionPolicyArgs, StatefulSetSpecArgs)
 from pulumi_kubernetes.core.v1 import (CapabilitiesArgs, ConfigMap, ConfigMapVolumeSourceArgs, ContainerArgs,
-                                       ContainerPortArgs, EmptyDirVolumeSourceArgs, EnvVarArgs, EnvVarSourceArgs,
-                                       HTTPGetActionArgs, Namespace, PodSecurityContextArgs, PodSpecArgs,
-                                       PodTemplateSpecArgs, ProbeArgs, ResourceRequirementsArgs, SeccompProfileArgs,
-                                       Secret, SecretKeySelectorArgs, SecurityContextArgs, Service, ServicePortArgs,
-                                       ServiceSpecArgs, TopologySpreadConstraintArgs, VolumeArgs, VolumeMountArgs)
+                                       ContainerPortArgs, EnvVarArgs, EnvVarSourceArgs, HTTPGetActionArgs, Namespace,
+                                       PersistentVolumeClaimArgs, PersistentVolumeClaimSpecArgs,
+                                       PodSecurityContextArgs, PodSpecArgs, PodTemplateSpecArgs, ProbeArgs,
+                                       ResourceRequirementsArgs, SeccompProfileArgs, Secret, SecretKeySelectorArgs,
+                                       SecurityContextArgs, Service, ServicePortArgs, ServiceSpecArgs,
+                                       TopologySpreadConstraintArgs, VolumeArgs, VolumeMountArgs,
+                                       VolumeResourceRequirementsArgs)
 from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
+from pulumi_kubernetes.storage.v1 import StorageClass
 
 from components.base import child
 
@@ -50,9 +57,38 @@ TYPESENSE_RESOURCES = ResourceRequirementsArgs(requests={"cpu": "500m", "memory"
                                                limits={"cpu": "2", "memory": "2Gi"})
 
 
+# EKS add-ons (https://docs.aws.amazon.com/eks/latest/userguide/workloads-add-ons-available-eks.html).
+POD_IDENTITY_ADDON = "eks-pod-identity-agent"
+EBS_CSI_ADDON = "aws-ebs-csi-driver"
+EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"  # the add-on's controller, in kube-system (the add-on's namespace)
+# An AWS managed policy under the service-role/ path (not arn:aws:iam::aws:policy/AmazonEBSCSIDriverPolicy).
+EBS_CSI_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
+TYPESENSE_STORAGE_CLASS = "ebs-gp3-encrypted"
+EBS_KMS_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
+                   "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"]
+
+
 def _assume_role(service: str) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
+
+
+def _pod_identity_trust() -> str:
+    """EKS Pod Identity assumes the role and tags the session (namespace, service account, cluster)."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": POD_IDENTITY_PRINCIPAL},
+        "Action": ["sts:AssumeRole", "sts:TagSession"]}]})
+
+
+def ebs_kms_policy(key_arn: pulumi.Input[str]) -> pulumi.Output[str]:
+    """What the EBS CSI driver needs to create and attach volumes encrypted with a customer managed key, on that
+    key only (AWS's EBS CSI IAM role guide): grants only for AWS resources (EBS itself), and data-key use. The
+    guide's `kms:ReEncrypt*` and `kms:GenerateDataKey*` are spelled out (no key-pair actions; no wildcards)."""
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+         "Resource": [key_arn], "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}},
+        {"Effect": "Allow", "Action": EBS_KMS_ACTIONS, "Resource": [key_arn]}]})
 
 
 def ami_type(instance_type: str) -> str:
@@ -99,12 +135,13 @@ class ComputeArgs:
     nodegroup_name: str
     kubernetes_version: str
     subnet_ids: list[pulumi.Output[str]]
-    kms_key_arn: pulumi.Input[str]  # the region's key: secrets envelope encryption
+    kms_key_arn: pulumi.Input[str]  # the region's key: secrets envelope encryption, EBS volumes
     node_instance_type: str
     nodes: NodeCounts
     workloads: list[Workload]
     typesense_replicas: int
     typesense_image: str
+    typesense_storage_gi: int = 20  # per Typesense pod
     public_access_cidrs: list[str] = field(default_factory=list)
     namespace: str = "platform"
 
@@ -125,6 +162,8 @@ class Compute(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     deployments: list[Deployment]
     typesense: StatefulSet
+    storage_class: StorageClass
+    ebs_csi_role: aws.iam.Role
 
     def __init__(self, name: str, args: ComputeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dr-platform:compute:Compute", name, None, opts)
@@ -171,6 +210,8 @@ class Compute(pulumi.ComponentResource):
             labels={"dr-platform/pool": args.nodegroup_name},
             opts=child(self, p, depends_on=node_attachments))
 
+        storage_driver = self._storage_driver(name, args, cluster, node_group)
+
         ca_data = cluster.certificate_authority.apply(lambda ca: ca.data if ca else None)
         self.kubeconfig = kubeconfig(cluster.name, cluster.endpoint, ca_data, args.region)
         k8s = KubernetesProvider(f"{name}-k8s", kubeconfig=self.kubeconfig,
@@ -183,13 +224,55 @@ class Compute(pulumi.ComponentResource):
             name=args.namespace, labels={"pod-security.kubernetes.io/enforce": "restricted"}), opts=k8s_opts())
         ns = args.namespace  # named explicitly; children depend on the Namespace resource itself
         self.deployments = [self._deployment(name, w, ns, k8s_opts(node_group, namespace)) for w in args.workloads]
-        self.typesense = self._typesense(name, args, ns, k8s_opts, node_group, namespace)
+        # Until the driver exists (pilot light) the class is inert: nothing claims it at 0 replicas.
+        storage_class = StorageClass(
+            f"{name}-storage-class", metadata=ObjectMetaArgs(name=TYPESENSE_STORAGE_CLASS),
+            provisioner="ebs.csi.aws.com",
+            parameters={"type": "gp3", "encrypted": "true", "kmsKeyId": args.kms_key_arn},
+            # Bind where the pod lands: an EBS volume lives in one AZ, so it must follow the scheduler.
+            volume_binding_mode="WaitForFirstConsumer", allow_volume_expansion=True,
+            # Retain: the index on these volumes is what saves a reindex (RB-N-04, hours) while B takes over; a
+            # deleted claim (a replaced StatefulSet, a slip with kubectl) must leave the EBS volume to re-bind,
+            # not destroy it. Orphaned volumes are cleaned up by hand.
+            reclaim_policy="Retain",
+            opts=k8s_opts(*storage_driver))
+        self.storage_class = storage_class
+        self.typesense = self._typesense(name, args, ns, k8s_opts, node_group, namespace, storage_class,
+                                         storage_driver)
 
         self.cluster_name = cluster.name
         self.cluster_arn = cluster.arn
         self.nodegroup_name = node_group.node_group_name
         self.register_outputs({"clusterName": self.cluster_name, "clusterArn": self.cluster_arn,
                                "nodegroupName": self.nodegroup_name, "desiredNodes": desired})
+
+    def _storage_driver(self, name: str, args: ComputeArgs, cluster: aws.eks.Cluster,
+                        node_group: aws.eks.NodeGroup) -> list[aws.eks.Addon]:
+        """The Pod Identity agent, the EBS CSI driver's role, and the driver itself when the node group has nodes.
+
+        EKS reports an add-on ACTIVE only once its pods run. The agent is a DaemonSet (nothing to schedule at 0
+        nodes is healthy); the driver's controller is a Deployment, which at 0 nodes leaves the add-on DEGRADED
+        and `pulumi up` failing after the 20-minute wait. So at 0 nodes (pilot light) there is no driver; the
+        flip that adds nodes adds it, after the node group. Its role exists either way (IAM is free)."""
+        p = args.provider
+        agent = aws.eks.Addon(f"{name}-{POD_IDENTITY_ADDON}", cluster_name=cluster.name,
+                              addon_name=POD_IDENTITY_ADDON, opts=child(self, p))
+        role = aws.iam.Role(f"{name}-ebs-csi-role", name=f"{args.cluster_name}-ebs-csi",
+                            assume_role_policy=_pod_identity_trust(), opts=child(self, p))
+        grants = [aws.iam.RolePolicyAttachment(f"{name}-ebs-csi-AmazonEBSCSIDriverPolicy", role=role.name,
+                                               policy_arn=EBS_CSI_POLICY_ARN, opts=child(self, p)),
+                  aws.iam.RolePolicy(f"{name}-ebs-csi-kms", name="ebs-volume-kms", role=role.name,
+                                     policy=ebs_kms_policy(args.kms_key_arn), opts=child(self, p))]
+        self.ebs_csi_role = role
+        if args.nodes.desired == 0:
+            return []
+        driver = aws.eks.Addon(
+            f"{name}-{EBS_CSI_ADDON}", cluster_name=cluster.name, addon_name=EBS_CSI_ADDON,
+            # The add-on creates the association in its own namespace (kube-system) for this service account.
+            pod_identity_associations=[aws.eks.AddonPodIdentityAssociationArgs(
+                role_arn=role.arn, service_account=EBS_CSI_SERVICE_ACCOUNT)],
+            opts=child(self, p, depends_on=[node_group, agent, *grants]))
+        return [driver]
 
     def _deployment(self, name: str, w: Workload, namespace: str,
                     opts: pulumi.ResourceOptions) -> Deployment:
@@ -215,12 +298,15 @@ class Compute(pulumi.ComponentResource):
                           opts=opts)
 
     def _typesense(self, name: str, args: ComputeArgs, namespace: str, k8s_opts,
-                   node_group: aws.eks.NodeGroup, ns_resource: Namespace) -> StatefulSet:
+                   node_group: aws.eks.NodeGroup, ns_resource: Namespace, storage_class: StorageClass,
+                   storage_driver: list[aws.eks.Addon]) -> StatefulSet:
         """Typesense as the official typesense-kubernetes manifests run it: a headless Service for stable pod
         names, a ConfigMap listing the Raft peers, a StatefulSet with Parallel pod management.
 
-        Data lives in an emptyDir: the index is derived data, rebuilt from PostgreSQL (RB-N-04), and a restarted
-        pod re-syncs from its Raft peers. Persistent volumes need the EBS CSI add-on (not installed yet)."""
+        Each pod keeps its data directory on its own EBS volume (a claim from `volumeClaimTemplates`): with one
+        warm-standby replica there is no Raft peer to re-sync from, so without it a pod restart meant a full
+        reindex from PostgreSQL (RB-N-04). Claims stay when the set scales down or is deleted, so a posture flip
+        to 0 and back finds its index. The claim size is fixed once created: grow it by patching the claims."""
         selector = {"app.kubernetes.io/name": "typesense"}
         replicas = args.typesense_replicas
         api_key = random.RandomPassword(f"{name}-typesense-api-key", length=40, special=False,
@@ -268,7 +354,14 @@ class Compute(pulumi.ComponentResource):
                                                       period_seconds=5, timeout_seconds=2, failure_threshold=3),
                             volume_mounts=[VolumeMountArgs(name="data", mount_path="/data"),
                                            VolumeMountArgs(name="nodes", mount_path="/etc/typesense")])],
-                        volumes=[VolumeArgs(name="data", empty_dir=EmptyDirVolumeSourceArgs(size_limit="10Gi")),
-                                 VolumeArgs(name="nodes",
-                                            config_map=ConfigMapVolumeSourceArgs(name="typesense-nodes"))]))),
-            opts=k8s_opts(node_group, secret, service, nodes))
+                        volumes=[VolumeArgs(name="nodes",
+                                            config_map=ConfigMapVolumeSourceArgs(name="typesense-nodes"))])),
+                volume_claim_templates=[PersistentVolumeClaimArgs(
+                    metadata=ObjectMetaArgs(name="data", labels=selector),
+                    spec=PersistentVolumeClaimSpecArgs(
+                        access_modes=["ReadWriteOnce"], storage_class_name=TYPESENSE_STORAGE_CLASS,
+                        resources=VolumeResourceRequirementsArgs(
+                            requests={"storage": f"{args.typesense_storage_gi}Gi"})))],
+                persistent_volume_claim_retention_policy=StatefulSetPersistentVolumeClaimRetentionPolicyArgs(
+                    when_deleted="Retain", when_scaled="Retain")),
+            opts=k8s_opts(node_group, secret, service, nodes, storage_class, *storage_driver))
