@@ -44,9 +44,11 @@ from components.base import child
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 LOG_RETENTION_DAYS = 90
 CLUSTER_POLICIES = ["AmazonEKSClusterPolicy"]
-# Least privilege for nodes: join the cluster, pull images (PullOnly, not ReadOnly, which also lists and
-# describes every repository), and the VPC CNI's ENI management.
-NODE_POLICIES = ["AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly", "AmazonEKS_CNI_Policy"]
+# Least privilege for nodes: join the cluster (this policy also lets the Pod Identity agent call
+# eks-auth:AssumeRoleForPodIdentity) and pull images (PullOnly, not ReadOnly, which also lists and describes every
+# repository). The VPC CNI's ENI management is not here: the vpc-cni add-on has its own role through Pod Identity,
+# so no other pod on a node can borrow it from the instance profile.
+NODE_POLICIES = ["AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly"]
 ZONE_KEY = "topology.kubernetes.io/zone"
 TYPESENSE_API_PORT = 8108
 TYPESENSE_PEERING_PORT = 8107
@@ -59,6 +61,9 @@ TYPESENSE_RESOURCES = ResourceRequirementsArgs(requests={"cpu": "500m", "memory"
 
 # EKS add-ons (https://docs.aws.amazon.com/eks/latest/userguide/workloads-add-ons-available-eks.html).
 POD_IDENTITY_ADDON = "eks-pod-identity-agent"
+VPC_CNI_ADDON = "vpc-cni"
+VPC_CNI_SERVICE_ACCOUNT = "aws-node"
+VPC_CNI_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"  # IPv4 clusters (the VPC here is IPv4)
 EBS_CSI_ADDON = "aws-ebs-csi-driver"
 EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"  # the add-on's controller, in kube-system (the add-on's namespace)
 # An AWS managed policy under the service-role/ path (not arn:aws:iam::aws:policy/AmazonEBSCSIDriverPolicy).
@@ -164,6 +169,7 @@ class Compute(pulumi.ComponentResource):
     typesense: StatefulSet
     storage_class: StorageClass
     ebs_csi_role: aws.iam.Role
+    vpc_cni_role: aws.iam.Role
 
     def __init__(self, name: str, args: ComputeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dr-platform:compute:Compute", name, None, opts)
@@ -197,6 +203,7 @@ class Compute(pulumi.ComponentResource):
             aws.iam.RolePolicyAttachment(f"{name}-node-{policy}", role=node_role.name,
                                          policy_arn=f"arn:aws:iam::aws:policy/{policy}", opts=child(self, p))
             for policy in NODE_POLICIES]
+        networking = self._networking(name, args, cluster)
         desired = args.nodes.desired
         node_group = aws.eks.NodeGroup(
             f"{name}-nodes", cluster_name=cluster.name, node_group_name=args.nodegroup_name,
@@ -208,9 +215,10 @@ class Compute(pulumi.ComponentResource):
                                                               max_size=max(args.nodes.max, desired, 1)),
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
             labels={"dr-platform/pool": args.nodegroup_name},
-            opts=child(self, p, depends_on=node_attachments))
+            # a node is Ready only once aws-node has its credentials: the CNI add-on and the agent come first
+            opts=child(self, p, depends_on=[*node_attachments, *networking]))
 
-        storage_driver = self._storage_driver(name, args, cluster, node_group)
+        storage_driver = self._storage_driver(name, args, cluster, node_group, networking[0])
 
         ca_data = cluster.certificate_authority.apply(lambda ca: ca.data if ca else None)
         self.kubeconfig = kubeconfig(cluster.name, cluster.endpoint, ca_data, args.region)
@@ -246,19 +254,39 @@ class Compute(pulumi.ComponentResource):
         self.register_outputs({"clusterName": self.cluster_name, "clusterArn": self.cluster_arn,
                                "nodegroupName": self.nodegroup_name, "desiredNodes": desired})
 
-    def _storage_driver(self, name: str, args: ComputeArgs, cluster: aws.eks.Cluster,
-                        node_group: aws.eks.NodeGroup) -> list[aws.eks.Addon]:
-        """The Pod Identity agent, the EBS CSI driver's role, and the driver itself when the node group has nodes.
+    def _pod_identity_role(self, name: str, args: ComputeArgs, suffix: str) -> aws.iam.Role:
+        return aws.iam.Role(f"{name}-{suffix}-role", name=f"{args.cluster_name}-{suffix}",
+                            assume_role_policy=_pod_identity_trust(), opts=child(self, args.provider))
 
-        EKS reports an add-on ACTIVE only once its pods run. The agent is a DaemonSet (nothing to schedule at 0
-        nodes is healthy); the driver's controller is a Deployment, which at 0 nodes leaves the add-on DEGRADED
-        and `pulumi up` failing after the 20-minute wait. So at 0 nodes (pilot light) there is no driver; the
-        flip that adds nodes adds it, after the node group. Its role exists either way (IAM is free)."""
+    def _networking(self, name: str, args: ComputeArgs, cluster: aws.eks.Cluster) -> list[aws.eks.Addon]:
+        """The Pod Identity agent and the VPC CNI as EKS add-ons, before any node: both are DaemonSets, ACTIVE
+        with 0 nodes, and the agent runs on the host network, so it serves aws-node before pod networking is up.
+        The CNI replaces the self-managed copy EKS installs with the cluster (OVERWRITE: nothing is customised)."""
         p = args.provider
         agent = aws.eks.Addon(f"{name}-{POD_IDENTITY_ADDON}", cluster_name=cluster.name,
                               addon_name=POD_IDENTITY_ADDON, opts=child(self, p))
-        role = aws.iam.Role(f"{name}-ebs-csi-role", name=f"{args.cluster_name}-ebs-csi",
-                            assume_role_policy=_pod_identity_trust(), opts=child(self, p))
+        role = self._pod_identity_role(name, args, "vpc-cni")
+        grant = aws.iam.RolePolicyAttachment(f"{name}-vpc-cni-AmazonEKS_CNI_Policy", role=role.name,
+                                             policy_arn=VPC_CNI_POLICY_ARN, opts=child(self, p))
+        self.vpc_cni_role = role
+        cni = aws.eks.Addon(
+            f"{name}-{VPC_CNI_ADDON}", cluster_name=cluster.name, addon_name=VPC_CNI_ADDON,
+            resolve_conflicts_on_create="OVERWRITE",
+            pod_identity_associations=[aws.eks.AddonPodIdentityAssociationArgs(
+                role_arn=role.arn, service_account=VPC_CNI_SERVICE_ACCOUNT)],
+            opts=child(self, p, depends_on=[agent, grant]))
+        return [agent, cni]
+
+    def _storage_driver(self, name: str, args: ComputeArgs, cluster: aws.eks.Cluster,
+                        node_group: aws.eks.NodeGroup, agent: aws.eks.Addon) -> list[aws.eks.Addon]:
+        """The EBS CSI driver's role, and the driver itself when the node group has nodes.
+
+        EKS reports an add-on ACTIVE only once its pods run. The driver's controller is a Deployment, which at 0
+        nodes leaves the add-on DEGRADED and `pulumi up` failing after the 20-minute wait. So at 0 nodes (pilot
+        light) there is no driver; the flip that adds nodes adds it, after the node group. Its role exists either
+        way (IAM is free)."""
+        p = args.provider
+        role = self._pod_identity_role(name, args, "ebs-csi")
         grants = [aws.iam.RolePolicyAttachment(f"{name}-ebs-csi-AmazonEBSCSIDriverPolicy", role=role.name,
                                                policy_arn=EBS_CSI_POLICY_ARN, opts=child(self, p)),
                   aws.iam.RolePolicy(f"{name}-ebs-csi-kms", name="ebs-volume-kms", role=role.name,

@@ -111,8 +111,10 @@ def test_roles_carry_only_the_managed_policies_eks_needs(dr_plan: Plan) -> None:
     managed = "arn:aws:iam::aws:policy/"
     assert attached == {
         "platform-us-west-2-cluster": {managed + "AmazonEKSClusterPolicy"},
-        "platform-us-west-2-node": {managed + p for p in ("AmazonEKSWorkerNodePolicy",
-                                                          "AmazonEC2ContainerRegistryPullOnly", "AmazonEKS_CNI_Policy")},
+        # the CNI's ENI permissions are on the vpc-cni add-on's own role, not on every pod's node
+        "platform-us-west-2-node": {managed + "AmazonEKSWorkerNodePolicy",
+                                    managed + "AmazonEC2ContainerRegistryPullOnly"},
+        "platform-us-west-2-vpc-cni": {managed + "AmazonEKS_CNI_Policy"},
         "platform-us-west-2-ebs-csi": {managed + "service-role/AmazonEBSCSIDriverPolicy"}}
     services = {json.dumps(json.loads(r.inputs["assumeRolePolicy"])["Statement"][0]["Principal"]["Service"])
                 for r in dr_plan.by_type("aws:iam/role:Role") if r.name.startswith("compute-")}
@@ -220,15 +222,20 @@ def _addons(plan: Plan) -> dict[str, object]:
     return {a.inputs["addonName"]: a for a in plan.by_type(ADDON)}
 
 
-def test_each_cluster_runs_the_pod_identity_agent_and_the_ebs_csi_driver_when_it_has_nodes(
+def test_each_cluster_runs_the_agent_and_the_cni_add_ons_and_the_ebs_csi_driver_when_it_has_nodes(
         primary_plan: Plan, dr_plans: dict) -> None:
     for plan in _cluster_plans(primary_plan, dr_plans):
         (cluster,) = plan.by_type(EKS)
         (group,) = plan.by_type(NODE_GROUP)
         addons = _addons(plan)
         has_nodes = group.inputs["scalingConfig"]["desiredSize"] > 0
-        assert set(addons) == ({"eks-pod-identity-agent", "aws-ebs-csi-driver"} if has_nodes
-                               else {"eks-pod-identity-agent"}), (plan.stack, plan.config.get("posture"))
+        always = {"eks-pod-identity-agent", "vpc-cni"}
+        assert set(addons) == (always | {"aws-ebs-csi-driver"} if has_nodes else always), \
+            (plan.stack, plan.config.get("posture"))
+        # nodes join with the CNI add-on and its credentials in place, whatever their number
+        assert {addons["vpc-cni"].urn, addons["eks-pod-identity-agent"].urn} <= set(group.dependencies)
+        assert addons["eks-pod-identity-agent"].urn in addons["vpc-cni"].dependencies
+        assert addons["vpc-cni"].inputs["resolveConflictsOnCreate"] == "OVERWRITE"  # replaces the self-managed copy
         for addon in addons.values():
             assert addon.inputs["clusterName"] == cluster.inputs["name"]
             assert addon.region == cluster.region
@@ -269,6 +276,22 @@ def test_ebs_csi_role_is_for_pod_identity_only_with_the_driver_policy_and_the_re
         assert use == {"Effect": "Allow", "Resource": [key], "Action": [
             "kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
             "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"]}
+
+
+def test_vpc_cni_gets_its_own_role_through_a_pod_identity_association(primary_plan: Plan, dr_plans: dict) -> None:
+    for plan in _cluster_plans(primary_plan, dr_plans):
+        cni = _addons(plan)["vpc-cni"]
+        (role,) = [r for r in plan.by_type("aws:iam/role:Role") if r.name.endswith("-vpc-cni-role")]
+        assert json.loads(role.inputs["assumeRolePolicy"])["Statement"] == [{
+            "Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+            "Action": ["sts:AssumeRole", "sts:TagSession"]}]
+        mine = role.inputs["name"]
+        assert [a.inputs["policyArn"] for a in plan.by_type(ATTACHMENT) if a.inputs.get("role") == mine] == \
+            ["arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"]
+        assert not [p for p in plan.by_type("aws:iam/rolePolicy:RolePolicy") if p.inputs.get("role") == mine]
+        assert cni.inputs["podIdentityAssociations"] == [{
+            "roleArn": f"arn:aws:iam::123456789012:role/{role.inputs['name']}", "serviceAccount": "aws-node"}]
+        assert "namespaceConfig" not in cni.inputs  # kube-system, where aws-node runs
 
 
 def test_ebs_csi_controller_gets_the_role_through_a_pod_identity_association(primary_plan: Plan,
@@ -334,7 +357,8 @@ def test_component_alone_builds_its_kubeconfig_from_the_cluster_outputs(mocks: _
         assert deployment.inputs["metadata"]["name"] == "payments"
         (storage_class,) = [r for r in mocks.registered if r.typ == STORAGE_CLASS]
         assert storage_class.inputs["parameters"]["kmsKeyId"] == "arn:aws:kms:us-west-2:1:key/k"
-        assert [r.inputs["addonName"] for r in mocks.registered if r.typ == ADDON] == ["eks-pod-identity-agent"]
+        assert [r.inputs["addonName"] for r in mocks.registered if r.typ == ADDON] == ["eks-pod-identity-agent",
+                                                                                       "vpc-cni"]
 
     return pulumi.Output.all(compute.kubeconfig, compute.cluster_name, compute.nodegroup_name,
                              *[d.urn for d in compute.deployments], compute.typesense.urn,
