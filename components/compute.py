@@ -11,6 +11,9 @@ the posture table resolves (components/posture.py): this component only takes nu
   at 0 nodes. An autoscaler may still add nodes between the posture's floor (min = desired) and max.
 - Kubernetes resources go through a kubernetes Provider built from the cluster's outputs (token from
   `aws eks get-token` at run time, nothing stored), after the node group exists, and have explicit names.
+- Typesense keeps its index on EBS volumes (gp3, encrypted with the region's key) provisioned by the EBS CSI
+  driver add-on. The driver gets AWS credentials through EKS Pod Identity: a role only its controller's service
+  account can assume, with the AWS managed policy plus use of this region's key for EBS, nothing on the nodes.
 """
 from __future__ import annotations
 
@@ -22,14 +25,18 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 from pulumi_kubernetes import Provider as KubernetesProvider
-from pulumi_kubernetes.apps.v1 import Deployment, DeploymentSpecArgs, StatefulSet, StatefulSetSpecArgs
+from pulumi_kubernetes.apps.v1 import (Deployment, DeploymentSpecArgs, StatefulSet,
+                                       StatefulSetPersistentVolumeClaimRetentionPolicyArgs, StatefulSetSpecArgs)
 from pulumi_kubernetes.core.v1 import (CapabilitiesArgs, ConfigMap, ConfigMapVolumeSourceArgs, ContainerArgs,
-                                       ContainerPortArgs, EmptyDirVolumeSourceArgs, EnvVarArgs, EnvVarSourceArgs,
-                                       HTTPGetActionArgs, Namespace, PodSecurityContextArgs, PodSpecArgs,
-                                       PodTemplateSpecArgs, ProbeArgs, ResourceRequirementsArgs, SeccompProfileArgs,
-                                       Secret, SecretKeySelectorArgs, SecurityContextArgs, Service, ServicePortArgs,
-                                       ServiceSpecArgs, TopologySpreadConstraintArgs, VolumeArgs, VolumeMountArgs)
+                                       ContainerPortArgs, EnvVarArgs, EnvVarSourceArgs, HTTPGetActionArgs, Namespace,
+                                       PersistentVolumeClaimArgs, PersistentVolumeClaimSpecArgs,
+                                       PodSecurityContextArgs, PodSpecArgs, PodTemplateSpecArgs, ProbeArgs,
+                                       ResourceRequirementsArgs, SeccompProfileArgs, Secret, SecretKeySelectorArgs,
+                                       SecurityContextArgs, Service, ServicePortArgs, ServiceSpecArgs,
+                                       TopologySpreadConstraintArgs, VolumeArgs, VolumeMountArgs,
+                                       VolumeResourceRequirementsArgs)
 from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
+from pulumi_kubernetes.storage.v1 import StorageClass
 
 from components.base import child
 
@@ -37,9 +44,11 @@ from components.base import child
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 LOG_RETENTION_DAYS = 90
 CLUSTER_POLICIES = ["AmazonEKSClusterPolicy"]
-# Least privilege for nodes: join the cluster, pull images (PullOnly, not ReadOnly, which also lists and
-# describes every repository), and the VPC CNI's ENI management.
-NODE_POLICIES = ["AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly", "AmazonEKS_CNI_Policy"]
+# Least privilege for nodes: join the cluster (this policy also lets the Pod Identity agent call
+# eks-auth:AssumeRoleForPodIdentity) and pull images (PullOnly, not ReadOnly, which also lists and describes every
+# repository). The VPC CNI's ENI management is not here: the vpc-cni add-on has its own role through Pod Identity,
+# so no other pod on a node can borrow it from the instance profile.
+NODE_POLICIES = ["AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly"]
 ZONE_KEY = "topology.kubernetes.io/zone"
 TYPESENSE_API_PORT = 8108
 TYPESENSE_PEERING_PORT = 8107
@@ -50,9 +59,41 @@ TYPESENSE_RESOURCES = ResourceRequirementsArgs(requests={"cpu": "500m", "memory"
                                                limits={"cpu": "2", "memory": "2Gi"})
 
 
+# EKS add-ons (https://docs.aws.amazon.com/eks/latest/userguide/workloads-add-ons-available-eks.html).
+POD_IDENTITY_ADDON = "eks-pod-identity-agent"
+VPC_CNI_ADDON = "vpc-cni"
+VPC_CNI_SERVICE_ACCOUNT = "aws-node"
+VPC_CNI_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"  # IPv4 clusters (the VPC here is IPv4)
+EBS_CSI_ADDON = "aws-ebs-csi-driver"
+EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"  # the add-on's controller, in kube-system (the add-on's namespace)
+# An AWS managed policy under the service-role/ path (not arn:aws:iam::aws:policy/AmazonEBSCSIDriverPolicy).
+EBS_CSI_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
+TYPESENSE_STORAGE_CLASS = "ebs-gp3-encrypted"
+EBS_KMS_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
+                   "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"]
+
+
 def _assume_role(service: str) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
+
+
+def _pod_identity_trust() -> str:
+    """EKS Pod Identity assumes the role and tags the session (namespace, service account, cluster)."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": POD_IDENTITY_PRINCIPAL},
+        "Action": ["sts:AssumeRole", "sts:TagSession"]}]})
+
+
+def ebs_kms_policy(key_arn: pulumi.Input[str]) -> pulumi.Output[str]:
+    """What the EBS CSI driver needs to create and attach volumes encrypted with a customer managed key, on that
+    key only (AWS's EBS CSI IAM role guide): grants only for AWS resources (EBS itself), and data-key use. The
+    guide's `kms:ReEncrypt*` and `kms:GenerateDataKey*` are spelled out (no key-pair actions; no wildcards)."""
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+         "Resource": [key_arn], "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}},
+        {"Effect": "Allow", "Action": EBS_KMS_ACTIONS, "Resource": [key_arn]}]})
 
 
 def ami_type(instance_type: str) -> str:
@@ -99,12 +140,13 @@ class ComputeArgs:
     nodegroup_name: str
     kubernetes_version: str
     subnet_ids: list[pulumi.Output[str]]
-    kms_key_arn: pulumi.Input[str]  # the region's key: secrets envelope encryption
+    kms_key_arn: pulumi.Input[str]  # the region's key: secrets envelope encryption, EBS volumes
     node_instance_type: str
     nodes: NodeCounts
     workloads: list[Workload]
     typesense_replicas: int
     typesense_image: str
+    typesense_storage_gi: int = 20  # per Typesense pod
     public_access_cidrs: list[str] = field(default_factory=list)
     namespace: str = "platform"
 
@@ -125,6 +167,9 @@ class Compute(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     deployments: list[Deployment]
     typesense: StatefulSet
+    storage_class: StorageClass
+    ebs_csi_role: aws.iam.Role
+    vpc_cni_role: aws.iam.Role
 
     def __init__(self, name: str, args: ComputeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dr-platform:compute:Compute", name, None, opts)
@@ -158,6 +203,7 @@ class Compute(pulumi.ComponentResource):
             aws.iam.RolePolicyAttachment(f"{name}-node-{policy}", role=node_role.name,
                                          policy_arn=f"arn:aws:iam::aws:policy/{policy}", opts=child(self, p))
             for policy in NODE_POLICIES]
+        networking = self._networking(name, args, cluster)
         desired = args.nodes.desired
         node_group = aws.eks.NodeGroup(
             f"{name}-nodes", cluster_name=cluster.name, node_group_name=args.nodegroup_name,
@@ -169,7 +215,10 @@ class Compute(pulumi.ComponentResource):
                                                               max_size=max(args.nodes.max, desired, 1)),
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
             labels={"dr-platform/pool": args.nodegroup_name},
-            opts=child(self, p, depends_on=node_attachments))
+            # a node is Ready only once aws-node has its credentials: the CNI add-on and the agent come first
+            opts=child(self, p, depends_on=[*node_attachments, *networking]))
+
+        storage_driver = self._storage_driver(name, args, cluster, node_group, networking[0])
 
         ca_data = cluster.certificate_authority.apply(lambda ca: ca.data if ca else None)
         self.kubeconfig = kubeconfig(cluster.name, cluster.endpoint, ca_data, args.region)
@@ -183,13 +232,75 @@ class Compute(pulumi.ComponentResource):
             name=args.namespace, labels={"pod-security.kubernetes.io/enforce": "restricted"}), opts=k8s_opts())
         ns = args.namespace  # named explicitly; children depend on the Namespace resource itself
         self.deployments = [self._deployment(name, w, ns, k8s_opts(node_group, namespace)) for w in args.workloads]
-        self.typesense = self._typesense(name, args, ns, k8s_opts, node_group, namespace)
+        # Until the driver exists (pilot light) the class is inert: nothing claims it at 0 replicas.
+        storage_class = StorageClass(
+            f"{name}-storage-class", metadata=ObjectMetaArgs(name=TYPESENSE_STORAGE_CLASS),
+            provisioner="ebs.csi.aws.com",
+            parameters={"type": "gp3", "encrypted": "true", "kmsKeyId": args.kms_key_arn},
+            # Bind where the pod lands: an EBS volume lives in one AZ, so it must follow the scheduler.
+            volume_binding_mode="WaitForFirstConsumer", allow_volume_expansion=True,
+            # Retain: the index on these volumes is what saves a reindex (RB-N-04, hours) while B takes over; a
+            # deleted claim (a replaced StatefulSet, a slip with kubectl) must leave the EBS volume to re-bind,
+            # not destroy it. Orphaned volumes are cleaned up by hand.
+            reclaim_policy="Retain",
+            opts=k8s_opts(*storage_driver))
+        self.storage_class = storage_class
+        self.typesense = self._typesense(name, args, ns, k8s_opts, node_group, namespace, storage_class,
+                                         storage_driver)
 
         self.cluster_name = cluster.name
         self.cluster_arn = cluster.arn
         self.nodegroup_name = node_group.node_group_name
         self.register_outputs({"clusterName": self.cluster_name, "clusterArn": self.cluster_arn,
                                "nodegroupName": self.nodegroup_name, "desiredNodes": desired})
+
+    def _pod_identity_role(self, name: str, args: ComputeArgs, suffix: str) -> aws.iam.Role:
+        return aws.iam.Role(f"{name}-{suffix}-role", name=f"{args.cluster_name}-{suffix}",
+                            assume_role_policy=_pod_identity_trust(), opts=child(self, args.provider))
+
+    def _networking(self, name: str, args: ComputeArgs, cluster: aws.eks.Cluster) -> list[aws.eks.Addon]:
+        """The Pod Identity agent and the VPC CNI as EKS add-ons, before any node: both are DaemonSets, ACTIVE
+        with 0 nodes, and the agent runs on the host network, so it serves aws-node before pod networking is up.
+        The CNI replaces the self-managed copy EKS installs with the cluster (OVERWRITE: nothing is customised)."""
+        p = args.provider
+        agent = aws.eks.Addon(f"{name}-{POD_IDENTITY_ADDON}", cluster_name=cluster.name,
+                              addon_name=POD_IDENTITY_ADDON, opts=child(self, p))
+        role = self._pod_identity_role(name, args, "vpc-cni")
+        grant = aws.iam.RolePolicyAttachment(f"{name}-vpc-cni-AmazonEKS_CNI_Policy", role=role.name,
+                                             policy_arn=VPC_CNI_POLICY_ARN, opts=child(self, p))
+        self.vpc_cni_role = role
+        cni = aws.eks.Addon(
+            f"{name}-{VPC_CNI_ADDON}", cluster_name=cluster.name, addon_name=VPC_CNI_ADDON,
+            resolve_conflicts_on_create="OVERWRITE",
+            pod_identity_associations=[aws.eks.AddonPodIdentityAssociationArgs(
+                role_arn=role.arn, service_account=VPC_CNI_SERVICE_ACCOUNT)],
+            opts=child(self, p, depends_on=[agent, grant]))
+        return [agent, cni]
+
+    def _storage_driver(self, name: str, args: ComputeArgs, cluster: aws.eks.Cluster,
+                        node_group: aws.eks.NodeGroup, agent: aws.eks.Addon) -> list[aws.eks.Addon]:
+        """The EBS CSI driver's role, and the driver itself when the node group has nodes.
+
+        EKS reports an add-on ACTIVE only once its pods run. The driver's controller is a Deployment, which at 0
+        nodes leaves the add-on DEGRADED and `pulumi up` failing after the 20-minute wait. So at 0 nodes (pilot
+        light) there is no driver; the flip that adds nodes adds it, after the node group. Its role exists either
+        way (IAM is free)."""
+        p = args.provider
+        role = self._pod_identity_role(name, args, "ebs-csi")
+        grants = [aws.iam.RolePolicyAttachment(f"{name}-ebs-csi-AmazonEBSCSIDriverPolicy", role=role.name,
+                                               policy_arn=EBS_CSI_POLICY_ARN, opts=child(self, p)),
+                  aws.iam.RolePolicy(f"{name}-ebs-csi-kms", name="ebs-volume-kms", role=role.name,
+                                     policy=ebs_kms_policy(args.kms_key_arn), opts=child(self, p))]
+        self.ebs_csi_role = role
+        if args.nodes.desired == 0:
+            return []
+        driver = aws.eks.Addon(
+            f"{name}-{EBS_CSI_ADDON}", cluster_name=cluster.name, addon_name=EBS_CSI_ADDON,
+            # The add-on creates the association in its own namespace (kube-system) for this service account.
+            pod_identity_associations=[aws.eks.AddonPodIdentityAssociationArgs(
+                role_arn=role.arn, service_account=EBS_CSI_SERVICE_ACCOUNT)],
+            opts=child(self, p, depends_on=[node_group, agent, *grants]))
+        return [driver]
 
     def _deployment(self, name: str, w: Workload, namespace: str,
                     opts: pulumi.ResourceOptions) -> Deployment:
@@ -215,12 +326,15 @@ class Compute(pulumi.ComponentResource):
                           opts=opts)
 
     def _typesense(self, name: str, args: ComputeArgs, namespace: str, k8s_opts,
-                   node_group: aws.eks.NodeGroup, ns_resource: Namespace) -> StatefulSet:
+                   node_group: aws.eks.NodeGroup, ns_resource: Namespace, storage_class: StorageClass,
+                   storage_driver: list[aws.eks.Addon]) -> StatefulSet:
         """Typesense as the official typesense-kubernetes manifests run it: a headless Service for stable pod
         names, a ConfigMap listing the Raft peers, a StatefulSet with Parallel pod management.
 
-        Data lives in an emptyDir: the index is derived data, rebuilt from PostgreSQL (RB-N-04), and a restarted
-        pod re-syncs from its Raft peers. Persistent volumes need the EBS CSI add-on (not installed yet)."""
+        Each pod keeps its data directory on its own EBS volume (a claim from `volumeClaimTemplates`): with one
+        warm-standby replica there is no Raft peer to re-sync from, so without it a pod restart meant a full
+        reindex from PostgreSQL (RB-N-04). Claims stay when the set scales down or is deleted, so a posture flip
+        to 0 and back finds its index. The claim size is fixed once created: grow it by patching the claims."""
         selector = {"app.kubernetes.io/name": "typesense"}
         replicas = args.typesense_replicas
         api_key = random.RandomPassword(f"{name}-typesense-api-key", length=40, special=False,
@@ -268,7 +382,14 @@ class Compute(pulumi.ComponentResource):
                                                       period_seconds=5, timeout_seconds=2, failure_threshold=3),
                             volume_mounts=[VolumeMountArgs(name="data", mount_path="/data"),
                                            VolumeMountArgs(name="nodes", mount_path="/etc/typesense")])],
-                        volumes=[VolumeArgs(name="data", empty_dir=EmptyDirVolumeSourceArgs(size_limit="10Gi")),
-                                 VolumeArgs(name="nodes",
-                                            config_map=ConfigMapVolumeSourceArgs(name="typesense-nodes"))]))),
-            opts=k8s_opts(node_group, secret, service, nodes))
+                        volumes=[VolumeArgs(name="nodes",
+                                            config_map=ConfigMapVolumeSourceArgs(name="typesense-nodes"))])),
+                volume_claim_templates=[PersistentVolumeClaimArgs(
+                    metadata=ObjectMetaArgs(name="data", labels=selector),
+                    spec=PersistentVolumeClaimSpecArgs(
+                        access_modes=["ReadWriteOnce"], storage_class_name=TYPESENSE_STORAGE_CLASS,
+                        resources=VolumeResourceRequirementsArgs(
+                            requests={"storage": f"{args.typesense_storage_gi}Gi"})))],
+                persistent_volume_claim_retention_policy=StatefulSetPersistentVolumeClaimRetentionPolicyArgs(
+                    when_deleted="Retain", when_scaled="Retain")),
+            opts=k8s_opts(node_group, secret, service, nodes, storage_class, *storage_driver))

@@ -127,6 +127,19 @@ def _eks_private_and_encrypted(props: Props, _region: str | None, _config: Mappi
     return problems
 
 
+EBS_PROVISIONERS = ("ebs.csi.aws.com", "kubernetes.io/aws-ebs")  # the CSI driver, and the legacy in-tree name
+
+
+def _ebs_storage_class_encrypted(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
+    """Volumes an EBS StorageClass provisions hold data (Typesense's index): encrypted, or the class is refused.
+    Unset means the account's EBS default, which this pack cannot see, so it counts as unencrypted."""
+    if props.get("provisioner") not in EBS_PROVISIONERS:
+        return []
+    encrypted = (props.get("parameters") or {}).get("encrypted")
+    return [] if encrypted == "true" else [f'parameters.encrypted is {encrypted!r}: EBS volumes must be encrypted '
+                                           '("true", with kmsKeyId the region\'s key)']
+
+
 DATA_TYPES = ("aws:rds/cluster:Cluster", "aws:rds/globalCluster:GlobalCluster", "aws:s3/bucket:Bucket",
               "aws:dynamodb/table:Table", "aws:secretsmanager/secret:Secret", "aws:backup/vault:Vault",
               "aws:backup/plan:Plan", "aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey",
@@ -151,6 +164,8 @@ RULES: list[Rule] = [
     Rule("kms-rotation", "CMKs rotate", ("aws:kms/key:Key",), _key_rotation),
     Rule("eks-private-and-encrypted", "EKS encrypts secrets with KMS and keeps its API off 0.0.0.0/0",
          ("aws:eks/cluster:Cluster",), _eks_private_and_encrypted),
+    Rule("ebs-storage-class-encrypted", "Kubernetes StorageClasses for EBS provision encrypted volumes",
+         ("kubernetes:storage.k8s.io/v1:StorageClass",), _ebs_storage_class_encrypted),
 ]
 
 

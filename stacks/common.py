@@ -60,4 +60,4 @@ def compute(settings: Settings, region: str, provider, network: Network, kms_key
         workloads=[Workload(name=s.name, tier=s.tier.value, image=s.image, replicas=replicas[s.name], port=s.port,
                             health_path=s.health_path) for s in c.services],
         typesense_replicas=typesense_replicas, typesense_image=c.typesense_image,
-        public_access_cidrs=list(c.public_access_cidrs)))
+        typesense_storage_gi=c.typesense_storage_gi, public_access_cidrs=list(c.public_access_cidrs)))

@@ -177,6 +177,9 @@ class ComputeSettings(Strict):
     services: list[ServiceSettings] = Field(default_factory=lambda: list(DEFAULT_SERVICES), min_length=1)
     typesense_replicas: int = Field(3, ge=1, le=5, description="production Typesense nodes: odd, for Raft")
     typesense_image: str = "typesense/typesense:0.24.1"
+    # Each Typesense pod's EBS volume (gp3: 1 GiB to 16 TiB). Fixed once a pod's claim exists: growing it means
+    # patching the claims (the StorageClass allows expansion), then this setting.
+    typesense_storage_gi: int = Field(20, ge=1, le=16384)
 
     def cluster_name(self, region: str) -> str:
         return f"platform-{region}"

@@ -19,6 +19,9 @@ NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
 K8S_PROVIDER = "pulumi:providers:kubernetes"
+STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
+ADDON = "aws:eks/addon:Addon"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 SETTINGS = load_stack_settings("dr").compute
 PRODUCTION = {s.name: s.replicas for s in SETTINGS.services}
 TIERS = {s.name: s.tier.value for s in SETTINGS.services}
@@ -102,13 +105,20 @@ def test_public_endpoint_only_for_the_configured_cidrs() -> None:
 
 
 def test_roles_carry_only_the_managed_policies_eks_needs(dr_plan: Plan) -> None:
-    attached = {r.inputs["policyArn"].rsplit("/", 1)[-1] for r in dr_plan.by_type(
-        "aws:iam/rolePolicyAttachment:RolePolicyAttachment")}
-    assert attached == {"AmazonEKSClusterPolicy", "AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly",
-                        "AmazonEKS_CNI_Policy"}
-    services = {json.loads(r.inputs["assumeRolePolicy"])["Statement"][0]["Principal"]["Service"]
+    attached: dict[str, set[str]] = {}
+    for r in dr_plan.by_type(ATTACHMENT):
+        attached.setdefault(r.inputs["role"], set()).add(r.inputs["policyArn"])
+    managed = "arn:aws:iam::aws:policy/"
+    assert attached == {
+        "platform-us-west-2-cluster": {managed + "AmazonEKSClusterPolicy"},
+        # the CNI's ENI permissions are on the vpc-cni add-on's own role, not on every pod's node
+        "platform-us-west-2-node": {managed + "AmazonEKSWorkerNodePolicy",
+                                    managed + "AmazonEC2ContainerRegistryPullOnly"},
+        "platform-us-west-2-vpc-cni": {managed + "AmazonEKS_CNI_Policy"},
+        "platform-us-west-2-ebs-csi": {managed + "service-role/AmazonEBSCSIDriverPolicy"}}
+    services = {json.dumps(json.loads(r.inputs["assumeRolePolicy"])["Statement"][0]["Principal"]["Service"])
                 for r in dr_plan.by_type("aws:iam/role:Role") if r.name.startswith("compute-")}
-    assert services == {"eks.amazonaws.com", "ec2.amazonaws.com"}
+    assert services == {'"eks.amazonaws.com"', '"ec2.amazonaws.com"', '"pods.eks.amazonaws.com"'}
 
 
 def test_deployments_are_named_probed_and_bounded(primary_plan: Plan) -> None:
@@ -152,13 +162,148 @@ def test_kubernetes_resources_talk_to_their_own_regions_cluster(primary_plan: Pl
         assert exec_["args"][exec_["args"].index("--region") + 1] == region
         assert exec_["args"][exec_["args"].index("--cluster-name") + 1] == cluster.inputs["name"]
         kubernetes = [r for r in plan.resources if r.type.startswith("kubernetes:")]
-        assert len(kubernetes) == len(SETTINGS.services) + 5  # namespace, secret, service, config map, statefulset
+        # namespace, secret, service, config map, statefulset, storage class
+        assert len(kubernetes) == len(SETTINGS.services) + 6
         for r in kubernetes:
             assert r.provider and r.provider.startswith(provider.urn), r.urn
             assert r.region is None  # no AWS region: the provider's kubeconfig pins the cluster (checked above)
             assert r.inputs["metadata"]["name"], r.urn  # explicit names: no auto-naming
         (component,) = plan.by_type("dr-platform:compute:Compute")
         assert component.region == region
+
+
+def _key_arn(primary_plan: Plan, plan: Plan) -> str:
+    return primary_plan.outputs["kmsPrimaryKeyArn" if plan.stack == "primary" else "kmsReplicaKeyArn"]
+
+
+def _cluster_plans(primary_plan: Plan, dr_plans: dict) -> list[Plan]:
+    return [primary_plan, *dr_plans.values()]
+
+
+def test_typesense_claims_storage_from_the_encrypted_class(primary_plan: Plan, dr_plans: dict) -> None:
+    for plan in _cluster_plans(primary_plan, dr_plans):
+        (statefulset,) = plan.by_type(STATEFUL_SET)
+        (storage_class,) = plan.by_type(STORAGE_CLASS)
+        spec = statefulset.inputs["spec"]
+        (claim,) = spec["volumeClaimTemplates"]
+        assert claim["metadata"]["name"] == "data"
+        assert claim["spec"] == {"accessModes": ["ReadWriteOnce"],
+                                 "storageClassName": storage_class.inputs["metadata"]["name"],
+                                 "resources": {"requests": {"storage": f"{SETTINGS.typesense_storage_gi}Gi"}}}
+        # the claim replaces the emptyDir: /data is the volume, and claims outlive scale-downs and deletion
+        pod = spec["template"]["spec"]
+        assert [v["name"] for v in pod["volumes"]] == ["nodes"]
+        (container,) = pod["containers"]
+        assert {"name": "data", "mountPath": "/data"} in container["volumeMounts"]
+        assert spec["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
+        assert storage_class.urn in statefulset.dependencies
+
+
+def test_typesense_volume_size_follows_the_setting() -> None:
+    plan = plan_stack("dr", ["posture=warm-standby", "compute.typesenseStorageGi=100"])
+    (statefulset,) = plan.by_type(STATEFUL_SET)
+    (claim,) = statefulset.inputs["spec"]["volumeClaimTemplates"]
+    assert claim["spec"]["resources"]["requests"]["storage"] == "100Gi"
+
+
+def test_storage_class_encrypts_gp3_with_the_regions_key(primary_plan: Plan, dr_plans: dict) -> None:
+    for plan in _cluster_plans(primary_plan, dr_plans):
+        (storage_class,) = plan.by_type(STORAGE_CLASS)
+        inputs = storage_class.inputs
+        assert inputs["provisioner"] == "ebs.csi.aws.com"
+        assert inputs["parameters"] == {"type": "gp3", "encrypted": "true", "kmsKeyId": _key_arn(primary_plan, plan)}
+        region = "us-east-1" if plan.stack == "primary" else "us-west-2"
+        assert f":{region}:" in inputs["parameters"]["kmsKeyId"]
+        assert inputs["volumeBindingMode"] == "WaitForFirstConsumer" and inputs["allowVolumeExpansion"] is True
+        assert inputs["reclaimPolicy"] == "Retain"
+
+
+def _addons(plan: Plan) -> dict[str, object]:
+    return {a.inputs["addonName"]: a for a in plan.by_type(ADDON)}
+
+
+def test_each_cluster_runs_the_agent_and_the_cni_add_ons_and_the_ebs_csi_driver_when_it_has_nodes(
+        primary_plan: Plan, dr_plans: dict) -> None:
+    for plan in _cluster_plans(primary_plan, dr_plans):
+        (cluster,) = plan.by_type(EKS)
+        (group,) = plan.by_type(NODE_GROUP)
+        addons = _addons(plan)
+        has_nodes = group.inputs["scalingConfig"]["desiredSize"] > 0
+        always = {"eks-pod-identity-agent", "vpc-cni"}
+        assert set(addons) == (always | {"aws-ebs-csi-driver"} if has_nodes else always), \
+            (plan.stack, plan.config.get("posture"))
+        # nodes join with the CNI add-on and its credentials in place, whatever their number
+        assert {addons["vpc-cni"].urn, addons["eks-pod-identity-agent"].urn} <= set(group.dependencies)
+        assert addons["eks-pod-identity-agent"].urn in addons["vpc-cni"].dependencies
+        assert addons["vpc-cni"].inputs["resolveConflictsOnCreate"] == "OVERWRITE"  # replaces the self-managed copy
+        for addon in addons.values():
+            assert addon.inputs["clusterName"] == cluster.inputs["name"]
+            assert addon.region == cluster.region
+        if has_nodes:  # ACTIVE needs its controller scheduled: after the nodes and the agent
+            driver, agent = addons["aws-ebs-csi-driver"], addons["eks-pod-identity-agent"]
+            assert {group.urn, agent.urn} <= set(driver.dependencies)
+            (storage_class,) = plan.by_type(STORAGE_CLASS)
+            (statefulset,) = plan.by_type(STATEFUL_SET)
+            assert driver.urn in storage_class.dependencies and driver.urn in statefulset.dependencies
+
+
+def test_pilot_light_keeps_the_volumes_path_ready_without_the_driver(dr_plan: Plan) -> None:
+    """0 nodes, 0 Typesense pods: nothing claims storage, the class and the driver's role are in place, and the
+    flip that adds nodes adds the driver (tests/foundation/test_diff.py)."""
+    (statefulset,) = dr_plan.by_type(STATEFUL_SET)
+    assert statefulset.inputs["spec"]["replicas"] == 0 and statefulset.inputs["spec"]["volumeClaimTemplates"]
+    assert len(dr_plan.by_type(STORAGE_CLASS)) == 1
+    assert [r.name for r in dr_plan.by_type("aws:iam/role:Role") if r.name.endswith("ebs-csi-role")] == \
+        ["compute-us-west-2-ebs-csi-role"]
+
+
+def test_ebs_csi_role_is_for_pod_identity_only_with_the_driver_policy_and_the_regions_key(
+        primary_plan: Plan, dr_plans: dict) -> None:
+    for plan in _cluster_plans(primary_plan, dr_plans):
+        (role,) = [r for r in plan.by_type("aws:iam/role:Role") if r.name.endswith("-ebs-csi-role")]
+        assert json.loads(role.inputs["assumeRolePolicy"])["Statement"] == [{
+            "Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+            "Action": ["sts:AssumeRole", "sts:TagSession"]}]
+        attached = [a.inputs["policyArn"] for a in plan.by_type(ATTACHMENT)
+                    if a.inputs.get("role") == role.inputs["name"]]
+        assert attached == ["arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"]
+        (inline,) = [p for p in plan.by_type("aws:iam/rolePolicy:RolePolicy")
+                     if p.inputs.get("role") == role.inputs["name"]]
+        key = _key_arn(primary_plan, plan)
+        grants, use = json.loads(inline.inputs["policy"])["Statement"]
+        assert grants == {"Effect": "Allow", "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+                          "Resource": [key], "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}}
+        assert use == {"Effect": "Allow", "Resource": [key], "Action": [
+            "kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
+            "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"]}
+
+
+def test_vpc_cni_gets_its_own_role_through_a_pod_identity_association(primary_plan: Plan, dr_plans: dict) -> None:
+    for plan in _cluster_plans(primary_plan, dr_plans):
+        cni = _addons(plan)["vpc-cni"]
+        (role,) = [r for r in plan.by_type("aws:iam/role:Role") if r.name.endswith("-vpc-cni-role")]
+        assert json.loads(role.inputs["assumeRolePolicy"])["Statement"] == [{
+            "Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+            "Action": ["sts:AssumeRole", "sts:TagSession"]}]
+        mine = role.inputs["name"]
+        assert [a.inputs["policyArn"] for a in plan.by_type(ATTACHMENT) if a.inputs.get("role") == mine] == \
+            ["arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"]
+        assert not [p for p in plan.by_type("aws:iam/rolePolicy:RolePolicy") if p.inputs.get("role") == mine]
+        assert cni.inputs["podIdentityAssociations"] == [{
+            "roleArn": f"arn:aws:iam::123456789012:role/{role.inputs['name']}", "serviceAccount": "aws-node"}]
+        assert "namespaceConfig" not in cni.inputs  # kube-system, where aws-node runs
+
+
+def test_ebs_csi_controller_gets_the_role_through_a_pod_identity_association(primary_plan: Plan,
+                                                                               dr_plans: dict) -> None:
+    for plan in (primary_plan, dr_plans[("warm-standby", False)], dr_plans[("pilot-light", True)]):
+        driver = _addons(plan)["aws-ebs-csi-driver"]
+        (role,) = [r for r in plan.by_type("aws:iam/role:Role") if r.name.endswith("-ebs-csi-role")]
+        (association,) = driver.inputs["podIdentityAssociations"]
+        assert association == {"roleArn": f"arn:aws:iam::123456789012:role/{role.inputs['name']}",
+                               "serviceAccount": "ebs-csi-controller-sa"}
+        # no namespaceConfig: the add-on, and so the association, lives in kube-system
+        assert "namespaceConfig" not in driver.inputs and "serviceAccountRoleArn" not in driver.inputs
 
 
 def test_ami_follows_the_instance_architecture() -> None:
@@ -210,6 +355,11 @@ def test_component_alone_builds_its_kubeconfig_from_the_cluster_outputs(mocks: _
         (deployment,) = [r for r in mocks.registered if r.typ == DEPLOYMENT]
         assert deployment.provider and "compute-k8s" in deployment.provider
         assert deployment.inputs["metadata"]["name"] == "payments"
+        (storage_class,) = [r for r in mocks.registered if r.typ == STORAGE_CLASS]
+        assert storage_class.inputs["parameters"]["kmsKeyId"] == "arn:aws:kms:us-west-2:1:key/k"
+        assert [r.inputs["addonName"] for r in mocks.registered if r.typ == ADDON] == ["eks-pod-identity-agent",
+                                                                                       "vpc-cni"]
 
     return pulumi.Output.all(compute.kubeconfig, compute.cluster_name, compute.nodegroup_name,
-                             *[d.urn for d in compute.deployments], compute.typesense.urn).apply(check)
+                             *[d.urn for d in compute.deployments], compute.typesense.urn,
+                             compute.storage_class.urn, compute.ebs_csi_role.urn).apply(check)

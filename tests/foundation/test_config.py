@@ -51,6 +51,9 @@ BAD = [  # (override, the key the message must name)
     ("compute.nodeInstanceType=db.r6g.large", "compute.nodeInstanceType"),
     ("compute.kubernetesVersion=latest", "compute.kubernetesVersion"),
     ('compute.publicAccessCidrs=["0.0.0.0/0"]', "compute.publicAccessCidrs"),
+    ("compute.typesenseStorageGi=0", "compute.typesenseStorageGi"),
+    ("compute.typesenseStorageGi=16385", "compute.typesenseStorageGi"),
+    ("compute.typesenseStorageGi=big", "compute.typesenseStorageGi"),
     ("compute.services[4].name=auth", "compute.services"),
 ]
 

@@ -14,6 +14,7 @@ INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
+ADDON = "aws:eks/addon:Addon"
 
 
 def changes(diff) -> dict[tuple[str, str], dict[str, tuple]]:
@@ -22,7 +23,9 @@ def changes(diff) -> dict[tuple[str, str], dict[str, tuple]]:
 
 def test_pilot_light_to_warm_standby_adds_one_instance_and_the_minimal_compute_in_b(dr_plans: dict) -> None:
     diff = diff_plans(dr_plans[("pilot-light", False)], dr_plans[("warm-standby", False)])
-    assert [(r.type, r.name, r.region) for r in diff.added] == [(INSTANCE, "dr-core-us-west-2-0", "us-west-2")]
+    # the EBS CSI driver comes with the nodes (its controller cannot become ACTIVE on none)
+    assert sorted((r.type, r.name, r.region) for r in diff.added) == [
+        (ADDON, "compute-us-west-2-aws-ebs-csi-driver", "us-west-2"), (INSTANCE, "dr-core-us-west-2-0", "us-west-2")]
     assert diff.removed == []
     changed = changes(diff)
     assert changed.pop((NODE_GROUP, "compute-us-west-2-nodes")) == {
@@ -56,6 +59,7 @@ def test_failover_promotes_scales_flips_dns_and_reverses_replication(dr_plans: d
     assert promotion.inputs["targetClusterArn"] == after.outputs["secondaryClusterArn"]
     assert promotion.inputs["failbackRegion"] == "us-east-1"
     assert {(INSTANCE, "dr-core-us-west-2-0"), (INSTANCE, "dr-core-us-west-2-1")} <= added  # production: 2
+    assert (ADDON, "compute-us-west-2-aws-ebs-csi-driver") in added  # Typesense's volumes need the driver
     # a headless cluster cannot become the writer: the step waits for B's instances
     assert {i.urn for i in after.by_type(INSTANCE)} <= set(promotion.dependencies)
     reverse = [r for r in diff.added if r.type == "aws:s3/bucketReplicationConfig:BucketReplicationConfig"]

@@ -18,6 +18,9 @@ GOOD_CLUSTER = {"backupRetentionPeriod": 14, "storageEncrypted": True, "kmsKeyId
 GOOD_EKS = {"encryptionConfig": {"provider": {"keyArn": "arn:aws:kms:us-west-2:1:key/k"}, "resources": ["secrets"]},
             "vpcConfig": {"endpointPrivateAccess": True, "endpointPublicAccess": False, "subnetIds": ["s"]}}
 EKS = "aws:eks/cluster:Cluster"
+STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
+GOOD_EBS_CLASS = {"provisioner": "ebs.csi.aws.com",
+                  "parameters": {"type": "gp3", "encrypted": "true", "kmsKeyId": "arn:aws:kms:us-west-2:1:key/k"}}
 
 
 def names(found: list[tuple[str, str]]) -> set[str]:
@@ -64,6 +67,13 @@ def names(found: list[tuple[str, str]]) -> set[str]:
     (EKS, {**GOOD_EKS, "vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]}},
      {**GOOD_EKS, "vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24", "0.0.0.0/0"]}},
      "eks-private-and-encrypted"),
+    (STORAGE_CLASS, GOOD_EBS_CLASS, {**GOOD_EBS_CLASS, "parameters": {"type": "gp3"}}, "ebs-storage-class-encrypted"),
+    (STORAGE_CLASS, GOOD_EBS_CLASS, {**GOOD_EBS_CLASS, "parameters": {"type": "gp3", "encrypted": "false"}},
+     "ebs-storage-class-encrypted"),
+    (STORAGE_CLASS, GOOD_EBS_CLASS, {"provisioner": "kubernetes.io/aws-ebs", "parameters": {"encrypted": True}},
+     "ebs-storage-class-encrypted"),  # the API takes strings only: a boolean is not "true"
+    (STORAGE_CLASS, {"provisioner": "efs.csi.aws.com", "parameters": {}}, {"provisioner": "ebs.csi.aws.com"},
+     "ebs-storage-class-encrypted"),  # other provisioners are not this rule's business
 ])
 def test_rule_passes_good_and_flags_bad(resource_type: str, good: dict, bad: dict, rule: str) -> None:
     assert rule not in names(violations(resource_type, good, "us-east-1"))
@@ -77,7 +87,7 @@ def test_residency_uses_the_configured_allowed_regions() -> None:
 
 
 def test_every_rule_is_exercised_above() -> None:
-    assert len({r.name for r in RULES}) == len(RULES) == 11
+    assert len({r.name for r in RULES}) == len(RULES) == 12
 
 
 def test_every_stack_posture_and_failover_state_passes_every_policy() -> None:
@@ -107,6 +117,14 @@ def test_a_public_unencrypted_eks_cluster_is_caught_on_the_plan() -> None:
     assert {(v.rule, v.urn) for v in found} == {("eks-private-and-encrypted", cluster.urn)}
     messages = " | ".join(v.message for v in found)
     assert len(found) == 2 and "0.0.0.0/0" in messages and "secrets" in messages
+
+
+def test_an_unencrypted_ebs_storage_class_is_caught_on_the_plan() -> None:
+    plan = copy.deepcopy(plan_stack("dr"))
+    (storage_class,) = plan.by_type(STORAGE_CLASS)
+    assert check_plan(plan) == []
+    storage_class.inputs["parameters"] = {"type": "gp3"}
+    assert {(v.rule, v.urn) for v in check_plan(plan)} == {("ebs-storage-class-encrypted", storage_class.urn)}
 
 
 def test_cli_exits_0_when_clean() -> None:
