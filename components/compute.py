@@ -120,7 +120,7 @@ class Workload:
 
     name: str
     tier: str
-    image: str
+    image: pulumi.Input[str]
     replicas: int
     port: int
     health_path: str = "/healthz"
@@ -145,9 +145,11 @@ class ComputeArgs:
     nodes: NodeCounts
     workloads: list[Workload]
     typesense_replicas: int
-    typesense_image: str
+    typesense_image: pulumi.Input[str]
     typesense_storage_gi: int = 20  # per Typesense pod
     public_access_cidrs: list[str] = field(default_factory=list)
+    # what nodes need before they can join (the VPC endpoints of a private network)
+    network_ready: list[pulumi.Resource] = field(default_factory=list)
     namespace: str = "platform"
 
 
@@ -216,7 +218,7 @@ class Compute(pulumi.ComponentResource):
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
             labels={"dr-platform/pool": args.nodegroup_name},
             # a node is Ready only once aws-node has its credentials: the CNI add-on and the agent come first
-            opts=child(self, p, depends_on=[*node_attachments, *networking]))
+            opts=child(self, p, depends_on=[*node_attachments, *networking, *args.network_ready]))
 
         storage_driver = self._storage_driver(name, args, cluster, node_group, networking[0])
 

@@ -1,5 +1,8 @@
-"""Per-region network for the data layer: a VPC with private subnets in three AZs, a DB subnet group, and a
-security group that admits PostgreSQL only from inside the VPC."""
+"""Per-region network: a VPC with private subnets in three AZs (no internet gateway, no NAT), a DB subnet group,
+a security group that admits PostgreSQL only from inside the VPC, and — where the region runs EKS nodes — the VPC
+endpoints a private cluster's nodes need to join and pull images (AWS's list for private clusters: EC2, ECR API
+and registry, S3 for ECR's layers, STS, EKS, EKS Auth for Pod Identity, CloudWatch Logs). Images must therefore
+come from ECR in the region: nothing here reaches the internet."""
 from __future__ import annotations
 
 import ipaddress
@@ -12,12 +15,17 @@ from components.base import child
 
 AZ_COUNT = 3
 POSTGRES_PORT = 5432
+HTTPS_PORT = 443
+PRIVATE_CLUSTER_INTERFACE_ENDPOINTS = ("ec2", "ecr.api", "ecr.dkr", "sts", "eks", "eks-auth", "logs")
 
 
 @dataclass
 class NetworkArgs:
     cidr: str
     provider: aws.Provider
+    region: str
+    # Interface endpoints cost per AZ-hour: only where nodes run (A always; B from the posture table's node count).
+    private_cluster_endpoints: bool = False
 
 
 def private_subnet_cidrs(cidr: str, count: int = AZ_COUNT) -> list[str]:
@@ -54,8 +62,38 @@ class Network(pulumi.ComponentResource):
                                          cidr_ipv4=args.cidr, ip_protocol="tcp", from_port=POSTGRES_PORT,
                                          to_port=POSTGRES_PORT, description="PostgreSQL from the VPC",
                                          opts=child(self, args.provider))
+        route_table = aws.ec2.RouteTable(f"{name}-private", vpc_id=vpc.id, tags={"Name": f"{name}-private"},
+                                         opts=child(self, args.provider))
+        for index, subnet in enumerate(subnets):
+            aws.ec2.RouteTableAssociation(f"{name}-private-{index}", subnet_id=subnet.id,
+                                          route_table_id=route_table.id, opts=child(self, args.provider))
+        self.endpoints: list[aws.ec2.VpcEndpoint] = []
+        if args.private_cluster_endpoints:
+            self.endpoints = self._private_cluster_endpoints(name, args, vpc, subnets, route_table)
         self.vpc_id = vpc.id
         self.subnet_ids = [s.id for s in subnets]
         self.db_subnet_group_name = subnet_group.name
         self.db_security_group_id = db_sg.id
         self.register_outputs({"vpcId": self.vpc_id, "dbSubnetGroupName": self.db_subnet_group_name})
+
+    def _private_cluster_endpoints(self, name: str, args: NetworkArgs, vpc: aws.ec2.Vpc,
+                                   subnets: list[aws.ec2.Subnet],
+                                   route_table: aws.ec2.RouteTable) -> list[aws.ec2.VpcEndpoint]:
+        endpoint_sg = aws.ec2.SecurityGroup(f"{name}-endpoints", name=f"{name}-endpoints", vpc_id=vpc.id,
+                                            description="VPC interface endpoints: HTTPS from inside the VPC only",
+                                            opts=child(self, args.provider))
+        aws.vpc.SecurityGroupIngressRule(f"{name}-endpoints-https", security_group_id=endpoint_sg.id,
+                                         cidr_ipv4=args.cidr, ip_protocol="tcp", from_port=HTTPS_PORT,
+                                         to_port=HTTPS_PORT, description="HTTPS from the VPC",
+                                         opts=child(self, args.provider))
+        s3 = aws.ec2.VpcEndpoint(f"{name}-s3", vpc_id=vpc.id, service_name=f"com.amazonaws.{args.region}.s3",
+                                 vpc_endpoint_type="Gateway", route_table_ids=[route_table.id],
+                                 tags={"Name": f"{name}-s3"}, opts=child(self, args.provider))
+        interfaces = [
+            aws.ec2.VpcEndpoint(f"{name}-{service.replace('.', '-')}", vpc_id=vpc.id,
+                                service_name=f"com.amazonaws.{args.region}.{service}", vpc_endpoint_type="Interface",
+                                subnet_ids=[s.id for s in subnets], security_group_ids=[endpoint_sg.id],
+                                private_dns_enabled=True, tags={"Name": f"{name}-{service}"},
+                                opts=child(self, args.provider))
+            for service in PRIVATE_CLUSTER_INTERFACE_ENDPOINTS]
+        return [s3, *interfaces]

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import pulumi
+import pulumi_aws as aws
 
 from components.alarms import LagAlarm, half_rpo
 from components.aurora import AuroraSettingsArgs
 from components.base import regional_provider
 from components.compute import Compute, ComputeArgs, NodeCounts, Workload
 from components.network import Network
+from components.registry import ContainerRegistry, ContainerRegistryArgs, registry_host, regional_image, repository_of
 from components.posture import ComputeProduction, ServiceCount
 from components.storage import REPLICATION_RULE_ID
 from stacks.settings import PROJECT, Settings, Tier
@@ -51,13 +53,32 @@ def compute_production(settings: Settings) -> ComputeProduction:
 
 def compute(settings: Settings, region: str, provider, network: Network, kms_key_arn: pulumi.Input[str],
             nodes: int, replicas: dict[str, int], typesense_replicas: int) -> Compute:
-    """The region's EKS cluster and workloads at the resolved counts (A: production, B: the posture table's)."""
+    """The region's EKS cluster and workloads at the resolved counts (A: production, B: the posture table's), their
+    images from the region's own ECR."""
     c = settings.compute
+    account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(provider=provider)).account_id
+
+    def image(reference: str) -> pulumi.Output[str]:
+        return account_id.apply(lambda account: regional_image(reference, account, region))
+
     return Compute(f"compute-{region}", ComputeArgs(
         region=region, provider=provider, cluster_name=c.cluster_name(region), nodegroup_name=c.nodegroup_name,
         kubernetes_version=c.kubernetes_version, subnet_ids=network.subnet_ids, kms_key_arn=kms_key_arn,
+        network_ready=list(network.endpoints),
         node_instance_type=c.node_instance_type, nodes=NodeCounts(desired=nodes, max=c.max_nodes),
-        workloads=[Workload(name=s.name, tier=s.tier.value, image=s.image, replicas=replicas[s.name], port=s.port,
-                            health_path=s.health_path) for s in c.services],
-        typesense_replicas=typesense_replicas, typesense_image=c.typesense_image,
+        workloads=[Workload(name=s.name, tier=s.tier.value, image=image(s.image), replicas=replicas[s.name],
+                            port=s.port, health_path=s.health_path) for s in c.services],
+        typesense_replicas=typesense_replicas, typesense_image=image(c.typesense_image),
         typesense_storage_gi=c.typesense_storage_gi, public_access_cidrs=list(c.public_access_cidrs)))
+
+
+def container_registry(settings: Settings, provider_a, provider_b, primary_kms_key_arn: pulumi.Input[str],
+                       replica_kms_key_arn: pulumi.Input[str]) -> ContainerRegistry:
+    """ECR repositories in A for every image the clusters pull from their own region, replicated to B."""
+    c = settings.compute
+    images = [s.image for s in c.services] + [c.typesense_image]
+    repositories = sorted({repository_of(i) for i in images if registry_host(i) is None})
+    return ContainerRegistry("registry", ContainerRegistryArgs(
+        repositories=repositories, primary_provider=provider_a, replica_provider=provider_b,
+        replica_region=settings.dr_region, primary_kms_key_arn=primary_kms_key_arn,
+        replica_kms_key_arn=replica_kms_key_arn))

@@ -23,7 +23,8 @@ def build(settings: Settings) -> None:
     primary = pulumi.StackReference(settings.primary_stack)
     replica_key_arn = primary.require_output("kmsReplicaKeyArn")
 
-    network = Network(f"network-{b}", NetworkArgs(cidr=settings.network.dr_cidr, provider=provider_b))
+    network = Network(f"network-{b}", NetworkArgs(cidr=settings.network.dr_cidr, provider=provider_b, region=b,
+                                                  private_cluster_endpoints=cap.eks_nodes_b > 0))
     secondary = AuroraSecondary("aurora", AuroraSecondaryArgs(
         settings=aurora_args(settings),
         placement=ClusterPlacement(region=b, provider=provider_b, subnet_group_name=network.db_subnet_group_name,

@@ -13,7 +13,8 @@ from components.network import Network, NetworkArgs
 from components.posture import capacity
 from components.storage import BucketReplication, BucketReplicationArgs, SecureBucket, SecureBucketArgs
 from components.tables import GlobalTable, GlobalTableArgs
-from stacks.common import aurora_args, bucket_lag_alarm, bucket_name, compute, compute_production, provider
+from stacks.common import (aurora_args, bucket_lag_alarm, bucket_name, compute, compute_production,
+                           container_registry, provider)
 from stacks.settings import Settings
 
 
@@ -22,8 +23,9 @@ def build(settings: Settings) -> None:
     provider_a, provider_b = provider(settings, a), provider(settings, b)
     key = MultiRegionKey("data-key", MultiRegionKeyArgs(alias="dr-platform-data", primary_provider=provider_a,
                                                         replica_provider=provider_b))
-    network = Network(f"network-{a}", NetworkArgs(cidr=settings.network.primary_cidr, provider=provider_a))
     cap = capacity(settings.posture, False, settings.aurora.instances, compute_production(settings))
+    network = Network(f"network-{a}", NetworkArgs(cidr=settings.network.primary_cidr, provider=provider_a, region=a,
+                                                  private_cluster_endpoints=cap.eks_nodes_a > 0))
     aurora = AuroraGlobalPrimary("aurora", AuroraGlobalPrimaryArgs(
         settings=aurora_args(settings),
         placement=ClusterPlacement(region=a, provider=provider_a, subnet_group_name=network.db_subnet_group_name,
@@ -31,6 +33,7 @@ def build(settings: Settings) -> None:
         instances=cap.aurora_instances_a,
         secret_replica_region=b, secret_replica_kms_key_arn=key.replica_arn))
 
+    registry = container_registry(settings, provider_a, provider_b, key.primary_arn, key.replica_arn)
     cluster = compute(settings, a, provider_a, network, key.primary_arn, nodes=cap.eks_nodes_a,
                       replicas=dict(cap.replicas_a), typesense_replicas=cap.typesense_replicas_a)
 
@@ -82,6 +85,7 @@ def build(settings: Settings) -> None:
     pulumi.export("buckets", buckets)
     pulumi.export("tables", tables)
     pulumi.export("alertsTopicArn", alarms.topic_arn)
+    pulumi.export("imageRepositories", registry.repository_urls)
     pulumi.export("eksClusterName", cluster.cluster_name)
     pulumi.export("eksNodegroupName", cluster.nodegroup_name)
     pulumi.export("backupVaults", {"primary": backup.primary_vault_arn, "dr": backup.dr_vault_arn})

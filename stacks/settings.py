@@ -155,7 +155,8 @@ class ServiceSettings(Strict):
 
 
 def _service(name: str, tier: Tier, replicas: int) -> ServiceSettings:
-    return ServiceSettings(name=name, tier=tier, image=f"ghcr.io/creator-platform/{name}:1.0.0", replicas=replicas,
+    # No registry host: the image lives in the region's own ECR (components/registry.py replicates A's to B).
+    return ServiceSettings(name=name, tier=tier, image=f"creator-platform/{name}:1.0.0", replicas=replicas,
                            port=8080)
 
 

@@ -87,3 +87,4 @@ def test_multi_region_key_replicates_into_the_replica_provider(mocks: RecordingM
         assert replica.provider and "::b::" in replica.provider
 
     return pulumi.Output.all(key.primary_arn, key.replica_arn).apply(check)
+

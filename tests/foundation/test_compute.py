@@ -128,7 +128,8 @@ def test_deployments_are_named_probed_and_bounded(primary_plan: Plan) -> None:
         service = by_name[metadata["name"]]
         assert metadata["namespace"] == "platform" and metadata["labels"]["dr-platform/tier"] == service.tier.value
         (container,) = spec["template"]["spec"]["containers"]
-        assert container["image"] == service.image and not container["image"].endswith(":latest")
+        # from the region's own ECR: the VPC has no egress, and B's copy is replicated from A
+        assert container["image"] == f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{service.image}"
         assert container["readinessProbe"]["httpGet"] == {"path": service.health_path, "port": service.port}
         assert container["ports"] == [{"containerPort": service.port, "name": "http"}]
         assert set(container["resources"]) == {"requests", "limits"}
@@ -144,7 +145,7 @@ def test_typesense_statefulset_lists_exactly_its_raft_peers(dr_plans: dict) -> N
         assert len(nodes.inputs["data"]["nodes"].split(",")) == max(replicas, 1)
         assert statefulset.inputs["spec"]["serviceName"] == "typesense"
         (container,) = statefulset.inputs["spec"]["template"]["spec"]["containers"]
-        assert container["image"] == SETTINGS.typesense_image
+        assert container["image"] == f"123456789012.dkr.ecr.us-west-2.amazonaws.com/{SETTINGS.typesense_image}"
         assert "--api-key" in container["command"] and "$(TYPESENSE_API_KEY)" in container["command"]
         (secret,) = plan.by_type("kubernetes:core/v1:Secret")
         assert secret.inputs["stringData"] == "[secret]"

@@ -23,8 +23,14 @@ def changes(diff) -> dict[tuple[str, str], dict[str, tuple]]:
 
 def test_pilot_light_to_warm_standby_adds_one_instance_and_the_minimal_compute_in_b(dr_plans: dict) -> None:
     diff = diff_plans(dr_plans[("pilot-light", False)], dr_plans[("warm-standby", False)])
-    # the EBS CSI driver comes with the nodes (its controller cannot become ACTIVE on none)
-    assert sorted((r.type, r.name, r.region) for r in diff.added) == [
+    # the EBS CSI driver comes with the nodes (its controller cannot become ACTIVE on none), and so do the VPC
+    # endpoints the nodes need to join (interface endpoints cost per AZ-hour: none while B has no nodes)
+    endpoints = [e for e in diff.added if e.type.startswith("aws:ec2/") or e.type.startswith("aws:vpc/")]
+    assert {e.name for e in endpoints} == {
+        "network-us-west-2-endpoints", "network-us-west-2-endpoints-https", "network-us-west-2-s3",
+        *(f"network-us-west-2-{service}" for service in ("ec2", "ecr-api", "ecr-dkr", "sts", "eks", "eks-auth",
+                                                          "logs"))}
+    assert sorted((r.type, r.name, r.region) for r in diff.added if r not in endpoints) == [
         (ADDON, "compute-us-west-2-aws-ebs-csi-driver", "us-west-2"), (INSTANCE, "dr-core-us-west-2-0", "us-west-2")]
     assert diff.removed == []
     changed = changes(diff)
