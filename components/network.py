@@ -55,13 +55,7 @@ class Network(pulumi.ComponentResource):
         subnet_group = aws.rds.SubnetGroup(f"{name}-db", name=f"{name}-db",
                                            description="Aurora subnets across three AZs",
                                            subnet_ids=[s.id for s in subnets], opts=child(self, args.provider))
-        db_sg = aws.ec2.SecurityGroup(f"{name}-db", name=f"{name}-db", vpc_id=vpc.id,
-                                      description="Aurora PostgreSQL: 5432 from inside the VPC only",
-                                      opts=child(self, args.provider))
-        aws.vpc.SecurityGroupIngressRule(f"{name}-db-postgres", security_group_id=db_sg.id,
-                                         cidr_ipv4=args.cidr, ip_protocol="tcp", from_port=POSTGRES_PORT,
-                                         to_port=POSTGRES_PORT, description="PostgreSQL from the VPC",
-                                         opts=child(self, args.provider))
+        db_sg = self._open_to_vpc_only(f"{name}-db", "postgres", POSTGRES_PORT, "Aurora PostgreSQL", args, vpc)
         route_table = aws.ec2.RouteTable(f"{name}-private", vpc_id=vpc.id, tags={"Name": f"{name}-private"},
                                          opts=child(self, args.provider))
         for index, subnet in enumerate(subnets):
@@ -76,16 +70,22 @@ class Network(pulumi.ComponentResource):
         self.db_security_group_id = db_sg.id
         self.register_outputs({"vpcId": self.vpc_id, "dbSubnetGroupName": self.db_subnet_group_name})
 
+    def _open_to_vpc_only(self, sg_name: str, protocol: str, port: int, what: str, args: NetworkArgs,
+                          vpc: aws.ec2.Vpc) -> aws.ec2.SecurityGroup:
+        """A security group admitting one TCP port from the VPC's own CIDR, nothing else."""
+        group = aws.ec2.SecurityGroup(sg_name, name=sg_name, vpc_id=vpc.id,
+                                      description=f"{what}: {port} from inside the VPC only",
+                                      opts=child(self, args.provider))
+        aws.vpc.SecurityGroupIngressRule(f"{sg_name}-{protocol}", security_group_id=group.id, cidr_ipv4=args.cidr,
+                                         ip_protocol="tcp", from_port=port, to_port=port,
+                                         description=f"{protocol} from the VPC", opts=child(self, args.provider))
+        return group
+
     def _private_cluster_endpoints(self, name: str, args: NetworkArgs, vpc: aws.ec2.Vpc,
                                    subnets: list[aws.ec2.Subnet],
                                    route_table: aws.ec2.RouteTable) -> list[aws.ec2.VpcEndpoint]:
-        endpoint_sg = aws.ec2.SecurityGroup(f"{name}-endpoints", name=f"{name}-endpoints", vpc_id=vpc.id,
-                                            description="VPC interface endpoints: HTTPS from inside the VPC only",
-                                            opts=child(self, args.provider))
-        aws.vpc.SecurityGroupIngressRule(f"{name}-endpoints-https", security_group_id=endpoint_sg.id,
-                                         cidr_ipv4=args.cidr, ip_protocol="tcp", from_port=HTTPS_PORT,
-                                         to_port=HTTPS_PORT, description="HTTPS from the VPC",
-                                         opts=child(self, args.provider))
+        endpoint_sg = self._open_to_vpc_only(f"{name}-endpoints", "https", HTTPS_PORT, "VPC interface endpoints",
+                                             args, vpc)
         s3 = aws.ec2.VpcEndpoint(f"{name}-s3", vpc_id=vpc.id, service_name=f"com.amazonaws.{args.region}.s3",
                                  vpc_endpoint_type="Gateway", route_table_ids=[route_table.id],
                                  tags={"Name": f"{name}-s3"}, opts=child(self, args.provider))
