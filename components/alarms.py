@@ -38,6 +38,7 @@ class ReplicationAlarmsArgs:
     region: str
     alarms: list[LagAlarm]
     provider: aws.Provider
+    account_id: pulumi.Input[str]  # the key policy names the account (root, and CloudWatch's source account)
 
 
 def half_rpo(rpo_minutes: int, unit_seconds: float) -> float:
@@ -61,10 +62,10 @@ class ReplicationAlarms(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ReplicationAlarmsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dr-platform:alarms:ReplicationAlarms", name, None, opts)
-        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(provider=args.provider)).account_id
         key = aws.kms.Key(f"{name}-key", description=f"dr-platform replication alerts ({args.region})",
                           enable_key_rotation=True, deletion_window_in_days=7,
-                          policy=account_id.apply(alerts_key_policy), opts=child(self, args.provider))
+                          policy=pulumi.Output.from_input(args.account_id).apply(alerts_key_policy),
+                          opts=child(self, args.provider))
         topic = aws.sns.Topic(f"{name}-topic", name=f"dr-platform-replication-alerts-{args.region}",
                               kms_master_key_id=key.arn, opts=child(self, args.provider))
         for alarm in args.alarms:

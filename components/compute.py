@@ -43,12 +43,13 @@ from components.base import child
 # Every control-plane log type (https://docs.aws.amazon.com/eks/latest/userguide/control-plane-logs.html).
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 LOG_RETENTION_DAYS = 90
-CLUSTER_POLICIES = ["AmazonEKSClusterPolicy"]
+CLUSTER_POLICIES = ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"]
 # Least privilege for nodes: join the cluster (this policy also lets the Pod Identity agent call
 # eks-auth:AssumeRoleForPodIdentity) and pull images (PullOnly, not ReadOnly, which also lists and describes every
 # repository). The VPC CNI's ENI management is not here: the vpc-cni add-on has its own role through Pod Identity,
 # so no other pod on a node can borrow it from the instance profile.
-NODE_POLICIES = ["AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly"]
+NODE_POLICIES = ["arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+                 "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly"]
 ZONE_KEY = "topology.kubernetes.io/zone"
 TYPESENSE_API_PORT = 8108
 TYPESENSE_PEERING_PORT = 8107
@@ -157,6 +158,17 @@ _RESTRICTED = SecurityContextArgs(allow_privilege_escalation=False, read_only_ro
                                   run_as_non_root=True, capabilities=CapabilitiesArgs(drop=["ALL"]))
 
 
+def _zone_spread(selector: dict[str, str]) -> list[TopologySpreadConstraintArgs]:
+    """Spread a workload's pods across AZs, so one AZ's loss takes at most its share."""
+    return [TopologySpreadConstraintArgs(max_skew=1, topology_key=ZONE_KEY, when_unsatisfiable="ScheduleAnyway",
+                                         label_selector=LabelSelectorArgs(match_labels=selector))]
+
+
+def _http_readiness(path: str, port: int) -> ProbeArgs:
+    return ProbeArgs(http_get=HTTPGetActionArgs(path=path, port=port), period_seconds=5, timeout_seconds=2,
+                     failure_threshold=3)
+
+
 def _pod_security(**extra: object) -> PodSecurityContextArgs:
     return PodSecurityContextArgs(run_as_non_root=True, seccomp_profile=SeccompProfileArgs(type="RuntimeDefault"),
                                   **extra)  # type: ignore[arg-type]
@@ -176,12 +188,8 @@ class Compute(pulumi.ComponentResource):
     def __init__(self, name: str, args: ComputeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dr-platform:compute:Compute", name, None, opts)
         p = args.provider
-        cluster_role = aws.iam.Role(f"{name}-cluster-role", name=f"{args.cluster_name}-cluster",
-                                    assume_role_policy=_assume_role("eks.amazonaws.com"), opts=child(self, p))
-        cluster_attachments = [
-            aws.iam.RolePolicyAttachment(f"{name}-cluster-{policy}", role=cluster_role.name,
-                                         policy_arn=f"arn:aws:iam::aws:policy/{policy}", opts=child(self, p))
-            for policy in CLUSTER_POLICIES]
+        cluster_role, cluster_attachments = self._role(name, args, "cluster", _assume_role("eks.amazonaws.com"),
+                                                       CLUSTER_POLICIES)
         # Created before the cluster so EKS writes into a group with a retention, not a never-expiring one.
         logs = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"/aws/eks/{args.cluster_name}/cluster",
                                        retention_in_days=LOG_RETENTION_DAYS, opts=child(self, p))
@@ -199,12 +207,7 @@ class Compute(pulumi.ComponentResource):
                                                           bootstrap_cluster_creator_admin_permissions=True),
             opts=child(self, p, depends_on=[*cluster_attachments, logs]))
 
-        node_role = aws.iam.Role(f"{name}-node-role", name=f"{args.cluster_name}-node",
-                                 assume_role_policy=_assume_role("ec2.amazonaws.com"), opts=child(self, p))
-        node_attachments = [
-            aws.iam.RolePolicyAttachment(f"{name}-node-{policy}", role=node_role.name,
-                                         policy_arn=f"arn:aws:iam::aws:policy/{policy}", opts=child(self, p))
-            for policy in NODE_POLICIES]
+        node_role, node_attachments = self._role(name, args, "node", _assume_role("ec2.amazonaws.com"), NODE_POLICIES)
         networking = self._networking(name, args, cluster)
         desired = args.nodes.desired
         node_group = aws.eks.NodeGroup(
@@ -256,9 +259,15 @@ class Compute(pulumi.ComponentResource):
         self.register_outputs({"clusterName": self.cluster_name, "clusterArn": self.cluster_arn,
                                "nodegroupName": self.nodegroup_name, "desiredNodes": desired})
 
-    def _pod_identity_role(self, name: str, args: ComputeArgs, suffix: str) -> aws.iam.Role:
-        return aws.iam.Role(f"{name}-{suffix}-role", name=f"{args.cluster_name}-{suffix}",
-                            assume_role_policy=_pod_identity_trust(), opts=child(self, args.provider))
+    def _role(self, name: str, args: ComputeArgs, suffix: str, trust_policy: str,
+              managed_policy_arns: list[str]) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+        """A role `<cluster>-<suffix>` with these AWS managed policies attached (one attachment each)."""
+        role = aws.iam.Role(f"{name}-{suffix}-role", name=f"{args.cluster_name}-{suffix}",
+                            assume_role_policy=trust_policy, opts=child(self, args.provider))
+        attachments = [aws.iam.RolePolicyAttachment(f"{name}-{suffix}-{arn.rsplit('/', 1)[-1]}", role=role.name,
+                                                    policy_arn=arn, opts=child(self, args.provider))
+                       for arn in managed_policy_arns]
+        return role, attachments
 
     def _networking(self, name: str, args: ComputeArgs, cluster: aws.eks.Cluster) -> list[aws.eks.Addon]:
         """The Pod Identity agent and the VPC CNI as EKS add-ons, before any node: both are DaemonSets, ACTIVE
@@ -267,16 +276,14 @@ class Compute(pulumi.ComponentResource):
         p = args.provider
         agent = aws.eks.Addon(f"{name}-{POD_IDENTITY_ADDON}", cluster_name=cluster.name,
                               addon_name=POD_IDENTITY_ADDON, opts=child(self, p))
-        role = self._pod_identity_role(name, args, "vpc-cni")
-        grant = aws.iam.RolePolicyAttachment(f"{name}-vpc-cni-AmazonEKS_CNI_Policy", role=role.name,
-                                             policy_arn=VPC_CNI_POLICY_ARN, opts=child(self, p))
+        role, grants = self._role(name, args, "vpc-cni", _pod_identity_trust(), [VPC_CNI_POLICY_ARN])
         self.vpc_cni_role = role
         cni = aws.eks.Addon(
             f"{name}-{VPC_CNI_ADDON}", cluster_name=cluster.name, addon_name=VPC_CNI_ADDON,
             resolve_conflicts_on_create="OVERWRITE",
             pod_identity_associations=[aws.eks.AddonPodIdentityAssociationArgs(
                 role_arn=role.arn, service_account=VPC_CNI_SERVICE_ACCOUNT)],
-            opts=child(self, p, depends_on=[agent, grant]))
+            opts=child(self, p, depends_on=[agent, *grants]))
         return [agent, cni]
 
     def _storage_driver(self, name: str, args: ComputeArgs, cluster: aws.eks.Cluster,
@@ -288,11 +295,9 @@ class Compute(pulumi.ComponentResource):
         light) there is no driver; the flip that adds nodes adds it, after the node group. Its role exists either
         way (IAM is free)."""
         p = args.provider
-        role = self._pod_identity_role(name, args, "ebs-csi")
-        grants = [aws.iam.RolePolicyAttachment(f"{name}-ebs-csi-AmazonEBSCSIDriverPolicy", role=role.name,
-                                               policy_arn=EBS_CSI_POLICY_ARN, opts=child(self, p)),
-                  aws.iam.RolePolicy(f"{name}-ebs-csi-kms", name="ebs-volume-kms", role=role.name,
-                                     policy=ebs_kms_policy(args.kms_key_arn), opts=child(self, p))]
+        role, attachments = self._role(name, args, "ebs-csi", _pod_identity_trust(), [EBS_CSI_POLICY_ARN])
+        grants = [*attachments, aws.iam.RolePolicy(f"{name}-ebs-csi-kms", name="ebs-volume-kms", role=role.name,
+                                                   policy=ebs_kms_policy(args.kms_key_arn), opts=child(self, p))]
         self.ebs_csi_role = role
         if args.nodes.desired == 0:
             return []
@@ -315,15 +320,11 @@ class Compute(pulumi.ComponentResource):
                                   metadata=ObjectMetaArgs(labels=labels),
                                   spec=PodSpecArgs(
                                       security_context=_pod_security(),
-                                      topology_spread_constraints=[TopologySpreadConstraintArgs(
-                                          max_skew=1, topology_key=ZONE_KEY, when_unsatisfiable="ScheduleAnyway",
-                                          label_selector=LabelSelectorArgs(match_labels=selector))],
+                                      topology_spread_constraints=_zone_spread(selector),
                                       containers=[ContainerArgs(
                                           name=w.name, image=w.image, security_context=_RESTRICTED,
                                           ports=[ContainerPortArgs(name="http", container_port=w.port)],
-                                          readiness_probe=ProbeArgs(
-                                              http_get=HTTPGetActionArgs(path=w.health_path, port=w.port),
-                                              period_seconds=5, timeout_seconds=2, failure_threshold=3),
+                                          readiness_probe=_http_readiness(w.health_path, w.port),
                                           resources=SERVICE_RESOURCES)]))),
                           opts=opts)
 
@@ -369,9 +370,7 @@ class Compute(pulumi.ComponentResource):
                     spec=PodSpecArgs(
                         security_context=_pod_security(run_as_user=10000, run_as_group=3000, fs_group=2000),
                         termination_grace_period_seconds=300,
-                        topology_spread_constraints=[TopologySpreadConstraintArgs(
-                            max_skew=1, topology_key=ZONE_KEY, when_unsatisfiable="ScheduleAnyway",
-                            label_selector=LabelSelectorArgs(match_labels=selector))],
+                        topology_spread_constraints=_zone_spread(selector),
                         containers=[ContainerArgs(
                             name="typesense", image=args.typesense_image, command=command,
                             security_context=_RESTRICTED, resources=TYPESENSE_RESOURCES,
@@ -379,9 +378,7 @@ class Compute(pulumi.ComponentResource):
                                 secret_key_ref=SecretKeySelectorArgs(name="typesense-api-key", key="api-key")))],
                             ports=[ContainerPortArgs(name="http", container_port=TYPESENSE_API_PORT),
                                    ContainerPortArgs(name="peering", container_port=TYPESENSE_PEERING_PORT)],
-                            readiness_probe=ProbeArgs(http_get=HTTPGetActionArgs(path="/health",
-                                                                                 port=TYPESENSE_API_PORT),
-                                                      period_seconds=5, timeout_seconds=2, failure_threshold=3),
+                            readiness_probe=_http_readiness("/health", TYPESENSE_API_PORT),
                             volume_mounts=[VolumeMountArgs(name="data", mount_path="/data"),
                                            VolumeMountArgs(name="nodes", mount_path="/etc/typesense")])],
                         volumes=[VolumeArgs(name="nodes",

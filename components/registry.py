@@ -24,6 +24,7 @@ class ContainerRegistryArgs:
     replica_region: str
     primary_kms_key_arn: pulumi.Input[str]
     replica_kms_key_arn: pulumi.Input[str]
+    account_id: pulumi.Input[str]  # the registry replication copies to (this account's registry in B)
 
 
 class ContainerRegistry(pulumi.ComponentResource):
@@ -41,8 +42,6 @@ class ContainerRegistry(pulumi.ComponentResource):
                     encryption_type="KMS", kms_key=args.primary_kms_key_arn)],
                 opts=data(self, args.primary_provider))
             self.repository_urls[repository] = repo.repository_url
-        account_id = aws.get_caller_identity_output(
-            opts=pulumi.InvokeOptions(provider=args.primary_provider)).account_id
         template = aws.ecr.RepositoryCreationTemplate(
             f"{name}-replicas", prefix="ROOT", applied_fors=["REPLICATION"],
             description="repositories ECR replication creates in the DR region",
@@ -55,7 +54,7 @@ class ContainerRegistry(pulumi.ComponentResource):
             replication_configuration=aws.ecr.ReplicationConfigurationReplicationConfigurationArgs(rules=[
                 aws.ecr.ReplicationConfigurationReplicationConfigurationRuleArgs(destinations=[
                     aws.ecr.ReplicationConfigurationReplicationConfigurationRuleDestinationArgs(
-                        region=args.replica_region, registry_id=account_id)])]),
+                        region=args.replica_region, registry_id=args.account_id)])]),
             opts=child(self, args.primary_provider, depends_on=[template]))  # B's copies get the template
         self.register_outputs({"repositoryUrls": self.repository_urls})
 

@@ -10,7 +10,6 @@ from components.base import regional_provider
 from components.compute import Compute, ComputeArgs, NodeCounts, Workload
 from components.network import Network
 from components.registry import ContainerRegistry, ContainerRegistryArgs, registry_host, regional_image, repository_of
-from components.posture import ComputeProduction, ServiceCount
 from components.storage import REPLICATION_RULE_ID
 from stacks.settings import PROJECT, Settings, Tier
 
@@ -44,22 +43,19 @@ def bucket_lag_alarm(settings: Settings, name: str, tier: Tier, source: pulumi.I
                                 f"({rpo} min); RTC promises 15 min")
 
 
-def compute_production(settings: Settings) -> ComputeProduction:
-    """What PRODUCTION means for the posture table's compute rows."""
-    c = settings.compute
-    return ComputeProduction(nodes=c.nodes, typesense_replicas=c.typesense_replicas,
-                             services=tuple(ServiceCount(s.name, s.tier.value, s.replicas) for s in c.services))
+def account_id(provider) -> pulumi.Output[str]:
+    """The account the stack deploys into, looked up once per stack (key policies, ECR, image URIs need it)."""
+    return aws.get_caller_identity_output(opts=pulumi.InvokeOptions(provider=provider)).account_id
 
 
 def compute(settings: Settings, region: str, provider, network: Network, kms_key_arn: pulumi.Input[str],
-            nodes: int, replicas: dict[str, int], typesense_replicas: int) -> Compute:
+            account: pulumi.Output[str], nodes: int, replicas: dict[str, int], typesense_replicas: int) -> Compute:
     """The region's EKS cluster and workloads at the resolved counts (A: production, B: the posture table's), their
     images from the region's own ECR."""
     c = settings.compute
-    account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(provider=provider)).account_id
 
     def image(reference: str) -> pulumi.Output[str]:
-        return account_id.apply(lambda account: regional_image(reference, account, region))
+        return account.apply(lambda resolved: regional_image(reference, resolved, region))
 
     return Compute(f"compute-{region}", ComputeArgs(
         region=region, provider=provider, cluster_name=c.cluster_name(region), nodegroup_name=c.nodegroup_name,
@@ -73,7 +69,7 @@ def compute(settings: Settings, region: str, provider, network: Network, kms_key
 
 
 def container_registry(settings: Settings, provider_a, provider_b, primary_kms_key_arn: pulumi.Input[str],
-                       replica_kms_key_arn: pulumi.Input[str]) -> ContainerRegistry:
+                       replica_kms_key_arn: pulumi.Input[str], account: pulumi.Output[str]) -> ContainerRegistry:
     """ECR repositories in A for every image the clusters pull from their own region, replicated to B."""
     c = settings.compute
     images = [s.image for s in c.services] + [c.typesense_image]
@@ -81,4 +77,4 @@ def container_registry(settings: Settings, provider_a, provider_b, primary_kms_k
     return ContainerRegistry("registry", ContainerRegistryArgs(
         repositories=repositories, primary_provider=provider_a, replica_provider=provider_b,
         replica_region=settings.dr_region, primary_kms_key_arn=primary_kms_key_arn,
-        replica_kms_key_arn=replica_kms_key_arn))
+        replica_kms_key_arn=replica_kms_key_arn, account_id=account))

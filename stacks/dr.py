@@ -11,7 +11,7 @@ from components.failover import AuroraPromotion, AuroraPromotionArgs
 from components.network import Network, NetworkArgs
 from components.posture import Region, capacity
 from components.storage import BucketReplication, BucketReplicationArgs
-from stacks.common import aurora_args, bucket_lag_alarm, compute, compute_production, provider
+from stacks.common import account_id, aurora_args, bucket_lag_alarm, compute, provider
 from stacks.settings import Settings, Tier
 
 
@@ -19,7 +19,7 @@ def build(settings: Settings) -> None:
     a, b = settings.primary_region, settings.dr_region
     # Only region B's provider: during a regional outage this stack must not need region A's APIs.
     provider_b = provider(settings, b)
-    cap = capacity(settings.posture, settings.failover, settings.aurora.instances, compute_production(settings))
+    cap = capacity(settings.posture, settings.failover, settings.aurora.instances, settings.compute.production())
     primary = pulumi.StackReference(settings.primary_stack)
     replica_key_arn = primary.require_output("kmsReplicaKeyArn")
 
@@ -31,7 +31,8 @@ def build(settings: Settings) -> None:
                                    security_group_id=network.db_security_group_id, kms_key_arn=replica_key_arn),
         global_cluster_id=primary.require_output("globalClusterId"), instances=cap.aurora_instances_b))
 
-    cluster = compute(settings, b, provider_b, network, replica_key_arn, nodes=cap.eks_nodes_b,
+    account = account_id(provider_b)
+    cluster = compute(settings, b, provider_b, network, replica_key_arn, account, nodes=cap.eks_nodes_b,
                       replicas=dict(cap.replicas_b), typesense_replicas=cap.typesense_replicas_b)
 
     if cap.promote_aurora:
@@ -62,7 +63,7 @@ def build(settings: Settings) -> None:
                 provider=provider_b))
 
     alarms = ReplicationAlarms("replication-alarms-b", ReplicationAlarmsArgs(region=b, alarms=lag_alarms,
-                                                                             provider=provider_b))
+                                                                             provider=provider_b, account_id=account))
 
     dns = settings.dns
     endpoints = {Region.A: RegionEndpoint("a", dns.primary_endpoint, cap.dns_weight_a),

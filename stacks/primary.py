@@ -13,8 +13,8 @@ from components.network import Network, NetworkArgs
 from components.posture import capacity
 from components.storage import BucketReplication, BucketReplicationArgs, SecureBucket, SecureBucketArgs
 from components.tables import GlobalTable, GlobalTableArgs
-from stacks.common import (aurora_args, bucket_lag_alarm, bucket_name, compute, compute_production,
-                           container_registry, provider)
+from stacks.common import (account_id, aurora_args, bucket_lag_alarm, bucket_name, compute, container_registry,
+                           provider)
 from stacks.settings import Settings
 
 
@@ -23,7 +23,7 @@ def build(settings: Settings) -> None:
     provider_a, provider_b = provider(settings, a), provider(settings, b)
     key = MultiRegionKey("data-key", MultiRegionKeyArgs(alias="dr-platform-data", primary_provider=provider_a,
                                                         replica_provider=provider_b))
-    cap = capacity(settings.posture, False, settings.aurora.instances, compute_production(settings))
+    cap = capacity(settings.posture, False, settings.aurora.instances, settings.compute.production())
     network = Network(f"network-{a}", NetworkArgs(cidr=settings.network.primary_cidr, provider=provider_a, region=a,
                                                   private_cluster_endpoints=cap.eks_nodes_a > 0))
     aurora = AuroraGlobalPrimary("aurora", AuroraGlobalPrimaryArgs(
@@ -33,8 +33,9 @@ def build(settings: Settings) -> None:
         instances=cap.aurora_instances_a,
         secret_replica_region=b, secret_replica_kms_key_arn=key.replica_arn))
 
-    registry = container_registry(settings, provider_a, provider_b, key.primary_arn, key.replica_arn)
-    cluster = compute(settings, a, provider_a, network, key.primary_arn, nodes=cap.eks_nodes_a,
+    account = account_id(provider_a)
+    registry = container_registry(settings, provider_a, provider_b, key.primary_arn, key.replica_arn, account)
+    cluster = compute(settings, a, provider_a, network, key.primary_arn, account, nodes=cap.eks_nodes_a,
                       replicas=dict(cap.replicas_a), typesense_replicas=cap.typesense_replicas_a)
 
     buckets: dict[str, dict[str, pulumi.Output[str]]] = {}
@@ -66,7 +67,7 @@ def build(settings: Settings) -> None:
             dimensions={"TableName": spec.name, "ReceivingRegion": b}, threshold=half_rpo(rpo, unit_seconds=0.001),
             description=f"DynamoDB {spec.name} replication to {b} lags more than half the {spec.tier} RPO ({rpo} min)"))
     alarms = ReplicationAlarms("replication-alarms-a", ReplicationAlarmsArgs(region=a, alarms=lag_alarms,
-                                                                             provider=provider_a))
+                                                                             provider=provider_a, account_id=account))
 
     backup = CrossRegionBackup("backup", BackupArgs(
         primary_provider=provider_a, dr_provider=provider_b, primary_kms_key_arn=key.primary_arn,

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Self
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator)
 from pydantic.alias_generators import to_camel
 
-from components.posture import Posture
+from components.posture import ComputeProduction, Posture, ServiceCount
 
 PROJECT = "dr-platform"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -186,6 +186,11 @@ class ComputeSettings(Strict):
         return f"platform-{region}"
 
     nodegroup_name: ClassVar[str] = "general"
+
+    def production(self) -> ComputeProduction:
+        """What PRODUCTION means for the posture table's compute rows."""
+        return ComputeProduction(nodes=self.nodes, typesense_replicas=self.typesense_replicas,
+                                 services=tuple(ServiceCount(s.name, s.tier.value, s.replicas) for s in self.services))
 
     @field_validator("typesense_image")
     @classmethod

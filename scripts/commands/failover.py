@@ -144,10 +144,9 @@ def start(book: "Runbook", params: dict[str, Any], *, execute: bool, yes: bool, 
 def failed_over_nodegroups(settings: Any) -> list[str]:
     """B's node group, as the Pulumi program names it, at the size the posture table gives it after failover,
     so the API path scales B exactly as `pulumi up` with failover=true would."""
-    from components.posture import ComputeProduction, capacity
+    from components.posture import capacity
 
-    nodes = capacity(settings.posture, True, settings.aurora.instances,
-                     ComputeProduction(nodes=settings.compute.nodes)).eks_nodes_b
+    nodes = capacity(settings.posture, True, settings.aurora.instances, settings.compute.production()).eks_nodes_b
     return [f"{settings.compute.cluster_name(settings.dr_region)}/{settings.compute.nodegroup_name}={nodes}"]
 
 

@@ -1,39 +1,12 @@
 """Components on their own, under `@pulumi.runtime.test`: typed args in, the right children out."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pulumi
 import pulumi_aws as aws
-import pytest
-from pulumi.runtime import settings as runtime_settings
 
 from components.aurora import AuroraSecondary, AuroraSecondaryArgs, AuroraSettingsArgs, ClusterPlacement
 from components.kms import MultiRegionKey, MultiRegionKeyArgs
-
-
-class RecordingMocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.registered: list[pulumi.runtime.MockResourceArgs] = []
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
-        self.registered.append(args)
-        region = args.inputs.get("region", "us-west-2")
-        return f"{args.name}-id", {**args.inputs, "arn": f"arn:aws:test:{region}:123456789012:{args.name}"}
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
-        return {}
-
-    def of_type(self, type_: str) -> list[pulumi.runtime.MockResourceArgs]:
-        return [r for r in self.registered if r.typ == type_]
-
-
-@pytest.fixture
-def mocks() -> Iterator[RecordingMocks]:
-    recording = RecordingMocks()
-    runtime_settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(recording, project="dr-platform", stack="test", preview=False)
-    yield recording
+from tests.foundation.conftest import RecordingMocks
 
 
 SETTINGS = AuroraSettingsArgs(global_cluster_id="dr-core", engine_version="15.8", instance_class="db.r6g.large",

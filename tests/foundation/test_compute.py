@@ -3,16 +3,15 @@ down, workloads well-formed, and every Kubernetes resource talking to its own re
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pulumi
 import pulumi_aws as aws
 import pytest
-from pulumi.runtime import settings as runtime_settings
 
 from components.compute import Compute, ComputeArgs, NodeCounts, Workload, ami_type
 from scripts.planning.mockplan import Plan, plan_stack
 from stacks.config_files import load_stack_settings
+from tests.foundation.conftest import RecordingMocks
 
 EKS = "aws:eks/cluster:Cluster"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -313,31 +312,8 @@ def test_ami_follows_the_instance_architecture() -> None:
     assert ami_type("t4g.medium") == "AL2023_ARM_64_STANDARD"
 
 
-class _Mocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.registered: list[pulumi.runtime.MockResourceArgs] = []
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
-        self.registered.append(args)
-        outputs = dict(args.inputs)
-        if args.typ == EKS:
-            outputs.update(endpoint="https://example.eks", certificateAuthority={"data": "Q0E="})
-        return f"{args.name}-id", outputs
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
-        return {}
-
-
-@pytest.fixture
-def mocks() -> Iterator[_Mocks]:
-    recording = _Mocks()
-    runtime_settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(recording, project="dr-platform", stack="test", preview=False)
-    yield recording
-
-
 @pulumi.runtime.test
-def test_component_alone_builds_its_kubeconfig_from_the_cluster_outputs(mocks: _Mocks):
+def test_component_alone_builds_its_kubeconfig_from_the_cluster_outputs(mocks: RecordingMocks):
     compute = Compute("compute", ComputeArgs(
         region="us-west-2", provider=aws.Provider("b", region="us-west-2"), cluster_name="platform-us-west-2",
         nodegroup_name="general", kubernetes_version="1.34", subnet_ids=[pulumi.Output.from_input("subnet-1")],
