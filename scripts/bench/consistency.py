@@ -6,9 +6,11 @@ For each size, the same `orders` table (8 columns: bigint key, int, numeric, tex
 loaded on both clusters, then 10 scattered differences are applied to the DR copy: 3 rows only in the source,
 3 only in the target, 4 changed (one of them in `amount` only, a non-key column the seed SQL does not hash).
 Each approach runs against both servers and must report exactly those 10 keys (the seed SQL can only say
-"mismatch"). Two floors show what any check pays before hashing a single value: one aggregate over the key's
-hash, and a scan that reads every column value and hashes none. Goals (issue 4): exact keys in ≤ 1/5 of reladiff's time at 5M rows, within 2x of a plain
-`SELECT count(*)` on both sides in parallel, and backend memory that stays flat as the table grows.
+"mismatch"). Three floors find no keys but show what a check pays at least: one aggregate over the key's hash;
+a scan that deforms every row and hashes nothing; each value hashed once by its type's hash function, folded
+into one aggregate (no row hash, no buckets). Goals (issue 4): exact keys in ≤ 1/5 of reladiff's time at 5M rows,
+within 2x of a plain `SELECT count(*)` on both sides in parallel, and backend memory that stays flat as the table
+grows.
 
 Backend memory: a sampler reads RssAnon (private memory: sorts, hash tables, strings being built; shared
 buffers excluded) of every client backend and parallel worker of both clusters every 20 ms; the figure is the
@@ -156,11 +158,21 @@ def count_star(dsns: tuple[str, str]) -> str:
     return f"{source[0][0]} vs {target[0][0]} rows"
 
 
-def floor_read_every_value(dsns: tuple[str, str]) -> str:
-    """Lower bound for any content check: deform every column of every row, hash nothing (num_nulls takes
-    each value but does not detoast or inspect it)."""
-    source, target = _on_both(dsns, f"SELECT count(*) FROM orders WHERE num_nulls(id, {', '.join(COLUMNS)}) >= 0")
+def floor_deform_every_row(dsns: tuple[str, str]) -> str:
+    """Lower bound for any content check: deform every row up to its last column (`attrs`), hash nothing."""
+    source, target = _on_both(dsns, "SELECT count(*), count(attrs) FROM orders")
     return f"{source[0][0]} vs {target[0][0]} rows read"
+
+
+def floor_hash_every_value(dsns: tuple[str, str]) -> str:
+    """Lower bound for any check of every column's content on the server: each value hashed once by its type's
+    own hash function (the cheapest SQL can call; timestamptz has none callable without a time-zone cast, so
+    the two go through one record hash), folded into one aggregate: no row hash, no buckets, no keys found."""
+    hashes = ("hashint8extended(id, 0) # hashint4extended(account_id, 0) # hash_numeric_extended(amount, 0) "
+              "# hashtextextended(status, 0) # hashtextextended(note, 0) "
+              "# hash_record_extended(ROW(created_at, updated_at), 0) # jsonb_hash_extended(attrs, 0)")
+    source, target = _on_both(dsns, f"SELECT bit_xor({hashes}) FROM orders")
+    return "contents differ" if source != target else "same contents"
 
 
 def floor_hash_key_only(dsns: tuple[str, str]) -> str:
@@ -198,6 +210,25 @@ def reladiff(dsns: tuple[str, str]) -> set[tuple[int, str]]:
     return {(key, kinds[frozenset(s)]) for key, s in signs.items()}
 
 
+def bucket_scan_alone(dsn: str, parallel: bool) -> float:
+    """The tool's bucket scan on one server while the other is idle, as in production where each server has its
+    own host; median of three. parallel=False forbids parallel workers, True leaves the server's own setting."""
+    with consistency.Pair(dsn, dsn) as pair:
+        conn = pair.conns["source"]
+        table = consistency._catalog_table(conn, "source", "orders")
+        plan = consistency.plan_table(table, table, "orders", None, None, frozenset())
+        bucketing = consistency.choose_bucketing(pair, plan, consistency.DEFAULT_BUCKETS)
+        row_hash = consistency.row_hash_sql(plan, "binary")
+        if not parallel:
+            conn.execute("SELECT set_config('max_parallel_workers_per_gather', '0', false)")
+        seconds = []
+        for _ in range(3):
+            started = time.perf_counter()
+            consistency.bucket_sums(conn, plan, bucketing, row_hash)
+            seconds.append(time.perf_counter() - started)
+    return statistics.median(seconds)
+
+
 def measure(name: str, run: Callable[[], object], expected: set[tuple[int, str]] | None,
             sampler_clusters: list[PgCluster]) -> Outcome:
     sampler = MemorySampler(sampler_clusters)
@@ -230,7 +261,7 @@ def load(clusters: list[PgCluster], database: str, rows: int) -> tuple[str, str]
     return source, target
 
 
-def run_size(clusters: list[PgCluster], rows: int) -> list[Outcome]:
+def run_size(clusters: list[PgCluster], rows: int) -> tuple[list[Outcome], tuple[float, float]]:
     database = f"bench_{rows}"
     started = time.perf_counter()
     dsns = load(clusters, database, rows)
@@ -249,17 +280,21 @@ def run_size(clusters: list[PgCluster], rows: int) -> list[Outcome]:
                            ("seed SQL (md5(string_agg))", seed_sql),
                            # floors: what no full content check can go below (they find no keys)
                            ("floor: hash the key only", floor_hash_key_only),
-                           ("floor: read every value, hash none", floor_read_every_value)):
+                           ("floor: deform every row, hash none", floor_deform_every_row),
+                           ("floor: type hash of every value", floor_hash_every_value)):
         outcome = measure(name, lambda a=approach: a(dsns), expected, clusters)
         outcomes.append(outcome)
         print(f"  {name}: {outcome.seconds:.2f} s", flush=True)
+    alone = (bucket_scan_alone(dsns[0], parallel=False), bucket_scan_alone(dsns[0], parallel=True))
+    print(f"  bucket scan on one server alone: {alone[0]:.2f} s serial, {alone[1]:.2f} s with parallel workers",
+          flush=True)
     for cluster in clusters:
         with psycopg.connect(cluster.dsn(), autocommit=True) as conn:
             conn.execute(f"DROP DATABASE {database}")
-    return outcomes
+    return outcomes, alone
 
 
-def print_table(rows: int, outcomes: list[Outcome]) -> None:
+def print_table(rows: int, outcomes: list[Outcome], alone: tuple[float, float]) -> None:
     count, tool_run, reladiff_run = outcomes[0].seconds, outcomes[1].seconds, outcomes[2].seconds
     print(f"\n{rows:,} rows per side")
     print(f"{'approach':38} {'seconds':>8} {'x count(*)':>10} {'peak backend MB':>15}  result")
@@ -269,6 +304,8 @@ def print_table(rows: int, outcomes: list[Outcome]) -> None:
           f"{'met' if tool_run <= reladiff_run / 5 else 'NOT met'}); "
           f"drctl consistency / count(*): {tool_run / count:.1f}x (goal ≤ 2x: "
           f"{'met' if tool_run <= 2 * count else 'NOT met'})")
+    print(f"bucket scan on one server alone (the other idle): {alone[0]:.2f} s serial, {alone[1]:.2f} s with the "
+          f"server's parallel workers ({alone[0] / alone[1]:.1f}x on {os.cpu_count()} cores)")
 
 
 def main() -> None:
@@ -283,12 +320,12 @@ def main() -> None:
         print(f"clusters: primary :{primary.port} (UTC, ISO), DR :{dr.port} (Europe/Berlin, SQL/DMY); "
               f"load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         for rows in sizes:
-            results.append((rows, run_size([primary, dr], rows)))
+            results.append((rows, *run_size([primary, dr], rows)))
     print(f"\nload average at end {os.getloadavg()[0]:.1f} (other jobs on the machine slow every approach alike)")
-    for rows, outcomes in results:
-        print_table(rows, outcomes)
+    for rows, outcomes, alone in results:
+        print_table(rows, outcomes, alone)
     if len(results) > 1:
-        tool_memory = [outcomes[1].memory_mb for _, outcomes in results]
+        tool_memory = [outcomes[1].memory_mb for _, outcomes, _ in results]
         print(f"\ndrctl consistency peak backend memory across sizes: "
               f"{', '.join(f'{m:.1f}' for m in tool_memory)} MB (spread {max(tool_memory) - min(tool_memory):.1f} MB; "
               f"median {statistics.median(tool_memory):.1f})")

@@ -3,8 +3,9 @@
 One scan per side: every row gets a 64-bit hash, rows are grouped into a few thousand buckets by key and each
 bucket is reduced to (count, bit_xor of row hashes) on the server, so each side sends back a few thousand pairs
 and the backends need only a small hash table (no string_agg: no 1 GB limit, no memory growing with the table).
-Both servers are queried at the same time, one connection each. Only the buckets whose pairs differ are then
-read key by key (key + row hash, in bounded chunks) and merged into only-in-source / only-in-target / changed.
+Both servers are queried at the same time, one connection each, and each server may scan with its own
+parallel workers. Only the buckets whose pairs differ are then read key by key (key + row hash, in bounded
+chunks) and merged into only-in-source / only-in-target / changed.
 
 Row hash. With the same PostgreSQL major version on both sides ("binary" mode), each value is hashed with its
 type's own hash function through `hash_record_extended(ROW(...))`: no value is rendered as text, so the hash
@@ -29,6 +30,7 @@ import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -336,13 +338,32 @@ def choose_bucketing(pair: Pair, plan: TablePlan, buckets: int) -> Bucketing:
 BucketSums = dict[int, tuple[int, int]]  # bucket -> (rows, bit_xor of row hashes)
 
 
+# The planner takes the bucket expression for as many groups as there are keys. It would therefore sort the
+# whole table, and it would keep the scan serial, thinking the workers' partial aggregates cost as much to
+# gather as the table. There are at most a few thousand groups (a hash aggregate of a few hundred kB per process)
+# and each worker sends back at most that many rows, so gathering them is as good as free. How many workers may
+# join stays the server's own setting (max_parallel_workers_per_gather).
+BUCKET_SCAN_SETTINGS = {"enable_sort": "off", "parallel_tuple_cost": "0"}
+
+
+def bucket_sums_sql(plan: TablePlan, bucketing: Bucketing, row_hash: str) -> str:
+    return (f"SELECT {bucketing.expression} AS bucket, count(*), bit_xor({row_hash}) "
+            f"FROM {plan.relation} AS t GROUP BY 1")
+
+
+@contextmanager
+def bucket_scan_settings(conn: psycopg.Connection) -> Iterator[None]:
+    """BUCKET_SCAN_SETTINGS for the statements run inside, back to the session's values after."""
+    for name, value in BUCKET_SCAN_SETTINGS.items():
+        conn.execute("SELECT set_config(%s, %s, true)", (name, value))
+    yield  # no reset after an error: the transaction is aborted then anyway
+    for name in BUCKET_SCAN_SETTINGS:
+        conn.execute(f"SET LOCAL {name} TO DEFAULT")
+
+
 def bucket_sums(conn: psycopg.Connection, plan: TablePlan, bucketing: Bucketing, row_hash: str) -> BucketSums:
-    # The planner takes the bucket expression for as many groups as keys and would sort the whole table;
-    # there are at most a few thousand groups, which a hash aggregate holds in a few hundred kB.
-    conn.execute("SET LOCAL enable_sort = off")
-    rows = conn.execute(f"SELECT {bucketing.expression} AS bucket, count(*), bit_xor({row_hash}) "
-                        f"FROM {plan.relation} AS t GROUP BY 1").fetchall()
-    conn.execute("SET LOCAL enable_sort TO DEFAULT")
+    with bucket_scan_settings(conn):
+        rows = conn.execute(bucket_sums_sql(plan, bucketing, row_hash)).fetchall()
     return {int(b): (int(n), int(h)) for b, n, h in rows}
 
 
