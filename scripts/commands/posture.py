@@ -26,6 +26,7 @@ def posture(
     from rich.table import Table
 
     from scripts.planning.assess import Assumptions, assess
+    from scripts.planning.costs import HOURS_PER_MONTH, NOT_COUNTED
     from stacks.settings import ConfigError
 
     try:
@@ -36,20 +37,21 @@ def posture(
         print(f"invalid config: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None
     if as_json:
-        print(json.dumps([{**asdict(r), "rto_minutes": r.rto_minutes} for r in rows], indent=2))
+        print(json.dumps([{**asdict(r), "rto_minutes": r.rto_minutes, "usd_month": r.usd_month} for r in rows],
+                         indent=2))
         return
     console = stdout_console()
     o = settings.objectives
     table = Table(title=f"Region B by posture — objectives: critical RTO {o.critical.rto_minutes} min / RPO "
                         f"{o.critical.rpo_minutes} min, standard RTO {o.standard.rto_minutes} min / RPO "
                         f"{o.standard.rpo_minutes} min")
-    for column in ("posture", "Aurora in B", "instance-h/month", "EKS nodes in B", "node-h/month", "USD/month",
-                   "RTO min", "RPO critical",
-                   "RPO standard", "critical", "standard"):
-        table.add_column(column)
+    for column in ("posture", "Aurora instances in B", "EKS nodes in B", "compute USD/month",
+                   "standing USD/month", "USD/month", "RTO min", "RPO critical", "RPO standard", "critical",
+                   "standard"):
+        table.add_column(column, no_wrap=column == "posture")
     for r in rows:
-        table.add_row(r.posture, str(r.instances_b), str(r.instance_hours_month), str(r.nodes_b),
-                      str(r.node_hours_month), f"{r.compute_usd_month:,.0f}",
+        table.add_row(r.posture, str(r.instances_b), str(r.nodes_b), f"{r.compute_usd_month:,.0f}",
+                      f"{r.standing_usd_month:,.0f}", f"{r.usd_month:,.0f}",
                       f"{r.rto_minutes:g}", f"{r.rpo_minutes['critical']:g} min", f"{r.rpo_minutes['standard']:g} min",
                       "met" if r.meets["critical"] else "[red]NOT met[/red]",
                       "met" if r.meets["standard"] else "[red]NOT met[/red]")
@@ -61,5 +63,10 @@ def posture(
             console.print(f"    {s.name}: {s.why}")
         for tier in ("critical", "standard"):
             console.print(f"    RPO {tier}: {r.rpo_why[tier]}")
-    console.print("USD/month counts Aurora instance-hours (--instance-hour-usd) and EKS node-hours (--node-hour-usd) "
-                  "in B; storage, I/O, transfer and the EKS control plane are the same in every posture.")
+        standing = ", ".join(f"{line.item} {line.quantity:g} {line.unit} ${line.usd_month:,.2f}"
+                             for line in r.standing)
+        console.print(f"    standing in B: {standing}")
+    console.print("compute: Aurora instance-hours (--instance-hour-usd) and EKS node-hours (--node-hour-usd) in B, "
+                  f"{HOURS_PER_MONTH} h/month. standing: what else B bills per hour or month, counted from the plans at list prices "
+                  f"(scripts/planning/costs.py). Not counted, they scale with data alike in every posture: "
+                  f"{NOT_COUNTED}.")

@@ -11,10 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from components.posture import Posture
+from scripts.planning.costs import HOURS_PER_MONTH, CostLine, Prices, standing_costs
 from scripts.planning.mockplan import Plan, plan_stack
 from stacks.settings import Settings, parse
-
-HOURS_PER_MONTH = 730
 
 
 @dataclass(frozen=True)
@@ -33,6 +32,7 @@ class Assumptions:
     # image pulls and readiness probes about a minute or two. An assumption: replace it with the drill's measured
     # figure (the failover journal times the scale step).
     nodes_and_pods_minutes: float = 6.0
+    prices: Prices = field(default_factory=Prices)  # list prices of what B bills whatever the posture's traffic
 
 
 @dataclass
@@ -52,6 +52,8 @@ class PostureAssessment:
     nodes_b: int = 0
     node_hours_month: int = 0
     nodes_usd_month: float = 0.0
+    standing: list[CostLine] = field(default_factory=list)  # B's other hourly/monthly charges, from the plans
+    standing_usd_month: float = 0.0
     rto_steps: list[Step] = field(default_factory=list)
     rpo_minutes: dict[str, float] = field(default_factory=dict)  # per tier, worst case over its data stores
     rpo_why: dict[str, str] = field(default_factory=dict)
@@ -60,6 +62,10 @@ class PostureAssessment:
     @property
     def rto_minutes(self) -> float:
         return round(sum(s.minutes for s in self.rto_steps), 1)
+
+    @property
+    def usd_month(self) -> float:
+        return round(self.compute_usd_month + self.standing_usd_month, 2)
 
 
 def _instances_in_b(plan: Plan) -> int:
@@ -104,6 +110,9 @@ def assess_posture(posture: str, settings: Settings, dr_plan: Plan, primary_plan
                                instance_hours_month=instances_b * HOURS_PER_MONTH,
                                compute_usd_month=round(aurora_usd + nodes_usd, 2), aurora_usd_month=aurora_usd,
                                nodes_b=nodes_b, node_hours_month=nodes_b * HOURS_PER_MONTH, nodes_usd_month=nodes_usd)
+    result.standing = standing_costs(settings.dr_region, dr_plan.resources, primary_plan.resources,
+                                     assumptions.prices)
+    result.standing_usd_month = round(sum(line.usd_month for line in result.standing), 2)
     detect, detect_why = _detect_minutes(dr_plan)
     dns, dns_why = _dns_minutes(dr_plan)
     capacity = 0.0 if instances_b > 0 else assumptions.instance_create_minutes

@@ -38,6 +38,9 @@ def test_cli_json() -> None:
     rows = {r["posture"]: r for r in json.loads(result.stdout)}
     assert rows["active-active"]["compute_usd_month"] == 2 * HOURS_PER_MONTH
     assert rows["pilot-light"]["rto_minutes"] > rows["warm-standby"]["rto_minutes"]
+    pilot = rows["pilot-light"]
+    assert pilot["usd_month"] == pilot["standing_usd_month"] == round(sum(l["usd_month"] for l in pilot["standing"]), 2)
+    assert {"item": "EKS control plane", "quantity": 1, "unit": "clusters", "usd_month": 73.0} in pilot["standing"]
 
 
 def test_cli_bad_config_exits_2() -> None:

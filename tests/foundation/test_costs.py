@@ -1,0 +1,91 @@
+"""Region B's standing cost, counted from planned resources at list prices (pure function, then on the plans)."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from scripts.planning.assess import Assumptions, assess
+from scripts.planning.costs import HOURS_PER_MONTH, Prices, _gib, standing_costs
+from scripts.planning.mockplan import PlannedResource
+
+B = "us-west-2"
+
+
+def resource(type_: str, region: str | None = B, **inputs: Any) -> PlannedResource:
+    return PlannedResource(urn=f"urn:{type_}:{len(inputs)}", type=type_, name="r", region=region, parent=None,
+                           protect=False, retainOnDelete=False, ignoreChanges=[], provider=None, dependencies=[],
+                           inputs=inputs)
+
+
+def lines_by_item(*args: Any, **kwargs: Any) -> dict[str, tuple[float, float]]:
+    return {line.item: (line.quantity, line.usd_month) for line in standing_costs(*args, **kwargs)}
+
+
+def test_each_priced_item_counts_its_billed_units() -> None:
+    dr_stack = [
+        resource("aws:eks/cluster:Cluster"),
+        resource("aws:ec2/vpcEndpoint:VpcEndpoint", vpcEndpointType="Interface", subnetIds=["a", "b", "c"]),
+        resource("aws:ec2/vpcEndpoint:VpcEndpoint", vpcEndpointType="Gateway", routeTableIds=["rt"]),  # free
+        resource("aws:route53/healthCheck:HealthCheck", region="global", type="HTTPS", requestInterval=10,
+                 measureLatency=True),                                  # 3 optional features
+        resource("aws:route53/healthCheck:HealthCheck", region="global", type="HTTP", requestInterval=30),
+        resource("aws:cloudwatch/metricAlarm:MetricAlarm", period=60),
+        resource("aws:cloudwatch/metricAlarm:MetricAlarm", period=10),  # high resolution
+        resource("kubernetes:apps/v1:StatefulSet", region=None, spec={"replicas": 2, "volumeClaimTemplates": [
+            {"spec": {"resources": {"requests": {"storage": "20Gi"}}}}]}),
+    ]
+    primary_stack = [
+        resource("aws:kms/key:Key", region="us-east-1"),                # A's key: not billed in B
+        resource("aws:kms/replicaKey:ReplicaKey"),                     # its replica in B is
+        resource("aws:secretsmanager/secret:Secret", region="us-east-1", replicas=[{"region": B}]),
+        resource("aws:eks/cluster:Cluster", region="us-east-1"),
+        resource("kubernetes:apps/v1:StatefulSet", region=None, spec={"replicas": 3, "volumeClaimTemplates": [
+            {"spec": {"resources": {"requests": {"storage": "20Gi"}}}}]}),  # A's cluster
+    ]
+    lines = lines_by_item(B, dr_stack, primary_stack)
+    assert lines == {
+        "EKS control plane": (1, 0.10 * HOURS_PER_MONTH),
+        "VPC interface endpoints": (3, 3 * 0.01 * HOURS_PER_MONTH),
+        "Route53 health checks": (2, (0.50 + 3 * 1.00) + 0.50),
+        "CloudWatch alarms": (2, 0.10 + 0.30),
+        "KMS keys": (1, 1.00),
+        "Secrets Manager replicas": (1, 0.40),
+        "Typesense volumes (gp3)": (40, 40 * 0.08),
+    }
+
+
+def test_prices_are_overridable_and_absent_items_are_not_listed() -> None:
+    lines = lines_by_item(B, [resource("aws:eks/cluster:Cluster")], [], prices=Prices(eks_cluster_hour=0.60))
+    assert lines == {"EKS control plane": (1, round(0.60 * HOURS_PER_MONTH, 2))}  # extended support
+
+
+@pytest.mark.parametrize(("quantity", "gib"), [("20Gi", 20), ("512Mi", 0.5), ("1Ti", 1024), ("100G", 1e11 / 2**30)])
+def test_storage_quantities(quantity: str, gib: float) -> None:
+    assert _gib(quantity) == pytest.approx(gib)
+
+
+def test_bad_storage_quantity_is_named() -> None:
+    with pytest.raises(ValueError, match="'20 gigs'"):
+        _gib("20 gigs")
+
+
+def test_pilot_light_is_not_free_and_warmer_postures_add_endpoints() -> None:
+    _, rows = assess("dr")
+    by = {r.posture: r for r in rows}
+    pilot = {line.item: line for line in by["pilot-light"].standing}
+    assert by["pilot-light"].compute_usd_month == 0
+    assert pilot["EKS control plane"].quantity == 1       # the control plane is kept in pilot light
+    assert "VPC interface endpoints" not in pilot         # endpoints only where nodes run
+    assert pilot["Secrets Manager replicas"].quantity == 1  # planned by the primary stack, billed in B
+    assert by["pilot-light"].usd_month == by["pilot-light"].standing_usd_month > 0
+
+    warm = {line.item: line for line in by["warm-standby"].standing}
+    assert warm["VPC interface endpoints"].quantity > 0
+    assert by["warm-standby"].usd_month == round(by["warm-standby"].compute_usd_month
+                                                 + by["warm-standby"].standing_usd_month, 2)
+    assert by["pilot-light"].usd_month < by["warm-standby"].usd_month < by["active-active"].usd_month
+
+    _, cheaper = assess("dr", assumptions=Assumptions(prices=Prices(eks_cluster_hour=0)))
+    assert {r.posture: r for r in cheaper}["pilot-light"].standing_usd_month == \
+        round(by["pilot-light"].standing_usd_month - 0.10 * HOURS_PER_MONTH, 2)
