@@ -76,3 +76,12 @@ def repository_of(image: str) -> str:
     without_digest = image.split("@", 1)[0]
     last = without_digest.rsplit("/", 1)[-1]
     return without_digest[: len(without_digest) - len(last)] + last.split(":", 1)[0]
+
+
+def reference_of(image: str) -> str | None:
+    """The digest (`sha256:...`) of a digest-pinned image, else its tag (`1.0.0`); None when neither is given."""
+    without_digest, _, digest = image.partition("@")
+    if digest:
+        return digest
+    last = without_digest.rsplit("/", 1)[-1]
+    return last.split(":", 1)[1] if ":" in last else None

@@ -72,8 +72,7 @@ def container_registry(settings: Settings, provider_a, provider_b, primary_kms_k
                        replica_kms_key_arn: pulumi.Input[str], account: pulumi.Output[str]) -> ContainerRegistry:
     """ECR repositories in A for every image the clusters pull from their own region, replicated to B."""
     c = settings.compute
-    images = [s.image for s in c.services] + [c.typesense_image]
-    repositories = sorted({repository_of(i) for i in images if registry_host(i) is None})
+    repositories = sorted({repository_of(i) for i in c.images() if registry_host(i) is None})
     return ContainerRegistry("registry", ContainerRegistryArgs(
         repositories=repositories, primary_provider=provider_a, replica_provider=provider_b,
         replica_region=settings.dr_region, primary_kms_key_arn=primary_kms_key_arn,

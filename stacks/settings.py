@@ -187,6 +187,10 @@ class ComputeSettings(Strict):
 
     nodegroup_name: ClassVar[str] = "general"
 
+    def images(self) -> list[str]:
+        """Every image the cluster runs: the services' and Typesense's."""
+        return [s.image for s in self.services] + [self.typesense_image]
+
     def production(self) -> ComputeProduction:
         """What PRODUCTION means for the posture table's compute rows."""
         return ComputeProduction(nodes=self.nodes, typesense_replicas=self.typesense_replicas,

@@ -150,6 +150,15 @@ def failed_over_nodegroups(settings: Any) -> list[str]:
     return [f"{settings.compute.cluster_name(settings.dr_region)}/{settings.compute.nodegroup_name}={nodes}"]
 
 
+def regional_images(settings: Any) -> list[dict[str, str]]:
+    """The images B's cluster pulls from B's own ECR (those without a registry host), as repository + tag/digest."""
+    from components.registry import reference_of, registry_host, repository_of
+
+    # no tag and no digest means :latest, as Docker reads it (settings refuse such images; resumed journals may not)
+    return [{"repository": repository_of(image), "reference": reference_of(image) or "latest"}
+            for image in settings.compute.images() if registry_host(image) is None]
+
+
 # ---- commands --------------------------------------------------------------------------------------------------
 
 def failover(
@@ -162,6 +171,8 @@ def failover(
                                                             "the stack's node group at its failed-over size).")] = None,
     scale_with: Annotated[str, typer.Option(help="auto | api | pulumi: how B gets production capacity (auto: "
                                                  "pulumi when the CLI is on PATH).")] = "auto",
+    allow_missing_images: Annotated[bool, typer.Option(help="Fail over even though B's ECR lacks images B's "
+                                                            "cluster will pull (their pods will not start).")] = False,
     execute: Execute = False, yes: Yes = False, resume: Resume = None, as_json: AsJson = False,
     journal_dir: JournalDir = None, change_set_dir: ChangeSetDir = CHANGE_SET_DIR,
     timeout: Timeout = 1800, poll: Poll = 10,
@@ -184,6 +195,7 @@ def failover(
               "stack": stack, "project_dir": str(PROJECT_DIR), "mode": "unplanned" if unplanned else "planned",
               "force": force, "smoke_url": url, "smoke_paths": paths, "smoke_timeout_s": 10.0,
               "nodegroups": list(nodegroup) if nodegroup else failed_over_nodegroups(settings), "scale_with": resolved,
+              "images_b": regional_images(settings), "allow_missing_images": allow_missing_images,
               "rto_objective_minutes": settings.objectives.critical.rto_minutes}
     start(rb.runbook(resolved), params, execute=execute, yes=yes, journal_dir=journal_dir, as_json=as_json,
           what=f"fail over {settings.aurora.global_cluster_id} and {settings.dns.fqdn} to {settings.dr_region} "

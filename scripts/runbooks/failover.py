@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from scripts.actions import aurora, route53
+from scripts.actions import aurora, ecr, route53
 from scripts.actions.eks import NodegroupTarget, scale_nodegroup
 from scripts.runbooks.engine import BadInput, RunContext, Runbook, Step, now_iso
 from scripts.runbooks.smoke import run_checks
@@ -141,12 +141,28 @@ def _preflight(ctx: RunContext) -> dict[str, Any]:
     if p["mode"] == "planned" and not a_healthy and writer != arn_b:
         raise BadInput(f"planned failover needs region A healthy (cluster {a_status}, health check "
                        f"{'Success' if a_endpoint['healthy'] else 'failing'}): use --unplanned")
+    images = _images_in_b(ctx)
     lag = aurora.replication_lag(ctx.client("cloudwatch", p["dr_region"]), p["dr_cluster_id"])
-    return {"started_at": now_iso(), "writer": writer, "target_arn": arn_b, "already_failed_over": writer == arn_b,
+    return {"started_at": now_iso(), **images, "writer": writer, "target_arn": arn_b, "already_failed_over": writer == arn_b,
             "instances_b": len(aurora.cluster_instances(rds_b, p["dr_cluster_id"])),
             "replication_lag_b_s": lag, "replication_lag_note": None if lag is not None else
             "CloudWatch has no AuroraGlobalDBReplicationLag datapoints for B (not measured)",
             "a_cluster_status": a_status, "a_health": a_endpoint, **dns}
+
+
+def _images_in_b(ctx: RunContext) -> dict[str, Any]:
+    """B's cluster pulls from B's ECR only (no egress): an image missing there leaves its pods in ImagePullBackOff
+    however well the database fails over, so the run stops before changing anything unless told otherwise."""
+    p = ctx.params
+    wanted = p.get("images_b", [])
+    missing = ecr.missing_images(ctx.client("ecr", p["dr_region"]), wanted)
+    if missing and not p.get("allow_missing_images"):
+        raise BadInput(f"{len(missing)} of {len(wanted)} images are missing from {p['dr_region']}'s ECR: "
+                       f"{', '.join(missing)}. Push them (ECR replicates A's repositories to B) or pass "
+                       "--allow-missing-images to fail over anyway")
+    if missing:
+        ctx.log(f"images missing from {p['dr_region']}'s ECR (allowed): {', '.join(missing)}")
+    return {"images_checked_b": len(wanted), "images_missing_b": missing}
 
 
 def _aurora_capacity(ctx: RunContext) -> dict[str, Any]:
@@ -239,7 +255,8 @@ def runbook(scale_with: str = "api") -> Runbook:
     compute = [] if scale_with == "pulumi" else [
         Step("scale-compute", "EKS node groups in B to production", _scale_compute, would_call=_scale_compute_plan)]
     return Runbook(name=NAME, validate=_validate, steps=[
-        Step("preflight", "B's secondary, replication lag, A's health", _preflight, read_only=True),
+        Step("preflight", "B's secondary, replication lag, A's health, B's images", _preflight,
+             read_only=True),
         *capacity,
         Step("promote", "Aurora: make B the writer", _promote, would_call=_promote_plan),
         dns_step("dns", "Route53: API record to B", "change_set", "change_set_path"),

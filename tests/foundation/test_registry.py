@@ -3,22 +3,26 @@ from __future__ import annotations
 
 import pytest
 
-from components.registry import regional_image, registry_host, repository_of
+from components.registry import reference_of, regional_image, registry_host, repository_of
 from scripts.planning.mockplan import Plan
 from stacks.config_files import load_stack_settings
 
 
-@pytest.mark.parametrize(("image", "host", "repository"), [
-    ("creator-platform/payments:1.0.0", None, "creator-platform/payments"),
-    ("typesense/typesense:0.24.1", None, "typesense/typesense"),
-    ("payments@sha256:" + "a" * 64, None, "payments"),
-    ("ghcr.io/creator-platform/auth:2.1", "ghcr.io", "ghcr.io/creator-platform/auth"),
-    ("localhost:5000/x:1", "localhost:5000", "localhost:5000/x"),
-    ("localhost/x:1", "localhost", "localhost/x"),
+@pytest.mark.parametrize(("image", "host", "repository", "reference"), [
+    ("creator-platform/payments:1.0.0", None, "creator-platform/payments", "1.0.0"),
+    ("typesense/typesense:0.24.1", None, "typesense/typesense", "0.24.1"),
+    ("payments@sha256:" + "a" * 64, None, "payments", "sha256:" + "a" * 64),
+    ("payments:1.0@sha256:" + "b" * 64, None, "payments", "sha256:" + "b" * 64),  # the digest is what is pulled
+    ("ghcr.io/creator-platform/auth:2.1", "ghcr.io", "ghcr.io/creator-platform/auth", "2.1"),
+    ("localhost:5000/x:1", "localhost:5000", "localhost:5000/x", "1"),
+    ("localhost:5000/x", "localhost:5000", "localhost:5000/x", None),
+    ("localhost/x:1", "localhost", "localhost/x", "1"),
 ])
-def test_registry_and_repository_of_an_image(image: str, host: str | None, repository: str) -> None:
+def test_registry_repository_and_reference_of_an_image(image: str, host: str | None, repository: str,
+                                                        reference: str | None) -> None:
     assert registry_host(image) == host
     assert repository_of(image) == repository
+    assert reference_of(image) == reference
 
 
 def test_images_without_a_registry_come_from_the_regions_ecr() -> None:

@@ -9,6 +9,7 @@ moto extension route53_health really probes loopback addresses), so "A is down" 
 from __future__ import annotations
 
 import http.server
+import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -137,9 +138,31 @@ def build_pilot_light_compute() -> None:
                          scalingConfig={"minSize": 0, "desiredSize": 0, "maxSize": 6})
 
 
+IMAGE_MANIFEST = json.dumps({
+    "schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+    "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 2,
+               "digest": "sha256:" + "0" * 64}, "layers": []})
+
+
+def build_images_b(skip: tuple[str, ...] = ()) -> None:
+    """B's ECR holds every image the dr stack's cluster pulls, as ECR replication from A would leave it."""
+    from scripts.commands.failover import load_settings, regional_images
+
+    ecr = client("ecr", DR)
+    for image in regional_images(load_settings("dr", None)):
+        if image["repository"] in skip:
+            continue
+        try:
+            ecr.create_repository(repositoryName=image["repository"])
+        except ecr.exceptions.RepositoryAlreadyExistsException:
+            pass
+        ecr.put_image(repositoryName=image["repository"], imageManifest=IMAGE_MANIFEST, imageTag=image["reference"])
+
+
 @pytest.fixture
 def world(aws: str, endpoints: tuple[Endpoint, Endpoint]) -> World:
     build_pilot_light_compute()
+    build_images_b()
     arn_a, arn_b = build_aurora()
     zone_id, health_a, health_b = build_dns(endpoints[0].port, endpoints[1].port)
     return World(endpoint_a=endpoints[0], endpoint_b=endpoints[1], zone_id=zone_id, health_a=health_a,

@@ -167,3 +167,25 @@ def test_pulumi_mode_plans_the_config_flip(world: World, tmp_path: Path) -> None
 def test_committed_change_sets_match_the_generator() -> None:
     for name, batch in change_sets(load_settings("dr", None)).items():
         assert (CHANGE_SET_DIR / name).read_text() == route53.render(batch), f"regenerate ops/dr/{name}"
+
+
+def test_images_missing_from_b_stop_the_failover_before_anything_changes(world: World, tmp_path: Path,
+                                                                        faults) -> None:
+    ecr = client("ecr", DR)
+    ecr.batch_delete_image(repositoryName="typesense/typesense", imageIds=[{"imageTag": "0.24.1"}])
+    ecr.delete_repository(repositoryName="creator-platform/auth", force=True)
+
+    code, output = drctl(tmp_path, "failover", "--scale-with", "api", "--execute", "--yes")
+    assert code == 2, output
+    assert "2 of 7 images are missing from us-west-2's ECR" in output
+    assert "creator-platform/auth:1.0.0" in output and "typesense/typesense:0.24.1" in output
+    assert "--allow-missing-images" in output
+    assert world.writer() == world.arn_a and world.instances(DR) == [] and world.nodes_b() == 0
+    assert primary_target(world) == (ENDPOINT_A, world.health_a)
+    assert faults.calls("rds", "CreateDBInstance") == 0
+
+    code, output = drctl(tmp_path, "failover", "--scale-with", "api", "--allow-missing-images", "--json")
+    assert code == 0, output
+    preflight = journal(tmp_path, output).step("preflight").result
+    assert preflight["images_checked_b"] == 7
+    assert preflight["images_missing_b"] == ["creator-platform/auth:1.0.0", "typesense/typesense:0.24.1"]
