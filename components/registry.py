@@ -67,7 +67,7 @@ def registry_host(image: str) -> str | None:
 
 def regional_image(image: str, account_id: str, region: str) -> str:
     """An image without a registry lives in the region's own ECR (replicated from A); one with a registry is used
-    as given (it needs egress the VPC does not have, unless that registry has endpoints too)."""
+    as given, which the policy rule images-from-ecr allows only for an ECR registry (the VPC has no egress)."""
     return image if registry_host(image) else f"{account_id}.dkr.ecr.{region}.amazonaws.com/{image}"
 
 

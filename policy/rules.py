@@ -140,6 +140,30 @@ def _ebs_storage_class_encrypted(props: Props, _region: str | None, _config: Map
                                            '("true", with kmsKeyId the region\'s key)']
 
 
+# Private subnets, no NAT: nodes reach AWS APIs through VPC endpoints only, so an image must come from ECR
+# (`<account>.dkr.ecr.<region>.amazonaws.com/...`, a pull-through cache repository included). Docker Hub, GHCR or
+# any other registry would leave the pods in ImagePullBackOff, in B exactly when B has to take over.
+ECR_IMAGE = re.compile(r"^\d{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[^/]")
+WORKLOAD_TYPES = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet",
+                  "kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob", "kubernetes:core/v1:Pod")
+
+
+def _pod_spec(props: Props) -> Props:
+    spec = props.get("spec") or {}
+    if "jobTemplate" in spec:  # CronJob → Job
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    return (spec.get("template") or {}).get("spec") or {} if "template" in spec else spec  # else a Pod's own spec
+
+
+def _images_from_ecr(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
+    """Every container and init container pulls from ECR. An image not yet known (preview) is not judged."""
+    pod = _pod_spec(props)
+    return [f"{kind[:-1]} {container.get('name')!r} pulls {container['image']!r}: the nodes have no internet "
+            "egress, so images come from ECR (<account>.dkr.ecr.<region>.amazonaws.com/...)"
+            for kind in ("initContainers", "containers") for container in pod.get(kind) or []
+            if isinstance(container.get("image"), str) and not ECR_IMAGE.match(container["image"])]
+
+
 DATA_TYPES = ("aws:rds/cluster:Cluster", "aws:rds/globalCluster:GlobalCluster", "aws:s3/bucket:Bucket",
               "aws:dynamodb/table:Table", "aws:secretsmanager/secret:Secret", "aws:backup/vault:Vault",
               "aws:backup/plan:Plan", "aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey",
@@ -166,6 +190,8 @@ RULES: list[Rule] = [
          ("aws:eks/cluster:Cluster",), _eks_private_and_encrypted),
     Rule("ebs-storage-class-encrypted", "Kubernetes StorageClasses for EBS provision encrypted volumes",
          ("kubernetes:storage.k8s.io/v1:StorageClass",), _ebs_storage_class_encrypted),
+    Rule("images-from-ecr", "Workloads pull their images from ECR (the nodes have no internet egress)",
+         WORKLOAD_TYPES, _images_from_ecr),
 ]
 
 

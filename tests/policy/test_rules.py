@@ -6,6 +6,7 @@ import copy
 import pytest
 from typer.testing import CliRunner
 
+from policy.rules import ECR_IMAGE as ECR_IMAGE_OF_PLAN
 from policy.rules import RULES, violations
 from scripts.drctl import app
 from scripts.planning.mockplan import plan_stack
@@ -23,11 +24,20 @@ GOOD_EBS_CLASS = {"provisioner": "ebs.csi.aws.com",
                   "parameters": {"type": "gp3", "encrypted": "true", "kmsKeyId": "arn:aws:kms:us-west-2:1:key/k"}}
 
 
+DEPLOYMENT, CRONJOB = "kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:CronJob"
+ECR = "111122223333.dkr.ecr.us-west-2.amazonaws.com"
+
+
+def pod(*images: str, init: str | None = None) -> dict:
+    return {"containers": [{"name": f"c{i}", "image": image} for i, image in enumerate(images)],
+            **({"initContainers": [{"name": "init", "image": init}]} if init else {})}
+
+
 def names(found: list[tuple[str, str]]) -> set[str]:
     return {rule for rule, _ in found}
 
 
-@pytest.mark.parametrize(("resource_type", "good", "bad", "rule"), [
+CASES = [
     ("aws:rds/cluster:Cluster", GOOD_CLUSTER, {**GOOD_CLUSTER, "backupRetentionPeriod": 3}, "aurora-pitr-retention"),
     ("aws:rds/cluster:Cluster", GOOD_CLUSTER, {**GOOD_CLUSTER, "storageEncrypted": False},
      "aurora-encrypted-and-protected"),
@@ -74,7 +84,20 @@ def names(found: list[tuple[str, str]]) -> set[str]:
      "ebs-storage-class-encrypted"),  # the API takes strings only: a boolean is not "true"
     (STORAGE_CLASS, {"provisioner": "efs.csi.aws.com", "parameters": {}}, {"provisioner": "ebs.csi.aws.com"},
      "ebs-storage-class-encrypted"),  # other provisioners are not this rule's business
-])
+    (DEPLOYMENT, {"spec": {"template": {"spec": pod(f"{ECR}/creator-platform/payments:1.0.0")}}},
+     {"spec": {"template": {"spec": pod(f"{ECR}/creator-platform/payments:1.0.0", "typesense/typesense:0.24.1")}}},
+     "images-from-ecr"),  # Docker Hub, implicitly
+    (DEPLOYMENT, {"spec": {"template": {"spec": pod(f"{ECR}/a:1", init=f"{ECR}/migrate:1")}}},
+     {"spec": {"template": {"spec": pod(f"{ECR}/a:1", init="ghcr.io/x/migrate:1")}}}, "images-from-ecr"),
+    (DEPLOYMENT, {"spec": {"template": {"spec": pod(f"{ECR}/a:1")}}},
+     {"spec": {"template": {"spec": pod("public.ecr.aws/nginx/nginx:1.27")}}}, "images-from-ecr"),  # public ECR
+    (CRONJOB, {"spec": {"jobTemplate": {"spec": {"template": {"spec": pod(f"{ECR}/report:2")}}}}},
+     {"spec": {"jobTemplate": {"spec": {"template": {"spec": pod("docker.io/library/busybox:1.36")}}}}},
+     "images-from-ecr"),
+]
+
+
+@pytest.mark.parametrize(("resource_type", "good", "bad", "rule"), CASES)
 def test_rule_passes_good_and_flags_bad(resource_type: str, good: dict, bad: dict, rule: str) -> None:
     assert rule not in names(violations(resource_type, good, "us-east-1"))
     assert rule in names(violations(resource_type, bad, "us-east-1"))
@@ -87,7 +110,8 @@ def test_residency_uses_the_configured_allowed_regions() -> None:
 
 
 def test_every_rule_is_exercised_above() -> None:
-    assert len({r.name for r in RULES}) == len(RULES) == 12
+    assert len({r.name for r in RULES}) == len(RULES)
+    assert {r.name for r in RULES} == {rule for *_, rule in CASES}
 
 
 def test_every_stack_posture_and_failover_state_passes_every_policy() -> None:
@@ -125,6 +149,20 @@ def test_an_unencrypted_ebs_storage_class_is_caught_on_the_plan() -> None:
     assert check_plan(plan) == []
     storage_class.inputs["parameters"] = {"type": "gp3"}
     assert {(v.rule, v.urn) for v in check_plan(plan)} == {("ebs-storage-class-encrypted", storage_class.urn)}
+
+
+def test_an_image_from_outside_ecr_is_caught_on_the_plan_and_unknown_images_are_not_judged() -> None:
+    plan = copy.deepcopy(plan_stack("dr"))
+    (typesense,) = plan.by_type("kubernetes:apps/v1:StatefulSet")
+    assert check_plan(plan) == []
+    (container,) = typesense.inputs["spec"]["template"]["spec"]["containers"]
+    assert ECR_IMAGE_OF_PLAN.match(container["image"])  # the program maps it to the region's ECR
+    container["image"] = "typesense/typesense:0.24.1"
+    found = check_plan(plan)
+    assert [(v.rule, v.urn) for v in found] == [("images-from-ecr", typesense.urn)]
+    assert "'typesense/typesense:0.24.1'" in found[0].message
+    container["image"] = None  # unknown during a preview
+    assert check_plan(plan) == []
 
 
 def test_cli_exits_0_when_clean() -> None:
