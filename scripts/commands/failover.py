@@ -34,6 +34,8 @@ Resume = Annotated[str | None, typer.Option(help="Resume this run id from its jo
 AsJson = Annotated[bool, typer.Option("--json", help="Print the run's journal as JSON.")]
 JournalDir = Annotated[Path | None, typer.Option(help="Where run journals go (default ops/dr/runs).")]
 ChangeSetDir = Annotated[Path, typer.Option(help="Where the generated Route53 change sets are written.")]
+NotifyTopic = Annotated[str | None, typer.Option(help="SNS topic ARN told when the run starts and ends (the dr "
+                                                     "stack's alertsTopicArn output, or your comms topic).")]
 Timeout = Annotated[float, typer.Option(help="Bound on each wait, seconds.", min=1)]
 Poll = Annotated[float, typer.Option(help="Seconds between polls.", min=0.01)]
 
@@ -173,6 +175,7 @@ def failover(
                                                  "pulumi when the CLI is on PATH).")] = "auto",
     allow_missing_images: Annotated[bool, typer.Option(help="Fail over even though B's ECR lacks images B's "
                                                             "cluster will pull (their pods will not start).")] = False,
+    notify_topic: NotifyTopic = None,
     execute: Execute = False, yes: Yes = False, resume: Resume = None, as_json: AsJson = False,
     journal_dir: JournalDir = None, change_set_dir: ChangeSetDir = CHANGE_SET_DIR,
     timeout: Timeout = 1800, poll: Poll = 10,
@@ -196,6 +199,7 @@ def failover(
               "force": force, "smoke_url": url, "smoke_paths": paths, "smoke_timeout_s": 10.0,
               "nodegroups": list(nodegroup) if nodegroup else failed_over_nodegroups(settings), "scale_with": resolved,
               "images_b": regional_images(settings), "allow_missing_images": allow_missing_images,
+              "notify_topic_arn": notify_topic,
               "rto_objective_minutes": settings.objectives.critical.rto_minutes}
     start(rb.runbook(resolved), params, execute=execute, yes=yes, journal_dir=journal_dir, as_json=as_json,
           what=f"fail over {settings.aurora.global_cluster_id} and {settings.dns.fqdn} to {settings.dr_region} "
@@ -208,6 +212,7 @@ def failback(
     keep_b_warm_hours: Annotated[float, typer.Option(help="How long B keeps its capacity afterwards.")] = 24,
     lag_timeout: Annotated[float, typer.Option(help="Bound on waiting for the lag, seconds.", min=1)] = 1800,
     force: Annotated[bool, typer.Option(help="Fail back even though A's health check is failing.")] = False,
+    notify_topic: NotifyTopic = None,
     execute: Execute = False, yes: Yes = False, resume: Resume = None, as_json: AsJson = False,
     journal_dir: JournalDir = None, change_set_dir: ChangeSetDir = CHANGE_SET_DIR,
     timeout: Timeout = 1800, poll: Poll = 10,
@@ -219,7 +224,7 @@ def failback(
     settings = load_settings(stack, set_)
     params = {**base_params(settings, RESTORE_CHANGE_SET, change_set_dir, timeout, poll),
               "max_lag_seconds": max_lag_seconds, "keep_b_warm_hours": keep_b_warm_hours,
-              "lag_timeout_s": lag_timeout, "force": force}
+              "lag_timeout_s": lag_timeout, "force": force, "notify_topic_arn": notify_topic}
     start(rb.runbook(), params, execute=execute, yes=yes, journal_dir=journal_dir, as_json=as_json,
           what=f"fail back {settings.aurora.global_cluster_id} and {settings.dns.fqdn} to {settings.primary_region}")
 

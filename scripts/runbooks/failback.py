@@ -14,8 +14,8 @@ from typing import Any
 from scripts.actions import aurora
 from scripts.actions.polling import WaitTimeout, poll_until
 from scripts.runbooks.engine import BadInput, RunContext, Runbook, Step, now_iso
-from scripts.runbooks.failover import (dns_preflight, dns_step, endpoint_health, global_cluster_or_bad_input,
-                                       region_cluster_status)
+from scripts.runbooks.failover import (announce_step, dns_preflight, dns_step, endpoint_health,
+                                       global_cluster_or_bad_input, region_cluster_status, validate_notify_topic)
 
 NAME = "RB-N-01 failback B→A"
 KEEP_WARM_TAG = "drctl:keep-warm-until"
@@ -117,7 +117,21 @@ def _keep_b_warm(ctx: RunContext) -> dict[str, Any]:
             "note": "B keeps its capacity; after that time flip `failover: false` and `pulumi up --stack dr`"}
 
 
+def _started_message(ctx: RunContext) -> str:
+    p = ctx.params
+    return (f"Failing back {p['global_cluster_id']} and {p['dns']['fqdn']} from {p['dr_region']} to "
+            f"{p['primary_region']} (planned switchover, no data loss) once A's replication lag is under "
+            f"{p['max_lag_seconds']:g} s. Writes pause for about a minute during the switchover.")
+
+
+def _finished_message(ctx: RunContext) -> str:
+    p = ctx.params
+    return (f"{p['dns']['fqdn']} points at {p['primary_region']} again, whose Aurora cluster is the writer. "
+            f"{p['dr_region']} stays warm for {p['keep_b_warm_hours']:g} h.")
+
+
 def _validate(params: dict[str, Any]) -> None:
+    validate_notify_topic(params)
     if not 0 <= params["max_lag_seconds"] <= 3600:
         raise BadInput(f"--max-lag-seconds {params['max_lag_seconds']}: expected 0..3600")
     if not 0 <= params["keep_b_warm_hours"] <= 24 * 14:
@@ -127,6 +141,8 @@ def _validate(params: dict[str, Any]) -> None:
 def runbook() -> Runbook:
     return Runbook(name=NAME, validate=_validate, steps=[
         Step("preflight", "A's cluster exists and its endpoint is healthy", _preflight, read_only=True),
+        announce_step("announce", lambda ctx: f"{NAME}: failing back to {ctx.params['primary_region']}",
+                      _started_message),
         Step("rejoin-a", "A back in the global database as a secondary, with instances", _rejoin,
              would_call=_rejoin_plan),
         Step("wait-lag", "A's replication lag under the threshold", _wait_lag,
@@ -137,4 +153,6 @@ def runbook() -> Runbook:
         Step("keep-b-warm", "record how long B stays warm; no scale-down", _keep_b_warm,
              would_call=lambda ctx: [f"rds:AddTagsToResource({ctx.params['dr_cluster_id']}, {KEEP_WARM_TAG}=now+"
                                      f"{ctx.params['keep_b_warm_hours']}h)"]),
+        announce_step("announce-result", lambda ctx: f"{NAME}: {ctx.params['primary_region']} serves again",
+                      _finished_message),
     ])

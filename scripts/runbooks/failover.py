@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from scripts.actions import aurora, ecr, route53
+from scripts.actions import aurora, ecr, route53, sns
 from scripts.actions.eks import NodegroupTarget, scale_nodegroup
 from scripts.runbooks.engine import BadInput, RunContext, Runbook, Step, now_iso
 from scripts.runbooks.smoke import run_checks
@@ -69,6 +70,34 @@ def dns_step(name: str, description: str, batch_param: str, path_param: str) -> 
                 f"{upserts}) unless already in place", "route53:GetChange until INSYNC"]
 
     return Step(name, description, action, would_call=would_call)
+
+
+def announce_step(name: str, subject: Callable[[RunContext], str], message: Callable[[RunContext], str]) -> Step:
+    """Publish to --notify-topic (subscribers: the comms lead, chat, status-page owner); skipped without one.
+    A resume after a crash between publishing and journalling sends the message again: at least once."""
+    def action(ctx: RunContext) -> dict[str, Any]:
+        topic = ctx.params.get("notify_topic_arn")
+        if not topic:
+            return {"skipped": "no --notify-topic"}
+        message_id = sns.publish(ctx.client("sns", sns.topic_region(topic)), topic, subject(ctx),
+                                 f"{message(ctx)}\n\nrun {ctx.run_id} (journal ops/dr/runs/{ctx.run_id}.json)")
+        return {"topic": topic, "message_id": message_id, "subject": sns.subject_line(subject(ctx))}
+
+    def would_call(ctx: RunContext) -> list[str]:
+        topic = ctx.params.get("notify_topic_arn")
+        return [f"sns:Publish(TopicArn={topic}, Subject={sns.subject_line(subject(ctx))!r})"] if topic else [
+            "skipped: no --notify-topic"]
+
+    return Step(name, "tell the topic's subscribers", action, would_call=would_call)
+
+
+def validate_notify_topic(params: dict[str, Any]) -> None:
+    topic = params.get("notify_topic_arn")
+    if topic:
+        try:
+            sns.topic_region(topic)
+        except ValueError as exc:
+            raise BadInput(f"--notify-topic: {exc}") from None
 
 
 def rto_step(objective_minutes_param: str = "rto_objective_minutes") -> Step:
@@ -236,7 +265,38 @@ def _pulumi_up_plan(ctx: RunContext) -> list[str]:
             f"pulumi config set failoverMode {p['mode']} --stack {p['stack']}", f"pulumi up --stack {p['stack']}"]
 
 
+def _started(ctx: RunContext) -> str:
+    return f"{NAME}: failing over to {ctx.params['dr_region']} ({ctx.params['mode']})"
+
+
+def _started_message(ctx: RunContext) -> str:
+    p, pre = ctx.params, ctx.results["preflight"]
+    lag = pre.get("replication_lag_b_s")
+    loss = "switchover, no data loss" if p["mode"] == "planned" else "failover, data not yet replicated is lost"
+    health = "passing" if pre["a_health"]["healthy"] else "failing"
+    return (f"Failing over {p['global_cluster_id']} and {p['dns']['fqdn']} from {p['primary_region']} to "
+            f"{p['dr_region']}, {p['mode']} ({loss}). Region A: cluster {pre['a_cluster_status']}, health check "
+            f"{health}. Replication lag in B: {'not measured' if lag is None else f'{lag:g} s'}.")
+
+
+def _measured_rto(ctx: RunContext) -> str:
+    rto = ctx.results.get("rto")  # absent in a dry run, which plans the message before anything is measured
+    return f"{rto['rto_seconds']:g} s" if rto else "<measured>"
+
+
+def _finished(ctx: RunContext) -> str:
+    return f"{NAME}: {ctx.params['dr_region']} serves, RTO {_measured_rto(ctx)}"
+
+
+def _finished_message(ctx: RunContext) -> str:
+    p, rto = ctx.params, ctx.results["rto"]
+    return (f"{p['dns']['fqdn']} now points at {p['dr_region']}, whose Aurora cluster is the writer. Measured RTO "
+            f"{_measured_rto(ctx)} against the critical objective of {rto['rto_objective_minutes']} min "
+            f"({'met' if rto['rto_met'] else 'MISSED'}).")
+
+
 def _validate(params: dict[str, Any]) -> None:
+    validate_notify_topic(params)
     if params["mode"] not in ("planned", "unplanned"):
         raise BadInput(f"mode {params['mode']!r}: expected planned or unplanned")
     for spec in params["nodegroups"]:
@@ -257,10 +317,12 @@ def runbook(scale_with: str = "api") -> Runbook:
     return Runbook(name=NAME, validate=_validate, steps=[
         Step("preflight", "B's secondary, replication lag, A's health, B's images", _preflight,
              read_only=True),
+        announce_step("announce", _started, _started_message),
         *capacity,
         Step("promote", "Aurora: make B the writer", _promote, would_call=_promote_plan),
         dns_step("dns", "Route53: API record to B", "change_set", "change_set_path"),
         *compute,
         smoke_step(),
         rto_step(),
+        announce_step("announce-result", _finished, _finished_message),
     ])

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from scripts.actions import route53
+from scripts.actions import route53, sns
 from scripts.actions.aws import client
 from scripts.commands.failover import CHANGE_SET_DIR, change_sets, load_settings
 from scripts.drctl import app
@@ -189,3 +189,68 @@ def test_images_missing_from_b_stop_the_failover_before_anything_changes(world: 
     preflight = journal(tmp_path, output).step("preflight").result
     assert preflight["images_checked_b"] == 7
     assert preflight["images_missing_b"] == ["creator-platform/auth:1.0.0", "typesense/typesense:0.24.1"]
+
+
+def _subscribed_queue() -> tuple[str, str]:
+    """An SNS topic in B with an SQS queue subscribed (raw delivery off: the queue gets SNS's JSON envelope)."""
+    sns, sqs = client("sns", DR), client("sqs", DR)
+    topic = sns.create_topic(Name="dr-platform-replication-alerts-us-west-2")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName="comms")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    return topic, queue_url
+
+
+def _notifications(queue_url: str) -> list[dict]:
+    messages = client("sqs", DR).receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(m["Body"]) for m in messages]
+
+
+def test_notify_topic_hears_the_start_and_the_measured_end(world: World, tmp_path: Path, faults) -> None:
+    topic, queue_url = _subscribed_queue()
+    code, output = drctl(tmp_path, "failover", "--scale-with", "api", "--notify-topic", topic, "--json")
+    assert code == 0, output
+    planned = [c for s in journal(tmp_path, output).steps for c in s.would_call]
+    assert f"sns:Publish(TopicArn={topic}, Subject='RB-N-01 region failover A->B: failing over to us-west-2 " \
+           "(planned)')" in planned
+    assert _notifications(queue_url) == []  # a dry run tells no one
+
+    code, output = drctl(tmp_path, "failover", "--scale-with", "api", "--notify-topic", topic, "--execute", "--yes",
+                         "--smoke-url", world.endpoint_b.url, "--json")
+    assert code == 0, output
+    run = journal(tmp_path, output)
+    heard = sorted(_notifications(queue_url), key=lambda n: n["Timestamp"])
+    assert [n["Subject"] for n in heard] == [
+        "RB-N-01 region failover A->B: failing over to us-west-2 (planned)",
+        f"RB-N-01 region failover A->B: us-west-2 serves, RTO {run.step('rto').result['rto_seconds']:g} s"]
+    assert "switchover, no data loss" in heard[0]["Message"] and run.run_id in heard[0]["Message"]
+    assert "(met)" in heard[1]["Message"] and "api.example.com now points at us-west-2" in heard[1]["Message"]
+
+    code, output = drctl(tmp_path, "failback", "--notify-topic", topic, "--execute", "--yes", "--json")
+    assert code == 0, output
+    heard = sorted(_notifications(queue_url), key=lambda n: n["Timestamp"])
+    assert [n["Subject"] for n in heard] == ["RB-N-01 failback B->A: failing back to us-east-1",
+                                             "RB-N-01 failback B->A: us-east-1 serves again"]
+    assert "us-west-2 stays warm for 24 h" in heard[1]["Message"]
+
+
+@pytest.mark.parametrize(("text", "subject"), [
+    ("RB-N-01 region failover A→B: started", "RB-N-01 region failover A->B: started"),
+    ("two\nlines\tand  spaces", "two lines and spaces"),
+    ("zażółć", "za????"),
+    ("x" * 150, "x" * 99),
+])
+def test_subjects_are_one_line_of_ascii_under_100_characters(text: str, subject: str) -> None:
+    assert sns.subject_line(text) == subject
+
+
+def test_topic_region_comes_from_the_arn_and_a_fifo_topic_is_refused() -> None:
+    assert sns.topic_region("arn:aws:sns:us-west-2:123456789012:dr-platform-replication-alerts-us-west-2") == DR
+    with pytest.raises(ValueError, match="not a standard SNS topic ARN"):
+        sns.topic_region("arn:aws:sns:us-west-2:123456789012:comms.fifo")
+
+
+def test_a_malformed_notify_topic_exits_2_before_anything(world: World, tmp_path: Path, faults) -> None:
+    code, output = drctl(tmp_path, "failover", "--scale-with", "api", "--notify-topic", "alerts", "--execute", "--yes")
+    assert code == 2 and "--notify-topic" in output and "'alerts'" in output, output
+    assert world.writer() == world.arn_a and faults.calls("rds", "SwitchoverGlobalCluster") == 0
