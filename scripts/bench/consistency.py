@@ -304,6 +304,9 @@ def print_table(rows: int, outcomes: list[Outcome], alone: tuple[float, float]) 
           f"{'met' if tool_run <= reladiff_run / 5 else 'NOT met'}); "
           f"drctl consistency / count(*): {tool_run / count:.1f}x (goal ≤ 2x: "
           f"{'met' if tool_run <= 2 * count else 'NOT met'})")
+    floor = next(o.seconds for o in outcomes if o.name == "floor: type hash of every value")
+    print(f"drctl consistency / floor 'type hash of every value': {tool_run / floor:.1f}x (what any check of every "
+          f"column's content pays; count(*) reads no value)")
     print(f"bucket scan on one server alone (the other idle): {alone[0]:.2f} s serial, {alone[1]:.2f} s with the "
           f"server's parallel workers ({alone[0] / alone[1]:.1f}x on {os.cpu_count()} cores)")
 
