@@ -181,6 +181,7 @@ def failover(
     timeout: Timeout = 1800, poll: Poll = 10,
 ) -> None:
     """RB-N-01: fail over from region A to region B (planned switchover unless --unplanned)."""
+    from scripts.dataplane.reindex import configured_collections
     from scripts.runbooks import failover as rb
     from scripts.runbooks.smoke import DEFAULT_PATHS, validate_base_url, validate_paths
 
@@ -199,7 +200,8 @@ def failover(
               "force": force, "smoke_url": url, "smoke_paths": paths, "smoke_timeout_s": 10.0,
               "nodegroups": list(nodegroup) if nodegroup else failed_over_nodegroups(settings), "scale_with": resolved,
               "images_b": regional_images(settings), "allow_missing_images": allow_missing_images,
-              "notify_topic_arn": notify_topic,
+              "notify_topic_arn": notify_topic, "database_name": settings.aurora.database_name,
+              "search_collections": configured_collections(),
               "rto_objective_minutes": settings.objectives.critical.rto_minutes}
     start(rb.runbook(resolved), params, execute=execute, yes=yes, journal_dir=journal_dir, as_json=as_json,
           what=f"fail over {settings.aurora.global_cluster_id} and {settings.dns.fqdn} to {settings.dr_region} "

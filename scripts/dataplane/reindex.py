@@ -60,6 +60,14 @@ class IndexSpec:
         return list(self.schema["fields"])
 
 
+def configured_collections(config_dir: Path = CONFIG_DIR) -> list[str]:
+    """The collections ops/dr/typesense/reindex.json knows, e.g. for a runbook's follow-up commands."""
+    try:
+        return sorted(json.loads((config_dir / CONFIG_FILE).read_text()).get("collections", {}))
+    except (OSError, ValueError) as exc:
+        raise BadInput(f"--config-dir {config_dir}: cannot read {CONFIG_FILE}: {exc}") from None
+
+
 def load_spec(collection: str, config_dir: Path = CONFIG_DIR) -> IndexSpec:
     try:
         config = json.loads((config_dir / CONFIG_FILE).read_text())

@@ -295,6 +295,21 @@ def _finished_message(ctx: RunContext) -> str:
             f"({'met' if rto['rto_met'] else 'MISSED'}).")
 
 
+def _next_steps(ctx: RunContext) -> dict[str, Any]:
+    """What the run leaves to the operator. B's Typesense is fed by nothing while A writes (pilot light has no
+    pods, warm standby's pod holds no current index), so B's search needs RB-N-04 against B's Aurora. The
+    credentials come from libpq's environment (PGUSER, PGPASSWORD, PGSSLROOTCERT), not the command line."""
+    p = ctx.params
+    cluster = aurora.describe_cluster(ctx.client("rds", p["dr_region"]), p["dr_cluster_id"]) or {}
+    host = cluster.get("Endpoint") or f"<{p['dr_cluster_id']} writer endpoint>"
+    commands = [f"drctl reindex --source 'host={host} dbname={p['database_name']} sslmode=verify-full' "
+                f"--typesense <{p['dr_region']} Typesense URL> --api-key-env TYPESENSE_ADMIN_KEY --collection {name}"
+                for name in p.get("search_collections", [])]
+    for command in commands:
+        ctx.console.print(f"next, RB-N-04 (B's search has no current index until it runs): {command}")
+    return {"next": commands}
+
+
 def _validate(params: dict[str, Any]) -> None:
     validate_notify_topic(params)
     if params["mode"] not in ("planned", "unplanned"):
@@ -325,4 +340,5 @@ def runbook(scale_with: str = "api") -> Runbook:
         smoke_step(),
         rto_step(),
         announce_step("announce-result", _finished, _finished_message),
+        Step("next-steps", "what is left to the operator (RB-N-04 for B's search)", _next_steps, read_only=True),
     ])

@@ -53,6 +53,10 @@ def test_dry_run_lists_the_calls_and_changes_nothing(world: World, tmp_path: Pat
     for operation in ("SwitchoverGlobalCluster", "FailoverGlobalCluster", "CreateDBInstance"):
         assert faults.calls("rds", operation) == 0
     assert faults.calls("route53", "ChangeResourceRecordSets") == 0
+    (next_step,) = run.step("next-steps").result["next"]  # B's search index, from B's own database
+    endpoint = client("rds", DR).describe_db_clusters(DBClusterIdentifier=f"{GLOBAL_ID}-{DR}")["DBClusters"][0]
+    assert next_step.startswith(f"drctl reindex --source 'host={endpoint['Endpoint']} dbname=app sslmode=verify-full'")
+    assert next_step.endswith("--collection products")
 
 
 def test_failover_then_failback(world: World, tmp_path: Path, faults) -> None:
