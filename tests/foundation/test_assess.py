@@ -66,3 +66,30 @@ def test_cli_node_hour_price() -> None:
     rows = {r["posture"]: r for r in json.loads(result.stdout)}
     assert rows["warm-standby"]["compute_usd_month"] == 2 * HOURS_PER_MONTH
     assert rows["active-active"]["nodes_b"] == 3
+
+
+def test_standard_tier_waits_for_b_search_index_and_the_rate_is_an_assumption() -> None:
+    from scripts.dataplane.reindex import configured_collections, load_spec
+
+    documents = sum(load_spec(name).catalog_documents for name in configured_collections())
+    _, rows = assess("dr", assumptions=Assumptions(reindex_docs_per_second=1000))
+    pilot = {r.posture: r for r in rows}["pilot-light"]
+    (search,) = pilot.standard_rto_steps
+    assert search.minutes == round(documents / 1000 / 60, 2) and "RB-N-04" in search.why
+    assert pilot.rto_minutes_by_tier == {"critical": pilot.rto_minutes,
+                                         "standard": round(pilot.rto_minutes + search.minutes, 1)}
+
+    # a rate slow enough to miss the standard tier's 4 h turns its verdict, not the critical tier's RTO
+    _, slow = assess("dr", assumptions=Assumptions(reindex_docs_per_second=100))
+    slow_pilot = {r.posture: r for r in slow}["pilot-light"]
+    assert slow_pilot.rto_minutes == pilot.rto_minutes
+    assert slow_pilot.rto_minutes_by_tier["standard"] > 240 and not slow_pilot.meets["standard"]
+
+
+def test_cli_reports_rto_per_tier() -> None:
+    result = CliRunner().invoke(app, ["posture", "--json", "--reindex-docs-per-second", "2000"])
+    assert result.exit_code == 0, result.output
+    warm = {r["posture"]: r for r in json.loads(result.stdout)}["warm-standby"]
+    assert warm["rto_minutes_by_tier"]["critical"] == warm["rto_minutes"]
+    assert warm["rto_minutes_by_tier"]["standard"] > warm["rto_minutes"]
+    assert warm["standard_rto_steps"][0]["name"] == "search index in B"
