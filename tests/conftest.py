@@ -16,8 +16,30 @@ def moto_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture
-def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A clean moto account reached through botocore's standard AWS_ENDPOINT_URL; yields the endpoint."""
+def runbook_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str]]]:
+    """Every API call a runbook makes during the test (through RunContext.client, as journals record them); at the
+    end, each must be allowed by the committed operator policy (ops/dr/iam/drctl-operator-policy.json)."""
+    from scripts.runbooks import engine
+    from tests.harness.operator_policy import POLICY_PATH, not_allowed
+
+    calls: list[tuple[str, str]] = []
+    make_client = engine.RunContext.client
+
+    def recording_client(self: engine.RunContext, service: str, region: str, **kwargs: object) -> object:
+        made = make_client(self, service, region, **kwargs)
+        made.meta.events.register("after-call.*", lambda model, **_: calls.append((service, model.name)))
+        return made
+
+    monkeypatch.setattr(engine.RunContext, "client", recording_client)
+    yield calls
+    missing = not_allowed(calls)
+    assert not missing, f"{POLICY_PATH.name} does not allow: {'; '.join(missing)}"
+
+
+@pytest.fixture
+def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, runbook_calls: list) -> Iterator[str]:
+    """A clean moto account reached through botocore's standard AWS_ENDPOINT_URL; yields the endpoint. Every
+    runbook call made through it is checked against the operator policy (runbook_calls)."""
     reset(moto_endpoint)
     for key, value in {
         "AWS_ENDPOINT_URL": moto_endpoint,
