@@ -77,6 +77,6 @@ def posture(
                              for line in r.standing)
         console.print(f"    standing in B: {standing}")
     console.print("compute: Aurora instance-hours (--instance-hour-usd) and EKS node-hours (--node-hour-usd) in B, "
-                  f"{HOURS_PER_MONTH} h/month. standing: what else B bills per hour or month, counted from the plans at list prices "
-                  f"(scripts/planning/costs.py). Not counted, they scale with data alike in every posture: "
-                  f"{NOT_COUNTED}.")
+                  f"{HOURS_PER_MONTH} h/month. standing: what else B bills per hour or month, counted from the plans "
+                  "at list prices (scripts/planning/costs.py). Not counted, they scale with data alike in every "
+                  f"posture: {NOT_COUNTED}.")

@@ -10,9 +10,9 @@ so `--resume` acts on exactly what the first attempt planned.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -172,7 +172,8 @@ def _preflight(ctx: RunContext) -> dict[str, Any]:
                        f"{'Success' if a_endpoint['healthy'] else 'failing'}): use --unplanned")
     images = _images_in_b(ctx)
     lag = aurora.replication_lag(ctx.client("cloudwatch", p["dr_region"]), p["dr_cluster_id"])
-    return {"started_at": now_iso(), **images, "writer": writer, "target_arn": arn_b, "already_failed_over": writer == arn_b,
+    return {"started_at": now_iso(), **images, "writer": writer, "target_arn": arn_b,
+            "already_failed_over": writer == arn_b,
             "instances_b": len(aurora.cluster_instances(rds_b, p["dr_cluster_id"])),
             "replication_lag_b_s": lag, "replication_lag_note": None if lag is not None else
             "CloudWatch has no AuroraGlobalDBReplicationLag datapoints for B (not measured)",
