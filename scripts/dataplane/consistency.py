@@ -14,8 +14,9 @@ way the type's `=` compares them (numeric 1.0 = 1.00, float 0 = -0, jsonb is nor
 type has no hash function (json, xml, point, ...) are hashed through their text form, and so are arrays, enums,
 domains, composites and ranges: an enum's hash is that of its value's OID, which differs between servers that
 created the type separately (a logical replica, a restored dump), and an array's hash ignores its bounds. With
-different major versions ("text" mode) the whole row is hashed through its text form. Text forms are rendered under pinned session settings (UTC, ISO
-dates, extra_float_digits=3), so they too do not depend on either server's defaults.
+different major versions ("text" mode) the whole row is hashed through its text form. Text forms are rendered
+under pinned session settings (UTC, ISO dates, extra_float_digits=3), so they too do not depend on either
+server's defaults.
 
 Bucketing. A single integer key is bucketed by key range (`key / width`), so narrowing a bucket is an index
 range scan. Any other key is bucketed by the hash of the key, and narrowing reads the differing buckets in one
