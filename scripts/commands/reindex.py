@@ -35,6 +35,9 @@ def _dsn_without_password(dsn: str) -> str:
 
 def reindex(
     source: Annotated[str, typer.Option(help="libpq DSN/URL of the PostgreSQL source (no password in it).")] = "",
+    source_secret: Annotated[str | None, typer.Option(help="ARN of a Secrets Manager secret with the source's "
+                                                           "username and password (RDS's JSON form), read at "
+                                                           "connect time; without it libpq's environment.")] = None,
     typesense: Annotated[str, typer.Option(help="Typesense base URL, e.g. http://127.0.0.1:8108.")] = "",
     api_key_env: Annotated[str, typer.Option(help="Environment variable holding the Typesense admin API key.")]
         = "TYPESENSE_API_KEY",
@@ -57,7 +60,14 @@ def reindex(
     for option, value in (("--source", source), ("--typesense", typesense), ("--collection", collection)):
         if not value.strip():
             raise _bad_input(f"{option} is required")
-    params = rb.run_params(source=_dsn_without_password(source), typesense_url=typesense, api_key_env=api_key_env,
+    if source_secret:
+        from scripts.actions.secrets import region_of
+        try:
+            region_of(source_secret)
+        except ValueError as exc:
+            raise _bad_input(f"--source-secret: {exc}") from None
+    params = rb.run_params(source=_dsn_without_password(source), source_secret_arn=source_secret,
+                           typesense_url=typesense, api_key_env=api_key_env,
                            collection=collection, hot_slice=hot_slice, batch_size=batch_size,
                            concurrency=concurrency, config_dir=config_dir or rb.CONFIG_DIR,
                            journal_dir=journal_dir or DEFAULT_JOURNAL_DIR)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 from tenacity import RetryCallState, retry, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
 
+from scripts.actions import secrets
 from scripts.runbooks.engine import BadInput, RunContext, Runbook, Step
 
 if TYPE_CHECKING:
@@ -89,11 +90,11 @@ def load_spec(collection: str, config_dir: Path = CONFIG_DIR) -> IndexSpec:
 
 # ---- PostgreSQL side -------------------------------------------------------------------------------------------
 
-def connect_source(dsn: str) -> psycopg.Connection:
+def connect_source(dsn: str, **credentials: str) -> psycopg.Connection:
     """Read-only session: the reindex never writes to its source, even through a hot-slice predicate."""
     import psycopg
     try:
-        conn = psycopg.connect(dsn, connect_timeout=10)
+        conn = psycopg.connect(dsn, connect_timeout=10, **credentials)
     except psycopg.Error as exc:
         raise BadInput(f"--source: cannot connect: {str(exc).strip()}") from None
     conn.read_only = True
@@ -389,13 +390,29 @@ def versioned_name(alias: str, when: datetime) -> str:
 
 
 def run_params(*, source: str, typesense_url: str, api_key_env: str, collection: str, hot_slice: str | None,
-               batch_size: int, concurrency: int, config_dir: Path, journal_dir: Path) -> dict[str, Any]:
-    """The run's parameters as journaled (no secrets: the key stays in its environment variable)."""
+               batch_size: int, concurrency: int, config_dir: Path, journal_dir: Path,
+               source_secret_arn: str | None = None) -> dict[str, Any]:
+    """The run's parameters as journaled (no secrets: the key stays in its environment variable, the database
+    password in libpq's environment or in the secret named by its ARN)."""
     target = versioned_name(collection, datetime.now(UTC))
-    return {"source": source, "typesense_url": typesense_url, "api_key_env": api_key_env,
+    return {"source": source, "source_secret_arn": source_secret_arn, "typesense_url": typesense_url,
+            "api_key_env": api_key_env,
             "collection": collection, "hot_slice": (hot_slice or "").strip() or None,
             "batch_size": batch_size, "concurrency": concurrency, "config_dir": str(config_dir),
             "target": target, "checkpoint_path": str(journal_dir / f"reindex-{target}.checkpoint.json")}
+
+
+def _connect(ctx: RunContext) -> psycopg.Connection:
+    """The source, as the user of --source-secret when one is given: read from Secrets Manager at each connect
+    (a resumed run reads it again), never journaled."""
+    arn = ctx.params.get("source_secret_arn")
+    if not arn:
+        return connect_source(ctx.params["source"])
+    try:
+        user, password = secrets.database_credentials(ctx.client("secretsmanager", secrets.region_of(arn)), arn)
+    except (LookupError, ValueError) as exc:
+        raise BadInput(f"--source-secret: {exc}") from None
+    return connect_source(ctx.params["source"], user=user, password=password)
 
 
 def _spec(ctx: RunContext) -> IndexSpec:
@@ -415,7 +432,7 @@ def _validate(ctx: RunContext) -> dict[str, Any]:
     """Everything is checked before anything changes: config, source, every field's column, Typesense."""
     spec, params = _spec(ctx), ctx.params
     client = _typesense(ctx)
-    with connect_source(params["source"]) as conn:
+    with _connect(ctx) as conn:
         columns = source_columns(conn, spec.table)
         document_sql(spec, columns)  # raises BadInput naming a schema field without a column
         if params["hot_slice"]:
@@ -459,7 +476,7 @@ def _import_step(phase: str) -> Step:
             p.seconds = round(base_seconds + time.monotonic() - started, 3)
             save_checkpoint(checkpoint_path, phases)
 
-        with connect_source(params["source"]) as conn:
+        with _connect(ctx) as conn:
             documents = document_sql(spec, source_columns(conn, spec.table))
             batches = stream_batches(conn, spec, documents, phase_filter(params["hot_slice"], phase),
                                      progress.last_key, params["batch_size"])
@@ -489,7 +506,7 @@ def _import_step(phase: str) -> Step:
 
 def _verify_counts(ctx: RunContext) -> dict[str, Any]:
     spec = _spec(ctx)
-    with connect_source(ctx.params["source"]) as conn:
+    with _connect(ctx) as conn:
         source_rows, _ = count_rows(conn, spec, phase_filter(None, "all"))
     info = _typesense(ctx).collection(ctx.params["target"])
     indexed = int(info["num_documents"]) if info else 0

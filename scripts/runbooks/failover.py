@@ -296,16 +296,29 @@ def _finished_message(ctx: RunContext) -> str:
             f"({'met' if rto['rto_met'] else 'MISSED'}).")
 
 
+def _master_secret_arn_in_b(ctx: RunContext) -> str | None:
+    """The master secret's replica in B (the primary stack replicates `<global id>/master` there), if readable."""
+    p = ctx.params
+    try:
+        return str(ctx.client("secretsmanager", p["dr_region"]).describe_secret(
+            SecretId=f"{p['global_cluster_id']}/master")["ARN"])
+    except ClientError:
+        return None
+
+
 def _next_steps(ctx: RunContext) -> dict[str, Any]:
     """What the run leaves to the operator. B's Typesense is fed by nothing while A writes (pilot light has no
     pods, warm standby's pod holds no current index), so B's search needs RB-N-04 against B's Aurora. The
-    credentials come from libpq's environment (PGUSER, PGPASSWORD, PGSSLROOTCERT), not the command line."""
+    credentials come from the master secret's replica in B when it is there, else from libpq's environment
+    (PGUSER, PGPASSWORD), never from the command line; PGSSLROOTCERT names the RDS CA bundle."""
     p = ctx.params
     cluster = aurora.describe_cluster(ctx.client("rds", p["dr_region"]), p["dr_cluster_id"]) or {}
     host = cluster.get("Endpoint") or f"<{p['dr_cluster_id']} writer endpoint>"
+    secret = _master_secret_arn_in_b(ctx)
+    credentials = f"--source-secret {secret} " if secret else ""
     commands = [f"drctl reindex --source 'host={host} dbname={p['database_name']} sslmode=verify-full' "
-                f"--typesense <{p['dr_region']} Typesense URL> --api-key-env TYPESENSE_ADMIN_KEY --collection {name}"
-                for name in p.get("search_collections", [])]
+                f"{credentials}--typesense <{p['dr_region']} Typesense URL> --api-key-env TYPESENSE_ADMIN_KEY "
+                f"--collection {name}" for name in p.get("search_collections", [])]
     for command in commands:
         ctx.console.print(f"next, RB-N-04 (B's search has no current index until it runs): {command}")
     return {"next": commands}

@@ -258,3 +258,12 @@ def test_a_malformed_notify_topic_exits_2_before_anything(world: World, tmp_path
     code, output = drctl(tmp_path, "failover", "--scale-with", "api", "--notify-topic", "alerts", "--execute", "--yes")
     assert code == 2 and "--notify-topic" in output and "'alerts'" in output, output
     assert world.writer() == world.arn_a and faults.calls("rds", "SwitchoverGlobalCluster") == 0
+
+
+def test_next_steps_name_the_master_secret_replica_in_b_when_it_is_there(world: World, tmp_path: Path) -> None:
+    arn = client("secretsmanager", DR).create_secret(Name=f"{GLOBAL_ID}/master",
+                                                      SecretString='{"username": "u", "password": "p"}')["ARN"]
+    code, output = drctl(tmp_path, "failover", "--scale-with", "api", "--json")
+    assert code == 0, output
+    (next_step,) = journal(tmp_path, output).step("next-steps").result["next"]
+    assert f"sslmode=verify-full' --source-secret {arn} --typesense" in next_step
