@@ -158,6 +158,7 @@ class AuroraSecondary(pulumi.ComponentResource):
 
     cluster_arn: pulumi.Output[str]
     cluster_id: pulumi.Output[str]
+    reader_endpoint: pulumi.Output[str]
     instances: list[aws.rds.ClusterInstance]
 
     def __init__(self, name: str, args: AuroraSecondaryArgs, opts: pulumi.ResourceOptions | None = None):
@@ -172,4 +173,6 @@ class AuroraSecondary(pulumi.ComponentResource):
         self.instances = _instances(self, cluster, cluster_id, args.instances, s, p)
         self.cluster_arn = cluster.arn
         self.cluster_id = cluster.cluster_identifier
-        self.register_outputs({"clusterArn": self.cluster_arn, "instances": len(self.instances)})
+        self.reader_endpoint = cluster.reader_endpoint
+        self.register_outputs({"clusterArn": self.cluster_arn, "readerEndpoint": self.reader_endpoint,
+                               "instances": len(self.instances)})

@@ -80,7 +80,7 @@ def _assume_role(service: str) -> str:
         "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
 
 
-def _pod_identity_trust() -> str:
+def pod_identity_trust() -> str:
     """EKS Pod Identity assumes the role and tags the session (namespace, service account, cluster)."""
     return json.dumps({"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Principal": {"Service": POD_IDENTITY_PRINCIPAL},
@@ -154,7 +154,7 @@ class ComputeArgs:
     namespace: str = "platform"
 
 
-_RESTRICTED = SecurityContextArgs(allow_privilege_escalation=False, read_only_root_filesystem=True,
+RESTRICTED_CONTAINER = SecurityContextArgs(allow_privilege_escalation=False, read_only_root_filesystem=True,
                                   run_as_non_root=True, capabilities=CapabilitiesArgs(drop=["ALL"]))
 
 
@@ -169,7 +169,7 @@ def _http_readiness(path: str, port: int) -> ProbeArgs:
                      failure_threshold=3)
 
 
-def _pod_security(**extra: object) -> PodSecurityContextArgs:
+def restricted_pod(**extra: object) -> PodSecurityContextArgs:
     return PodSecurityContextArgs(run_as_non_root=True, seccomp_profile=SeccompProfileArgs(type="RuntimeDefault"),
                                   **extra)  # type: ignore[arg-type]
 
@@ -184,6 +184,10 @@ class Compute(pulumi.ComponentResource):
     storage_class: StorageClass
     ebs_csi_role: aws.iam.Role
     vpc_cni_role: aws.iam.Role
+    kubernetes_provider: KubernetesProvider
+    namespace: Namespace
+    namespace_name: str
+    typesense_url: str  # in-cluster API address of the Typesense Service
 
     def __init__(self, name: str, args: ComputeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dr-platform:compute:Compute", name, None, opts)
@@ -236,6 +240,8 @@ class Compute(pulumi.ComponentResource):
         namespace = Namespace(f"{name}-namespace", metadata=ObjectMetaArgs(
             name=args.namespace, labels={"pod-security.kubernetes.io/enforce": "restricted"}), opts=k8s_opts())
         ns = args.namespace  # named explicitly; children depend on the Namespace resource itself
+        # for workloads other components add
+        self.kubernetes_provider, self.namespace, self.namespace_name = k8s, namespace, ns
         self.deployments = [self._deployment(name, w, ns, k8s_opts(node_group, namespace)) for w in args.workloads]
         # Until the driver exists (pilot light) the class is inert: nothing claims it at 0 replicas.
         storage_class = StorageClass(
@@ -252,6 +258,7 @@ class Compute(pulumi.ComponentResource):
         self.storage_class = storage_class
         self.typesense = self._typesense(name, args, ns, k8s_opts, node_group, namespace, storage_class,
                                          storage_driver)
+        self.typesense_url = f"http://typesense.{ns}.svc.cluster.local:{TYPESENSE_API_PORT}"
 
         self.cluster_name = cluster.name
         self.cluster_arn = cluster.arn
@@ -276,7 +283,7 @@ class Compute(pulumi.ComponentResource):
         p = args.provider
         agent = aws.eks.Addon(f"{name}-{POD_IDENTITY_ADDON}", cluster_name=cluster.name,
                               addon_name=POD_IDENTITY_ADDON, opts=child(self, p))
-        role, grants = self._role(name, args, "vpc-cni", _pod_identity_trust(), [VPC_CNI_POLICY_ARN])
+        role, grants = self._role(name, args, "vpc-cni", pod_identity_trust(), [VPC_CNI_POLICY_ARN])
         self.vpc_cni_role = role
         cni = aws.eks.Addon(
             f"{name}-{VPC_CNI_ADDON}", cluster_name=cluster.name, addon_name=VPC_CNI_ADDON,
@@ -295,7 +302,7 @@ class Compute(pulumi.ComponentResource):
         light) there is no driver; the flip that adds nodes adds it, after the node group. Its role exists either
         way (IAM is free)."""
         p = args.provider
-        role, attachments = self._role(name, args, "ebs-csi", _pod_identity_trust(), [EBS_CSI_POLICY_ARN])
+        role, attachments = self._role(name, args, "ebs-csi", pod_identity_trust(), [EBS_CSI_POLICY_ARN])
         grants = [*attachments, aws.iam.RolePolicy(f"{name}-ebs-csi-kms", name="ebs-volume-kms", role=role.name,
                                                    policy=ebs_kms_policy(args.kms_key_arn), opts=child(self, p))]
         self.ebs_csi_role = role
@@ -319,10 +326,10 @@ class Compute(pulumi.ComponentResource):
                               template=PodTemplateSpecArgs(
                                   metadata=ObjectMetaArgs(labels=labels),
                                   spec=PodSpecArgs(
-                                      security_context=_pod_security(),
+                                      security_context=restricted_pod(),
                                       topology_spread_constraints=_zone_spread(selector),
                                       containers=[ContainerArgs(
-                                          name=w.name, image=w.image, security_context=_RESTRICTED,
+                                          name=w.name, image=w.image, security_context=RESTRICTED_CONTAINER,
                                           ports=[ContainerPortArgs(name="http", container_port=w.port)],
                                           readiness_probe=_http_readiness(w.health_path, w.port),
                                           resources=SERVICE_RESOURCES)]))),
@@ -368,12 +375,12 @@ class Compute(pulumi.ComponentResource):
                 template=PodTemplateSpecArgs(
                     metadata=ObjectMetaArgs(labels={**selector, "dr-platform/tier": "standard"}),
                     spec=PodSpecArgs(
-                        security_context=_pod_security(run_as_user=10000, run_as_group=3000, fs_group=2000),
+                        security_context=restricted_pod(run_as_user=10000, run_as_group=3000, fs_group=2000),
                         termination_grace_period_seconds=300,
                         topology_spread_constraints=_zone_spread(selector),
                         containers=[ContainerArgs(
                             name="typesense", image=args.typesense_image, command=command,
-                            security_context=_RESTRICTED, resources=TYPESENSE_RESOURCES,
+                            security_context=RESTRICTED_CONTAINER, resources=TYPESENSE_RESOURCES,
                             env=[EnvVarArgs(name="TYPESENSE_API_KEY", value_from=EnvVarSourceArgs(
                                 secret_key_ref=SecretKeySelectorArgs(name="typesense-api-key", key="api-key")))],
                             ports=[ContainerPortArgs(name="http", container_port=TYPESENSE_API_PORT),

@@ -39,6 +39,7 @@ class PostureRow:
     critical_replicas_b: Count  # replicas of each critical-tier Deployment in B
     standard_replicas_b: Count  # replicas of each standard-tier Deployment in B
     typesense_replicas_b: Count  # Typesense StatefulSet in B (odd when > 0: Raft needs a majority)
+    search_feed_b: bool  # B's Typesense rebuilt from B's Aurora on a schedule (RB-N-04 as a CronJob)
 
 
 # The compute rows, and why:
@@ -50,15 +51,21 @@ class PostureRow:
 #   and 1 Typesense node (search answers, rebuilt from B's PostgreSQL with RB-N-04 before it is needed). Scaling
 #   pods to production on running nodes takes seconds; more nodes come in minutes while B already serves.
 # - active-active serves real traffic from B (DNS 50/50), so B runs production everywhere.
+# - the search feed: nothing replicates Typesense, so where B runs Typesense while A writes (warm standby, and
+#   active-active where B's search serves real reads), a CronJob in B rebuilds B's index from B's own Aurora
+#   reader on a schedule. Off in pilot light (no reader, no Typesense) and once B writes (the application feeds
+#   B's index then, and a rebuild would race it).
 # - failover (any posture): B is production.
 # Region A always runs production. A posture's minimum never exceeds production: `capacity` caps it there, so a
 # small production (1 node, 1 replica) is not outgrown by the standby.
 _PILOT_LIGHT_COMPUTE: Final = dict(eks_nodes_b=0, critical_replicas_b=0, standard_replicas_b=0,
-                                   typesense_replicas_b=0)
+                                   typesense_replicas_b=0, search_feed_b=False)
 _WARM_STANDBY_COMPUTE: Final = dict(eks_nodes_b=2, critical_replicas_b=1, standard_replicas_b=0,
-                                    typesense_replicas_b=1)
-_PRODUCTION_COMPUTE: Final = dict(eks_nodes_b=PRODUCTION, critical_replicas_b=PRODUCTION,
-                                  standard_replicas_b=PRODUCTION, typesense_replicas_b=PRODUCTION)
+                                    typesense_replicas_b=1, search_feed_b=True)
+_ACTIVE_ACTIVE_COMPUTE: Final = dict(eks_nodes_b=PRODUCTION, critical_replicas_b=PRODUCTION,
+                                     standard_replicas_b=PRODUCTION, typesense_replicas_b=PRODUCTION,
+                                     search_feed_b=True)
+_FAILED_OVER_COMPUTE: Final = {**_ACTIVE_ACTIVE_COMPUTE, "search_feed_b": False}
 
 
 def _normal(instances_b: Count, weight_b: int, compute: Mapping[str, Count]) -> PostureRow:
@@ -68,13 +75,13 @@ def _normal(instances_b: Count, weight_b: int, compute: Mapping[str, Count]) -> 
 
 FAILED_OVER: Final = PostureRow(aurora_instances_b=PRODUCTION, dns_weight_a=0, dns_weight_b=100,
                                 writer_region=Region.B, s3_replication_from=Region.B, promote_aurora=True,
-                                **_PRODUCTION_COMPUTE)
+                                **_FAILED_OVER_COMPUTE)
 
 POSTURE_TABLE: Final[dict[tuple[Posture, bool], PostureRow]] = {
     (Posture.PILOT_LIGHT, False): _normal(instances_b=0, weight_b=0, compute=_PILOT_LIGHT_COMPUTE),
     (Posture.WARM_STANDBY, False): _normal(instances_b=1, weight_b=0, compute=_WARM_STANDBY_COMPUTE),
     # active-active: B serves reads locally (writes still go to A's writer via the global database)
-    (Posture.ACTIVE_ACTIVE, False): _normal(instances_b=PRODUCTION, weight_b=50, compute=_PRODUCTION_COMPUTE),
+    (Posture.ACTIVE_ACTIVE, False): _normal(instances_b=PRODUCTION, weight_b=50, compute=_ACTIVE_ACTIVE_COMPUTE),
     (Posture.PILOT_LIGHT, True): FAILED_OVER,
     (Posture.WARM_STANDBY, True): FAILED_OVER,
     (Posture.ACTIVE_ACTIVE, True): FAILED_OVER,
@@ -116,6 +123,7 @@ class Capacity:
     replicas_b: Mapping[str, int] = field(default_factory=dict)
     typesense_replicas_a: int = 0
     typesense_replicas_b: int = 0
+    search_feed_b: bool = False
 
 
 def capacity(posture: Posture, failover: bool, production_instances: int,
@@ -135,4 +143,5 @@ def capacity(posture: Posture, failover: bool, production_instances: int,
                     replicas_a={s.name: s.replicas for s in compute.services},
                     replicas_b={s.name: resolve(per_tier[s.tier], s.replicas) for s in compute.services},
                     typesense_replicas_a=compute.typesense_replicas,
-                    typesense_replicas_b=resolve(row.typesense_replicas_b, compute.typesense_replicas))
+                    typesense_replicas_b=resolve(row.typesense_replicas_b, compute.typesense_replicas),
+                    search_feed_b=row.search_feed_b)

@@ -1,6 +1,8 @@
 """What both stacks derive the same way from settings."""
 from __future__ import annotations
 
+import json
+
 import pulumi
 import pulumi_aws as aws
 
@@ -10,8 +12,11 @@ from components.base import regional_provider
 from components.compute import Compute, ComputeArgs, NodeCounts, Workload
 from components.network import Network
 from components.registry import ContainerRegistry, ContainerRegistryArgs, registry_host, regional_image, repository_of
+from components.search_feed import SearchFeed, SearchFeedArgs
 from components.storage import REPLICATION_RULE_ID
-from stacks.settings import PROJECT, Settings, Tier
+from stacks.settings import PROJECT, PROJECT_DIR, Settings, Tier
+
+SEARCH_CONFIG = PROJECT_DIR / "ops" / "dr" / "typesense" / "reindex.json"  # RB-N-04's collections, one source
 
 
 def provider(settings: Settings, region: str):
@@ -68,11 +73,31 @@ def compute(settings: Settings, region: str, provider, network: Network, kms_key
         typesense_storage_gi=c.typesense_storage_gi, public_access_cidrs=list(c.public_access_cidrs)))
 
 
+def search_collections() -> list[str]:
+    return sorted(json.loads(SEARCH_CONFIG.read_text())["collections"])
+
+
+def search_feed(settings: Settings, region: str, provider, cluster: Compute, account: pulumi.Output[str],
+                source_host: pulumi.Input[str], secret_arn: pulumi.Input[str],
+                secret_key_arn: pulumi.Input[str]) -> SearchFeed:
+    """RB-N-04 on a schedule in `region`, for every collection ops/dr/typesense/reindex.json configures."""
+    c = settings.compute
+    return SearchFeed(f"search-feed-{region}", SearchFeedArgs(
+        region=region, provider=provider, kubernetes_provider=cluster.kubernetes_provider,
+        cluster_name=cluster.cluster_name, namespace=cluster.namespace_name,
+        after=[cluster.namespace, cluster.typesense],
+        image=account.apply(lambda resolved: regional_image(c.ops_image, resolved, region)),
+        schedule=c.search_feed_schedule, source_host=source_host, database=settings.aurora.database_name,
+        secret_arn=secret_arn, secret_key_arn=secret_key_arn, typesense_url=cluster.typesense_url,
+        collections=search_collections()))
+
+
 def container_registry(settings: Settings, provider_a, provider_b, primary_kms_key_arn: pulumi.Input[str],
                        replica_kms_key_arn: pulumi.Input[str], account: pulumi.Output[str]) -> ContainerRegistry:
     """ECR repositories in A for every image the clusters pull from their own region, replicated to B."""
     c = settings.compute
-    repositories = sorted({repository_of(i) for i in c.images() if registry_host(i) is None})
+    images = [*c.images(), c.ops_image]
+    repositories = sorted({repository_of(i) for i in images if registry_host(i) is None})
     return ContainerRegistry("registry", ContainerRegistryArgs(
         repositories=repositories, primary_provider=provider_a, replica_provider=provider_b,
         replica_region=settings.dr_region, primary_kms_key_arn=primary_kms_key_arn,

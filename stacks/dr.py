@@ -11,7 +11,7 @@ from components.failover import AuroraPromotion, AuroraPromotionArgs
 from components.network import Network, NetworkArgs
 from components.posture import Region, capacity
 from components.storage import BucketReplication, BucketReplicationArgs
-from stacks.common import account_id, aurora_args, bucket_lag_alarm, compute, provider
+from stacks.common import account_id, aurora_args, bucket_lag_alarm, compute, provider, search_feed
 from stacks.settings import Settings, Tier
 
 
@@ -34,6 +34,11 @@ def build(settings: Settings) -> None:
     account = account_id(provider_b)
     cluster = compute(settings, b, provider_b, network, replica_key_arn, account, nodes=cap.eks_nodes_b,
                       replicas=dict(cap.replicas_b), typesense_replicas=cap.typesense_replicas_b)
+    if cap.search_feed_b:
+        # The master secret's replica in B keeps the primary's name and suffix; only the region differs.
+        secret_b = primary.require_output("masterSecretArn").apply(lambda arn: arn.replace(f":{a}:", f":{b}:", 1))
+        search_feed(settings, b, provider_b, cluster, account, source_host=secondary.reader_endpoint,
+                    secret_arn=secret_b, secret_key_arn=replica_key_arn)
 
     if cap.promote_aurora:
         AuroraPromotion("aurora-promotion", AuroraPromotionArgs(
@@ -86,3 +91,4 @@ def build(settings: Settings) -> None:
     pulumi.export("eksNodesB", cap.eks_nodes_b)
     pulumi.export("replicasB", dict(cap.replicas_b))
     pulumi.export("typesenseReplicasB", cap.typesense_replicas_b)
+    pulumi.export("searchFeedB", cap.search_feed_b)

@@ -181,6 +181,11 @@ class ComputeSettings(Strict):
     # Each Typesense pod's EBS volume (gp3: 1 GiB to 16 TiB). Fixed once a pod's claim exists: growing it means
     # patching the claims (the StorageClass allows expansion), then this setting.
     typesense_storage_gi: int = Field(20, ge=1, le=16384)
+    # The toolkit's own image (ops/images/drctl/Dockerfile), for the search feed's CronJob in B.
+    ops_image: str = "creator-platform/drctl:1.0.0"
+    # When B's search feed rebuilds B's index (cron, UTC). Hourly: a full rebuild of the configured catalog takes
+    # minutes, so an hour bounds how stale B's search is when it must take over.
+    search_feed_schedule: str = Field("17 * * * *", pattern=r"^\S+( \S+){4}$")
 
     def cluster_name(self, region: str) -> str:
         return f"platform-{region}"
@@ -196,9 +201,9 @@ class ComputeSettings(Strict):
         return ComputeProduction(nodes=self.nodes, typesense_replicas=self.typesense_replicas,
                                  services=tuple(ServiceCount(s.name, s.tier.value, s.replicas) for s in self.services))
 
-    @field_validator("typesense_image")
+    @field_validator("typesense_image", "ops_image")
     @classmethod
-    def typesense_image_is_pinned(cls, image: str) -> str:
+    def image_is_pinned(cls, image: str) -> str:
         return pinned_image(image)
 
     @field_validator("typesense_replicas")

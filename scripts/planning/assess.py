@@ -111,10 +111,16 @@ def _nodes_step(nodes_b: int, writer_capacity_minutes: float, assumptions: Assum
                  f"{writer_capacity_minutes:g} min writer capacity step: adds {extra:g}")]
 
 
-def _search_steps(assumptions: Assumptions) -> list[Step]:
-    """Search (a standard-tier service) answers from B once RB-N-04 has rebuilt every configured collection."""
+def _search_steps(dr_plan: Plan, assumptions: Assumptions) -> list[Step]:
+    """Search (a standard-tier service) answers from B once B has an index: at once where B's search feed keeps
+    one (stale by at most its schedule), else after RB-N-04 has rebuilt every configured collection."""
     from scripts.dataplane.reindex import configured_collections, load_spec
 
+    feeds = dr_plan.by_type("kubernetes:batch/v1:CronJob")
+    if feeds:
+        schedule = feeds[0].inputs["spec"]["schedule"]
+        return [Step("search index in B", 0.0, f"kept by B's search feed ({schedule}, UTC): answers at once, "
+                                               "missing at most what A indexed since the last run")]
     documents = sum(load_spec(name).catalog_documents for name in configured_collections())
     if not documents:
         return []
@@ -151,7 +157,7 @@ def assess_posture(posture: str, settings: Settings, dr_plan: Plan, primary_plan
         Step("DNS", round(dns, 2), dns_why),
         Step("smoke checks", assumptions.smoke_minutes, "critical paths answer from B"),
     ]
-    result.standard_rto_steps = _search_steps(assumptions)
+    result.standard_rto_steps = _search_steps(dr_plan, assumptions)
     # RPO for an unplanned failover: the worst replication bound among each tier's data stores.
     bounds: dict[str, list[tuple[float, str]]] = {"critical": [], "standard": []}
     if primary_plan.by_type("aws:rds/globalCluster:GlobalCluster"):

@@ -307,8 +307,8 @@ def _master_secret_arn_in_b(ctx: RunContext) -> str | None:
 
 
 def _next_steps(ctx: RunContext) -> dict[str, Any]:
-    """What the run leaves to the operator. B's Typesense is fed by nothing while A writes (pilot light has no
-    pods, warm standby's pod holds no current index), so B's search needs RB-N-04 against B's Aurora. The
+    """What the run leaves to the operator. Nothing replicates Typesense: B's index is empty in pilot light and as
+    old as the search feed's last run otherwise, so B's search needs RB-N-04 against B's Aurora. The
     credentials come from the master secret's replica in B when it is there, else from libpq's environment
     (PGUSER, PGPASSWORD), never from the command line; PGSSLROOTCERT names the RDS CA bundle."""
     p = ctx.params
@@ -320,7 +320,8 @@ def _next_steps(ctx: RunContext) -> dict[str, Any]:
                 f"{credentials}--typesense <{p['dr_region']} Typesense URL> --api-key-env TYPESENSE_ADMIN_KEY "
                 f"--collection {name}" for name in p.get("search_collections", [])]
     for command in commands:
-        ctx.console.print(f"next, RB-N-04 (B's search has no current index until it runs): {command}")
+        ctx.console.print(f"next, RB-N-04 (B's search index is as old as its feed's last run, or empty in pilot "
+                          f"light, until this runs): {command}")
     return {"next": commands}
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from components.compute import Compute, ComputeArgs, NodeCounts, Workload, ami_type
 from scripts.planning.mockplan import Plan, plan_stack
+from stacks.common import search_collections
 from stacks.config_files import load_stack_settings
 from tests.foundation.conftest import RecordingMocks
 
@@ -162,8 +163,10 @@ def test_kubernetes_resources_talk_to_their_own_regions_cluster(primary_plan: Pl
         assert exec_["args"][exec_["args"].index("--region") + 1] == region
         assert exec_["args"][exec_["args"].index("--cluster-name") + 1] == cluster.inputs["name"]
         kubernetes = [r for r in plan.resources if r.type.startswith("kubernetes:")]
-        # namespace, secret, service, config map, statefulset, storage class
-        assert len(kubernetes) == len(SETTINGS.services) + 6
+        # namespace, secret, service, config map, statefulset, storage class; B's search feed: a service account
+        # and a CronJob per collection
+        feed = 1 + len(search_collections()) if plan.outputs.get("searchFeedB") else 0
+        assert len(kubernetes) == len(SETTINGS.services) + 6 + feed
         for r in kubernetes:
             assert r.provider and r.provider.startswith(provider.urn), r.urn
             assert r.region is None  # no AWS region: the provider's kubeconfig pins the cluster (checked above)

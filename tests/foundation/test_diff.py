@@ -30,7 +30,14 @@ def test_pilot_light_to_warm_standby_adds_one_instance_and_the_minimal_compute_i
         "network-us-west-2-endpoints", "network-us-west-2-endpoints-https", "network-us-west-2-s3",
         *(f"network-us-west-2-{service}" for service in ("ec2", "ecr-api", "ecr-dkr", "sts", "eks", "eks-auth",
                                                           "logs"))}
-    assert sorted((r.type, r.name, r.region) for r in diff.added if r not in endpoints) == [
+    # and B's search feed (RB-N-04 on a schedule, from B's new reader): its role, grant, identity, account, jobs
+    feed = [r for r in diff.added if r.parent and "dr-platform:search:SearchFeed" in r.parent
+            or r.type == "dr-platform:search:SearchFeed"]
+    assert {r.type for r in feed} == {
+        "dr-platform:search:SearchFeed", "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy",
+        "aws:eks/podIdentityAssociation:PodIdentityAssociation", "kubernetes:core/v1:ServiceAccount",
+        "kubernetes:batch/v1:CronJob"}
+    assert sorted((r.type, r.name, r.region) for r in diff.added if r not in endpoints and r not in feed) == [
         (ADDON, "compute-us-west-2-aws-ebs-csi-driver", "us-west-2"), (INSTANCE, "dr-core-us-west-2-0", "us-west-2")]
     assert diff.removed == []
     changed = changes(diff)
