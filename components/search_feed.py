@@ -67,7 +67,7 @@ def feed_command(args: SearchFeedArgs, collection: str, source_host: str, secret
     source = f"host={source_host} port=5432 dbname={args.database} sslmode=verify-full sslrootcert={RDS_CA_BUNDLE}"
     return ["drctl", "reindex", "--source", source, "--source-secret", secret_arn,
             "--typesense", args.typesense_url, "--api-key-env", "TYPESENSE_API_KEY", "--collection", collection,
-            "--config-dir", CONFIG_DIR, "--journal-dir", RUNS_DIR, "--execute", "--yes"]
+            "--config-dir", CONFIG_DIR, "--journal-dir", RUNS_DIR, "--prune-abandoned", "--execute", "--yes"]
 
 
 class SearchFeed(pulumi.ComponentResource):

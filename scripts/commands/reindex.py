@@ -49,6 +49,9 @@ def reindex(
     concurrency: Annotated[int, typer.Option(help="Import requests in flight.", min=1, max=32)] = 2,
     config_dir: Annotated[Path | None, typer.Option(help="Schemas and reindex.json (default ops/dr/typesense).")]
         = None,
+    prune_abandoned: Annotated[bool, typer.Option(help="After the swap, also drop older generations of this alias "
+                                                       "that runs which never swapped left behind (for unattended, "
+                                                       "scheduled runs).")] = False,
     execute: Execute = False, yes: Yes = False, resume: Resume = None, as_json: AsJson = False,
     journal_dir: JournalDir = None,
 ) -> None:
@@ -67,6 +70,7 @@ def reindex(
         except ValueError as exc:
             raise _bad_input(f"--source-secret: {exc}") from None
     params = rb.run_params(source=_dsn_without_password(source), source_secret_arn=source_secret,
+                           prune_abandoned=prune_abandoned,
                            typesense_url=typesense, api_key_env=api_key_env,
                            collection=collection, hot_slice=hot_slice, batch_size=batch_size,
                            concurrency=concurrency, config_dir=config_dir or rb.CONFIG_DIR,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -292,6 +293,9 @@ class TypesenseClient:
     def point_alias(self, alias: str, collection: str) -> None:
         self._checked(self._request("PUT", f"/aliases/{alias}", json={"collection_name": collection}))
 
+    def collection_names(self) -> list[str]:
+        return [c["name"] for c in self._checked(self._request("GET", "/collections")).json()]
+
     def drop_collection(self, name: str) -> bool:
         return self._checked(self._request("DELETE", f"/collections/{name}"), allowed=(404,)).status_code != 404
 
@@ -384,6 +388,13 @@ def save_checkpoint(path: Path, phases: dict[str, Progress]) -> None:
 
 # ---- runbook ---------------------------------------------------------------------------------------------------
 
+def abandoned_generations(alias: str, names: Iterable[str], target: str, serving: str | None) -> list[str]:
+    """`<alias>_v<time>` collections older than `target` that the alias does not serve: what runs that failed or
+    were stopped before their swap left behind (Typesense holds every collection in memory)."""
+    pattern = re.compile(rf"^{re.escape(alias)}_v\d{{8}}T\d{{9}}Z$")
+    return sorted(n for n in names if pattern.match(n) and n < target and n not in (serving, target))
+
+
 def versioned_name(alias: str, when: datetime) -> str:
     """`<alias>_v<UTC time to the millisecond>`: sorts by age, and two runs never share a name."""
     return f"{alias}_v{when.astimezone(UTC):%Y%m%dT%H%M%S}{when.microsecond // 1000:03d}Z"
@@ -391,11 +402,12 @@ def versioned_name(alias: str, when: datetime) -> str:
 
 def run_params(*, source: str, typesense_url: str, api_key_env: str, collection: str, hot_slice: str | None,
                batch_size: int, concurrency: int, config_dir: Path, journal_dir: Path,
-               source_secret_arn: str | None = None) -> dict[str, Any]:
+               source_secret_arn: str | None = None, prune_abandoned: bool = False) -> dict[str, Any]:
     """The run's parameters as journaled (no secrets: the key stays in its environment variable, the database
     password in libpq's environment or in the secret named by its ARN)."""
     target = versioned_name(collection, datetime.now(UTC))
-    return {"source": source, "source_secret_arn": source_secret_arn, "typesense_url": typesense_url,
+    return {"source": source, "source_secret_arn": source_secret_arn, "prune_abandoned": prune_abandoned,
+            "typesense_url": typesense_url,
             "api_key_env": api_key_env,
             "collection": collection, "hot_slice": (hot_slice or "").strip() or None,
             "batch_size": batch_size, "concurrency": concurrency, "config_dir": str(config_dir),
@@ -523,12 +535,15 @@ def _swap_alias(ctx: RunContext) -> dict[str, Any]:
 
 
 def _drop_old(ctx: RunContext) -> dict[str, Any]:
-    old, client = ctx.results["validate"]["old_collection"], _typesense(ctx)
-    if old is None:
-        return {"dropped": None}
-    if client.alias_target(ctx.results["validate"]["alias"]) != ctx.params["target"]:
+    old, client, alias = ctx.results["validate"]["old_collection"], _typesense(ctx), ctx.results["validate"]["alias"]
+    serving = client.alias_target(alias)
+    if (old is not None or ctx.params.get("prune_abandoned")) and serving != ctx.params["target"]:
         raise RuntimeError(f"alias does not point at {ctx.params['target']}: {old} kept")
-    return {"dropped": old, "existed": client.drop_collection(old)}
+    result: dict[str, Any] = {"dropped": old, "existed": client.drop_collection(old) if old else None}
+    if ctx.params.get("prune_abandoned"):  # unattended runs (B's search feed): nobody else cleans up after them
+        abandoned = abandoned_generations(alias, client.collection_names(), ctx.params["target"], serving)
+        result["pruned"] = [name for name in abandoned if client.drop_collection(name)]
+    return result
 
 
 def throughput(imported: int, seconds: float, spec: IndexSpec) -> dict[str, Any]:
@@ -570,8 +585,12 @@ def _plan_swap(ctx: RunContext) -> list[str]:
 
 def _plan_drop(ctx: RunContext) -> list[str]:
     old = ctx.results["validate"]["old_collection"]
-    return [f"DELETE /collections/{old} after the alias points at {ctx.params['target']}" if old
-            else "nothing: no collection behind the alias before"]
+    calls = [f"DELETE /collections/{old} after the alias points at {ctx.params['target']}" if old
+             else "nothing: no collection behind the alias before"]
+    if ctx.params.get("prune_abandoned"):
+        calls.append(f"DELETE each {ctx.params['collection']}_v<time> older than {ctx.params['target']} that the "
+                     "alias does not serve (left by runs that never swapped)")
+    return calls
 
 
 def runbook() -> Runbook:

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from scripts.bench.reindex import SearchLog
-from scripts.dataplane.reindex import Batch, Progress, Watermark, load_checkpoint
+from scripts.dataplane.reindex import CONFIG_DIR, Batch, Progress, Watermark, load_checkpoint
 from scripts.runbooks.engine import Journal
 from tests.dataplane_reindex.conftest import API_KEY_ENV, ROWS, World, journal_from
 from scripts.sandbox.typesense import TypesenseServer, typesense_server
@@ -288,3 +288,23 @@ def test_crash_between_swap_and_drop_keeps_the_old_collection_until_resumed(worl
     assert run.step("import_rest").result["imported"] == ROWS  # done before the crash, not repeated
     assert run.step("drop_old").result == {"dropped": old, "existed": True}
     assert world.collections() == {target: ROWS}
+
+
+def test_prune_abandoned_drops_generations_failed_runs_left_and_nothing_else(world: World) -> None:
+    serving = world.old_collection(20)
+    schema = json.loads((CONFIG_DIR / "products.schema.json").read_text())
+    abandoned = [f"{world.alias}_v20200101T000000000Z", f"{world.alias}_v20200102T000000000Z"]
+    unrelated = f"{world.alias}_vbackup"  # not a generation name: not the tool's to drop
+    for name in [*abandoned, unrelated]:
+        assert world.api("POST", "/collections", json={**schema, "name": name}).status_code == 201
+
+    code, output = world.drctl("--execute", "--yes", "--json")  # without the flag: only the served one goes
+    assert code == 0, output
+    assert set(abandoned) | {unrelated} <= set(world.collections()) and serving not in world.collections()
+
+    code, output = world.drctl("--prune-abandoned", "--execute", "--yes", "--json")
+    assert code == 0, output
+    run = journal_from(output)
+    assert run.step("drop_old").result["pruned"] == abandoned
+    assert set(world.collections()) == {run.params["target"], unrelated}
+    assert world.alias_target() == run.params["target"]

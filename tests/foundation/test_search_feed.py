@@ -40,8 +40,9 @@ def test_each_collection_is_rebuilt_from_b_reader_with_the_secret_replica_over_v
         assert pod["serviceAccountName"] == SERVICE_ACCOUNT and pod["restartPolicy"] == "Never"
         (container,) = pod["containers"]
         command = container["command"]
-        assert command[:2] == ["drctl", "reindex"] and command[-2:] == ["--execute", "--yes"]
-        options = dict(zip(command[2::2], command[3::2]))
+        flags = ["--prune-abandoned", "--execute", "--yes"]  # unattended: it cleans up after failed runs
+        assert command[:2] == ["drctl", "reindex"] and command[-3:] == flags
+        options = dict(zip(command[2:-3:2], command[3:-3:2]))
         assert options["--collection"] == collection
         assert options["--source-secret"] == secret_b
         source = dict(part.split("=", 1) for part in options["--source"].split())
