@@ -16,7 +16,10 @@ from components.base import child
 AZ_COUNT = 3
 POSTGRES_PORT = 5432
 HTTPS_PORT = 443
-PRIVATE_CLUSTER_INTERFACE_ENDPOINTS = ("ec2", "ecr.api", "ecr.dkr", "sts", "eks", "eks-auth", "logs")
+# What AWS lists for private clusters, plus Secrets Manager: workloads read their credentials from it (B's search
+# feed reads the database secret's replica), and without egress the endpoint is the only way there.
+PRIVATE_CLUSTER_INTERFACE_ENDPOINTS = ("ec2", "ecr.api", "ecr.dkr", "sts", "eks", "eks-auth", "logs",
+                                       "secretsmanager")
 
 
 @dataclass

@@ -29,7 +29,7 @@ def test_pilot_light_to_warm_standby_adds_one_instance_and_the_minimal_compute_i
     assert {e.name for e in endpoints} == {
         "network-us-west-2-endpoints", "network-us-west-2-endpoints-https", "network-us-west-2-s3",
         *(f"network-us-west-2-{service}" for service in ("ec2", "ecr-api", "ecr-dkr", "sts", "eks", "eks-auth",
-                                                          "logs"))}
+                                                          "logs", "secretsmanager"))}
     # and B's search feed (RB-N-04 on a schedule, from B's new reader): its role, grant, identity, account, jobs
     feed = [r for r in diff.added if r.parent and "dr-platform:search:SearchFeed" in r.parent
             or r.type == "dr-platform:search:SearchFeed"]

@@ -13,7 +13,8 @@ def test_nodes_join_a_private_network_through_vpc_endpoints(primary_plan: Plan, 
     for plan, region in ((primary_plan, "us-east-1"), (dr_plans[("pilot-light", True)], "us-west-2")):
         endpoints = {r.inputs["serviceName"]: r for r in plan.by_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
         assert set(endpoints) == {f"com.amazonaws.{region}.{s}" for s in
-                                  ("s3", "ec2", "ecr.api", "ecr.dkr", "sts", "eks", "eks-auth", "logs")}
+                                  ("s3", "ec2", "ecr.api", "ecr.dkr", "sts", "eks", "eks-auth", "logs",
+                                   "secretsmanager")}
         (route_table,) = plan.by_type("aws:ec2/routeTable:RouteTable")
         assert route_table.inputs.get("routes") in (None, [])  # nothing leaves the VPC
         assert endpoints[f"com.amazonaws.{region}.s3"].inputs["vpcEndpointType"] == "Gateway"
