@@ -31,6 +31,7 @@ SERVICE_ACCOUNT = "search-feed"
 RUNS_DIR = "/var/lib/drctl/runs"  # journals and checkpoints of the current run (an emptyDir)
 CONFIG_DIR = "/opt/dr-platform/ops/dr/typesense"  # where the image keeps the repo's schemas and reindex.json
 RDS_CA_BUNDLE = "/etc/ssl/rds/global-bundle.pem"  # baked into the image (ops/images/drctl/Dockerfile)
+RUN_AS = 10001  # the image's USER
 FULL_WINDOW_SECONDS = 4 * 3600  # RB-N-04's full-rebuild window: a run still going after it is stopped
 RESOURCES = ResourceRequirementsArgs(requests={"cpu": "250m", "memory": "256Mi"},
                                      limits={"cpu": "1", "memory": "512Mi"})
@@ -118,7 +119,7 @@ class SearchFeed(pulumi.ComponentResource):
                         metadata=ObjectMetaArgs(labels=labels),
                         spec=PodSpecArgs(
                             service_account_name=SERVICE_ACCOUNT, restart_policy="Never",
-                            security_context=restricted_pod(run_as_user=10001, run_as_group=10001),
+                            security_context=restricted_pod(run_as_user=RUN_AS, run_as_group=RUN_AS),
                             containers=[container],
                             volumes=[VolumeArgs(name="runs", empty_dir=EmptyDirVolumeSourceArgs())]))))),
             opts=opts)
