@@ -388,11 +388,11 @@ def save_checkpoint(path: Path, phases: dict[str, Progress]) -> None:
 
 # ---- runbook ---------------------------------------------------------------------------------------------------
 
-def abandoned_generations(alias: str, names: Iterable[str], target: str, serving: str | None) -> list[str]:
-    """`<alias>_v<time>` collections older than `target` that the alias does not serve: what runs that failed or
+def abandoned_generations(alias: str, names: Iterable[str], target: str) -> list[str]:
+    """`<alias>_v<time>` collections older than `target`, once the alias serves `target`: what runs that failed or
     were stopped before their swap left behind (Typesense holds every collection in memory)."""
     pattern = re.compile(rf"^{re.escape(alias)}_v\d{{8}}T\d{{9}}Z$")
-    return sorted(n for n in names if pattern.match(n) and n < target and n not in (serving, target))
+    return sorted(n for n in names if pattern.match(n) and n < target)
 
 
 def versioned_name(alias: str, when: datetime) -> str:
@@ -535,13 +535,17 @@ def _swap_alias(ctx: RunContext) -> dict[str, Any]:
 
 
 def _drop_old(ctx: RunContext) -> dict[str, Any]:
-    old, client, alias = ctx.results["validate"]["old_collection"], _typesense(ctx), ctx.results["validate"]["alias"]
-    serving = client.alias_target(alias)
-    if (old is not None or ctx.params.get("prune_abandoned")) and serving != ctx.params["target"]:
-        raise RuntimeError(f"alias does not point at {ctx.params['target']}: {old} kept")
+    validated, target = ctx.results["validate"], ctx.params["target"]
+    old, alias = validated["old_collection"], validated["alias"]
+    prune = ctx.params.get("prune_abandoned")  # unattended runs (B's search feed): nobody else cleans up after them
+    if old is None and not prune:
+        return {"dropped": None}
+    client = _typesense(ctx)
+    if client.alias_target(alias) != target:
+        raise RuntimeError(f"alias does not point at {target}: {old or 'nothing'} dropped or pruned")
     result: dict[str, Any] = {"dropped": old, "existed": client.drop_collection(old) if old else None}
-    if ctx.params.get("prune_abandoned"):  # unattended runs (B's search feed): nobody else cleans up after them
-        abandoned = abandoned_generations(alias, client.collection_names(), ctx.params["target"], serving)
+    if prune:
+        abandoned = abandoned_generations(alias, client.collection_names(), target)
         result["pruned"] = [name for name in abandoned if client.drop_collection(name)]
     return result
 

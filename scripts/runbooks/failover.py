@@ -79,9 +79,10 @@ def announce_step(name: str, subject: Callable[[RunContext], str], message: Call
         topic = ctx.params.get("notify_topic_arn")
         if not topic:
             return {"skipped": "no --notify-topic"}
-        message_id = sns.publish(ctx.client("sns", sns.topic_region(topic)), topic, subject(ctx),
+        line = sns.subject_line(subject(ctx))
+        message_id = sns.publish(ctx.client("sns", sns.topic_region(topic)), topic, line,
                                  f"{message(ctx)}\n\nrun {ctx.run_id} (journal ops/dr/runs/{ctx.run_id}.json)")
-        return {"topic": topic, "message_id": message_id, "subject": sns.subject_line(subject(ctx))}
+        return {"topic": topic, "message_id": message_id, "subject": line}
 
     def would_call(ctx: RunContext) -> list[str]:
         topic = ctx.params.get("notify_topic_arn")
