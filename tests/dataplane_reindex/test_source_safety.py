@@ -47,6 +47,8 @@ def fingerprint(dsn: str) -> str:
     "(SELECT count(*) FROM (WITH d AS (DELETE FROM products RETURNING 1) SELECT * FROM d) AS x) > 0",
     "pg_sleep(60) IS NOT NULL",
     "set_config('default_transaction_read_only', 'off', false) = 'off'",
+    "id IN (SELECT id FROM products FOR UPDATE)",
+    "true -- the rest is a comment: ) OR (true",
 ])
 def test_a_hostile_hot_slice_is_refused_and_the_source_is_unchanged(world: World, hostile: str) -> None:
     before = fingerprint(world.dsn)
