@@ -52,6 +52,9 @@ def reindex(
     prune_abandoned: Annotated[bool, typer.Option(help="After the swap, also drop older generations of this alias "
                                                        "that runs which never swapped left behind (for unattended, "
                                                        "scheduled runs).")] = False,
+    statement_timeout: Annotated[float, typer.Option(help="Seconds any one statement on the source may run (a "
+                                                          "slow --hot-slice included) before it is cancelled.",
+                                                     min=1)] = 120,
     execute: Execute = False, yes: Yes = False, resume: Resume = None, as_json: AsJson = False,
     journal_dir: JournalDir = None,
 ) -> None:
@@ -70,7 +73,7 @@ def reindex(
         except ValueError as exc:
             raise _bad_input(f"--source-secret: {exc}") from None
     params = rb.run_params(source=_dsn_without_password(source), source_secret_arn=source_secret,
-                           prune_abandoned=prune_abandoned,
+                           prune_abandoned=prune_abandoned, statement_timeout_s=statement_timeout,
                            typesense_url=typesense, api_key_env=api_key_env,
                            collection=collection, hot_slice=hot_slice, batch_size=batch_size,
                            concurrency=concurrency, config_dir=config_dir or rb.CONFIG_DIR,

@@ -10,12 +10,17 @@ document's JSON with `to_json` (far cheaper than Python on a 2-core box); JSONL 
 HTTP 503/429 is Typesense's back-pressure (it refuses every write while it lags): the same request is sent
 again after a bounded exponential back-off. Any line with `success:false` fails the run.
 
+Consistent: validation, hot slice, rest and count check read one REPEATABLE READ, READ ONLY transaction (one
+snapshot), so a source written to meanwhile still verifies; a resumed run (a new snapshot) reconciles first.
+The operator's --hot-slice is parsed as one expression and sent only in single prepared statements.
+
 Resumable: after each acknowledged batch the checkpoint file records the last key of the longest prefix of
 batches that are all acknowledged (batches finish out of order), so `--resume` continues after that key; upsert
 makes a batch sent twice harmless.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -91,14 +96,23 @@ def load_spec(collection: str, config_dir: Path = CONFIG_DIR) -> IndexSpec:
 
 # ---- PostgreSQL side -------------------------------------------------------------------------------------------
 
-def connect_source(dsn: str, **credentials: str) -> psycopg.Connection:
-    """Read-only session: the reindex never writes to its source, even through a hot-slice predicate."""
+DEFAULT_STATEMENT_TIMEOUT_S = 120  # bounds every statement the source runs for us (a slow --hot-slice too)
+
+
+def connect_source(dsn: str, statement_timeout_s: float = DEFAULT_STATEMENT_TIMEOUT_S,
+                   **credentials: str) -> psycopg.Connection:
+    """Read-only session, read-only transactions, and a statement timeout: the reindex never writes to its
+    source and never waits on it without bound, even through a hot-slice predicate."""
     import psycopg
     try:
         conn = psycopg.connect(dsn, connect_timeout=10, **credentials)
     except psycopg.Error as exc:
         raise BadInput(f"--source: cannot connect: {str(exc).strip()}") from None
-    conn.read_only = True
+    conn.read_only = True  # every transaction psycopg begins: BEGIN READ ONLY
+    # and the session's default, should anything ever end that transaction early
+    conn.execute("SELECT set_config('default_transaction_read_only', 'on', false), "
+                 "set_config('statement_timeout', %s, false)", (f"{int(statement_timeout_s * 1000)}",))
+    conn.commit()
     return conn
 
 
@@ -148,21 +162,93 @@ def document_sql(spec: IndexSpec, columns: dict[str, str]) -> sql.Composable:
 
 
 def phase_filter(hot_slice: str | None, phase: str) -> sql.Composable:
-    """Hot phase: the predicate; rest: everything else (a NULL predicate result counts as not hot)."""
+    """Hot phase: the predicate; rest: everything else (a NULL predicate result counts as not hot); "all": every
+    row. The predicate must have passed `parse_hot_slice` (one expression, nothing else)."""
     from psycopg import sql
-    if not hot_slice:
+    if not hot_slice or phase == "all":
         return sql.SQL("true")
-    predicate = sql.SQL(hot_slice)  # operator-supplied SQL, run in a read-only session, validated by EXPLAIN
+    # operator-supplied SQL, as its parse tree re-rendered (one self-contained expression, whatever parentheses
+    # or comments it came with), sent only with the extended protocol (one statement), inside a read-only
+    # transaction, under a statement timeout
+    predicate = sql.SQL(parse_hot_slice(hot_slice).expression)
     return sql.SQL("({})").format(predicate) if phase == "hot" else \
         sql.SQL("NOT coalesce(({}), false)").format(predicate)
 
 
+@dataclass(frozen=True)
+class HotSlice:
+    expression: str  # the predicate re-rendered from its parse tree
+    functions: tuple[str, ...]  # the functions it calls, as written (schema-qualified or not)
+
+
+@functools.lru_cache(maxsize=8)
+def parse_hot_slice(hot_slice: str) -> HotSlice:
+    """BadInput unless the predicate is exactly one SQL expression: no statement separator, no set operation or
+    clause smuggled around it, no statement that writes anywhere inside it."""
+    from pglast import ast, parse_sql
+    from pglast.parser import ParseError
+    from pglast.stream import RawStream
+    from pglast.visitors import Visitor
+
+    def refuse(why: str) -> BadInput:
+        return BadInput(f"--hot-slice {hot_slice!r}: {why}; it must be one boolean expression on the source "
+                        "table's columns")
+    try:
+        statements = parse_sql(f"SELECT 1 WHERE ({hot_slice})")
+    except ParseError as exc:
+        raise refuse(f"not valid SQL ({exc})") from None
+    if len(statements) != 1:
+        raise refuse("more than one statement")
+    select = statements[0].stmt
+    extra = [name for name in ("fromClause", "groupClause", "havingClause", "sortClause", "limitCount",
+                               "limitOffset", "lockingClause", "withClause", "windowClause", "distinctClause",
+                               "intoClause", "larg", "rarg") if getattr(select, name, None)]
+    if not isinstance(select, ast.SelectStmt) or select.op.name != "SETOP_NONE" or extra or \
+            len(select.targetList or ()) != 1:
+        raise refuse("more than an expression")
+
+    class Inspect(Visitor):
+        def __init__(self) -> None:
+            self.functions: list[str] = []
+            self.writes: list[str] = []
+
+        def visit(self, ancestors: Any, node: Any) -> None:
+            if isinstance(node, ast.FuncCall):
+                self.functions.append(".".join(part.sval for part in node.funcname))
+            elif isinstance(node, (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.MergeStmt)):
+                self.writes.append(type(node).__name__)
+            elif isinstance(node, ast.SelectStmt) and node.lockingClause:
+                self.writes.append("SELECT ... FOR UPDATE/SHARE")
+
+    inspect = Inspect()
+    inspect(select.whereClause)
+    if inspect.writes:
+        raise refuse(f"it contains a statement that writes ({inspect.writes[0]})")
+    return HotSlice(RawStream()(select.whereClause), tuple(inspect.functions))
+
+
+def _extended(conn: psycopg.Connection, query: sql.Composable, params: tuple[Any, ...] = ()) -> psycopg.Cursor:
+    """A statement sent with the extended protocol (prepared), which carries exactly one statement: psycopg sends
+    a query without parameters as a simple query, where `;` would start another one."""
+    return conn.execute(query, params, prepare=True)
+
+
 def check_hot_slice(conn: psycopg.Connection, spec: IndexSpec, hot_slice: str) -> None:
+    """One expression (parsed), calling no volatile function (it would differ between the hot and the rest
+    phases, and such functions are the ones with side effects), valid on the table (EXPLAIN, not run)."""
     import psycopg
     from psycopg import sql
+    functions = list(parse_hot_slice(hot_slice).functions)
+    if functions:
+        volatile = _extended(conn, sql.SQL(
+            "SELECT DISTINCT f.name FROM unnest(%s::text[]) AS f(name) JOIN pg_proc p ON p.proname = "
+            "split_part(f.name, '.', -1) WHERE p.provolatile = 'v' ORDER BY 1"), (functions,)).fetchall()
+        if volatile:
+            raise BadInput(f"--hot-slice {hot_slice!r}: calls volatile function {volatile[0][0]}(); a hot slice "
+                           "may call only immutable or stable functions")
     try:
-        with conn.transaction():
-            conn.execute(sql.SQL("EXPLAIN SELECT 1 FROM {} WHERE {}").format(
+        with conn.transaction():  # a savepoint inside the snapshot's transaction
+            _extended(conn, sql.SQL("EXPLAIN SELECT 1 FROM {} WHERE {}").format(
                 _table_identifier(spec.table), phase_filter(hot_slice, "hot")))
     except psycopg.Error as exc:
         raise BadInput(f"--hot-slice {hot_slice!r}: not a valid predicate on {spec.table}: "
@@ -172,9 +258,41 @@ def check_hot_slice(conn: psycopg.Connection, spec: IndexSpec, hot_slice: str) -
 def count_rows(conn: psycopg.Connection, spec: IndexSpec, hot: sql.Composable) -> tuple[int, int]:
     """(all rows, rows matching `hot`) in one scan."""
     from psycopg import sql
-    row = conn.execute(sql.SQL("SELECT count(*), count(*) FILTER (WHERE {}) FROM {}").format(
+    row = _extended(conn, sql.SQL("SELECT count(*), count(*) FILTER (WHERE {}) FROM {}").format(
         hot, _table_identifier(spec.table))).fetchone()
     return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def changed_since(snapshot: str) -> sql.Composable:
+    """Rows whose current version a transaction wrote after `snapshot` (a pg_snapshot's text) was taken: the
+    row's xmin, widened to a 64-bit xid8 with the current epoch (wrap-around can only add rows, and an extra
+    upsert is harmless), is not visible in that snapshot."""
+    from psycopg import sql
+    return sql.SQL(
+        "NOT pg_visible_in_snapshot((SELECT CASE WHEN full_xid > now_xid THEN full_xid - 4294967296 ELSE full_xid "
+        "END FROM (SELECT ((now_xid >> 32) << 32) | xmin::text::bigint AS full_xid, now_xid FROM (SELECT "
+        "pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS now_xid) AS x) AS y)::text::xid8, "
+        "{}::pg_snapshot)").format(sql.Literal(snapshot))
+
+
+class Snapshot:
+    """One REPEATABLE READ, READ ONLY transaction on the source for every phase of a run (validation, hot slice,
+    the rest, verification): each reads the same consistent state, however busy the table is."""
+
+    isolation = "REPEATABLE_READ"  # the benchmark sets READ_COMMITTED to measure what the snapshot costs
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        import psycopg
+        self.conn = conn
+        conn.isolation_level = psycopg.IsolationLevel[self.isolation]
+        row = conn.execute("SELECT pg_current_snapshot()::text", prepare=True).fetchone()  # the snapshot is taken
+        self.id: str = row[0] if row else ""
+        self.read_whole: set[str] = set()  # phases read from start to end in this snapshot
+
+    def close(self) -> None:
+        if not self.conn.closed:
+            self.conn.rollback()
+            self.conn.close()
 
 
 @dataclass(frozen=True)
@@ -196,7 +314,8 @@ def stream_batches(conn: psycopg.Connection, spec: IndexSpec, documents: sql.Com
     query = sql.SQL("SELECT src.{key}, to_json(doc)::text FROM (SELECT * FROM {table} WHERE {where} AND {after}) "
                     "AS src CROSS JOIN LATERAL ({documents}) AS doc ORDER BY src.{key}").format(
         key=key, documents=documents, table=_table_identifier(spec.table), where=where, after=after_clause)
-    with conn.transaction(), conn.cursor(name="drctl_reindex") as cursor:
+    # No transaction of its own: the cursor reads in the caller's (the run's snapshot)
+    with conn.cursor(name="drctl_reindex") as cursor:
         cursor.itersize = batch_size
         cursor.execute(query)
         seq = 0
@@ -299,6 +418,19 @@ class TypesenseClient:
     def drop_collection(self, name: str) -> bool:
         return self._checked(self._request("DELETE", f"/collections/{name}"), allowed=(404,)).status_code != 404
 
+    def document_ids(self, collection: str) -> Iterator[str]:
+        """Every document id in the collection, streamed (export with only the id field)."""
+        response = self._checked(self._request("GET", f"/collections/{collection}/documents/export",
+                                               params={"include_fields": "id"}, stream=True))
+        with response:
+            for line in response.iter_lines():
+                if line.strip():
+                    yield str(json.loads(line)["id"])
+
+    def delete_document(self, collection: str, document_id: str) -> bool:
+        return self._checked(self._request("DELETE", f"/collections/{collection}/documents/{document_id}"),
+                             allowed=(404,)).status_code != 404
+
     def import_batch(self, collection: str, body: bytes) -> int:
         """Upsert one JSONL batch; retries the same batch on back-pressure; returns documents accepted."""
         response = self._checked(self._request("POST", f"/collections/{collection}/documents/import",
@@ -322,6 +454,7 @@ class Progress:
     imported: int = 0
     seconds: float = 0.0
     done: bool = False
+    read_since: str | None = None  # the source snapshot (pg_snapshot text) its first batch was read in
 
 
 class Watermark:
@@ -402,7 +535,8 @@ def versioned_name(alias: str, when: datetime) -> str:
 
 def run_params(*, source: str, typesense_url: str, api_key_env: str, collection: str, hot_slice: str | None,
                batch_size: int, concurrency: int, config_dir: Path, journal_dir: Path,
-               source_secret_arn: str | None = None, prune_abandoned: bool = False) -> dict[str, Any]:
+               source_secret_arn: str | None = None, prune_abandoned: bool = False,
+               statement_timeout_s: float = DEFAULT_STATEMENT_TIMEOUT_S) -> dict[str, Any]:
     """The run's parameters as journaled (no secrets: the key stays in its environment variable, the database
     password in libpq's environment or in the secret named by its ARN)."""
     target = versioned_name(collection, datetime.now(UTC))
@@ -411,6 +545,7 @@ def run_params(*, source: str, typesense_url: str, api_key_env: str, collection:
             "api_key_env": api_key_env,
             "collection": collection, "hot_slice": (hot_slice or "").strip() or None,
             "batch_size": batch_size, "concurrency": concurrency, "config_dir": str(config_dir),
+            "statement_timeout_s": statement_timeout_s,
             "target": target, "checkpoint_path": str(journal_dir / f"reindex-{target}.checkpoint.json")}
 
 
@@ -418,13 +553,54 @@ def _connect(ctx: RunContext) -> psycopg.Connection:
     """The source, as the user of --source-secret when one is given: read from Secrets Manager at each connect
     (a resumed run reads it again), never journaled."""
     arn = ctx.params.get("source_secret_arn")
+    timeout = float(ctx.params.get("statement_timeout_s") or DEFAULT_STATEMENT_TIMEOUT_S)
     if not arn:
-        return connect_source(ctx.params["source"])
+        return connect_source(ctx.params["source"], timeout)
     try:
         user, password = secrets.database_credentials(ctx.client("secretsmanager", secrets.region_of(arn)), arn)
     except (LookupError, ValueError) as exc:
         raise BadInput(f"--source-secret: {exc}") from None
-    return connect_source(ctx.params["source"], user=user, password=password)
+    return connect_source(ctx.params["source"], timeout, user=user, password=password)
+
+
+_SNAPSHOTS: dict[str, Snapshot] = {}  # run id → the run's open snapshot (the steps of one process share it)
+
+
+def _snapshot(ctx: RunContext) -> Snapshot:
+    """The run's snapshot, taken by the first step that reads the source in this process. A resumed run (a new
+    process) takes a new one; `_verify_counts` then reconciles what changed in between."""
+    if ctx.run_id not in _SNAPSHOTS:
+        _SNAPSHOTS[ctx.run_id] = Snapshot(_connect(ctx))
+    return _SNAPSHOTS[ctx.run_id]
+
+
+def _release_snapshot(ctx: RunContext) -> None:
+    snapshot = _SNAPSHOTS.pop(ctx.run_id, None)
+    if snapshot is not None:
+        snapshot.close()
+
+
+def _reading_source(action: Callable[[RunContext], dict[str, Any]], last: bool = False,
+                    timeout_is_bad_input: bool = False) -> Callable[[RunContext], dict[str, Any]]:
+    """A step that reads the run's snapshot: a failure (or the last reader) ends the snapshot's transaction, and
+    a statement cancelled by the statement timeout says so."""
+    def step(ctx: RunContext) -> dict[str, Any]:
+        try:
+            result = action(ctx)
+        except Exception as exc:
+            import psycopg
+            _release_snapshot(ctx)
+            if isinstance(exc, psycopg.errors.QueryCanceled):
+                limit = ctx.params.get("statement_timeout_s") or DEFAULT_STATEMENT_TIMEOUT_S
+                what = f"--hot-slice {ctx.params['hot_slice']!r}: " if ctx.params.get("hot_slice") else ""
+                message = (f"{what}the source did not answer within --statement-timeout {limit:g} s "
+                           f"(statement_timeout): {str(exc).strip().splitlines()[0]}")
+                raise (BadInput(message) if timeout_is_bad_input else RuntimeError(message)) from None
+            raise
+        if last or not ctx.execute:  # a dry run reads only in validate
+            _release_snapshot(ctx)
+        return result
+    return step
 
 
 def _spec(ctx: RunContext) -> IndexSpec:
@@ -444,13 +620,15 @@ def _validate(ctx: RunContext) -> dict[str, Any]:
     """Everything is checked before anything changes: config, source, every field's column, Typesense."""
     spec, params = _spec(ctx), ctx.params
     client = _typesense(ctx)
-    with _connect(ctx) as conn:
-        columns = source_columns(conn, spec.table)
-        document_sql(spec, columns)  # raises BadInput naming a schema field without a column
-        if params["hot_slice"]:
-            check_hot_slice(conn, spec, params["hot_slice"])
-        source_rows, hot_rows = count_rows(conn, spec, phase_filter(params["hot_slice"], "hot"))
-        hot_rows = hot_rows if params["hot_slice"] else 0  # without a hot slice, everything is "the rest"
+    if params["hot_slice"]:
+        parse_hot_slice(params["hot_slice"])  # before anything reaches the source
+    conn = _snapshot(ctx).conn
+    columns = source_columns(conn, spec.table)
+    document_sql(spec, columns)  # raises BadInput naming a schema field without a column
+    if params["hot_slice"]:
+        check_hot_slice(conn, spec, params["hot_slice"])
+    source_rows, hot_rows = count_rows(conn, spec, phase_filter(params["hot_slice"], "hot"))
+    hot_rows = hot_rows if params["hot_slice"] else 0  # without a hot slice, everything is "the rest"
     if source_rows == 0:  # an empty restore or the wrong database must not replace a working index
         raise BadInput(f"source table {spec.table} in --source has no rows: nothing to rebuild from")
     client.check_access()
@@ -488,12 +666,21 @@ def _import_step(phase: str) -> Step:
             p.seconds = round(base_seconds + time.monotonic() - started, 3)
             save_checkpoint(checkpoint_path, phases)
 
-        with _connect(ctx) as conn:
-            documents = document_sql(spec, source_columns(conn, spec.table))
-            batches = stream_batches(conn, spec, documents, phase_filter(params["hot_slice"], phase),
-                                     progress.last_key, params["batch_size"])
-            import_batches(batches, lambda b: client.import_batch(params["target"], b.body),
-                           params["concurrency"], progress, checkpoint)
+        snapshot = _snapshot(ctx)
+        if progress.read_since is None:
+            progress.read_since = snapshot.id
+        whole = progress.last_key is None
+        # "the rest" is "not hot" only when the hot slice was read whole in this same snapshot; after a resume
+        # the predicate may select other rows now (a time-based slice moves), so the rest is then every row
+        # after the checkpoint: a row sent twice is upserted, a row in neither phase would be lost
+        hot_here = "hot" in snapshot.read_whole or not params["hot_slice"]
+        where = phase_filter(params["hot_slice"], phase if phase == "hot" or hot_here else "all")
+        documents = document_sql(spec, source_columns(snapshot.conn, spec.table))
+        batches = stream_batches(snapshot.conn, spec, documents, where, progress.last_key, params["batch_size"])
+        import_batches(batches, lambda b: client.import_batch(params["target"], b.body),
+                       params["concurrency"], progress, checkpoint)
+        if whole:
+            snapshot.read_whole.add(phase)
         progress.done = True
         checkpoint(progress)
         return {"imported": progress.imported, "resumed_from": resumed_from,
@@ -513,19 +700,45 @@ def _import_step(phase: str) -> Step:
                 f"{params['concurrency']} in parallel"]
 
     description = ("import the hot slice first" if phase == "hot" else "import every other row")
-    return Step(f"import_{phase}", description, action, would_call=would_call)
+    return Step(f"import_{phase}", description, _reading_source(action), would_call=would_call)
+
+
+def _reconcile(ctx: RunContext, snapshot: Snapshot, since: str) -> dict[str, Any]:
+    """Bring a collection imported over several snapshots (a resumed run) to this snapshot: upsert every row
+    written since the oldest one, delete the documents whose rows are gone."""
+    from psycopg import sql
+    params, spec, client = ctx.params, _spec(ctx), _typesense(ctx)
+    columns = source_columns(snapshot.conn, spec.table)
+    changed = Progress()
+    import_batches(stream_batches(snapshot.conn, spec, document_sql(spec, columns), changed_since(since), None,
+                                  params["batch_size"]),
+                   lambda b: client.import_batch(params["target"], b.body), params["concurrency"], changed,
+                   lambda p: None)
+    gone_sql = sql.SQL("SELECT t.id FROM unnest(%s::text[]) AS t(id) WHERE NOT EXISTS (SELECT 1 FROM {} AS s "
+                       "WHERE s.{} = t.id::{})").format(_table_identifier(spec.table), sql.Identifier(spec.key),
+                                                       sql.SQL(columns[spec.key]))  # the type from the catalog
+    gone: list[str] = []
+    ids = client.document_ids(params["target"])
+    while chunk := [i for _, i in zip(range(params["batch_size"]), ids)]:
+        gone += [row[0] for row in _extended(snapshot.conn, gone_sql, (chunk,)).fetchall()]
+    deleted = sum(client.delete_document(params["target"], document_id) for document_id in gone)
+    return {"since": since, "upserted": changed.imported, "deleted": deleted}
 
 
 def _verify_counts(ctx: RunContext) -> dict[str, Any]:
-    spec = _spec(ctx)
-    with _connect(ctx) as conn:
-        source_rows, _ = count_rows(conn, spec, phase_filter(None, "all"))
+    """Documents indexed == rows in the snapshot the imports read. After a resume (imports read in more than one
+    snapshot), the collection is first reconciled to the current snapshot."""
+    spec, snapshot = _spec(ctx), _snapshot(ctx)
+    phases = load_checkpoint(Path(ctx.params["checkpoint_path"]))
+    read_in = [p.read_since for p in (phases.get("hot"), phases.get("rest")) if p and p.read_since]
+    reconciled = _reconcile(ctx, snapshot, read_in[0]) if any(s != snapshot.id for s in read_in) else None
+    source_rows, _ = count_rows(snapshot.conn, spec, phase_filter(None, "all"))
     info = _typesense(ctx).collection(ctx.params["target"])
     indexed = int(info["num_documents"]) if info else 0
     if indexed != source_rows:
         raise RuntimeError(f"{ctx.params['target']} holds {indexed} documents, {spec.table} has {source_rows} "
-                           f"rows: alias not swapped")
-    return {"source_rows": source_rows, "indexed": indexed}
+                           f"rows in the snapshot read: alias not swapped")
+    return {"source_rows": source_rows, "indexed": indexed, "snapshot": snapshot.id, "reconciled": reconciled}
 
 
 def _swap_alias(ctx: RunContext) -> dict[str, Any]:
@@ -599,13 +812,15 @@ def _plan_drop(ctx: RunContext) -> list[str]:
 
 def runbook() -> Runbook:
     return Runbook(NAME, [
-        Step("validate", "config, source table and columns, hot slice, Typesense and its key", _validate,
-             read_only=True),
-        Step("create_collection", "create the versioned collection from the repo's schema", _create_collection,
+        Step("validate", "config, source table and columns, hot slice, Typesense and its key",
+             _reading_source(_validate, timeout_is_bad_input=True), read_only=True),
+        Step("create_collection", "create the versioned collection from the repo's schema",
+             _reading_source(_create_collection),
              would_call=_plan_create),
         _import_step("hot"),
         _import_step("rest"),
-        Step("verify_counts", "documents indexed == source rows", _verify_counts,
+        Step("verify_counts", "documents indexed == source rows in the snapshot read",
+             _reading_source(_verify_counts, last=True),
              would_call=lambda ctx: [f"GET /collections/{ctx.params['target']}: num_documents must equal "
                                      f"{ctx.results['validate']['source_rows']}"]),
         Step("swap_alias", "point the alias at the new collection (atomic)", _swap_alias, would_call=_plan_swap),
