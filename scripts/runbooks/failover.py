@@ -318,7 +318,7 @@ def _next_steps(ctx: RunContext) -> dict[str, Any]:
     secret = _master_secret_arn_in_b(ctx)
     credentials = f"--source-secret {secret} " if secret else ""
     commands = [f"drctl reindex --source 'host={host} dbname={p['database_name']} sslmode=verify-full' "
-                f"{credentials}--typesense <{p['dr_region']} Typesense URL> --api-key-env TYPESENSE_ADMIN_KEY "
+                f"{credentials}--typesense <{p['dr_region']} Typesense URL> --api-key-env TYPESENSE_API_KEY "
                 f"--collection {name}" for name in p.get("search_collections", [])]
     for command in commands:
         ctx.console.print(f"next, RB-N-04 (B's search index is as old as its feed's last run, or empty in pilot "

@@ -57,6 +57,8 @@ def test_dry_run_lists_the_calls_and_changes_nothing(world: World, tmp_path: Pat
     endpoint = client("rds", DR).describe_db_clusters(DBClusterIdentifier=f"{GLOBAL_ID}-{DR}")["DBClusters"][0]
     assert next_step.startswith(f"drctl reindex --source 'host={endpoint['Endpoint']} dbname=app sslmode=verify-full'")
     assert next_step.endswith("--collection products")
+    # the key reindex reads by default and B's cluster holds (TYPESENSE_API_KEY), not a name nothing sets
+    assert "--api-key-env TYPESENSE_API_KEY " in next_step and "TYPESENSE_ADMIN_KEY" not in next_step
 
 
 def test_failover_then_failback(world: World, tmp_path: Path, faults) -> None:
