@@ -148,6 +148,21 @@ def test_throttling_and_5xx_are_retried_and_the_run_completes(world: World, tmp_
     assert [c["operation"] for c in promote.api_calls].count("SwitchoverGlobalCluster") == 1
 
 
+def test_lost_responses_are_recognised_and_the_run_completes_without_a_resume(world: World, tmp_path: Path,
+                                                                             faults) -> None:
+    """The server creates B's first instance and starts the switchover, but both answers are lost: the same run
+    finds them done (DBInstanceAlreadyExists of its own instance, a role change towards B) and completes."""
+    faults.inject("rds", "CreateDBInstance", 1, status=503, code="ServiceUnavailable", performed=True)
+    faults.inject("rds", "SwitchoverGlobalCluster", 1, status=503, code="ServiceUnavailable", performed=True)
+    code, output = drctl(tmp_path, "failover", "--scale-with", "api", "--execute", "--yes", "--json")
+    assert code == 0, output
+    run = journal(tmp_path, output)
+    assert run.status == "done" and all(s.state == "done" for s in run.steps)
+    assert world.writer() == world.arn_b and primary_target(world)[0] == ENDPOINT_B
+    assert world.instances(DR) == [f"{GLOBAL_ID}-{DR}-0", f"{GLOBAL_ID}-{DR}-1"]
+    assert faults.calls("rds", "SwitchoverGlobalCluster") == 2 and faults.calls("rds", "CreateDBInstance") == 3
+
+
 @pytest.mark.parametrize("args, named", [
     (["--set", "drRegion=eu-west-1"], "drRegion"),
     (["--set", "dns.zoneName=nope.example.org"], "dns.zoneName"),
