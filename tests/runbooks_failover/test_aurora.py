@@ -81,14 +81,17 @@ def test_scale_instances_adds_only_what_is_missing(world: World) -> None:
                            timeout_s=10, poll_s=0.1)["created"] == []
 
 
-def test_a_lost_switchover_response_is_recognised_on_retry(world: World, faults) -> None:
-    """The server switches over but its answer is lost: botocore's retry meets a role change already running (or
-    done), which promote_secondary recognises from the global cluster's state instead of failing."""
-    faults.inject("rds", "SwitchoverGlobalCluster", 1, status=503, code="ServiceUnavailable", performed=True)
+@pytest.mark.parametrize("mode, operation", [("planned", "SwitchoverGlobalCluster"),
+                                             ("unplanned", "FailoverGlobalCluster")])
+def test_a_lost_role_change_response_is_recognised_on_retry(world: World, faults, mode: str,
+                                                            operation: str) -> None:
+    """The server starts the role change but its answer is lost: botocore's retry meets a role change already
+    running (or done), which promote_secondary recognises from the global cluster's state instead of failing."""
+    faults.inject("rds", operation, 1, status=503, code="ServiceUnavailable", performed=True)
     result = promote_secondary(client("rds", DR), global_cluster_id=GLOBAL_ID, target_cluster_arn=world.arn_b,
-                               mode="planned", timeout_s=30, poll_s=0.05)
+                               mode=mode, timeout_s=30, poll_s=0.05)
     assert result["writer"] == world.arn_b and result["previous_writer"] == world.arn_a
-    assert faults.calls("rds", "SwitchoverGlobalCluster") == 2  # the lost one and the retry AWS refused
+    assert faults.calls("rds", operation) == 2  # the lost one and the retry AWS refused
     assert world.writer() == world.arn_b
 
 
