@@ -3,11 +3,14 @@
 Pulumi.yaml's typed `config:` defaults, then `Pulumi.<stack>.yaml`, then `--set KEY=VALUE` overrides (KEY a
 dotted path as `pulumi config set --path` writes it; VALUE parsed as JSON where it parses, else a string).
 Used by `drctl plan` and by the runbooks' defaults; the Pulumi program itself reads the engine's config.
+`set_stack_config` writes one value back into a stack file (a config flip a runbook made through the API, so the
+next `pulumi up` does not undo it), as a line edit that keeps every other byte.
 """
 from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -92,3 +95,104 @@ def to_pulumi_config(values: dict[str, Any]) -> dict[str, str]:
             return value
         return json.dumps(value)
     return {f"{PROJECT}:{key}": encode(value) for key, value in values.items()}
+
+
+_COMMENT_OR_BLANK = re.compile(r"^\s*(#.*)?$")
+# `key: value  # comment`: the value is a quoted scalar or plain text up to a ` #` comment
+_SCALAR_LINE = re.compile(r"""^(?P<head>(?P<indent> *)(?P<key>[^\s#](?:[^:#\r\n]|:(?=\S))*):)(?=\s|$)"""
+                          r"""(?P<gap>[ \t]*)(?P<value>"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^#\r\n]*?)"""
+                          r"""(?P<comment>[ \t]+#[^\r\n]*)?(?P<eol>\r?\n)?$""")
+
+
+def render_scalar(value: Any, key: str) -> str:
+    """`value` as a YAML scalar (plain where it reads back as the same value, else JSON's double quotes)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    if isinstance(value, str):
+        plain_ok = value == value.strip() and value and not re.search(r"[:#\[\]{},&*!|>'\"%@`]", value)
+        if plain_ok and yaml.safe_load(value) == value:
+            return value
+        return json.dumps(value)
+    raise ConfigError(key, f"only a scalar can be written into the stack file, not {type(value).__name__}")
+
+
+def _block_end(lines: list[str], start: int, indent: int) -> int:
+    """Index after the last line of the block whose lines are indented deeper than `indent`, from `start`."""
+    end = start
+    for n in range(start, len(lines)):
+        if _COMMENT_OR_BLANK.match(lines[n]):
+            continue
+        if len(lines[n]) - len(lines[n].lstrip(" ")) <= indent:
+            break
+        end = n + 1
+    return end
+
+
+def set_stack_config(path: Path, dotted_key: str, value: Any) -> bool:
+    """Set `dotted_key` (e.g. `failover`, `aurora.instances`: `pulumi config set --path`'s keys, without the
+    project prefix) to the scalar `value` in the stack file at `path`, by editing one line: comments, order,
+    quoting and every other key stay byte for byte. A key the file lacks is added as the last line of its
+    mapping. Returns whether the file changed. Refuses (ConfigError naming the key) what a line edit cannot do
+    safely (list indexes, flow-style or multi-line values, a mapping in the way); the edited text is parsed and
+    must equal the old values with only this one changed before it replaces the file (atomically)."""
+    key = dotted_key.removeprefix(f"{PROJECT}:")
+    parts = key.split(".")
+    if not key or any(not part or "[" in part or "]" in part for part in parts):
+        raise ConfigError(key or "(empty)", "expected a dotted path of mapping keys (no list indexes)")
+    rendered = render_scalar(value, key)
+    original = path.read_bytes().decode()  # bytes, not text mode: keep \r\n as it is
+    lines = original.splitlines(keepends=True)
+    eol = "\r\n" if original.endswith("\r\n") else "\n"
+    config_at = next((n for n, line in enumerate(lines) if re.match(r"^config:\s*(#.*)?$", line)), None)
+    if config_at is None:
+        raise ConfigError(key, f"{path.name} has no block-style `config:` mapping")
+    start, end, parent_indent = config_at + 1, _block_end(lines, config_at + 1, 0), 0
+    for depth, part in enumerate(parts):
+        name = f"{PROJECT}:{part}" if depth == 0 else part
+        content = [n for n in range(start, end) if not _COMMENT_OR_BLANK.match(lines[n])]
+        if content and lines[content[0]].lstrip(" ").startswith("-"):
+            raise ConfigError(key, f"{'.'.join(parts[:depth])} is a list in {path.name}: not a line edit")
+        indent = (len(lines[content[0]]) - len(lines[content[0]].lstrip(" "))) if content else parent_indent + 2
+        found = next((n for n in content if (m := _SCALAR_LINE.match(lines[n])) and len(m["indent"]) == indent
+                      and m["key"].strip().strip("'\"") == name), None)
+        last = depth == len(parts) - 1
+        if found is None:
+            tail = [f"{' ' * (indent + 2 * k)}{parts[depth + k]}:" for k in range(len(parts) - depth)]
+            tail[0] = f"{' ' * indent}{name}:"
+            added = [f"{line}{eol}" for line in tail[:-1]] + [f"{tail[-1]} {rendered}{eol}"]
+            at = (content[-1] + 1) if content else start
+            if at > 0 and not lines[at - 1].endswith("\n"):
+                lines[at - 1] += eol
+            lines[at:at] = added
+            break
+        match = _SCALAR_LINE.match(lines[found])
+        assert match is not None
+        if not last:
+            if match["value"].strip():
+                raise ConfigError(key, f"{name} is not a block mapping in {path.name} ({match['value'].strip()!r})")
+            start, end, parent_indent = found + 1, _block_end(lines, found + 1, indent), indent
+            continue
+        current = match["value"]
+        if not current.strip() or current.strip()[0] in "[{|>&*!":
+            raise ConfigError(key, f"{path.name} holds a mapping, list or multi-line value there: not a line edit")
+        if current == rendered:
+            return False
+        lines[found] = (f"{match['head']}{match['gap'] or ' '}{rendered}{match['comment'] or ''}"
+                        f"{match['eol'] or ''}")
+    updated = "".join(lines)
+    expected = copy.deepcopy(yaml.safe_load(original))
+    node = expected["config"]
+    for depth, part in enumerate(parts[:-1]):
+        node = node.setdefault(f"{PROJECT}:{part}" if depth == 0 else part, {})
+    node[f"{PROJECT}:{parts[0]}" if len(parts) == 1 else parts[-1]] = yaml.safe_load(rendered)
+    if yaml.safe_load(updated) != expected:
+        raise ConfigError(key, f"editing {path.name} as lines would change other values: edit it by hand")
+    if updated == original:
+        return False
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(updated.encode())
+    os.chmod(tmp, path.stat().st_mode & 0o7777)
+    os.replace(tmp, path)  # a reader (or a crash) never sees half a stack file
+    return True

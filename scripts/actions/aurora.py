@@ -90,13 +90,43 @@ def missing_instance_ids(rds: Any, cluster_id: str, count: int) -> list[str]:
     return [name for name in candidates if name not in existing][:missing]
 
 
+def describe_instance(rds: Any, instance_id: str) -> dict[str, Any] | None:
+    """DescribeDBInstances for one instance, or None when it does not exist."""
+    try:
+        return dict(rds.describe_db_instances(DBInstanceIdentifier=instance_id)["DBInstances"][0])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "DBInstanceNotFound":
+            return None
+        raise
+
+
+def create_cluster_instance(rds: Any, *, instance_id: str, cluster_id: str, instance_class: str,
+                            engine: str = ENGINE) -> dict[str, Any]:
+    """CreateDBInstance in `cluster_id`, idempotent by identifier. When the call fails but the instance exists in
+    that cluster (a lost response: the server created it and botocore's retry met DBInstanceAlreadyExists, or
+    the error reached us without a retry), that instance is the result. An instance of that id in another
+    cluster is a real conflict (AuroraStateError)."""
+    try:
+        return dict(rds.create_db_instance(DBInstanceIdentifier=instance_id, DBClusterIdentifier=cluster_id,
+                                           DBInstanceClass=instance_class, Engine=engine,
+                                           PubliclyAccessible=False)["DBInstance"])
+    except ClientError:
+        existing = describe_instance(rds, instance_id)
+        if existing is None:
+            raise
+        if existing.get("DBClusterIdentifier") != cluster_id:
+            raise AuroraStateError(f"DB instance {instance_id} already exists in cluster "
+                                   f"{existing.get('DBClusterIdentifier')}, not {cluster_id}") from None
+        return existing
+
+
 def scale_instances(rds: Any, *, cluster_id: str, count: int, instance_class: str, engine: str = ENGINE,
                     timeout_s: float = 1800, poll_s: float = 10) -> dict[str, Any]:
     """Add instances until the cluster has `count` (never removes any); waits until they are available."""
     created = missing_instance_ids(rds, cluster_id, count)
     for instance_id in created:
-        rds.create_db_instance(DBInstanceIdentifier=instance_id, DBClusterIdentifier=cluster_id,
-                               DBInstanceClass=instance_class, Engine=engine, PubliclyAccessible=False)
+        create_cluster_instance(rds, instance_id=instance_id, cluster_id=cluster_id, instance_class=instance_class,
+                                engine=engine)
     for instance_id in created:
         poll_until(lambda: rds.describe_db_instances(DBInstanceIdentifier=instance_id)["DBInstances"][0],
                    lambda i: i.get("DBInstanceStatus") == "available", timeout_s=timeout_s, poll_s=poll_s,
@@ -126,12 +156,7 @@ def promote_secondary(rds: Any, *, global_cluster_id: str, target_cluster_arn: s
         if current.get("Status") != "available":
             raise AuroraStateError(f"global cluster {global_cluster_id} is {current.get('Status')!r}"
                                    + (f" (a role change to {in_progress} is running)" if in_progress else ""))
-        if mode == "planned":
-            rds.switchover_global_cluster(GlobalClusterIdentifier=global_cluster_id,
-                                          TargetDbClusterIdentifier=target_cluster_arn)
-        else:
-            rds.failover_global_cluster(GlobalClusterIdentifier=global_cluster_id,
-                                        TargetDbClusterIdentifier=target_cluster_arn, AllowDataLoss=True)
+        _start_role_change(rds, global_cluster_id, target_cluster_arn, mode)
     remaining = max(poll_s, timeout_s - (time.monotonic() - started))
     poll_until(lambda: describe_global_cluster(rds, global_cluster_id),
                lambda gc: writer_arn(gc) == target_cluster_arn and gc.get("Status") == "available",
@@ -139,6 +164,25 @@ def promote_secondary(rds: Any, *, global_cluster_id: str, target_cluster_arn: s
                what=f"{target_cluster_arn} to become the writer of {global_cluster_id}")
     return {"changed": True, "writer": target_cluster_arn, "previous_writer": previous,
             "seconds": round(time.monotonic() - started, 3), "mode": mode}
+
+
+def _start_role_change(rds: Any, global_cluster_id: str, target_cluster_arn: str, mode: PromotionMode) -> None:
+    """Switchover/FailoverGlobalCluster. When the call fails, the global cluster's state decides: a role change
+    towards the target already running or done means the server acted and its answer was lost (botocore's retry
+    then meets InvalidGlobalClusterStateFault or InvalidDBClusterStateFault), so the caller waits for it; anything
+    else re-raises the error."""
+    try:
+        if mode == "planned":
+            rds.switchover_global_cluster(GlobalClusterIdentifier=global_cluster_id,
+                                          TargetDbClusterIdentifier=target_cluster_arn)
+        else:
+            rds.failover_global_cluster(GlobalClusterIdentifier=global_cluster_id,
+                                        TargetDbClusterIdentifier=target_cluster_arn, AllowDataLoss=True)
+    except ClientError:
+        now = describe_global_cluster(rds, global_cluster_id)
+        towards = (now.get("FailoverState") or {}).get("ToDbClusterArn")
+        if target_cluster_arn not in (writer_arn(now), towards):
+            raise
 
 
 def planned_promotion_call(global_cluster_id: str, target_cluster_arn: str, mode: PromotionMode) -> str:

@@ -54,11 +54,11 @@ def _bad_input(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def load_settings(stack: str, overrides: list[str] | None) -> "Settings":
+def load_settings(stack: str, overrides: list[str] | None, project_dir: Path = PROJECT_DIR) -> "Settings":
     from stacks.config_files import load_stack_settings
     from stacks.settings import ConfigError
     try:
-        return load_stack_settings(stack, overrides)
+        return load_stack_settings(stack, overrides, project_dir)
     except ConfigError as exc:
         raise _bad_input(str(exc)) from None
 
@@ -104,6 +104,21 @@ def base_params(settings: "Settings", change_set: str, change_set_dir: Path, tim
     }
 
 
+def smoke_params(smoke_url: str | None, smoke_path: list[str] | None) -> dict[str, Any]:
+    from scripts.runbooks.smoke import DEFAULT_PATHS, validate_base_url, validate_paths
+    try:
+        return {"smoke_url": validate_base_url(smoke_url) if smoke_url else None,
+                "smoke_paths": validate_paths(list(smoke_path or DEFAULT_PATHS)), "smoke_timeout_s": 10.0}
+    except ValueError as exc:
+        raise _bad_input(str(exc)) from None
+
+
+def stack_params(stack: str, project_dir: Path) -> dict[str, Any]:
+    """Where the stack lives: `pulumi up` runs there, and a flip made through the API is written to its file."""
+    return {"stack": stack, "project_dir": str(project_dir),
+            "stack_file": str(project_dir / f"Pulumi.{stack}.yaml")}
+
+
 def confirm(execute: bool, yes: bool, what: str) -> None:
     """--execute asks first; without a terminal to ask on, --yes is required (exit 2, nothing changed)."""
     if not execute or yes:
@@ -143,12 +158,19 @@ def start(book: "Runbook", params: dict[str, Any], *, execute: bool, yes: bool, 
     run_book(book, params, execute=execute, resume=None, journal_dir=journal_dir, as_json=as_json)
 
 
+def failover_row(settings: Any) -> dict[str, Any]:
+    """B's counts in the posture table's failover row, resolved against the production counts of the config."""
+    from components.posture import capacity
+
+    row = capacity(settings.posture, True, settings.aurora.instances, settings.compute.production())
+    return {"aurora_instances_b": row.aurora_instances_b, "eks_nodes_b": row.eks_nodes_b,
+            "replicas_b": dict(row.replicas_b), "typesense_replicas_b": row.typesense_replicas_b}
+
+
 def failed_over_nodegroups(settings: Any) -> list[str]:
     """B's node group, as the Pulumi program names it, at the size the posture table gives it after failover,
     so the API path scales B exactly as `pulumi up` with failover=true would."""
-    from components.posture import capacity
-
-    nodes = capacity(settings.posture, True, settings.aurora.instances, settings.compute.production()).eks_nodes_b
+    nodes = failover_row(settings)["eks_nodes_b"]
     return [f"{settings.compute.cluster_name(settings.dr_region)}/{settings.compute.nodegroup_name}={nodes}"]
 
 
@@ -163,6 +185,10 @@ def regional_images(settings: Any) -> list[dict[str, str]]:
 
 # ---- commands --------------------------------------------------------------------------------------------------
 
+ProjectDir = Annotated[Path, typer.Option(help="Where Pulumi.yaml and Pulumi.<stack>.yaml live: the settings are "
+                                               "read there, and a flip made through the API is written there.")]
+
+
 def failover(
     stack: Stack = "dr", set_: Overrides = None,
     unplanned: Annotated[bool, typer.Option(help="Region A is gone: FailoverGlobalCluster with AllowDataLoss.")] = False,
@@ -175,7 +201,9 @@ def failover(
                                                  "pulumi when the CLI is on PATH).")] = "auto",
     allow_missing_images: Annotated[bool, typer.Option(help="Fail over even though B's ECR lacks images B's "
                                                             "cluster will pull (their pods will not start).")] = False,
-    notify_topic: NotifyTopic = None,
+    serving_timeout: Annotated[float, typer.Option(help="How long DNS waits for B's endpoint to pass its health "
+                                                        "check (run pulumi up meanwhile), seconds.", min=0)] = 1800,
+    notify_topic: NotifyTopic = None, project_dir: ProjectDir = PROJECT_DIR,
     execute: Execute = False, yes: Yes = False, resume: Resume = None, as_json: AsJson = False,
     journal_dir: JournalDir = None, change_set_dir: ChangeSetDir = CHANGE_SET_DIR,
     timeout: Timeout = 1800, poll: Poll = 10,
@@ -183,21 +211,16 @@ def failover(
     """RB-N-01: fail over from region A to region B (planned switchover unless --unplanned)."""
     from scripts.dataplane.reindex import configured_collections
     from scripts.runbooks import failover as rb
-    from scripts.runbooks.smoke import DEFAULT_PATHS, validate_base_url, validate_paths
 
     resume_if_asked(resume, yes, journal_dir, as_json, lambda params: rb.runbook(params["scale_with"]))
     if scale_with not in ("auto", "api", "pulumi"):
         raise _bad_input(f"--scale-with {scale_with!r}: expected auto, api or pulumi")
-    settings = load_settings(stack, set_)
-    try:
-        paths = validate_paths(list(smoke_path or DEFAULT_PATHS))
-        url = validate_base_url(smoke_url) if smoke_url else None
-    except ValueError as exc:
-        raise _bad_input(str(exc)) from None
+    settings = load_settings(stack, set_, project_dir)
     resolved = ("pulumi" if shutil.which("pulumi") else "api") if scale_with == "auto" else scale_with
     params = {**base_params(settings, FAILOVER_CHANGE_SET, change_set_dir, timeout, poll),
-              "stack": stack, "project_dir": str(PROJECT_DIR), "mode": "unplanned" if unplanned else "planned",
-              "force": force, "smoke_url": url, "smoke_paths": paths, "smoke_timeout_s": 10.0,
+              **smoke_params(smoke_url, smoke_path), **stack_params(stack, project_dir),
+              "mode": "unplanned" if unplanned else "planned", "force": force,
+              "failover_row": failover_row(settings), "serving_timeout_s": serving_timeout,
               "nodegroups": list(nodegroup) if nodegroup else failed_over_nodegroups(settings), "scale_with": resolved,
               "images_b": regional_images(settings), "allow_missing_images": allow_missing_images,
               "notify_topic_arn": notify_topic, "database_name": settings.aurora.database_name,
@@ -214,7 +237,10 @@ def failback(
     keep_b_warm_hours: Annotated[float, typer.Option(help="How long B keeps its capacity afterwards.")] = 24,
     lag_timeout: Annotated[float, typer.Option(help="Bound on waiting for the lag, seconds.", min=1)] = 1800,
     force: Annotated[bool, typer.Option(help="Fail back even though A's health check is failing.")] = False,
-    notify_topic: NotifyTopic = None,
+    smoke_url: Annotated[str | None, typer.Option(help="Base URL for the smoke checks once DNS is back on A.")]
+        = None,
+    smoke_path: Annotated[list[str] | None, typer.Option("--smoke-path", help="Critical path to check.")] = None,
+    notify_topic: NotifyTopic = None, project_dir: ProjectDir = PROJECT_DIR,
     execute: Execute = False, yes: Yes = False, resume: Resume = None, as_json: AsJson = False,
     journal_dir: JournalDir = None, change_set_dir: ChangeSetDir = CHANGE_SET_DIR,
     timeout: Timeout = 1800, poll: Poll = 10,
@@ -223,8 +249,9 @@ def failback(
     from scripts.runbooks import failback as rb
 
     resume_if_asked(resume, yes, journal_dir, as_json, lambda params: rb.runbook())
-    settings = load_settings(stack, set_)
+    settings = load_settings(stack, set_, project_dir)
     params = {**base_params(settings, RESTORE_CHANGE_SET, change_set_dir, timeout, poll),
+              **smoke_params(smoke_url, smoke_path), **stack_params(stack, project_dir),
               "max_lag_seconds": max_lag_seconds, "keep_b_warm_hours": keep_b_warm_hours,
               "lag_timeout_s": lag_timeout, "force": force, "notify_topic_arn": notify_topic}
     start(rb.runbook(), params, execute=execute, yes=yes, journal_dir=journal_dir, as_json=as_json,
@@ -238,7 +265,7 @@ def cutback(
                                                        min=0)] = 300,
     healthy_timeout: Annotated[float, typer.Option(help="Give up waiting for A after this, seconds.",
                                                    min=1)] = 1800,
-    stack: Stack = "dr", set_: Overrides = None,
+    stack: Stack = "dr", set_: Overrides = None, project_dir: ProjectDir = PROJECT_DIR,
     execute: Execute = False, yes: Yes = False, resume: Resume = None, as_json: AsJson = False,
     journal_dir: JournalDir = None, change_set_dir: ChangeSetDir = CHANGE_SET_DIR,
     timeout: Timeout = 1800, poll: Poll = 10,
@@ -249,7 +276,7 @@ def cutback(
     resume_if_asked(resume, yes, journal_dir, as_json, lambda params: rb.runbook())
     if not distribution:
         raise _bad_input("--distribution is required")
-    settings = load_settings(stack, set_)
+    settings = load_settings(stack, set_, project_dir)
     params = {**base_params(settings, RESTORE_CHANGE_SET, change_set_dir, timeout, poll),
               "distribution_id": distribution, "paths": list(paths or rb.DEFAULT_CRITICAL_PATHS),
               "caller_reference": f"drctl-cutback-{uuid.uuid4().hex[:12]}",

@@ -3,19 +3,23 @@
 preflight (read-only: A's cluster exists and its endpoint is healthy) → bring A back as a secondary (after an
 unplanned failover AWS rejoins the old primary by itself when its region recovers; if it was detached, a new
 secondary is created and the detached cluster kept under another name) → wait until A's replication lag is
-under the threshold (bounded) → switchover to A (RPO 0) → Route53 back to A → keep B warm (recorded as a tag
-on B's cluster; nothing in B is scaled down — seed 000 RB-N-08: keep B warm for 24–48 h).
+under the threshold (bounded) → switchover to A (RPO 0) → `failover: false` written back into the stack file
+(A writes again: a later `pulumi up` must not promote B) → Route53 back to A → smoke checks against A → keep B
+warm (recorded as a tag on B's cluster; nothing in B is scaled down — seed 000 RB-N-08: keep B warm for 24–48 h;
+the next `pulumi up --stack dr` scales B to its posture's row, so run it after that time).
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from scripts.actions import aurora
 from scripts.actions.polling import WaitTimeout, poll_until
 from scripts.runbooks.engine import BadInput, RunContext, Runbook, Step, now_iso
 from scripts.runbooks.failover import (announce_step, dns_preflight, dns_step, endpoint_health,
-                                       global_cluster_or_bad_input, region_cluster_status, validate_notify_topic)
+                                       global_cluster_or_bad_input, region_cluster_status, smoke_step,
+                                       validate_notify_topic)
 
 NAME = "RB-N-01 failback B→A"
 KEEP_WARM_TAG = "drctl:keep-warm-until"
@@ -105,6 +109,15 @@ def _switchover_plan(ctx: RunContext) -> list[str]:
     return [aurora.planned_promotion_call(ctx.params["global_cluster_id"], pre["arn_a"], "planned")]
 
 
+def _flip_back(ctx: RunContext) -> dict[str, Any]:
+    """`failover: false` in the stack file (a line edit, every other byte kept): A writes again, so the failover
+    step must not be in the next `pulumi up`."""
+    from stacks.config_files import set_stack_config  # lazily: only when the run acts
+
+    path = Path(ctx.params["stack_file"])
+    return {"stack_file": str(path), "changed": ["failover"] if set_stack_config(path, "failover", False) else []}
+
+
 def _keep_b_warm(ctx: RunContext) -> dict[str, Any]:
     p = ctx.params
     until = (datetime.now(timezone.utc) + timedelta(hours=p["keep_b_warm_hours"])).isoformat(timespec="seconds")
@@ -113,8 +126,10 @@ def _keep_b_warm(ctx: RunContext) -> dict[str, Any]:
     if cluster_b is not None:
         rds_b.add_tags_to_resource(ResourceName=cluster_b["DBClusterArn"], Tags=[{"Key": KEEP_WARM_TAG,
                                                                                   "Value": until}])
-    return {"keep_warm_until": until, "scaled_down": False,
-            "note": "B keeps its capacity; after that time flip `failover: false` and `pulumi up --stack dr`"}
+    note = (f"B keeps its capacity until {until}; {Path(p['stack_file']).name} says failover: false, so the next "
+            f"`pulumi up --stack {p['stack']}` scales B to its posture's row: run it after that time")
+    ctx.console.print(f"next: {note}")
+    return {"keep_warm_until": until, "scaled_down": False, "note": note}
 
 
 def _started_message(ctx: RunContext) -> str:
@@ -149,7 +164,11 @@ def runbook() -> Runbook:
              would_call=lambda ctx: ["cloudwatch:GetMetricStatistics(AuroraGlobalDBReplicationLag) until under "
                                      f"{ctx.params['max_lag_seconds']} s"]),
         Step("switchover", "Aurora: make A the writer (planned, RPO 0)", _switchover, would_call=_switchover_plan),
+        Step("flip-back", "failover: false in the stack file (A writes)", _flip_back,
+             would_call=lambda ctx: [f"write {ctx.params['stack_file']}: failover: false (line edit, every other "
+                                     "byte kept)"]),
         dns_step("dns", "Route53: API record back to A", "change_set", "change_set_path"),
+        smoke_step(),
         Step("keep-b-warm", "record how long B stays warm; no scale-down", _keep_b_warm,
              would_call=lambda ctx: [f"rds:AddTagsToResource({ctx.params['dr_cluster_id']}, {KEEP_WARM_TAG}=now+"
                                      f"{ctx.params['keep_b_warm_hours']}h)"]),

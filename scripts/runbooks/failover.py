@@ -1,9 +1,15 @@
 """RB-N-01 region failover A→B (seed 004 §4, seed 000 RB-N-01).
 
-preflight (read-only) → Aurora capacity in B → promote Aurora → Route53 change set → scale compute → smoke →
-RTO. With the Pulumi CLI available (`scale_with: pulumi`), capacity comes from the config flip instead: `failover
-= true` and `pulumi up --stack dr` create B's instances, run the same promotion (components/failover.py) and set
-the posture table's counts; the runbook's own promote and DNS steps then find the work done and change nothing.
+Nothing moves traffic before B can take it. Through the API (`scale_with: api`): preflight (read-only) → B's
+capacity at the posture table's failover row, Aurora instances and node groups together, waited until ready →
+promote Aurora → the flip written into the stack file (`failover: true`, so the next `pulumi up` keeps B at the
+failover row instead of scaling it back down) → B serves (its health check passes) → Route53 change set →
+smoke → RTO. An AWS API cannot reach Kubernetes, so B's Deployments get their failover replicas from `pulumi up --stack
+dr` run where the cluster's private endpoint is reachable; until B's endpoint passes its health check the run
+waits (bounded) and DNS stays on A, and the output says what remains. With the Pulumi CLI (`scale_with:
+pulumi`), capacity comes from the config flip instead: `failover = true` and `pulumi up --stack dr` create B's
+instances, run the same promotion (components/failover.py) and set every count of the failover row; the
+runbook's own promote and DNS steps then find the work done and change nothing.
 
 Parameters are plain values (the CLI derives them from the stack settings) and are kept in the run's journal,
 so `--resume` acts on exactly what the first attempt planned.
@@ -11,6 +17,7 @@ so `--resume` acts on exactly what the first attempt planned.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -19,6 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from scripts.actions import aurora, ecr, route53, sns
 from scripts.actions.eks import NodegroupTarget, scale_nodegroup
+from scripts.actions.polling import WaitTimeout
 from scripts.runbooks.engine import BadInput, RunContext, Runbook, Step, now_iso
 from scripts.runbooks.smoke import run_checks
 
@@ -199,17 +207,40 @@ def _images_in_b(ctx: RunContext) -> dict[str, Any]:
 def _aurora_capacity(ctx: RunContext) -> dict[str, Any]:
     p = ctx.params
     return aurora.scale_instances(ctx.client("rds", p["dr_region"]), cluster_id=p["dr_cluster_id"],
-                                  count=p["production_instances"], instance_class=p["instance_class"],
+                                  count=p["failover_row"]["aurora_instances_b"], instance_class=p["instance_class"],
                                   timeout_s=p["timeout_s"], poll_s=p["poll_s"])
 
 
 def _aurora_capacity_plan(ctx: RunContext) -> list[str]:
     p = ctx.params
-    missing = aurora.missing_instance_ids(ctx.client("rds", p["dr_region"]), p["dr_cluster_id"],
-                                          p["production_instances"])
+    count = p["failover_row"]["aurora_instances_b"]
+    missing = aurora.missing_instance_ids(ctx.client("rds", p["dr_region"]), p["dr_cluster_id"], count)
     return [f"rds:CreateDBInstance(DBInstanceIdentifier={i}, DBClusterIdentifier={p['dr_cluster_id']}, "
-            f"DBInstanceClass={p['instance_class']}, region={p['dr_region']})" for i in missing] or [
-        f"none: {p['dr_cluster_id']} already has {p['production_instances']} instances"]
+            f"DBInstanceClass={p['instance_class']}, region={p['dr_region']}) and wait until available"
+            for i in missing] or [f"none: {p['dr_cluster_id']} already has {count} instances"]
+
+
+def _nodegroups(ctx: RunContext) -> dict[str, Any]:
+    p = ctx.params
+    eks = ctx.client("eks", p["dr_region"]) if p["nodegroups"] else None
+    return {spec: scale_nodegroup(eks, NodegroupTarget.parse(spec), timeout_s=p["timeout_s"], poll_s=p["poll_s"])
+            for spec in p["nodegroups"]}
+
+
+def _capacity(ctx: RunContext) -> dict[str, Any]:
+    """B's Aurora instances and node groups at the failover row, in parallel (each takes minutes; the RTO pays the
+    longer, not the sum), both waited for: DNS never moves to a B still starting."""
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="capacity") as pool:
+        instances, nodes = pool.submit(_aurora_capacity, ctx), pool.submit(_nodegroups, ctx)
+        return {"aurora": instances.result(), "nodegroups": nodes.result() or
+                "none configured (pass --nodegroup CLUSTER/NODEGROUP=DESIRED)"}
+
+
+def _capacity_plan(ctx: RunContext) -> list[str]:
+    specs = [NodegroupTarget.parse(s) for s in ctx.params["nodegroups"]]
+    return _aurora_capacity_plan(ctx) + [
+        f"eks:UpdateNodegroupConfig(clusterName={t.cluster}, nodegroupName={t.nodegroup}, desiredSize={t.desired}) "
+        "and wait until ACTIVE" for t in specs] + ([] if specs else ["none: no --nodegroup given"])
 
 
 def _promote(ctx: RunContext) -> dict[str, Any]:
@@ -233,20 +264,58 @@ def _promote_plan(ctx: RunContext) -> list[str]:
             "rds:DescribeGlobalClusters until B is the writer and the global cluster is available"]
 
 
-def _scale_compute(ctx: RunContext) -> dict[str, Any]:
+def _flip(ctx: RunContext) -> dict[str, Any]:
+    """`failover: true` (and the mode) in the stack file, as `pulumi config set` would leave it, so the next
+    `pulumi up` keeps B at the failover row (and its Deployments get their replicas) instead of scaling B back to
+    the posture's row. A line edit: every other byte of the file stays."""
+    from stacks.config_files import set_stack_config  # lazily: the runbook only needs it when it acts
+
     p = ctx.params
-    eks = ctx.client("eks", p["dr_region"]) if p["nodegroups"] else None
-    scaled = {spec: scale_nodegroup(eks, NodegroupTarget.parse(spec), timeout_s=p["timeout_s"], poll_s=p["poll_s"])
-              for spec in p["nodegroups"]}
-    return {"nodegroups": scaled or "none configured (pass --nodegroup CLUSTER/NODEGROUP=DESIRED)",
-            "deployments": "not scaled here: no Kubernetes context; `pulumi up --stack dr` with failover=true "
-                           "sets replicas from the posture table"}
+    path = Path(p["stack_file"])
+    changed = [key for key, value in (("failover", True), ("failoverMode", p["mode"]))
+               if set_stack_config(path, key, value)]
+    return {"stack_file": str(path), "changed": changed}
 
 
-def _scale_compute_plan(ctx: RunContext) -> list[str]:
-    specs = [NodegroupTarget.parse(s) for s in ctx.params["nodegroups"]]
-    return [f"eks:UpdateNodegroupConfig(clusterName={t.cluster}, nodegroupName={t.nodegroup}, "
-            f"desiredSize={t.desired})" for t in specs] or ["none: no --nodegroup given"]
+def _flip_plan(ctx: RunContext) -> list[str]:
+    return [f"write {ctx.params['stack_file']}: failover: true, failoverMode: {ctx.params['mode']} (line edit, "
+            "every other byte kept)"]
+
+
+def _deployments_left(ctx: RunContext) -> str:
+    row = ctx.params["failover_row"]
+    counts = ", ".join(f"{name}={n}" for name, n in {**row["replicas_b"], "typesense": row["typesense_replicas_b"]}
+                       .items())
+    return (f"B's Deployments to the failover row ({counts}): pulumi up --stack {ctx.params['stack']} where B's "
+            f"cluster endpoint is reachable ({Path(ctx.params['stack_file']).name} says failover: true)")
+
+
+def _b_serving(ctx: RunContext) -> dict[str, Any]:
+    """B's endpoint must pass its Route53 health check before DNS moves: the API path cannot scale Kubernetes
+    Deployments, and a pilot-light B has none running. Waits (bounded by --serving-timeout) for `pulumi up`."""
+    p = ctx.params
+    endpoint, checks = p["dns"]["dr_endpoint"], ctx.results["preflight"]["health_checks"]
+    now = endpoint_health(ctx, checks, endpoint)
+    if now["healthy"]:
+        return {"healthy": True, "waited_s": 0.0}
+    ctx.console.print(f"B's endpoint {endpoint} fails its health check ({'; '.join(now['reports'])}): DNS stays "
+                      f"on A until it passes. Remaining: {_deployments_left(ctx)}. Waiting up to "
+                      f"{p['serving_timeout_s']:g} s.")
+    try:
+        seen = route53.wait_healthy_for(ctx.client("route53", p["primary_region"]), checks[endpoint],
+                                        healthy_for_s=0, timeout_s=p["serving_timeout_s"], poll_s=p["poll_s"])
+    except WaitTimeout:
+        _, reports = route53.health_status(ctx.client("route53", p["primary_region"]), checks[endpoint])
+        raise RuntimeError(
+            f"DNS not moved: B's endpoint {endpoint} still fails its health check after {p['serving_timeout_s']:g} s "
+            f"({'; '.join(reports)}). Remaining: {_deployments_left(ctx)}; then drctl failover --resume "
+            f"{ctx.run_id}") from None
+    return {"healthy": True, "reports": seen["reports"]}
+
+
+def _b_serving_plan(ctx: RunContext) -> list[str]:
+    return [f"route53:GetHealthCheckStatus of {ctx.params['dns']['dr_endpoint']} until it passes (at most "
+            f"{ctx.params['serving_timeout_s']:g} s); DNS moves only then"]
 
 
 def _pulumi_up(ctx: RunContext) -> dict[str, Any]:
@@ -318,12 +387,16 @@ def _next_steps(ctx: RunContext) -> dict[str, Any]:
     secret = _master_secret_arn_in_b(ctx)
     credentials = f"--source-secret {secret} " if secret else ""
     commands = [f"drctl reindex --source 'host={host} dbname={p['database_name']} sslmode=verify-full' "
-                f"{credentials}--typesense <{p['dr_region']} Typesense URL> --api-key-env TYPESENSE_ADMIN_KEY "
+                f"{credentials}--typesense <{p['dr_region']} Typesense URL> --api-key-env TYPESENSE_API_KEY "
                 f"--collection {name}" for name in p.get("search_collections", [])]
     for command in commands:
         ctx.console.print(f"next, RB-N-04 (B's search index is as old as its feed's last run, or empty in pilot "
                           f"light, until this runs): {command}")
-    return {"next": commands}
+    if p["scale_with"] != "api":
+        return {"next": commands}
+    remaining = _deployments_left(ctx)
+    ctx.console.print(f"next: {remaining}")
+    return {"next": commands, "deployments": remaining}
 
 
 def _validate(params: dict[str, Any]) -> None:
@@ -338,23 +411,30 @@ def _validate(params: dict[str, Any]) -> None:
 
 
 def runbook(scale_with: str = "api") -> Runbook:
-    """The step list; `scale_with` is "api" (direct RDS/EKS calls) or "pulumi" (config flip + pulumi up)."""
-    capacity = ([Step("pulumi-up", "config flip failover=true, pulumi up --stack dr", _pulumi_up,
-                      would_call=_pulumi_up_plan)] if scale_with == "pulumi" else
-                [Step("aurora-capacity", "production instance count in B's cluster (a writer needs one)",
-                      _aurora_capacity, would_call=_aurora_capacity_plan)])
-    compute = [] if scale_with == "pulumi" else [
-        Step("scale-compute", "EKS node groups in B to production", _scale_compute, would_call=_scale_compute_plan)]
+    """The step list; `scale_with` is "api" (direct RDS/EKS calls) or "pulumi" (config flip + pulumi up). Either
+    way B has its capacity, writes, and passes its health check before DNS moves."""
+    if scale_with == "pulumi":
+        before_dns = [Step("pulumi-up", "config flip failover=true, pulumi up --stack dr", _pulumi_up,
+                           would_call=_pulumi_up_plan),
+                      Step("promote", "Aurora: make B the writer", _promote, would_call=_promote_plan)]
+    else:
+        before_dns = [
+            Step("capacity", "B's Aurora instances and node groups at the failover row, ready", _capacity,
+                 would_call=_capacity_plan),
+            Step("promote", "Aurora: make B the writer", _promote, would_call=_promote_plan),
+            Step("flip", "failover: true in the stack file (the next pulumi up keeps it)", _flip,
+                 would_call=_flip_plan)]
     return Runbook(name=NAME, validate=_validate, steps=[
         Step("preflight", "B's secondary, replication lag, A's health, B's images", _preflight,
              read_only=True),
         announce_step("announce", _started, _started_message),
-        *capacity,
-        Step("promote", "Aurora: make B the writer", _promote, would_call=_promote_plan),
+        *before_dns,
+        Step("b-serving", "B's endpoint passes its health check (its Deployments serve)", _b_serving,
+             would_call=_b_serving_plan),
         dns_step("dns", "Route53: API record to B", "change_set", "change_set_path"),
-        *compute,
         smoke_step(),
         rto_step(),
         announce_step("announce-result", _finished, _finished_message),
-        Step("next-steps", "what is left to the operator (RB-N-04 for B's search)", _next_steps, read_only=True),
+        Step("next-steps", "what is left to the operator (B's Deployments, RB-N-04 for B's search)", _next_steps,
+             read_only=True),
     ])

@@ -79,3 +79,53 @@ def test_scale_instances_adds_only_what_is_missing(world: World) -> None:
     assert first == {"created": [f"{GLOBAL_ID}-{DR}-0", f"{GLOBAL_ID}-{DR}-1"], "instances": 2}
     assert scale_instances(rds_b, cluster_id=f"{GLOBAL_ID}-{DR}", count=2, instance_class="db.r6g.large",
                            timeout_s=10, poll_s=0.1)["created"] == []
+
+
+@pytest.mark.parametrize("mode, operation", [("planned", "SwitchoverGlobalCluster"),
+                                             ("unplanned", "FailoverGlobalCluster")])
+def test_a_lost_role_change_response_is_recognised_on_retry(world: World, faults, mode: str,
+                                                            operation: str) -> None:
+    """The server starts the role change but its answer is lost: botocore's retry meets a role change already
+    running (or done), which promote_secondary recognises from the global cluster's state instead of failing."""
+    faults.inject("rds", operation, 1, status=503, code="ServiceUnavailable", performed=True)
+    result = promote_secondary(client("rds", DR), global_cluster_id=GLOBAL_ID, target_cluster_arn=world.arn_b,
+                               mode=mode, timeout_s=30, poll_s=0.05)
+    assert result["writer"] == world.arn_b and result["previous_writer"] == world.arn_a
+    assert faults.calls("rds", operation) == 2  # the lost one and the retry AWS refused
+    assert world.writer() == world.arn_b
+
+
+def test_a_lost_switchover_response_without_client_retries_is_recognised(world: World, faults) -> None:
+    faults.inject("rds", "SwitchoverGlobalCluster", 1, status=503, code="ServiceUnavailable", performed=True)
+    result = promote_secondary(client("rds", DR, max_attempts=1), global_cluster_id=GLOBAL_ID,
+                               target_cluster_arn=world.arn_b, mode="planned", timeout_s=30, poll_s=0.05)
+    assert result["writer"] == world.arn_b and faults.calls("rds", "SwitchoverGlobalCluster") == 1
+
+
+def test_a_switchover_that_did_not_happen_still_fails(world: World, faults) -> None:
+    faults.inject("rds", "SwitchoverGlobalCluster", 1, status=503, code="ServiceUnavailable")
+    with pytest.raises(ClientError, match="ServiceUnavailable"):
+        promote_secondary(client("rds", DR, max_attempts=1), global_cluster_id=GLOBAL_ID,
+                          target_cluster_arn=world.arn_b, mode="planned", timeout_s=5, poll_s=0.05)
+    assert world.writer() == world.arn_a
+
+
+def test_a_lost_create_db_instance_response_is_recognised_on_retry(world: World, faults) -> None:
+    """CreateDBInstance done, answer lost: the retry's DBInstanceAlreadyExists is that same instance, so carry on."""
+    faults.inject("rds", "CreateDBInstance", 1, status=503, code="ServiceUnavailable", performed=True)
+    result = scale_instances(client("rds", DR), cluster_id=f"{GLOBAL_ID}-{DR}", count=2,
+                             instance_class="db.r6g.large", timeout_s=10, poll_s=0.05)
+    assert result == {"created": [f"{GLOBAL_ID}-{DR}-0", f"{GLOBAL_ID}-{DR}-1"], "instances": 2}
+    assert faults.calls("rds", "CreateDBInstance") == 3  # lost, refused as existing, the second instance
+    assert world.instances(DR) == [f"{GLOBAL_ID}-{DR}-0", f"{GLOBAL_ID}-{DR}-1"]
+
+
+def test_an_instance_id_taken_by_another_cluster_is_not_mistaken_for_ours(world: World) -> None:
+    rds_b = client("rds", DR)
+    rds_b.create_db_cluster(DBClusterIdentifier="other", Engine="aurora-postgresql", MasterUsername="u",
+                            MasterUserPassword="password-1")
+    rds_b.create_db_instance(DBInstanceIdentifier=f"{GLOBAL_ID}-{DR}-0", DBInstanceClass="db.r6g.large",
+                             Engine="aurora-postgresql", DBClusterIdentifier="other")
+    with pytest.raises(AuroraStateError, match=f"{GLOBAL_ID}-{DR}-0 already exists in cluster other"):
+        scale_instances(rds_b, cluster_id=f"{GLOBAL_ID}-{DR}", count=1, instance_class="db.r6g.large",
+                        timeout_s=10, poll_s=0.05)

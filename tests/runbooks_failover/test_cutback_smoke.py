@@ -8,11 +8,12 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from scripts.actions import route53
+from scripts.actions.aurora import promote_secondary
 from scripts.actions.aws import client
 from scripts.actions.eks import NodegroupTarget, scale_nodegroup
 from scripts.commands.failover import FAILOVER_CHANGE_SET, change_sets, load_settings
 from scripts.drctl import app
-from tests.runbooks_failover.conftest import DR, ENDPOINT_A, ENDPOINT_B, PRIMARY, Endpoint, World
+from tests.runbooks_failover.conftest import DR, ENDPOINT_A, ENDPOINT_B, GLOBAL_ID, PRIMARY, Endpoint, World
 from tests.runbooks_failover.test_cloudfront import make_distribution
 from tests.runbooks_failover.test_failover import drctl, journal
 
@@ -40,12 +41,63 @@ def test_cutback_invalidates_then_moves_dns_back_once_a_is_healthy(world: World,
     assert (primary["ResourceRecords"][0]["Value"], primary["HealthCheckId"]) == (ENDPOINT_A, world.health_a)
 
 
-def test_cutback_leaves_dns_on_b_while_a_is_unhealthy(world: World, tmp_path: Path) -> None:
+class FlappingEndpoint(Endpoint):
+    """Healthy for the first `healthy_answers` requests, then 503: A passes preflight and fails while waited on."""
+
+    healthy_answers: int = 1
+
+    def status_for(self, path: str) -> int:
+        self.healthy_answers -= 1
+        return 200 if self.healthy_answers >= 0 else 503
+
+
+def b_writes(world: World) -> None:
+    """The global database as a failover left it: B's cluster is the writer."""
+    promote_secondary(client("rds", DR), global_cluster_id=GLOBAL_ID, target_cluster_arn=world.arn_b,
+                      mode="planned", timeout_s=10, poll_s=0.05)
+    assert world.writer() == world.arn_b
+
+
+def test_cutback_refuses_while_b_is_the_writer(world: World, tmp_path: Path, faults) -> None:
+    """DNS to A while B writes would send traffic to a read-only region: exit 2, nothing changed."""
+    failed_over_dns(world)
+    b_writes(world)
+    distribution = make_distribution(client("cloudfront", "us-east-1"))
+    changes_before = faults.calls("route53", "ChangeResourceRecordSets")
+    code, output = drctl(tmp_path, "cutback", "--distribution", distribution, "--healthy-for-seconds", "0.1",
+                         "--execute", "--yes")
+    assert code == 2, output
+    flat = " ".join(output.split())
+    assert f"{GLOBAL_ID}-{PRIMARY}" in flat and "is not the writer" in flat and world.arn_b in flat, output
+    assert "drctl failback" in flat
+    assert world.records()["primary"]["ResourceRecords"][0]["Value"] == ENDPOINT_B
+    assert faults.calls("cloudfront", "CreateInvalidation") == 0
+    assert faults.calls("route53", "ChangeResourceRecordSets") == changes_before
+
+
+def test_cutback_refuses_while_a_is_unhealthy(world: World, tmp_path: Path, faults) -> None:
     failed_over_dns(world)
     world.endpoint_a.per_path["/healthz"] = 503
     distribution = make_distribution(client("cloudfront", "us-east-1"))
     code, output = drctl(tmp_path, "cutback", "--distribution", distribution, "--healthy-for-seconds", "0.2",
-                         "--healthy-timeout", "1", "--execute", "--yes", "--json")
+                         "--healthy-timeout", "1", "--execute", "--yes")
+    assert code == 2, output
+    flat = " ".join(output.split())
+    assert f"health check of {ENDPOINT_A}" in flat and "HTTP Status Code 503" in flat, output
+    assert world.records()["primary"]["ResourceRecords"][0]["Value"] == ENDPOINT_B
+    assert faults.calls("cloudfront", "CreateInvalidation") == 0
+
+
+def test_cutback_leaves_dns_on_b_when_a_flaps_while_waited_on(world: World, tmp_path: Path) -> None:
+    failed_over_dns(world)
+    flapping = FlappingEndpoint().start()
+    try:
+        client("route53", PRIMARY).update_health_check(HealthCheckId=world.health_a, Port=flapping.port)
+        distribution = make_distribution(client("cloudfront", "us-east-1"))
+        code, output = drctl(tmp_path, "cutback", "--distribution", distribution, "--healthy-for-seconds", "0.2",
+                             "--healthy-timeout", "1", "--execute", "--yes", "--json")
+    finally:
+        flapping.stop()
     assert code == 1, output
     run = journal(tmp_path, output)
     assert run.step("wait-a-healthy").state == "failed" and "HTTP Status Code 503" in run.step("wait-a-healthy").error

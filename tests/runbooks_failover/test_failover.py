@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,19 +15,38 @@ from scripts.actions import route53, sns
 from scripts.actions.aws import client
 from scripts.commands.failover import CHANGE_SET_DIR, change_sets, load_settings
 from scripts.drctl import app
+from scripts.runbooks import failover as failover_runbook
 from scripts.runbooks.engine import Journal
+from scripts.runbooks.smoke import DEFAULT_PATHS
 from tests.runbooks_failover.conftest import DR, ENDPOINT_A, ENDPOINT_B, GLOBAL_ID, PRIMARY, World
 from stacks.config_files import load_stack_settings
 from tests.harness.crash import PROJECT_DIR, run_until_crash
 
 FAST = ["--timeout", "30", "--poll", "0.05"]
+ORIGINAL_STACK_FILE = (PROJECT_DIR / "Pulumi.dr.yaml").read_bytes()
+
+
+def project_copy(tmp_path: Path) -> Path:
+    """The project's Pulumi.yaml and Pulumi.dr.yaml in tmp_path/project: a run that writes its flip into the stack
+    file writes there, never into the repository's."""
+    project = tmp_path / "project"
+    if not project.is_dir():
+        project.mkdir()
+        for name in ("Pulumi.yaml", "Pulumi.dr.yaml"):
+            shutil.copy(PROJECT_DIR / name, project / name)
+    return project
 
 
 def drctl(tmp_path: Path, *args: str) -> tuple[int, str]:
     """Run drctl in-process; returns (exit code, stdout+stderr)."""
     result = CliRunner().invoke(app, [*args, "--journal-dir", str(tmp_path / "runs"), "--change-set-dir",
-                                      str(tmp_path / "changesets"), *FAST])
+                                      str(tmp_path / "changesets"), "--project-dir", str(project_copy(tmp_path)),
+                                      *FAST])
     return result.exit_code, result.output
+
+
+def stack_file(tmp_path: Path) -> bytes:
+    return (project_copy(tmp_path) / "Pulumi.dr.yaml").read_bytes()
 
 
 def journal(tmp_path: Path, output: str) -> Journal:
@@ -57,6 +77,8 @@ def test_dry_run_lists_the_calls_and_changes_nothing(world: World, tmp_path: Pat
     endpoint = client("rds", DR).describe_db_clusters(DBClusterIdentifier=f"{GLOBAL_ID}-{DR}")["DBClusters"][0]
     assert next_step.startswith(f"drctl reindex --source 'host={endpoint['Endpoint']} dbname=app sslmode=verify-full'")
     assert next_step.endswith("--collection products")
+    # the key reindex reads by default and B's cluster holds (TYPESENSE_API_KEY), not a name nothing sets
+    assert "--api-key-env TYPESENSE_API_KEY " in next_step and "TYPESENSE_ADMIN_KEY" not in next_step
 
 
 def test_failover_then_failback(world: World, tmp_path: Path, faults) -> None:
@@ -72,9 +94,14 @@ def test_failover_then_failback(world: World, tmp_path: Path, faults) -> None:
     written = json.loads((tmp_path / "changesets" / "route53-failover-to-B.json").read_text())
     assert written["Changes"][0]["ResourceRecordSet"]["HealthCheckId"] == f"{{{{health-check:{ENDPOINT_B}}}}}"
 
-    code, output = drctl(tmp_path, "failback", "--execute", "--yes", "--json")
+    assert stack_file(tmp_path) == ORIGINAL_STACK_FILE.replace(b"dr-platform:failover: false\n",
+                                                               b"dr-platform:failover: true\n", 1)
+
+    code, output = drctl(tmp_path, "failback", "--execute", "--yes", "--json", "--smoke-url", world.endpoint_a.url)
     assert code == 0, output
     run = journal(tmp_path, output)
+    assert stack_file(tmp_path) == ORIGINAL_STACK_FILE  # failover: false again, every other byte as it was
+    assert run.step("smoke").result["checked"] == [f"{world.endpoint_a.url}{p}" for p in DEFAULT_PATHS]
     assert world.writer() == world.arn_a
     assert primary_target(world) == (ENDPOINT_A, world.health_a)
     assert world.instances(DR) == [f"{GLOBAL_ID}-{DR}-0", f"{GLOBAL_ID}-{DR}-1"]  # B kept warm
@@ -117,7 +144,8 @@ def test_unplanned_when_a_is_down_then_failback_rejoins_a_detached_region(world:
 
 def test_crash_after_promote_then_resume_does_not_promote_again(world: World, tmp_path: Path, faults) -> None:
     run_id = run_until_crash("promote", tmp_path / "runs", "failover", "--scale-with", "api", "--execute", "--yes",
-                             "--change-set-dir", str(tmp_path / "cs"), *FAST)
+                             "--change-set-dir", str(tmp_path / "cs"), "--project-dir", str(project_copy(tmp_path)),
+                             *FAST)
     state = Journal.load(tmp_path / "runs", run_id)
     assert state.step("promote").state == "done" and state.step("dns").state == "pending"
     assert world.writer() == world.arn_b and primary_target(world)[0] == ENDPOINT_A
@@ -144,6 +172,87 @@ def test_throttling_and_5xx_are_retried_and_the_run_completes(world: World, tmp_
     assert faults.calls("route53", "ChangeResourceRecordSets") == 2
     promote = journal(tmp_path, output).step("promote")
     assert [c["operation"] for c in promote.api_calls].count("SwitchoverGlobalCluster") == 1
+
+
+def test_lost_responses_are_recognised_and_the_run_completes_without_a_resume(world: World, tmp_path: Path,
+                                                                             faults) -> None:
+    """The server creates B's first instance and starts the switchover, but both answers are lost: the same run
+    finds them done (DBInstanceAlreadyExists of its own instance, a role change towards B) and completes."""
+    faults.inject("rds", "CreateDBInstance", 1, status=503, code="ServiceUnavailable", performed=True)
+    faults.inject("rds", "SwitchoverGlobalCluster", 1, status=503, code="ServiceUnavailable", performed=True)
+    code, output = drctl(tmp_path, "failover", "--scale-with", "api", "--execute", "--yes", "--json")
+    assert code == 0, output
+    run = journal(tmp_path, output)
+    assert run.status == "done" and all(s.state == "done" for s in run.steps)
+    assert world.writer() == world.arn_b and primary_target(world)[0] == ENDPOINT_B
+    assert world.instances(DR) == [f"{GLOBAL_ID}-{DR}-0", f"{GLOBAL_ID}-{DR}-1"]
+    assert faults.calls("rds", "SwitchoverGlobalCluster") == 2 and faults.calls("rds", "CreateDBInstance") == 3
+
+
+def test_through_the_api_nothing_moves_dns_before_b_is_scaled_promoted_flipped_and_serving() -> None:
+    names = [step.name for step in failover_runbook.runbook("api").steps]
+    assert names.index("capacity") < names.index("promote") < names.index("flip") < names.index("b-serving") \
+        < names.index("dns") < names.index("smoke")
+    names = [step.name for step in failover_runbook.runbook("pulumi").steps]
+    assert names.index("pulumi-up") < names.index("b-serving") < names.index("dns")
+
+
+def test_api_failover_scales_b_to_the_failover_row_before_dns_and_writes_the_flip(world: World, tmp_path: Path,
+                                                                                  faults) -> None:
+    settings = load_stack_settings("dr")
+    code, output = drctl(tmp_path, "failover", "--scale-with", "api", "--execute", "--yes", "--json")
+    assert code == 0, output
+    run = journal(tmp_path, output)
+    row = run.params["failover_row"]
+    assert row["aurora_instances_b"] == settings.aurora.instances and row["eks_nodes_b"] == settings.compute.nodes
+    assert row["replicas_b"] == {s.name: s.replicas for s in settings.compute.services}
+    assert world.nodes_b() == row["eks_nodes_b"] and len(world.instances(DR)) == row["aurora_instances_b"]
+    # DNS moved only once B had its instances and nodes (waited for), wrote, and the stack file said so
+    finished = {s.name: s.finished_at for s in run.steps}
+    assert finished["capacity"] <= run.step("promote").started_at
+    assert finished["flip"] <= run.step("dns").started_at and finished["b-serving"] <= run.step("dns").started_at
+    assert run.step("flip").result["changed"] == ["failover"]  # failoverMode was already planned
+    assert stack_file(tmp_path) == ORIGINAL_STACK_FILE.replace(b"dr-platform:failover: false\n",
+                                                               b"dr-platform:failover: true\n", 1)
+    remaining = run.step("next-steps").result["deployments"]
+    assert remaining.startswith("B's Deployments to the failover row (payments=3, auth=3, users=2, catalog=2")
+    assert "typesense=3): pulumi up --stack dr" in remaining
+
+
+def test_dns_stays_on_a_until_b_serves_and_a_resume_moves_it(world: World, tmp_path: Path, faults) -> None:
+    """Pilot light through the API: B's Deployments are at 0 until `pulumi up`, so B's health check fails and DNS
+    must not move; the run says what remains, and once B serves a resume finishes the job."""
+    world.endpoint_b.status = 503
+    code, output = drctl(tmp_path, "failover", "--scale-with", "api", "--execute", "--yes", "--serving-timeout",
+                         "0.5", "--json")
+    assert code == 1, output
+    run = journal(tmp_path, output)
+    error = run.step("b-serving").error
+    assert f"DNS not moved: B's endpoint {ENDPOINT_B} still fails its health check" in error
+    assert "HTTP Status Code 503" in error and "pulumi up --stack dr" in error and f"--resume {run.run_id}" in error
+    assert primary_target(world) == (ENDPOINT_A, world.health_a)
+    assert faults.calls("route53", "ChangeResourceRecordSets") == 0
+    assert world.writer() == world.arn_b and world.nodes_b() == load_stack_settings("dr").compute.nodes
+    assert b"dr-platform:failover: true\n" in stack_file(tmp_path)  # the next pulumi up keeps B scaled
+
+    world.endpoint_b.status = 200  # `pulumi up --stack dr` scaled B's Deployments
+    result = CliRunner().invoke(app, ["failover", "--resume", run.run_id, "--yes", "--json", "--journal-dir",
+                                      str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    assert primary_target(world) == (ENDPOINT_B, world.health_b)
+    assert faults.calls("rds", "SwitchoverGlobalCluster") == 1
+
+
+def test_failback_smoke_failure_is_reported_after_dns_is_back(world: World, tmp_path: Path) -> None:
+    code, output = drctl(tmp_path, "failover", "--scale-with", "api", "--execute", "--yes")
+    assert code == 0, output
+    world.endpoint_a.per_path["/api/v1/payments/health"] = 500
+    code, output = drctl(tmp_path, "failback", "--execute", "--yes", "--json", "--smoke-url", world.endpoint_a.url)
+    assert code == 1, output
+    run = journal(tmp_path, output)
+    assert "/api/v1/payments/health → 500" in run.step("smoke").error
+    assert primary_target(world) == (ENDPOINT_A, world.health_a) and world.writer() == world.arn_a
+    assert stack_file(tmp_path) == ORIGINAL_STACK_FILE
 
 
 @pytest.mark.parametrize("args, named", [

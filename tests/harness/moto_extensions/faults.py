@@ -2,7 +2,9 @@
 
 `inject(service, operation, count, status=503, code="ThrottlingException")` makes the next `count` requests of
 that operation fail on the server with that HTTP status and error code, serialized in the service's own protocol
-the way AWS answers (botocore's standard retry mode retries throttling codes and 5xx). `calls(service,
+the way AWS answers (botocore's standard retry mode retries throttling codes and 5xx). With `performed=True` the
+server first carries the request out and then answers with the fault: a response lost on its way back, which the
+client's retry meets as "already done" (e.g. DBInstanceAlreadyExists). `calls(service,
 operation)` counts the requests the server received for an operation (injected failures included), which lets a
 test prove an operation was not repeated. `clear()` forgets both; the per-test `aws` fixture state is separate,
 so tests using this call `clear()` themselves (the `faults` fixture in tests that need it).
@@ -18,7 +20,7 @@ from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult, BaseResponse
 
 _lock = threading.Lock()
-_pending: dict[tuple[str, str], list[tuple[int, str]]] = {}
+_pending: dict[tuple[str, str], list[tuple[int, str, bool]]] = {}
 _calls: Counter[tuple[str, str]] = Counter()
 _original_call_action = BaseResponse.call_action
 
@@ -28,9 +30,9 @@ class InjectedFault(ServiceException):
 
 
 def inject(service: str, operation: str, count: int, *, status: int = 503,
-           code: str = "ThrottlingException") -> None:
+           code: str = "ThrottlingException", performed: bool = False) -> None:
     with _lock:
-        _pending.setdefault((service, operation), []).extend([(status, code)] * count)
+        _pending.setdefault((service, operation), []).extend([(status, code, performed)] * count)
 
 
 def calls(service: str, operation: str) -> int:
@@ -52,7 +54,9 @@ def _call_action(self: BaseResponse) -> Any:
         fault = queued.pop(0) if queued else None
     if fault is None:
         return _original_call_action(self)
-    status, code = fault
+    status, code, performed = fault
+    if performed:
+        _original_call_action(self)  # the change happens; only its answer is lost
     with warnings.catch_warnings():  # moto warns that generic codes (Throttling, 5xx) are not in the model
         warnings.simplefilter("ignore", UserWarning)
         _, headers, body = self.serialized(ActionResult(InjectedFault(code, f"injected fault: {code}")))
