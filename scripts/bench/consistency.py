@@ -8,8 +8,9 @@ loaded on both clusters, then 10 scattered differences are applied to the DR cop
 Each approach runs against both servers and must report exactly those 10 keys (the seed SQL can only say
 "mismatch"). The tool runs twice: its default row hash (exact: every stored value) and `--hash equality` (the
 previous default: values as their type's `=` compares them), and their serial bucket scans are timed in
-interleaved pairs on one server, a ratio the machine's load moves little (goal: exact costs ≤ 10 % more). Three floors find no keys but show what a check pays at least: one aggregate over the key's hash;
-a scan that deforms every row and hashes nothing; each value hashed once by its type's hash function, folded
+interleaved pairs on one server, a ratio the machine's load moves little (goal: exact costs ≤ 10 % more).
+Three floors find no keys but show what a check pays at least: one aggregate over the key's hash; a scan that
+deforms every row and hashes nothing; each value hashed once by its type's hash function, folded
 into one aggregate (no row hash, no buckets). Goals (issue 4): exact keys in ≤ 1/5 of reladiff's time at 5M rows,
 within 2x of a plain `SELECT count(*)` on both sides in parallel, and backend memory that stays flat as the table
 grows.

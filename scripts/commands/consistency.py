@@ -84,8 +84,9 @@ def _print_report(report: Report) -> None:
                     title=f"primary vs DR ({report.hash_mode} row hashes)")
     for result in report.tables:
         status = "[green]same[/green]" if result.same else "[red]DIFFER[/red]"
-        summary.add_row(result.table, *("-" if n is None else str(n) for n in (result.source_rows, result.target_rows)),
-                        status, *(str(result.counts.get(k, 0)) for k in ("only_in_source", "only_in_target", "changed")))
+        rows = ("-" if n is None else str(n) for n in (result.source_rows, result.target_rows))
+        summary.add_row(result.table, *rows, status,
+                        *(str(result.counts.get(k, 0)) for k in ("only_in_source", "only_in_target", "changed")))
     console.print(summary)
     for result in report.tables:
         if result.only_on:

@@ -5,10 +5,11 @@ bucket is reduced to (count, bit_xor of row hashes) on the server, so each side 
 and the backends need only a small hash table (no string_agg: no 1 GB limit, no memory growing with the table).
 Where the key is not known to be unique on both sides, the bucket sums its row hashes instead (exactly, as
 numeric): two identical rows cancel in a xor, so a duplicated key's twin could differ, or be missing, unseen.
-(The xor stays for unique keys: the planner aggregates it in parallel workers, and not the numeric sum.) Both servers are queried at the same time, one connection each, and each
-server may scan with its own parallel workers. Only the buckets whose pairs differ are then read key by key (key
-+ row hash) and merged into only-in-source / only-in-target / changed; a key that is not unique is compared as
-the multiset of its rows' hashes, so a twin is never paired with itself.
+(The xor stays for unique keys: the planner aggregates it in parallel workers, and not the numeric sum.)
+Both servers are queried at the same time, one connection each, and each server may scan with its own parallel
+workers. Only the buckets whose pairs differ are then read key by key (key + row hash) and merged into
+only-in-source / only-in-target / changed; a key that is not unique is compared as the multiset of its rows'
+hashes, so a twin is never paired with itself.
 
 Row hash ("--hash"):
 - exact (default, same major version on both sides): two rows are the same only when every value is stored the
@@ -92,7 +93,6 @@ class Column:
     type: str           # format_type(): usable as a cast
     plain_base: bool    # a base type, not an array, enum, domain, composite or range
     base_name: str = ""  # pg_type.typname
-    not_null: bool = False
 
 
 @dataclass(frozen=True)
@@ -251,7 +251,7 @@ def _catalog_table(conn: psycopg.Connection, side: Side, name: str) -> CatalogTa
     oid, relation = row
     columns = tuple(Column(*row) for row in conn.execute(
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typtype = 'b' AND t.typcategory <> 'A', "
-        "t.typname, a.attnotnull "
+        "t.typname "
         "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
         "WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum", (oid,)))
     primary_key = tuple(r[0] for r in conn.execute(
