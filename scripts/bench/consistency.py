@@ -6,8 +6,11 @@ For each size, the same `orders` table (8 columns: bigint key, int, numeric, tex
 loaded on both clusters, then 10 scattered differences are applied to the DR copy: 3 rows only in the source,
 3 only in the target, 4 changed (one of them in `amount` only, a non-key column the seed SQL does not hash).
 Each approach runs against both servers and must report exactly those 10 keys (the seed SQL can only say
-"mismatch"). Three floors find no keys but show what a check pays at least: one aggregate over the key's hash;
-a scan that deforms every row and hashes nothing; each value hashed once by its type's hash function, folded
+"mismatch"). The tool runs twice: its default row hash (exact: every stored value) and `--hash equality` (the
+previous default: values as their type's `=` compares them), and their serial bucket scans are timed in
+interleaved pairs on one server, a ratio the machine's load moves little (goal: exact costs ≤ 10 % more).
+Three floors find no keys but show what a check pays at least: one aggregate over the key's hash; a scan that
+deforms every row and hashes nothing; each value hashed once by its type's hash function, folded
 into one aggregate (no row hash, no buckets). Goals (issue 4): exact keys in ≤ 1/5 of reladiff's time at 5M rows,
 within 2x of a plain `SELECT count(*)` on both sides in parallel, and backend memory that stays flat as the table
 grows.
@@ -188,9 +191,14 @@ def seed_sql(dsns: tuple[str, str]) -> str:
     return "mismatch (no keys)" if source != target else "match"
 
 
-def tool(dsns: tuple[str, str]) -> set[tuple[int, str]]:
-    report = consistency.compare(dsns[0], dsns[1], ["orders"])
+def tool(dsns: tuple[str, str], hash_mode: str = "auto") -> set[tuple[int, str]]:
+    report = consistency.compare(dsns[0], dsns[1], ["orders"], hash_mode=hash_mode)  # type: ignore[arg-type]
     return {(d.key[0], d.kind) for d in report.tables[0].keys}
+
+
+def tool_equality(dsns: tuple[str, str]) -> set[tuple[int, str]]:
+    """The previous default: values compared as their type's `=` does (numeric 1.0 = 1.00, jsonb alike)."""
+    return tool(dsns, "equality")
 
 
 def reladiff(dsns: tuple[str, str]) -> set[tuple[int, str]]:
@@ -210,7 +218,7 @@ def reladiff(dsns: tuple[str, str]) -> set[tuple[int, str]]:
     return {(key, kinds[frozenset(s)]) for key, s in signs.items()}
 
 
-def bucket_scan_alone(dsn: str, parallel: bool) -> float:
+def bucket_scan_alone(dsn: str, parallel: bool, mode: consistency.HashMode = "exact") -> float:
     """The tool's bucket scan on one server while the other is idle, as in production where each server has its
     own host; median of three. parallel=False forbids parallel workers, True leaves the server's own setting."""
     with consistency.Pair(dsn, dsn) as pair:
@@ -218,7 +226,7 @@ def bucket_scan_alone(dsn: str, parallel: bool) -> float:
         table = consistency._catalog_table(conn, "source", "orders")
         plan = consistency.plan_table(table, table, "orders", None, None, frozenset())
         bucketing = consistency.choose_bucketing(pair, plan, consistency.DEFAULT_BUCKETS)
-        row_hash = consistency.row_hash_sql(plan, "binary")
+        row_hash = consistency.row_hash_sql(plan, mode)
         if not parallel:
             conn.execute("SELECT set_config('max_parallel_workers_per_gather', '0', false)")
         seconds = []
@@ -261,7 +269,7 @@ def load(clusters: list[PgCluster], database: str, rows: int) -> tuple[str, str]
     return source, target
 
 
-def run_size(clusters: list[PgCluster], rows: int) -> tuple[list[Outcome], tuple[float, float]]:
+def run_size(clusters: list[PgCluster], rows: int) -> tuple[list[Outcome], tuple[float, float, float]]:
     database = f"bench_{rows}"
     started = time.perf_counter()
     dsns = load(clusters, database, rows)
@@ -276,7 +284,8 @@ def run_size(clusters: list[PgCluster], rows: int) -> tuple[list[Outcome], tuple
     counts = [measure("count(*) both sides", lambda: count_star(dsns), None, clusters) for _ in range(3)]
     count = sorted(counts, key=lambda o: o.seconds)[1]  # the median of three
     outcomes = [Outcome("count(*) both sides (median of 3)", count.seconds, count.verdict, count.memory_mb)]
-    for name, approach in (("drctl consistency", tool), ("reladiff 0.6.0 (default bisection)", reladiff),
+    for name, approach in (("drctl consistency", tool), ("drctl consistency --hash equality", tool_equality),
+                           ("reladiff 0.6.0 (default bisection)", reladiff),
                            ("seed SQL (md5(string_agg))", seed_sql),
                            # floors: what no full content check can go below (they find no keys)
                            ("floor: hash the key only", floor_hash_key_only),
@@ -288,14 +297,20 @@ def run_size(clusters: list[PgCluster], rows: int) -> tuple[list[Outcome], tuple
     alone = (bucket_scan_alone(dsns[0], parallel=False), bucket_scan_alone(dsns[0], parallel=True))
     print(f"  bucket scan on one server alone: {alone[0]:.2f} s serial, {alone[1]:.2f} s with parallel workers",
           flush=True)
+    # exact vs equality, serial, interleaved five times on one server: a ratio that the machine's load moves little
+    pairs = [(bucket_scan_alone(dsns[0], False, "exact"), bucket_scan_alone(dsns[0], False, "equality"))
+             for _ in range(5)]
+    ratio = statistics.median(e / q for e, q in pairs)
+    print(f"  serial bucket scan, exact / equality hash: {ratio:.3f} (median of 5 interleaved pairs)", flush=True)
+    alone = (*alone, ratio)
     for cluster in clusters:
         with psycopg.connect(cluster.dsn(), autocommit=True) as conn:
             conn.execute(f"DROP DATABASE {database}")
     return outcomes, alone
 
 
-def print_table(rows: int, outcomes: list[Outcome], alone: tuple[float, float]) -> None:
-    count, tool_run, reladiff_run = outcomes[0].seconds, outcomes[1].seconds, outcomes[2].seconds
+def print_table(rows: int, outcomes: list[Outcome], alone: tuple[float, float, float]) -> None:
+    count, tool_run, equality_run, reladiff_run = (o.seconds for o in outcomes[:4])
     print(f"\n{rows:,} rows per side")
     print(f"{'approach':38} {'seconds':>8} {'x count(*)':>10} {'peak backend MB':>15}  result")
     for o in outcomes:
@@ -304,6 +319,9 @@ def print_table(rows: int, outcomes: list[Outcome], alone: tuple[float, float]) 
           f"{'met' if tool_run <= reladiff_run / 5 else 'NOT met'}); "
           f"drctl consistency / count(*): {tool_run / count:.1f}x (goal ≤ 2x: "
           f"{'met' if tool_run <= 2 * count else 'NOT met'})")
+    print(f"drctl consistency exact (default) / equality (previous default): {tool_run / equality_run:.3f} whole "
+          f"runs, {alone[2]:.3f} serial bucket scan on one server (goal ≤ 1.10: "
+          f"{'met' if alone[2] <= 1.10 else 'NOT met'})")
     floor = next(o.seconds for o in outcomes if o.name == "floor: type hash of every value")
     print(f"drctl consistency / floor 'type hash of every value': {tool_run / floor:.1f}x (what any check of every "
           f"column's content pays; count(*) reads no value)")

@@ -1,7 +1,8 @@
 """`drctl consistency`: compare tables between the primary and the DR PostgreSQL, down to the differing keys.
 
-Read-only on both servers. Exit 0 when every table is the same, 1 when any differs, 2 on bad input (a DSN that
-does not answer, a table or column missing on either side, a table without primary key and no --key).
+Read-only on both servers. Exit 0 when every table is the same, 1 when any differs (a table on one side only
+differs), 2 on bad input (a DSN that does not answer, an empty name, a table on neither side, a column missing
+on either side, a table without primary key and no --key).
 """
 from __future__ import annotations
 
@@ -21,9 +22,15 @@ def register(app: typer.Typer) -> None:
     app.command(name="consistency")(consistency)
 
 
-def _split(values: list[str] | None) -> list[str]:
-    """Repeated options and comma-separated lists both work: --columns a,b --columns c."""
-    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+def _split(values: list[str] | None, option: str) -> list[str]:
+    """Repeated options and comma-separated lists both work: --columns a,b --columns c. An empty name (`--table
+    ""`, `a,,b`) is refused: left out, an empty --table would silently mean every table."""
+    parts = [part.strip() for value in values or [] for part in value.split(",")]
+    if any(not part for part in parts):
+        empty = next(v for v in values or [] if any(not p.strip() for p in v.split(",")))
+        print(f"consistency: {option}: empty name in {empty!r}", file=sys.stderr)
+        raise typer.Exit(2)
+    return parts
 
 
 def consistency(
@@ -31,16 +38,19 @@ def consistency(
     target: Annotated[str, typer.Option(help="libpq DSN/URL of the DR (target) database.")],
     table: Annotated[list[str] | None, typer.Option(
         help="Table to compare (schema.table; repeatable). Default: every table of either side "
-             "(one missing on the other side is bad input).")] = None,
+             "(one missing on the other side is reported as differing).")] = None,
     columns: Annotated[list[str] | None, typer.Option(
         help="Compare only these columns (comma-separated or repeated; the key is always compared). "
              "Default: all columns, which must then be the same on both sides.")] = None,
     key: Annotated[list[str] | None, typer.Option(
-        help="Key columns (comma-separated) for tables without a primary key. Default: the primary key.")] = None,
+        help="Key columns (comma-separated) for tables without a primary key. Default: the primary key. "
+             "A key that is not unique is compared as the multiset of its rows.")] = None,
     buckets: Annotated[int, typer.Option(help="Buckets per table in the first pass.")] = 4096,
     max_keys: Annotated[int, typer.Option(help="Differing keys listed per table (all are counted).")] = 1000,
-    hash_mode: Annotated[str, typer.Option("--hash", help="Row hash: binary (type hash functions, same major "
-                                           "version), text (pinned text form) or auto.")] = "auto",
+    hash_mode: Annotated[str, typer.Option("--hash", help="Row hash: exact (every stored value, same major "
+                                           "version), equality (as the types' = compares: numeric 1.0 = 1.00), "
+                                           "text (pinned text form, across major versions) or auto (exact, or "
+                                           "text across major versions).")] = "auto",
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Row counts and content hash per table, primary vs DR; differing keys as only-in-source/-target/changed."""
@@ -49,8 +59,8 @@ def consistency(
     from scripts.dataplane.consistency import BadInput, compare
 
     try:
-        report = compare(source, target, _split(table), _split(columns), _split(key), buckets, max_keys,
-                         hash_mode)  # type: ignore[arg-type]  # validated by compare()
+        report = compare(source, target, _split(table, "--table"), _split(columns, "--columns"),
+                         _split(key, "--key"), buckets, max_keys, hash_mode)  # type: ignore[arg-type]
     except BadInput as exc:
         print(f"consistency: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None
@@ -74,9 +84,16 @@ def _print_report(report: Report) -> None:
                     title=f"primary vs DR ({report.hash_mode} row hashes)")
     for result in report.tables:
         status = "[green]same[/green]" if result.same else "[red]DIFFER[/red]"
-        summary.add_row(result.table, str(result.source_rows), str(result.target_rows), status,
+        rows = ("-" if n is None else str(n) for n in (result.source_rows, result.target_rows))
+        summary.add_row(result.table, *rows, status,
                         *(str(result.counts.get(k, 0)) for k in ("only_in_source", "only_in_target", "changed")))
     console.print(summary)
+    for result in report.tables:
+        if result.only_on:
+            console.print(f"{result.table}: only on the {result.only_on}")
+        elif result.key_unique is False and not result.same:
+            console.print(f"{result.table}: key ({', '.join(result.key)}) is not unique on both sides: "
+                          "each key's rows compared as a multiset")
     for result in report.tables:
         if not result.keys:
             continue

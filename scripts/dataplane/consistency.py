@@ -3,24 +3,35 @@
 One scan per side: every row gets a 64-bit hash, rows are grouped into a few thousand buckets by key and each
 bucket is reduced to (count, bit_xor of row hashes) on the server, so each side sends back a few thousand pairs
 and the backends need only a small hash table (no string_agg: no 1 GB limit, no memory growing with the table).
-Both servers are queried at the same time, one connection each, and each server may scan with its own
-parallel workers. Only the buckets whose pairs differ are then read key by key (key + row hash, in bounded
-chunks) and merged into only-in-source / only-in-target / changed.
+Where the key is not known to be unique on both sides, the bucket sums its row hashes instead (exactly, as
+numeric): two identical rows cancel in a xor, so a duplicated key's twin could differ, or be missing, unseen.
+(The xor stays for unique keys: the planner aggregates it in parallel workers, and not the numeric sum.)
+Both servers are queried at the same time, one connection each, and each server may scan with its own parallel
+workers. Only the buckets whose pairs differ are then read key by key (key + row hash) and merged into
+only-in-source / only-in-target / changed; a key that is not unique is compared as the multiset of its rows'
+hashes, so a twin is never paired with itself.
 
-Row hash. With the same PostgreSQL major version on both sides ("binary" mode), each value is hashed with its
-type's own hash function through `hash_record_extended(ROW(...))`: no value is rendered as text, so the hash
-cannot depend on TimeZone/DateStyle and costs less than half of rendering. Values are therefore compared the
-way the type's `=` compares them (numeric 1.0 = 1.00, float 0 = -0, jsonb is normalised anyway). Columns whose
-type has no hash function (json, xml, point, ...) are hashed through their text form, and so are arrays, enums,
-domains, composites and ranges: an enum's hash is that of its value's OID, which differs between servers that
-created the type separately (a logical replica, a restored dump), and an array's hash ignores its bounds. With
-different major versions ("text" mode) the whole row is hashed through its text form. Text forms are rendered
-under pinned session settings (UTC, ISO dates, extra_float_digits=3), so they too do not depend on either
-server's defaults.
+Row hash ("--hash"):
+- exact (default, same major version on both sides): two rows are the same only when every value is stored the
+  same. Types whose `=` is already bytewise (integers, bool, date, time[tz], timestamp[tz], uuid, bytea, inet,
+  macaddr, money, pg_lsn) are hashed by their own hash function, without rendering; float4/float8 and interval
+  through their binary send form (-0 is not 0, '1 day' is not '24 hours', NaN bits count); bpchar through its
+  send form (trailing blanks count); everything else, text types included, through its text form under the C
+  collation (numeric scale, jsonb numbers' scale, citext and case-insensitive collations' case, array bounds,
+  an enum's label). Text forms are rendered under pinned session settings (UTC, ISO dates, postgres intervals,
+  extra_float_digits=3), so they do not depend on either server's defaults.
+- equality: each value hashed by its type's hash function, i.e. compared the way the type's `=` compares
+  (numeric 1.0 = 1.00, float -0 = 0, interval '1 day' = '24 hours', citext 'A' = 'a', jsonb 1.0 = 1.00); types
+  without a hash function, arrays, enums, domains, composites and ranges through their text form. Faster
+  where the table has jsonb or numeric; not a proof that a copy is identical.
+- text (auto picks it when the major versions differ): the whole row's text form, under the same pinned
+  settings; as exact, except that a float is compared by its text (every NaN alike).
 
-Bucketing. A single integer key is bucketed by key range (`key / width`), so narrowing a bucket is an index
-range scan. Any other key is bucketed by the hash of the key, and narrowing reads the differing buckets in one
-filtered scan per side.
+Bucketing. A single integer key that is unique on both sides (primary key, or a valid unique index on NOT NULL
+columns of the key) is bucketed by key range (`key / width`), so narrowing a bucket is an index range scan. Any
+other key is bucketed by the hash of the key (NULL keys included), and narrowing reads the differing buckets in
+one filtered scan per side. Keys are told apart by their text form (integers as themselves): NaN, NULL, arrays and
+jsonb need no ordering or hashing in Python, and keys equal under `=` but stored differently are different keys.
 
 Each side reads one REPEATABLE READ, READ ONLY snapshot: the counts, hashes and keys all describe one moment.
 """
@@ -42,6 +53,15 @@ DEFAULT_BUCKETS = 4096          # pairs sent back per side; narrowing reads ~row
 NARROW_CHUNK = 20_000           # rows per side and narrowing query: bounds client memory
 DEFAULT_MAX_KEYS = 1000         # differing keys listed per table (all are counted)
 INTEGER_TYPES = {"smallint", "integer", "bigint"}
+# Base types (pg_type.typname) whose `=` is bytewise: their own hash function already sees every stored bit.
+BYTEWISE_EQUAL_TYPES = frozenset({"int2", "int4", "int8", "oid", "bool", "char", "date", "time", "timetz",
+                                  "timestamp", "timestamptz", "uuid", "bytea", "inet", "cidr", "macaddr",
+                                  "macaddr8", "money", "pg_lsn"})
+# Base types whose `=` (and hash) ignores part of what is stored, hashed through their binary send form instead
+# (cheaper than text, and exact: float -0 and NaN bits, interval's month/day/time split, bpchar's blanks).
+SEND_FUNCTIONS = {"float4": "float4send", "float8": "float8send", "interval": "interval_send",
+                  "bpchar": "bpcharsend"}
+HashMode = Literal["exact", "equality", "text"]
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 # Rendering pinned for the tool's own sessions: text forms (fallback columns, keys) must not depend on
@@ -72,6 +92,7 @@ class Column:
     name: str
     type: str           # format_type(): usable as a cast
     plain_base: bool    # a base type, not an array, enum, domain, composite or range
+    base_name: str = ""  # pg_type.typname
 
 
 @dataclass(frozen=True)
@@ -82,10 +103,16 @@ class TablePlan:
     key: tuple[Column, ...]
     columns: tuple[Column, ...]     # key columns first, then the rest in source order
     text_columns: frozenset[str]    # hashed through their text form (type has no hash function)
+    unique_key: bool = True         # a primary key or valid unique index on NOT NULL key columns, on both sides
 
     @property
     def integer_key(self) -> bool:
         return len(self.key) == 1 and self.key[0].type in INTEGER_TYPES
+
+    @property
+    def range_bucketed(self) -> bool:
+        """Key ranges need a unique, NOT NULL integer key: keyset paging would split a key's twins."""
+        return self.integer_key and self.unique_key
 
 
 @dataclass(frozen=True)
@@ -99,17 +126,19 @@ class TableResult:
     table: str
     key: list[str]
     columns: list[str]
-    source_rows: int
-    target_rows: int
+    source_rows: int | None         # None: the table does not exist on that side
+    target_rows: int | None
     buckets: int
     differing_buckets: int
     counts: Counter[str] = field(default_factory=Counter)
     keys: list[KeyDifference] = field(default_factory=list)
     max_keys: int = DEFAULT_MAX_KEYS
+    key_unique: bool | None = None
+    only_on: Side | None = None     # the table exists on this side only
 
     @property
     def same(self) -> bool:
-        return not self.counts and self.source_rows == self.target_rows
+        return not self.counts and self.only_on is None and self.source_rows == self.target_rows
 
     def add(self, difference: KeyDifference) -> None:
         self.counts[difference.kind] += 1
@@ -119,6 +148,7 @@ class TableResult:
     def as_dict(self) -> dict[str, Any]:
         return {"table": self.table, "status": "same" if self.same else "differ", "key": self.key,
                 "columns": self.columns, "source_rows": self.source_rows, "target_rows": self.target_rows,
+                "only_on": self.only_on, "key_unique": self.key_unique,
                 "buckets": self.buckets, "differing_buckets": self.differing_buckets,
                 "differences": {kind: self.counts.get(kind, 0)
                                 for kind in ("only_in_source", "only_in_target", "changed")},
@@ -128,7 +158,7 @@ class TableResult:
 
 @dataclass
 class Report:
-    hash_mode: Literal["binary", "text"]
+    hash_mode: HashMode
     tables: list[TableResult]
 
     @property
@@ -203,9 +233,11 @@ class CatalogTable:
     relation: str
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...]
+    unique_keys: tuple[frozenset[str], ...] = ()   # column sets no two rows share (NULLs excluded)
 
 
-def _catalog_table(conn: psycopg.Connection, side: Side, name: str) -> CatalogTable:
+def _catalog_table(conn: psycopg.Connection, side: Side, name: str) -> CatalogTable | None:
+    """The table's columns and unique keys; None when it does not exist on this side."""
     import psycopg
 
     try:
@@ -215,17 +247,24 @@ def _catalog_table(conn: psycopg.Connection, side: Side, name: str) -> CatalogTa
     except (psycopg.errors.InvalidName, psycopg.errors.SyntaxError) as exc:
         raise BadInput(f"table {name!r}: {str(exc).strip()}") from None
     if row is None:
-        raise BadInput(f"table {name!r} does not exist on the {side}")
+        return None
     oid, relation = row
     columns = tuple(Column(*row) for row in conn.execute(
-        "SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typtype = 'b' AND t.typcategory <> 'A' "
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typtype = 'b' AND t.typcategory <> 'A', "
+        "t.typname "
         "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
         "WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum", (oid,)))
     primary_key = tuple(r[0] for r in conn.execute(
         "SELECT a.attname FROM pg_index i CROSS JOIN unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) "
         "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
         "WHERE i.indrelid = %s AND i.indisprimary ORDER BY k.ord", (oid,)))
-    return CatalogTable(relation, columns, primary_key)
+    # Valid, whole-table unique indexes on plain NOT NULL columns (a unique index lets NULLs repeat).
+    unique_keys = tuple(frozenset(r[0]) for r in conn.execute(
+        "SELECT array_agg(a.attname) FROM pg_index i CROSS JOIN unnest(i.indkey) AS k(attnum) "
+        "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+        "WHERE i.indrelid = %s AND i.indisunique AND i.indisvalid AND i.indpred IS NULL "
+        "AND i.indexprs IS NULL GROUP BY i.indexrelid HAVING bool_and(a.attnotnull)", (oid,)))
+    return CatalogTable(relation, columns, primary_key, unique_keys)
 
 
 def list_tables(conn: psycopg.Connection) -> list[str]:
@@ -261,8 +300,10 @@ def plan_table(source: CatalogTable, target: CatalogTable, name: str, columns: S
             raise BadInput(f"table {name!r}: column {column!r} is {by_side['source'][column].type} on the source "
                            f"but {by_side['target'][column].type} on the target")
     chosen = tuple(by_side["source"][c] for c in wanted)
+    unique = all(any(u <= set(key_names) for u in side.unique_keys) for side in (source, target))
     return TablePlan(name=name, relation=source.relation, key=chosen[:len(key_names)], columns=chosen,
-                     text_columns=frozenset(c.name for c in chosen if c.type in text_types or not c.plain_base))
+                     text_columns=frozenset(c.name for c in chosen if c.type in text_types or not c.plain_base),
+                     unique_key=unique)
 
 
 def unhashable_types(conn: psycopg.Connection, types: Iterable[str]) -> frozenset[str]:
@@ -285,19 +326,44 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def row_hash_sql(plan: TablePlan, mode: Literal["binary", "text"]) -> str:
+def _exact_value_sql(plan: TablePlan, column: Column) -> str:
+    """The value as hashed in exact mode: what is stored, not what `=` compares."""
+    value = f"t.{_ident(column.name)}"
+    if column.plain_base and column.name not in plan.text_columns:
+        if column.base_name in BYTEWISE_EQUAL_TYPES:
+            return value
+        if column.base_name in SEND_FUNCTIONS:
+            return f"{SEND_FUNCTIONS[column.base_name]}({value})"
+    # The C collation: a nondeterministic collation's hash would fold case (or accents) again.
+    return f'({value}::text) COLLATE "C"'
+
+
+def row_hash_sql(plan: TablePlan, mode: HashMode) -> str:
+    if mode == "exact":
+        values = ", ".join(_exact_value_sql(plan, c) for c in plan.columns)
+        return f"hashint8extended(hash_record_extended(ROW({values}), 0), 0)"
     values = ", ".join(f"t.{_ident(c.name)}" + ("::text" if c.name in plan.text_columns else "")
                        for c in plan.columns)
     if mode == "text":
         return f"hashtextextended(ROW({values})::text, 0)"
     # hash_record_extended combines column hashes linearly (h*31 + next); one more hash round makes row hashes
-    # independent, so two edits in one bucket cannot cancel out in the bucket's bit_xor.
+    # independent, so two edits in one bucket (values swapped between two rows) cannot cancel out.
     return f"hashint8extended(hash_record_extended(ROW({values}), 0), 0)"
 
 
-def _key_hash_sql(plan: TablePlan) -> str:
+def _key_hash_sql(plan: TablePlan, mode: HashMode) -> str:
+    """Which bucket a key falls in: a function of the key's identity (its text form), NULL keys included."""
     values = ", ".join(f"t.{_ident(c.name)}" + ("::text" if c.name in plan.text_columns else "") for c in plan.key)
+    if mode == "text":  # type hash functions are only known to agree within one major version
+        return f"hashtextextended(ROW({values})::text, 1)"
     return f"hash_record_extended(ROW({values}), 1)"
+
+
+def key_identity_sql(plan: TablePlan) -> str:
+    """The key columns as read back for narrowing: integers as they are, anything else as its text form, which
+    Python can hash and order whatever the type (NaN, arrays, jsonb) and which tells apart keys that are
+    equal under `=` but stored differently (citext 'A' and 'a', numeric 1.0 and 1.00)."""
+    return ", ".join(f"t.{_ident(c.name)}" + ("" if c.type in INTEGER_TYPES else "::text") for c in plan.key)
 
 
 @dataclass(frozen=True)
@@ -320,10 +386,10 @@ class Bucketing:
         return max(low, INT64_MIN), min(high, INT64_MAX)
 
 
-def choose_bucketing(pair: Pair, plan: TablePlan, buckets: int) -> Bucketing:
-    if not plan.integer_key:
+def choose_bucketing(pair: Pair, plan: TablePlan, buckets: int, mode: HashMode = "exact") -> Bucketing:
+    if not plan.range_bucketed:
         power = max(1, buckets - 1).bit_length()  # a power of two: the mask keeps the low bits of the hash
-        return Bucketing(f"({_key_hash_sql(plan)} & {2**power - 1})", count=2**power)
+        return Bucketing(f"({_key_hash_sql(plan, mode)} & {2**power - 1})", count=2**power)
     key = _ident(plan.key[0].name)
     bounds = pair.both(lambda conn, _: conn.execute(
         f"SELECT min({key}), max({key}) FROM {plan.relation}").fetchone())
@@ -336,7 +402,7 @@ def choose_bucketing(pair: Pair, plan: TablePlan, buckets: int) -> Bucketing:
 
 # -- the scan ---------------------------------------------------------------------------------------------------
 
-BucketSums = dict[int, tuple[int, int]]  # bucket -> (rows, bit_xor of row hashes)
+BucketSums = dict[int, tuple[int, int]]  # bucket -> (rows, bit_xor or sum of row hashes)
 
 
 # The planner takes the bucket expression for as many groups as there are keys. It would therefore sort the
@@ -348,7 +414,9 @@ BUCKET_SCAN_SETTINGS = {"enable_sort": "off", "parallel_tuple_cost": "0"}
 
 
 def bucket_sums_sql(plan: TablePlan, bucketing: Bucketing, row_hash: str) -> str:
-    return (f"SELECT {bucketing.expression} AS bucket, count(*), bit_xor({row_hash}) "
+    # Rows of one unique key can't repeat, so a xor cannot cancel a pair; twins of a non-unique key would.
+    fold = "bit_xor" if plan.unique_key else "sum"
+    return (f"SELECT {bucketing.expression} AS bucket, count(*), {fold}({row_hash}) "
             f"FROM {plan.relation} AS t GROUP BY 1")
 
 
@@ -387,12 +455,17 @@ def merge_sorted(source: KeyedHashes, target: KeyedHashes) -> Iterator[KeyDiffer
             yield KeyDifference(key, "only_in_source" if items[0][1] == 0 else "only_in_target")
 
 
-def merge_maps(source: dict[tuple[Any, ...], int], target: dict[tuple[Any, ...], int]) -> Iterator[KeyDifference]:
-    for key, row_hash in source.items():
+KeyedRows = dict[tuple[Any, ...], Counter[int]]  # key -> how many of its rows have each row hash
+
+
+def merge_maps(source: KeyedRows, target: KeyedRows) -> Iterator[KeyDifference]:
+    """Keys compared as multisets of row hashes: a key with two rows on one side and one on the other, or whose
+    twin changed, is "changed"."""
+    for key, row_hashes in source.items():
         other = target.get(key)
         if other is None:
             yield KeyDifference(key, "only_in_source")
-        elif other != row_hash:
+        elif other != row_hashes:
             yield KeyDifference(key, "changed")
     for key in target.keys() - source.keys():
         yield KeyDifference(key, "only_in_target")
@@ -434,31 +507,34 @@ def narrow_integer_key(pair: Pair, plan: TablePlan, bucketing: Bucketing, bucket
 
 def narrow_hashed_key(pair: Pair, plan: TablePlan, bucketing: Bucketing, buckets: list[int],
                       row_hash: str) -> Iterator[KeyDifference]:
-    keys = ", ".join(f"t.{_ident(c.name)}" for c in plan.key)
-    sql = f"SELECT {keys}, {row_hash} FROM {plan.relation} AS t WHERE {bucketing.expression} = ANY(%s)"
+    sql = (f"SELECT {key_identity_sql(plan)}, {row_hash} FROM {plan.relation} AS t "
+           f"WHERE {bucketing.expression} = ANY(%s)")
 
-    def read(conn: psycopg.Connection, side: Side) -> dict[tuple[Any, ...], int]:
+    def read(conn: psycopg.Connection, side: Side) -> KeyedRows:
+        rows: KeyedRows = {}
         with conn.cursor(name=f"narrow_{side}") as cursor:  # server-side: streamed, not one big result
             cursor.itersize = 10_000
             cursor.execute(sql, (buckets,))
-            return {tuple(row[:-1]): row[-1] for row in cursor}
+            for row in cursor:
+                rows.setdefault(tuple(row[:-1]), Counter())[row[-1]] += 1
+        return rows
 
     source, target = pair.both(read)
     yield from merge_maps(source, target)
 
 
-def compare_table(pair: Pair, plan: TablePlan, mode: Literal["binary", "text"], buckets: int,
-                  max_keys: int) -> TableResult:
+def compare_table(pair: Pair, plan: TablePlan, mode: HashMode, buckets: int, max_keys: int) -> TableResult:
     row_hash = row_hash_sql(plan, mode)
-    bucketing = choose_bucketing(pair, plan, buckets)
+    bucketing = choose_bucketing(pair, plan, buckets, mode)
     source, target = pair.both(lambda conn, _: bucket_sums(conn, plan, bucketing, row_hash))
     differing = differing_buckets(source, target)
     result = TableResult(table=plan.name, key=[c.name for c in plan.key], columns=[c.name for c in plan.columns],
                          source_rows=sum(n for n, _ in source.values()),
                          target_rows=sum(n for n, _ in target.values()),
-                         buckets=bucketing.count, differing_buckets=len(differing), max_keys=max_keys)
+                         buckets=bucketing.count, differing_buckets=len(differing), max_keys=max_keys,
+                         key_unique=plan.unique_key)
     if differing:
-        narrow = narrow_integer_key if plan.integer_key else narrow_hashed_key
+        narrow = narrow_integer_key if plan.range_bucketed else narrow_hashed_key
         for difference in narrow(pair, plan, bucketing, differing, row_hash):
             result.add(difference)
         result.keys.sort(key=lambda d: tuple((v is None, str(type(v)), v) for v in d.key))
@@ -469,31 +545,52 @@ def _server_major(conn: psycopg.Connection, _: Side) -> int:
     return conn.info.server_version // 10000
 
 
-def _hash_mode(wanted: str, majors: tuple[int, int]) -> Literal["binary", "text"]:
-    """Type hash functions are only known to agree within one major version; across versions hash text."""
-    if wanted == "binary" and majors[0] != majors[1]:
-        raise BadInput(f"--hash binary: the servers run PostgreSQL {majors[0]} and {majors[1]}; "
-                       "binary row hashes need the same major version (use --hash text or auto)")
+def _hash_mode(wanted: str, majors: tuple[int, int]) -> HashMode:
+    """Type hash and send functions are only known to agree within one major version; across versions hash
+    text."""
+    if wanted not in ("auto", "exact", "equality", "text"):
+        raise BadInput(f"--hash {wanted!r}: expected auto, exact, equality or text"
+                       + (" ('binary' is now called 'equality')" if wanted == "binary" else ""))
+    if wanted in ("exact", "equality") and majors[0] != majors[1]:
+        raise BadInput(f"--hash {wanted}: the servers run PostgreSQL {majors[0]} and {majors[1]}; "
+                       f"{wanted} row hashes need the same major version (use --hash text or auto)")
     if wanted == "text" or (wanted == "auto" and majors[0] != majors[1]):
         return "text"
-    if wanted not in ("auto", "binary"):
-        raise BadInput(f"--hash {wanted!r}: expected auto, binary or text")
-    return "binary"
+    return "exact" if wanted == "auto" else wanted  # type: ignore[return-value]
 
 
 def compare(source_dsn: str, target_dsn: str, tables: Sequence[str] = (), columns: Sequence[str] = (),
             key: Sequence[str] = (), buckets: int = DEFAULT_BUCKETS, max_keys: int = DEFAULT_MAX_KEYS,
-            hash_mode: Literal["auto", "binary", "text"] = "auto") -> Report:
-    """Compare each table (default: every table of either side); BadInput before any table is hashed."""
+            hash_mode: Literal["auto", "exact", "equality", "text"] = "auto") -> Report:
+    """Compare each table (default: every table of either side); BadInput before any table is hashed. A table
+    on one side only is a difference of its own; the others are compared all the same."""
     if buckets < 1:
         raise BadInput(f"--buckets {buckets}: must be at least 1")
     with Pair(source_dsn, target_dsn) as pair:
         mode = _hash_mode(hash_mode, pair.both(_server_major))
         # Default: every table either side has; one missing on the other side is then reported as such.
         names = list(tables) or sorted(set().union(*pair.both(lambda conn, _: list_tables(conn))))
-        plans = []
+        plans: list[TablePlan | TableResult] = []
         for name in names:
             source, target = pair.both(lambda conn, side: _catalog_table(conn, side, name))  # noqa: B023
+            if source is None and target is None:
+                raise BadInput(f"table {name!r} exists on neither side")
+            if source is None or target is None:
+                plans.append(_one_sided(pair, name, "source" if target is None else "target"))
+                continue
             text_types = unhashable_types(pair.conns["source"], [c.type for c in source.columns])
             plans.append(plan_table(source, target, name, columns or None, key or None, text_types))
-        return Report(mode, [compare_table(pair, plan, mode, buckets, max_keys) for plan in plans])
+        return Report(mode, [p if isinstance(p, TableResult) else compare_table(pair, p, mode, buckets, max_keys)
+                             for p in plans])
+
+
+def _one_sided(pair: Pair, name: str, side: Side) -> TableResult:
+    """A table that exists on one side only: its row count there, nothing to compare it with."""
+    conn = pair.conns[side]
+    table = _catalog_table(conn, side, name)
+    assert table is not None
+    rows = conn.execute(f"SELECT count(*) FROM {table.relation}").fetchone()[0]  # type: ignore[index]
+    return TableResult(table=name, key=list(table.primary_key), columns=[c.name for c in table.columns],
+                       source_rows=rows if side == "source" else None,
+                       target_rows=rows if side == "target" else None,
+                       buckets=0, differing_buckets=0, only_on=side)

@@ -30,15 +30,25 @@ def test_unreachable_dsn_exits_2_quickly(pair: Pair) -> None:
     assert time.monotonic() - started < 10
 
 
-def test_missing_table_names_it_and_the_side(pair: Pair) -> None:
+def test_a_table_on_neither_side_names_it(pair: Pair) -> None:
     pair.both(TABLE)
-    run(pair.source, "CREATE TABLE only_here (id int PRIMARY KEY)")
     before = [_state(pair.source), _state(pair.target)]
-    out = drctl(pair, "--table", "only_here")
-    assert out.code == 2 and "table 'only_here' does not exist on the target" in out.stderr
-    out = drctl(pair, "--table", "nowhere")
-    assert out.code == 2 and "table 'nowhere' does not exist on the source" in out.stderr
+    out = drctl(pair, "--table", "nowhere", "--table", "items")
+    assert out.code == 2 and "table 'nowhere' exists on neither side" in out.stderr
     assert [_state(pair.source), _state(pair.target)] == before
+
+
+def test_a_table_on_one_side_only_is_a_difference_and_the_others_are_compared(pair: Pair) -> None:
+    pair.both(TABLE)
+    run(pair.source, "CREATE TABLE only_here (id int PRIMARY KEY); INSERT INTO only_here VALUES (1), (2)")
+    out = drctl(pair, "--table", "only_here", "--table", "items")
+    assert out.code == 1, out.stdout + out.stderr
+    only_here = out.table("only_here")
+    assert (only_here["status"], only_here["only_on"], only_here["source_rows"], only_here["target_rows"]) == \
+        ("differ", "source", 2, None)
+    assert out.table("items")["status"] == "same"
+    human = drctl(pair, "--table", "only_here", "--table", "items", as_json=False)
+    assert human.code == 1 and "only on the source" in human.stdout
 
 
 def test_missing_or_mismatched_columns(pair: Pair) -> None:
@@ -77,8 +87,19 @@ def test_malformed_table_name(pair: Pair) -> None:
     assert out.code == 2 and "table 'a b': invalid name syntax" in out.stderr
 
 
-def test_by_default_a_table_only_on_the_target_is_named(pair: Pair) -> None:
+def test_by_default_a_table_only_on_the_target_is_reported(pair: Pair) -> None:
     pair.both(TABLE)
     run(pair.target, "CREATE TABLE dr_only (id int PRIMARY KEY)")
     out = drctl(pair)
-    assert out.code == 2 and "table 'public.dr_only' does not exist on the source" in out.stderr
+    assert out.code == 1, out.stdout + out.stderr
+    assert (out.table("public.dr_only")["only_on"], out.table("public.dr_only")["target_rows"]) == ("target", 0)
+    assert out.table("public.items")["status"] == "same"
+
+
+def test_empty_names_are_refused(pair: Pair) -> None:
+    pair.both(TABLE)
+    for option in ("--table", "--key", "--columns"):
+        for value in ("", " ", "items,"):
+            out = drctl(pair, option, value)
+            assert out.code == 2, (option, value, out.stdout)
+            assert f"{option}: empty name" in out.stderr, (option, value, out.stderr)

@@ -15,7 +15,7 @@ def _plan_of_bucket_scan(pair: Pair, with_tool_settings: bool) -> str:
         source = consistency._catalog_table(conns.conns["source"], "source", "orders")
         plan = consistency.plan_table(source, source, "orders", None, None, frozenset())
         bucketing = consistency.choose_bucketing(conns, plan, consistency.DEFAULT_BUCKETS)
-        sql = consistency.bucket_sums_sql(plan, bucketing, consistency.row_hash_sql(plan, "binary"))
+        sql = consistency.bucket_sums_sql(plan, bucketing, consistency.row_hash_sql(plan, "exact"))
         conn: psycopg.Connection = conns.conns["source"]
         if with_tool_settings:
             with consistency.bucket_scan_settings(conn):
