@@ -1,6 +1,6 @@
 """The compute layer of one region: an EKS cluster with a managed node group, and the platform's workloads on it
 (one Deployment per service, Typesense as a StatefulSet). Region A runs it at production; region B at the counts
-the posture table resolves (components/posture.py): this component only takes numbers.
+the posture table resolves (ops/core/posture.py): this component only takes numbers.
 
 - The API endpoint is private (reached from inside the VPC, or over VPN/peering); CIDRs given in config turn the
   public endpoint on, restricted to them. Kubernetes secrets are envelope-encrypted with the region's KMS key

@@ -30,8 +30,8 @@ class _PromotionProvider(ResourceProvider):
                  props: dict[str, Any]) -> dict[str, Any]:
         if self.code_dir not in sys.path:  # the provider process starts without the program's directory
             sys.path.insert(0, self.code_dir)
-        from scripts.actions import aws
-        from scripts.actions.aurora import promote_secondary
+        from ops.actions import aws
+        from ops.actions.aurora import promote_secondary
         return promote_secondary(aws.client("rds", region), global_cluster_id=global_cluster_id,
                                  target_cluster_arn=target_arn, mode=mode,
                                  timeout_s=float(props["timeoutSeconds"]),

@@ -11,12 +11,14 @@ from components.aurora import AuroraSettingsArgs
 from components.base import regional_provider
 from components.compute import Compute, ComputeArgs, NodeCounts, Workload
 from components.network import Network
-from components.registry import ContainerRegistry, ContainerRegistryArgs, registry_host, regional_image, repository_of
+from components.registry import ContainerRegistry, ContainerRegistryArgs
 from components.search_feed import SearchFeed, SearchFeedArgs
 from components.storage import REPLICATION_RULE_ID
-from stacks.settings import PROJECT, PROJECT_DIR, Settings, Tier
+from ops.core.images import regional_image, registry_host, repository_of
+from ops.core.paths import SEARCH_CATALOG
+from stacks.settings import PROJECT, Settings, Tier
 
-SEARCH_CONFIG = PROJECT_DIR / "ops" / "dr" / "typesense" / "reindex.json"  # RB-N-04's collections, one source
+SEARCH_CONFIG = SEARCH_CATALOG  # RB-N-04's collections, one source
 
 
 def provider(settings: Settings, region: str):

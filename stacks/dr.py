@@ -9,7 +9,7 @@ from components.aurora import AuroraSecondary, AuroraSecondaryArgs, ClusterPlace
 from components.dns import ApiDns, ApiDnsArgs, RegionEndpoint
 from components.failover import AuroraPromotion, AuroraPromotionArgs
 from components.network import Network, NetworkArgs
-from components.posture import Region, capacity
+from ops.core.posture import Region, capacity
 from components.storage import BucketReplication, BucketReplicationArgs
 from stacks.common import account_id, aurora_args, bucket_lag_alarm, compute, provider, search_feed
 from stacks.settings import Settings, Tier

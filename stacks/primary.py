@@ -10,7 +10,7 @@ from components.aurora import AuroraGlobalPrimary, AuroraGlobalPrimaryArgs, Clus
 from components.backup import BackupArgs, CrossRegionBackup
 from components.kms import MultiRegionKey, MultiRegionKeyArgs
 from components.network import Network, NetworkArgs
-from components.posture import capacity
+from ops.core.posture import capacity
 from components.storage import BucketReplication, BucketReplicationArgs, SecureBucket, SecureBucketArgs
 from components.tables import GlobalTable, GlobalTableArgs
 from stacks.common import (account_id, aurora_args, bucket_lag_alarm, bucket_name, compute, container_registry,

@@ -13,13 +13,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from components.posture import ComputeProduction, Posture, ServiceCount
+from ops.core.paths import REPO_ROOT
+from ops.core.posture import ComputeProduction, Posture, ServiceCount
 
 PROJECT = "dr-platform"
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = REPO_ROOT
 REGION_PATTERN = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
 # S3 bucket names: 3-63 chars, lowercase, digits, dots, hyphens; we add a region suffix (up to 15 chars).
 BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,46}[a-z0-9]$"

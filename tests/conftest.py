@@ -19,7 +19,7 @@ def moto_endpoint() -> Iterator[str]:
 def runbook_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str]]]:
     """Every API call a runbook makes during the test (through RunContext.client, as journals record them); at the
     end, each must be allowed by the committed operator policy (ops/dr/iam/drctl-operator-policy.json)."""
-    from scripts.runbooks import engine
+    from ops.drctl.runbooks import engine
     from tests.harness.operator_policy import POLICY_PATH, not_allowed
 
     calls: list[tuple[str, str]] = []

@@ -1,9 +1,9 @@
-"""scripts.actions.aws.client: botocore retries and timeouts, and one Session per AWS_* environment."""
+"""ops.actions.aws.client: botocore retries and timeouts, and one Session per AWS_* environment."""
 from __future__ import annotations
 
 import pytest
 
-from scripts.actions import aws
+from ops.actions import aws
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from scripts.runbooks.engine import (EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, BadInput, Journal, Runbook, Step,
+from ops.drctl.runbooks.engine import (EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, BadInput, Journal, Runbook, Step,
                                      run)
 
 

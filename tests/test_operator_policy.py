@@ -6,9 +6,10 @@ import json
 import re
 from pathlib import Path
 
+from ops.core.paths import REPO_ROOT
 from tests.harness.operator_policy import PERMISSIONS, POLICY_PATH, allowed_actions, not_allowed, permissions
 
-SOURCES = Path(__file__).resolve().parents[1] / "scripts"
+SOURCES = REPO_ROOT / "ops"
 # Used by AWS services on the operator's behalf, not called by drctl: grants for restoring encrypted clusters and
 # tables, data keys for publishing to encrypted topics/queues/tables.
 ON_BEHALF = {"kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey"}

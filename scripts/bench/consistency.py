@@ -36,10 +36,11 @@ from pathlib import Path
 
 import psycopg
 
-from scripts.dataplane import consistency
-from scripts.sandbox.postgres import PgCluster, pg_cluster
+from ops.core.paths import CHECKS_DIR
+from ops.drctl.dataplane import consistency
+from ops.drctl.sandbox.postgres import PgCluster, pg_cluster
 
-SEED_SQL = Path(__file__).resolve().parents[2] / "ops/dr/checks/data_consistency.sql"
+SEED_SQL = CHECKS_DIR / "data_consistency.sql"
 COLUMNS = ("account_id", "amount", "status", "note", "created_at", "updated_at", "attrs")
 DDL = """CREATE TABLE orders (
     id bigint PRIMARY KEY, account_id int NOT NULL, amount numeric(12, 2), status text, note text,

@@ -18,8 +18,8 @@ def main() -> None:
     args = parser.parse_args()
 
     t0 = time.perf_counter()
-    from components.posture import Posture
-    from scripts.planning import mockplan
+    from ops.core.posture import Posture
+    from ops.drctl.planning import mockplan
     imported = time.perf_counter() - t0
 
     evaluations = 0

@@ -91,7 +91,7 @@ class SearchLog:
 
 def pregenerated_batches(dsn: str, collection: str, batch_size: int) -> list[bytes]:
     """The reindex's own documents (same SQL), as JSONL batches, held in memory for the raw import."""
-    from scripts.dataplane import reindex
+    from ops.drctl.dataplane import reindex
 
     spec = reindex.load_spec(collection)
     with reindex.connect_source(dsn) as conn:
@@ -102,7 +102,7 @@ def pregenerated_batches(dsn: str, collection: str, batch_size: int) -> list[byt
 
 def raw_import(url: str, api_key: str, bodies: list[bytes], concurrency: int) -> float:
     """Seconds to import the pre-generated batches into a fresh collection."""
-    from scripts.dataplane import reindex
+    from ops.drctl.dataplane import reindex
 
     client = reindex.TypesenseClient(url, api_key)
     schema = {**reindex.load_spec("products").schema, "name": "products_raw_bench"}
@@ -116,7 +116,7 @@ def raw_import(url: str, api_key: str, bodies: list[bytes], concurrency: int) ->
 
 def old_generation(url: str, api_key: str, bodies: list[bytes], round_no: int) -> str:
     """A fresh previous collection behind the alias (the first documents), as a rebuild finds it."""
-    from scripts.dataplane import reindex
+    from ops.drctl.dataplane import reindex
 
     client = reindex.TypesenseClient(url, api_key)
     name = reindex.versioned_name("products", reindex.datetime(2020, 1, round_no, tzinfo=reindex.UTC))
@@ -131,8 +131,8 @@ def whole_reindex(dsn: str, url: str, journal_dir: Path, batch_size: int, concur
                   isolation: str = "REPEATABLE_READ") -> tuple[float, dict]:
     from rich.console import Console
 
-    from scripts.dataplane import reindex
-    from scripts.runbooks.engine import Journal, run
+    from ops.drctl.dataplane import reindex
+    from ops.drctl.runbooks.engine import Journal, run
 
     reindex.Snapshot.isolation = isolation
 
@@ -173,9 +173,9 @@ def main() -> None:
 
     import psycopg
 
-    from scripts.dataplane import reindex
-    from scripts.sandbox.postgres import pg_cluster
-    from scripts.sandbox.typesense import typesense_server
+    from ops.drctl.dataplane import reindex
+    from ops.drctl.sandbox.postgres import pg_cluster
+    from ops.drctl.sandbox.typesense import typesense_server
 
     with pg_cluster() as pg, tempfile.TemporaryDirectory() as tmp:
         with psycopg.connect(pg.dsn(), autocommit=True) as conn:

@@ -12,8 +12,8 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from scripts.drctl import app
-from scripts.sandbox.postgres import PgCluster, pg_cluster
+from ops.drctl.cli import app
+from ops.drctl.sandbox.postgres import PgCluster, pg_cluster
 
 
 @dataclass(frozen=True)

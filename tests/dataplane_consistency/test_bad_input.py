@@ -5,7 +5,7 @@ import time
 
 import psycopg
 
-from scripts.sandbox.postgres import free_port
+from ops.drctl.sandbox.postgres import free_port
 from tests.dataplane_consistency.conftest import Pair, drctl, run
 
 TABLE = "CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items SELECT g, 'n' FROM generate_series(1, 50) g"

@@ -139,7 +139,7 @@ def test_every_table_by_default_and_key_listing_is_capped(pair: Pair) -> None:
 
 def test_narrowing_pages_through_large_differing_buckets(pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
     """Keyset paging with pages much smaller than the differing buckets, and pages of unequal fill per side."""
-    from scripts.dataplane import consistency
+    from ops.drctl.dataplane import consistency
 
     monkeypatch.setattr(consistency, "NARROW_CHUNK", 7)
     pair.both("CREATE TABLE p (id int PRIMARY KEY, v int); INSERT INTO p SELECT g, g FROM generate_series(1, 400) g")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-from scripts.dataplane import consistency
+from ops.drctl.dataplane import consistency
 from tests.dataplane_consistency.conftest import Pair
 
 ROWS = 300_000  # ~20 MB: above min_parallel_table_scan_size, so the server itself offers workers

@@ -18,11 +18,11 @@ import requests
 from typer.testing import CliRunner
 
 from scripts.bench.reindex import seed_products
-from scripts.dataplane.reindex import CONFIG_DIR, CONFIG_FILE
-from scripts.drctl import app
-from scripts.runbooks.engine import Journal
-from scripts.sandbox.postgres import PgCluster, pg_cluster
-from scripts.sandbox.typesense import TypesenseServer, typesense_server
+from ops.drctl.dataplane.reindex import CONFIG_DIR, CONFIG_FILE
+from ops.drctl.cli import app
+from ops.drctl.runbooks.engine import Journal
+from ops.drctl.sandbox.postgres import PgCluster, pg_cluster
+from ops.drctl.sandbox.typesense import TypesenseServer, typesense_server
 
 ROWS = 20_000
 API_KEY_ENV = "DR_TEST_TYPESENSE_KEY"

@@ -15,10 +15,10 @@ import pytest
 import requests
 
 from scripts.bench.reindex import SearchLog
-from scripts.dataplane.reindex import CONFIG_DIR, Batch, Progress, Watermark, load_checkpoint
-from scripts.runbooks.engine import Journal
+from ops.drctl.dataplane.reindex import CONFIG_DIR, Batch, Progress, Watermark, load_checkpoint
+from ops.drctl.runbooks.engine import Journal
 from tests.dataplane_reindex.conftest import API_KEY_ENV, ROWS, World, journal_from
-from scripts.sandbox.typesense import TypesenseServer, typesense_server
+from ops.drctl.sandbox.typesense import TypesenseServer, typesense_server
 from tests.dataplane_reindex.fault_proxy import Faults, fault_proxy
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -89,7 +89,7 @@ def test_killed_mid_import_resumes_after_its_checkpoint(world: World) -> None:
     faults = Faults(import_delay_s=0.03)
     with fault_proxy(world.ts.url, faults) as proxy:
         env = {**os.environ, "PYTHONPATH": str(PROJECT_DIR)}
-        command = [sys.executable, "-m", "scripts.drctl",
+        command = [sys.executable, "-m", "ops.drctl.cli",
                    *world.args("--batch-size", "250", "--concurrency", "2", "--execute", "--yes", typesense=proxy)]
         process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT)
@@ -275,7 +275,7 @@ def _other_writers(server: TypesenseServer, lagging: threading.Event, stop: thre
 def test_crash_between_swap_and_drop_keeps_the_old_collection_until_resumed(world: World) -> None:
     old = world.old_collection(50)
     env = {**os.environ, "PYTHONPATH": str(PROJECT_DIR), "DRCTL_CRASH_AFTER_STEP": "swap_alias"}
-    crashed = subprocess.run([sys.executable, "-m", "scripts.drctl", *world.args("--execute", "--yes")],
+    crashed = subprocess.run([sys.executable, "-m", "ops.drctl.cli", *world.args("--execute", "--yes")],
                              cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)
     assert crashed.returncode == 137, crashed.stderr
     run_id = next(p.stem for p in world.journal_dir.glob("2*.json"))

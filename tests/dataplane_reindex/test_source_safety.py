@@ -16,8 +16,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from scripts.dataplane.reindex import load_checkpoint
-from scripts.sandbox.postgres import bindir
+from ops.drctl.dataplane.reindex import load_checkpoint
+from ops.drctl.sandbox.postgres import bindir
 from tests.dataplane_reindex.conftest import ROWS, World, journal_from
 from tests.dataplane_reindex.fault_proxy import Faults, fault_proxy
 
@@ -149,7 +149,7 @@ def test_resume_on_a_moving_source_reconciles_and_swaps(world: World) -> None:
     faults = Faults(import_delay_s=0.03)
     with fault_proxy(world.ts.url, faults) as proxy, Writer(world.dsn) as writer:
         env = {**os.environ, "PYTHONPATH": str(PROJECT_DIR)}
-        command = [sys.executable, "-m", "scripts.drctl",
+        command = [sys.executable, "-m", "ops.drctl.cli",
                    *world.args("--hot-slice", RECENT, "--batch-size", "250", "--execute", "--yes", typesense=proxy)]
         process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from scripts.actions.aws import client
+from ops.actions.aws import client
 from tests.dataplane_reindex.conftest import World, journal_from
 
 REGION = "us-west-2"

@@ -14,8 +14,8 @@ import psycopg
 import pytest
 import stripe
 
-from scripts.sandbox.postgres import PgCluster, pg_cluster
-from scripts.sandbox.stripe import local_stripe
+from ops.drctl.sandbox.postgres import PgCluster, pg_cluster
+from ops.drctl.sandbox.stripe import local_stripe
 
 API_KEY = "sk_test_dr_platform"  # localstripe accepts any key shaped like a secret key
 

@@ -8,8 +8,8 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from scripts.drctl import app
-from scripts.sandbox.postgres import free_port
+from ops.drctl.cli import app
+from ops.drctl.sandbox.postgres import free_port
 from tests.dataplane_stripe.conftest import API_KEY, StripeWorld, tables
 
 LEDGER_TABLES = {"stripe_processed_events", "stripe_payments", "stripe_invoices", "stripe_customers"}
@@ -59,7 +59,7 @@ def test_iso_times_and_a_default_until_of_now(stripe_world: StripeWorld, databas
 
 
 def test_a_failed_event_exits_1(stripe_world: StripeWorld, database: str) -> None:
-    from scripts.dataplane.stripe_webhook import apply_schema
+    from ops.drctl.dataplane.stripe_webhook import apply_schema
 
     with psycopg.connect(database, autocommit=True) as conn:
         apply_schema(conn)

@@ -15,9 +15,9 @@ import pytest
 import requests
 import stripe
 
-from scripts.dataplane import stripe_webhook
-from scripts.dataplane.stripe_webhook import SignatureRejected, handle_event
-from scripts.sandbox.stripe import local_stripe
+from ops.drctl.dataplane import stripe_webhook
+from ops.drctl.dataplane.stripe_webhook import SignatureRejected, handle_event
+from ops.drctl.sandbox.stripe import local_stripe
 from tests.dataplane_stripe.conftest import API_KEY, next_second
 
 SECRET = "whsec_test_dr_platform"

@@ -1,7 +1,7 @@
 """Order of application: oldest first; same-second ties broken by the listing's own direction."""
 from __future__ import annotations
 
-from scripts.dataplane.stripe_replay import chronological
+from ops.drctl.dataplane.stripe_replay import chronological
 
 
 def _events(*spec: tuple[str, int]) -> list[dict]:

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from scripts.dataplane.stripe_replay import (PAGE_SIZE, PagingError, iter_events, list_events, stripe_page_fetcher,
+from ops.drctl.dataplane.stripe_replay import (PAGE_SIZE, PagingError, iter_events, list_events, stripe_page_fetcher,
                                              window_params)
-from scripts.sandbox.stripe import local_stripe
+from ops.drctl.sandbox.stripe import local_stripe
 from tests.dataplane_stripe.conftest import StripeWorld, seeded_world
 
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from scripts.dataplane.stripe_replay import ReplayReport, list_events, replay
-from scripts.sandbox.stripe import local_stripe
+from ops.drctl.dataplane.stripe_replay import ReplayReport, list_events, replay
+from ops.drctl.sandbox.stripe import local_stripe
 from tests.dataplane_stripe.conftest import StripeWorld, seeded_world
 
 
@@ -75,7 +75,7 @@ def test_two_concurrent_runs_process_each_event_exactly_once(world: StripeWorld,
 
 def test_failed_events_are_counted_left_unprocessed_and_applied_by_the_next_run(
         world: StripeWorld, database: str, conn: psycopg.Connection) -> None:
-    from scripts.dataplane.stripe_webhook import apply_schema
+    from ops.drctl.dataplane.stripe_webhook import apply_schema
 
     apply_schema(conn)
     conn.execute("ALTER TABLE stripe_payments ADD CONSTRAINT refuse_payments CHECK (amount < 0)")

@@ -11,8 +11,8 @@ import pulumi
 import pytest
 from pulumi.runtime import settings as runtime_settings
 
-from components.posture import Posture
-from scripts.planning.mockplan import Plan, plan_stack
+from ops.core.posture import Posture
+from ops.drctl.planning.mockplan import Plan, plan_stack
 
 POSTURES = [p.value for p in Posture]
 

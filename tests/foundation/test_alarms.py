@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from components.storage import REPLICATION_RULE_ID
-from scripts.planning.mockplan import Plan, plan_stack
+from ops.drctl.planning.mockplan import Plan, plan_stack
 from stacks.config_files import load_stack_settings
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"

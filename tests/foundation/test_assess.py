@@ -5,8 +5,8 @@ import json
 
 from typer.testing import CliRunner
 
-from scripts.drctl import app
-from scripts.planning.assess import HOURS_PER_MONTH, Assumptions, assess
+from ops.drctl.cli import app
+from ops.drctl.planning.assess import HOURS_PER_MONTH, Assumptions, assess
 
 def test_warmer_postures_cost_more_and_recover_faster() -> None:
     _, rows = assess("dr", assumptions=Assumptions(instance_hour_usd=0.5, node_hour_usd=0.1))
@@ -69,7 +69,7 @@ def test_cli_node_hour_price() -> None:
 
 
 def test_standard_tier_waits_for_b_search_index_and_the_rate_is_an_assumption() -> None:
-    from scripts.dataplane.reindex import configured_collections, load_spec
+    from ops.drctl.dataplane.reindex import configured_collections, load_spec
 
     documents = sum(load_spec(name).catalog_documents for name in configured_collections())
     _, rows = assess("dr", assumptions=Assumptions(reindex_docs_per_second=1000))

@@ -9,7 +9,7 @@ import pulumi_aws as aws
 import pytest
 
 from components.compute import Compute, ComputeArgs, NodeCounts, Workload, ami_type
-from scripts.planning.mockplan import Plan, plan_stack
+from ops.drctl.planning.mockplan import Plan, plan_stack
 from stacks.common import search_collections
 from stacks.config_files import load_stack_settings
 from tests.foundation.conftest import RecordingMocks

@@ -12,7 +12,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 from typer.testing import CliRunner
 
-from scripts.drctl import app
+from ops.drctl.cli import app
 from stacks.config_files import load_stack_settings, project_defaults, stack_values, to_pulumi_config
 from stacks.settings import PROJECT_DIR, ConfigError, Settings
 

@@ -5,9 +5,9 @@ from typing import Any
 
 import pytest
 
-from scripts.planning.assess import Assumptions, assess
-from scripts.planning.costs import HOURS_PER_MONTH, Prices, _gib, standing_costs
-from scripts.planning.mockplan import PlannedResource
+from ops.drctl.planning.assess import Assumptions, assess
+from ops.drctl.planning.costs import HOURS_PER_MONTH, Prices, _gib, standing_costs
+from ops.drctl.planning.mockplan import PlannedResource
 
 B = "us-west-2"
 

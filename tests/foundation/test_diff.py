@@ -5,9 +5,9 @@ import json
 
 from typer.testing import CliRunner
 
-from scripts.drctl import app
-from scripts.planning.diff import diff_plans
-from scripts.planning.mockplan import Plan, plan_stack
+from ops.drctl.cli import app
+from ops.drctl.planning.diff import diff_plans
+from ops.drctl.planning.mockplan import Plan, plan_stack
 from stacks.config_files import load_stack_settings
 
 INSTANCE = "aws:rds/clusterInstance:ClusterInstance"

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from components.failover import CODE_DIR, _PromotionProvider
-from scripts.actions.aurora import describe_global_cluster, writer_arn
-from scripts.actions.aws import client
+from ops.actions.aurora import describe_global_cluster, writer_arn
+from ops.actions.aws import client
 from tests.harness.aurora import DR, GLOBAL_ID, PRIMARY, build_aurora
 
 PROJECT_DIR = Path(CODE_DIR)

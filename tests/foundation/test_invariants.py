@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from scripts.planning.mockplan import Plan
+from ops.drctl.planning.mockplan import Plan
 from stacks.config_files import load_stack_settings
 
 CLUSTER = "aws:rds/cluster:Cluster"

@@ -7,7 +7,7 @@ import gc
 import pytest
 from pulumi.runtime import resource as runtime_resource
 
-from scripts.planning import mockplan
+from ops.drctl.planning import mockplan
 from stacks.settings import ConfigError
 
 

@@ -1,7 +1,7 @@
 """The network a private EKS cluster needs, on the plan of the real program."""
 from __future__ import annotations
 
-from scripts.planning.mockplan import Plan
+from ops.drctl.planning.mockplan import Plan
 from stacks.config_files import load_stack_settings
 
 

@@ -5,7 +5,7 @@ import itertools
 import re
 from pathlib import Path
 
-from components.posture import (POSTURE_TABLE, PRODUCTION, ComputeProduction, Posture, Region, ServiceCount,
+from ops.core.posture import (POSTURE_TABLE, PRODUCTION, ComputeProduction, Posture, Region, ServiceCount,
                                 capacity)
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.registry import reference_of, regional_image, registry_host, repository_of
-from scripts.planning.mockplan import Plan
+from ops.core.images import reference_of, regional_image, registry_host, repository_of
+from ops.drctl.planning.mockplan import Plan
 from stacks.config_files import load_stack_settings
 
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from components.posture import Posture, capacity
+from ops.core.posture import Posture, capacity
 from components.search_feed import SERVICE_ACCOUNT
-from scripts.planning.mockplan import Plan
+from ops.drctl.planning.mockplan import Plan
 from stacks.common import search_collections
 
 CRON_JOB = "kubernetes:batch/v1:CronJob"

@@ -3,7 +3,7 @@
 pilot light). Shared by the runbook tests and the failover-step provider test."""
 from __future__ import annotations
 
-from scripts.actions.aws import client
+from ops.actions.aws import client
 
 PRIMARY, DR = "us-east-1", "us-west-2"
 GLOBAL_ID = "dr-core"

@@ -9,7 +9,9 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-POLICY_PATH = Path(__file__).resolve().parents[2] / "ops" / "dr" / "iam" / "drctl-operator-policy.json"
+from ops.core.paths import OPERATOR_POLICY
+
+POLICY_PATH = OPERATOR_POLICY
 
 IAM_PREFIX = {"sesv2": "ses"}  # boto3 service name → IAM service prefix, where they differ
 PERMISSIONS = {

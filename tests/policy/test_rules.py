@@ -8,9 +8,9 @@ from typer.testing import CliRunner
 
 from policy.rules import ECR_IMAGE as ECR_IMAGE_OF_PLAN
 from policy.rules import RULES, violations
-from scripts.drctl import app
-from scripts.planning.mockplan import plan_stack
-from scripts.planning.policy_check import check_all, check_plan
+from ops.drctl.cli import app
+from ops.drctl.planning.mockplan import plan_stack
+from ops.drctl.planning.policy_check import check_all, check_plan
 
 GOOD_CLUSTER = {"backupRetentionPeriod": 14, "storageEncrypted": True, "kmsKeyId": "arn:aws:kms:us-east-1:1:key/k",
                 "deletionProtection": True, "globalClusterIdentifier": "dr-core"}

@@ -11,9 +11,9 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from scripts.actions.aws import client
-from scripts.drctl import app
-from scripts.runbooks.engine import Journal
+from ops.actions.aws import client
+from ops.drctl.cli import app
+from ops.drctl.runbooks.engine import Journal
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 PRIMARY, DR = "us-east-1", "us-west-2"
@@ -37,7 +37,7 @@ def drctl(tmp_path: Path, *args: str) -> tuple[int, str]:
 
 def drctl_process(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """drctl as its own process (for crashes and kills); it reaches moto through the inherited AWS_ENDPOINT_URL."""
-    return subprocess.Popen([sys.executable, "-m", "scripts.drctl", *args, "--journal-dir", str(tmp_path / "runs")],
+    return subprocess.Popen([sys.executable, "-m", "ops.drctl.cli", *args, "--journal-dir", str(tmp_path / "runs")],
                             cwd=PROJECT_DIR, env={**os.environ, "PYTHONPATH": str(PROJECT_DIR), **(env or {})},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

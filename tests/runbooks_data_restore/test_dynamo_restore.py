@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from scripts.runbooks.engine import Journal
+from ops.drctl.runbooks.engine import Journal
 from tests.runbooks_data_restore.conftest import PRIMARY, aws_client, drctl, drctl_process, journal, only_run_id
 
 TABLE = "payments-idempotency"
@@ -205,7 +205,7 @@ def test_crash_after_restore_then_resume_does_not_restore_again(source: Source, 
 
 def test_rerunning_the_restore_step_reuses_the_table_from_this_run(source: Source, tmp_path: Path) -> None:
     """The restore step alone is idempotent: a target that already holds a restore of this source is taken."""
-    from scripts.actions import dynamodb
+    from ops.actions import dynamodb
 
     ddb = aws_client("dynamodb", PRIMARY)
     arn = ddb.describe_table(TableName=TABLE)["Table"]["TableArn"]

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from scripts.actions import ses, sqs
-from scripts.runbooks.engine import Journal
+from ops.actions import ses, sqs
+from ops.drctl.runbooks.engine import Journal
 from tests.harness.moto_extensions import ses_sending
 from tests.runbooks_data_restore.conftest import (DR, PRIMARY, aws_client, drctl, drctl_process, journal,
                                                only_run_id)

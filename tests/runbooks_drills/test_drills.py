@@ -7,8 +7,8 @@ from pathlib import Path
 from rich.console import Console
 from typer.testing import CliRunner
 
-from scripts.drctl import app
-from scripts.runbooks.engine import Journal, Runbook, Step, run
+from ops.drctl.cli import app
+from ops.drctl.runbooks.engine import Journal, Runbook, Step, run
 
 
 def _run(journal_dir: Path, *, lag: float | None, execute: bool = True) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from scripts.actions.aws import client
+from ops.actions.aws import client
 from tests.harness.aurora import DR, GLOBAL_ID, PRIMARY, build_aurora
 
 ZONE, FQDN = "example.com", "api.example.com"
@@ -146,7 +146,7 @@ IMAGE_MANIFEST = json.dumps({
 
 def build_images_b(skip: tuple[str, ...] = ()) -> None:
     """B's ECR holds every image the dr stack's cluster pulls, as ECR replication from A would leave it."""
-    from scripts.commands.failover import load_settings, regional_images
+    from ops.drctl.commands.failover import load_settings, regional_images
 
     ecr = client("ecr", DR)
     for image in regional_images(load_settings("dr", None)):

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from scripts.actions.aurora import (AuroraStateError, describe_global_cluster, promote_secondary, scale_instances,
+from ops.actions.aurora import (AuroraStateError, describe_global_cluster, promote_secondary, scale_instances,
                                     writer_arn)
-from scripts.actions.aws import client
+from ops.actions.aws import client
 from tests.runbooks_failover.conftest import DR, GLOBAL_ID, PRIMARY, World
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from scripts.actions.aws import client
-from scripts.actions.cloudfront import (MAX_FILE_PATHS_IN_PROGRESS, MAX_WILDCARD_PATHS_IN_PROGRESS, InvalidPath,
+from ops.actions.aws import client
+from ops.actions.cloudfront import (MAX_FILE_PATHS_IN_PROGRESS, MAX_WILDCARD_PATHS_IN_PROGRESS, InvalidPath,
                                         invalidate_paths, plan_batches, plan_calls)
 
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from scripts.actions import route53, sns
-from scripts.actions.aws import client
-from scripts.commands.failover import CHANGE_SET_DIR, change_sets, load_settings
-from scripts.drctl import app
-from scripts.runbooks import failover as failover_runbook
-from scripts.runbooks.engine import Journal
-from scripts.runbooks.smoke import DEFAULT_PATHS
+from ops.actions import route53, sns
+from ops.actions.aws import client
+from ops.drctl.commands.failover import CHANGE_SET_DIR, change_sets, load_settings
+from ops.drctl.cli import app
+from ops.drctl.runbooks import failover as failover_runbook
+from ops.drctl.runbooks.engine import Journal
+from ops.drctl.runbooks.smoke import DEFAULT_PATHS
 from tests.runbooks_failover.conftest import DR, ENDPOINT_A, ENDPOINT_B, GLOBAL_ID, PRIMARY, World
 from stacks.config_files import load_stack_settings
 from tests.harness.crash import PROJECT_DIR, run_until_crash
@@ -151,7 +151,7 @@ def test_crash_after_promote_then_resume_does_not_promote_again(world: World, tm
     assert world.writer() == world.arn_b and primary_target(world)[0] == ENDPOINT_A
 
     env = {**os.environ, "PYTHONPATH": str(PROJECT_DIR)}
-    resumed = subprocess.run([sys.executable, "-m", "scripts.drctl", "failover", "--resume", run_id, "--yes",
+    resumed = subprocess.run([sys.executable, "-m", "ops.drctl.cli", "failover", "--resume", run_id, "--yes",
                               "--journal-dir", str(tmp_path / "runs")],
                              cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from scripts.actions import aws as aws_clients
-from scripts.drctl import app
-from scripts.runbooks.engine import Journal
+from ops.actions import aws as aws_clients
+from ops.drctl.cli import app
+from ops.drctl.runbooks.engine import Journal
 from tests.harness.aurora import GLOBAL_ID, PRIMARY
 
 SOURCE = f"{GLOBAL_ID}-{PRIMARY}"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts.commands.restore import restored_cluster_name
-from scripts.runbooks.engine import Journal
+from ops.drctl.commands.restore import restored_cluster_name
+from ops.drctl.runbooks.engine import Journal
 from tests.harness.aurora import DR, GLOBAL_ID, PRIMARY
 from tests.runbooks_restore.conftest import SOURCE, WRITER_CLASS, AuroraWorld, Drctl, client, flat, journal_of
 from tests.harness.crash import run_until_crash

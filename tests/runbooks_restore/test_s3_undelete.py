@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts.actions.s3_versions import invalidation_path
-from scripts.runbooks.engine import Journal
+from ops.actions.s3_versions import invalidation_path
+from ops.drctl.runbooks.engine import Journal
 from tests.harness.aurora import PRIMARY
 from tests.harness.moto_extensions import s3_faults
 from tests.harness.crash import run_until_crash

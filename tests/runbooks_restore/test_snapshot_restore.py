@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from scripts.commands.restore import restored_cluster_name
-from scripts.runbooks.engine import Journal
-from scripts.actions import backup_points
+from ops.drctl.commands.restore import restored_cluster_name
+from ops.drctl.runbooks.engine import Journal
+from ops.actions import backup_points
 from tests.harness.aurora import DR, GLOBAL_ID, PRIMARY
 from tests.harness.moto_extensions.backup_recovery_points import register_recovery_point
 from tests.harness.moto_extensions.rds_snapshot_restore import set_cluster_snapshot_status

@@ -1,4 +1,4 @@
--- Stripe webhook handler state (scripts/dataplane/stripe_webhook.py). Idempotent: `drctl stripe-replay --execute`
+-- Stripe webhook handler state (ops/drctl/dataplane/stripe_webhook.py). Idempotent: `drctl stripe-replay --execute`
 -- applies it before replaying, in one transaction.
 --
 -- Two runs starting at once would race on CREATE TABLE IF NOT EXISTS (PostgreSQL can then fail with a

@@ -1,0 +1,43 @@
+"""EKS managed node groups: scale to a desired size (never below what is asked), waiting until ACTIVE."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ops.actions.polling import poll_until
+
+NODEGROUP_SPEC = re.compile(r"^(?P<cluster>[A-Za-z0-9][A-Za-z0-9_-]*)/(?P<nodegroup>[A-Za-z0-9][A-Za-z0-9_-]*)"
+                            r"=(?P<desired>\d+)$")
+
+
+@dataclass(frozen=True)
+class NodegroupTarget:
+    cluster: str
+    nodegroup: str
+    desired: int
+
+    @classmethod
+    def parse(cls, text: str) -> "NodegroupTarget":
+        """`CLUSTER/NODEGROUP=DESIRED`, e.g. `dr-us-west-2/general=6`; ValueError naming the text otherwise."""
+        match = NODEGROUP_SPEC.match(text)
+        if not match:
+            raise ValueError(f"--nodegroup {text!r}: expected CLUSTER/NODEGROUP=DESIRED (e.g. dr/general=6)")
+        return cls(match["cluster"], match["nodegroup"], int(match["desired"]))
+
+
+def scale_nodegroup(eks: Any, target: NodegroupTarget, *, timeout_s: float = 1800,
+                    poll_s: float = 15) -> dict[str, Any]:
+    """UpdateNodegroupConfig to `desired` nodes (raising maxSize if needed); no call when already there."""
+    nodegroup = eks.describe_nodegroup(clusterName=target.cluster, nodegroupName=target.nodegroup)["nodegroup"]
+    scaling = nodegroup["scalingConfig"]
+    if scaling.get("desiredSize") == target.desired:
+        return {"changed": False, "desired": target.desired}
+    wanted = {"minSize": min(scaling.get("minSize", 0), target.desired),
+              "maxSize": max(scaling.get("maxSize", target.desired), target.desired), "desiredSize": target.desired}
+    eks.update_nodegroup_config(clusterName=target.cluster, nodegroupName=target.nodegroup, scalingConfig=wanted)
+    poll_until(lambda: eks.describe_nodegroup(clusterName=target.cluster,
+                                              nodegroupName=target.nodegroup)["nodegroup"],
+               lambda ng: ng.get("status") == "ACTIVE" and ng["scalingConfig"].get("desiredSize") == target.desired,
+               timeout_s=timeout_s, poll_s=poll_s, what=f"node group {target.cluster}/{target.nodegroup} to scale")
+    return {"changed": True, "desired": target.desired, "previous": scaling.get("desiredSize")}

@@ -1,0 +1,56 @@
+"""`drctl plan`: the offline plan of a stack, and what a config flip would change."""
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+
+EXIT_INVALID_CONFIG = 2
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="plan")(plan)
+
+
+def plan(
+    stack: Annotated[str, typer.Argument(help="Stack name: primary or dr (reads Pulumi.<stack>.yaml).")],
+    set_: Annotated[list[str] | None, typer.Option("--set", help="KEY=VALUE config override (dotted path; "
+                                                   "VALUE parsed as JSON where it parses). Repeatable.")] = None,
+    diff: Annotated[list[str] | None, typer.Option("--diff", help="KEY=VALUE flip to compare against the "
+                                                   "plan; prints what `pulumi up` would change. Repeatable.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Evaluate the Pulumi program offline (Pulumi's mock runtime) and print every resource it declares."""
+    from ops.drctl.terminal import stdout_console
+
+    from ops.drctl.planning.diff import diff_plans
+    from ops.drctl.planning.mockplan import plan_stack
+    from ops.drctl.planning.render import render_diff, render_plan
+    from stacks.settings import ConfigError
+
+    console = stdout_console()
+    try:
+        base = plan_stack(stack, list(set_ or []))
+        if diff:
+            flipped = plan_stack(stack, [*(set_ or []), *diff])
+            changes = diff_plans(base, flipped)
+            if as_json:
+                _print_json({"stack": stack, "flip": diff, **changes.to_json()})
+            else:
+                render_diff(console, stack, diff, changes)
+        elif as_json:
+            _print_json(base.to_json())
+        else:
+            render_plan(console, base)
+    except ConfigError as exc:
+        print(f"invalid config: {exc}", file=sys.stderr)
+        raise typer.Exit(EXIT_INVALID_CONFIG) from None
+    except Exception as exc:  # anything else is a failure of the plan itself
+        print(f"plan failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        raise typer.Exit(1) from None
+
+
+def _print_json(payload: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")

@@ -1,5 +1,0 @@
-"""AWS actions: one boto3 function per operation, no Pulumi, no CLI.
-
-Shared by the runbooks (scripts/runbooks), the Pulumi steps (components/) and the drills, so that what a drill
-measures is exactly what an operator runs at 3 a.m.
-"""
