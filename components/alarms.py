@@ -1,4 +1,5 @@
-"""Replication alarms: CloudWatch tells the on-call when a data store's replication lag puts its RPO at risk.
+"""Replication alarms: CloudWatch tells the on-call when a data store's replication lag puts its RPO at risk, or
+when S3 fails to replicate an object at all (a FAILED object publishes no latency, so no lag alarm would fire).
 
 Each lag metric lives in one region (Aurora's in the secondary's, S3's and DynamoDB's in the source's), so each
 stack alarms on the metrics of its own region, into an SNS topic of that region. Alarms fire at half the tier's
@@ -31,6 +32,11 @@ class LagAlarm:
     dimensions: dict[str, pulumi.Input[str]]
     threshold: float  # in the metric's own unit
     description: str
+    # A lag waits for 3 bad minutes out of 5; a count of failures (each one a lost object) pages at the first.
+    statistic: str = "Maximum"
+    evaluation_periods: int = EVALUATION_PERIODS
+    datapoints_to_alarm: int = DATAPOINTS_TO_ALARM
+    what: str = "replication-lag"  # the alarm's name ends with it
 
 
 @dataclass
@@ -70,13 +76,13 @@ class ReplicationAlarms(pulumi.ComponentResource):
                               kms_master_key_id=key.arn, opts=child(self, args.provider))
         for alarm in args.alarms:
             aws.cloudwatch.MetricAlarm(
-                f"{name}-{alarm.name}", name=f"dr-platform-{alarm.name}-replication-lag",
+                f"{name}-{alarm.name}", name=f"dr-platform-{alarm.name}-{alarm.what}",
                 alarm_description=alarm.description, namespace=alarm.namespace, metric_name=alarm.metric,
-                dimensions=alarm.dimensions, statistic="Maximum", period=PERIOD_SECONDS,
-                evaluation_periods=EVALUATION_PERIODS, datapoints_to_alarm=DATAPOINTS_TO_ALARM,
+                dimensions=alarm.dimensions, statistic=alarm.statistic, period=PERIOD_SECONDS,
+                evaluation_periods=alarm.evaluation_periods, datapoints_to_alarm=alarm.datapoints_to_alarm,
                 threshold=alarm.threshold, comparison_operator="GreaterThanThreshold",
                 # No datapoints means nothing to replicate (S3 and DynamoDB publish only on writes) or a headless
-                # secondary: not a lag. A region that stops answering is the health checks' job.
+                # secondary: not a lag, and no failure. A region that stops answering is the health checks' job.
                 treat_missing_data="notBreaching",
                 alarm_actions=[topic.arn], ok_actions=[topic.arn], opts=child(self, args.provider))
         self.topic_arn = topic.arn

@@ -10,7 +10,7 @@ from components.dns import ApiDns, ApiDnsArgs, RegionEndpoint
 from components.failover import AuroraPromotion, AuroraPromotionArgs
 from components.network import Network, NetworkArgs
 from components.posture import Region, capacity
-from components.storage import BucketReplication, BucketReplicationArgs
+from components.storage import BucketReplication, BucketReplicationArgs, failed_replication_alarm
 from stacks.common import account_id, aurora_args, bucket_lag_alarm, compute, provider, search_feed
 from stacks.settings import Settings, Tier
 
@@ -61,6 +61,7 @@ def build(settings: Settings) -> None:
             side = buckets.apply(lambda all_buckets, name=spec.name: all_buckets[name])
             lag_alarms.append(bucket_lag_alarm(settings, spec.name, spec.tier, side["drName"], side["primaryName"],
                                                "b-to-a"))
+            lag_alarms.append(failed_replication_alarm(spec.name, "b-to-a", side["drName"], side["primaryName"]))
             BucketReplication(f"replication-{spec.name}-b-to-a", BucketReplicationArgs(
                 source_bucket=side["drName"], source_arn=side["drArn"], source_key_arn=replica_key_arn,
                 source_region=b, destination_arn=side["primaryArn"],

@@ -11,7 +11,8 @@ from components.backup import BackupArgs, CrossRegionBackup
 from components.kms import MultiRegionKey, MultiRegionKeyArgs
 from components.network import Network, NetworkArgs
 from components.posture import capacity
-from components.storage import BucketReplication, BucketReplicationArgs, SecureBucket, SecureBucketArgs
+from components.storage import (BucketReplication, BucketReplicationArgs, SecureBucket, SecureBucketArgs,
+                                failed_replication_alarm)
 from components.tables import GlobalTable, GlobalTableArgs
 from stacks.common import (account_id, aurora_args, bucket_lag_alarm, bucket_name, compute, container_registry,
                            provider)
@@ -54,6 +55,7 @@ def build(settings: Settings) -> None:
         buckets[spec.name] = {"primaryName": bucket_a.name, "primaryArn": bucket_a.arn,
                               "drName": bucket_b.name, "drArn": bucket_b.arn}
         lag_alarms.append(bucket_lag_alarm(settings, spec.name, spec.tier, bucket_a.name, bucket_b.name, "a-to-b"))
+        lag_alarms.append(failed_replication_alarm(spec.name, "a-to-b", bucket_a.name, bucket_b.name))
 
     tables = {spec.name: GlobalTable(f"table-{spec.name}", GlobalTableArgs(
         table_name=spec.name, hash_key=spec.hash_key, tier=spec.tier.value, kms_key_arn=key.primary_arn,
