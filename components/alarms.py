@@ -11,8 +11,9 @@ not grant a service principal anything.
 """
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -39,12 +40,19 @@ class LagAlarm:
     what: str = "replication-lag"  # the alarm's name ends with it
 
 
+@dataclass(frozen=True)
+class AlertSubscriber:
+    protocol: str  # an SNS protocol (email, https, sms, sqs, lambda); stacks/settings.py validates the endpoint
+    endpoint: str
+
+
 @dataclass
 class ReplicationAlarmsArgs:
     region: str
     alarms: list[LagAlarm]
     provider: aws.Provider
-    account_id: pulumi.Input[str]  # the key policy names the account (root, and CloudWatch's source account)
+    account_id: pulumi.Input[str]  # the key policy's administrator
+    subscribers: list[AlertSubscriber] = field(default_factory=list)
 
 
 def half_rpo(rpo_minutes: int, unit_seconds: float) -> float:
@@ -56,10 +64,14 @@ def alerts_key_policy(account_id: str) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [
         {"Sid": "AccountAdministersTheKey", "Effect": "Allow",
          "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"}, "Action": "kms:*", "Resource": "*"},
+        # As the SNS developer guide gives it for an AWS service publishing to an encrypted topic ("Enable
+        # compatibility between event sources from AWS services and encrypted topics"): no condition. AWS does not
+        # document aws:SourceAccount in CloudWatch's KMS requests, and a condition on a key the request lacks
+        # denies it: the notification would be dropped. The key serves this topic only, and the topic's default
+        # policy admits publishers of this account only.
         {"Sid": "CloudWatchPublishesAlarmsToTheTopic", "Effect": "Allow",
          "Principal": {"Service": "cloudwatch.amazonaws.com"},
-         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
-         "Condition": {"StringEquals": {"aws:SourceAccount": account_id}}},
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*"},
     ]})
 
 
@@ -85,5 +97,11 @@ class ReplicationAlarms(pulumi.ComponentResource):
                 # secondary: not a lag, and no failure. A region that stops answering is the health checks' job.
                 treat_missing_data="notBreaching",
                 alarm_actions=[topic.arn], ok_actions=[topic.arn], opts=child(self, args.provider))
+        for subscriber in args.subscribers:
+            # Named by what it delivers to, not its place in the list: reordering the config replaces nothing.
+            digest = hashlib.sha256(f"{subscriber.protocol}:{subscriber.endpoint}".encode()).hexdigest()[:10]
+            aws.sns.TopicSubscription(f"{name}-{subscriber.protocol}-{digest}", topic=topic.arn,
+                                      protocol=subscriber.protocol, endpoint=subscriber.endpoint,
+                                      opts=child(self, args.provider))
         self.topic_arn = topic.arn
         self.register_outputs({"topicArn": self.topic_arn})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components.alarms import LagAlarm, ReplicationAlarms, ReplicationAlarmsArgs, half_rpo
+from components.alarms import AlertSubscriber, LagAlarm, ReplicationAlarms, ReplicationAlarmsArgs, half_rpo
 from components.aurora import AuroraSecondary, AuroraSecondaryArgs, ClusterPlacement
 from components.dns import ApiDns, ApiDnsArgs, RegionEndpoint
 from components.failover import AuroraPromotion, AuroraPromotionArgs
@@ -68,8 +68,9 @@ def build(settings: Settings) -> None:
                 destination_key_arn=primary.require_output("kmsPrimaryKeyArn"), destination_region=a,
                 provider=provider_b))
 
-    alarms = ReplicationAlarms("replication-alarms-b", ReplicationAlarmsArgs(region=b, alarms=lag_alarms,
-                                                                             provider=provider_b, account_id=account))
+    alarms = ReplicationAlarms("replication-alarms-b", ReplicationAlarmsArgs(
+        region=b, alarms=lag_alarms, provider=provider_b, account_id=account,
+        subscribers=[AlertSubscriber(s.protocol, s.endpoint) for s in settings.alerts.subscriptions]))
 
     dns = settings.dns
     endpoints = {Region.A: RegionEndpoint("a", dns.primary_endpoint, cap.dns_weight_a),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components.alarms import LagAlarm, ReplicationAlarms, ReplicationAlarmsArgs, half_rpo
+from components.alarms import AlertSubscriber, LagAlarm, ReplicationAlarms, ReplicationAlarmsArgs, half_rpo
 from components.aurora import AuroraGlobalPrimary, AuroraGlobalPrimaryArgs, ClusterPlacement
 from components.backup import BackupArgs, CrossRegionBackup
 from components.kms import MultiRegionKey, MultiRegionKeyArgs
@@ -68,8 +68,9 @@ def build(settings: Settings) -> None:
             name=f"dynamodb-{spec.name}-a-to-b", namespace="AWS/DynamoDB", metric="ReplicationLatency",
             dimensions={"TableName": spec.name, "ReceivingRegion": b}, threshold=half_rpo(rpo, unit_seconds=0.001),
             description=f"DynamoDB {spec.name} replication to {b} lags more than half the {spec.tier} RPO ({rpo} min)"))
-    alarms = ReplicationAlarms("replication-alarms-a", ReplicationAlarmsArgs(region=a, alarms=lag_alarms,
-                                                                             provider=provider_a, account_id=account))
+    alarms = ReplicationAlarms("replication-alarms-a", ReplicationAlarmsArgs(
+        region=a, alarms=lag_alarms, provider=provider_a, account_id=account,
+        subscribers=[AlertSubscriber(s.protocol, s.endpoint) for s in settings.alerts.subscriptions]))
 
     backup = CrossRegionBackup("backup", BackupArgs(
         primary_provider=provider_a, dr_provider=provider_b, primary_kms_key_arn=key.primary_arn,
