@@ -1,4 +1,5 @@
-"""Replication alarms: CloudWatch tells the on-call when a data store's replication lag puts its RPO at risk.
+"""Replication alarms: CloudWatch tells the on-call when a data store's replication lag puts its RPO at risk, or
+when S3 fails to replicate an object at all (a FAILED object publishes no latency, so no lag alarm would fire).
 
 Each lag metric lives in one region (Aurora's in the secondary's, S3's and DynamoDB's in the source's), so each
 stack alarms on the metrics of its own region, into an SNS topic of that region. Alarms fire at half the tier's
@@ -10,8 +11,9 @@ not grant a service principal anything.
 """
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -31,6 +33,17 @@ class LagAlarm:
     dimensions: dict[str, pulumi.Input[str]]
     threshold: float  # in the metric's own unit
     description: str
+    # A lag waits for 3 bad minutes out of 5; a count of failures (each one a lost object) pages at the first.
+    statistic: str = "Maximum"
+    evaluation_periods: int = EVALUATION_PERIODS
+    datapoints_to_alarm: int = DATAPOINTS_TO_ALARM
+    what: str = "replication-lag"  # the alarm's name ends with it
+
+
+@dataclass(frozen=True)
+class AlertSubscriber:
+    protocol: str  # an SNS protocol (email, https, sms, sqs, lambda); stacks/settings.py validates the endpoint
+    endpoint: str
 
 
 @dataclass
@@ -38,7 +51,8 @@ class ReplicationAlarmsArgs:
     region: str
     alarms: list[LagAlarm]
     provider: aws.Provider
-    account_id: pulumi.Input[str]  # the key policy names the account (root, and CloudWatch's source account)
+    account_id: pulumi.Input[str]  # the key policy's administrator
+    subscribers: list[AlertSubscriber] = field(default_factory=list)
 
 
 def half_rpo(rpo_minutes: int, unit_seconds: float) -> float:
@@ -50,10 +64,14 @@ def alerts_key_policy(account_id: str) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [
         {"Sid": "AccountAdministersTheKey", "Effect": "Allow",
          "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"}, "Action": "kms:*", "Resource": "*"},
+        # As the SNS developer guide gives it for an AWS service publishing to an encrypted topic ("Enable
+        # compatibility between event sources from AWS services and encrypted topics"): no condition. AWS does not
+        # document aws:SourceAccount in CloudWatch's KMS requests, and a condition on a key the request lacks
+        # denies it: the notification would be dropped. The key serves this topic only, and the topic's default
+        # policy admits publishers of this account only.
         {"Sid": "CloudWatchPublishesAlarmsToTheTopic", "Effect": "Allow",
          "Principal": {"Service": "cloudwatch.amazonaws.com"},
-         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
-         "Condition": {"StringEquals": {"aws:SourceAccount": account_id}}},
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*"},
     ]})
 
 
@@ -70,14 +88,20 @@ class ReplicationAlarms(pulumi.ComponentResource):
                               kms_master_key_id=key.arn, opts=child(self, args.provider))
         for alarm in args.alarms:
             aws.cloudwatch.MetricAlarm(
-                f"{name}-{alarm.name}", name=f"dr-platform-{alarm.name}-replication-lag",
+                f"{name}-{alarm.name}", name=f"dr-platform-{alarm.name}-{alarm.what}",
                 alarm_description=alarm.description, namespace=alarm.namespace, metric_name=alarm.metric,
-                dimensions=alarm.dimensions, statistic="Maximum", period=PERIOD_SECONDS,
-                evaluation_periods=EVALUATION_PERIODS, datapoints_to_alarm=DATAPOINTS_TO_ALARM,
+                dimensions=alarm.dimensions, statistic=alarm.statistic, period=PERIOD_SECONDS,
+                evaluation_periods=alarm.evaluation_periods, datapoints_to_alarm=alarm.datapoints_to_alarm,
                 threshold=alarm.threshold, comparison_operator="GreaterThanThreshold",
                 # No datapoints means nothing to replicate (S3 and DynamoDB publish only on writes) or a headless
-                # secondary: not a lag. A region that stops answering is the health checks' job.
+                # secondary: not a lag, and no failure. A region that stops answering is the health checks' job.
                 treat_missing_data="notBreaching",
                 alarm_actions=[topic.arn], ok_actions=[topic.arn], opts=child(self, args.provider))
+        for subscriber in args.subscribers:
+            # Named by what it delivers to, not its place in the list: reordering the config replaces nothing.
+            digest = hashlib.sha256(f"{subscriber.protocol}:{subscriber.endpoint}".encode()).hexdigest()[:10]
+            aws.sns.TopicSubscription(f"{name}-{subscriber.protocol}-{digest}", topic=topic.arn,
+                                      protocol=subscriber.protocol, endpoint=subscriber.endpoint,
+                                      opts=child(self, args.provider))
         self.topic_arn = topic.arn
         self.register_outputs({"topicArn": self.topic_arn})

@@ -4,10 +4,13 @@ The clusters' networks have no internet egress (components/network.py), so every
 own ECR through its VPC endpoints, and region B must already hold the images when region A is gone: ECR's
 registry replication copies every push from A to B. Repositories that replication creates in B take their
 settings from a creation template in B (KMS with B's replica key, immutable tags), so B's copies are encrypted and
-pinned the same way as A's.
+pinned the same way as A's. A template with a KMS key needs a role ECR creates the repositories with (pulumi-aws:
+custom_role_arn is "Required if using repository tags or KMS encryption"); without it replication cannot create
+B's repositories, and B, whose nodes have no egress, would have no images.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pulumi
@@ -42,13 +45,24 @@ class ContainerRegistry(pulumi.ComponentResource):
                     encryption_type="KMS", kms_key=args.primary_kms_key_arn)],
                 opts=data(self, args.primary_provider))
             self.repository_urls[repository] = repo.repository_url
+        creator = aws.iam.Role(f"{name}-replica-creator", name="dr-platform-ecr-replica-creator",
+                               description="ECR creates the DR region's replicated repositories with this role",
+                               assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+                                   "Effect": "Allow", "Principal": {"Service": "ecr.amazonaws.com"},
+                                   "Action": "sts:AssumeRole"}]}),
+                               opts=child(self, args.replica_provider))
+        creator_policy = aws.iam.RolePolicy(
+            f"{name}-replica-creator-policy", role=creator.name,
+            policy=pulumi.Output.all(args.account_id, args.replica_kms_key_arn).apply(
+                lambda a: replica_creator_policy(args.replica_region, a[0], a[1])),
+            opts=child(self, args.replica_provider))
         template = aws.ecr.RepositoryCreationTemplate(
             f"{name}-replicas", prefix="ROOT", applied_fors=["REPLICATION"],
             description="repositories ECR replication creates in the DR region",
-            image_tag_mutability="IMMUTABLE",
+            image_tag_mutability="IMMUTABLE", custom_role_arn=creator.arn,
             encryption_configurations=[aws.ecr.RepositoryCreationTemplateEncryptionConfigurationArgs(
                 encryption_type="KMS", kms_key=args.replica_kms_key_arn)],
-            opts=child(self, args.replica_provider))
+            opts=child(self, args.replica_provider, depends_on=[creator_policy]))
         aws.ecr.ReplicationConfiguration(
             f"{name}-replication",
             replication_configuration=aws.ecr.ReplicationConfigurationReplicationConfigurationArgs(rules=[
@@ -58,3 +72,14 @@ class ContainerRegistry(pulumi.ComponentResource):
             opts=child(self, args.primary_provider, depends_on=[template]))  # B's copies get the template
         self.register_outputs({"repositoryUrls": self.repository_urls})
 
+
+def replica_creator_policy(region: str, account_id: str, kms_key_arn: str) -> str:
+    """What ECR's user guide gives the repository creation role ("Create a custom policy for repository creation
+    templates"), scoped to this account's repositories in `region` and the one key the template names."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "CreateReplicatedRepositories", "Effect": "Allow",
+         "Action": ["ecr:CreateRepository", "ecr:ReplicateImage", "ecr:TagResource"],
+         "Resource": [f"arn:aws:ecr:{region}:{account_id}:repository/*"]},
+        {"Sid": "EncryptWithTheReplicaKey", "Effect": "Allow",
+         "Action": ["kms:CreateGrant", "kms:RetireGrant", "kms:DescribeKey"], "Resource": [kms_key_arn]},
+    ]})

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.alarms import LagAlarm
 from components.base import child, data
 
 NONCURRENT_VERSION_DAYS = 90
@@ -67,9 +68,26 @@ class SecureBucket(pulumi.ComponentResource):
         self.register_outputs({"arn": self.arn, "name": self.name})
 
 
+def failed_replication_alarm(bucket: str, direction: str, source_bucket: pulumi.Input[str],
+                             destination_bucket: pulumi.Input[str]) -> LagAlarm:
+    """Any failed replication operation of the rule pages at once: the object is missing in the other region, and
+    S3 does not retry a FAILED object. The metric lives in the source's region (replication metrics are on)."""
+    return LagAlarm(name=f"s3-{bucket}-{direction}-failed", namespace="AWS/S3", metric="OperationsFailedReplication",
+                    dimensions={"SourceBucket": source_bucket, "DestinationBucket": destination_bucket,
+                                "RuleId": REPLICATION_RULE_ID},
+                    threshold=0, statistic="Sum", evaluation_periods=1, datapoints_to_alarm=1,
+                    what="replication-failed",
+                    description=f"S3 {bucket} replication {direction} failed for at least one object (not retried: "
+                                "fix the cause, then re-replicate with S3 Batch Replication)")
+
+
 def replication_role_policy(source_arn: str, destination_arn: str, source_key_arn: str,
                             destination_key_arn: str, source_region: str, destination_region: str) -> str:
-    """Least privilege for S3 replication of SSE-KMS objects, as AWS documents it."""
+    """Least privilege for S3 replication of SSE-KMS objects, as AWS documents it.
+
+    Both buckets use S3 Bucket Keys, so (S3 user guide, "Amazon S3 Bucket Keys and replication") KMS sees the
+    bucket ARN as encryption context, not the object's, and the replica key also needs kms:Decrypt (S3 verifies
+    the destination's bucket key with it). Without either, every object ends up FAILED, with no lag to alarm on."""
     return json.dumps({"Version": "2012-10-17", "Statement": [
         {"Sid": "ReadReplicationConfig", "Effect": "Allow",
          "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"], "Resource": [source_arn]},
@@ -81,11 +99,11 @@ def replication_role_policy(source_arn: str, destination_arn: str, source_key_ar
          "Resource": [f"{destination_arn}/*"]},
         {"Sid": "DecryptSource", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": [source_key_arn],
          "Condition": {"StringLike": {"kms:ViaService": f"s3.{source_region}.amazonaws.com",
-                                      "kms:EncryptionContext:aws:s3:arn": [f"{source_arn}/*"]}}},
-        {"Sid": "EncryptReplica", "Effect": "Allow", "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
-         "Resource": [destination_key_arn],
+                                      "kms:EncryptionContext:aws:s3:arn": [source_arn]}}},
+        {"Sid": "EncryptReplica", "Effect": "Allow",
+         "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], "Resource": [destination_key_arn],
          "Condition": {"StringLike": {"kms:ViaService": f"s3.{destination_region}.amazonaws.com",
-                                      "kms:EncryptionContext:aws:s3:arn": [f"{destination_arn}/*"]}}},
+                                      "kms:EncryptionContext:aws:s3:arn": [destination_arn]}}},
     ]})
 
 

@@ -164,6 +164,16 @@ def _images_from_ecr(props: Props, _region: str | None, _config: Mapping[str, An
             if isinstance(container.get("image"), str) and not ECR_IMAGE.match(container["image"])]
 
 
+def _creation_template_role(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
+    # pulumi-aws: custom_role_arn is "Required if using repository tags or KMS encryption"; without it ECR cannot
+    # create the repositories replication (or pull-through cache) needs, and nothing fails until an image is missing.
+    kms = any((c or {}).get("encryptionType") == "KMS" for c in props.get("encryptionConfigurations") or [])
+    needs = [what for what, used in (("KMS encryption", kms), ("resource tags", bool(props.get("resourceTags"))))
+             if used]
+    return [f"uses {' and '.join(needs)} without customRoleArn: ECR cannot create repositories from it"] \
+        if needs and not props.get("customRoleArn") else []
+
+
 DATA_TYPES = ("aws:rds/cluster:Cluster", "aws:rds/globalCluster:GlobalCluster", "aws:s3/bucket:Bucket",
               "aws:dynamodb/table:Table", "aws:secretsmanager/secret:Secret", "aws:backup/vault:Vault",
               "aws:backup/plan:Plan", "aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey",
@@ -192,6 +202,8 @@ RULES: list[Rule] = [
          ("kubernetes:storage.k8s.io/v1:StorageClass",), _ebs_storage_class_encrypted),
     Rule("images-from-ecr", "Workloads pull their images from ECR (the nodes have no internet egress)",
          WORKLOAD_TYPES, _images_from_ecr),
+    Rule("ecr-template-creation-role", "ECR creation templates with KMS or tags name the role ECR creates with",
+         ("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate",), _creation_template_role),
 ]
 
 

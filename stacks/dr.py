@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pulumi
 
-from components.alarms import LagAlarm, ReplicationAlarms, ReplicationAlarmsArgs, half_rpo
+from components.alarms import AlertSubscriber, LagAlarm, ReplicationAlarms, ReplicationAlarmsArgs, half_rpo
 from components.aurora import AuroraSecondary, AuroraSecondaryArgs, ClusterPlacement
 from components.dns import ApiDns, ApiDnsArgs, RegionEndpoint
 from components.failover import AuroraPromotion, AuroraPromotionArgs
 from components.network import Network, NetworkArgs
+from components.storage import BucketReplication, BucketReplicationArgs, failed_replication_alarm
 from ops.core.posture import Region, capacity
-from components.storage import BucketReplication, BucketReplicationArgs
 from stacks.common import account_id, aurora_args, bucket_lag_alarm, compute, provider, search_feed
 from stacks.settings import Settings, Tier
 
@@ -61,14 +61,16 @@ def build(settings: Settings) -> None:
             side = buckets.apply(lambda all_buckets, name=spec.name: all_buckets[name])
             lag_alarms.append(bucket_lag_alarm(settings, spec.name, spec.tier, side["drName"], side["primaryName"],
                                                "b-to-a"))
+            lag_alarms.append(failed_replication_alarm(spec.name, "b-to-a", side["drName"], side["primaryName"]))
             BucketReplication(f"replication-{spec.name}-b-to-a", BucketReplicationArgs(
                 source_bucket=side["drName"], source_arn=side["drArn"], source_key_arn=replica_key_arn,
                 source_region=b, destination_arn=side["primaryArn"],
                 destination_key_arn=primary.require_output("kmsPrimaryKeyArn"), destination_region=a,
                 provider=provider_b))
 
-    alarms = ReplicationAlarms("replication-alarms-b", ReplicationAlarmsArgs(region=b, alarms=lag_alarms,
-                                                                             provider=provider_b, account_id=account))
+    alarms = ReplicationAlarms("replication-alarms-b", ReplicationAlarmsArgs(
+        region=b, alarms=lag_alarms, provider=provider_b, account_id=account,
+        subscribers=[AlertSubscriber(s.protocol, s.endpoint) for s in settings.alerts.subscriptions]))
 
     dns = settings.dns
     endpoints = {Region.A: RegionEndpoint("a", dns.primary_endpoint, cap.dns_weight_a),

@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import pulumi
 
-from components.alarms import LagAlarm, ReplicationAlarms, ReplicationAlarmsArgs, half_rpo
+from components.alarms import AlertSubscriber, LagAlarm, ReplicationAlarms, ReplicationAlarmsArgs, half_rpo
 from components.aurora import AuroraGlobalPrimary, AuroraGlobalPrimaryArgs, ClusterPlacement
 from components.backup import BackupArgs, CrossRegionBackup
 from components.kms import MultiRegionKey, MultiRegionKeyArgs
 from components.network import Network, NetworkArgs
-from ops.core.posture import capacity
-from components.storage import BucketReplication, BucketReplicationArgs, SecureBucket, SecureBucketArgs
+from components.storage import (
+    BucketReplication,
+    BucketReplicationArgs,
+    SecureBucket,
+    SecureBucketArgs,
+    failed_replication_alarm,
+)
 from components.tables import GlobalTable, GlobalTableArgs
-from stacks.common import (account_id, aurora_args, bucket_lag_alarm, bucket_name, compute, container_registry,
-                           provider)
+from ops.core.posture import capacity
+from stacks.common import account_id, aurora_args, bucket_lag_alarm, bucket_name, compute, container_registry, provider
 from stacks.settings import Settings
 
 
@@ -54,6 +59,7 @@ def build(settings: Settings) -> None:
         buckets[spec.name] = {"primaryName": bucket_a.name, "primaryArn": bucket_a.arn,
                               "drName": bucket_b.name, "drArn": bucket_b.arn}
         lag_alarms.append(bucket_lag_alarm(settings, spec.name, spec.tier, bucket_a.name, bucket_b.name, "a-to-b"))
+        lag_alarms.append(failed_replication_alarm(spec.name, "a-to-b", bucket_a.name, bucket_b.name))
 
     tables = {spec.name: GlobalTable(f"table-{spec.name}", GlobalTableArgs(
         table_name=spec.name, hash_key=spec.hash_key, tier=spec.tier.value, kms_key_arn=key.primary_arn,
@@ -66,8 +72,9 @@ def build(settings: Settings) -> None:
             name=f"dynamodb-{spec.name}-a-to-b", namespace="AWS/DynamoDB", metric="ReplicationLatency",
             dimensions={"TableName": spec.name, "ReceivingRegion": b}, threshold=half_rpo(rpo, unit_seconds=0.001),
             description=f"DynamoDB {spec.name} replication to {b} lags more than half the {spec.tier} RPO ({rpo} min)"))
-    alarms = ReplicationAlarms("replication-alarms-a", ReplicationAlarmsArgs(region=a, alarms=lag_alarms,
-                                                                             provider=provider_a, account_id=account))
+    alarms = ReplicationAlarms("replication-alarms-a", ReplicationAlarmsArgs(
+        region=a, alarms=lag_alarms, provider=provider_a, account_id=account,
+        subscribers=[AlertSubscriber(s.protocol, s.endpoint) for s in settings.alerts.subscriptions]))
 
     backup = CrossRegionBackup("backup", BackupArgs(
         primary_provider=provider_a, dr_provider=provider_b, primary_kms_key_arn=key.primary_arn,

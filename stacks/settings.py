@@ -238,6 +238,55 @@ class ComputeSettings(Strict):
         return self
 
 
+# What SNS delivers an alarm to, and what each protocol's endpoint looks like. Plain http is refused (TLS only);
+# firehose and application need roles or platform apps this program does not manage.
+SUBSCRIPTION_ENDPOINTS: dict[str, tuple[str, str]] = {
+    "email": (r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$", "an email address (the recipient confirms by mail)"),
+    "email-json": (r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$", "an email address (the recipient confirms by mail)"),
+    "https": (r"^https://[A-Za-z0-9.-]+(:\d+)?(/\S*)?$", "an https:// URL (the endpoint confirms the subscription)"),
+    "sms": (r"^\+[1-9]\d{6,14}$", "a phone number in E.164 form (+15555550100)"),
+    "sqs": (r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?$",
+            "an SQS queue ARN (arn:aws:sqs:REGION:ACCOUNT:NAME)"),
+    "lambda": (r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]+)?$",
+               "a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME)"),
+}
+
+
+class SubscriptionSettings(Strict):
+    protocol: str
+    endpoint: str
+
+    @field_validator("protocol")
+    @classmethod
+    def known_protocol(cls, protocol: str) -> str:
+        if protocol == "http":
+            raise ValueError("plain http would carry alerts unencrypted: use https")
+        if protocol not in SUBSCRIPTION_ENDPOINTS:
+            raise ValueError(f"must be one of {', '.join(SUBSCRIPTION_ENDPOINTS)}")
+        return protocol
+
+
+class AlertSettings(Strict):
+    # Who hears the replication alarms: every endpoint subscribes to the alerts topic of each stack's region.
+    subscriptions: list[SubscriptionSettings] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def endpoints_fit_their_protocols(self) -> Self:
+        seen: set[tuple[str, str]] = set()
+        for index, subscription in enumerate(self.subscriptions):
+            pattern, shape = SUBSCRIPTION_ENDPOINTS[subscription.protocol]
+            if not re.match(pattern, subscription.endpoint):
+                raise _KeyedError(f"alerts.subscriptions[{index}].endpoint",
+                                  f"{subscription.endpoint!r} is not {shape}, as protocol {subscription.protocol} "
+                                  "needs")
+            pair = (subscription.protocol, subscription.endpoint)
+            if pair in seen:
+                raise _KeyedError(f"alerts.subscriptions[{index}]",
+                                  f"{subscription.protocol} {subscription.endpoint} appears twice")
+            seen.add(pair)
+        return self
+
+
 class Settings(Strict):
     role: Role
     posture: Posture = Posture.PILOT_LIGHT
@@ -254,6 +303,7 @@ class Settings(Strict):
     dns: DnsSettings = DnsSettings()
     objectives: Objectives = Objectives()
     compute: ComputeSettings = ComputeSettings()
+    alerts: AlertSettings = AlertSettings()
 
     @field_validator("allowed_regions")
     @classmethod

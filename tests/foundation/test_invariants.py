@@ -159,10 +159,11 @@ def test_every_resource_lands_in_its_region(primary_plan: Plan, dr_plans: dict) 
             elif plan.stack == "dr":
                 assert r.region == "us-west-2", r.urn  # the dr stack never needs region A's APIs
             else:
-                # what A's replication writes into: replica buckets, the key replica, the backup copy vault, the
-                # template ECR replication creates B's repositories from
+                # what A's replication writes into: replica buckets, the key replica, the backup copy vault (and
+                # B's AWS Backup settings), the template ECR replication creates B's repositories from
                 in_b = (r.name.startswith("bucket-") and (r.name.endswith("-b") or "-b-" in r.name)) or \
-                    r.name in {"data-key-replica", "data-key-replica-alias", "backup-vault-b", "registry-replicas"}
+                    r.name in {"data-key-replica", "data-key-replica-alias", "backup-vault-b", "backup-settings-b",
+                               "registry-replicas"}
                 assert r.region == ("us-west-2" if in_b else "us-east-1"), r.urn
     assert [p.inputs["region"] for p in dr_plans[("pilot-light", False)].by_type("pulumi:providers:aws")] == \
         ["us-west-2"]

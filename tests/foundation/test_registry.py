@@ -1,6 +1,8 @@
 """Images: ECR repositories in A replicated to B, and each cluster pulls from its own region's registry."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ops.core.images import reference_of, regional_image, registry_host, repository_of
@@ -51,3 +53,29 @@ def test_primary_owns_encrypted_immutable_repositories_replicated_to_b(primary_p
     assert template.inputs["encryptionConfigurations"] == [
         {"encryptionType": "KMS", "kmsKey": primary_plan.outputs["kmsReplicaKeyArn"]}]
     assert template.urn in replication.dependencies  # B's copies are created from it, not with defaults
+
+
+def test_the_creation_template_names_a_role_ecr_can_create_bs_repositories_with(primary_plan: Plan) -> None:
+    """pulumi-aws 7.51 RepositoryCreationTemplate.custom_role_arn: "A custom IAM role to use for repository
+    creation. Required if using repository tags or KMS encryption." The role is the one ECR's user guide describes
+    ("Create an IAM role for repository creation templates"): trusted by ecr.amazonaws.com, allowed
+    ecr:CreateRepository, ecr:ReplicateImage, ecr:TagResource and kms:CreateGrant, kms:RetireGrant,
+    kms:DescribeKey; here scoped to B's repositories and B's key."""
+    (template,) = primary_plan.by_type("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate")
+    roles = {r.inputs.get("name", r.name): r for r in primary_plan.by_type("aws:iam/role:Role")}
+    role = next(r for r in roles.values() if template.inputs.get("customRoleArn", "").endswith(
+        f":role/{r.inputs.get('name', r.name)}"))
+    assert role.urn in template.dependencies
+    trust = json.loads(role.inputs["assumeRolePolicy"])
+    assert trust["Statement"] == [{"Effect": "Allow", "Principal": {"Service": "ecr.amazonaws.com"},
+                                   "Action": "sts:AssumeRole"}]
+    (policy,) = [p for p in primary_plan.by_type("aws:iam/rolePolicy:RolePolicy") if p.parent == role.parent
+                 and p.inputs["role"] == role.inputs.get("name", role.name)]
+    assert policy.urn in template.dependencies  # the role can act before replication first needs it
+    granted = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+    assert set(granted["CreateReplicatedRepositories"]["Action"]) == {
+        "ecr:CreateRepository", "ecr:ReplicateImage", "ecr:TagResource"}
+    assert granted["CreateReplicatedRepositories"]["Resource"] == ["arn:aws:ecr:us-west-2:123456789012:repository/*"]
+    assert set(granted["EncryptWithTheReplicaKey"]["Action"]) == {"kms:CreateGrant", "kms:RetireGrant",
+                                                                  "kms:DescribeKey"}
+    assert granted["EncryptWithTheReplicaKey"]["Resource"] == [primary_plan.outputs["kmsReplicaKeyArn"]]

@@ -25,6 +25,9 @@ GOOD_EBS_CLASS = {"provisioner": "ebs.csi.aws.com",
 
 
 DEPLOYMENT, CRONJOB = "kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:CronJob"
+TEMPLATE = "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate"
+KMS_TEMPLATE = {"appliedFors": ["REPLICATION"],
+                "encryptionConfigurations": [{"encryptionType": "KMS", "kmsKey": "arn:aws:kms:us-west-2:1:key/k"}]}
 ECR = "111122223333.dkr.ecr.us-west-2.amazonaws.com"
 
 
@@ -94,6 +97,11 @@ CASES = [
     (CRONJOB, {"spec": {"jobTemplate": {"spec": {"template": {"spec": pod(f"{ECR}/report:2")}}}}},
      {"spec": {"jobTemplate": {"spec": {"template": {"spec": pod("docker.io/library/busybox:1.36")}}}}},
      "images-from-ecr"),
+    (TEMPLATE, {**KMS_TEMPLATE, "customRoleArn": "arn:aws:iam::1:role/creator"}, KMS_TEMPLATE,
+     "ecr-template-creation-role"),
+    (TEMPLATE, {"encryptionConfigurations": [{"encryptionType": "AES256"}]},
+     {"resourceTags": {"team": "platform"}, "encryptionConfigurations": [{"encryptionType": "AES256"}]},
+     "ecr-template-creation-role"),
 ]
 
 
