@@ -11,6 +11,7 @@ import pkgutil
 import typer
 
 import scripts.commands
+from scripts.terminal import HELP_SETTINGS, HelpGroup
 
 app = typer.Typer(
     name="drctl",
@@ -18,8 +19,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=HelpGroup,
+    rich_markup_mode=None,
+    context_settings=HELP_SETTINGS,
 )
-
 
 
 @app.callback()

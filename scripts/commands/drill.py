@@ -7,7 +7,10 @@ from typing import Annotated
 
 import typer
 
-drill_app = typer.Typer(help="Quarterly DR drills (seed 000 N.6): plan and evidence.", no_args_is_help=True)
+from scripts.terminal import HELP_SETTINGS, HelpGroup
+
+drill_app = typer.Typer(help="Quarterly DR drills (seed 000 N.6): plan and evidence.", no_args_is_help=True,
+                        cls=HelpGroup, rich_markup_mode=None, context_settings=HELP_SETTINGS)
 
 
 def register(app: typer.Typer) -> None:
