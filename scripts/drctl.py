@@ -11,7 +11,8 @@ import pkgutil
 import typer
 
 import scripts.commands
-from scripts.terminal import HELP_SETTINGS, HelpGroup
+from scripts.cli_input import DrctlGroup
+from scripts.terminal import HELP_SETTINGS
 
 app = typer.Typer(
     name="drctl",
@@ -19,7 +20,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    cls=HelpGroup,
+    cls=DrctlGroup,
     rich_markup_mode=None,
     context_settings=HELP_SETTINGS,
 )

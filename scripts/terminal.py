@@ -4,7 +4,6 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-import click
 from rich.console import Console
 from typer.core import TyperGroup
 
@@ -23,7 +22,7 @@ class HelpGroup(TyperGroup):
     at 80 columns. The command list shows each command's whole first sentence, wrapped, where click would cut it
     to one line."""
 
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
         rows = [(name, command.get_short_help_str(limit=10**6)) for name in self.list_commands(ctx)
                 if (command := self.get_command(ctx, name)) is not None and not command.hidden]
         if rows:
