@@ -43,7 +43,7 @@ def record(
 
     try:
         objective = load_stack_settings(stack).objectives.for_tier(tier)
-        journal = Journal.load(journal_dir or DEFAULT_JOURNAL_DIR, run_id)
+        journal = Journal.load(_journal_path(journal_dir or DEFAULT_JOURNAL_DIR, run_id).parent, run_id)
         result = outcome(journal, objective.rto_minutes, objective.rpo_minutes)
     except (BadInput, ConfigError, ValueError) as exc:
         print(f"bad input: {exc}", file=sys.stderr)
@@ -52,3 +52,16 @@ def record(
                          render_report(journal, result, list(variance or []), list(follow_up or [])))
     print(f"{result.runbook}: RTO {result.rto_seconds:g} s ({'met' if result.rto_met else 'NOT met'}) → {path}")
     raise typer.Exit(0 if result.rto_met and result.rpo_met is not False else 1)
+
+
+def _journal_path(directory: Path, run_id: str) -> Path:
+    """The run's journal, or BadInput naming the run, where it looked and what is there instead."""
+    from scripts.runbooks.engine import BadInput
+
+    path = directory / f"{run_id}.json"
+    if path.is_file():
+        return path
+    runs = sorted((p.stem for p in directory.glob("*.json")), reverse=True) if directory.is_dir() else []
+    there = (f"runs there, newest first: {', '.join(runs[:5])}{', ...' if len(runs) > 5 else ''}" if runs
+             else "no journals there")
+    raise BadInput(f"run {run_id}: no journal {path} ({there}; --journal-dir says where journals are)")
