@@ -23,6 +23,9 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 REGION_PATTERN = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
 # S3 bucket names: 3-63 chars, lowercase, digits, dots, hyphens; we add a region suffix (up to 15 chars).
 BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,46}[a-z0-9]$"
+# Aurora's DB instance classes: db.serverless, or a memory-optimized (r, x) or burstable (t) family with a size
+# (AWS's "Supported DB engines for DB instance classes"); whether a region and version offer it is AWS's answer.
+AURORA_INSTANCE_CLASS_PATTERN = r"^db\.(serverless|[rxt]\d+[a-z]*\.(micro|small|medium|large|\d{0,2}xlarge))$"
 
 
 class ConfigError(ValueError):
@@ -60,7 +63,7 @@ class Strict(BaseModel):
 class AuroraSettings(Strict):
     global_cluster_id: str = Field("dr-core", pattern=r"^[a-z][a-z0-9-]{0,40}[a-z0-9]$")
     engine_version: str = Field("15.8", pattern=r"^\d+\.\d+$")
-    instance_class: str = Field("db.r6g.large", pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+    instance_class: str = Field("db.r6g.large", pattern=AURORA_INSTANCE_CLASS_PATTERN)
     instances: int = Field(2, ge=1, le=16, description="production writer + readers")
     backup_retention_days: int = Field(7, ge=1, le=35)
     database_name: str = Field("app", pattern=r"^[a-z][a-z0-9_]{0,62}$")

@@ -25,6 +25,7 @@ BAD = [  # (override, the key the message must name)
     ("drRegion=eu-west-1", "drRegion"),
     ('allowedRegions=["us-east-1","us-west-2","moon-1"]', "allowedRegions"),
     ("aurora.instanceClass=r6g.large", "aurora.instanceClass"),
+    ("aurora.instanceClass=db.r99.huge", "aurora.instanceClass"),
     ("aurora.instances=0", "aurora.instances"),
     ("aurora.backupRetentionDays=40", "aurora.backupRetentionDays"),
     ("aurora.engineVersion=fifteen", "aurora.engineVersion"),
