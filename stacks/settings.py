@@ -2,18 +2,20 @@
 
 Keys are the camelCase names `pulumi config set --path` writes (`aurora.instanceClass`, `objectives.critical.
 rtoMinutes`). Unknown keys, wrong types and impossible values are rejected before any resource is declared,
-with a `ConfigError` that names the key. Scalar defaults are also declared, typed, in Pulumi.yaml (the CLI
+with a `ConfigError` that lists every problem found, each naming its key (checks across keys run once the keys
+they compare are valid themselves). Scalar defaults are also declared, typed, in Pulumi.yaml (the CLI
 applies them there); a test keeps the two in step.
 """
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from ops.core.paths import REPO_ROOT
@@ -24,14 +26,42 @@ PROJECT_DIR = REPO_ROOT
 REGION_PATTERN = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
 # S3 bucket names: 3-63 chars, lowercase, digits, dots, hyphens; we add a region suffix (up to 15 chars).
 BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,46}[a-z0-9]$"
+# Aurora's DB instance classes: db.serverless, or a memory-optimized (r, x) or burstable (t) family with a size
+# (AWS's "Supported DB engines for DB instance classes"); whether a region and version offer it is AWS's answer.
+AURORA_INSTANCE_CLASS_PATTERN = r"^db\.(serverless|[rxt]\d+[a-z]*\.(micro|small|medium|large|\d{0,2}xlarge))$"
 
 
 class ConfigError(ValueError):
-    """Invalid stack configuration; `key` is the dotted config path that is wrong."""
+    """Invalid stack configuration: `problems` is every (dotted config path, message) found, `key` the first's."""
 
-    def __init__(self, key: str, message: str) -> None:
+    def __init__(self, key: str, message: str, more: Sequence[tuple[str, str]] = ()) -> None:
         self.key = key
-        super().__init__(f"{PROJECT}:{key}: {message}")
+        self.problems = [(key, message), *more]
+        super().__init__("\n".join(f"{PROJECT}:{k}: {m}" for k, m in self.problems))
+
+    @classmethod
+    def of(cls, problems: Sequence[tuple[str, str]]) -> Self:
+        (key, message), *more = problems
+        return cls(key, message, more)
+
+    def report(self) -> str:
+        """What the CLI prints: one problem on one line, several as a list."""
+        if len(self.problems) == 1:
+            return f"invalid config: {self}"
+        return f"invalid config, {len(self.problems)} problems:\n" + "\n".join(f"  {line}" for line in
+                                                                                 str(self).splitlines())
+
+
+class _KeyedError(ValueError):
+    """A validator's problems, each with the key it is about (which pydantic's location cannot say)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(message for _, message in problems))
+
+
+def _duplicates(names: list[str]) -> list[str]:
+    return sorted({name for name in names if names.count(name) > 1})
 
 
 class Role(StrEnum):
@@ -61,7 +91,7 @@ class Strict(BaseModel):
 class AuroraSettings(Strict):
     global_cluster_id: str = Field("dr-core", pattern=r"^[a-z][a-z0-9-]{0,40}[a-z0-9]$")
     engine_version: str = Field("15.8", pattern=r"^\d+\.\d+$")
-    instance_class: str = Field("db.r6g.large", pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+    instance_class: str = Field("db.r6g.large", pattern=AURORA_INSTANCE_CLASS_PATTERN)
     instances: int = Field(2, ge=1, le=16, description="production writer + readers")
     backup_retention_days: int = Field(7, ge=1, le=35)
     database_name: str = Field("app", pattern=r"^[a-z][a-z0-9_]{0,62}$")
@@ -108,10 +138,13 @@ class Objectives(Strict):
 
     @model_validator(mode="after")
     def critical_is_stricter(self) -> Self:
-        if self.critical.rto_minutes > self.standard.rto_minutes:
-            raise ValueError("critical.rtoMinutes may not exceed standard.rtoMinutes")
-        if self.critical.rpo_minutes > self.standard.rpo_minutes:
-            raise ValueError("critical.rpoMinutes may not exceed standard.rpoMinutes")
+        problems = [(f"objectives.critical.{key}", f"may not exceed objectives.standard.{key} ({standard})")
+                    for key, critical, standard in (
+                        ("rtoMinutes", self.critical.rto_minutes, self.standard.rto_minutes),
+                        ("rpoMinutes", self.critical.rpo_minutes, self.standard.rpo_minutes))
+                    if critical > standard]
+        if problems:
+            raise _KeyedError(problems)
         return self
 
     def for_tier(self, tier: Tier) -> Objective:
@@ -121,6 +154,12 @@ class Objectives(Strict):
 class NetworkSettings(Strict):
     primary_cidr: str = Field("10.10.0.0/16", pattern=r"^\d+\.\d+\.\d+\.\d+/16$")
     dr_cidr: str = Field("10.20.0.0/16", pattern=r"^\d+\.\d+\.\d+\.\d+/16$")
+
+    @model_validator(mode="after")
+    def distinct(self) -> Self:
+        if self.primary_cidr == self.dr_cidr:
+            raise _KeyedError([("network.drCidr", "must differ from network.primaryCidr (failback routes)")])
+        return self
 
 
 # EC2 instance types: family (letters, generation digit, attributes) . size, e.g. m6i.large, c7g.2xlarge, m7i.metal-24xl
@@ -172,7 +211,7 @@ class ComputeSettings(Strict):
     kubernetes_version: str = Field("1.34", pattern=r"^1\.\d{2}$")
     node_instance_type: str = Field("m6i.large", pattern=INSTANCE_TYPE_PATTERN)
     nodes: int = Field(3, ge=1, le=100, description="production node count (one per AZ at the default)")
-    max_nodes: int = Field(6, ge=1, le=450)
+    max_nodes: int = Field(6, ge=1, le=450, validate_default=True)
     # Empty: the API endpoint is private only (deploy from inside the VPC or over VPN/peering). CIDRs here turn
     # the public endpoint on, restricted to them; 0.0.0.0/0 is refused.
     public_access_cidrs: list[str] = Field(default_factory=list)
@@ -224,18 +263,24 @@ class ComputeSettings(Strict):
                 raise ValueError(f"{cidr}: the API endpoint may not be open to the whole internet")
         return cidrs
 
-    @model_validator(mode="after")
-    def coherent(self) -> Self:
-        if self.max_nodes < self.nodes:
-            raise _KeyedError("compute.maxNodes", f"must be at least compute.nodes ({self.nodes}), got "
-                                                  f"{self.max_nodes}")
-        names = [s.name for s in self.services]
-        duplicate = next((n for n in names if names.count(n) > 1), None)
-        if duplicate:
-            raise _KeyedError("compute.services", f"name {duplicate!r} appears twice")
+    @field_validator("max_nodes")
+    @classmethod
+    def room_for_production(cls, max_nodes: int, info: ValidationInfo) -> int:
+        nodes = info.data.get("nodes")
+        if nodes is not None and max_nodes < nodes:
+            raise _KeyedError([("compute.maxNodes", f"must be at least compute.nodes ({nodes}), got {max_nodes}")])
+        return max_nodes
+
+    @field_validator("services")
+    @classmethod
+    def names_free(cls, services: list[ServiceSettings]) -> list[ServiceSettings]:
+        names = [s.name for s in services]
+        problems = [("compute.services", f"name {name!r} appears twice") for name in _duplicates(names)]
         if "typesense" in names:
-            raise _KeyedError("compute.services", "'typesense' is the search StatefulSet's name")
-        return self
+            problems.append(("compute.services", "'typesense' is the search StatefulSet's name"))
+        if problems:
+            raise _KeyedError(problems)
+        return services
 
 
 # What SNS delivers an alarm to, and what each protocol's endpoint looks like. Plain http is refused (TLS only);
@@ -292,10 +337,13 @@ class Settings(Strict):
     posture: Posture = Posture.PILOT_LIGHT
     failover: bool = False
     failover_mode: FailoverMode = FailoverMode.PLANNED
+    # The checks across keys are field validators reading the keys declared before them (info.data holds those
+    # that are valid), so they report alongside every other key's problem; validate_default runs them on defaults.
     primary_region: str = Field("us-east-1", pattern=REGION_PATTERN)
-    dr_region: str = Field("us-west-2", pattern=REGION_PATTERN)
-    allowed_regions: list[str] = Field(default_factory=lambda: ["us-east-1", "us-west-2"], min_length=2)
-    primary_stack: str = Field("", pattern=r"^([A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2})?$")
+    dr_region: str = Field("us-west-2", pattern=REGION_PATTERN, validate_default=True)
+    allowed_regions: list[str] = Field(default_factory=lambda: ["us-east-1", "us-west-2"], min_length=2,
+                                       validate_default=True)
+    primary_stack: str = Field("", pattern=r"^([A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2})?$", validate_default=True)
     aurora: AuroraSettings = AuroraSettings()
     network: NetworkSettings = NetworkSettings()
     buckets: list[BucketSettings] = Field(default_factory=list)
@@ -305,43 +353,47 @@ class Settings(Strict):
     compute: ComputeSettings = ComputeSettings()
     alerts: AlertSettings = AlertSettings()
 
+    @field_validator("dr_region")
+    @classmethod
+    def differs_from_primary(cls, region: str, info: ValidationInfo) -> str:
+        if region == info.data.get("primary_region"):
+            raise _KeyedError([("drRegion", f"must differ from primaryRegion ({region})")])
+        return region
+
     @field_validator("allowed_regions")
     @classmethod
-    def regions_look_like_regions(cls, regions: list[str]) -> list[str]:
+    def regions_are_allowed(cls, regions: list[str], info: ValidationInfo) -> list[str]:
         for region in regions:
             if not re.match(REGION_PATTERN, region):
                 raise ValueError(f"{region!r} is not an AWS region name")
+        problems = [(key, f"{info.data[field]} is not in allowedRegions {regions}: data may only be replicated "
+                          "inside that list")
+                    for key, field in (("primaryRegion", "primary_region"), ("drRegion", "dr_region"))
+                    if field in info.data and info.data[field] not in regions]
+        if problems:
+            raise _KeyedError(problems)
         return regions
 
-    @model_validator(mode="after")
-    def coherent(self) -> Self:
-        if self.dr_region == self.primary_region:
-            raise _KeyedError("drRegion", f"must differ from primaryRegion ({self.primary_region})")
-        for key, region in (("primaryRegion", self.primary_region), ("drRegion", self.dr_region)):
-            if region not in self.allowed_regions:
-                raise _KeyedError(key, f"{region} is not in allowedRegions {self.allowed_regions}: data may "
-                                       "only be replicated inside that list")
-        if self.role is Role.DR and not self.primary_stack:
-            raise _KeyedError("primaryStack", "the dr stack needs the primary stack's name to read its outputs")
-        if self.network.primary_cidr == self.network.dr_cidr:
-            raise _KeyedError("network.drCidr", "must differ from network.primaryCidr (failback routes)")
-        for key, items in (("buckets", self.buckets), ("tables", self.tables)):
-            names = [item.name for item in items]
-            duplicate = next((n for n in names if names.count(n) > 1), None)
-            if duplicate:
-                raise _KeyedError(key, f"name {duplicate!r} appears twice")
-        return self
+    @field_validator("primary_stack")
+    @classmethod
+    def named_for_dr(cls, name: str, info: ValidationInfo) -> str:
+        if info.data.get("role") is Role.DR and not name:
+            raise _KeyedError([("primaryStack", "the dr stack needs the primary stack's name to read its outputs")])
+        return name
+
+    @field_validator("buckets", "tables")
+    @classmethod
+    def names_unique(cls, items: list[BucketSettings] | list[TableSettings], info: ValidationInfo) -> list:
+        key = to_camel(info.field_name or "")
+        duplicates = _duplicates([item.name for item in items])
+        if duplicates:
+            raise _KeyedError([(key, f"name {name!r} appears twice") for name in duplicates])
+        return items
 
     @property
     def region(self) -> str:
         """The region this stack deploys into."""
         return self.primary_region if self.role is Role.PRIMARY else self.dr_region
-
-
-class _KeyedError(ValueError):
-    def __init__(self, key: str, message: str) -> None:
-        self.key = key
-        super().__init__(message)
 
 
 def _loc_to_key(loc: tuple[Any, ...]) -> str:
@@ -359,14 +411,18 @@ def parse(values: dict[str, Any]) -> Settings:
     try:
         return Settings.model_validate(values)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        cause = (error.get("ctx") or {}).get("error")
-        if isinstance(cause, _KeyedError):
-            raise ConfigError(cause.key, str(cause)) from None
-        key = _loc_to_key(error["loc"]) or "(root)"
-        given = error.get("input")
-        shown = "" if isinstance(given, (dict, list)) or error["type"] == "missing" else f" (got {given!r})"
-        raise ConfigError(key, f"{error['msg']}{shown}") from None
+        raise ConfigError.of([problem for error in exc.errors() for problem in _problems(error)]) from None
+
+
+def _problems(error: Any) -> list[tuple[str, str]]:
+    """One pydantic error as (key, message) pairs: a _KeyedError brings its own keys."""
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, _KeyedError):
+        return cause.problems
+    key = _loc_to_key(error["loc"]) or "(root)"
+    given = error.get("input")
+    shown = "" if isinstance(given, (dict, list)) or error["type"] == "missing" else f" (got {given!r})"
+    return [(key, f"{error['msg']}{shown}")]
 
 
 def decode_pulumi_config(raw: dict[str, Any]) -> dict[str, Any]:
@@ -374,6 +430,7 @@ def decode_pulumi_config(raw: dict[str, Any]) -> dict[str, Any]:
 
     Other namespaces (aws:, pulumi:) are not ours and are left alone."""
     values: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
     for full_key, value in raw.items():
         namespace, _, key = full_key.partition(":")
         if namespace != PROJECT:
@@ -382,8 +439,11 @@ def decode_pulumi_config(raw: dict[str, Any]) -> dict[str, Any]:
             try:
                 value = json.loads(value)
             except json.JSONDecodeError as exc:
-                raise ConfigError(key, f"is not valid JSON: {exc.msg}") from None
+                problems.append((key, f"is not valid JSON: {exc.msg}"))
+                continue
         values[key] = value
+    if problems:
+        raise ConfigError.of(problems)
     return values
 
 

@@ -85,3 +85,16 @@ def test_results_and_errors_are_printed_verbatim(tmp_path: Path, capsys) -> None
     shown = capsys.readouterr().err.replace("\n", "").replace("│", "").replace(" ", "")
     assert ":secret:dr-core-master-AbC" in shown
     assert "engine[bold]version[/bold]15.4unknown" in shown
+
+
+def test_the_summary_names_the_journal_where_it_was_written(tmp_path: Path) -> None:
+    import io
+
+    for fail_at in (None, "change"):
+        out = io.StringIO()
+        journal_dir = tmp_path / f"elsewhere-{fail_at}"
+        run(_book([], fail_at=fail_at), {}, execute=True, journal_dir=journal_dir,
+            console=Console(file=out, width=400))
+        (written,) = journal_dir.glob("*.json")
+        assert f"journal: {written}" in out.getvalue()
+        assert "ops/dr/runs" not in out.getvalue()

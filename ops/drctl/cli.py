@@ -11,6 +11,8 @@ import pkgutil
 import typer
 
 import ops.drctl.commands
+from ops.drctl.cli_input import DrctlGroup
+from ops.drctl.terminal import HELP_SETTINGS
 
 app = typer.Typer(
     name="drctl",
@@ -18,8 +20,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=DrctlGroup,
+    rich_markup_mode=None,
+    context_settings=HELP_SETTINGS,
 )
-
 
 
 @app.callback()

@@ -87,3 +87,24 @@ def test_bad_input_exits_2_names_it_and_changes_nothing(stripe_world: StripeWorl
     assert code == 2, out
     assert named in out
     assert tables(database) == set()
+
+
+def test_a_read_only_database_is_refused_naming_it_and_changes_nothing(stripe_world: StripeWorld,
+                                                                      database: str) -> None:
+    name = psycopg.conninfo.conninfo_to_dict(database)["dbname"]
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute(f"ALTER DATABASE {name} SET default_transaction_read_only = on")
+    code, out = _drctl(stripe_world, database, "--execute")
+    assert code == 2, out
+    assert "Traceback" not in out and "ReadOnlySqlTransaction" not in out
+    assert f"--database {name}" in out and "read-only" in out
+    assert tables(database) == set()
+    code, out = _drctl(stripe_world, database)  # a dry run only reads: fine on a replica
+    assert code == 0, out
+
+
+def test_a_future_since_without_until_names_since_only(stripe_world: StripeWorld, database: str) -> None:
+    code, out = _drctl(stripe_world, database, "--since", "2999-01-01T00:00:00Z", window=False)
+    assert code == 2, out
+    assert "--since 2999-01-01T00:00:00+00:00 is in the future" in " ".join(out.split())
+    assert "--until" not in out

@@ -25,6 +25,7 @@ BAD = [  # (override, the key the message must name)
     ("drRegion=eu-west-1", "drRegion"),
     ('allowedRegions=["us-east-1","us-west-2","moon-1"]', "allowedRegions"),
     ("aurora.instanceClass=r6g.large", "aurora.instanceClass"),
+    ("aurora.instanceClass=db.r99.huge", "aurora.instanceClass"),
     ("aurora.instances=0", "aurora.instances"),
     ("aurora.backupRetentionDays=40", "aurora.backupRetentionDays"),
     ("aurora.engineVersion=fifteen", "aurora.engineVersion"),
@@ -92,6 +93,33 @@ def test_bad_config_exits_2_names_the_key_and_declares_nothing(override: str, ke
     error, declared = run_program(stack_values("dr", [override]))
     assert isinstance(error, ConfigError) and error.key.startswith(key.split("[")[0].split(".")[0])
     assert declared == 0
+
+
+MANY_BAD = ["aurora.instances=0", "drRegion=us-east-1", "dns.ttl=0", "compute.maxNodes=2",
+            "compute.typesenseReplicas=2", "colour=blue", "buckets[1].tier=gold",
+            'objectives={"critical": {"rtoMinutes": 500, "rpoMinutes": 90}}']
+MANY_KEYS = ["aurora.instances", "drRegion", "dns.ttl", "compute.maxNodes", "compute.typesenseReplicas", "colour",
+             "buckets[1].tier", "objectives.critical.rtoMinutes", "objectives.critical.rpoMinutes"]
+
+
+def test_every_problem_is_shown_each_naming_its_key() -> None:
+    result = CliRunner().invoke(app, ["plan", "dr", *(arg for o in MANY_BAD for arg in ("--set", o))])
+    assert result.exit_code == 2, result.output
+    assert f"invalid config, {len(MANY_KEYS)} problems:" in result.output
+    lines = [line.strip() for line in result.output.splitlines()[1:] if line.strip()]
+    assert sorted(line.split(": ")[0] for line in lines) == sorted(f"dr-platform:{key}" for key in MANY_KEYS)
+
+    error, declared = run_program(stack_values("dr", MANY_BAD))
+    assert isinstance(error, ConfigError) and isinstance(error, pulumi.RunError)  # the engine shows no traceback
+    assert sorted(key for key, _ in error.problems) == sorted(MANY_KEYS)
+    assert all(f"dr-platform:{key}: " in str(error) for key in MANY_KEYS)
+    assert declared == 0
+
+
+def test_policy_shows_every_problem_too() -> None:
+    result = CliRunner().invoke(app, ["policy", "dr", "--set", "dns.ttl=0", "--set", "aurora.instances=0"])
+    assert result.exit_code == 2
+    assert "dr-platform:dns.ttl" in result.output and "dr-platform:aurora.instances" in result.output
 
 
 def test_the_program_declares_resources_when_config_is_good() -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 from typer.testing import CliRunner
@@ -206,3 +207,41 @@ def test_crossguard_wiring_reports_violations_through_pulumi_policy(monkeypatch:
         config={"allowedRegions": ["us-east-1", "us-west-2"]})
     policies["aurora-pitr-retention"].validate(args, lambda message, urn=None: reported.append((message, urn)))
     assert reported and reported[0][1] == "urn:cluster" and "7 days" in reported[0][0]
+
+
+MOVED_DR_REGION = ["--set", "drRegion=eu-west-1", "--set", 'allowedRegions=["us-east-1","eu-west-1"]']
+
+
+def test_set_reaches_the_primary_plan_the_dr_stack_reads() -> None:
+    """A DR region moved with --set: the dr stack reads the primary's outputs as the primary would export them
+    under the same --set (replica buckets, secret replica in eu-west-1), so nothing lands in us-west-2."""
+    result = CliRunner().invoke(app, ["policy", "dr", *MOVED_DR_REGION, "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["violations"] == [] and report["variants"] == 6
+
+
+def test_the_dr_plan_under_set_reads_the_primary_planned_under_the_same_set() -> None:
+    moved = MOVED_DR_REGION[1::2]
+    dr = plan_stack("dr", ["posture=warm-standby", *moved], primary_overrides=moved)
+    assert "us-west-2" not in json.dumps([r.inputs for r in dr.resources])
+    stale = plan_stack("dr", ["posture=warm-standby", *moved])  # the primary from its files alone
+    assert "us-west-2" in json.dumps([r.inputs for r in stale.resources])
+
+
+def test_cli_names_the_rules_it_ran_per_variant_and_sums_them_up() -> None:
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["policy", "primary"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    for posture in ("pilot-light", "warm-standby", "active-active"):
+        for failover in ("false", "true"):
+            (line,) = [l for l in lines if f"primary posture={posture} failover={failover}:" in l]
+            assert "0 violations" in line
+    ran = {rule.name for rule in RULES if rule.name in result.output}
+    assert ran >= {"aurora-pitr-retention", "data-residency", "s3-replication-rtc", "dynamodb-pitr", "kms-rotation"}
+    assert "3 stack variants checked" not in result.output and "6 stack variants checked, 0 violations" in result.output
+    report = json.loads(CliRunner().invoke(app, ["policy", "primary", "--json"]).output)
+    (first, *_) = report["results"]
+    assert first["stack"] == "primary" and first["violations"] == 0
+    assert first["rules"]["aurora-pitr-retention"] >= 1  # resources each rule looked at
+    assert set(first["rules"]) <= {r.name for r in RULES}

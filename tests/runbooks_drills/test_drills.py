@@ -55,3 +55,23 @@ def test_dry_run_and_unknown_run_are_bad_input(tmp_path: Path) -> None:
                                           "--report-dir", str(tmp_path / "reports")])
         assert result.exit_code == 2
     assert not (tmp_path / "reports").exists()
+
+
+def test_an_unknown_run_is_named_with_where_it_was_looked_for(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    known = _run(runs, lag=None)
+    result = CliRunner().invoke(app, ["drill", "record", "20260101T000000Z-abcdef", "--journal-dir", str(runs),
+                                      "--report-dir", str(tmp_path / "reports")])
+    assert result.exit_code == 2
+    assert "--resume" not in result.output
+    assert "20260101T000000Z-abcdef" in result.output and str(runs) in result.output
+    assert known in result.output  # what is there instead, newest first
+    assert not (tmp_path / "reports").exists()
+
+
+def test_an_unknown_run_in_an_empty_or_missing_directory_says_so(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["drill", "record", "nope", "--journal-dir", str(tmp_path / "none"),
+                                      "--report-dir", str(tmp_path / "reports")])
+    assert result.exit_code == 2
+    assert "run nope" in result.output and str(tmp_path / "none") in result.output
+    assert "--journal-dir" in result.output

@@ -152,11 +152,25 @@ def test_bad_input_found_in_aws_exits_2_and_changes_nothing(aurora: AuroraWorld,
     (["--cluster", SOURCE, "--latest", "--region", "eu-west-1"], "--region eu-west-1: not in allowedRegions"),
     (["--cluster", SOURCE, "--latest", "--set", "primaryRegion=eu-west-1"], "primaryRegion"),
     (["--cluster", SOURCE, "--latest", "--resume", "no-such-run"], "--resume no-such-run: no journal"),
+    (["--cluster", SOURCE, "--latest", "--instance-class", "db.r99.huge"], "--instance-class 'db.r99.huge'"),
+    (["--cluster", SOURCE, "--latest", "--instance-class", "foo"], "--instance-class 'foo'"),
+    (["--cluster", SOURCE, "--latest", "--instance-class", "db.m6g.large"], "--instance-class 'db.m6g.large'"),
+    (["--cluster", SOURCE, "--latest", "--instance-class", "r6g.large"], "--instance-class 'r6g.large'"),
+    (["--cluster", SOURCE, "--latest", "--instance-class", ""], "--instance-class ''"),
 ])
 def test_malformed_input_exits_2_before_any_call(aws: str, drctl: Drctl, faults, args: list[str], named: str) -> None:
     code, output = drctl("pitr-restore", *args, "--execute", "--yes", *FAST)
     assert code == 2 and named in flat(output), output
     assert faults.calls("rds", "DescribeDBClusters") == faults.calls("rds", "RestoreDBClusterToPointInTime") == 0
+
+
+@pytest.mark.parametrize("instance_class", ["db.r6g.large", "db.serverless", "db.r7g.16xlarge", "db.t4g.medium",
+                                            "db.x2g.xlarge", "db.r6gd.4xlarge", "db.r8g.48xlarge"])
+def test_valid_instance_classes_are_taken(aurora: AuroraWorld, drctl: Drctl, instance_class: str) -> None:
+    code, output = drctl("pitr-restore", "--cluster", SOURCE, "--latest", "--instance-class", instance_class,
+                         "--json", *FAST)
+    assert code == 0, output
+    assert journal_of(output).params["instance_class"] == instance_class
 
 
 def test_execute_without_a_terminal_needs_yes(aws: str, drctl: Drctl, faults) -> None:

@@ -7,7 +7,10 @@ from typing import Annotated
 
 import typer
 
-drill_app = typer.Typer(help="Quarterly DR drills (seed 000 N.6): plan and evidence.", no_args_is_help=True)
+from ops.drctl.terminal import HELP_SETTINGS, HelpGroup
+
+drill_app = typer.Typer(help="Quarterly DR drills (seed 000 N.6): plan and evidence.", no_args_is_help=True,
+                        cls=HelpGroup, rich_markup_mode=None, context_settings=HELP_SETTINGS)
 
 
 def register(app: typer.Typer) -> None:
@@ -40,7 +43,7 @@ def record(
 
     try:
         objective = load_stack_settings(stack).objectives.for_tier(tier)
-        journal = Journal.load(journal_dir or DEFAULT_JOURNAL_DIR, run_id)
+        journal = Journal.load(_journal_path(journal_dir or DEFAULT_JOURNAL_DIR, run_id).parent, run_id)
         result = outcome(journal, objective.rto_minutes, objective.rpo_minutes)
     except (BadInput, ConfigError, ValueError) as exc:
         print(f"bad input: {exc}", file=sys.stderr)
@@ -49,3 +52,16 @@ def record(
                          render_report(journal, result, list(variance or []), list(follow_up or [])))
     print(f"{result.runbook}: RTO {result.rto_seconds:g} s ({'met' if result.rto_met else 'NOT met'}) → {path}")
     raise typer.Exit(0 if result.rto_met and result.rpo_met is not False else 1)
+
+
+def _journal_path(directory: Path, run_id: str) -> Path:
+    """The run's journal, or BadInput naming the run, where it looked and what is there instead."""
+    from ops.drctl.runbooks.engine import BadInput
+
+    path = directory / f"{run_id}.json"
+    if path.is_file():
+        return path
+    runs = sorted((p.stem for p in directory.glob("*.json")), reverse=True) if directory.is_dir() else []
+    there = (f"runs there, newest first: {', '.join(runs[:5])}{', ...' if len(runs) > 5 else ''}" if runs
+             else "no journals there")
+    raise BadInput(f"run {run_id}: no journal {path} ({there}; --journal-dir says where journals are)")

@@ -45,7 +45,7 @@ def plan(
         else:
             render_plan(console, base)
     except ConfigError as exc:
-        print(f"invalid config: {exc}", file=sys.stderr)
+        print(exc.report(), file=sys.stderr)  # every problem, each naming its key
         raise typer.Exit(EXIT_INVALID_CONFIG) from None
     except Exception as exc:  # anything else is a failure of the plan itself
         print(f"plan failed: {type(exc).__name__}: {exc}", file=sys.stderr)

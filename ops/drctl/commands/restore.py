@@ -41,6 +41,16 @@ def parse_time(value: str, option: str) -> datetime:
     return parsed.astimezone(timezone.utc)
 
 
+def aurora_instance_class(value: str | None, option: str) -> str | None:
+    """None (the default applies) or an Aurora DB instance class; anything else exits 2 naming the option."""
+    from stacks.settings import AURORA_INSTANCE_CLASS_PATTERN
+
+    if value is not None and not re.match(AURORA_INSTANCE_CLASS_PATTERN, value):
+        raise _bad_input(f"{option} {value!r} is not an Aurora DB instance class (e.g. db.r6g.large, "
+                         "db.r7g.2xlarge, db.t4g.medium, db.serverless)")
+    return value
+
+
 def allowed(settings: "Settings", option: str, region: str) -> str:
     if region not in settings.allowed_regions:
         raise _bad_input(f"{option} {region}: not in allowedRegions {settings.allowed_regions}")
@@ -76,6 +86,7 @@ def pitr_restore(
     if (to is None) == (not latest):
         raise _bad_input("give exactly one of --to TIME and --latest")
     restore_to = parse_time(to, "--to").isoformat() if to is not None else None
+    aurora_instance_class(instance_class, "--instance-class")
     settings = load_settings(stack, set_)
     params = {"source_cluster_id": cluster, "region": allowed(settings, "--region", region or settings.primary_region),
               "restore_to": restore_to, "instance_class": instance_class,

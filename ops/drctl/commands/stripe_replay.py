@@ -86,6 +86,8 @@ def _window(since: str, until: str | None) -> tuple[datetime, datetime]:
     # otherwise chase them forever.
     end = parse_time(until, "--until") if until is not None else datetime.now(UTC)
     if end < start:
+        if until is None:  # the operator gave no --until: name what they gave
+            raise BadInput(f"--since {start.isoformat()} is in the future (now is {end.isoformat()})")
         raise BadInput(f"--until {end.isoformat()} is before --since {start.isoformat()}")
     if start < datetime.now(UTC) - STRIPE_EVENT_RETENTION:
         print(f"stripe-replay: --since {start.isoformat()} is more than 30 days ago; Stripe keeps events for "
@@ -127,7 +129,10 @@ def _run(since: str, until: str | None, database: str, api_key_env: str, api_bas
             raise ListingFailed(f"listing events failed: {exc.user_message or exc}") from None
         if not execute:
             return stripe_replay.plan(conn, events, start, end)
-        return stripe_replay.replay(conn, events, start, end)
+        try:
+            return stripe_replay.replay(conn, events, start, end)
+        except stripe_replay.ReadOnlyDatabase as exc:
+            raise BadInput(f"--database {exc}") from None
 
 
 def _print_report(report: ReplayReport) -> None:

@@ -137,9 +137,23 @@ def plan(conn: psycopg.Connection, events: list[Event], since: datetime, until: 
                         by_type=_count_types(events), already_processed=len(done))
 
 
+class ReadOnlyDatabase(RuntimeError):
+    """The database takes no writes (a hot standby, or default_transaction_read_only on): nothing was replayed."""
+
+
+def require_writable(conn: psycopg.Connection) -> None:
+    if conn.execute("SHOW transaction_read_only").fetchone()[0] == "on":
+        info = conn.info
+        raise ReadOnlyDatabase(f"{info.dbname} on {info.host}:{info.port} is read-only (transaction_read_only is "
+                               "on: a replica, or default_transaction_read_only set); replay writes, so point it "
+                               "at the handler's writable database. Nothing was replayed")
+
+
 def replay(conn: psycopg.Connection, events: list[Event], since: datetime, until: datetime) -> ReplayReport:
     """Feed every event to the handler in replay mode, oldest first, one transaction each; then reconcile.
-    `conn` must be in autocommit mode so each event commits on its own."""
+    `conn` must be in autocommit mode so each event commits on its own. A read-only database is refused first
+    (ReadOnlyDatabase), since every event would otherwise fail the same way."""
+    require_writable(conn)
     stripe_webhook.apply_schema(conn)
     report = ReplayReport(since=since, until=until, executed=True, listed=len(events), by_type=_count_types(events))
     for event in chronological(events):

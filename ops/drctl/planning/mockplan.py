@@ -310,14 +310,16 @@ def _referenced_stack_name(reference: str) -> str:
     return reference.rsplit("/", 1)[-1]
 
 
-def plan_stack(stack: str, overrides: list[str] | dict[str, Any] | None = None) -> Plan:
-    """Plan a stack from its files plus overrides; a dr stack first plans the primary it references.
+def plan_stack(stack: str, overrides: list[str] | dict[str, Any] | None = None,
+               primary_overrides: list[str] | dict[str, Any] | None = None) -> Plan:
+    """Plan a stack from its files plus overrides; a dr stack first plans the primary it references, from the
+    primary's files plus `primary_overrides` (a change both stacks get, e.g. `drctl policy --set drRegion=...`).
 
     Raises ConfigError naming the key for invalid config (nothing is evaluated then)."""
     values = stack_values(stack, overrides)
     settings = parse(values)  # validate before evaluating anything, the same model the program uses
     refs: dict[str, dict[str, Any]] = {}
     if settings.role is Role.DR:
-        primary = plan_stack(_referenced_stack_name(settings.primary_stack))
+        primary = plan_stack(_referenced_stack_name(settings.primary_stack), primary_overrides)
         refs[settings.primary_stack] = primary.outputs
     return _cached_plan(stack, json.dumps(values, sort_keys=True), json.dumps(refs, sort_keys=True))

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
-from policy.rules import violations
 from ops.drctl.planning.mockplan import Plan, plan_stack
+from policy.rules import RULES, violations
 
 POSTURES = ("pilot-light", "warm-standby", "active-active")
 
@@ -19,6 +20,18 @@ class Violation:
     message: str
 
 
+@dataclass
+class VariantResult:
+    """One stack variant checked: how many resources each rule looked at (rules with none are not listed)."""
+    stack: str
+    variant: str
+    rules: dict[str, int] = field(default_factory=dict)
+    violations: list[Violation] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        return {"stack": self.stack, "variant": self.variant, "rules": self.rules, "violations": len(self.violations)}
+
+
 def check_plan(plan: Plan, variant: str = "") -> list[Violation]:
     allowed = plan.config.get("allowedRegions")
     return [Violation(plan.stack, variant, r.urn, rule, message)
@@ -26,14 +39,30 @@ def check_plan(plan: Plan, variant: str = "") -> list[Violation]:
             for rule, message in violations(r.type, r.inputs, r.region, {"allowedRegions": allowed})]
 
 
+def rules_run(plan: Plan) -> dict[str, int]:
+    """Rule name -> resources of the plan it applies to, in the pack's order."""
+    types = Counter(r.type for r in plan.resources)
+    counts = {rule.name: sum(types[t] for t in rule.resource_types) for rule in RULES}
+    return {name: count for name, count in counts.items() if count}
+
+
 def every_variant(stacks: tuple[str, ...] = ("primary", "dr")) -> list[tuple[str, list[str]]]:
     return [(stack, [f"posture={posture}", f"failover={str(failover).lower()}"])
             for stack, posture, failover in itertools.product(stacks, POSTURES, (False, True))]
 
 
+def check_variants(stacks: tuple[str, ...] = ("primary", "dr"), extra: list[str] | None = None) -> list[VariantResult]:
+    """Every variant of each stack, with `extra` overrides on top. A dr variant reads the primary planned with the
+    same `extra` (not the variant's posture/failover, which are the dr stack's): a region moved with --set moves in
+    the primary's exports too, as it would in both stacks' config."""
+    results = []
+    for stack, overrides in every_variant(stacks):
+        plan = plan_stack(stack, [*overrides, *(extra or [])], primary_overrides=list(extra or []))
+        variant = " ".join(overrides)
+        results.append(VariantResult(stack, variant, rules_run(plan), check_plan(plan, variant)))
+    return results
+
+
 def check_all(stacks: tuple[str, ...] = ("primary", "dr"), extra: list[str] | None = None) -> tuple[int, list[Violation]]:
-    found: list[Violation] = []
-    variants = every_variant(stacks)
-    for stack, overrides in variants:
-        found += check_plan(plan_stack(stack, [*overrides, *(extra or [])]), " ".join(overrides))
-    return len(variants), found
+    results = check_variants(stacks, extra)
+    return len(results), [v for result in results for v in result.violations]

@@ -186,7 +186,7 @@ def run(book: Runbook, params: dict[str, Any], *, execute: bool, resume: str | N
             journal.status, journal.error = "failed", f"step {step.name} failed: {record.error}"
             journal.seconds = round(time.monotonic() - started, 3)
             journal.save(journal_dir)
-            return _finish(journal, EXIT_FAILED, console, as_json)
+            return _finish(journal, EXIT_FAILED, console, as_json, journal_dir)
         finally:
             ctx._record = None
         record.state, record.finished_at = "done", now_iso()
@@ -198,7 +198,7 @@ def run(book: Runbook, params: dict[str, Any], *, execute: bool, resume: str | N
     journal.status = "done" if execute else "planned"
     journal.seconds = round(time.monotonic() - started, 3)
     journal.save(journal_dir)
-    return _finish(journal, EXIT_OK, console, as_json)
+    return _finish(journal, EXIT_OK, console, as_json, journal_dir)
 
 
 def _bad_input_in_run(journal: Journal, record: StepRecord, message: str, journal_dir: Path,
@@ -221,7 +221,7 @@ def _report_bad_input(message: str, console: Console, as_json: bool) -> int:
     return EXIT_BAD_INPUT
 
 
-def _finish(journal: Journal, code: int, console: Console, as_json: bool) -> int:
+def _finish(journal: Journal, code: int, console: Console, as_json: bool, journal_dir: Path) -> int:
     if as_json:
         print(journal.model_dump_json(indent=2))
         return code
@@ -233,8 +233,10 @@ def _finish(journal: Journal, code: int, console: Console, as_json: bool) -> int
         detail = s.error or "\n".join(s.would_call) or ", ".join(f"{k}={v}" for k, v in s.result.items())
         table.add_row(s.name, s.state, "" if s.seconds is None else f"{s.seconds:.2f}", Text(detail[:400]))
     console.print(table)
+    # where this run's journal is (--journal-dir, or the default), for --resume and drill record
     console.print(f"status: [bold]{journal.status}[/bold]  total: {journal.seconds}s  journal: "
-                  f"ops/dr/runs/{journal.run_id}.json" + (f"\n{escape(journal.error)}" if journal.error else ""))
+                  f"{escape(str(journal_dir / f'{journal.run_id}.json'))}"
+                  + (f"\n{escape(journal.error)}" if journal.error else ""))
     if journal.status == "planned":
         console.print("dry-run: nothing was changed. Re-run with --execute to act.")
     return code
