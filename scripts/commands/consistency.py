@@ -38,7 +38,7 @@ def consistency(
     key: Annotated[list[str] | None, typer.Option(
         help="Key columns (comma-separated) for tables without a primary key. Default: the primary key.")] = None,
     buckets: Annotated[int, typer.Option(help="Buckets per table in the first pass.")] = 4096,
-    max_keys: Annotated[int, typer.Option(help="Differing keys listed per table (all are counted).")] = 1000,
+    max_keys: Annotated[int, typer.Option(help="Differing keys listed per table (all are counted).", min=0)] = 1000,
     hash_mode: Annotated[str, typer.Option("--hash", help="Row hash: binary (type hash functions, same major "
                                            "version), text (pinned text form) or auto.")] = "auto",
     as_json: Annotated[bool, typer.Option("--json")] = False,

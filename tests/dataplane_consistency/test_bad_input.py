@@ -82,3 +82,11 @@ def test_by_default_a_table_only_on_the_target_is_named(pair: Pair) -> None:
     run(pair.target, "CREATE TABLE dr_only (id int PRIMARY KEY)")
     out = drctl(pair)
     assert out.code == 2 and "table 'public.dr_only' does not exist on the source" in out.stderr
+
+
+def test_negative_max_keys_exits_2_naming_it(pair: Pair) -> None:
+    pair.both(TABLE)
+    before = [_state(pair.source), _state(pair.target)]
+    out = drctl(pair, "--table", "items", "--max-keys", "-1")
+    assert out.code == 2 and "Invalid value for '--max-keys'" in out.stderr, out
+    assert [_state(pair.source), _state(pair.target)] == before
