@@ -17,6 +17,8 @@ s3:DeleteObjectVersion.
 """
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -31,10 +33,32 @@ PAGE_SIZE = 1000  # ListObjectVersions' maximum
 _PATH_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!$&'()+,;=:@/")
 
 Current = Literal["version", "marker", "absent"]
+# S3's general purpose bucket naming rules (S3 user guide, "Bucket naming rules"): 3-63 lowercase letters, digits,
+# dots and hyphens, a letter or digit at each end, no "..", not an IP address, none of the reserved affixes.
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 
 
 class BucketProblem(ValueError):
     """The bucket cannot be undeleted from (unknown, or versioning never enabled); the message says why."""
+
+
+def bucket_name_problem(name: str) -> str | None:
+    """Why `name` cannot be an S3 bucket's name, or None when it can."""
+    if not _BUCKET_NAME.fullmatch(name):
+        return "3-63 characters: lowercase letters, digits, '.' and '-', beginning and ending with a letter or digit"
+    if ".." in name:
+        return "no two adjacent periods"
+    try:
+        ipaddress.IPv4Address(name)
+        return "not formatted as an IP address"
+    except ValueError:
+        pass
+    if name.startswith(_RESERVED_PREFIXES) or name.endswith(_RESERVED_SUFFIXES):
+        return f"S3 reserves the prefixes {', '.join(_RESERVED_PREFIXES)} and the suffixes " \
+               f"{', '.join(_RESERVED_SUFFIXES)}"
+    return None
 
 
 def bucket_region(s3: Any, bucket: str) -> str:

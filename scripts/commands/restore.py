@@ -183,12 +183,15 @@ def s3_undelete(
     """RB-N-03: remove the delete markers made at/after --since under --prefix so the previous versions are
     current again, write the restore list (key, marker version id, restored version id), and invalidate the
     restored paths in CloudFront (batched within its limits)."""
+    from scripts.actions.s3_versions import bucket_name_problem
     from scripts.runbooks import s3_undelete as rb
     from scripts.runbooks.engine import DEFAULT_JOURNAL_DIR
 
     resume_if_asked(resume, yes, journal_dir, as_json, rb.runbook)
     if not bucket:
         raise _bad_input("--bucket is required")
+    if (problem := bucket_name_problem(bucket)) is not None:
+        raise _bad_input(f"--bucket {bucket!r} is not a valid S3 bucket name: {problem}")
     if since is None:
         raise _bad_input("--since is required")
     moment = parse_time(since, "--since")
