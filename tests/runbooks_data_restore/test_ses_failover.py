@@ -273,7 +273,7 @@ def test_a_lost_send_answer_is_never_resent_and_the_id_is_listed_in_doubt(world:
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """SES accepts the second send but its answer never arrives (the client's read timeout fires): that id went out
     once, is reported in doubt and stays queued and "sending"; the others are sent once each."""
-    monkeypatch.setenv("DR_READ_TIMEOUT", "2")
+    monkeypatch.setenv("DR_READ_TIMEOUT", "3")
     enqueue(*(notification(n) for n in range(3)))
     faults.lose_response("ses", "SendEmail", 1, served=1)
     code, output = drctl(tmp_path, "ses-failover", *FAST, "--start-rate", "20", "--execute", "--yes", "--json")
