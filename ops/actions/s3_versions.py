@@ -4,7 +4,9 @@ those markers so the previous version is current again, and name the CloudFront 
 In a versioned bucket a DELETE only stacks a delete marker on top of the key's versions; deleting the marker
 itself (DeleteObject with its VersionId) makes the version beneath current again. Nothing is copied or rewritten.
 
-Which markers go: for each key whose current entry (IsLatest) is a marker with LastModified >= since, the markers
+Which markers go: for each key whose current entry (IsLatest) is a marker with LastModified >= since (compared at
+the whole second S3 reports: `since` is floored to its second, so a deletion later in that second is found), the
+markers
 on top of its stack are removed one at a time while each is one the listing found at/after `since`; the first
 real version beneath becomes current. A marker older than `since` (or one the listing did not see, made after
 it) stops the peeling: the object was already deleted at `since`, and stays deleted. The stack order comes from
@@ -14,9 +16,15 @@ whose one-second resolution cannot order a PUT and a DELETE made in the same sec
 Idempotent per key: a key whose current entry is already a version is reported and left alone, so a resumed or
 repeated run removes nothing twice. HEAD needs s3:GetObject; DeleteObject with a VersionId needs
 s3:DeleteObjectVersion.
+
+Replicas: removing a delete marker (a DELETE with a VersionId) is never replicated, so a replica keeps its own
+copies of the markers; `replication_destinations` names the buckets the replication configuration copies to
+(GetBucketReplication needs s3:GetReplicationConfiguration), and the same undelete runs there.
 """
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -31,10 +39,32 @@ PAGE_SIZE = 1000  # ListObjectVersions' maximum
 _PATH_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!$&'()+,;=:@/")
 
 Current = Literal["version", "marker", "absent"]
+# S3's general purpose bucket naming rules (S3 user guide, "Bucket naming rules"): 3-63 lowercase letters, digits,
+# dots and hyphens, a letter or digit at each end, no "..", not an IP address, none of the reserved affixes.
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 
 
 class BucketProblem(ValueError):
     """The bucket cannot be undeleted from (unknown, or versioning never enabled); the message says why."""
+
+
+def bucket_name_problem(name: str) -> str | None:
+    """Why `name` cannot be an S3 bucket's name, or None when it can."""
+    if not _BUCKET_NAME.fullmatch(name):
+        return "3-63 characters: lowercase letters, digits, '.' and '-', beginning and ending with a letter or digit"
+    if ".." in name:
+        return "no two adjacent periods"
+    try:
+        ipaddress.IPv4Address(name)
+        return "not formatted as an IP address"
+    except ValueError:
+        pass
+    if name.startswith(_RESERVED_PREFIXES) or name.endswith(_RESERVED_SUFFIXES):
+        return f"S3 reserves the prefixes {', '.join(_RESERVED_PREFIXES)} and the suffixes " \
+               f"{', '.join(_RESERVED_SUFFIXES)}"
+    return None
 
 
 def bucket_region(s3: Any, bucket: str) -> str:
@@ -61,13 +91,45 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat()
 
 
+def s3_precision(since: datetime) -> datetime:
+    """`since` floored to the whole second: S3 reports LastModified in whole seconds (truncated), so a marker made
+    at 09:30:00.7 lists as 09:30:00 and must count as made at/after --since 09:30:00.5."""
+    return since.replace(microsecond=0)
+
+
+def replication_destinations(s3: Any, bucket: str) -> list[str]:
+    """The buckets the bucket's replication rules copy to (each rule's destination bucket ARN), in rule order."""
+    try:
+        config = s3.get_bucket_replication(Bucket=bucket)["ReplicationConfiguration"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ReplicationConfigurationNotFoundError":
+            return []
+        raise
+    names = [str(rule["Destination"]["Bucket"]).rsplit(":", 1)[-1] for rule in config.get("Rules", [])]
+    return [name for n, name in enumerate(names) if name not in names[:n]]
+
+
+def marker_exists(s3: Any, bucket: str, key: str, version_id: str) -> bool:
+    """Whether the delete marker `version_id` of `key` is still there (ListObjectVersions under the key; the key's
+    own entries come first, so the listing stops at the first other key)."""
+    pages = s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=key)
+    for page in pages:
+        if any(m["Key"] == key and m["VersionId"] == version_id for m in page.get("DeleteMarkers", [])):
+            return True
+        if any(e["Key"] != key for e in (*page.get("DeleteMarkers", []), *page.get("Versions", []))):
+            return False
+    return False
+
+
 def find_deleted_since(s3: Any, bucket: str, since: datetime, *, prefix: str = "", page_size: int = PAGE_SIZE,
                        on_page: Callable[[int], None] | None = None) -> dict[str, Any]:
     """List every version under `prefix` (paginated by KeyMarker/VersionIdMarker) and return the keys to undelete.
 
     Returns {"candidates": [{"key", "marker_version_id", "marker_last_modified", "markers": {id: iso}}],
     "without_versions": [key, ...] (current marker >= since but nothing beneath to restore), "scanned": n}.
-    Only markers at/after `since` are kept, so memory follows the recent deletions, not the bucket size."""
+    Only markers at/after `since` (at S3's whole-second precision) are kept, so memory follows the recent deletions,
+    not the bucket size."""
+    since = s3_precision(since)
     tracked: dict[str, dict[str, Any]] = {}
     scanned = 0
     pages = s3.get_paginator("list_object_versions").paginate(
@@ -111,42 +173,55 @@ def current_entry(s3: Any, bucket: str, key: str) -> tuple[Current, str | None]:
     return "version", head.get("VersionId")
 
 
-def undelete_key(s3: Any, bucket: str, candidate: dict[str, Any]) -> dict[str, Any]:
+Removing = Callable[[str, str], None]  # (key, marker version id), before its DeleteObject is sent
+Removed = Callable[[str, str, "str | None"], None]  # (key, marker version id, S3's request id), once S3 answered
+
+
+def undelete_key(s3: Any, bucket: str, candidate: dict[str, Any], *, on_removing: Removing | None = None,
+                 on_removed: Removed | None = None) -> dict[str, Any]:
     """Peel this key's delete markers made at/after `since` until a version is current; idempotent.
 
     Returns the restore-list entry: key, marker_version_id (the marker that hid the object), removed (marker
-    version ids deleted now), restored_version_id, status restored | already-current | still-deleted, reason."""
+    version ids deleted now), request_ids (marker → S3's request id for its removal), restored_version_id, status
+    restored | already-current | still-deleted, reason. `on_removing`/`on_removed` hear each removal before it is
+    sent and once S3 answered, so a caller can keep a record that survives a kill in between."""
     key, known = candidate["key"], candidate["markers"]
-    removed: list[str] = []
+    removed: dict[str, str | None] = {}
     while True:
         kind, version_id = current_entry(s3, bucket, key)
         if kind == "version":
             status = "restored" if removed else "already-current"
-            return _entry(candidate, removed, version_id, status)
+            return entry_of(candidate, removed, version_id, status)
         if kind == "absent":
-            return _entry(candidate, removed, None, "still-deleted", "no version left beneath the markers")
+            return entry_of(candidate, removed, None, "still-deleted", "no version left beneath the markers")
         if version_id not in known:
-            return _entry(candidate, removed, None, "still-deleted",
+            return entry_of(candidate, removed, None, "still-deleted",
                           f"current delete marker {version_id} predates --since or appeared after the listing")
-        s3.delete_object(Bucket=bucket, Key=key, VersionId=version_id)
-        removed.append(str(version_id))
+        if on_removing is not None:
+            on_removing(key, str(version_id))
+        answer = s3.delete_object(Bucket=bucket, Key=key, VersionId=version_id)
+        removed[str(version_id)] = answer.get("ResponseMetadata", {}).get("RequestId")
+        if on_removed is not None:
+            on_removed(key, str(version_id), removed[str(version_id)])
 
 
-def _entry(candidate: dict[str, Any], removed: list[str], restored: str | None, status: str,
-           reason: str = "") -> dict[str, Any]:
+def entry_of(candidate: dict[str, Any], removed: dict[str, str | None], restored: str | None, status: str,
+             reason: str = "") -> dict[str, Any]:
+    """A restore-list entry for the candidate: `removed` maps each removed marker to S3's request id for it."""
     entry = {"key": candidate["key"], "marker_version_id": candidate["marker_version_id"],
-             "marker_last_modified": candidate["marker_last_modified"], "removed": removed,
-             "restored_version_id": restored, "status": status}
+             "marker_last_modified": candidate["marker_last_modified"], "removed": list(removed),
+             "request_ids": removed, "restored_version_id": restored, "status": status}
     return {**entry, "reason": reason} if reason else entry
 
 
 def undelete_all(s3: Any, bucket: str, candidates: Iterable[dict[str, Any]], *, workers: int,
-                 on_done: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+                 on_done: Callable[[dict[str, Any]], None] | None = None, on_removing: Removing | None = None,
+                 on_removed: Removed | None = None) -> list[dict[str, Any]]:
     """`undelete_key` for every candidate on a bounded thread pool (boto3 clients are thread-safe); entries come
     back in the candidates' order. On the first failure no further key starts; it propagates once the running
     keys finish."""
     def one(candidate: dict[str, Any]) -> dict[str, Any]:
-        entry = undelete_key(s3, bucket, candidate)
+        entry = undelete_key(s3, bucket, candidate, on_removing=on_removing, on_removed=on_removed)
         if on_done is not None:
             on_done(entry)
         return entry

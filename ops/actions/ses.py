@@ -10,9 +10,11 @@ store the id would point at may be the thing that is down, and SQS's 256 KB limi
 Send ledger (a DynamoDB table in B, key `id`): `claim` records the id as "sending" with a conditional put before the
 send, `mark_sent` records "sent" with SES's MessageId after SES accepted it; the queue message is deleted only
 after that. A re-run or resume therefore skips "sent" ids (deleting their message) and never re-sends them. The one
-ambiguous case is an id left "sending" by a crash between SES accepting and the ledger write: it may or may not
-have gone out. Default at-most-once: it is reported "in doubt" and left in the queue for a human to check (SES
-event publishing / the recipient); `--resend-in-doubt` chooses at-least-once for those.
+ambiguous case is an id left "sending" by a crash between SES accepting and the ledger write, or by a send whose
+answer never came: it may or may not have gone out. Default at-most-once: it is reported "in doubt" and left in
+the queue for a human to check (SES event publishing / the recipient); `--resend-in-doubt` chooses at-least-once
+for those. For the same reason the send itself is never retried by the SDK (its client makes one attempt): `send`
+retries only answers in which SES said it did not take the message (throttling, 503).
 """
 from __future__ import annotations
 
@@ -23,8 +25,10 @@ from dataclasses import dataclass, field
 from email.utils import parseaddr
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import (BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError,
+                                 ParamValidationError)
 from pydantic import BaseModel, ConfigDict, Field
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from ops.actions.polling import poll_until
 
@@ -32,6 +36,15 @@ LEDGER_RETENTION_S = 15 * 86400  # longer than SQS's longest message retention (
 # SES answers these for a message that will never be accepted as it is; anything else is retried or fails the run.
 PERMANENT_SEND_ERRORS = frozenset({"MessageRejected", "MailFromDomainNotVerifiedException",
                                    "ConfigurationSetDoesNotExistException", "InvalidParameterValue"})
+# Answers in which SES turned the message away before taking it: safe to send again (botocore's throttling codes,
+# and 503 ServiceUnavailable). A 500/502/504 or no answer at all may follow an accepted message: in doubt.
+REFUSED_FOR_NOW_CODES = frozenset({"Throttling", "ThrottlingException", "ThrottledException", "TooManyRequestsException",
+                                   "RequestThrottledException", "RequestLimitExceeded", "LimitExceededException",
+                                   "RequestThrottled", "ServiceUnavailable"})
+REFUSED_FOR_NOW_STATUS = frozenset({429, 503})
+IN_DOUBT_STATUS = frozenset({500, 502, 504})
+# Errors raised before the request left this machine: SES cannot have seen it.
+NEVER_SENT = (EndpointConnectionError, ConnectTimeoutError, ParamValidationError)
 
 
 class Notification(BaseModel):
@@ -48,6 +61,11 @@ class Notification(BaseModel):
 
 class SendRejected(Exception):
     """SES refused the message permanently (e.g. MessageRejected); the text is SES's reason."""
+
+
+class SendInDoubt(Exception):
+    """SES may have accepted the message: no answer came back (a read timeout, a dropped connection) or a 5xx
+    that can follow acceptance. Sending again could deliver it twice; the text says what happened."""
 
 
 # ---- region B readiness ------------------------------------------------------------------------------------------
@@ -96,21 +114,43 @@ def publish_sending_config(ssm: Any, values: dict[str, str]) -> dict[str, bool]:
 
 # ---- sending ---------------------------------------------------------------------------------------------------
 
-def send(ses: Any, notification: Notification) -> str:
-    """SendEmail; returns SES's MessageId. Throttling/5xx are retried by botocore; a permanent refusal raises
-    SendRejected."""
+def send(ses: Any, notification: Notification, *, attempts: int, max_backoff_s: float = 20) -> str:
+    """SendEmail once per attempt; returns SES's MessageId. `ses` must be a client that makes one attempt per call
+    (`max_attempts=1`), so no request is ever resent unseen. Answers that say SES did not take the message
+    (throttling, 503) are retried here, up to `attempts` in all with jittered exponential backoff; a permanent
+    refusal raises SendRejected; no answer, or a 500/502/504, raises SendInDoubt (never retried)."""
     body: dict[str, Any] = {"Text": {"Data": notification.body_text, "Charset": "UTF-8"}}
     if notification.body_html:
         body["Html"] = {"Data": notification.body_html, "Charset": "UTF-8"}
-    try:
-        return str(ses.send_email(Source=notification.sender, Destination={"ToAddresses": notification.to},
-                                  Message={"Subject": {"Data": notification.subject, "Charset": "UTF-8"},
-                                           "Body": body})["MessageId"])
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        if error.get("Code") in PERMANENT_SEND_ERRORS:
-            raise SendRejected(f"{error.get('Code')}: {error.get('Message')}") from None
-        raise
+
+    def once() -> str:
+        try:
+            return str(ses.send_email(Source=notification.sender, Destination={"ToAddresses": notification.to},
+                                      Message={"Subject": {"Data": notification.subject, "Charset": "UTF-8"},
+                                               "Body": body})["MessageId"])
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            if error.get("Code") in PERMANENT_SEND_ERRORS:
+                raise SendRejected(f"{error.get('Code')}: {error.get('Message')}") from None
+            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") in IN_DOUBT_STATUS and \
+                    error.get("Code") not in REFUSED_FOR_NOW_CODES:
+                raise SendInDoubt(f"SES answered {error.get('Code')} (may follow acceptance)") from None
+            raise
+        except NEVER_SENT:
+            raise
+        except BotoCoreError as exc:  # the request went out and no answer came back
+            raise SendInDoubt(f"no answer from SES: {type(exc).__name__}: {exc}") from None
+
+    retrying = Retrying(retry=retry_if_exception(_refused_for_now), stop=stop_after_attempt(max(1, attempts)),
+                        wait=wait_random_exponential(multiplier=0.5, max=max_backoff_s), reraise=True)
+    return str(retrying(once))
+
+
+def _refused_for_now(exc: BaseException) -> bool:
+    if not isinstance(exc, ClientError):
+        return False
+    return exc.response.get("Error", {}).get("Code") in REFUSED_FOR_NOW_CODES or \
+        exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") in REFUSED_FOR_NOW_STATUS
 
 
 @dataclass

@@ -103,3 +103,11 @@ def test_empty_names_are_refused(pair: Pair) -> None:
             out = drctl(pair, option, value)
             assert out.code == 2, (option, value, out.stdout)
             assert f"{option}: empty name" in out.stderr, (option, value, out.stderr)
+
+
+def test_negative_max_keys_exits_2_naming_it(pair: Pair) -> None:
+    pair.both(TABLE)
+    before = [_state(pair.source), _state(pair.target)]
+    out = drctl(pair, "--table", "items", "--max-keys", "-1")
+    assert out.code == 2 and "Invalid value for '--max-keys'" in out.stderr, out
+    assert [_state(pair.source), _state(pair.target)] == before

@@ -19,6 +19,7 @@ PERMISSIONS = {
     ("s3", "ListObjectsV2"): ("s3:ListBucket",),
     ("s3", "HeadBucket"): ("s3:ListBucket",),
     ("s3", "HeadObject"): ("s3:GetObject",),
+    ("s3", "GetBucketReplication"): ("s3:GetReplicationConfiguration",),
     ("s3", "DeleteObject"): ("s3:DeleteObjectVersion",),  # the runbooks only ever delete a version (a marker)
     # RestoreTableToPointInTime also needs write access to the table it creates (DynamoDB developer guide).
     ("dynamodb", "RestoreTableToPointInTime"): (

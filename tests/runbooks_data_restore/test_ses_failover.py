@@ -267,3 +267,26 @@ def test_bad_input_exits_2_naming_it_and_changes_nothing(world: str, tmp_path: P
         assert code == 2, (args, output)
         assert named in " ".join(output.split()), (args, output)
     assert parameters() == {} and sent_ids() == [] and queue_depth() == (1, 0)
+
+
+def test_a_lost_send_answer_is_never_resent_and_the_id_is_listed_in_doubt(world: str, tmp_path: Path, faults,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """SES accepts the second send but its answer never arrives (the client's read timeout fires): that id went out
+    once, is reported in doubt and stays queued and "sending"; the others are sent once each."""
+    monkeypatch.setenv("DR_READ_TIMEOUT", "3")
+    enqueue(*(notification(n) for n in range(3)))
+    faults.lose_response("ses", "SendEmail", 1, served=1)
+    code, output = drctl(tmp_path, "ses-failover", *FAST, "--start-rate", "20", "--execute", "--yes", "--json")
+    assert code == 1, output
+    assert faults.calls("ses", "SendEmail") == 3  # never a second request for the unanswered one
+    assert sorted(sent_ids()) == ["n-00", "n-01", "n-02"]  # moto's record: each accepted exactly once
+    (doubtful,) = [n for n, state in ledger_states().items() if state == "sending"]
+    run = journal(output)
+    result = run.step("resend").result
+    assert (result["sent"], result["in_doubt"]) == (2, [doubtful])
+    assert f"in doubt ['{doubtful}']" in (run.step("verify-drained").error or "")
+    assert queue_depth() == (1, 0)  # its message stays for the operator's decision
+
+    code, output = drctl(tmp_path, "ses-failover", *FAST, "--start-rate", "20", "--execute", "--yes", "--json")
+    assert code == 1 and journal(output).step("resend").result["in_doubt"] == [doubtful]  # a re-run never sends it
+    assert faults.calls("ses", "SendEmail") == 3

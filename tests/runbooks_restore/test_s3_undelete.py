@@ -3,6 +3,10 @@ current, restore list, CloudFront invalidation), re-run, bad input, crash/resume
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -10,11 +14,23 @@ import pytest
 
 from ops.actions.s3_versions import invalidation_path
 from ops.drctl.runbooks.engine import Journal
-from tests.harness.aurora import PRIMARY
+from ops.drctl.runbooks.s3_undelete import SHOWN_IN_PLAN
+from tests.harness.aurora import DR, PRIMARY
+from tests.harness.crash import PROJECT_DIR, run_until_crash
 from tests.harness.moto_extensions import s3_faults
-from tests.harness.crash import run_until_crash
-from tests.runbooks_restore.conftest import (BUCKET, DELETED_BEFORE, DELETED_BEFORE_AND_AFTER, LIVE, OUTSIDE_PREFIX,
-                                             RESTORED, Drctl, S3World, client, flat, journal_of)
+from tests.runbooks_restore.conftest import (
+    BUCKET,
+    DELETED_BEFORE,
+    DELETED_BEFORE_AND_AFTER,
+    LIVE,
+    OUTSIDE_PREFIX,
+    RESTORED,
+    Drctl,
+    S3World,
+    client,
+    flat,
+    journal_of,
+)
 
 FAST = ("--timeout", "20", "--poll", "0.05", "--page-size", "7")  # small pages: the listing really paginates
 STILL_DELETED = [DELETED_BEFORE, DELETED_BEFORE_AND_AFTER, OUTSIDE_PREFIX]
@@ -205,3 +221,144 @@ def test_bad_input_exits_2_and_changes_nothing(media: S3World, drctl: Drctl, fau
 ])
 def test_invalidation_paths_encode_what_cloudfront_requires_and_nothing_else(key: str, path: str) -> None:
     assert invalidation_path(key) == path
+
+
+def test_a_since_with_sub_second_precision_finds_markers_made_in_that_second(media: S3World, drctl: Drctl) -> None:
+    """S3 reports a marker's LastModified in whole seconds: a deletion made after --since but within the same second
+    is listed as made before it, and must still be found."""
+    s3 = client("s3", PRIMARY)
+    for attempt in range(5):  # a busy machine may push the deletion into the next second: then try again
+        key = f"media/late-{attempt}.jpg"
+        version = s3.put_object(Bucket=BUCKET, Key=key, Body=b"late")["VersionId"]
+        while time.time() % 1 > 0.5:  # room for the deletion within the second --since falls in
+            time.sleep(0.02)
+        since = datetime.now(timezone.utc)
+        s3.delete_object(Bucket=BUCKET, Key=key)
+        marker, = s3.list_object_versions(Bucket=BUCKET, Prefix=key)["DeleteMarkers"]
+        if marker["LastModified"] < since:  # as S3 reports it: the whole second, before --since
+            break
+    else:
+        pytest.fail("no deletion landed in the second --since falls in")
+    code, output = drctl("s3-undelete", "--bucket", BUCKET, "--since", since.isoformat(timespec="microseconds"),
+                         "--prefix", key, "--execute", "--yes", "--json", *FAST)
+    assert code == 0, output
+    assert [c["key"] for c in journal_of(output).step("find").result["candidates"]] == [key]
+    assert media.current(key) == version
+
+
+REPLICA = "media-us-west-2"
+
+
+def replicate_to_b(media: S3World) -> list[str]:
+    """A's replication rule to B's bucket, and B's copies as replication made them: each key put, and the keys
+    deleted in A after --since deleted in B too (delete marker replication; B's markers have their own ids).
+    moto keeps the configuration but does not replicate. Returns the keys B holds deleted."""
+    b = client("s3", DR)
+    b.create_bucket(Bucket=REPLICA, CreateBucketConfiguration={"LocationConstraint": DR})
+    b.put_bucket_versioning(Bucket=REPLICA, VersioningConfiguration={"Status": "Enabled"})
+    client("s3", PRIMARY).put_bucket_replication(Bucket=BUCKET, ReplicationConfiguration={
+        "Role": "arn:aws:iam::123456789012:role/s3-replication",
+        "Rules": [{"ID": "media-to-b", "Priority": 1, "Status": "Enabled", "Filter": {"Prefix": ""},
+                   "DeleteMarkerReplication": {"Status": "Enabled"},
+                   "Destination": {"Bucket": f"arn:aws:s3:::{REPLICA}"}}]})
+    deleted = [*RESTORED, OUTSIDE_PREFIX]
+    for key in (*deleted, LIVE):
+        b.put_object(Bucket=REPLICA, Key=key, Body=f"{key} replica".encode())
+    for key in deleted:
+        b.delete_object(Bucket=REPLICA, Key=key)
+    b.delete_object(Bucket=REPLICA, Key="media/twice.jpg")
+    return deleted
+
+
+def replica_current(key: str) -> bool:
+    try:
+        client("s3", DR).head_object(Bucket=REPLICA, Key=key)
+        return True
+    except client("s3", DR).exceptions.ClientError:
+        return False
+
+
+def test_the_replica_in_b_is_undeleted_too(media: S3World, drctl: Drctl, tmp_path: Path) -> None:
+    replicate_to_b(media)
+    code, output = undelete(drctl, media, "--json")
+    assert code == 0, output
+    planned = journal_of(output).step("remove-markers").would_call
+    assert f"s3:DeleteObject(Bucket={REPLICA}, Key=media/a.jpg, VersionId=" in planned[SHOWN_IN_PLAN + 1]
+    assert planned[SHOWN_IN_PLAN + 1].endswith(f") in {DR} (replica)")
+    assert not any(replica_current(key) for key in RESTORED)  # a dry run
+    code, output = undelete(drctl, media, "--execute", "--yes", "--json")
+    assert code == 0, output
+    assert_undeleted(media)
+    assert all(replica_current(key) for key in RESTORED)
+    assert not replica_current(OUTSIDE_PREFIX) and replica_current(LIVE)  # outside --prefix: left alone
+    run = journal_of(output)
+    in_b = run.step("remove-markers").result["replicas"][REPLICA]
+    assert (in_b["region"], in_b["restored"], in_b["markers_removed"]) == (DR, len(RESTORED), len(RESTORED) + 1)
+    restore_list = json.loads(Path(run.step("remove-markers").result["restore_list"]).read_text())
+    replica_items = {i["key"]: i for i in restore_list["replicas"][REPLICA]["items"]}
+    assert sorted(replica_items) == sorted(RESTORED)
+    assert all(i["status"] == "restored" and i["removed"] for i in replica_items.values())
+    assert sorted(i["key"] for i in restore_list["items"]) == sorted(CANDIDATES)  # A's own list as before
+
+
+def test_a_replica_outside_the_allowed_regions_exits_2_and_changes_nothing(media: S3World, drctl: Drctl,
+                                                                          faults) -> None:
+    client("s3", "eu-west-1").create_bucket(Bucket="media-eu-west-1",
+                                            CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    client("s3", PRIMARY).put_bucket_replication(Bucket=BUCKET, ReplicationConfiguration={
+        "Role": "arn:aws:iam::123456789012:role/s3-replication",
+        "Rules": [{"ID": "to-eu", "Priority": 1, "Status": "Enabled", "Filter": {"Prefix": ""},
+                   "DeleteMarkerReplication": {"Status": "Enabled"},
+                   "Destination": {"Bucket": "arn:aws:s3:::media-eu-west-1"}}]})
+    code, output = undelete(drctl, media, "--execute", "--yes")
+    assert code == 2 and f"bucket {BUCKET} replicates to media-eu-west-1 in eu-west-1, which is not in " \
+        "allowedRegions" in flat(output), output
+    assert faults.calls("s3", "DeleteObject") == 0
+
+
+def test_killed_mid_removal_the_resume_reports_what_the_killed_attempt_restored(media: S3World, tmp_path: Path,
+                                                                               drctl: Drctl, faults) -> None:
+    """SIGKILL while a removal S3 carried out is still unanswered: the resumed run's restore list names every key
+    the killed attempt restored as restored, with the markers it removed and S3's request ids."""
+    faults.lose_response("s3", "DeleteObject", 1, served=4)  # the 5th removal is done, its answer never comes
+    runs = tmp_path / "runs"
+    killed = subprocess.Popen(
+        [sys.executable, "-m", "ops.drctl.cli", "s3-undelete", "--bucket", BUCKET, "--since", media.since.isoformat(),
+         "--prefix", "media/", "--execute", "--yes", "--workers", "1", *FAST, "--journal-dir", str(runs)],
+        cwd=PROJECT_DIR, env={**os.environ, "PYTHONPATH": str(PROJECT_DIR)}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        assert faults.withheld.wait(60), "the 5th DeleteObject never arrived"
+    finally:
+        killed.kill()
+        killed.communicate(timeout=30)
+    faults.clear()
+    # One worker, keys in order: a.jpg, again.jpg (its marker made after --since), bulk/000 and bulk/001 answered;
+    # bulk/002's marker is gone on the server, its answer lost.
+    killed_restored = ["media/a.jpg", "media/bulk/000.txt", "media/bulk/001.txt", "media/bulk/002.txt"]
+    assert all(media.current(key) for key in killed_restored) and media.current("media/bulk/003.txt") is None
+    run_id = next(runs.glob("*Z-??????.json")).stem
+
+    code, output = drctl("s3-undelete", "--resume", run_id, "--yes", "--json")
+    assert code == 0, output
+    assert_undeleted(media)
+    assert faults.calls("s3", "DeleteObject") == MARKERS_AFTER_SINCE - 5  # the resume removed none twice
+    removed = journal_of(output).step("remove-markers").result
+    assert (removed["restored"], removed["still-deleted"]) == (len(RESTORED), 1)
+    items = {i["key"]: i for i in json.loads((runs / f"{run_id}.s3-restore-list.json").read_text())["items"]}
+    for key in killed_restored:
+        assert items[key]["status"] == "restored" and items[key]["removed"] == [items[key]["marker_version_id"]], key
+    answered = ["media/a.jpg", "media/bulk/000.txt", "media/bulk/001.txt"]
+    assert all(items[key]["request_ids"][items[key]["marker_version_id"]] for key in answered)
+    lost = items["media/bulk/002.txt"]
+    assert lost["request_ids"] == {lost["marker_version_id"]: None}  # S3 did it; its answer never came
+    assert items[DELETED_BEFORE_AND_AFTER]["removed"] and items[DELETED_BEFORE_AND_AFTER]["status"] == "still-deleted"
+
+
+@pytest.mark.parametrize("name", ["Media_Bucket", "media bucket", "ab", "media..bucket", "-media", "a" * 64,
+                                  "192.168.5.4", "xn--media"])
+def test_an_invalid_bucket_name_exits_2_naming_bucket(media: S3World, drctl: Drctl, faults, name: str) -> None:
+    code, output = drctl("s3-undelete", "--bucket", name, "--since", media.since.isoformat(), "--execute", "--yes",
+                         *FAST)
+    assert code == 2 and f"--bucket {name!r} is not a valid S3 bucket name" in flat(output), output
+    assert faults.calls("s3", "DeleteObject") == 0 and faults.calls("s3", "GetBucketLocation") == 0

@@ -46,7 +46,7 @@ def consistency(
         help="Key columns (comma-separated) for tables without a primary key. Default: the primary key. "
              "A key that is not unique is compared as the multiset of its rows.")] = None,
     buckets: Annotated[int, typer.Option(help="Buckets per table in the first pass.")] = 4096,
-    max_keys: Annotated[int, typer.Option(help="Differing keys listed per table (all are counted).")] = 1000,
+    max_keys: Annotated[int, typer.Option(help="Differing keys listed per table (all are counted).", min=0)] = 1000,
     hash_mode: Annotated[str, typer.Option("--hash", help="Row hash: exact (every stored value, same major "
                                            "version), equality (as the types' = compares: numeric 1.0 = 1.00), "
                                            "text (pinned text form, across major versions) or auto (exact, or "

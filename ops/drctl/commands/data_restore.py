@@ -12,8 +12,21 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ops.drctl.commands.failover import (AsJson, Execute, JournalDir, Overrides, Poll, Resume, Stack, Timeout, Yes,
-                                       _bad_input, load_settings, resume_if_asked, start)
+from ops.drctl.commands.failover import (
+    AsJson,
+    Execute,
+    JournalDir,
+    Overrides,
+    Poll,
+    Resume,
+    Stack,
+    Timeout,
+    Yes,
+    _bad_input,
+    load_settings,
+    resume_if_asked,
+    start,
+)
 
 if TYPE_CHECKING:
     from stacks.settings import Settings
@@ -104,7 +117,7 @@ def ses_failover(
 ) -> None:
     """RB-N-07: switch sending to region B (SSM config the application reads, credentials replicated in B), then
     re-send the failed critical notifications from the queue at a warm-up rate, each exactly once unless a crash
-    leaves one in doubt."""
+    or a lost answer from SES leaves one in doubt (listed, never sent again without --resend-in-doubt)."""
     from ops.drctl.runbooks import ses_failover as rb
 
     resume_if_asked(resume, yes, journal_dir, as_json, lambda params: rb.runbook())

@@ -15,8 +15,21 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ops.drctl.commands.failover import (AsJson, Execute, JournalDir, Overrides, Poll, Resume, Stack, Timeout, Yes,
-                                       _bad_input, load_settings, resume_if_asked, start)
+from ops.drctl.commands.failover import (
+    AsJson,
+    Execute,
+    JournalDir,
+    Overrides,
+    Poll,
+    Resume,
+    Stack,
+    Timeout,
+    Yes,
+    _bad_input,
+    load_settings,
+    resume_if_asked,
+    start,
+)
 
 if TYPE_CHECKING:
     from stacks.settings import Settings
@@ -194,12 +207,15 @@ def s3_undelete(
     """RB-N-03: remove the delete markers made at/after --since under --prefix so the previous versions are
     current again, write the restore list (key, marker version id, restored version id), and invalidate the
     restored paths in CloudFront (batched within its limits)."""
+    from ops.actions.s3_versions import bucket_name_problem
     from ops.drctl.runbooks import s3_undelete as rb
     from ops.drctl.runbooks.engine import DEFAULT_JOURNAL_DIR
 
     resume_if_asked(resume, yes, journal_dir, as_json, rb.runbook)
     if not bucket:
         raise _bad_input("--bucket is required")
+    if (problem := bucket_name_problem(bucket)) is not None:
+        raise _bad_input(f"--bucket {bucket!r} is not a valid S3 bucket name: {problem}")
     if since is None:
         raise _bad_input("--since is required")
     moment = parse_time(since, "--since")

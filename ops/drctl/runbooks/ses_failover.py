@@ -5,8 +5,9 @@ Steps: preflight (B's SES identity for the sender verified, B's sending quota, t
 B, the queue) → switch (SSM parameters in B that the application reads: `<prefix>/region` and
 `<prefix>/credentials-secret-arn`; written only when different) → ledger (the send ledger table in B) → resend
 (drain the queue: 1 msg/s at first, doubling every interval up to min(--max-rate, B's MaxSendRate); each message
-deleted only after SES accepted it and the ledger says "sent") → verify-drained (fails, exit 1, when any
-notification was rejected, malformed or is in doubt, naming their ids).
+deleted only after SES accepted it and the ledger says "sent"; a send whose answer is lost is in doubt, never sent
+again) → verify-drained (fails, exit 1, when any notification was rejected, malformed or is in doubt, naming their
+ids).
 
 Where the queue lives: region B by default. The point of the queue is to outlive a region A failure, and the
 application in B (and this runbook) must read it while A is down; the application in A writes to it across
@@ -27,12 +28,15 @@ from botocore.exceptions import ClientError
 from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ops.actions import ses, sqs
+from ops.actions import aws, ses, sqs
 from ops.actions.polling import WaitTimeout
-from ops.drctl.runbooks.engine import BadInput, RunContext, Runbook, Step
+from ops.drctl.runbooks.engine import BadInput, Runbook, RunContext, Step
 
 NAME = "RB-N-07 SES failover"
 SQS_MAX_VISIBILITY_S = 43200
+# Unanswered sends in a row after which the run stops: SES (or the way to it) is in trouble, and each further send
+# could add an id a human must check.
+MAX_IN_DOUBT_IN_A_ROW = 3
 
 
 def _validate(params: dict[str, Any]) -> None:
@@ -112,6 +116,11 @@ class Resender:
         self.p, self.url, self.dead_letter_url = p, pre["queue_url"], pre["dead_letter_url"]
         self.sqs = ctx.client("sqs", p["queue_region"])
         self.ses = ctx.client("ses", p["region"])
+        # One attempt per SendEmail: an SDK retry after a lost answer would send the message again inside one
+        # ledger claim. ses.send retries only answers that say SES did not take it.
+        self.ses_send = ctx.client("ses", p["region"], max_attempts=1)
+        self.send_attempts = int(aws.client_config().retries["total_max_attempts"])
+        self.in_doubt_in_a_row = 0
         self.ddb = ctx.client("dynamodb", p["region"])
         quota = ses.send_quota(self.ses)  # re-read: a resume may come hours after preflight
         cap = min(p["max_rate"], quota["max_send_rate"])
@@ -174,15 +183,24 @@ class Resender:
             self._leave(message, "in doubt", dead_letter=False)
             return
         try:
-            message_id = ses.send(self.ses, notification)
+            message_id = ses.send(self.ses_send, notification, attempts=self.send_attempts)
+        except ses.SendInDoubt as exc:  # the claim stays "sending": a later run lists it in doubt too
+            self.tally.in_doubt.append(notification.id)
+            self._leave(message, f"in doubt: {exc}", dead_letter=False)
+            self.in_doubt_in_a_row += 1
+            if self.in_doubt_in_a_row >= MAX_IN_DOUBT_IN_A_ROW:
+                raise RuntimeError(f"{self.in_doubt_in_a_row} sends in a row got no clear answer from SES (last: "
+                                   f"{exc}); in doubt: {self.tally.in_doubt}; {self._progress_text()}") from None
+            return
         except ses.SendRejected as exc:
             ses.release(self.ddb, self.p["ledger_table"], notification.id)
             self.tally.rejected[notification.id] = str(exc)
             self._leave(message, str(exc), dead_letter=True)
             return
-        except ClientError:  # SES answered with an error after botocore's retries: it did not accept the message
+        except (ClientError, *ses.NEVER_SENT):  # SES answered no (after retries), or never saw the request
             ses.release(self.ddb, self.p["ledger_table"], notification.id)
-            raise  # (a timeout without an answer stays "sending": in doubt)
+            raise
+        self.in_doubt_in_a_row = 0
         ses.mark_sent(self.ddb, self.p["ledger_table"], notification.id, message_id, self.p["region"])
         sqs.delete(self.sqs, self.url, message)
         self.tally.sent.append(notification.id)

@@ -22,6 +22,9 @@ from moto.core.responses import ActionResult, BaseResponse
 _lock = threading.Lock()
 _pending: dict[tuple[str, str], list[tuple[int, str, bool]]] = {}
 _calls: Counter[tuple[str, str]] = Counter()
+_lost: dict[tuple[str, str], list[float]] = {}  # (service, operation) → [answered first, answers to lose, hold_s]
+withheld = threading.Event()  # set when the server holds a lost answer
+_released = threading.Event()  # set by clear(): every held answer goes out (to a client long gone)
 _original_call_action = BaseResponse.call_action
 
 
@@ -40,10 +43,35 @@ def calls(service: str, operation: str) -> int:
         return _calls[(service, operation)]
 
 
+def lose_response(service: str, operation: str, count: int, *, served: int = 0, hold_s: float = 120) -> None:
+    with _lock:
+        _lost[(service, operation)] = [served, count, hold_s]
+        withheld.clear()
+        _released.clear()
+
+
 def clear() -> None:
     with _lock:
         _pending.clear()
         _calls.clear()
+        _lost.clear()
+        withheld.clear()
+    _released.set()
+
+
+def withhold_if_due(key: tuple[str, str]) -> None:
+    """Called after the server carried a request out: hold its answer when a lost response is due."""
+    with _lock:
+        lost = _lost.get(key)
+        if lost is None or lost[1] == 0:
+            return
+        if lost[0] > 0:
+            lost[0] -= 1
+            return
+        lost[1] -= 1
+        hold_s = lost[2]
+    withheld.set()
+    _released.wait(hold_s)
 
 
 def _call_action(self: BaseResponse) -> Any:
@@ -53,7 +81,9 @@ def _call_action(self: BaseResponse) -> Any:
         queued = _pending.get(key)
         fault = queued.pop(0) if queued else None
     if fault is None:
-        return _original_call_action(self)
+        answer = _original_call_action(self)
+        withhold_if_due(key)
+        return answer
     status, code, performed = fault
     if performed:
         _original_call_action(self)  # the change happens; only its answer is lost

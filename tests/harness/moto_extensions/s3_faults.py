@@ -5,7 +5,7 @@ moto's S3 does not dispatch through `BaseResponse.call_action` (it routes by met
 handlers of the operations the undelete runbook makes, keyed by their API operation names, so that an injected
 503 SlowDown reaches botocore exactly as S3 sends it and the standard retry mode has to deal with it.
 `fail_after(operation, served, count)` fails requests only after some have been served (a run that breaks
-part-way); `clear()` forgets that.
+part-way); `clear()` forgets that. `faults.lose_response("s3", ...)` works for these operations too.
 """
 from __future__ import annotations
 
@@ -64,7 +64,9 @@ def _with_faults(handler: Callable[..., Any], operation: str) -> Callable[..., A
     def wrapped(self: S3Response, *args: Any, **kwargs: Any) -> Any:
         fault = _next_fault(operation)
         if fault is None:
-            return handler(self, *args, **kwargs)
+            answer = handler(self, *args, **kwargs)
+            faults.withhold_if_due(("s3", operation))  # faults.lose_response("s3", ...)
+            return answer
         status, code = fault
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
