@@ -159,8 +159,8 @@ def _computed(type_: str, name: str, inputs: dict[str, Any], region: str) -> dic
         out.update(id=f"{cluster}:{group}", arn=f"arn:aws:eks:{region}:{ACCOUNT}:nodegroup/{cluster}/{group}/mock")
     elif type_ == "random:index/randomPassword:RandomPassword":
         out["result"] = f"mock-{_short(name)}"
-    elif type_.startswith("pulumi-python:dynamic"):
-        out["id"] = f"{inputs.get('globalClusterId')}@{inputs.get('targetRegion')}"
+    elif type_.startswith("pulumi-python:dynamic"):  # the writer region: one per global cluster
+        out["id"] = str(inputs.get("globalClusterId"))
     return out
 
 
@@ -209,8 +209,8 @@ def _region(registration: dict[str, Any], mocks: _PlanMocks, by_urn: dict[str, d
         return "global"
     if type_.startswith("pulumi:providers:"):
         return registration["inputs"].get("region")
-    if type_.startswith("pulumi-python:dynamic"):
-        return registration["inputs"].get("targetRegion")
+    if type_.startswith("pulumi-python:dynamic"):  # the writer region: the role of the global database
+        return "global"
     if registration["custom"]:
         return mocks.region_of(registration["provider"])
     return None
