@@ -27,6 +27,7 @@ from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateRes
 DEFAULT_POLL_SECONDS = 10  # a role change takes about a minute on AWS; polling faster only spends API quota
 # The action code the provider runs, in import order (each may import the ones before it).
 ACTION_MODULES = ("scripts.actions.polling", "scripts.actions.aws", "scripts.actions.aurora")
+PROJECT_PACKAGES = {"components", "scripts", "stacks", "policy"}
 # Copies live under this name, which no process can import: dill then pickles their code by value.
 BY_VALUE_PACKAGE = "dr_platform_by_value"
 # What the engine compares; `writer` is an output.
@@ -54,6 +55,10 @@ def by_value_copies(module_names: tuple[str, ...] = ACTION_MODULES) -> dict[str,
             if origin in copies:
                 vars(copy)[attr] = copies[origin] if isinstance(value, ModuleType) else \
                     getattr(copies[origin], value.__qualname__)
+            elif isinstance(origin, str) and origin.split(".")[0] in PROJECT_PACKAGES:
+                # pickled by reference, it would need the project in the provider's process again
+                raise ImportError(f"{name} uses {origin}.{attr}, which is not copied by value: add {origin} to "
+                                  f"ACTION_MODULES (before {name})")
         copies[name] = copy
     return copies
 

@@ -14,7 +14,9 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from components.failover import writer_provider
+import pytest
+
+from components.failover import by_value_copies, writer_provider
 from scripts.actions.aurora import describe_global_cluster, writer_arn
 from scripts.actions.aws import client
 from tests.harness.aurora import DR, GLOBAL_ID, PRIMARY, build_aurora
@@ -96,3 +98,10 @@ def test_serialization_is_the_same_in_every_process(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         blobs.add(done.stdout)
     assert len(blobs) == 1
+
+
+def test_copying_refuses_action_code_that_would_still_import_the_project() -> None:
+    """Guard for later edits of scripts/actions: a helper of another project module, left by reference, would
+    bring back the dependency on the project; the plan fails naming it instead."""
+    with pytest.raises(ImportError, match="scripts.actions.polling.*add scripts.actions.polling to ACTION_MODULES"):
+        by_value_copies(("scripts.actions.aurora",))
