@@ -51,10 +51,13 @@ def by_value_copies(module_names: tuple[str, ...] = ACTION_MODULES) -> dict[str,
         # a relative file name: tracebacks stay readable, and the pickle does not depend on the checkout's path
         exec(compile(source, name.replace(".", "/") + ".py", "exec"), copy.__dict__)  # noqa: S102 - our own code
         for attr, value in list(vars(copy).items()):
-            origin = value.__name__ if isinstance(value, ModuleType) else getattr(value, "__module__", None)
+            if isinstance(value, ModuleType):
+                if value.__name__.split(".")[0] in PROJECT_PACKAGES:  # dill pickles a module by its name
+                    raise ImportError(f"{name} imports the module {value.__name__}: import its functions instead")
+                continue
+            origin = getattr(value, "__module__", None)
             if origin in copies:
-                vars(copy)[attr] = copies[origin] if isinstance(value, ModuleType) else \
-                    getattr(copies[origin], value.__qualname__)
+                vars(copy)[attr] = getattr(copies[origin], getattr(value, "__qualname__", attr))
             elif isinstance(origin, str) and origin.split(".")[0] in PROJECT_PACKAGES:
                 # pickled by reference, it would need the project in the provider's process again
                 raise ImportError(f"{name} uses {origin}.{attr}, which is not copied by value: add {origin} to "

@@ -105,3 +105,14 @@ def test_copying_refuses_action_code_that_would_still_import_the_project() -> No
     bring back the dependency on the project; the plan fails naming it instead."""
     with pytest.raises(ImportError, match="scripts.actions.polling.*add scripts.actions.polling to ACTION_MODULES"):
         by_value_copies(("scripts.actions.aurora",))
+
+
+def test_copying_refuses_a_project_module_object(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """dill pickles a module object by its name: the provider's process would import the project for it."""
+    package = tmp_path / "scripts_fixture_actions"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "uses_module.py").write_text("from scripts.actions import polling\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ImportError, match="imports the module scripts.actions.polling"):
+        by_value_copies(("scripts_fixture_actions.uses_module",))
