@@ -104,3 +104,22 @@ def test_role_change_fails_clearly_when_the_target_is_not_a_member(aws: str) -> 
     with pytest.raises(RuntimeError, match="is not a member of global cluster dr-core"):
         writer_provider().create(props(stranger, DR))
     assert current_writer() == arn_a
+
+
+def test_state_of_the_earlier_promotion_resource_still_loads_and_its_delete_forgets(aws: str, faults: Any) -> None:
+    """That state pickled `components.failover._PromotionProvider` by reference (with a `code_dir`): the name
+    stays so a refresh can load it before the alias hands the resource to the writer region."""
+    import dill
+
+    from components import failover
+
+    arn_a, arn_b = build_aurora(instances_b=1)
+    writer_provider().create(props(arn_b, DR))
+    legacy = failover._PromotionProvider()
+    legacy.code_dir = "/somewhere/else"  # type: ignore[attr-defined]
+    loaded = dill.loads(dill.dumps(legacy, recurse=True))
+
+    assert isinstance(loaded, failover._PromotionProvider)
+    loaded.delete(f"{GLOBAL_ID}@{DR}", {"failbackClusterArn": arn_a, "failbackRegion": PRIMARY})
+    assert current_writer() == arn_b  # the old delete was a failback; now nothing moves
+    assert faults.calls("rds", "SwitchoverGlobalCluster") == 1
