@@ -151,6 +151,9 @@ class ComputeArgs:
     public_access_cidrs: list[str] = field(default_factory=list)
     # what nodes need before they can join (the VPC endpoints of a private network)
     network_ready: list[pulumi.Resource] = field(default_factory=list)
+    # what B's capacity changes wait for (failback: the writer back in A, DNS moved); the node group waits, and
+    # every workload waits for the node group
+    after: list[pulumi.Resource] = field(default_factory=list)
     namespace: str = "platform"
 
 
@@ -225,7 +228,7 @@ class Compute(pulumi.ComponentResource):
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
             labels={"dr-platform/pool": args.nodegroup_name},
             # a node is Ready only once aws-node has its credentials: the CNI add-on and the agent come first
-            opts=child(self, p, depends_on=[*node_attachments, *networking, *args.network_ready]))
+            opts=child(self, p, depends_on=[*node_attachments, *networking, *args.network_ready, *args.after]))
 
         storage_driver = self._storage_driver(name, args, cluster, node_group, networking[0])
 

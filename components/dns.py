@@ -3,7 +3,7 @@
 plane is unavailable) or weighted routing with weights from the posture table."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -31,6 +31,8 @@ class ApiDnsArgs:
     writer: RegionEndpoint
     standby: RegionEndpoint
     provider: aws.Provider
+    # what must be done before the records move: the writer's role change (stacks/dr.py)
+    after: list[pulumi.Resource] = field(default_factory=list)
 
 
 class ApiDns(pulumi.ComponentResource):
@@ -52,7 +54,7 @@ class ApiDns(pulumi.ComponentResource):
             return aws.route53.Record(
                 f"{name}-{set_identifier}", zone_id=zone.zone_id, name=fqdn, type="CNAME", ttl=args.ttl,
                 records=[region.endpoint], set_identifier=set_identifier, health_check_id=checks[region.key].id,
-                opts=child(self, args.provider), **routing)  # type: ignore[arg-type]
+                opts=child(self, args.provider, depends_on=list(args.after)), **routing)  # type: ignore[arg-type]
 
         if args.routing == "failover":
             record("primary", args.writer, failover_routing_policies=[{"type": "PRIMARY"}])

@@ -1,91 +1,139 @@
-"""The failover step: `pulumi up --stack dr` with `failover: true` promotes region B through the RDS API.
+"""Which region writes: the Aurora global database's writer as a resource that always exists in the dr stack.
 
-A Pulumi dynamic resource whose create calls the same `promote_secondary` function as `drctl failover`:
-SwitchoverGlobalCluster when `failoverMode: planned` (A healthy, RPO 0), FailoverGlobalCluster with
-AllowDataLoss when `unplanned` (A gone). It waits until B is the writer. Removing the step (`failover: false`)
-switches the writer back to region A — the failback — through the same function.
+Its input names the target writer (A's cluster, or B's with `failover: true`); the engine orders everything that
+must follow the role change after it by dependencies (stacks/dr.py). Its `update` moves the writer through the
+same `promote_secondary` as `drctl failover`/`failback`: SwitchoverGlobalCluster when planned (RPO 0),
+FailoverGlobalCluster with AllowDataLoss when unplanned (A gone); nothing is called when the target already
+writes. A changed target is an update, never a replacement: a delete-then-create would be a failback followed by a
+re-promotion. `delete` only forgets: removing the resource never moves the writer.
+
+The provider runs in Pulumi's dynamic-provider process, which loads it from the state with dill. Everything it
+runs travels in that state BY VALUE — the provider class and the action code of ops/actions (aurora,
+polling, aws) — so the process needs only third-party packages (boto3, botocore, tenacity, pulumi), not this
+project on `sys.path`, and moving or renaming a module cannot break the update of a state already stored.
 """
 from __future__ import annotations
 
-import sys
+import importlib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
 
-CODE_DIR = str(Path(__file__).resolve().parent.parent)
 DEFAULT_POLL_SECONDS = 10  # a role change takes about a minute on AWS; polling faster only spends API quota
+# The action code the provider runs, in import order (each may import the ones before it).
+ACTION_MODULES = ("ops.actions.polling", "ops.actions.aws", "ops.actions.aurora")
+PROJECT_PACKAGES = {"ops", "components", "scripts", "stacks", "policy"}
+# Copies live under this name, which no process can import: dill then pickles their code by value.
+BY_VALUE_PACKAGE = "dr_platform_by_value"
+# What the engine compares; `writer` is an output.
+WRITER_INPUTS = ("globalClusterId", "targetClusterArn", "targetRegion", "mode", "timeoutSeconds", "pollSeconds")
+# The earlier design's resource (created only with `failover: true`, failback in its delete): aliased, so a stack
+# that has it updates it into this resource instead of deleting it, which would have run a failback.
+LEGACY_TYPE = "pulumi-python:dynamic/aurora:Promotion"
+LEGACY_NAME = "aurora-promotion"
+
+
+def by_value_copies(module_names: tuple[str, ...] = ACTION_MODULES) -> dict[str, ModuleType]:
+    """Fresh copies of these modules, executed from their source under a name no process can import.
+
+    Names a copy imported from an earlier copied module are rebound to that copy, so the copies only refer to
+    each other and to third-party packages. Never registered in sys.modules: nothing else sees them."""
+    copies: dict[str, ModuleType] = {}
+    for name in module_names:
+        original = importlib.import_module(name)
+        copy = ModuleType(f"{BY_VALUE_PACKAGE}.{name}", original.__doc__)
+        source = Path(original.__file__ or "").read_text(encoding="utf-8")
+        # a relative file name: tracebacks stay readable, and the pickle does not depend on the checkout's path
+        exec(compile(source, name.replace(".", "/") + ".py", "exec"), copy.__dict__)  # noqa: S102 - our own code
+        for attr, value in list(vars(copy).items()):
+            if isinstance(value, ModuleType):
+                if value.__name__.split(".")[0] in PROJECT_PACKAGES:  # dill pickles a module by its name
+                    raise ImportError(f"{name} imports the module {value.__name__}: import its functions instead")
+                continue
+            origin = getattr(value, "__module__", None)
+            if origin in copies:
+                vars(copy)[attr] = getattr(copies[origin], getattr(value, "__qualname__", attr))
+            elif isinstance(origin, str) and origin.split(".")[0] in PROJECT_PACKAGES:
+                # pickled by reference, it would need the project in the provider's process again
+                raise ImportError(f"{name} uses {origin}.{attr}, which is not copied by value: add {origin} to "
+                                  f"ACTION_MODULES (before {name})")
+        copies[name] = copy
+    return copies
+
+
+@lru_cache(maxsize=1)
+def writer_provider_type() -> type[ResourceProvider]:
+    """The provider class, defined here so its qualified name (`...<locals>...`) cannot be looked up: dill pickles
+    it, and the copied action functions it closes over, by value."""
+    code = by_value_copies()
+    promote_secondary = code["ops.actions.aurora"].promote_secondary
+    rds_client = code["ops.actions.aws"].client
+
+    class AuroraWriterRegionProvider(ResourceProvider):
+        def _move(self, props: dict[str, Any]) -> dict[str, Any]:
+            result = promote_secondary(rds_client("rds", props["targetRegion"]),
+                                       global_cluster_id=props["globalClusterId"],
+                                       target_cluster_arn=props["targetClusterArn"], mode=props["mode"],
+                                       timeout_s=float(props["timeoutSeconds"]),
+                                       poll_s=float(props.get("pollSeconds", DEFAULT_POLL_SECONDS)))
+            return {**props, "writer": result["writer"]}
+
+        def create(self, props: dict[str, Any]) -> CreateResult:
+            # Adopts the current writer, or moves it when the target differs.
+            return CreateResult(id_=props["globalClusterId"], outs=self._move(props))
+
+        def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+            changed = [key for key in WRITER_INPUTS if olds.get(key) != news.get(key)]
+            return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
+
+        def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+            return UpdateResult(outs=self._move(news))
+
+        def delete(self, _id: str, _props: dict[str, Any]) -> None:
+            return None  # only forgets: the role stays where it is
+
+    return AuroraWriterRegionProvider
+
+
+def writer_provider() -> ResourceProvider:
+    return writer_provider_type()()
 
 
 class _PromotionProvider(ResourceProvider):
-    """Runs in Pulumi's dynamic-provider process, serialized by value: imports happen inside the methods."""
+    """Only so state written by the earlier design still loads: it pickled `components.failover._PromotionProvider`
+    by reference. The alias hands that resource to AuroraWriterRegion, whose provider then runs every step; this
+    one is only read (refresh) before that, and forgets when deleted."""
 
-    def __init__(self, code_dir: str) -> None:
-        super().__init__()
-        self.code_dir = code_dir
-
-    def _promote(self, region: str, global_cluster_id: str, target_arn: str, mode: str,
-                 props: dict[str, Any]) -> dict[str, Any]:
-        if self.code_dir not in sys.path:  # the provider process starts without the program's directory
-            sys.path.insert(0, self.code_dir)
-        from ops.actions import aws
-        from ops.actions.aurora import promote_secondary
-        return promote_secondary(aws.client("rds", region), global_cluster_id=global_cluster_id,
-                                 target_cluster_arn=target_arn, mode=mode,
-                                 timeout_s=float(props["timeoutSeconds"]),
-                                 poll_s=float(props.get("pollSeconds", DEFAULT_POLL_SECONDS)))
-
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        result = self._promote(props["targetRegion"], props["globalClusterId"], props["targetClusterArn"],
-                               props["mode"], props)
-        return CreateResult(id_=f"{props['globalClusterId']}@{props['targetRegion']}",
-                            outs={**props, "writer": result.get("writer", props["targetClusterArn"])})
-
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        moved = olds.get("targetClusterArn") != news.get("targetClusterArn")
-        changed = [k for k in ("mode", "timeoutSeconds", "pollSeconds", "failbackClusterArn", "failbackRegion")
-                   if olds.get(k) != news.get(k)]
-        return DiffResult(changes=moved or bool(changed), replaces=["targetClusterArn"] if moved else [],
-                          delete_before_replace=True)
-
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        # Idempotent: if B is already the writer nothing is called; a changed mode does not re-promote.
-        result = self._promote(news["targetRegion"], news["globalClusterId"], news["targetClusterArn"],
-                               news["mode"], news)
-        return UpdateResult(outs={**news, "writer": result.get("writer", news["targetClusterArn"])})
-
-    def delete(self, _id: str, props: dict[str, Any]) -> None:
-        # Failback: a planned switchover returns the writer to region A (which must be a healthy member).
-        self._promote(props["failbackRegion"], props["globalClusterId"], props["failbackClusterArn"],
-                      "planned", props)
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        return None
 
 
 @dataclass
-class AuroraPromotionArgs:
+class AuroraWriterRegionArgs:
     global_cluster_id: pulumi.Input[str]
-    target_cluster_arn: pulumi.Input[str]
-    target_region: str
-    failback_cluster_arn: pulumi.Input[str]
-    failback_region: str
+    target_cluster_arn: pulumi.Input[str]  # the cluster that must write
+    target_region: str  # its region: the RDS client's
     mode: str  # planned | unplanned
     timeout_seconds: int = 1800
     poll_seconds: float = DEFAULT_POLL_SECONDS
 
 
-class AuroraPromotion(pulumi.dynamic.Resource, module="aurora", name="Promotion"):
+class AuroraWriterRegion(pulumi.dynamic.Resource, module="aurora", name="WriterRegion"):
     writer: pulumi.Output[str]
 
-    def __init__(self, name: str, args: AuroraPromotionArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__(_PromotionProvider(CODE_DIR), name, {
+    def __init__(self, name: str, args: AuroraWriterRegionArgs, opts: pulumi.ResourceOptions | None = None):
+        legacy = pulumi.ResourceOptions(aliases=[pulumi.Alias(name=LEGACY_NAME, type_=LEGACY_TYPE)])
+        super().__init__(writer_provider(), name, {
             "globalClusterId": args.global_cluster_id,
             "targetClusterArn": args.target_cluster_arn,
             "targetRegion": args.target_region,
-            "failbackClusterArn": args.failback_cluster_arn,
-            "failbackRegion": args.failback_region,
             "mode": args.mode,
             "timeoutSeconds": args.timeout_seconds,
             "pollSeconds": args.poll_seconds,
             "writer": None,
-        }, opts)
+        }, pulumi.ResourceOptions.merge(legacy, opts))

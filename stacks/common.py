@@ -56,7 +56,8 @@ def account_id(provider) -> pulumi.Output[str]:
 
 
 def compute(settings: Settings, region: str, provider, network: Network, kms_key_arn: pulumi.Input[str],
-            account: pulumi.Output[str], nodes: int, replicas: dict[str, int], typesense_replicas: int) -> Compute:
+            account: pulumi.Output[str], nodes: int, replicas: dict[str, int], typesense_replicas: int,
+            after: list[pulumi.Resource] | None = None) -> Compute:
     """The region's EKS cluster and workloads at the resolved counts (A: production, B: the posture table's), their
     images from the region's own ECR."""
     c = settings.compute
@@ -72,7 +73,8 @@ def compute(settings: Settings, region: str, provider, network: Network, kms_key
         workloads=[Workload(name=s.name, tier=s.tier.value, image=image(s.image), replicas=replicas[s.name],
                             port=s.port, health_path=s.health_path) for s in c.services],
         typesense_replicas=typesense_replicas, typesense_image=image(c.typesense_image),
-        typesense_storage_gi=c.typesense_storage_gi, public_access_cidrs=list(c.public_access_cidrs)))
+        typesense_storage_gi=c.typesense_storage_gi, public_access_cidrs=list(c.public_access_cidrs),
+        after=list(after or [])))
 
 
 def search_collections() -> list[str]:

@@ -1,5 +1,5 @@
-"""Region B: the secondary Aurora cluster, its network, the API's DNS, and — when `failover` is true — the
-promotion step and reverse S3 replication. Every capacity comes from the posture table."""
+"""Region B: the secondary Aurora cluster, its network, the API's DNS, which region writes, and — when `failover`
+is true — reverse S3 replication. Every capacity comes from the posture table."""
 from __future__ import annotations
 
 import pulumi
@@ -7,10 +7,10 @@ import pulumi
 from components.alarms import AlertSubscriber, LagAlarm, ReplicationAlarms, ReplicationAlarmsArgs, half_rpo
 from components.aurora import AuroraSecondary, AuroraSecondaryArgs, ClusterPlacement
 from components.dns import ApiDns, ApiDnsArgs, RegionEndpoint
-from components.failover import AuroraPromotion, AuroraPromotionArgs
+from components.failover import AuroraWriterRegion, AuroraWriterRegionArgs
 from components.network import Network, NetworkArgs
 from components.storage import BucketReplication, BucketReplicationArgs, failed_replication_alarm
-from ops.core.posture import Region, capacity
+from ops.core.posture import Capacity, Region, capacity
 from stacks.common import account_id, aurora_args, bucket_lag_alarm, compute, provider, search_feed
 from stacks.settings import Settings, Tier
 
@@ -32,20 +32,34 @@ def build(settings: Settings) -> None:
         global_cluster_id=primary.require_output("globalClusterId"), instances=cap.aurora_instances_b))
 
     account = account_id(provider_b)
-    cluster = compute(settings, b, provider_b, network, replica_key_arn, account, nodes=cap.eks_nodes_b,
-                      replicas=dict(cap.replicas_b), typesense_replicas=cap.typesense_replicas_b)
+    # Which cluster writes: A's, or B's with `failover: true`. What must follow the role change depends on it, so
+    # the engine runs it after the move (an update waits for its dependencies' updates; deletes come last):
+    # - B writes (failover): B's instances exist first (a headless cluster cannot write) and B's capacity scales
+    #   up alongside them; DNS moves once B writes and B's services run.
+    # - A writes (failback, and any posture flip meanwhile): DNS moves back once A writes again, and only then does
+    #   B's capacity shrink (nodes, then pods); instances beyond the posture go at the end, as every delete does.
+    b_writes = cap.writer_region is Region.B
+    writer = AuroraWriterRegion("aurora-writer", AuroraWriterRegionArgs(
+        global_cluster_id=primary.require_output("globalClusterId"),
+        target_cluster_arn=secondary.cluster_arn if b_writes else primary.require_output("primaryClusterArn"),
+        target_region=b if b_writes else a,
+        mode=settings.failover_mode.value if b_writes else "planned"),  # failback is a switchover: RPO 0
+        opts=pulumi.ResourceOptions(depends_on=secondary.instances if b_writes else []))
+
+    def b_compute(after: list[pulumi.Resource]):
+        return compute(settings, b, provider_b, network, replica_key_arn, account, nodes=cap.eks_nodes_b,
+                       replicas=dict(cap.replicas_b), typesense_replicas=cap.typesense_replicas_b, after=after)
+
+    if b_writes:
+        cluster = b_compute(after=[])
+        api_dns(settings, cap, provider_b, after=[writer, *cluster.deployments])
+    else:
+        cluster = b_compute(after=[api_dns(settings, cap, provider_b, after=[writer])])
     if cap.search_feed_b:
         # The master secret's replica in B keeps the primary's name and suffix; only the region differs.
         secret_b = primary.require_output("masterSecretArn").apply(lambda arn: arn.replace(f":{a}:", f":{b}:", 1))
         search_feed(settings, b, provider_b, cluster, account, source_host=secondary.reader_endpoint,
                     secret_arn=secret_b, secret_key_arn=replica_key_arn)
-
-    if cap.promote_aurora:
-        AuroraPromotion("aurora-promotion", AuroraPromotionArgs(
-            global_cluster_id=primary.require_output("globalClusterId"), target_cluster_arn=secondary.cluster_arn,
-            target_region=b, failback_cluster_arn=primary.require_output("primaryClusterArn"), failback_region=a,
-            mode=settings.failover_mode.value),
-            opts=pulumi.ResourceOptions(depends_on=secondary.instances))  # a headless cluster cannot write
 
     lag_alarms: list[LagAlarm] = []
     if cap.writer_region is Region.A:  # B is the secondary: its lag (ms, published in B) is the RDS RPO
@@ -72,21 +86,12 @@ def build(settings: Settings) -> None:
         region=b, alarms=lag_alarms, provider=provider_b, account_id=account,
         subscribers=[AlertSubscriber(s.protocol, s.endpoint) for s in settings.alerts.subscriptions]))
 
-    dns = settings.dns
-    endpoints = {Region.A: RegionEndpoint("a", dns.primary_endpoint, cap.dns_weight_a),
-                 Region.B: RegionEndpoint("b", dns.dr_endpoint, cap.dns_weight_b)}
-    standby = Region.A if cap.writer_region is Region.B else Region.B
-    ApiDns("api-dns", ApiDnsArgs(zone_name=dns.zone_name, record_name=dns.record_name, routing=dns.routing.value,
-                                 ttl=dns.ttl, health_check_path=dns.health_check_path,
-                                 writer=endpoints[cap.writer_region], standby=endpoints[standby],
-                                 provider=provider_b))
-
     pulumi.export("posture", settings.posture.value)
     pulumi.export("failover", settings.failover)
     pulumi.export("writerRegion", a if cap.writer_region is Region.A else b)
     pulumi.export("secondaryClusterArn", secondary.cluster_arn)
     pulumi.export("auroraInstancesB", cap.aurora_instances_b)
-    pulumi.export("apiFqdn", dns.fqdn)
+    pulumi.export("apiFqdn", settings.dns.fqdn)
     pulumi.export("alertsTopicArn", alarms.topic_arn)
     pulumi.export("eksClusterName", cluster.cluster_name)
     pulumi.export("eksNodegroupName", cluster.nodegroup_name)
@@ -94,3 +99,15 @@ def build(settings: Settings) -> None:
     pulumi.export("replicasB", dict(cap.replicas_b))
     pulumi.export("typesenseReplicasB", cap.typesense_replicas_b)
     pulumi.export("searchFeedB", cap.search_feed_b)
+
+
+def api_dns(settings: Settings, cap: Capacity, provider_b, after: list[pulumi.Resource]) -> ApiDns:
+    """The API's records: PRIMARY (or the weights) on the writer region, moved only after `after`."""
+    dns = settings.dns
+    endpoints = {Region.A: RegionEndpoint("a", dns.primary_endpoint, cap.dns_weight_a),
+                 Region.B: RegionEndpoint("b", dns.dr_endpoint, cap.dns_weight_b)}
+    standby = Region.A if cap.writer_region is Region.B else Region.B
+    return ApiDns("api-dns", ApiDnsArgs(zone_name=dns.zone_name, record_name=dns.record_name,
+                                        routing=dns.routing.value, ttl=dns.ttl,
+                                        health_check_path=dns.health_check_path, writer=endpoints[cap.writer_region],
+                                        standby=endpoints[standby], provider=provider_b, after=after))

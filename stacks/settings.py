@@ -317,18 +317,21 @@ class AlertSettings(Strict):
 
     @model_validator(mode="after")
     def endpoints_fit_their_protocols(self) -> Self:
+        problems: list[tuple[str, str]] = []
         seen: set[tuple[str, str]] = set()
         for index, subscription in enumerate(self.subscriptions):
             pattern, shape = SUBSCRIPTION_ENDPOINTS[subscription.protocol]
             if not re.match(pattern, subscription.endpoint):
-                raise _KeyedError(f"alerts.subscriptions[{index}].endpoint",
-                                  f"{subscription.endpoint!r} is not {shape}, as protocol {subscription.protocol} "
-                                  "needs")
+                problems.append((f"alerts.subscriptions[{index}].endpoint",
+                                 f"{subscription.endpoint!r} is not {shape}, as protocol {subscription.protocol} "
+                                 "needs"))
             pair = (subscription.protocol, subscription.endpoint)
             if pair in seen:
-                raise _KeyedError(f"alerts.subscriptions[{index}]",
-                                  f"{subscription.protocol} {subscription.endpoint} appears twice")
+                problems.append((f"alerts.subscriptions[{index}]",
+                                 f"{subscription.protocol} {subscription.endpoint} appears twice"))
             seen.add(pair)
+        if problems:
+            raise _KeyedError(problems)
         return self
 
 

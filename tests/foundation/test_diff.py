@@ -15,6 +15,7 @@ NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
 ADDON = "aws:eks/addon:Addon"
+WRITER = "pulumi-python:dynamic/aurora:WriterRegion"
 
 
 def changes(diff) -> dict[tuple[str, str], dict[str, tuple]]:
@@ -67,14 +68,18 @@ def test_failover_promotes_scales_flips_dns_and_reverses_replication(dr_plans: d
     before, after = dr_plans[("pilot-light", False)], dr_plans[("pilot-light", True)]
     diff = diff_plans(before, after)
     added = {(r.type, r.name) for r in diff.added}
-    (promotion,) = [r for r in diff.added if r.type.startswith("pulumi-python:dynamic")]
-    assert promotion.inputs["mode"] == "planned"
-    assert promotion.inputs["targetClusterArn"] == after.outputs["secondaryClusterArn"]
-    assert promotion.inputs["failbackRegion"] == "us-east-1"
+    # the writer region always exists: the flip changes its target (an update, never a replacement)
+    assert not any(r.type == WRITER for r in diff.added + diff.removed)
+    assert changes(diff)[(WRITER, "aurora-writer")] == {
+        "targetClusterArn": (after.outputs["secondaryClusterArn"].replace("us-west-2", "us-east-1"),
+                             after.outputs["secondaryClusterArn"]),
+        "targetRegion": ("us-east-1", "us-west-2")}
+    writer = after.one(WRITER, "aurora-writer")
+    assert writer.inputs["mode"] == "planned"
     assert {(INSTANCE, "dr-core-us-west-2-0"), (INSTANCE, "dr-core-us-west-2-1")} <= added  # production: 2
     assert (ADDON, "compute-us-west-2-aws-ebs-csi-driver") in added  # Typesense's volumes need the driver
-    # a headless cluster cannot become the writer: the step waits for B's instances
-    assert {i.urn for i in after.by_type(INSTANCE)} <= set(promotion.dependencies)
+    # a headless cluster cannot become the writer: the role change waits for B's instances
+    assert {i.urn for i in after.by_type(INSTANCE)} <= set(writer.dependencies)
     reverse = [r for r in diff.added if r.type == "aws:s3/bucketReplicationConfig:BucketReplicationConfig"]
     assert len(reverse) == 2
     for config in reverse:
@@ -94,8 +99,7 @@ def test_failover_promotes_scales_flips_dns_and_reverses_replication(dr_plans: d
 
 def test_unplanned_failover_uses_the_failover_api_mode() -> None:
     plan = plan_stack("dr", ["failover=true", "failoverMode=unplanned"])
-    (promotion,) = [r for r in plan.resources if r.type.startswith("pulumi-python:dynamic")]
-    assert promotion.inputs["mode"] == "unplanned"
+    assert plan.one(WRITER, "aurora-writer").inputs["mode"] == "unplanned"
 
 
 def test_weighted_routing_flips_weights_on_failover() -> None:
@@ -110,7 +114,9 @@ def test_weighted_routing_flips_weights_on_failover() -> None:
 
 def test_failback_is_the_reverse_flip(dr_plans: dict) -> None:
     diff = diff_plans(dr_plans[("warm-standby", True)], dr_plans[("warm-standby", False)])
-    assert any(r.type.startswith("pulumi-python:dynamic") for r in diff.removed)
+    assert changes(diff)[(WRITER, "aurora-writer")]["targetRegion"] == ("us-west-2", "us-east-1")
+    # failing back is a switchover (RPO 0), even when the failover was unplanned
+    assert plan_stack("dr", ["failoverMode=unplanned"]).one(WRITER, "aurora-writer").inputs["mode"] == "planned"
     assert [r.name for r in diff.removed if r.type == INSTANCE] == ["dr-core-us-west-2-1"]  # back to 1 warm
 
 
@@ -119,7 +125,7 @@ def test_cli_diff_json_reports_added_and_changed() -> None:
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["flip"] == ["failover=true"]
-    assert any(a["type"].startswith("pulumi-python:dynamic") for a in payload["added"])
+    assert any(c["type"] == WRITER and c["name"] == "aurora-writer" for c in payload["changed"])
     assert any(c["name"] == "api-dns-primary" for c in payload["changed"])
     changed = {c["name"] for c in payload["changed"]}
     assert {"compute-us-west-2-nodes", "compute-us-west-2-payments", "compute-us-west-2-typesense"} <= changed

@@ -3,8 +3,8 @@
 There is no AWS account or Pulumi CLI here, so `drctl plan` evaluates `__main__.py` exactly as `pulumi up`
 would run it, with the stack's config assembled as the CLI would (Pulumi.yaml defaults, Pulumi.<stack>.yaml,
 --set overrides) and the primary stack's exports fed into the dr stack's StackReference. What it records is
-the plan: every resource with type, name, region, parent, protection, ignored fields and inputs. Policy tests,
-cost and RTO/RPO assessment read this plan.
+the plan: every resource with type, name, region, parent, protection, ignored fields, dependencies and
+inputs. Policy tests, cost and RTO/RPO assessment, and the step order of a flip (steps.py) read this plan.
 
 Facts this relies on: mock inputs arrive camelCase with numbers as floats; `MockResourceArgs` has no parent or
 options, so the monitor is subclassed to record them from the RegisterResource request; re-importing
@@ -52,6 +52,7 @@ class PlannedResource:
     provider: str | None
     dependencies: list[str]
     inputs: dict[str, Any]
+    deleteBeforeReplace: bool = False  # a replacement deletes the old one first (ops/drctl/planning/steps.py)
 
 
 @dataclass
@@ -159,8 +160,8 @@ def _computed(type_: str, name: str, inputs: dict[str, Any], region: str) -> dic
         out.update(id=f"{cluster}:{group}", arn=f"arn:aws:eks:{region}:{ACCOUNT}:nodegroup/{cluster}/{group}/mock")
     elif type_ == "random:index/randomPassword:RandomPassword":
         out["result"] = f"mock-{_short(name)}"
-    elif type_.startswith("pulumi-python:dynamic"):
-        out["id"] = f"{inputs.get('globalClusterId')}@{inputs.get('targetRegion')}"
+    elif type_.startswith("pulumi-python:dynamic"):  # the writer region: one per global cluster
+        out["id"] = str(inputs.get("globalClusterId"))
     return out
 
 
@@ -182,6 +183,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         self.registrations.append({
             "urn": response.urn, "type": request.type, "name": request.name, "parent": request.parent or None,
             "protect": bool(request.protect), "retainOnDelete": bool(request.retainOnDelete),
+            "deleteBeforeReplace": bool(request.deleteBeforeReplace),
             "ignoreChanges": list(request.ignoreChanges), "provider": request.provider or None,
             "dependencies": sorted(request.dependencies), "custom": bool(request.custom), "inputs": inputs,
         })
@@ -209,8 +211,8 @@ def _region(registration: dict[str, Any], mocks: _PlanMocks, by_urn: dict[str, d
         return "global"
     if type_.startswith("pulumi:providers:"):
         return registration["inputs"].get("region")
-    if type_.startswith("pulumi-python:dynamic"):
-        return registration["inputs"].get("targetRegion")
+    if type_.startswith("pulumi-python:dynamic"):  # the writer region: the role of the global database
+        return "global"
     if registration["custom"]:
         return mocks.region_of(registration["provider"])
     return None
@@ -291,7 +293,8 @@ def evaluate(stack: str, values: dict[str, Any], stack_outputs: dict[str, dict[s
     resources = [PlannedResource(
         urn=r["urn"], type=r["type"], name=r["name"], region=_region(r, mocks, by_urn), parent=r["parent"],
         protect=r["protect"], retainOnDelete=r["retainOnDelete"], ignoreChanges=r["ignoreChanges"],
-        provider=r["provider"], dependencies=r["dependencies"], inputs=_clean(r["inputs"]))
+        provider=r["provider"], dependencies=r["dependencies"], inputs=_clean(r["inputs"]),
+        deleteBeforeReplace=r["deleteBeforeReplace"])
         for r in sorted(monitor.registrations, key=lambda r: r["urn"])]
     root_urn = f"urn:pulumi:{stack}::{PROJECT}::pulumi:pulumi:Stack::{PROJECT}-{stack}"
     for r in resources:

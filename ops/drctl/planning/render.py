@@ -6,6 +6,7 @@ from rich.table import Table
 
 from ops.drctl.planning.diff import PlanDiff
 from ops.drctl.planning.mockplan import Plan, PlannedResource
+from ops.drctl.planning.steps import SYMBOLS, Action, StepOrder
 
 
 def _short_type(type_: str) -> str:
@@ -52,3 +53,24 @@ def render_diff(console: Console, stack: str, flip: list[str], diff: PlanDiff) -
         for change in c.changes:
             console.print(f"    {change.path}: {change.old!r} → {change.new!r}")
     console.print(f"{len(diff.added)} to add, {len(diff.changed)} to change, {len(diff.removed)} to remove")
+
+
+def render_steps(console: Console, stack: str, flip: list[str], order: StepOrder) -> None:
+    """The flip's steps in the order `pulumi up` runs them; `after` names the steps each waits for."""
+    console.print(f"[bold]pulumi up --stack {stack}[/bold] after [cyan]{' '.join(flip)}[/cyan], in the engine's order:")
+    if not order.steps:
+        console.print("no changes")
+        return
+    colors = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.REPLACE: "magenta", Action.DELETE: "red",
+              Action.DELETE_REPLACED: "red"}
+    phase = 1
+    for step in order.steps:
+        if step.phase != phase:
+            console.print("then the deletes, in reverse dependency order:")
+            phase = step.phase
+        r = step.resource
+        waits = f"  after {', '.join(map(str, step.after))}" if step.after else ""
+        console.print(f"{step.index:>3} [{colors[step.action]}]{SYMBOLS[step.action]} {step.action.value}"
+                      f"[/{colors[step.action]}] {_short_type(r.type)} {r.name} ({r.region or '-'}){waits}",
+                      highlight=False)
+    console.print(f"{len(order.steps)} steps")

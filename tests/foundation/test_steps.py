@@ -1,0 +1,189 @@
+"""The engine's step order, offline: what `pulumi up --stack dr` runs first, and what waits for what, on every
+failover and failback (planned and unplanned, from each posture). The assertions use `happens_after` (one step
+must be finished before the other starts), not the printed order."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from ops.core.posture import Posture
+from ops.drctl.cli import app
+from ops.drctl.planning.mockplan import Plan, PlannedResource, plan_stack
+from ops.drctl.planning.steps import Action, Step, StepOrder, step_order
+
+WRITER = "pulumi-python:dynamic/aurora:WriterRegion"
+RECORD = "aws:route53/record:Record"
+INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+WORKLOADS = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet")
+REGION_A = "us-east-1"
+POSTURES = [p.value for p in Posture]
+
+
+def dr(posture: str, failover: bool, mode: str) -> Plan:
+    return plan_stack("dr", [f"posture={posture}", f"failover={str(failover).lower()}", f"failoverMode={mode}"])
+
+
+def the_writer_step(order: StepOrder) -> Step:
+    (step,) = [s for s in order.steps if s.resource.type == WRITER]
+    assert step.action is Action.UPDATE  # never a create/delete pair: that would be a failback and a re-promotion
+    return step
+
+
+def dns_steps(order: StepOrder) -> list[Step]:
+    records = [s for s in order.steps if s.resource.type == RECORD]
+    assert {s.resource.name for s in records} >= {"api-dns-primary"}
+    return records
+
+
+def capacity_of(r: PlannedResource) -> int | None:
+    if r.type == NODE_GROUP:
+        return r.inputs["scalingConfig"]["desiredSize"]
+    if r.type in WORKLOADS:
+        return r.inputs["spec"]["replicas"]
+    return None
+
+
+def scale_downs(order: StepOrder, before: Plan) -> list[Step]:
+    """B's capacity shrinking: instances deleted, node group and workloads at fewer than before."""
+    old = {r.urn: r for r in before.resources}
+    found = [s for s in order.steps if s.resource.type == INSTANCE and s.action is Action.DELETE]
+    for s in order.steps:
+        now = capacity_of(s.resource)
+        if now is not None and s.action is Action.UPDATE:
+            was = capacity_of(old[s.resource.urn])
+            if was is not None and now < was:
+                found.append(s)
+    return found
+
+
+def assert_nothing_in_a(order: StepOrder) -> None:
+    touched = [(s.resource.type, s.resource.name) for s in order.steps if s.resource.region == REGION_A]
+    assert touched == []
+
+
+@pytest.mark.parametrize("mode", ["planned", "unplanned"])
+@pytest.mark.parametrize("posture", POSTURES)
+def test_failover_moves_dns_only_after_the_writer_and_the_writer_after_b_has_instances(posture: str,
+                                                                                       mode: str) -> None:
+    before, after = dr(posture, False, mode), dr(posture, True, mode)
+    order = step_order(before, after)
+    writer = the_writer_step(order)
+    assert writer.resource.inputs["targetRegion"] == "us-west-2" and writer.resource.inputs["mode"] == mode
+    for instance in (s for s in order.steps if s.resource.type == INSTANCE and s.action is Action.CREATE):
+        assert order.happens_after(writer, instance), instance.resource.name  # a headless cluster cannot write
+    workloads = [s for s in order.steps if s.resource.type == WORKLOADS[0]]
+    for record in dns_steps(order):
+        assert order.happens_after(record, writer), record.resource.name
+        for workload in workloads:  # traffic arrives where B's services already run
+            assert order.happens_after(record, workload), (record.resource.name, workload.resource.name)
+    if posture != "active-active":  # B grows, and alongside the promotion rather than after it
+        growth = [s for s in order.steps if s.resource.type == NODE_GROUP]
+        assert growth and not any(order.happens_after(s, writer) for s in growth)
+    assert_nothing_in_a(order)
+
+
+@pytest.mark.parametrize("mode", ["planned", "unplanned"])
+@pytest.mark.parametrize("posture", POSTURES)
+def test_failback_scales_b_down_only_after_the_writer_is_back_in_a(posture: str, mode: str) -> None:
+    before, after = dr(posture, True, mode), dr(posture, False, mode)  # the operator flips only `failover`
+    order = step_order(before, after)
+    writer = the_writer_step(order)
+    assert writer.resource.inputs["targetRegion"] == REGION_A
+    assert writer.resource.inputs["mode"] == "planned"  # a switchover back: RPO 0, whatever the failover was
+    records = dns_steps(order)
+    for record in records:
+        assert order.happens_after(record, writer), record.resource.name
+    shrinking = scale_downs(order, before)
+    if posture != "active-active":  # active-active keeps B at production
+        assert {s.resource.type for s in shrinking} >= {NODE_GROUP, INSTANCE, WORKLOADS[0]}
+    for step in shrinking:
+        assert order.happens_after(step, writer), step.resource.name
+        for record in records:  # and only once DNS points at A again
+            assert order.happens_after(step, record), (step.resource.name, record.resource.name)
+    assert_nothing_in_a(order)
+
+
+def test_a_posture_flip_while_a_writes_leaves_the_writer_alone() -> None:
+    order = step_order(dr("pilot-light", False, "planned"), dr("warm-standby", False, "planned"))
+    assert [s for s in order.steps if s.resource.type in (WRITER, RECORD)] == []
+
+
+# The engine's rules, on a small made-up plan.
+def resource(name: str, deps: tuple[str, ...] = (), value: object = 1, **extra: object) -> PlannedResource:
+    fields = dict(urn=f"urn:{name}", type="test:index:Thing", name=name, region="us-west-2", parent=None,
+                  protect=False, retainOnDelete=False, ignoreChanges=[], provider=None,
+                  dependencies=[f"urn:{d}" for d in deps], inputs={"value": value})
+    fields.update(extra)
+    return PlannedResource(**fields)  # type: ignore[arg-type]
+
+
+def plan(*resources: PlannedResource) -> Plan:
+    return Plan(stack="dr", config={}, resources=list(resources))
+
+
+def actions(order: StepOrder) -> list[tuple[str, str, int]]:
+    return [(s.action.value, s.resource.name, s.phase) for s in order.steps]
+
+
+def test_creates_and_updates_follow_dependencies_and_deletes_come_last_in_reverse() -> None:
+    before = plan(resource("base"), resource("old-leaf", ("old-mid",)), resource("old-mid", ("base",)),
+                  resource("user", ("base",)))
+    after = plan(resource("base", value=2), resource("user", ("base",), value=2), resource("new", ("user",)))
+    order = step_order(before, after)
+    assert actions(order) == [("update", "base", 1), ("update", "user", 1), ("create", "new", 1),
+                              ("delete", "old-leaf", 2), ("delete", "old-mid", 2)]
+    base, user, new, leaf, mid = order.steps
+    assert order.happens_after(new, base) and user.after == [base.index] and new.after == [user.index]
+    assert order.happens_after(mid, leaf) and mid.after == [leaf.index]  # dependents go first
+    assert order.happens_after(leaf, new) and not order.happens_after(base, user)
+
+
+def test_an_unchanged_resource_in_between_still_orders_its_dependents() -> None:
+    before = plan(resource("a"), resource("b", ("a",)), resource("c", ("b",)))
+    after = plan(resource("a", value=2), resource("b", ("a",)), resource("c", ("b",), value=2))
+    a, c = step_order(before, after).steps
+    assert c.after == [a.index]
+
+
+def test_replacements_create_first_unless_marked_delete_before_replace() -> None:
+    def cluster(identifier: str, **extra: object) -> PlannedResource:
+        return resource("db", type="aws:rds/cluster:Cluster", inputs={"clusterIdentifier": identifier}, **extra)
+
+    order = step_order(plan(cluster("one")), plan(cluster("two")))
+    assert actions(order) == [("replace", "db", 1), ("delete-replaced", "db", 2)]
+    order = step_order(plan(cluster("one")), plan(cluster("two", deleteBeforeReplace=True)))
+    assert actions(order) == [("delete-replaced", "db", 1), ("replace", "db", 1)]
+    assert order.happens_after(order.steps[1], order.steps[0])
+    # a change the provider makes in place is an update
+    node_group = {"type": "aws:eks/nodeGroup:NodeGroup"}
+    order = step_order(plan(resource("nodes", inputs={"scalingConfig": {"desiredSize": 0}}, **node_group)),
+                       plan(resource("nodes", inputs={"scalingConfig": {"desiredSize": 2}}, **node_group)))
+    assert actions(order) == [("update", "nodes", 1)]
+
+
+def test_cli_prints_the_steps_of_a_flip() -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["plan", "dr", "--diff", "failover=true", "--steps"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    writer = next(line for line in lines if "aurora-writer" in line)
+    dns = next(line for line in lines if "api-dns-primary" in line)
+    assert writer.split()[1:3] == ["~", "update"]
+    assert f"after {writer.split()[0]}" in dns or f", {writer.split()[0]}" in dns
+    assert "then the deletes, in reverse dependency order:" in result.stdout
+
+    as_json = runner.invoke(app, ["plan", "dr", "--diff", "failover=true", "--steps", "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    steps = json.loads(as_json.stdout)["steps"]
+    (writer_step,) = [s for s in steps if s["type"] == WRITER]
+    (primary,) = [s for s in steps if s["name"] == "api-dns-primary"]
+    assert writer_step["index"] in primary["after"]
+
+
+def test_cli_refuses_steps_without_a_flip() -> None:
+    result = CliRunner().invoke(app, ["plan", "dr", "--steps"])
+    assert result.exit_code == 2
+    assert "--steps needs --diff" in result.output
