@@ -11,7 +11,8 @@ from components.failover import AuroraPromotion, AuroraPromotionArgs
 from components.network import Network, NetworkArgs
 from components.posture import Region, capacity
 from components.storage import BucketReplication, BucketReplicationArgs
-from stacks.common import account_id, aurora_args, bucket_lag_alarm, compute, provider, search_feed
+from stacks.common import (account_id, api_access_path, aurora_args, bucket_lag_alarm, compute, export_api_access,
+                           export_next_steps, provider, replication_checks, search_feed)
 from stacks.settings import Settings, Tier
 
 
@@ -32,9 +33,10 @@ def build(settings: Settings) -> None:
         global_cluster_id=primary.require_output("globalClusterId"), instances=cap.aurora_instances_b))
 
     account = account_id(provider_b)
+    access = api_access_path(settings, b, provider_b, network, settings.network.dr_cidr, replica_key_arn)
     cluster = compute(settings, b, provider_b, network, replica_key_arn, account, nodes=cap.eks_nodes_b,
-                      replicas=dict(cap.replicas_b), typesense_replicas=cap.typesense_replicas_b)
-    if cap.search_feed_b:
+                      replicas=dict(cap.replicas_b), typesense_replicas=cap.typesense_replicas_b, access=access)
+    if cap.search_feed_b and cluster.deploys_workloads:
         # The master secret's replica in B keeps the primary's name and suffix; only the region differs.
         secret_b = primary.require_output("masterSecretArn").apply(lambda arn: arn.replace(f":{a}:", f":{b}:", 1))
         search_feed(settings, b, provider_b, cluster, account, source_host=secondary.reader_endpoint,
@@ -92,3 +94,5 @@ def build(settings: Settings) -> None:
     pulumi.export("replicasB", dict(cap.replicas_b))
     pulumi.export("typesenseReplicasB", cap.typesense_replicas_b)
     pulumi.export("searchFeedB", cap.search_feed_b)
+    export_api_access(settings, b, cluster, access)
+    export_next_steps(settings, "dr", replication_checks(settings, account))
