@@ -24,6 +24,9 @@ GOOD_EBS_CLASS = {"provisioner": "ebs.csi.aws.com",
                   "parameters": {"type": "gp3", "encrypted": "true", "kmsKeyId": "arn:aws:kms:us-west-2:1:key/k"}}
 
 
+INSTANCE = "aws:ec2/instance:Instance"
+GOOD_JUMP_HOST = {"associatePublicIpAddress": False, "metadataOptions": {"httpTokens": "required"},
+                  "rootBlockDevice": {"encrypted": True, "kmsKeyId": "arn:aws:kms:us-west-2:1:key/k"}}
 DEPLOYMENT, CRONJOB = "kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:CronJob"
 ECR = "111122223333.dkr.ecr.us-west-2.amazonaws.com"
 
@@ -94,6 +97,13 @@ CASES = [
     (CRONJOB, {"spec": {"jobTemplate": {"spec": {"template": {"spec": pod(f"{ECR}/report:2")}}}}},
      {"spec": {"jobTemplate": {"spec": {"template": {"spec": pod("docker.io/library/busybox:1.36")}}}}},
      "images-from-ecr"),
+    (INSTANCE, GOOD_JUMP_HOST, {**GOOD_JUMP_HOST, "associatePublicIpAddress": True}, "ec2-private-imdsv2-encrypted"),
+    (INSTANCE, GOOD_JUMP_HOST, {k: v for k, v in GOOD_JUMP_HOST.items() if k != "associatePublicIpAddress"},
+     "ec2-private-imdsv2-encrypted"),  # unset: whatever the subnet gives
+    (INSTANCE, GOOD_JUMP_HOST, {**GOOD_JUMP_HOST, "metadataOptions": {"httpTokens": "optional"}},
+     "ec2-private-imdsv2-encrypted"),
+    (INSTANCE, GOOD_JUMP_HOST, {**GOOD_JUMP_HOST, "rootBlockDevice": {"encrypted": True}},
+     "ec2-private-imdsv2-encrypted"),  # the account's default key, not the region's CMK
 ]
 
 
@@ -198,3 +208,15 @@ def test_crossguard_wiring_reports_violations_through_pulumi_policy(monkeypatch:
         config={"allowedRegions": ["us-east-1", "us-west-2"]})
     policies["aurora-pitr-retention"].validate(args, lambda message, urn=None: reported.append((message, urn)))
     assert reported and reported[0][1] == "urn:cluster" and "7 days" in reported[0][0]
+
+
+def test_a_jump_host_with_a_public_ip_is_caught_on_the_plan() -> None:
+    for stack in ("primary", "dr"):
+        plan = copy.deepcopy(plan_stack(stack))
+        (instance,) = plan.by_type(INSTANCE)
+        assert check_plan(plan) == []
+        instance.inputs["associatePublicIpAddress"] = True
+        instance.inputs["metadataOptions"] = {"httpTokens": "optional"}
+        found = check_plan(plan)
+        assert {(v.rule, v.urn) for v in found} == {("ec2-private-imdsv2-encrypted", instance.urn)}
+        assert len(found) == 2
