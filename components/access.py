@@ -22,8 +22,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import child
+from scripts.actions.access import HTTPS_PORT, port_forwarding_argv
 
-HTTPS_PORT = 443
 # Session Manager for an instance without internet access
 # (https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-create-vpc.html).
 SESSION_MANAGER_ENDPOINTS = ("ssm", "ssmmessages", "ec2messages")
@@ -33,7 +33,6 @@ JUMP_ROOT_VOLUME_GIB = 8  # the AL2023 AMI's own size
 # AWS's public parameter naming the newest AL2023 AMI; read once, then the instance keeps its AMI (ignore_changes)
 # so a new AMI release never replaces the tunnel's host in the middle of a `pulumi up` that uses it.
 AL2023_ARM64_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
-PORT_FORWARDING_DOCUMENT = "AWS-StartPortForwardingSessionToRemoteHost"
 
 
 @dataclass
@@ -48,11 +47,9 @@ class ApiAccessPathArgs:
 
 
 def tunnel_command(instance_id: str, region: str, endpoint: str, local_port: int) -> str:
-    """The Session Manager command that forwards `local_port` to the cluster endpoint's host on 443."""
-    host = endpoint.removeprefix("https://").rstrip("/")
-    return (f"aws ssm start-session --region {region} --target {instance_id} --document-name "
-            f"{PORT_FORWARDING_DOCUMENT} --parameters host={host},portNumber={HTTPS_PORT},"
-            f"localPortNumber={local_port}")
+    """The Session Manager command that forwards `local_port` to the cluster endpoint's host on 443 (what
+    `drctl tunnel --execute` runs)."""
+    return " ".join(port_forwarding_argv(instance_id, region, endpoint, local_port))
 
 
 class ApiAccessPath(pulumi.ComponentResource):
