@@ -14,6 +14,7 @@ import pytest
 from components.registry import registry_host
 from scripts.planning.mockplan import Plan, plan_stack
 from stacks.config_files import load_stack_settings
+from stacks.settings import PROJECT_DIR
 
 WORKLOADS_OFF = "compute.workloads=false"
 POD_OWNERS = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:CronJob")
@@ -91,3 +92,41 @@ def test_every_workload_pulls_from_a_repository_the_primary_stack_declares(prima
                 host, _, path = image.partition("/")
                 assert host == f"123456789012.dkr.ecr.{region}.amazonaws.com", (owner.urn, image)
                 assert path.rsplit(":", 1)[0].split("@")[0] in repositories, (owner.urn, image)
+
+
+def _running_it_for_real() -> str:
+    readme = (PROJECT_DIR / "README.md").read_text()
+    section = readme.split("## Running it for real", 1)[1].split("\n## ", 1)[0]
+    return section.split("Config flips", 1)[0]  # the first deploy, before the posture flips
+
+
+def test_readme_first_deploy_is_the_sequence_the_program_asks_for() -> None:
+    """README's 'Running it for real' runs each stack with workloads off, pushes, opens the tunnel, flips, and runs
+    again, in that order, with the very commands the plans' nextSteps print; every key it sets is valid config and
+    every drctl command in it exists."""
+    from typer.main import get_command
+
+    from scripts.drctl import app
+
+    text = _running_it_for_real()
+    lines = [line.split("#", 1)[0].strip() for line in text.splitlines()]
+    for stack in ("primary", "dr"):
+        steps = plan_stack(stack, [WORKLOADS_OFF]).outputs["nextSteps"]
+        order = [f"pulumi config set --path compute.workloads false --stack {stack}", f"pulumi up --stack {stack}",
+                 f"drctl tunnel --stack {stack} --execute", *steps[-2:]]
+        last = -1
+        for wanted in order:  # each present, after the one before it
+            following = [i for i, line in enumerate(lines) if line == wanted and i > last]
+            assert following, f"{stack}: {wanted!r} missing after line {last} of the section"
+            last = following[0]
+    assert "docker push" in text and "docker pull --platform linux/amd64 typesense/typesense:0.24.1" in text
+    assert "aws ecr describe-images --region us-west-2" in text
+
+    for line in lines:
+        if line.startswith("pulumi config set --path"):
+            _, _, _, _, key, value, _, stack = line.split()
+            load_stack_settings(stack, [f"{key}={value}"])  # raises ConfigError naming a wrong key or value
+    commands = set(get_command(app).commands)  # type: ignore[attr-defined]
+    for line in lines:
+        if line.startswith("drctl "):
+            assert line.split()[1] in commands, line
