@@ -265,8 +265,14 @@ class Compute(pulumi.ComponentResource):
         self.cluster_arn = cluster.arn
         self.nodegroup_name = node_group.node_group_name
         self.deploys_workloads = args.deploy_workloads
+        # Declared either way: the key Typesense and its clients share outlives a workloads flip.
+        self.typesense_api_key = random.RandomPassword(f"{name}-typesense-api-key", length=40, special=False,
+                                                       opts=pulumi.ResourceOptions(parent=self))
         if args.deploy_workloads:
             self._kubernetes(name, args, cluster, node_group, storage_driver)
+        else:
+            pulumi.log.warn(f"{args.cluster_name}: compute.workloads is false, so no Kubernetes object is declared "
+                            "(a first deploy); on a cluster that runs them, this update deletes them", self)
         self.register_outputs({"clusterName": self.cluster_name, "clusterArn": self.cluster_arn,
                                "nodegroupName": self.nodegroup_name, "desiredNodes": desired})
 
@@ -385,8 +391,7 @@ class Compute(pulumi.ComponentResource):
         to 0 and back finds its index. The claim size is fixed once created: grow it by patching the claims."""
         selector = {"app.kubernetes.io/name": "typesense"}
         replicas = args.typesense_replicas
-        api_key = random.RandomPassword(f"{name}-typesense-api-key", length=40, special=False,
-                                        opts=pulumi.ResourceOptions(parent=self))
+        api_key = self.typesense_api_key
         secret = Secret(f"{name}-typesense-api-key", metadata=ObjectMetaArgs(name="typesense-api-key",
                                                                              namespace=namespace),
                         string_data={"api-key": api_key.result}, opts=k8s_opts(ns_resource))

@@ -188,7 +188,7 @@ class ComputeSettings(Strict):
     tunnel_port: int = Field(8443, ge=1024, le=65535, description="local port of the SSM tunnel to the API")
     # false: everything AWS (cluster, nodes, add-ons, ECR) and no Kubernetes object. The first `pulumi up` of a new
     # stack runs with false (no image is pushed yet, and the tunnel needs the cluster); its nextSteps output says
-    # what to push, then true.
+    # what to push, then true. Not a pause switch: on a stack that runs the workloads, false deletes them.
     workloads: bool = True
     services: list[ServiceSettings] = Field(default_factory=lambda: list(DEFAULT_SERVICES), min_length=1)
     typesense_replicas: int = Field(3, ge=1, le=5, description="production Typesense nodes: odd, for Raft")

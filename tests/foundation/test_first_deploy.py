@@ -43,6 +43,9 @@ def test_workloads_off_declares_no_kubernetes_provider_or_object_and_all_of_aws(
         feed = {r.urn for r in same.resources if "dr-platform:search:SearchFeed$" in r.urn}
         assert aws_of == {r.urn for r in same.resources if r.type.startswith("aws:")} - feed
         assert any(r.type == "aws:eks/cluster:Cluster" for r in plan.resources)
+        # Typesense's API key is kept: a later flip to workloads true (or back) does not change it
+        assert {r.urn for r in plan.resources if r.type.startswith("random:")} == \
+            {r.urn for r in same.resources if r.type.startswith("random:")}
 
 
 def test_workloads_off_says_what_to_push_where_and_what_to_flip() -> None:
