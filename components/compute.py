@@ -2,15 +2,17 @@
 (one Deployment per service, Typesense as a StatefulSet). Region A runs it at production; region B at the counts
 the posture table resolves (ops/core/posture.py): this component only takes numbers.
 
-- The API endpoint is private (reached from inside the VPC, or over VPN/peering); CIDRs given in config turn the
-  public endpoint on, restricted to them. Kubernetes secrets are envelope-encrypted with the region's KMS key
+- The API endpoint is private; CIDRs given in config turn the public endpoint on, restricted to them. `pulumi up`
+  reaches it through an SSM tunnel by default (components/access.py: the kubeconfig's server is the tunnel's local
+  end, its TLS server name the endpoint's), or directly from inside the VPC or over VPN (`compute.apiAccess`). Kubernetes secrets are envelope-encrypted with the region's KMS key
   (A: the multi-Region primary, B: its replica). Every control-plane log type goes to CloudWatch. API
   authentication uses EKS access entries (`API` mode); the identity that runs `pulumi up` gets cluster admin.
 - The node group's desired size is NOT in `ignore_changes`, although that is the usual advice when a cluster
   autoscaler owns it: here the config flip (posture, failover) must drive it, or `failover: true` would leave B
   at 0 nodes. An autoscaler may still add nodes between the posture's floor (min = desired) and max.
 - Kubernetes resources go through a kubernetes Provider built from the cluster's outputs (token from
-  `aws eks get-token` at run time, nothing stored), after the node group exists, and have explicit names.
+  `aws eks get-token` at run time, nothing stored), after the node group exists, and have explicit names. With
+  `deploy_workloads` off (a first deploy: no image pushed yet) neither the provider nor any of them is declared.
 - Typesense keeps its index on EBS volumes (gp3, encrypted with the region's key) provisioned by the EBS CSI
   driver add-on. The driver gets AWS credentials through EKS Pod Identity: a role only its controller's service
   account can assume, with the AWS managed policy plus use of this region's key for EBS, nothing on the nodes.
@@ -103,11 +105,21 @@ def ami_type(instance_type: str) -> str:
 
 
 def kubeconfig(cluster_name: pulumi.Input[str], endpoint: pulumi.Input[str], ca_data: pulumi.Input[str],
-               region: str) -> pulumi.Output[str]:
-    """A kubeconfig that fetches a short-lived token with `aws eks get-token` each time it is used."""
+               region: str, tunnel_port: int | None = None) -> pulumi.Output[str]:
+    """A kubeconfig that fetches a short-lived token with `aws eks get-token` each time it is used.
+
+    With `tunnel_port` the server is the local end of the SSM tunnel (components/access.py), and `tls-server-name`
+    keeps the certificate check against the endpoint's own name, which the cluster's certificate carries."""
+    def cluster(server: str | None) -> dict:
+        entry = {"certificate-authority-data": ca_data}
+        if tunnel_port is None or server is None:  # None: a mock that computes no endpoint
+            return {**entry, "server": server}
+        host = server.removeprefix("https://").rstrip("/")
+        return {**entry, "server": f"https://127.0.0.1:{tunnel_port}", "tls-server-name": host}
+
     return pulumi.Output.json_dumps({
         "apiVersion": "v1", "kind": "Config", "current-context": "eks",
-        "clusters": [{"name": "eks", "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
+        "clusters": [{"name": "eks", "cluster": pulumi.Output.from_input(endpoint).apply(cluster)}],
         "contexts": [{"name": "eks", "context": {"cluster": "eks", "user": "eks"}}],
         "users": [{"name": "eks", "user": {"exec": {
             "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws", "interactiveMode": "Never",
@@ -155,6 +167,13 @@ class ComputeArgs:
     # every workload waits for the node group
     after: list[pulumi.Resource] = field(default_factory=list)
     namespace: str = "platform"
+    # How the Kubernetes provider reaches the API: the local port of the SSM tunnel, or None for the endpoint
+    # itself (inside the VPC, or its public side); and the security group (the jump host's) admitted on 443.
+    api_tunnel_port: int | None = None
+    api_client_security_group_id: pulumi.Input[str] | None = None
+    # False: the cluster, nodes and add-ons only; no Kubernetes provider and no Kubernetes object (first deploy:
+    # nothing is pushed to ECR yet, and the tunnel needs the cluster to exist).
+    deploy_workloads: bool = True
 
 
 RESTRICTED_CONTAINER = SecurityContextArgs(allow_privilege_escalation=False, read_only_root_filesystem=True,
@@ -182,6 +201,8 @@ class Compute(pulumi.ComponentResource):
     cluster_arn: pulumi.Output[str]
     nodegroup_name: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+    deploys_workloads: bool  # False: none of the Kubernetes attributes below exist
     deployments: list[Deployment]
     typesense: StatefulSet
     storage_class: StorageClass
@@ -231,10 +252,40 @@ class Compute(pulumi.ComponentResource):
             opts=child(self, p, depends_on=[*node_attachments, *networking, *args.network_ready, *args.after]))
 
         storage_driver = self._storage_driver(name, args, cluster, node_group, networking[0])
+        if args.api_client_security_group_id is not None:
+            # The control plane's ENIs carry the security group EKS created; the tunnel arrives from the jump host.
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-api-from-jump-host",
+                security_group_id=cluster.vpc_config.apply(lambda vpc: vpc.cluster_security_group_id),
+                referenced_security_group_id=args.api_client_security_group_id, ip_protocol="tcp",
+                from_port=443, to_port=443, description="Kubernetes API from the SSM jump host",
+                opts=child(self, p))
 
         ca_data = cluster.certificate_authority.apply(lambda ca: ca.data if ca else None)
-        self.kubeconfig = kubeconfig(cluster.name, cluster.endpoint, ca_data, args.region)
-        k8s = KubernetesProvider(f"{name}-k8s", kubeconfig=self.kubeconfig,
+        self.kubeconfig = kubeconfig(cluster.name, cluster.endpoint, ca_data, args.region, args.api_tunnel_port)
+        self.endpoint = cluster.endpoint
+        self.cluster_name = cluster.name
+        self.cluster_arn = cluster.arn
+        self.nodegroup_name = node_group.node_group_name
+        self.deploys_workloads = args.deploy_workloads
+        # Declared either way: the key Typesense and its clients share outlives a workloads flip.
+        self.typesense_api_key = random.RandomPassword(f"{name}-typesense-api-key", length=40, special=False,
+                                                       opts=pulumi.ResourceOptions(parent=self))
+        self.deployments = []  # DNS on failover waits for these: none while workloads are off
+        if args.deploy_workloads:
+            self._kubernetes(name, args, cluster, node_group, storage_driver)
+        else:
+            pulumi.log.warn(f"{args.cluster_name}: compute.workloads is false, so no Kubernetes object is declared "
+                            "(a first deploy); on a cluster that runs them, this update deletes them", self)
+        self.register_outputs({"clusterName": self.cluster_name, "clusterArn": self.cluster_arn,
+                               "nodegroupName": self.nodegroup_name, "desiredNodes": desired})
+
+    def _kubernetes(self, name: str, args: ComputeArgs, cluster: aws.eks.Cluster, node_group: aws.eks.NodeGroup,
+                    storage_driver: list[aws.eks.Addon]) -> None:
+        """The Kubernetes provider and every Kubernetes object: the namespace, the services, Typesense."""
+        # The cluster's ARN is its identity: switching compute.apiAccess changes the kubeconfig's server, which
+        # without this the provider would take for another cluster, replacing every object on it.
+        k8s = KubernetesProvider(f"{name}-k8s", kubeconfig=self.kubeconfig, cluster_identifier=cluster.arn,
                                  opts=pulumi.ResourceOptions(parent=self))
 
         def k8s_opts(*after: pulumi.Resource) -> pulumi.ResourceOptions:
@@ -262,12 +313,6 @@ class Compute(pulumi.ComponentResource):
         self.typesense = self._typesense(name, args, ns, k8s_opts, node_group, namespace, storage_class,
                                          storage_driver)
         self.typesense_url = f"http://typesense.{ns}.svc.cluster.local:{TYPESENSE_API_PORT}"
-
-        self.cluster_name = cluster.name
-        self.cluster_arn = cluster.arn
-        self.nodegroup_name = node_group.node_group_name
-        self.register_outputs({"clusterName": self.cluster_name, "clusterArn": self.cluster_arn,
-                               "nodegroupName": self.nodegroup_name, "desiredNodes": desired})
 
     def _role(self, name: str, args: ComputeArgs, suffix: str, trust_policy: str,
               managed_policy_arns: list[str]) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
@@ -350,8 +395,7 @@ class Compute(pulumi.ComponentResource):
         to 0 and back finds its index. The claim size is fixed once created: grow it by patching the claims."""
         selector = {"app.kubernetes.io/name": "typesense"}
         replicas = args.typesense_replicas
-        api_key = random.RandomPassword(f"{name}-typesense-api-key", length=40, special=False,
-                                        opts=pulumi.ResourceOptions(parent=self))
+        api_key = self.typesense_api_key
         secret = Secret(f"{name}-typesense-api-key", metadata=ObjectMetaArgs(name="typesense-api-key",
                                                                              namespace=namespace),
                         string_data={"api-key": api_key.result}, opts=k8s_opts(ns_resource))

@@ -174,6 +174,21 @@ def _creation_template_role(props: Props, _region: str | None, _config: Mapping[
         if needs and not props.get("customRoleArn") else []
 
 
+def _instance_private_and_locked(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
+    """An EC2 instance (the API's SSM jump host) is reached through Session Manager only: no public IP, instance
+    metadata through IMDSv2 sessions only, its root volume encrypted with a KMS key. Unset counts as AWS's
+    defaults: a public IP where the subnet gives one, IMDSv1 allowed, the account's EBS default."""
+    problems = []
+    if props.get("associatePublicIpAddress") is not False:
+        problems.append("associatePublicIpAddress must be false: the instance is reached through Session Manager")
+    if (props.get("metadataOptions") or {}).get("httpTokens") != "required":
+        problems.append("metadataOptions.httpTokens must be 'required' (IMDSv2 only)")
+    root = props.get("rootBlockDevice") or {}
+    if root.get("encrypted") is not True or not root.get("kmsKeyId"):
+        problems.append("rootBlockDevice must be encrypted with the region's KMS key (encrypted, kmsKeyId)")
+    return problems
+
+
 DATA_TYPES = ("aws:rds/cluster:Cluster", "aws:rds/globalCluster:GlobalCluster", "aws:s3/bucket:Bucket",
               "aws:dynamodb/table:Table", "aws:secretsmanager/secret:Secret", "aws:backup/vault:Vault",
               "aws:backup/plan:Plan", "aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey",
@@ -204,6 +219,8 @@ RULES: list[Rule] = [
          WORKLOAD_TYPES, _images_from_ecr),
     Rule("ecr-template-creation-role", "ECR creation templates with KMS or tags name the role ECR creates with",
          ("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate",), _creation_template_role),
+    Rule("ec2-private-imdsv2-encrypted", "EC2 instances (the API jump host): no public IP, IMDSv2 only, "
+         "root volume KMS-encrypted", ("aws:ec2/instance:Instance",), _instance_private_and_locked),
 ]
 
 

@@ -6,17 +6,18 @@ import json
 import pulumi
 import pulumi_aws as aws
 
+from components.access import ApiAccessPath, ApiAccessPathArgs, tunnel_command
 from components.alarms import LagAlarm, half_rpo
 from components.aurora import AuroraSettingsArgs
 from components.base import regional_provider
-from components.compute import Compute, ComputeArgs, NodeCounts, Workload
+from components.compute import Compute, ComputeArgs, NodeCounts, Workload, ami_type
 from components.network import Network
 from components.registry import ContainerRegistry, ContainerRegistryArgs
 from components.search_feed import SearchFeed, SearchFeedArgs
 from components.storage import REPLICATION_RULE_ID
-from ops.core.images import regional_image, registry_host, repository_of
+from ops.core.images import reference_of, regional_image, registry_host, repository_of
 from ops.core.paths import SEARCH_CATALOG
-from stacks.settings import PROJECT, Settings, Tier
+from stacks.settings import PROJECT, ApiAccess, Settings, Tier
 
 SEARCH_CONFIG = SEARCH_CATALOG  # RB-N-04's collections, one source
 
@@ -55,9 +56,19 @@ def account_id(provider) -> pulumi.Output[str]:
     return aws.get_caller_identity_output(opts=pulumi.InvokeOptions(provider=provider)).account_id
 
 
+def api_access_path(settings: Settings, region: str, provider, network: Network, cidr: str,
+                    kms_key_arn: pulumi.Input[str]) -> ApiAccessPath | None:
+    """The SSM jump host and its endpoints, when `pulumi up` reaches the API through the tunnel (the default)."""
+    if settings.compute.api_access is not ApiAccess.TUNNEL:
+        return None
+    return ApiAccessPath(f"api-access-{region}", ApiAccessPathArgs(
+        name=f"{settings.compute.cluster_name(region)}-api-jump", region=region, provider=provider,
+        vpc_id=network.vpc_id, vpc_cidr=cidr, subnet_id=network.subnet_ids[0], kms_key_arn=kms_key_arn))
+
+
 def compute(settings: Settings, region: str, provider, network: Network, kms_key_arn: pulumi.Input[str],
             account: pulumi.Output[str], nodes: int, replicas: dict[str, int], typesense_replicas: int,
-            after: list[pulumi.Resource] | None = None) -> Compute:
+            access: ApiAccessPath | None = None, after: list[pulumi.Resource] | None = None) -> Compute:
     """The region's EKS cluster and workloads at the resolved counts (A: production, B: the posture table's), their
     images from the region's own ECR."""
     c = settings.compute
@@ -74,7 +85,82 @@ def compute(settings: Settings, region: str, provider, network: Network, kms_key
                             port=s.port, health_path=s.health_path) for s in c.services],
         typesense_replicas=typesense_replicas, typesense_image=image(c.typesense_image),
         typesense_storage_gi=c.typesense_storage_gi, public_access_cidrs=list(c.public_access_cidrs),
-        after=list(after or [])))
+        api_tunnel_port=c.tunnel_port if access else None,
+        api_client_security_group_id=access.security_group_id if access else None,
+        deploy_workloads=c.workloads, after=list(after or [])))
+
+
+def workload_images(settings: Settings) -> list[str]:
+    """Every image a workload of either cluster pulls: the services', Typesense's, the search feed's."""
+    c = settings.compute
+    return [*c.images(), c.ops_image]
+
+
+def export_api_access(settings: Settings, region: str, cluster: Compute, access: ApiAccessPath | None) -> None:
+    """How this stack's `pulumi up` reaches the cluster's API, as outputs `drctl tunnel` and operators read."""
+    c = settings.compute
+    if access is None:
+        pulumi.export("apiAccess", {"mode": c.api_access.value, "endpoint": cluster.endpoint})
+        return
+    pulumi.export("apiAccess", {
+        "mode": c.api_access.value, "endpoint": cluster.endpoint, "localPort": c.tunnel_port,
+        "jumpInstanceId": access.instance_id,
+        "tunnelCommand": pulumi.Output.all(access.instance_id, cluster.endpoint).apply(
+            lambda values: tunnel_command(values[0], region, values[1] or "", c.tunnel_port))})
+
+
+def push_commands(settings: Settings, account: pulumi.Output[str]) -> pulumi.Output[list[str]]:
+    """The commands that put every workload image into region A's ECR (ECR replicates each push to B): log in,
+    then build or pull, tag and push each image. Typesense is mirrored from Docker Hub; drctl is built from this
+    repository (ops/images/drctl/Dockerfile); the services come from their own builds."""
+    c, a = settings.compute, settings.primary_region
+    platform = "linux/arm64" if ami_type(c.node_instance_type).startswith("AL2023_ARM") else "linux/amd64"
+
+    def commands(resolved: str) -> list[str]:
+        registry = f"{resolved}.dkr.ecr.{a}.amazonaws.com"
+        lines = [f"aws ecr get-login-password --region {a} | docker login --username AWS --password-stdin {registry}"]
+        for image in workload_images(settings):
+            if registry_host(image) is not None:  # already an ECR image the config names: nothing to push
+                continue
+            target = regional_image(image, resolved, a)
+            if image == c.typesense_image:
+                lines.append(f"docker pull --platform {platform} {image}")
+            elif image == c.ops_image:
+                lines.append(f"docker build --platform {platform} -f ops/images/drctl/Dockerfile -t {image} .")
+            lines.append(f"docker tag {image} {target} && docker push {target}")
+        return lines
+
+    return account.apply(commands)
+
+
+def replication_checks(settings: Settings, account: pulumi.Output[str]) -> pulumi.Output[list[str]]:
+    """B's clusters pull the copies ECR replicates from A's pushes (nothing is pushed to B): check each is there."""
+    b = settings.dr_region
+
+    def commands(resolved: str) -> list[str]:
+        return [f"aws ecr describe-images --region {b} --registry-id {resolved} --repository-name "
+                f"{repository_of(image)} --image-ids {_image_id(image)}"
+                for image in workload_images(settings) if registry_host(image) is None]
+
+    return account.apply(commands)
+
+
+def _image_id(image: str) -> str:
+    reference = reference_of(image) or "latest"
+    return f"imageDigest={reference}" if reference.startswith("sha256:") else f"imageTag={reference}"
+
+
+def export_next_steps(settings: Settings, stack: str, pushes: pulumi.Input[list[str]]) -> None:
+    """What the operator does after this `pulumi up`: with workloads off (a first deploy), push the images and
+    flip the flag; `pushes` are the commands for this stack's images (A: docker push, B: check replication)."""
+    c = settings.compute
+    tunnel = ([f"open the tunnel to the cluster's API in another terminal, and keep it open while pulumi runs: "
+               f"drctl tunnel --stack {stack} --execute"] if c.api_access is ApiAccess.TUNNEL else [])
+    if c.workloads:  # deployed: every later `pulumi up` of this stack talks to the API the same way
+        pulumi.export("nextSteps", [*tunnel, f"pulumi up --stack {stack} (after each config flip)"])
+        return
+    flip = [f"pulumi config set --path compute.workloads true --stack {stack}", f"pulumi up --stack {stack}"]
+    pulumi.export("nextSteps", pulumi.Output.from_input(pushes).apply(lambda commands: [*commands, *tunnel, *flip]))
 
 
 def search_collections() -> list[str]:
@@ -99,8 +185,7 @@ def search_feed(settings: Settings, region: str, provider, cluster: Compute, acc
 def container_registry(settings: Settings, provider_a, provider_b, primary_kms_key_arn: pulumi.Input[str],
                        replica_kms_key_arn: pulumi.Input[str], account: pulumi.Output[str]) -> ContainerRegistry:
     """ECR repositories in A for every image the clusters pull from their own region, replicated to B."""
-    c = settings.compute
-    images = [*c.images(), c.ops_image]
+    images = workload_images(settings)
     repositories = sorted({repository_of(i) for i in images if registry_host(i) is None})
     return ContainerRegistry("registry", ContainerRegistryArgs(
         repositories=repositories, primary_provider=provider_a, replica_provider=provider_b,

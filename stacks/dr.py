@@ -11,7 +11,18 @@ from components.failover import AuroraWriterRegion, AuroraWriterRegionArgs
 from components.network import Network, NetworkArgs
 from components.storage import BucketReplication, BucketReplicationArgs, failed_replication_alarm
 from ops.core.posture import Capacity, Region, capacity
-from stacks.common import account_id, aurora_args, bucket_lag_alarm, compute, provider, search_feed
+from stacks.common import (
+    account_id,
+    api_access_path,
+    aurora_args,
+    bucket_lag_alarm,
+    compute,
+    export_api_access,
+    export_next_steps,
+    provider,
+    replication_checks,
+    search_feed,
+)
 from stacks.settings import Settings, Tier
 
 
@@ -46,16 +57,19 @@ def build(settings: Settings) -> None:
         mode=settings.failover_mode.value if b_writes else "planned"),  # failback is a switchover: RPO 0
         opts=pulumi.ResourceOptions(depends_on=secondary.instances if b_writes else []))
 
+    access = api_access_path(settings, b, provider_b, network, settings.network.dr_cidr, replica_key_arn)
+
     def b_compute(after: list[pulumi.Resource]):
         return compute(settings, b, provider_b, network, replica_key_arn, account, nodes=cap.eks_nodes_b,
-                       replicas=dict(cap.replicas_b), typesense_replicas=cap.typesense_replicas_b, after=after)
+                       replicas=dict(cap.replicas_b), typesense_replicas=cap.typesense_replicas_b, access=access,
+                       after=after)
 
     if b_writes:
         cluster = b_compute(after=[])
         api_dns(settings, cap, provider_b, after=[writer, *cluster.deployments])
     else:
         cluster = b_compute(after=[api_dns(settings, cap, provider_b, after=[writer])])
-    if cap.search_feed_b:
+    if cap.search_feed_b and cluster.deploys_workloads:
         # The master secret's replica in B keeps the primary's name and suffix; only the region differs.
         secret_b = primary.require_output("masterSecretArn").apply(lambda arn: arn.replace(f":{a}:", f":{b}:", 1))
         search_feed(settings, b, provider_b, cluster, account, source_host=secondary.reader_endpoint,
@@ -99,6 +113,8 @@ def build(settings: Settings) -> None:
     pulumi.export("replicasB", dict(cap.replicas_b))
     pulumi.export("typesenseReplicasB", cap.typesense_replicas_b)
     pulumi.export("searchFeedB", cap.search_feed_b)
+    export_api_access(settings, b, cluster, access)
+    export_next_steps(settings, "dr", replication_checks(settings, account))
 
 
 def api_dns(settings: Settings, cap: Capacity, provider_b, after: list[pulumi.Resource]) -> ApiDns:

@@ -19,7 +19,19 @@ from components.storage import (
 )
 from components.tables import GlobalTable, GlobalTableArgs
 from ops.core.posture import capacity
-from stacks.common import account_id, aurora_args, bucket_lag_alarm, bucket_name, compute, container_registry, provider
+from stacks.common import (
+    account_id,
+    api_access_path,
+    aurora_args,
+    bucket_lag_alarm,
+    bucket_name,
+    compute,
+    container_registry,
+    export_api_access,
+    export_next_steps,
+    provider,
+    push_commands,
+)
 from stacks.settings import Settings
 
 
@@ -40,8 +52,9 @@ def build(settings: Settings) -> None:
 
     account = account_id(provider_a)
     registry = container_registry(settings, provider_a, provider_b, key.primary_arn, key.replica_arn, account)
+    access = api_access_path(settings, a, provider_a, network, settings.network.primary_cidr, key.primary_arn)
     cluster = compute(settings, a, provider_a, network, key.primary_arn, account, nodes=cap.eks_nodes_a,
-                      replicas=dict(cap.replicas_a), typesense_replicas=cap.typesense_replicas_a)
+                      replicas=dict(cap.replicas_a), typesense_replicas=cap.typesense_replicas_a, access=access)
 
     buckets: dict[str, dict[str, pulumi.Output[str]]] = {}
     lag_alarms: list[LagAlarm] = []
@@ -97,3 +110,5 @@ def build(settings: Settings) -> None:
     pulumi.export("eksClusterName", cluster.cluster_name)
     pulumi.export("eksNodegroupName", cluster.nodegroup_name)
     pulumi.export("backupVaults", {"primary": backup.primary_vault_arn, "dr": backup.dr_vault_arn})
+    export_api_access(settings, a, cluster, access)
+    export_next_steps(settings, "primary", push_commands(settings, account))

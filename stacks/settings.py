@@ -12,7 +12,6 @@ import json
 import re
 from collections.abc import Sequence
 from enum import StrEnum
-from pathlib import Path
 from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
@@ -77,6 +76,13 @@ class FailoverMode(StrEnum):
 class Tier(StrEnum):
     CRITICAL = "critical"
     STANDARD = "standard"
+
+
+class ApiAccess(StrEnum):
+    """How `pulumi up` reaches each cluster's Kubernetes API (the endpoint is private unless CIDRs open it)."""
+    TUNNEL = "tunnel"    # SSM port forwarding through the region's jump host (components/access.py), no inbound
+    PRIVATE = "private"  # the endpoint itself: `pulumi up` runs inside the VPC or over VPN/peering
+    PUBLIC = "public"    # the public endpoint, open only to compute.publicAccessCidrs
 
 
 class DnsRouting(StrEnum):
@@ -215,6 +221,14 @@ class ComputeSettings(Strict):
     # Empty: the API endpoint is private only (deploy from inside the VPC or over VPN/peering). CIDRs here turn
     # the public endpoint on, restricted to them; 0.0.0.0/0 is refused.
     public_access_cidrs: list[str] = Field(default_factory=list)
+    # How the Kubernetes provider reaches the API. `tunnel` works from a clean account with nothing opened: the
+    # provider talks to https://127.0.0.1:<tunnelPort> while `drctl tunnel` forwards that port to the endpoint.
+    api_access: ApiAccess = ApiAccess.TUNNEL
+    tunnel_port: int = Field(8443, ge=1024, le=65535, description="local port of the SSM tunnel to the API")
+    # false: everything AWS (cluster, nodes, add-ons, ECR) and no Kubernetes object. The first `pulumi up` of a new
+    # stack runs with false (no image is pushed yet, and the tunnel needs the cluster); its nextSteps output says
+    # what to push, then true. Not a pause switch: on a stack that runs the workloads, false deletes them.
+    workloads: bool = True
     services: list[ServiceSettings] = Field(default_factory=lambda: list(DEFAULT_SERVICES), min_length=1)
     typesense_replicas: int = Field(3, ge=1, le=5, description="production Typesense nodes: odd, for Raft")
     typesense_image: str = "typesense/typesense:0.24.1"
@@ -281,6 +295,13 @@ class ComputeSettings(Strict):
         if problems:
             raise _KeyedError(problems)
         return services
+
+    @model_validator(mode="after")
+    def public_access_needs_cidrs(self) -> Self:
+        if self.api_access is ApiAccess.PUBLIC and not self.public_access_cidrs:
+            raise _KeyedError([("compute.publicAccessCidrs", "compute.apiAccess 'public' needs the CIDRs "
+                                "allowed to reach the public endpoint (0.0.0.0/0 is refused)")])
+        return self
 
 
 # What SNS delivers an alarm to, and what each protocol's endpoint looks like. Plain http is refused (TLS only);

@@ -115,7 +115,9 @@ def test_roles_carry_only_the_managed_policies_eks_needs(dr_plan: Plan) -> None:
         "platform-us-west-2-node": {managed + "AmazonEKSWorkerNodePolicy",
                                     managed + "AmazonEC2ContainerRegistryPullOnly"},
         "platform-us-west-2-vpc-cni": {managed + "AmazonEKS_CNI_Policy"},
-        "platform-us-west-2-ebs-csi": {managed + "service-role/AmazonEBSCSIDriverPolicy"}}
+        "platform-us-west-2-ebs-csi": {managed + "service-role/AmazonEBSCSIDriverPolicy"},
+        # the SSM jump host the tunnel to the API goes through (components/access.py)
+        "platform-us-west-2-api-jump": {managed + "AmazonSSMManagedInstanceCore"}}
     services = {json.dumps(json.loads(r.inputs["assumeRolePolicy"])["Statement"][0]["Principal"]["Service"])
                 for r in dr_plan.by_type("aws:iam/role:Role") if r.name.startswith("compute-")}
     assert services == {'"eks.amazonaws.com"', '"ec2.amazonaws.com"', '"pods.eks.amazonaws.com"'}
@@ -157,7 +159,8 @@ def test_kubernetes_resources_talk_to_their_own_regions_cluster(primary_plan: Pl
         (provider,) = plan.by_type(K8S_PROVIDER)
         (cluster,) = plan.by_type(EKS)
         config = json.loads(provider.inputs["kubeconfig"])
-        assert config["clusters"][0]["cluster"]["server"].endswith(f".{region}.eks.amazonaws.com")
+        entry = config["clusters"][0]["cluster"]  # through the SSM tunnel: the endpoint is the TLS server name
+        assert entry.get("tls-server-name", entry["server"]).endswith(f".{region}.eks.amazonaws.com")
         exec_ = config["users"][0]["user"]["exec"]
         assert exec_["command"] == "aws" and exec_["args"][:2] == ["eks", "get-token"]
         assert exec_["args"][exec_["args"].index("--region") + 1] == region

@@ -76,12 +76,13 @@ def test_pilot_light_is_not_free_and_warmer_postures_add_endpoints() -> None:
     pilot = {line.item: line for line in by["pilot-light"].standing}
     assert by["pilot-light"].compute_usd_month == 0
     assert pilot["EKS control plane"].quantity == 1       # the control plane is kept in pilot light
-    assert "VPC interface endpoints" not in pilot         # endpoints only where nodes run
+    # nodes' endpoints only where nodes run; Session Manager's three, in one AZ, for the tunnel to the API
+    assert pilot["VPC interface endpoints"].quantity == 3
     assert pilot["Secrets Manager replicas"].quantity == 1  # planned by the primary stack, billed in B
     assert by["pilot-light"].usd_month == by["pilot-light"].standing_usd_month > 0
 
     warm = {line.item: line for line in by["warm-standby"].standing}
-    assert warm["VPC interface endpoints"].quantity > 0
+    assert warm["VPC interface endpoints"].quantity > pilot["VPC interface endpoints"].quantity
     assert by["warm-standby"].usd_month == round(by["warm-standby"].compute_usd_month
                                                  + by["warm-standby"].standing_usd_month, 2)
     assert by["pilot-light"].usd_month < by["warm-standby"].usd_month < by["active-active"].usd_month
@@ -89,3 +90,21 @@ def test_pilot_light_is_not_free_and_warmer_postures_add_endpoints() -> None:
     _, cheaper = assess("dr", assumptions=Assumptions(prices=Prices(eks_cluster_hour=0)))
     assert {r.posture: r for r in cheaper}["pilot-light"].standing_usd_month == \
         round(by["pilot-light"].standing_usd_month - 0.10 * HOURS_PER_MONTH, 2)
+
+
+def test_the_api_jump_host_is_priced_with_its_root_volume_and_an_unknown_type_is_named() -> None:
+    jump = resource("aws:ec2/instance:Instance", instanceType="t4g.nano", rootBlockDevice={"volumeSize": 8})
+    assert lines_by_item(B, [jump], []) == {"EC2 instances (API jump host)": (1, round(0.0042 * HOURS_PER_MONTH, 2)),
+                                            "EC2 root volumes (gp3)": (8, 8 * 0.08)}
+    with pytest.raises(ValueError, match="'m7g.large'"):
+        standing_costs(B, [resource("aws:ec2/instance:Instance", instanceType="m7g.large")], [])
+
+
+def test_pilot_light_pays_for_its_tunnel_in_one_az() -> None:
+    _, rows = assess("dr")
+    pilot = {line.item: line for line in {r.posture: r for r in rows}["pilot-light"].standing}
+    assert pilot["EC2 instances (API jump host)"].quantity == 1
+    assert pilot["VPC interface endpoints"].usd_month == round(3 * 0.01 * HOURS_PER_MONTH, 2)
+    _, private = assess("dr", overrides=["compute.apiAccess=private"])  # from inside the VPC: no tunnel to pay
+    pilot_private = {line.item for line in {r.posture: r for r in private}["pilot-light"].standing}
+    assert "EC2 instances (API jump host)" not in pilot_private and "VPC interface endpoints" not in pilot_private

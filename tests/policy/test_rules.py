@@ -7,11 +7,11 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from policy.rules import ECR_IMAGE as ECR_IMAGE_OF_PLAN
-from policy.rules import RULES, violations
 from ops.drctl.cli import app
 from ops.drctl.planning.mockplan import plan_stack
 from ops.drctl.planning.policy_check import check_all, check_plan
+from policy.rules import ECR_IMAGE as ECR_IMAGE_OF_PLAN
+from policy.rules import RULES, violations
 
 GOOD_CLUSTER = {"backupRetentionPeriod": 14, "storageEncrypted": True, "kmsKeyId": "arn:aws:kms:us-east-1:1:key/k",
                 "deletionProtection": True, "globalClusterIdentifier": "dr-core"}
@@ -25,6 +25,9 @@ GOOD_EBS_CLASS = {"provisioner": "ebs.csi.aws.com",
                   "parameters": {"type": "gp3", "encrypted": "true", "kmsKeyId": "arn:aws:kms:us-west-2:1:key/k"}}
 
 
+INSTANCE = "aws:ec2/instance:Instance"
+GOOD_JUMP_HOST = {"associatePublicIpAddress": False, "metadataOptions": {"httpTokens": "required"},
+                  "rootBlockDevice": {"encrypted": True, "kmsKeyId": "arn:aws:kms:us-west-2:1:key/k"}}
 DEPLOYMENT, CRONJOB = "kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:CronJob"
 TEMPLATE = "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate"
 KMS_TEMPLATE = {"appliedFors": ["REPLICATION"],
@@ -103,6 +106,13 @@ CASES = [
     (TEMPLATE, {"encryptionConfigurations": [{"encryptionType": "AES256"}]},
      {"resourceTags": {"team": "platform"}, "encryptionConfigurations": [{"encryptionType": "AES256"}]},
      "ecr-template-creation-role"),
+    (INSTANCE, GOOD_JUMP_HOST, {**GOOD_JUMP_HOST, "associatePublicIpAddress": True}, "ec2-private-imdsv2-encrypted"),
+    (INSTANCE, GOOD_JUMP_HOST, {k: v for k, v in GOOD_JUMP_HOST.items() if k != "associatePublicIpAddress"},
+     "ec2-private-imdsv2-encrypted"),  # unset: whatever the subnet gives
+    (INSTANCE, GOOD_JUMP_HOST, {**GOOD_JUMP_HOST, "metadataOptions": {"httpTokens": "optional"}},
+     "ec2-private-imdsv2-encrypted"),
+    (INSTANCE, GOOD_JUMP_HOST, {**GOOD_JUMP_HOST, "rootBlockDevice": {"encrypted": True}},
+     "ec2-private-imdsv2-encrypted"),  # the account's default key, not the region's CMK
 ]
 
 
@@ -245,3 +255,13 @@ def test_cli_names_the_rules_it_ran_per_variant_and_sums_them_up() -> None:
     assert first["stack"] == "primary" and first["violations"] == 0
     assert first["rules"]["aurora-pitr-retention"] >= 1  # resources each rule looked at
     assert set(first["rules"]) <= {r.name for r in RULES}
+def test_a_jump_host_with_a_public_ip_is_caught_on_the_plan() -> None:
+    for stack in ("primary", "dr"):
+        plan = copy.deepcopy(plan_stack(stack))
+        (instance,) = plan.by_type(INSTANCE)
+        assert check_plan(plan) == []
+        instance.inputs["associatePublicIpAddress"] = True
+        instance.inputs["metadataOptions"] = {"httpTokens": "optional"}
+        found = check_plan(plan)
+        assert {(v.rule, v.urn) for v in found} == {("ec2-private-imdsv2-encrypted", instance.urn)}
+        assert len(found) == 2

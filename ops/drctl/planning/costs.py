@@ -1,7 +1,8 @@
 """What region B bills every month whatever the traffic, counted from the planned resources.
 
 A pilot light is not free: B keeps an EKS control plane, keys, health checks, alarms and a secret replica in every
-posture, and warmer postures add VPC endpoints (only where nodes run) and Typesense volumes. Each line is a
+posture, plus the tunnel to its private API (a t4g.nano jump host and Session Manager's three endpoints in one AZ,
+components/access.py); warmer postures add the nodes' VPC endpoints and Typesense volumes. Each line is a
 planned quantity times a list price (on-demand, us-east-1/us-west-2, the same in both) kept in `Prices`, so a
 different price is one override away. Aurora instance-hours and EKS node-hours are priced in `assess`.
 
@@ -33,6 +34,18 @@ class Prices:
     high_resolution_alarm_month: float = 0.30
     secret_month: float = 0.40                  # Secrets Manager secret; a replica is billed as a secret
     gp3_gb_month: float = 0.08                  # EBS gp3 storage (baseline IOPS/throughput included)
+    # EC2 on-demand Linux, per instance type the plan declares (the API jump host)
+    instance_hour: tuple[tuple[str, float], ...] = (("t4g.nano", 0.0042),)  # pairs: the prices stay hashable
+
+    def of_instance(self, instance_type: str) -> float:
+        prices = dict(self.instance_hour)
+        if instance_type not in prices:
+            raise ValueError(f"no price for EC2 instance type {instance_type!r}: add it to Prices.instance_hour")
+        return prices[instance_type]
+
+
+def _root_gib(instance: PlannedResource) -> float:
+    return float((instance.inputs.get("rootBlockDevice") or {}).get("volumeSize") or 8)  # 8: AL2023's AMI size
 
 
 @dataclass(frozen=True)
@@ -106,6 +119,10 @@ ITEMS = (
           lambda p, _: p.secret_month, anywhere=True),
     _Item("Typesense volumes (gp3)", "GiB", ("kubernetes:apps/v1:StatefulSet",),
           lambda r, _: _claimed_gib(r), lambda p, _: p.gp3_gb_month),
+    _Item("EC2 instances (API jump host)", "instances", ("aws:ec2/instance:Instance",), _one,
+          lambda p, r: p.of_instance(str(r.inputs.get("instanceType"))) * HOURS_PER_MONTH),
+    _Item("EC2 root volumes (gp3)", "GiB", ("aws:ec2/instance:Instance",), lambda r, _: _root_gib(r),
+          lambda p, _: p.gp3_gb_month),
 )
 
 

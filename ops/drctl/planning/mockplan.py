@@ -118,6 +118,11 @@ class _PlanMocks(pulumi.runtime.Mocks):
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/planner",
                     "userId": "AIDAPLANNER", "id": ACCOUNT}
+        if args.token == "aws:ssm/getParameter:getParameter":  # AWS's public AMI parameters (components/access.py)
+            name = args.args["name"]
+            return {"name": name, "id": name, "type": "String", "value": f"ami-{_short(name)}",
+                    "insecureValue": f"ami-{_short(name)}", "arn": f"arn:aws:ssm:{region}::parameter{name}",
+                    "version": 1, "withDecryption": True}
         if args.token == "aws:route53/getZone:getZone":
             return {"zoneId": f"Z{_short(args.args['name'])[:13].upper()}", "name": args.args["name"],
                     "id": args.args["name"]}
@@ -154,6 +159,7 @@ def _computed(type_: str, name: str, inputs: dict[str, Any], region: str) -> dic
         out.update(arn=f"arn:aws:eks:{region}:{ACCOUNT}:cluster/{physical}",
                    endpoint=f"https://{_short(physical).upper()[:16]}.gr7.{region}.eks.amazonaws.com",
                    certificateAuthority={"data": f"LS0tLS1CRUdJTi1tb2Nr{_short(name)}"},
+                   vpcConfig={**(inputs.get("vpcConfig") or {}), "clusterSecurityGroupId": f"sg-{_short(physical)}"},
                    version=inputs.get("version"))
     elif type_ == "aws:eks/nodeGroup:NodeGroup":
         cluster, group = inputs.get("clusterName"), inputs.get("nodeGroupName")
