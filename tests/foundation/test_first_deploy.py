@@ -98,13 +98,13 @@ def test_every_workload_pulls_from_a_repository_the_primary_stack_declares(prima
 
 
 def _running_it_for_real() -> str:
-    readme = (PROJECT_DIR / "README.md").read_text()
+    readme = (PROJECT_DIR / "docs" / "deploying.md").read_text()
     section = readme.split("## Running it for real", 1)[1].split("\n## ", 1)[0]
     return section.split("Config flips", 1)[0]  # the first deploy, before the posture flips
 
 
 def test_readme_first_deploy_is_the_sequence_the_program_asks_for() -> None:
-    """README's 'Running it for real' runs each stack with workloads off, pushes, opens the tunnel, flips, and runs
+    """docs/deploying.md's 'Running it for real' runs each stack with workloads off, pushes, opens the tunnel, flips, and runs
     again, in that order, with the very commands the plans' nextSteps print; every key it sets is valid config and
     every drctl command in it exists."""
     from typer.main import get_command
