@@ -87,17 +87,18 @@ def test_without_the_optional_stack_walk_internal_plans_are_the_same(
         monkeypatch: pytest.MonkeyPatch, primary_plan: Plan) -> None:
     # The SDK calls its own stack walk by name, so deleting it would break the SDK itself: the plan knowing it by
     # a name this SDK does not have is what an upgrade renaming it looks like from here.
-    renamed = dataclasses.replace(pulumi_internals.STACK_TRACE, attribute="_get_stack_trace_v2")
+    original = pulumi_internals.STACK_TRACE
+    walk = pulumi_internals.get(original)
+    renamed = dataclasses.replace(original, where="pulumi.runtime.resource:_get_stack_trace_v2")
     monkeypatch.setattr(pulumi_internals, "STACK_TRACE", renamed)
     monkeypatch.setattr(pulumi_internals, "INTERNALS",
-                        tuple(renamed if i.attribute == "_get_stack_trace" else i for i in INTERNALS))
-    walk = pulumi_internals.get(dataclasses.replace(renamed, attribute="_get_stack_trace"))
+                        tuple(renamed if i is original else i for i in INTERNALS))
     pulumi_internals.check()  # a plan still runs
     assert pulumi_internals.missing() == [f"{renamed.name}: {renamed.why} (optional)"]
     with pytest.raises(SdkInternalsMissing, match="_get_stack_trace_v2"):
         pulumi_internals.check(include_optional=True)
     assert mockplan.evaluate("primary", mockplan.stack_values("primary")).to_json() == primary_plan.to_json()
-    assert pulumi_internals.get(dataclasses.replace(renamed, attribute="_get_stack_trace")) is walk  # untouched
+    assert pulumi_internals.get(original) is walk  # the SDK's own walk, untouched
 
 
 def _internal_imports(path: Path, modules: set[str]) -> list[str]:

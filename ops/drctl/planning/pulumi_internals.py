@@ -27,39 +27,35 @@ class SdkInternalsMissing(RuntimeError):
 
 @dataclass(frozen=True)
 class Internal:
-    module: str
-    attribute: str  # dotted below the module: "SETTINGS.rpc_manager.clear"
+    where: str  # "module:attribute", the attribute dotted below the module: "settings:SETTINGS.outputs.clear"
     why: str
     required: bool = True  # False: without it plans stay correct, only slower
+
+    @property
+    def module(self) -> str:
+        return self.where.split(":")[0]
+
+    @property
+    def attribute(self) -> str:
+        return self.where.split(":")[1]
 
     @property
     def name(self) -> str:
         return f"{self.module}.{self.attribute}"
 
 
-SYNC_AWAIT = Internal("pulumi.runtime.sync_await", "_sync_await",
-                      "runs the program's coroutines to completion on the SDK's own event loop")
-RUN_PROGRAM = Internal("pulumi.runtime.stack", "run_pulumi_func",
-                       "runs the program and waits for its outstanding RPCs, as the language host does")
-ROOT = Internal("pulumi.runtime.settings", "ROOT.set",
-                "resets the root Stack, or the exports of an earlier plan in this process leak into the next")
-PENDING_RPCS = Internal("pulumi.runtime.settings", "SETTINGS.rpc_manager.clear",
-                        "drops an earlier plan's RPC bookkeeping before the next plan runs")
-PENDING_OUTPUTS = Internal("pulumi.runtime.settings", "SETTINGS.outputs.clear",
-                           "drops an earlier plan's unresolved outputs before the next plan runs")
-MOCK_MONITOR = Internal("pulumi.runtime.mocks", "MockMonitor",
-                        "the mock engine, subclassed to record parent, options and dependencies")
-REGISTER_RESOURCE = Internal("pulumi.runtime.mocks", "MockMonitor.RegisterResource",
-                             "the mock engine's registration, which the recording monitor extends")
-DESERIALIZE = Internal("pulumi.runtime.rpc", "deserialize_properties",
-                       "reads a registration's inputs from the wire form")
-SPECIAL_SIG_KEY = Internal("pulumi.runtime.rpc", "_special_sig_key",
-                           "marks a secret or other wrapped value in deserialized inputs, which the plan masks")
-STACK_TRACE = Internal("pulumi.runtime.resource", "_get_stack_trace",
-                       "walks the Python stack for every resource; the plan skips it (~15 % of a plan)",
-                       required=False)
-EMPTY_STACK_TRACE = Internal("pulumi.runtime.proto.source_pb2", "StackTrace",
-                             "the empty stack trace the plan hands the engine instead", required=False)
+SYNC_AWAIT = Internal("pulumi.runtime.sync_await:_sync_await", "runs coroutines to the end on the SDK's event loop")
+RUN_PROGRAM = Internal("pulumi.runtime.stack:run_pulumi_func", "runs the program, waits for its RPCs (as `pulumi up`)")
+ROOT = Internal("pulumi.runtime.settings:ROOT.set", "resets the root Stack, or an earlier plan's exports leak in")
+PENDING_RPCS = Internal("pulumi.runtime.settings:SETTINGS.rpc_manager.clear", "drops an earlier plan's RPC records")
+PENDING_OUTPUTS = Internal("pulumi.runtime.settings:SETTINGS.outputs.clear", "drops an earlier plan's open outputs")
+MOCK_MONITOR = Internal("pulumi.runtime.mocks:MockMonitor", "the mock engine, extended to record options and parents")
+REGISTER_RESOURCE = Internal("pulumi.runtime.mocks:MockMonitor.RegisterResource", "the registration it extends")
+DESERIALIZE = Internal("pulumi.runtime.rpc:deserialize_properties", "reads a registration's inputs off the wire")
+SPECIAL_SIG_KEY = Internal("pulumi.runtime.rpc:_special_sig_key", "marks a secret (or other wrapped value) to mask")
+STACK_TRACE = Internal("pulumi.runtime.resource:_get_stack_trace", "the stack walk plans skip (~15 %)", required=False)
+EMPTY_STACK_TRACE = Internal("pulumi.runtime.proto.source_pb2:StackTrace", "the empty trace it gets instead",
+                             required=False)
 INTERNALS = (SYNC_AWAIT, RUN_PROGRAM, ROOT, PENDING_RPCS, PENDING_OUTPUTS, MOCK_MONITOR, REGISTER_RESOURCE,
              DESERIALIZE, SPECIAL_SIG_KEY, STACK_TRACE, EMPTY_STACK_TRACE)
 
@@ -85,7 +81,7 @@ def _resolve(internal: Internal) -> Any:
 
 def _missing_request_fields() -> list[str]:
     module, message = REQUEST_MESSAGE.rsplit(".", 1)
-    request = _resolve(Internal(module, message, "the registration request"))
+    request = _resolve(Internal(f"{module}:{message}", "the registration request"))
     fields = getattr(getattr(request, "DESCRIPTOR", None), "fields_by_name", {})
     return [f"{REQUEST_MESSAGE}.{name}" for name in REQUEST_FIELDS if name not in fields]
 
