@@ -1,7 +1,7 @@
 """DR policy rules as pure functions, so they are tested directly and run on the offline plan as well as in
 CrossGuard (`pulumi up --policy-pack policy`). Each check takes a resource's type, its inputs (camelCase, as
 the engine and the mocks both hand them over), the region its provider targets, and the pack's config, and
-returns the violations it finds.
+returns the violations it finds. `@rule` above a check declares it in the pack (RULES), in the order of this file.
 """
 from __future__ import annotations
 
@@ -24,12 +24,26 @@ class Rule:
     check: Check
 
 
+RULES: list[Rule] = []  # the pack, in the order the rules are declared below
+
+
+def rule(name: str, description: str, *resource_types: str) -> Callable[[Check], Check]:
+    """Declares the check below it one of the pack's rules, for the resources of these types."""
+    def register(check: Check) -> Check:
+        RULES.append(Rule(name, description, resource_types, check))
+        return check
+    return register
+
+
+@rule("aurora-pitr-retention", f"Aurora keeps ≥ {MIN_BACKUP_RETENTION_DAYS} days of PITR", "aws:rds/cluster:Cluster")
 def _aurora_pitr(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
     days = props.get("backupRetentionPeriod") or 0
     return [] if days >= MIN_BACKUP_RETENTION_DAYS else [
         f"backupRetentionPeriod is {days}: point-in-time recovery needs at least {MIN_BACKUP_RETENTION_DAYS} days"]
 
 
+@rule("aurora-encrypted-and-protected", "Aurora storage encrypted with the CMK, deletion protection on",
+      "aws:rds/cluster:Cluster")
 def _aurora_protected(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
     problems = []
     if props.get("storageEncrypted") is not True or not props.get("kmsKeyId"):
@@ -41,11 +55,14 @@ def _aurora_protected(props: Props, _region: str | None, _config: Mapping[str, A
     return problems
 
 
+@rule("s3-versioning", "Buckets are versioned", "aws:s3/bucketVersioning:BucketVersioning")
 def _bucket_versioned(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
     status = (props.get("versioningConfiguration") or {}).get("status")
     return [] if status == "Enabled" else [f"versioning is {status!r}: replication and undelete need 'Enabled'"]
 
 
+@rule("s3-sse-kms", "Buckets encrypt with SSE-KMS",
+      "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
 def _bucket_kms(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
     rules = props.get("rules") or []
     ok = rules and all((r.get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm") == "aws:kms"
@@ -53,12 +70,16 @@ def _bucket_kms(props: Props, _region: str | None, _config: Mapping[str, Any]) -
     return [] if ok else ["default encryption must be SSE-KMS (aws:kms)"]
 
 
+@rule("s3-no-public-access", "Buckets block all public access",
+      "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
 def _bucket_private(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
     flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
     off = [f for f in flags if props.get(f) is not True]
     return [f"public access block: {', '.join(off)} must be true"] if off else []
 
 
+@rule("s3-replication-rtc", "Replication with RTC, metrics and delete markers",
+      "aws:s3/bucketReplicationConfig:BucketReplicationConfig")
 def _replication_rtc(props: Props, _region: str | None, config: Mapping[str, Any]) -> list[str]:
     problems = []
     for rule in props.get("rules") or []:
@@ -72,6 +93,7 @@ def _replication_rtc(props: Props, _region: str | None, config: Mapping[str, Any
     return problems
 
 
+@rule("dynamodb-pitr", "Tables and their replicas keep PITR, SSE-KMS", "aws:dynamodb/table:Table")
 def _table_pitr(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
     problems = []
     if not (props.get("pointInTimeRecovery") or {}).get("enabled"):
@@ -84,6 +106,13 @@ def _table_pitr(props: Props, _region: str | None, _config: Mapping[str, Any]) -
     return problems
 
 
+DATA_TYPES = ("aws:rds/cluster:Cluster", "aws:rds/globalCluster:GlobalCluster", "aws:s3/bucket:Bucket",
+              "aws:dynamodb/table:Table", "aws:secretsmanager/secret:Secret", "aws:backup/vault:Vault",
+              "aws:backup/plan:Plan", "aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey",
+              "aws:s3/bucketReplicationConfig:BucketReplicationConfig")
+
+
+@rule("data-residency", "Data stays inside allowedRegions", *DATA_TYPES)
 def _allowed_regions(props: Props, region: str | None, config: Mapping[str, Any]) -> list[str]:
     """Data may only be stored or replicated inside allowedRegions (data residency)."""
     allowed = list(config.get("allowedRegions") or DEFAULT_ALLOWED_REGIONS)
@@ -95,6 +124,7 @@ def _allowed_regions(props: Props, region: str | None, config: Mapping[str, Any]
     return [f"data in {', '.join(outside)} is outside allowedRegions {allowed}"] if outside else []
 
 
+@rule("dns-health-checked", "PRIMARY/weighted API records carry a health check", "aws:route53/record:Record")
 def _primary_record_health_checked(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
     primary = any(p.get("type") == "PRIMARY" for p in props.get("failoverRoutingPolicies") or [])
     weighted = bool(props.get("weightedRoutingPolicies"))
@@ -103,10 +133,13 @@ def _primary_record_health_checked(props: Props, _region: str | None, _config: M
     return []
 
 
+@rule("kms-rotation", "CMKs rotate", "aws:kms/key:Key")
 def _key_rotation(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
     return [] if props.get("enableKeyRotation") is True else ["automatic key rotation must be enabled"]
 
 
+@rule("eks-private-and-encrypted", "EKS encrypts secrets with KMS and keeps its API off 0.0.0.0/0",
+      "aws:eks/cluster:Cluster")
 def _eks_private_and_encrypted(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
     """Kubernetes secrets envelope-encrypted with KMS; no API endpoint open to the whole internet. Unset fields
     count as AWS's defaults: public endpoint on, open to 0.0.0.0/0, secrets not envelope-encrypted."""
@@ -130,6 +163,8 @@ def _eks_private_and_encrypted(props: Props, _region: str | None, _config: Mappi
 EBS_PROVISIONERS = ("ebs.csi.aws.com", "kubernetes.io/aws-ebs")  # the CSI driver, and the legacy in-tree name
 
 
+@rule("ebs-storage-class-encrypted", "Kubernetes StorageClasses for EBS provision encrypted volumes",
+      "kubernetes:storage.k8s.io/v1:StorageClass")
 def _ebs_storage_class_encrypted(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
     """Volumes an EBS StorageClass provisions hold data (Typesense's index): encrypted, or the class is refused.
     Unset means the account's EBS default, which this pack cannot see, so it counts as unencrypted."""
@@ -155,6 +190,7 @@ def _pod_spec(props: Props) -> Props:
     return (spec.get("template") or {}).get("spec") or {} if "template" in spec else spec  # else a Pod's own spec
 
 
+@rule("images-from-ecr", "Workloads pull their images from ECR (the nodes have no internet egress)", *WORKLOAD_TYPES)
 def _images_from_ecr(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
     """Every container and init container pulls from ECR. An image not yet known (preview) is not judged."""
     pod = _pod_spec(props)
@@ -164,6 +200,8 @@ def _images_from_ecr(props: Props, _region: str | None, _config: Mapping[str, An
             if isinstance(container.get("image"), str) and not ECR_IMAGE.match(container["image"])]
 
 
+@rule("ecr-template-creation-role", "ECR creation templates with KMS or tags name the role ECR creates with",
+      "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate")
 def _creation_template_role(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
     # pulumi-aws: custom_role_arn is "Required if using repository tags or KMS encryption"; without it ECR cannot
     # create the repositories replication (or pull-through cache) needs, and nothing fails until an image is missing.
@@ -174,6 +212,8 @@ def _creation_template_role(props: Props, _region: str | None, _config: Mapping[
         if needs and not props.get("customRoleArn") else []
 
 
+@rule("ec2-private-imdsv2-encrypted", "EC2 instances (the API jump host): no public IP, IMDSv2 only, "
+      "root volume KMS-encrypted", "aws:ec2/instance:Instance")
 def _instance_private_and_locked(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
     """An EC2 instance (the API's SSM jump host) is reached through Session Manager only: no public IP, instance
     metadata through IMDSv2 sessions only, its root volume encrypted with a KMS key. Unset counts as AWS's
@@ -188,40 +228,6 @@ def _instance_private_and_locked(props: Props, _region: str | None, _config: Map
         problems.append("rootBlockDevice must be encrypted with the region's KMS key (encrypted, kmsKeyId)")
     return problems
 
-
-DATA_TYPES = ("aws:rds/cluster:Cluster", "aws:rds/globalCluster:GlobalCluster", "aws:s3/bucket:Bucket",
-              "aws:dynamodb/table:Table", "aws:secretsmanager/secret:Secret", "aws:backup/vault:Vault",
-              "aws:backup/plan:Plan", "aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey",
-              "aws:s3/bucketReplicationConfig:BucketReplicationConfig")
-
-RULES: list[Rule] = [
-    Rule("aurora-pitr-retention", f"Aurora keeps ≥ {MIN_BACKUP_RETENTION_DAYS} days of PITR",
-         ("aws:rds/cluster:Cluster",), _aurora_pitr),
-    Rule("aurora-encrypted-and-protected", "Aurora storage encrypted with the CMK, deletion protection on",
-         ("aws:rds/cluster:Cluster",), _aurora_protected),
-    Rule("s3-versioning", "Buckets are versioned", ("aws:s3/bucketVersioning:BucketVersioning",), _bucket_versioned),
-    Rule("s3-sse-kms", "Buckets encrypt with SSE-KMS",
-         ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",), _bucket_kms),
-    Rule("s3-no-public-access", "Buckets block all public access",
-         ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",), _bucket_private),
-    Rule("s3-replication-rtc", "Replication with RTC, metrics and delete markers",
-         ("aws:s3/bucketReplicationConfig:BucketReplicationConfig",), _replication_rtc),
-    Rule("dynamodb-pitr", "Tables and their replicas keep PITR, SSE-KMS", ("aws:dynamodb/table:Table",), _table_pitr),
-    Rule("data-residency", "Data stays inside allowedRegions", DATA_TYPES, _allowed_regions),
-    Rule("dns-health-checked", "PRIMARY/weighted API records carry a health check",
-         ("aws:route53/record:Record",), _primary_record_health_checked),
-    Rule("kms-rotation", "CMKs rotate", ("aws:kms/key:Key",), _key_rotation),
-    Rule("eks-private-and-encrypted", "EKS encrypts secrets with KMS and keeps its API off 0.0.0.0/0",
-         ("aws:eks/cluster:Cluster",), _eks_private_and_encrypted),
-    Rule("ebs-storage-class-encrypted", "Kubernetes StorageClasses for EBS provision encrypted volumes",
-         ("kubernetes:storage.k8s.io/v1:StorageClass",), _ebs_storage_class_encrypted),
-    Rule("images-from-ecr", "Workloads pull their images from ECR (the nodes have no internet egress)",
-         WORKLOAD_TYPES, _images_from_ecr),
-    Rule("ecr-template-creation-role", "ECR creation templates with KMS or tags name the role ECR creates with",
-         ("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate",), _creation_template_role),
-    Rule("ec2-private-imdsv2-encrypted", "EC2 instances (the API jump host): no public IP, IMDSv2 only, "
-         "root volume KMS-encrypted", ("aws:ec2/instance:Instance",), _instance_private_and_locked),
-]
 
 
 def violations(resource_type: str, props: Props, region: str | None,

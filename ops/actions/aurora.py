@@ -8,6 +8,7 @@ Role changes go through this API, never by editing membership in IaC (that break
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
@@ -45,14 +46,21 @@ def member_arns(global_cluster: dict[str, Any]) -> list[str]:
     return [m["DBClusterArn"] for m in global_cluster.get("GlobalClusterMembers", [])]
 
 
-def describe_cluster(rds: Any, cluster_id: str) -> dict[str, Any] | None:
-    """DescribeDBClusters for one cluster, or None when it does not exist."""
+def _described_or_none(describe: Callable[[], dict[str, Any]], listed_as: str,
+                       not_found_code: str) -> dict[str, Any] | None:
+    """The one resource a Describe call by identifier lists, or None when RDS answers that it does not exist."""
     try:
-        return dict(rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0])
+        return dict(describe()[listed_as][0])
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "DBClusterNotFoundFault":
+        if exc.response.get("Error", {}).get("Code") == not_found_code:
             return None
         raise
+
+
+def describe_cluster(rds: Any, cluster_id: str) -> dict[str, Any] | None:
+    """DescribeDBClusters for one cluster, or None when it does not exist."""
+    return _described_or_none(lambda: rds.describe_db_clusters(DBClusterIdentifier=cluster_id),
+                              "DBClusters", "DBClusterNotFoundFault")
 
 
 def cluster_instances(rds: Any, cluster_id: str) -> list[dict[str, Any]]:
@@ -92,12 +100,8 @@ def missing_instance_ids(rds: Any, cluster_id: str, count: int) -> list[str]:
 
 def describe_instance(rds: Any, instance_id: str) -> dict[str, Any] | None:
     """DescribeDBInstances for one instance, or None when it does not exist."""
-    try:
-        return dict(rds.describe_db_instances(DBInstanceIdentifier=instance_id)["DBInstances"][0])
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "DBInstanceNotFound":
-            return None
-        raise
+    return _described_or_none(lambda: rds.describe_db_instances(DBInstanceIdentifier=instance_id),
+                              "DBInstances", "DBInstanceNotFound")
 
 
 def create_cluster_instance(rds: Any, *, instance_id: str, cluster_id: str, instance_class: str,

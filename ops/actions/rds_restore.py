@@ -27,7 +27,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ops.actions.aurora import cluster_instances, describe_cluster, wait_cluster_available
+from ops.actions.aurora import cluster_instances, describe_cluster, describe_instance, wait_cluster_available
 from ops.actions.polling import poll_until
 
 RUN_TAG = "drctl:run-id"
@@ -204,15 +204,6 @@ def check_name_free(existing: dict[str, Any] | None, kind: str, name: str, run_i
         raise NameTaken(f"{kind} {name} already exists and was not created by this run "
                         f"({RUN_TAG}={owner or 'absent'}, this run {run_id})")
     return True
-
-
-def describe_instance(rds: Any, instance_id: str) -> dict[str, Any] | None:
-    try:
-        return dict(rds.describe_db_instances(DBInstanceIdentifier=instance_id)["DBInstances"][0])
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "DBInstanceNotFound":
-            return None
-        raise
 
 
 def restore_cluster(rds: Any, request: dict[str, Any], *, run_id: str) -> dict[str, Any]:

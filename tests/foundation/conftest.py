@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pulumi
 import pytest
-from pulumi.runtime import settings as runtime_settings
 
 from ops.core.posture import Posture
+from ops.drctl.planning import pulumi_internals
 from ops.drctl.planning.mockplan import Plan, plan_stack
 
 POSTURES = [p.value for p in Posture]
@@ -58,6 +58,6 @@ class RecordingMocks(pulumi.runtime.Mocks):
 @pytest.fixture
 def mocks() -> Iterator[RecordingMocks]:
     recording = RecordingMocks()
-    runtime_settings.ROOT.set(None)
+    pulumi_internals.reset_root()
     pulumi.runtime.set_mocks(recording, project="dr-platform", stack="test", preview=False)
     yield recording

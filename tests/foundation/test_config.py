@@ -7,12 +7,10 @@ import pulumi
 import pytest
 import yaml
 from pydantic import BaseModel
-from pulumi.runtime import settings as runtime_settings
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 from typer.testing import CliRunner
 
 from ops.drctl.cli import app
+from ops.drctl.planning import pulumi_internals
 from stacks.config_files import load_stack_settings, project_defaults, stack_values, to_pulumi_config
 from stacks.settings import PROJECT_DIR, ConfigError, Settings
 
@@ -74,11 +72,12 @@ class _CountingMocks(pulumi.runtime.Mocks):
 def run_program(values: dict) -> tuple[BaseException | None, int]:
     """Run __main__.py under Pulumi's mocks with these config values: (error raised, resources declared)."""
     mocks = _CountingMocks()
-    runtime_settings.ROOT.set(None)
+    pulumi_internals.reset_root()
     pulumi.runtime.set_mocks(mocks, project="dr-platform", stack="dr", preview=False)
     pulumi.runtime.set_all_config(to_pulumi_config(values))
     try:
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(PROJECT_DIR / "__main__.py"))))
+        pulumi_internals.sync_await(pulumi_internals.run_pulumi_func(
+            lambda: runpy.run_path(str(PROJECT_DIR / "__main__.py"))))
     except ConfigError as exc:
         return exc, mocks.declared
     return None, mocks.declared

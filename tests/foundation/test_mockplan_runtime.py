@@ -5,21 +5,20 @@ from __future__ import annotations
 import gc
 
 import pytest
-from pulumi.runtime import resource as runtime_resource
 
-from ops.drctl.planning import mockplan
+from ops.drctl.planning import mockplan, pulumi_internals
 from stacks.settings import ConfigError
 
 
 def test_stack_walk_and_collector_are_restored_after_a_plan_and_after_a_failing_one(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    original = runtime_resource._get_stack_trace
+    original = pulumi_internals.get(pulumi_internals.STACK_TRACE)
     assert gc.isenabled()
     during: list[tuple[object, bool]] = []
     run_program = mockplan.run_pulumi_func
 
     def spying(program):  # what the SDK sees while the program runs
-        during.append((runtime_resource._get_stack_trace, gc.isenabled()))
+        during.append((pulumi_internals.get(pulumi_internals.STACK_TRACE), gc.isenabled()))
         return run_program(program)
 
     monkeypatch.setattr(mockplan, "run_pulumi_func", spying)
@@ -29,5 +28,5 @@ def test_stack_walk_and_collector_are_restored_after_a_plan_and_after_a_failing_
 
     assert len(during) == 2
     assert all(walk is not original and not collecting for walk, collecting in during)
-    assert runtime_resource._get_stack_trace is original
+    assert pulumi_internals.get(pulumi_internals.STACK_TRACE) is original
     assert gc.isenabled()

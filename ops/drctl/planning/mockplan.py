@@ -9,6 +9,7 @@ inputs. Policy tests, cost and RTO/RPO assessment, and the step order of a flip 
 Facts this relies on: mock inputs arrive camelCase with numbers as floats; `MockResourceArgs` has no parent or
 options, so the monitor is subclassed to record them from the RegisterResource request; re-importing
 pulumi_aws in one process fails, and nothing in the program keeps state across runs, so nothing is reset.
+The SDK internals this needs are all in pulumi_internals.py, checked before each plan.
 """
 from __future__ import annotations
 
@@ -23,13 +24,9 @@ from functools import lru_cache
 from typing import Any
 
 import pulumi
-from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import rpc
-from pulumi.runtime import settings as runtime_settings
-from pulumi.runtime.settings import SETTINGS, get_root_resource
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
+from ops.drctl.planning import pulumi_internals
+from ops.drctl.planning.pulumi_internals import run_pulumi_func, source_positions_skipped, sync_await
 from stacks.config_files import stack_values, to_pulumi_config
 from stacks.settings import PROJECT, PROJECT_DIR, Role, parse
 
@@ -171,19 +168,20 @@ def _computed(type_: str, name: str, inputs: dict[str, Any], region: str) -> dic
     return out
 
 
-class _RecordingMonitor(pulumi_mocks.MockMonitor):
+class _RecordingMonitor(pulumi_internals.mock_monitor_base()):  # type: ignore[misc]
     """The mock monitor, also keeping what MockResourceArgs leaves out: parent, options, dependencies."""
 
     def __init__(self, mocks: _PlanMocks) -> None:
         super().__init__(mocks)
         self.plan_mocks = mocks
         self.registrations: list[dict[str, Any]] = []
+        self.deserialize_properties = pulumi_internals.get(pulumi_internals.DESERIALIZE)
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
-        inputs = rpc.deserialize_properties(request.object)
+        inputs = self.deserialize_properties(request.object)
         if request.type.startswith("pulumi:providers:"):
             self.plan_mocks.provider_regions[f"{response.urn}::{response.id}"] = inputs.get("region")
         self.registrations.append({
@@ -196,18 +194,19 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
 
-def _clean(value: Any, key: str = "") -> Any:
-    """Plan-friendly inputs: floats that are whole become ints; secrets masked; engine internals dropped."""
+def _clean(value: Any, special_key: str, key: str = "") -> Any:
+    """Plan-friendly inputs: floats that are whole become ints; secrets masked; engine internals dropped.
+    `special_key` marks a secret or other special value the SDK keeps wrapped."""
     if key in SECRET_INPUTS and value is not None:
         return MASK
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, dict):
-        if rpc._special_sig_key in value:  # a secret or other special value kept wrapped
+        if special_key in value:
             return MASK
-        return {k: _clean(v, k) for k, v in sorted(value.items()) if not k.startswith("__")}
+        return {k: _clean(v, special_key, k) for k, v in sorted(value.items()) if not k.startswith("__")}
     if isinstance(value, list):
-        return [_clean(v) for v in value]
+        return [_clean(v, special_key) for v in value]
     return value
 
 
@@ -256,57 +255,40 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-@contextmanager
-def _source_positions_skipped() -> Iterator[None]:
-    """The SDK walks the whole Python stack (traceback.extract_stack) for every resource to tell the engine which
-    line declared it; ~15 % of a plan under mocks, and the recording monitor never reads it. `pulumi up` is
-    untouched: this applies only while a plan evaluates."""
-    from pulumi.runtime import resource as runtime_resource
-    from pulumi.runtime.proto import source_pb2
-
-    original = getattr(runtime_resource, "_get_stack_trace", None)
-    if original is None:  # a newer SDK renamed it: plans stay correct, only slower (scripts/bench/plan.py shows it)
-        yield
-        return
-    runtime_resource._get_stack_trace = source_pb2.StackTrace
-    try:
-        yield
-    finally:
-        runtime_resource._get_stack_trace = original
-
-
 def evaluate(stack: str, values: dict[str, Any], stack_outputs: dict[str, dict[str, Any]] | None = None) -> Plan:
     """Run the program under mocks with these config values; returns the recorded plan.
 
-    Raises stacks.settings.ConfigError (before any resource is declared) when the config is invalid."""
+    Raises stacks.settings.ConfigError (before any resource is declared) when the config is invalid, and
+    pulumi_internals.SdkInternalsMissing (before anything runs) when the installed SDK lacks an internal it needs."""
+    pulumi_internals.check()
     mocks = _PlanMocks(stack_outputs or {})
     monitor = _RecordingMonitor(mocks)
-    runtime_settings.ROOT.set(None)  # a fresh root Stack per run, or exports of earlier runs leak in
+    pulumi_internals.reset_root()  # a fresh root Stack per run, or exports of earlier runs leak in
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(to_pulumi_config(values))
-    SETTINGS.rpc_manager.clear()
-    SETTINGS.outputs.clear()
+    pulumi_internals.clear_pending()
     exports: dict[str, Any] = {}
 
     def program() -> None:
         runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__pulumi_program__")
-        root = get_root_resource()
-        exports.update(_sync_await(pulumi.Output.from_input(getattr(root, "outputs", {})).future()) or {})
+        root = pulumi.runtime.get_root_resource()
+        exports.update(sync_await(pulumi.Output.from_input(getattr(root, "outputs", {})).future()) or {})
 
-    with _cyclic_gc_paused(), _source_positions_skipped():
-        _sync_await(run_pulumi_func(program))
+    with _cyclic_gc_paused(), source_positions_skipped():
+        sync_await(run_pulumi_func(program))
     by_urn = {r["urn"]: r for r in monitor.registrations}
+    special_key = pulumi_internals.special_sig_key()
     resources = [PlannedResource(
         urn=r["urn"], type=r["type"], name=r["name"], region=_region(r, mocks, by_urn), parent=r["parent"],
         protect=r["protect"], retainOnDelete=r["retainOnDelete"], ignoreChanges=r["ignoreChanges"],
-        provider=r["provider"], dependencies=r["dependencies"], inputs=_clean(r["inputs"]),
+        provider=r["provider"], dependencies=r["dependencies"], inputs=_clean(r["inputs"], special_key),
         deleteBeforeReplace=r["deleteBeforeReplace"])
         for r in sorted(monitor.registrations, key=lambda r: r["urn"])]
     root_urn = f"urn:pulumi:{stack}::{PROJECT}::pulumi:pulumi:Stack::{PROJECT}-{stack}"
     for r in resources:
         r.parent = None if r.parent == root_urn else r.parent
     _component_regions(resources)
-    return Plan(stack=stack, config=values, resources=resources, outputs=_clean(exports))
+    return Plan(stack=stack, config=values, resources=resources, outputs=_clean(exports, special_key))
 
 
 @lru_cache(maxsize=16)

@@ -5,10 +5,11 @@ import itertools
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ops.core.posture import Posture
 from ops.drctl.planning.mockplan import Plan, plan_stack
 from policy.rules import RULES, violations
 
-POSTURES = ("pilot-light", "warm-standby", "active-active")
+POSTURES = tuple(Posture)  # the posture table's own list, in its order
 
 
 @dataclass(frozen=True)

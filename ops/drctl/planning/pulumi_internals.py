@@ -1,0 +1,171 @@
+"""The Pulumi SDK internals the offline plan relies on: named here, looked up here, nowhere else.
+
+The SDK's public API can run a program under mocks only inside a test (`@pulumi.runtime.test`); the offline plan
+runs it from the toolkit, as the language host would, and records what MockResourceArgs leaves out. That needs a
+few names the SDK keeps private and may change in any release. Each is one `Internal` below with why the plan needs
+it; `check()` names every one this SDK lacks and the version they were written for, and `evaluate` calls it first,
+so an SDK upgrade fails with that message instead of an AttributeError deep inside a plan.
+
+Written for pulumi==3.272.0 (requirements.lock); tests/foundation/test_pulumi_internals.py holds the SDK to it.
+"""
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any, TypeVar
+
+WRITTEN_FOR = "3.272.0"
+T = TypeVar("T")
+
+
+class SdkInternalsMissing(RuntimeError):
+    """The installed Pulumi SDK lacks internals the offline plan needs; the message names each and the version."""
+
+
+@dataclass(frozen=True)
+class Internal:
+    where: str  # "module:attribute", the attribute dotted below the module: "settings:SETTINGS.outputs.clear"
+    why: str
+    required: bool = True  # False: without it plans stay correct, only slower
+
+    @property
+    def module(self) -> str:
+        return self.where.split(":")[0]
+
+    @property
+    def attribute(self) -> str:
+        return self.where.split(":")[1]
+
+    @property
+    def name(self) -> str:
+        return f"{self.module}.{self.attribute}"
+
+
+SYNC_AWAIT = Internal("pulumi.runtime.sync_await:_sync_await", "runs coroutines to the end on the SDK's event loop")
+RUN_PROGRAM = Internal("pulumi.runtime.stack:run_pulumi_func", "runs the program, waits for its RPCs (as `pulumi up`)")
+ROOT = Internal("pulumi.runtime.settings:ROOT.set", "resets the root Stack, or an earlier plan's exports leak in")
+PENDING_RPCS = Internal("pulumi.runtime.settings:SETTINGS.rpc_manager.clear", "drops an earlier plan's RPC records")
+PENDING_OUTPUTS = Internal("pulumi.runtime.settings:SETTINGS.outputs.clear", "drops an earlier plan's open outputs")
+MOCK_MONITOR = Internal("pulumi.runtime.mocks:MockMonitor", "the mock engine, extended to record options and parents")
+REGISTER_RESOURCE = Internal("pulumi.runtime.mocks:MockMonitor.RegisterResource", "the registration it extends")
+DESERIALIZE = Internal("pulumi.runtime.rpc:deserialize_properties", "reads a registration's inputs off the wire")
+SPECIAL_SIG_KEY = Internal("pulumi.runtime.rpc:_special_sig_key", "marks a secret (or other wrapped value) to mask")
+STACK_TRACE = Internal("pulumi.runtime.resource:_get_stack_trace", "the stack walk plans skip (~15 %)", required=False)
+EMPTY_STACK_TRACE = Internal("pulumi.runtime.proto.source_pb2:StackTrace", "the empty trace it gets instead",
+                             required=False)
+INTERNALS = (SYNC_AWAIT, RUN_PROGRAM, ROOT, PENDING_RPCS, PENDING_OUTPUTS, MOCK_MONITOR, REGISTER_RESOURCE,
+             DESERIALIZE, SPECIAL_SIG_KEY, STACK_TRACE, EMPTY_STACK_TRACE)
+
+# RegisterResourceRequest fields the recording monitor reads (the engine's protocol, as this SDK's protobufs spell it).
+REQUEST_MESSAGE = "pulumi.runtime.proto.resource_pb2.RegisterResourceRequest"
+REQUEST_FIELDS = ("type", "name", "parent", "object", "custom", "protect", "retainOnDelete", "deleteBeforeReplace",
+                  "ignoreChanges", "provider", "dependencies")
+
+_ABSENT = object()
+
+
+def _resolve(internal: Internal) -> Any:
+    try:
+        value: Any = importlib.import_module(internal.module)
+    except ImportError:
+        return _ABSENT
+    for part in internal.attribute.split("."):
+        value = getattr(value, part, _ABSENT)
+        if value is _ABSENT:
+            break
+    return value
+
+
+def _missing_request_fields() -> list[str]:
+    module, message = REQUEST_MESSAGE.rsplit(".", 1)
+    request = _resolve(Internal(f"{module}:{message}", "the registration request"))
+    fields = getattr(getattr(request, "DESCRIPTOR", None), "fields_by_name", {})
+    return [f"{REQUEST_MESSAGE}.{name}" for name in REQUEST_FIELDS if name not in fields]
+
+
+def installed_version() -> str:
+    try:
+        return metadata.version("pulumi")
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def missing(*, include_optional: bool = True) -> list[str]:
+    """The name and purpose of every internal this SDK lacks (the optional ones too unless told otherwise)."""
+    absent = [f"{i.name}: {i.why}" + ("" if i.required else " (optional)") for i in INTERNALS
+              if (i.required or include_optional) and _resolve(i) is _ABSENT]
+    return absent + [f"{field}: read from every registration" for field in _missing_request_fields()]
+
+
+def check(*, include_optional: bool = False) -> None:
+    """SdkInternalsMissing naming every internal the plan needs that this SDK lacks, and the version it was
+    written for; returns quietly when all are there."""
+    absent = missing(include_optional=include_optional)
+    if absent:
+        lines = "\n".join(f"  - {line}" for line in absent)
+        raise SdkInternalsMissing(
+            f"the offline plan was written for pulumi=={WRITTEN_FOR}; the installed pulumi ({installed_version()}) "
+            f"lacks {len(absent)} internal(s) it needs:\n{lines}\n"
+            f"Install pulumi=={WRITTEN_FOR} (requirements.lock) or port ops/drctl/planning/pulumi_internals.py.")
+
+
+def get(internal: Internal) -> Any:
+    """The internal itself; SdkInternalsMissing naming it when this SDK lacks it."""
+    value = _resolve(internal)
+    if value is _ABSENT:
+        raise SdkInternalsMissing(f"pulumi {installed_version()} lacks {internal.name} ({internal.why}); "
+                                  f"the offline plan was written for pulumi=={WRITTEN_FOR}")
+    return value
+
+
+def mock_monitor_base() -> type:
+    """The class the recording monitor extends. `object` when the SDK lacks it, so the toolkit still imports and
+    `check()` (the first thing a plan does) says what is missing."""
+    found = _resolve(MOCK_MONITOR)
+    return object if found is _ABSENT else found
+
+
+def sync_await(awaitable: Awaitable[T]) -> T:
+    return get(SYNC_AWAIT)(awaitable)
+
+
+def run_pulumi_func(program: Callable[[], Any]) -> Awaitable[None]:
+    return get(RUN_PROGRAM)(program)
+
+
+def reset_root() -> None:
+    get(ROOT)(None)
+
+
+def clear_pending() -> None:
+    get(PENDING_RPCS)()
+    get(PENDING_OUTPUTS)()
+
+
+def deserialize_properties(wire: Any) -> dict[str, Any]:
+    return get(DESERIALIZE)(wire)
+
+
+def special_sig_key() -> str:
+    return get(SPECIAL_SIG_KEY)
+
+
+@contextmanager
+def source_positions_skipped() -> Iterator[None]:
+    """The SDK walks the whole Python stack (traceback.extract_stack) for every resource to tell the engine which
+    line declared it; ~15 % of a plan under mocks, and the recording monitor never reads it. `pulumi up` is
+    untouched: this applies only while a plan evaluates. Without either internal plans stay correct, only slower
+    (scripts/bench/plan.py shows it; test_pulumi_internals names it)."""
+    original, empty = _resolve(STACK_TRACE), _resolve(EMPTY_STACK_TRACE)
+    if original is _ABSENT or empty is _ABSENT:
+        yield
+        return
+    module = importlib.import_module(STACK_TRACE.module)
+    setattr(module, STACK_TRACE.attribute, empty)
+    try:
+        yield
+    finally:
+        setattr(module, STACK_TRACE.attribute, original)

@@ -1,0 +1,123 @@
+"""The offline plan's private Pulumi SDK use, held to the SDK it was written for (pulumi==3.272.0).
+
+When an upgrade removes or renames an internal, these fail naming it and that version, and so does a plan, before
+it runs anything; nothing but ops/drctl/planning/pulumi_internals.py reaches into those SDK modules."""
+from __future__ import annotations
+
+import ast
+import dataclasses
+import importlib
+import re
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from ops.core.paths import REPO_ROOT
+from ops.drctl.planning import mockplan, pulumi_internals
+from ops.drctl.planning.mockplan import Plan
+from ops.drctl.planning.pulumi_internals import INTERNALS, WRITTEN_FOR, Internal, SdkInternalsMissing
+
+REQUIRED = [i for i in INTERNALS if i.required]
+OPTIONAL = [i for i in INTERNALS if not i.required]
+SOURCE_DIRS = ("ops", "components", "stacks", "policy", "scripts", "tests")
+
+
+def remove(monkeypatch: pytest.MonkeyPatch, internal: Internal) -> None:
+    """Take the internal out of the SDK as an upgrade would: its last name from the SDK module or class that
+    defines it; when Python defines it (a set's or a ContextVar's method), the SDK's object holding it."""
+    module = importlib.import_module(internal.module)
+    *path, last = internal.attribute.split(".")
+    owner: object = module
+    for part in path:
+        owner = getattr(owner, part)
+    if not isinstance(owner, (type, ModuleType)):
+        owner = type(owner)
+    if owner.__name__.startswith("pulumi") or owner.__module__.startswith("pulumi"):
+        monkeypatch.delattr(owner, last)
+    else:
+        monkeypatch.delattr(module, path[0])
+
+
+def test_the_installed_sdk_is_the_one_written_for_and_has_every_internal() -> None:
+    pinned = re.search(r"^pulumi==(\S+)$", (REPO_ROOT / "requirements.lock").read_text(), re.MULTILINE)
+    assert pinned and pinned.group(1) == WRITTEN_FOR, (
+        f"requirements.lock pins pulumi=={pinned and pinned.group(1)} but pulumi_internals.py was written for "
+        f"{WRITTEN_FOR}: check each internal against the new SDK, then move WRITTEN_FOR")
+    assert pulumi_internals.installed_version() == WRITTEN_FOR
+    assert pulumi_internals.missing() == []
+    pulumi_internals.check(include_optional=True)
+
+
+@pytest.mark.parametrize("internal", REQUIRED, ids=[i.name for i in REQUIRED])
+def test_a_removed_internal_is_named_with_the_version_written_for(
+        monkeypatch: pytest.MonkeyPatch, internal: Internal) -> None:
+    remove(monkeypatch, internal)
+    with pytest.raises(SdkInternalsMissing) as raised:
+        pulumi_internals.check()
+    message = str(raised.value)
+    assert f"- {internal.name}: {internal.why}" in message
+    assert f"written for pulumi=={WRITTEN_FOR}" in message and f"installed pulumi ({WRITTEN_FOR})" in message
+    with pytest.raises(SdkInternalsMissing, match=re.escape(internal.name)):
+        pulumi_internals.get(internal)
+
+
+def test_a_plan_on_an_sdk_without_its_internals_stops_first_naming_every_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    remove(monkeypatch, pulumi_internals.SYNC_AWAIT)
+    remove(monkeypatch, pulumi_internals.SPECIAL_SIG_KEY)
+    declared: list[str] = []
+    monkeypatch.setattr(mockplan._PlanMocks, "new_resource", lambda self, args: declared.append(args.name))
+    with pytest.raises(SdkInternalsMissing) as raised:
+        mockplan.evaluate("primary", mockplan.stack_values("primary"))
+    message = str(raised.value)
+    assert "lacks 2 internal(s)" in message
+    assert "pulumi.runtime.sync_await._sync_await" in message and "pulumi.runtime.rpc._special_sig_key" in message
+    assert declared == []
+
+
+def test_a_renamed_request_field_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    # protobuf fields cannot be deleted: a field this SDK's messages do not have stands for one renamed away
+    monkeypatch.setattr(pulumi_internals, "REQUEST_FIELDS", (*pulumi_internals.REQUEST_FIELDS, "retainOnDestroy"))
+    with pytest.raises(SdkInternalsMissing,
+                       match=r"RegisterResourceRequest\.retainOnDestroy: read from every registration"):
+        pulumi_internals.check()
+
+
+def test_without_the_optional_stack_walk_internal_plans_are_the_same(
+        monkeypatch: pytest.MonkeyPatch, primary_plan: Plan) -> None:
+    # The SDK calls its own stack walk by name, so deleting it would break the SDK itself: the plan knowing it by
+    # a name this SDK does not have is what an upgrade renaming it looks like from here.
+    original = pulumi_internals.STACK_TRACE
+    walk = pulumi_internals.get(original)
+    renamed = dataclasses.replace(original, where="pulumi.runtime.resource:_get_stack_trace_v2")
+    monkeypatch.setattr(pulumi_internals, "STACK_TRACE", renamed)
+    monkeypatch.setattr(pulumi_internals, "INTERNALS",
+                        tuple(renamed if i is original else i for i in INTERNALS))
+    pulumi_internals.check()  # a plan still runs
+    assert pulumi_internals.missing() == [f"{renamed.name}: {renamed.why} (optional)"]
+    with pytest.raises(SdkInternalsMissing, match="_get_stack_trace_v2"):
+        pulumi_internals.check(include_optional=True)
+    assert mockplan.evaluate("primary", mockplan.stack_values("primary")).to_json() == primary_plan.to_json()
+    assert pulumi_internals.get(original) is walk  # the SDK's own walk, untouched
+
+
+def _internal_imports(path: Path, modules: set[str]) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Import):
+            names = {alias.name for alias in node.names}
+        else:
+            continue
+        hits = sorted(n for n in names if any(n == m or n.startswith(f"{m}.") for m in modules))
+        found += [f"{path.relative_to(REPO_ROOT)}:{node.lineno} imports {hit}" for hit in hits]
+    return found
+
+
+def test_only_pulumi_internals_imports_the_sdk_modules_it_wraps() -> None:
+    modules = {i.module for i in INTERNALS} | {pulumi_internals.REQUEST_MESSAGE.rsplit(".", 1)[0]}
+    own = Path(pulumi_internals.__file__).resolve()
+    files = [REPO_ROOT / "__main__.py", *(p for d in SOURCE_DIRS for p in sorted((REPO_ROOT / d).rglob("*.py")))]
+    found = [hit for path in files if path.resolve() != own for hit in _internal_imports(path, modules)]
+    assert found == []
