@@ -27,16 +27,13 @@ from rich.table import Table
 from rich.text import Text
 
 from ops.actions import aws
+from ops.core.errors import BadInput
 from ops.core.paths import JOURNAL_DIR
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 DEFAULT_JOURNAL_DIR = JOURNAL_DIR
 # Fault injection for drills and tests (chaostoolkit style): the process dies right after this step is done.
 CRASH_AFTER_ENV = "DRCTL_CRASH_AFTER_STEP"
-
-
-class BadInput(Exception):
-    """Input that cannot be acted on; the message names the offending key or value. Exit 2, nothing changed."""
 
 
 def now_iso() -> str:
