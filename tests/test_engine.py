@@ -98,3 +98,32 @@ def test_the_summary_names_the_journal_where_it_was_written(tmp_path: Path) -> N
         (written,) = journal_dir.glob("*.json")
         assert f"journal: {written}" in out.getvalue()
         assert "ops/dr/runs" not in out.getvalue()
+
+
+def test_a_checkpoint_is_journaled_and_a_resumed_step_starts_from_it(tmp_path: Path) -> None:
+    started_from: list[dict] = []
+
+    def long_step(ctx):
+        started_from.append(ctx.progress)
+        done = ctx.progress.get("done", 0)
+        for item in range(done, 4):
+            ctx.checkpoint({"done": item + 1}, f"item-{item + 1}")
+            if item == 1 and len(started_from) == 1:
+                raise RuntimeError("lost the connection")
+        return {"done": 4}
+
+    book = Runbook(name="RB-TEST-LONG", steps=[Step("long", "four items", long_step)])
+    assert run(book, {}, execute=True, journal_dir=tmp_path, console=quiet()) == EXIT_FAILED
+    run_id = next(tmp_path.glob("*.json")).stem
+    assert Journal.load(tmp_path, run_id).step("long").result == {"done": 2}  # the failed attempt's checkpoint
+    assert run(book, {}, execute=True, resume=run_id, journal_dir=tmp_path, console=quiet()) == EXIT_OK
+    assert started_from == [{}, {"done": 2}]
+    assert Journal.load(tmp_path, run_id).step("long").result == {"done": 4}
+
+
+def test_a_runbook_summary_sits_beside_the_journal_in_json(tmp_path: Path, capsys) -> None:
+    book = Runbook(name="RB-TEST-SUMMARY", steps=[Step("count", "count", lambda ctx: {"n": 3}, read_only=True)],
+                   summary=lambda journal: {"counted": journal.step("count").result["n"]})
+    assert run(book, {}, execute=False, journal_dir=tmp_path, console=quiet(), as_json=True) == EXIT_OK
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["counted"] == 3 and printed["runbook"] == "RB-TEST-SUMMARY" and printed["status"] == "planned"

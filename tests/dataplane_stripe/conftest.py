@@ -117,3 +117,10 @@ def conn(database: str) -> Iterator[psycopg.Connection]:
 def tables(dsn: str) -> set[str]:
     with psycopg.connect(dsn) as c:
         return {r[0] for r in c.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+
+
+@pytest.fixture(autouse=True)
+def journals_in_tmp(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs without --journal-dir journal into the test's own directory, not the repository's ops/dr/runs."""
+    from ops.drctl.runbooks import engine
+    monkeypatch.setattr(engine, "DEFAULT_JOURNAL_DIR", tmp_path / "runs")

@@ -137,7 +137,7 @@ def test_a_count_other_than_expected_fails_the_run(source: Source, tmp_path: Pat
 
 
 BAD_INPUTS = [
-    (["--to", "yesterday"], "--to 'yesterday': not an ISO 8601 time"),
+    (["--to", "yesterday"], "--to 'yesterday' is not an ISO 8601 time"),
     (["--to", "2026-11-22T10:00:00"], "give a timezone"),
     (["--to", "2001-01-01T00:00:00Z"], "--to 2001-01-01T00:00:00Z: outside the PITR window of payments-idempotency"),
     (["--to", "2999-01-01T00:00:00+00:00"], "--to 2999-01-01T00:00:00+00:00: outside the PITR window"),

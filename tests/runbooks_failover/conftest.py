@@ -146,7 +146,8 @@ IMAGE_MANIFEST = json.dumps({
 
 def build_images_b(skip: tuple[str, ...] = ()) -> None:
     """B's ECR holds every image the dr stack's cluster pulls, as ECR replication from A would leave it."""
-    from ops.drctl.commands.failover import load_settings, regional_images
+    from ops.drctl.commands.failover import regional_images
+    from ops.drctl.commands.options import load_settings
 
     ecr = client("ecr", DR)
     for image in regional_images(load_settings("dr", None)):

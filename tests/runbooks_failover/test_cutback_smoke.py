@@ -11,7 +11,8 @@ from ops.actions import route53
 from ops.actions.aurora import promote_secondary
 from ops.actions.aws import client
 from ops.actions.eks import NodegroupTarget, scale_nodegroup
-from ops.drctl.commands.failover import FAILOVER_CHANGE_SET, change_sets, load_settings
+from ops.drctl.commands.failover import FAILOVER_CHANGE_SET, change_sets
+from ops.drctl.commands.options import load_settings
 from ops.drctl.cli import app
 from tests.runbooks_failover.conftest import DR, ENDPOINT_A, ENDPOINT_B, GLOBAL_ID, PRIMARY, Endpoint, World
 from tests.runbooks_failover.test_cloudfront import make_distribution

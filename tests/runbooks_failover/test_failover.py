@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from ops.actions import route53, sns
 from ops.actions.aws import client
-from ops.drctl.commands.failover import CHANGE_SET_DIR, change_sets, load_settings
+from ops.drctl.commands.failover import CHANGE_SET_DIR, change_sets
+from ops.drctl.commands.options import load_settings
 from ops.drctl.cli import app
 from ops.drctl.runbooks import failover as failover_runbook
 from ops.drctl.runbooks.engine import Journal

@@ -56,7 +56,8 @@ def consistency(
     """Row counts and content hash per table, primary vs DR; differing keys as only-in-source/-target/changed."""
     import psycopg
 
-    from ops.drctl.dataplane.consistency import BadInput, compare
+    from ops.core.errors import BadInput
+    from ops.drctl.dataplane.consistency import compare
 
     try:
         report = compare(source, target, _split(table, "--table"), _split(columns, "--columns"),

@@ -8,32 +8,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from ops.drctl.commands.failover import (
-    AsJson,
-    Execute,
-    JournalDir,
-    Overrides,
-    Poll,
-    Resume,
-    Stack,
-    Timeout,
-    Yes,
-    _bad_input,
-    load_settings,
-    resume_if_asked,
-    start,
-)
-
-if TYPE_CHECKING:
-    from stacks.settings import Settings
+from ops.drctl.commands.options import (AsJson, Execute, JournalDir, Overrides, Poll, Region, Resume, Stack, Timeout,
+                                        Yes, allowed_region, bad_input, load_settings, resume_if_asked, start)
 
 TABLE_NAME_MAX = 255
-Region = Annotated[str | None, typer.Option(help="Region (default from the stack settings); must be in "
-                                                 "allowedRegions.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -41,17 +23,11 @@ def register(app: typer.Typer) -> None:
     app.command("ses-failover")(ses_failover)
 
 
-def allowed_region(settings: "Settings", option: str, region: str) -> str:
-    if region not in settings.allowed_regions:
-        raise _bad_input(f"{option} {region}: not in allowedRegions {settings.allowed_regions}")
-    return region
-
-
 def restored_table_name(table: str, started: datetime) -> str:
     """`<table>-restored-YYYYmmddHHMM` from the run's start; it goes into the journal, so a resume reuses it."""
     name = f"{table}-restored-{started:%Y%m%d%H%M}"
     if len(name) > TABLE_NAME_MAX:
-        raise _bad_input(f"--table {table}: too long to name its restore {name!r} (max {TABLE_NAME_MAX})")
+        raise bad_input(f"--table {table}: too long to name its restore {name!r} (max {TABLE_NAME_MAX})")
     return name
 
 
@@ -76,7 +52,7 @@ def dynamo_restore(
 
     resume_if_asked(resume, yes, journal_dir, as_json, lambda params: rb.runbook())
     if not table:
-        raise _bad_input("--table is required")
+        raise bad_input("--table is required")
     settings = load_settings(stack, set_)
     region = allowed_region(settings, "--region", region or settings.primary_region)
     params = {"table": table, "region": region, "to": to, "latest": latest, "billing_mode": billing_mode,
@@ -122,7 +98,7 @@ def ses_failover(
 
     resume_if_asked(resume, yes, journal_dir, as_json, lambda params: rb.runbook())
     if not sender:
-        raise _bad_input("--sender is required")
+        raise bad_input("--sender is required")
     settings = load_settings(stack, set_)
     region = allowed_region(settings, "--region", region or settings.dr_region)
     queue_region = allowed_region(settings, "--queue-region", queue_region or region)

@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ops.core.paths import REPO_ROOT
+from ops.drctl.commands.options import (AsJson, Execute, JournalDir, Overrides, Poll, Resume, Stack, Timeout, Yes,
+                                        bad_input, load_settings, resume_if_asked, start)
 
 if TYPE_CHECKING:
     from ops.actions.route53 import DnsLayout
-    from ops.drctl.runbooks.engine import Runbook
     from stacks.settings import Settings
 
 PROJECT_DIR = REPO_ROOT
@@ -28,18 +27,9 @@ CHANGE_SET_DIR = PROJECT_DIR / "ops" / "dr"
 FAILOVER_CHANGE_SET = "route53-failover-to-B.json"
 RESTORE_CHANGE_SET = "route53-restore-to-A.json"
 
-Stack = Annotated[str, typer.Option(help="Stack whose settings name the clusters, regions and DNS.")]
-Overrides = Annotated[list[str] | None, typer.Option("--set", help="KEY=VALUE settings override (dotted path).")]
-Execute = Annotated[bool, typer.Option(help="Act. Without it: dry-run, which lists the API calls only.")]
-Yes = Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation with --execute.")]
-Resume = Annotated[str | None, typer.Option(help="Resume this run id from its journal.")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print the run's journal as JSON.")]
-JournalDir = Annotated[Path | None, typer.Option(help="Where run journals go (default ops/dr/runs).")]
 ChangeSetDir = Annotated[Path, typer.Option(help="Where the generated Route53 change sets are written.")]
 NotifyTopic = Annotated[str | None, typer.Option(help="SNS topic ARN told when the run starts and ends (the dr "
                                                      "stack's alertsTopicArn output, or your comms topic).")]
-Timeout = Annotated[float, typer.Option(help="Bound on each wait, seconds.", min=1)]
-Poll = Annotated[float, typer.Option(help="Seconds between polls.", min=0.01)]
 
 
 def register(app: typer.Typer) -> None:
@@ -50,20 +40,6 @@ def register(app: typer.Typer) -> None:
 
 
 # ---- settings → plain runbook parameters -----------------------------------------------------------------------
-
-def _bad_input(message: str) -> typer.Exit:
-    print(f"bad input: {message}", file=sys.stderr)
-    return typer.Exit(2)
-
-
-def load_settings(stack: str, overrides: list[str] | None, project_dir: Path = PROJECT_DIR) -> "Settings":
-    from stacks.config_files import load_stack_settings
-    from stacks.settings import ConfigError
-    try:
-        return load_stack_settings(stack, overrides, project_dir)
-    except ConfigError as exc:
-        raise _bad_input(str(exc)) from None
-
 
 def dns_layout(settings: "Settings") -> "DnsLayout":
     from ops.actions.route53 import DnsLayout
@@ -112,52 +88,13 @@ def smoke_params(smoke_url: str | None, smoke_path: list[str] | None) -> dict[st
         return {"smoke_url": validate_base_url(smoke_url) if smoke_url else None,
                 "smoke_paths": validate_paths(list(smoke_path or DEFAULT_PATHS)), "smoke_timeout_s": 10.0}
     except ValueError as exc:
-        raise _bad_input(str(exc)) from None
+        raise bad_input(str(exc)) from None
 
 
 def stack_params(stack: str, project_dir: Path) -> dict[str, Any]:
     """Where the stack lives: `pulumi up` runs there, and a flip made through the API is written to its file."""
     return {"stack": stack, "project_dir": str(project_dir),
             "stack_file": str(project_dir / f"Pulumi.{stack}.yaml")}
-
-
-def confirm(execute: bool, yes: bool, what: str) -> None:
-    """--execute asks first; without a terminal to ask on, --yes is required (exit 2, nothing changed)."""
-    if not execute or yes:
-        return
-    if not sys.stdin.isatty():
-        raise _bad_input("--execute needs --yes when there is no terminal to confirm on")
-    if not typer.confirm(f"{what}. Proceed?", default=False):
-        print("aborted: nothing was changed", file=sys.stderr)
-        raise typer.Exit(1)
-
-
-def run_book(book: "Runbook", params: dict[str, Any], *, execute: bool, resume: str | None,
-             journal_dir: Path | None, as_json: bool) -> None:
-    from ops.drctl.runbooks.engine import DEFAULT_JOURNAL_DIR, run
-    raise typer.Exit(run(book, params, execute=execute, resume=resume,
-                         journal_dir=journal_dir or DEFAULT_JOURNAL_DIR, as_json=as_json))
-
-
-def resume_if_asked(resume: str | None, yes: bool, journal_dir: Path | None, as_json: bool,
-                    book: "Callable[[dict[str, Any]], Runbook]") -> None:
-    """With --resume, run the journal's runbook on the journal's parameters and mode (not today's settings),
-    then exit; `book` builds the step list from those parameters."""
-    if not resume:
-        return
-    from ops.drctl.runbooks.engine import DEFAULT_JOURNAL_DIR, BadInput, Journal
-    try:
-        journal = Journal.load(journal_dir or DEFAULT_JOURNAL_DIR, resume)
-    except BadInput as exc:
-        raise _bad_input(str(exc)) from None
-    confirm(journal.mode == "execute", yes, f"resume {resume}")
-    run_book(book(journal.params), {}, execute=True, resume=resume, journal_dir=journal_dir, as_json=as_json)
-
-
-def start(book: "Runbook", params: dict[str, Any], *, execute: bool, yes: bool, what: str,
-          journal_dir: Path | None, as_json: bool) -> None:
-    confirm(execute, yes, what)
-    run_book(book, params, execute=execute, resume=None, journal_dir=journal_dir, as_json=as_json)
 
 
 def failover_row(settings: Any) -> dict[str, Any]:
@@ -216,7 +153,7 @@ def failover(
 
     resume_if_asked(resume, yes, journal_dir, as_json, lambda params: rb.runbook(params["scale_with"]))
     if scale_with not in ("auto", "api", "pulumi"):
-        raise _bad_input(f"--scale-with {scale_with!r}: expected auto, api or pulumi")
+        raise bad_input(f"--scale-with {scale_with!r}: expected auto, api or pulumi")
     settings = load_settings(stack, set_, project_dir)
     resolved = ("pulumi" if shutil.which("pulumi") else "api") if scale_with == "auto" else scale_with
     params = {**base_params(settings, FAILOVER_CHANGE_SET, change_set_dir, timeout, poll),
@@ -277,7 +214,7 @@ def cutback(
 
     resume_if_asked(resume, yes, journal_dir, as_json, lambda params: rb.runbook())
     if not distribution:
-        raise _bad_input("--distribution is required")
+        raise bad_input("--distribution is required")
     settings = load_settings(stack, set_, project_dir)
     params = {**base_params(settings, RESTORE_CHANGE_SET, change_set_dir, timeout, poll),
               "distribution_id": distribution, "paths": list(paths or rb.DEFAULT_CRITICAL_PATHS),
@@ -298,11 +235,11 @@ def smoke(
     from ops.drctl.runbooks.smoke import DEFAULT_PATHS, run_checks
 
     if not base_url:
-        raise _bad_input("--base-url is required")
+        raise bad_input("--base-url is required")
     try:
         results = run_checks(base_url, list(path or DEFAULT_PATHS), timeout)
     except ValueError as exc:
-        raise _bad_input(str(exc)) from None
+        raise bad_input(str(exc)) from None
     if as_json:
         print(json.dumps({"ok": all(r.ok for r in results), "checks": [r.as_dict() for r in results]}, indent=2))
     else:

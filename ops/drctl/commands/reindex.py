@@ -14,23 +14,12 @@ from typing import Annotated
 
 import typer
 
-from ops.drctl.commands.failover import AsJson, Execute, JournalDir, Resume, Yes, _bad_input, resume_if_asked, start
+from ops.drctl.commands.options import (AsJson, Execute, JournalDir, Resume, Yes, bad_input, dsn_without_password,
+                                        resume_if_asked, start)
 
 
 def register(app: typer.Typer) -> None:
     app.command("reindex")(reindex)
-
-
-def _dsn_without_password(dsn: str) -> str:
-    from psycopg import conninfo
-    try:
-        parts = conninfo.conninfo_to_dict(dsn)
-    except Exception as exc:  # psycopg.ProgrammingError on a malformed DSN
-        raise _bad_input(f"--source: not a valid libpq DSN/URL: {exc}") from None
-    if parts.get("password"):
-        raise _bad_input("--source contains a password, which would be written to the run journal: put it in "
-                         "PGPASSWORD or ~/.pgpass instead")
-    return dsn
 
 
 def reindex(
@@ -65,14 +54,14 @@ def reindex(
     resume_if_asked(resume, yes, journal_dir, as_json, lambda params: rb.runbook())
     for option, value in (("--source", source), ("--typesense", typesense), ("--collection", collection)):
         if not value.strip():
-            raise _bad_input(f"{option} is required")
+            raise bad_input(f"{option} is required")
     if source_secret:
         from ops.actions.secrets import region_of
         try:
             region_of(source_secret)
         except ValueError as exc:
-            raise _bad_input(f"--source-secret: {exc}") from None
-    params = rb.run_params(source=_dsn_without_password(source), source_secret_arn=source_secret,
+            raise bad_input(f"--source-secret: {exc}") from None
+    params = rb.run_params(source=dsn_without_password(source, "--source"), source_secret_arn=source_secret,
                            prune_abandoned=prune_abandoned, statement_timeout_s=statement_timeout,
                            typesense_url=typesense, api_key_env=api_key_env,
                            collection=collection, hot_slice=hot_slice, batch_size=batch_size,

@@ -15,26 +15,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ops.drctl.commands.failover import (
-    AsJson,
-    Execute,
-    JournalDir,
-    Overrides,
-    Poll,
-    Resume,
-    Stack,
-    Timeout,
-    Yes,
-    _bad_input,
-    load_settings,
-    resume_if_asked,
-    start,
-)
+from ops.core.times import TIME_EXAMPLE
+from ops.drctl.commands.options import (AsJson, Execute, JournalDir, Overrides, Poll, Resume, Stack, Timeout, Yes,
+                                        allowed_region, bad_input, instance_class_option, load_settings, region_option,
+                                        resume_if_asked, start, time_option)
 
 if TYPE_CHECKING:
     from stacks.settings import Settings
 
-TIME_EXAMPLE = "2026-11-22T09:30:00Z"
 
 
 def register(app: typer.Typer) -> None:
@@ -43,31 +31,14 @@ def register(app: typer.Typer) -> None:
     app.command("s3-undelete")(s3_undelete)
 
 
-def parse_time(value: str, option: str) -> datetime:
-    """ISO 8601 with a time zone → aware UTC datetime; anything else exits 2 naming the option."""
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise _bad_input(f"{option} {value!r} is not an ISO 8601 time (e.g. {TIME_EXAMPLE})") from None
-    if parsed.tzinfo is None:
-        raise _bad_input(f"{option} {value!r} has no time zone: add one, e.g. {TIME_EXAMPLE} (Z = UTC)")
-    return parsed.astimezone(timezone.utc)
-
-
 def aurora_instance_class(value: str | None, option: str) -> str | None:
     """None (the default applies) or an Aurora DB instance class; anything else exits 2 naming the option."""
     from stacks.settings import AURORA_INSTANCE_CLASS_PATTERN
 
     if value is not None and not re.match(AURORA_INSTANCE_CLASS_PATTERN, value):
-        raise _bad_input(f"{option} {value!r} is not an Aurora DB instance class (e.g. db.r6g.large, "
+        raise bad_input(f"{option} {value!r} is not an Aurora DB instance class (e.g. db.r6g.large, "
                          "db.r7g.2xlarge, db.t4g.medium, db.serverless)")
     return value
-
-
-def allowed(settings: "Settings", option: str, region: str) -> str:
-    if region not in settings.allowed_regions:
-        raise _bad_input(f"{option} {region}: not in allowedRegions {settings.allowed_regions}")
-    return region
 
 
 def restored_cluster_name(prefix: str, started: datetime) -> str:
@@ -80,10 +51,8 @@ def pitr_restore(
     to: Annotated[str | None, typer.Option(help=f"Restore time, ISO 8601 with a time zone ({TIME_EXAMPLE}), "
                                                 "inside the cluster's restorable window.")] = None,
     latest: Annotated[bool, typer.Option(help="Restore to the latest restorable time instead of --to.")] = False,
-    region: Annotated[str | None, typer.Option(help="The source cluster's region (default: the stack's primary "
-                                                    "region); must be in allowedRegions.")] = None,
-    instance_class: Annotated[str | None, typer.Option(help="Writer instance class (default: the source "
-                                                            "writer's).")] = None,
+    region: region_option("The source cluster's region", "the stack's primary region") = None,
+    instance_class: instance_class_option("the source writer's") = None,
     stack: Stack = "dr", set_: Overrides = None,
     execute: Execute = False, yes: Yes = False, resume: Resume = None, as_json: AsJson = False,
     journal_dir: JournalDir = None, timeout: Timeout = 3600, poll: Poll = 15,
@@ -95,13 +64,13 @@ def pitr_restore(
 
     resume_if_asked(resume, yes, journal_dir, as_json, lambda params: rb.runbook())
     if not cluster:
-        raise _bad_input("--cluster is required")
+        raise bad_input("--cluster is required")
     if (to is None) == (not latest):
-        raise _bad_input("give exactly one of --to TIME and --latest")
-    restore_to = parse_time(to, "--to").isoformat() if to is not None else None
+        raise bad_input("give exactly one of --to TIME and --latest")
+    restore_to = time_option(to, "--to").isoformat() if to is not None else None
     aurora_instance_class(instance_class, "--instance-class")
     settings = load_settings(stack, set_)
-    params = {"source_cluster_id": cluster, "region": allowed(settings, "--region", region or settings.primary_region),
+    params = {"source_cluster_id": cluster, "region": allowed_region(settings, "--region", region or settings.primary_region),
               "restore_to": restore_to, "instance_class": instance_class,
               "fallback_instance_class": settings.aurora.instance_class,
               "new_cluster_id": restored_cluster_name(settings.aurora.global_cluster_id, datetime.now(timezone.utc)),
@@ -139,10 +108,8 @@ def snapshot_restore(
                                                           "--latest considers (default: the stack's vault there, "
                                                           "backup-b in region B; skipped with a note if it does "
                                                           "not exist).")] = None,
-    region: Annotated[str | None, typer.Option(help="Where the snapshot is and the new cluster goes (default: "
-                                                    "the stack's drRegion); must be in allowedRegions.")] = None,
-    instance_class: Annotated[str | None, typer.Option(help="Writer instance class (default: the stack's "
-                                                            "aurora.instanceClass).")] = None,
+    region: region_option("Where the snapshot is and the new cluster goes", "the stack's drRegion") = None,
+    instance_class: instance_class_option("the stack's aurora.instanceClass") = None,
     kms_key: Annotated[str | None, typer.Option(help="KMS key for the new cluster's storage (default: the "
                                                      "snapshot's).")] = None,
     stack: Stack = "dr", set_: Overrides = None,
@@ -157,20 +124,20 @@ def snapshot_restore(
 
     resume_if_asked(resume, yes, journal_dir, as_json, lambda params: rb.runbook())
     if (not snapshot) == (not latest):
-        raise _bad_input("give exactly one of --snapshot ID_OR_ARN and --latest")
+        raise bad_input("give exactly one of --snapshot ID_OR_ARN and --latest")
     if backup_vault is not None and not latest:
-        raise _bad_input("--backup-vault is only looked in with --latest")
+        raise bad_input("--backup-vault is only looked in with --latest")
     if backup_vault is not None and not re.fullmatch(VAULT_NAME_PATTERN, backup_vault):
-        raise _bad_input(f"--backup-vault {backup_vault!r} is not a backup vault name (2-50 letters, digits, - or _)")
+        raise bad_input(f"--backup-vault {backup_vault!r} is not a backup vault name (2-50 letters, digits, - or _)")
     settings = load_settings(stack, set_)
-    target = allowed(settings, "--region", region or settings.dr_region)
+    target = allowed_region(settings, "--region", region or settings.dr_region)
     if snapshot:
         try:
             arn_parts = snapshot_arn_parts(snapshot)
         except ValueError as exc:
-            raise _bad_input(f"--snapshot {exc}") from None
+            raise bad_input(f"--snapshot {exc}") from None
         if arn_parts and arn_parts[0] != target:
-            raise _bad_input(f"--snapshot {snapshot} is in {arn_parts[0]}, not {target}: RDS restores a snapshot "
+            raise bad_input(f"--snapshot {snapshot} is in {arn_parts[0]}, not {target}: RDS restores a snapshot "
                              f"only in its own region (copy it to {target} first, or give --region {arn_parts[0]})")
     aurora = settings.aurora
     subnet_group, security_group = network_names(target)
@@ -194,8 +161,7 @@ def s3_undelete(
     prefix: Annotated[str, typer.Option(help="Only keys under this prefix.")] = "",
     distribution: Annotated[str | None, typer.Option(help="CloudFront distribution whose cache of the restored "
                                                           "paths is invalidated.")] = None,
-    region: Annotated[str | None, typer.Option(help="The bucket's region (default: found with "
-                                                    "GetBucketLocation); must be in allowedRegions.")] = None,
+    region: region_option("The bucket's region", "found with GetBucketLocation") = None,
     restore_list: Annotated[Path | None, typer.Option(help="Where the restore list goes (default: "
                                                            "<journal dir>/<run id>.s3-restore-list.json).")] = None,
     workers: Annotated[int, typer.Option(help="Concurrent DeleteObject workers.", min=1, max=64)] = 8,
@@ -213,17 +179,17 @@ def s3_undelete(
 
     resume_if_asked(resume, yes, journal_dir, as_json, rb.runbook)
     if not bucket:
-        raise _bad_input("--bucket is required")
+        raise bad_input("--bucket is required")
     if (problem := bucket_name_problem(bucket)) is not None:
-        raise _bad_input(f"--bucket {bucket!r} is not a valid S3 bucket name: {problem}")
+        raise bad_input(f"--bucket {bucket!r} is not a valid S3 bucket name: {problem}")
     if since is None:
-        raise _bad_input("--since is required")
-    moment = parse_time(since, "--since")
+        raise bad_input("--since is required")
+    moment = time_option(since, "--since")
     if moment > datetime.now(timezone.utc):
-        raise _bad_input(f"--since {since} is in the future: no deletion can be that recent")
+        raise bad_input(f"--since {since} is in the future: no deletion can be that recent")
     settings = load_settings(stack, set_)
     params = {"bucket": bucket, "since": moment.isoformat(), "prefix": prefix, "distribution_id": distribution,
-              "region": allowed(settings, "--region", region) if region else None,
+              "region": allowed_region(settings, "--region", region) if region else None,
               "allowed_regions": list(settings.allowed_regions),
               "restore_list": str(restore_list) if restore_list else None,
               "restore_list_dir": str(journal_dir or DEFAULT_JOURNAL_DIR), "workers": workers,

@@ -2,31 +2,27 @@
 
 Dry run by default: lists the events in the window, counts them by type and says how many are already processed.
 `--execute` replays them (`replayed=true`, no signature check: they come from the API itself), then reconciles.
-The API key is read from an environment variable only, never from a flag or a file.
+Like every runbook: a journal per run (ops/dr/runs/ or --journal-dir), `--resume RUN_ID` continues the journal's
+window after its last replayed page, `--json` prints the journal with the replay's report; exit 0 done, 1 a step
+failed (an event, the listing, the reconciliation), 2 bad input (nothing changed). Replaying is idempotent, so
+`--execute` does not ask for confirmation. The API key is read from an environment variable only, never from a
+flag or a file, and the --database DSN holds no password (PGPASSWORD or ~/.pgpass), since it is journaled.
 """
 from __future__ import annotations
 
-import json
-import os
 import re
 import sys
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-if TYPE_CHECKING:
-    from ops.drctl.dataplane.stripe_replay import ReplayReport
+from ops.core.errors import BadInput
+from ops.core.times import TIME_EXAMPLE, has_zone, parse_time
+from ops.drctl.commands.options import (AsJson, JournalDir, Resume, dsn_without_password, refusing, resume_if_asked,
+                                        run_book)
 
 STRIPE_EVENT_RETENTION = timedelta(days=30)  # /v1/events only goes back 30 days
-
-
-class BadInput(ValueError):
-    """Exit 2: names the offending option or value; nothing was changed."""
-
-
-class ListingFailed(RuntimeError):
-    """Exit 1: the Stripe API answered with an error while listing; nothing was replayed."""
 
 
 def register(app: typer.Typer) -> None:
@@ -34,35 +30,32 @@ def register(app: typer.Typer) -> None:
 
 
 def stripe_replay(
-    since: Annotated[str, typer.Option(help="Replay events created at/after TIME: ISO 8601 (UTC if no zone) "
-                                            "or unix seconds.")],
+    since: Annotated[str | None, typer.Option(help="Replay events created at/after TIME: ISO 8601 (UTC if no "
+                                                   "zone) or unix seconds. Required unless --resume.")] = None,
     until: Annotated[str | None, typer.Option(help="...and at/before TIME (default: when the run starts).")] = None,
-    database: Annotated[str, typer.Option(help="libpq DSN/URL of the handler's database; empty uses the PG* "
-                                               "environment (PGHOST, PGPASSWORD, ...).")] = "",
+    database: Annotated[str, typer.Option(help="libpq DSN/URL of the handler's database, without a password; "
+                                               "empty uses the PG* environment (PGHOST, PGPASSWORD, ...).")] = "",
     api_key_env: Annotated[str, typer.Option(help="Environment variable holding the Stripe secret key.")]
         = "STRIPE_API_KEY",
     api_base: Annotated[str | None, typer.Option(help="Stripe API base URL (e.g. a local server).")] = None,
     execute: Annotated[bool, typer.Option("--execute", help="Replay (default: dry run, changes nothing).")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    resume: Resume = None, as_json: AsJson = False, journal_dir: JournalDir = None,
 ) -> None:
     """RB-N-06: list Stripe events in [--since, --until], replay them into the idempotent handler, reconcile."""
-    try:
-        report = _run(since, until, database, api_key_env, api_base, execute)
-    except BadInput as exc:
-        print(f"stripe-replay: {exc}", file=sys.stderr)
-        raise typer.Exit(2) from None
-    except ListingFailed as exc:
-        print(f"stripe-replay: {exc}", file=sys.stderr)
-        raise typer.Exit(1) from None
-    if as_json:
-        print(json.dumps(report.as_dict(), indent=2))
-    else:
-        _print_report(report)
-    if not report.ok:
-        raise typer.Exit(1)
+    from ops.drctl.dataplane import stripe_replay as rb
+
+    resume_if_asked(resume, True, journal_dir, as_json, lambda params: rb.runbook(), ask=False)
+    if since is None:
+        print("bad input: --since is required (or --resume RUN_ID)", file=sys.stderr)
+        raise typer.Exit(2)
+    with refusing():
+        start, end = _window(since, until)
+    params = rb.run_params(since=start, until=end, database=dsn_without_password(database, "--database") if database
+                           else "", api_key_env=api_key_env, api_base=api_base)
+    run_book(rb.runbook(), params, execute=execute, resume=None, journal_dir=journal_dir, as_json=as_json)
 
 
-def parse_time(value: str, option: str) -> datetime:
+def time_or_unix_seconds(value: str, option: str) -> datetime:
     """ISO 8601 or unix seconds; an ISO time without a zone is taken as UTC, and the operator is told so."""
     if re.fullmatch(r"\d+(\.\d+)?", value.strip()):
         try:
@@ -70,21 +63,19 @@ def parse_time(value: str, option: str) -> datetime:
         except (OverflowError, OSError, ValueError):
             raise BadInput(f"{option} {value!r}: unix seconds out of range") from None
     try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise BadInput(f"{option} {value!r} is neither ISO 8601 (2024-05-01T12:00:00+02:00) nor unix seconds") \
-            from None
-    if parsed.tzinfo is None:
+        moment = parse_time(value, option, naive_is_utc=True)
+    except BadInput:
+        raise BadInput(f"{option} {value!r} is neither ISO 8601 ({TIME_EXAMPLE}) nor unix seconds") from None
+    if not has_zone(value):
         print(f"stripe-replay: {option} {value!r} has no time zone: UTC assumed", file=sys.stderr)
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    return moment
 
 
 def _window(since: str, until: str | None) -> tuple[datetime, datetime]:
-    start = parse_time(since, "--since")
+    start = time_or_unix_seconds(since, "--since")
     # Without --until the window ends now: new events keep arriving, and an oldest-first listing would
     # otherwise chase them forever.
-    end = parse_time(until, "--until") if until is not None else datetime.now(UTC)
+    end = time_or_unix_seconds(until, "--until") if until is not None else datetime.now(UTC)
     if end < start:
         if until is None:  # the operator gave no --until: name what they gave
             raise BadInput(f"--since {start.isoformat()} is in the future (now is {end.isoformat()})")
@@ -93,71 +84,3 @@ def _window(since: str, until: str | None) -> tuple[datetime, datetime]:
         print(f"stripe-replay: --since {start.isoformat()} is more than 30 days ago; Stripe keeps events for "
               "30 days, older ones will not be listed", file=sys.stderr)
     return start, end
-
-
-def _api_key(variable: str) -> str:
-    key = os.environ.get(variable, "").strip()
-    if not key:
-        raise BadInput(f"environment variable {variable} (--api-key-env) is not set or empty: it must hold the "
-                       "Stripe secret key")
-    return key
-
-
-def _run(since: str, until: str | None, database: str, api_key_env: str, api_base: str | None,
-         execute: bool) -> ReplayReport:
-    import psycopg
-    import stripe
-
-    from ops.drctl.dataplane import stripe_replay
-
-    start, end = _window(since, until)
-    client = stripe.StripeClient(_api_key(api_key_env), max_network_retries=2,
-                                 base_addresses={"api": api_base} if api_base else None)
-    try:
-        conn = psycopg.connect(database, autocommit=True, connect_timeout=10)
-    except psycopg.Error as exc:
-        raise BadInput(f"--database: cannot connect: {str(exc).strip()}") from None
-    with conn:
-        try:
-            events = stripe_replay.list_events(client, start, end)
-        except stripe.AuthenticationError:
-            raise BadInput(f"the Stripe API refused the key in {api_key_env} (--api-key-env)") from None
-        except stripe.APIConnectionError as exc:
-            raise BadInput(f"--api-base {api_base or stripe.DEFAULT_API_BASE}: cannot reach the Stripe API: "
-                           f"{exc.user_message or exc}") from None
-        except stripe.StripeError as exc:
-            raise ListingFailed(f"listing events failed: {exc.user_message or exc}") from None
-        if not execute:
-            return stripe_replay.plan(conn, events, start, end)
-        try:
-            return stripe_replay.replay(conn, events, start, end)
-        except stripe_replay.ReadOnlyDatabase as exc:
-            raise BadInput(f"--database {exc}") from None
-
-
-def _print_report(report: ReplayReport) -> None:
-    from ops.drctl.terminal import stdout_console
-    from rich.table import Table
-
-    console = stdout_console()
-    mode = "replayed" if report.executed else "dry run (nothing changed; --execute replays)"
-    console.print(f"Stripe events created {report.since.isoformat()} .. {report.until.isoformat()}: {mode}")
-    table = Table("event type", "listed")
-    for event_type, count in report.by_type.items():
-        table.add_row(event_type, str(count))
-    console.print(table)
-    if report.executed:
-        console.print(f"listed {report.listed}, processed now {report.processed_now}, already processed "
-                      f"(skipped) {report.already_processed}, failed {len(report.failed)}")
-        for failure in report.failed:
-            console.print(f"  [red]failed[/red] {failure.event_id} ({failure.type}): {failure.error}")
-    else:
-        console.print(f"listed {report.listed}, already processed {report.already_processed}, "
-                      f"would replay {report.to_replay}")
-    if report.reconciliation is not None:
-        rec = report.reconciliation
-        verdict = "[green]ok[/green]" if rec.ok else "[red]MISMATCH[/red]"
-        console.print(f"reconcile: {verdict}: {len(rec.unrecorded)} listed events not recorded as processed, "
-                      f"{len(rec.stale)} ledger rows older than their newest event")
-        for item in [*rec.unrecorded, *rec.stale][:20]:
-            console.print(f"  {item}")

@@ -46,6 +46,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from ops.core.errors import BadInput  # names the DSN, table or column; nothing read beyond the catalog
+
 if TYPE_CHECKING:
     import psycopg
 
@@ -81,10 +83,6 @@ SESSION_SETTINGS = {
 Side = Literal["source", "target"]
 DiffClass = Literal["only_in_source", "only_in_target", "changed"]
 T = TypeVar("T")
-
-
-class BadInput(ValueError):
-    """Exit 2: names the offending DSN, table or column; nothing was read beyond the catalog."""
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ops.actions import aurora, cloudfront, route53
-from ops.drctl.runbooks.engine import BadInput, RunContext, Runbook, Step, now_iso
-from ops.drctl.runbooks.failover import dns_preflight, dns_step, endpoint_health, global_cluster_or_bad_input
+from ops.core.errors import BadInput
+from ops.drctl.runbooks.engine import RunContext, Runbook, Step, now_iso
+from ops.drctl.runbooks.steps import dns_preflight, dns_step, endpoint_health, global_cluster_or_bad_input
 
 NAME = "RB-N-08 CDN invalidation & cutback"
 DEFAULT_CRITICAL_PATHS = ("/index.html", "/api/v1/*", "/static/app/*")

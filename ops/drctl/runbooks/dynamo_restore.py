@@ -23,26 +23,17 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ops.actions import dynamodb
-from ops.drctl.runbooks.engine import BadInput, RunContext, Runbook, Step
+from ops.core.errors import BadInput
+from ops.core.times import parse_time
+from ops.drctl.runbooks.engine import RunContext, Runbook, Step
 
 NAME = "RB-N-05 DynamoDB point-in-time restore"
 NOT_COPIED = ("auto scaling policies", "IAM policies", "CloudWatch alarms", "tags", "stream settings", "TTL",
               "point-in-time recovery")
 
 
-def parse_restore_time(value: str) -> datetime:
-    """ISO 8601 with an explicit timezone; a naive time is ambiguous across regions and refused."""
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadInput(f"--to {value!r}: not an ISO 8601 time (e.g. 2026-11-22T21:30:00Z)") from None
-    if parsed.tzinfo is None:
-        raise BadInput(f"--to {value!r}: give a timezone (Z or +HH:MM)")
-    return parsed
-
-
 def _restore_time(params: dict[str, Any]) -> datetime | None:
-    return parse_restore_time(params["to"]) if params.get("to") else None
+    return parse_time(params["to"], "--to") if params.get("to") else None
 
 
 def _validate(params: dict[str, Any]) -> None:

@@ -27,16 +27,14 @@ from rich.table import Table
 from rich.text import Text
 
 from ops.actions import aws
+from ops.core.errors import BadInput
 from ops.core.paths import JOURNAL_DIR
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 DEFAULT_JOURNAL_DIR = JOURNAL_DIR
-# Fault injection for drills and tests (chaostoolkit style): the process dies right after this step is done.
+# Fault injection for drills and tests (chaostoolkit style): the process dies right after this step is done, or,
+# given as STEP@MARK, right after that step journals the checkpoint MARK (see RunContext.checkpoint).
 CRASH_AFTER_ENV = "DRCTL_CRASH_AFTER_STEP"
-
-
-class BadInput(Exception):
-    """Input that cannot be acted on; the message names the offending key or value. Exit 2, nothing changed."""
 
 
 def now_iso() -> str:
@@ -101,7 +99,10 @@ class RunContext:
     console: Console
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     run_id: str = ""  # names the run's own artefacts (e.g. ops/dr/runs/<run-id>.s3-restore-list.json)
+    # What steps hand each other within one attempt and is too big for the journal (a resume starts without it).
+    memo: dict[str, Any] = field(default_factory=dict)
     _record: StepRecord | None = None
+    _save: Callable[[], None] = lambda: None
 
     def client(self, service: str, region: str, **kwargs: Any) -> Any:
         def heard(svc: str, operation: str, request_id: str) -> None:
@@ -111,6 +112,21 @@ class RunContext:
 
     def log(self, message: str) -> None:
         self.console.log(message)
+
+    @property
+    def progress(self) -> dict[str, Any]:
+        """The running step's last checkpoint: {} on its first attempt, what an earlier attempt journaled on a
+        resume."""
+        return dict(self._record.result) if self._record is not None else {}
+
+    def checkpoint(self, progress: dict[str, Any], mark: str) -> None:
+        """Journal a long step's progress now (as its result so far), so that a crash loses none of it and the
+        resumed step continues from `ctx.progress`."""
+        assert self._record is not None, "checkpoint outside a step"
+        self._record.result = progress
+        self._save()
+        if os.environ.get(CRASH_AFTER_ENV) == f"{self._record.name}@{mark}":
+            os._exit(137)  # simulated crash: the journal already holds this checkpoint
 
 
 Plan = Callable[[RunContext], list[str]]
@@ -132,6 +148,9 @@ class Runbook:
     name: str  # e.g. "RB-N-01 region failover"
     steps: Sequence[Step]
     validate: Callable[[dict[str, Any]], None] = lambda params: None  # raises BadInput
+    # What the run found, from its journal: merged into the --json output and printed after the step table.
+    summary: Callable[[Journal], dict[str, Any]] | None = None
+    show: Callable[[Journal], None] | None = None
 
 
 def run(book: Runbook, params: dict[str, Any], *, execute: bool, resume: str | None = None,
@@ -155,7 +174,8 @@ def run(book: Runbook, params: dict[str, Any], *, execute: bool, resume: str | N
         return _report_bad_input(str(exc), console, as_json)
 
     ctx = RunContext(params=params, execute=execute, console=console, run_id=journal.run_id,
-                     results={s.name: s.result for s in journal.steps if s.state == "done"})
+                     results={s.name: s.result for s in journal.steps if s.state == "done"},
+                     _save=lambda: journal.save(journal_dir))
     started = time.monotonic()
     journal.save(journal_dir)
     for step in book.steps:
@@ -167,7 +187,7 @@ def run(book: Runbook, params: dict[str, Any], *, execute: bool, resume: str | N
             try:
                 record.would_call = step.would_call(ctx)
             except BadInput as exc:
-                return _bad_input_in_run(journal, record, str(exc), journal_dir, console, as_json)
+                return _bad_input_in_run(journal, record, str(exc), journal_dir, console, as_json, book)
             record.state = "planned"
             continue
         record.state, record.started_at, record.error, record.api_calls = "running", now_iso(), None, []
@@ -179,14 +199,14 @@ def run(book: Runbook, params: dict[str, Any], *, execute: bool, resume: str | N
                 record.result = step.action(ctx) or {}
         except BadInput as exc:
             record.seconds = round(time.monotonic() - t0, 3)
-            return _bad_input_in_run(journal, record, str(exc), journal_dir, console, as_json)
+            return _bad_input_in_run(journal, record, str(exc), journal_dir, console, as_json, book)
         except Exception as exc:  # a failed step ends the run; the journal says where to resume
             record.state, record.error = "failed", f"{type(exc).__name__}: {exc}"
             record.seconds, record.finished_at = round(time.monotonic() - t0, 3), now_iso()
             journal.status, journal.error = "failed", f"step {step.name} failed: {record.error}"
             journal.seconds = round(time.monotonic() - started, 3)
             journal.save(journal_dir)
-            return _finish(journal, EXIT_FAILED, console, as_json, journal_dir)
+            return _finish(journal, EXIT_FAILED, console, as_json, journal_dir, book)
         finally:
             ctx._record = None
         record.state, record.finished_at = "done", now_iso()
@@ -198,16 +218,16 @@ def run(book: Runbook, params: dict[str, Any], *, execute: bool, resume: str | N
     journal.status = "done" if execute else "planned"
     journal.seconds = round(time.monotonic() - started, 3)
     journal.save(journal_dir)
-    return _finish(journal, EXIT_OK, console, as_json, journal_dir)
+    return _finish(journal, EXIT_OK, console, as_json, journal_dir, book)
 
 
 def _bad_input_in_run(journal: Journal, record: StepRecord, message: str, journal_dir: Path,
-                      console: Console, as_json: bool) -> int:
+                      console: Console, as_json: bool, book: Runbook) -> int:
     record.state, record.error = "failed", message
     journal.status, journal.error = "bad-input", message
     journal.save(journal_dir)
     if as_json:
-        print(journal.model_dump_json(indent=2))
+        _print_json(journal, book)
     else:
         console.print(f"[bold red]bad input:[/bold red] {escape(message)}")
     return EXIT_BAD_INPUT
@@ -221,9 +241,16 @@ def _report_bad_input(message: str, console: Console, as_json: bool) -> int:
     return EXIT_BAD_INPUT
 
 
-def _finish(journal: Journal, code: int, console: Console, as_json: bool, journal_dir: Path) -> int:
-    if as_json:
+def _print_json(journal: Journal, book: Runbook) -> None:
+    if book.summary is None:
         print(journal.model_dump_json(indent=2))
+    else:  # the runbook's own summary beside the journal's fields (the names do not overlap)
+        print(json.dumps({**journal.model_dump(mode="json"), **book.summary(journal)}, indent=2))
+
+
+def _finish(journal: Journal, code: int, console: Console, as_json: bool, journal_dir: Path, book: Runbook) -> int:
+    if as_json:
+        _print_json(journal, book)
         return code
     table = Table(title=f"{journal.runbook} — {journal.mode} — run {journal.run_id}")
     for column in ("step", "state", "seconds"):
@@ -239,4 +266,6 @@ def _finish(journal: Journal, code: int, console: Console, as_json: bool, journa
                   + (f"\n{escape(journal.error)}" if journal.error else ""))
     if journal.status == "planned":
         console.print("dry-run: nothing was changed. Re-run with --execute to act.")
+    if book.show is not None:
+        book.show(journal)
     return code

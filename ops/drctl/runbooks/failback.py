@@ -16,9 +16,10 @@ from typing import Any
 
 from ops.actions import aurora
 from ops.actions.polling import WaitTimeout, poll_until
-from ops.drctl.runbooks.engine import BadInput, RunContext, Runbook, Step, now_iso
-from ops.drctl.runbooks.failover import (announce_step, dns_preflight, dns_step, endpoint_health,
-                                       global_cluster_or_bad_input, region_cluster_status, smoke_step,
+from ops.core.errors import BadInput
+from ops.drctl.runbooks.engine import RunContext, Runbook, Step, now_iso
+from ops.drctl.runbooks.steps import (announce_step, dns_preflight, dns_step, endpoint_health,
+                                    global_cluster_or_bad_input, region_cluster_status, smoke_step,
                                        validate_notify_topic)
 
 NAME = "RB-N-01 failback B→A"

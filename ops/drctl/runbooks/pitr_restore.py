@@ -8,24 +8,22 @@ the source writer's class, else fallback_instance_class), fallback_instance_clas
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from ops.actions import rds_restore
 from ops.actions.aurora import describe_cluster
-from ops.drctl.runbooks.engine import BadInput, RunContext, Runbook, Step
+from ops.core.errors import BadInput
+from ops.core.times import parse_time
+from ops.drctl.runbooks.engine import RunContext, Runbook, Step
+from ops.drctl.runbooks.restore_steps import after_restore_steps, rds_client, restore_step
 
 NAME = "RB-N-02 Aurora point-in-time restore"
 
 
-def _rds(ctx: RunContext) -> Any:
-    return ctx.client("rds", ctx.params["region"])
-
-
 def _preflight(ctx: RunContext) -> dict[str, Any]:
     p = ctx.params
-    rds = _rds(ctx)
+    rds = rds_client(ctx)
     source = describe_cluster(rds, p["source_cluster_id"])
     if source is None:
         raise BadInput(f"--cluster {p['source_cluster_id']}: no DB cluster of that name in {p['region']}")
@@ -67,76 +65,16 @@ def _instance_class(params: dict[str, Any], writer: dict[str, Any] | None) -> tu
     return params["fallback_instance_class"], "stack setting aurora.instanceClass (source has no writer)"
 
 
-RestoreAction = Callable[..., dict[str, Any]]  # (rds, request, *, run_id) -> {"cluster", "created", ...}
-
-
-def restore_step(restore: RestoreAction) -> Callable[[RunContext], dict[str, Any]]:
-    """The restore step around an idempotent restore action (point in time or snapshot): a name taken by
-    something not from this run is bad input; a cluster this run already asked for is not asked for again."""
-    def step(ctx: RunContext) -> dict[str, Any]:
-        try:
-            made = restore(_rds(ctx), ctx.results["preflight"]["restore_request"], run_id=ctx.run_id)
-        except rds_restore.NameTaken as exc:
-            raise BadInput(f"new cluster name: {exc}") from None
-        if not made["created"]:
-            ctx.log(f"{made['cluster']}: restored earlier in this run, not restored again")
-        return made
-    return step
-
-
 _restore = restore_step(rds_restore.restore_cluster)
-
-
-def _wait_cluster(ctx: RunContext) -> dict[str, Any]:
-    p = ctx.params
-    return rds_restore.wait_restored(_rds(ctx), p["new_cluster_id"], timeout_s=p["timeout_s"], poll_s=p["poll_s"])
-
-
-def _writer(ctx: RunContext) -> dict[str, Any]:
-    try:
-        made = rds_restore.create_writer(_rds(ctx), ctx.results["preflight"]["writer_request"], run_id=ctx.run_id)
-    except rds_restore.NameTaken as exc:
-        raise BadInput(f"writer instance name: {exc}") from None
-    return made
-
-
-def _wait_writer(ctx: RunContext) -> dict[str, Any]:
-    p = ctx.params
-    ready = rds_restore.wait_writer(_rds(ctx), p["new_cluster_id"], f"{p['new_cluster_id']}-writer",
-                                    timeout_s=p["timeout_s"], poll_s=p["poll_s"])
-    ctx.console.print(f"[bold green]restored cluster {ready['cluster']} endpoint:[/bold green] "
-                      f"{ready['endpoint']}:{ready['port']}")
-    return ready
 
 
 def _plan_restore(ctx: RunContext) -> list[str]:
     return [rds_restore.describe_call("RestoreDBClusterToPointInTime", ctx.results["preflight"]["restore_request"])]
 
 
-def _plan_writer(ctx: RunContext) -> list[str]:
-    return [rds_restore.describe_call("CreateDBInstance", ctx.results["preflight"]["writer_request"])]
-
-
-def _plan_wait_cluster(ctx: RunContext) -> list[str]:
-    p = ctx.params
-    return [f"rds:DescribeDBClusters(DBClusterIdentifier={p['new_cluster_id']}) every {p['poll_s']:g} s until "
-            f"available (at most {p['timeout_s']:g} s)"]
-
-
-def _plan_wait_writer(ctx: RunContext) -> list[str]:
-    p = ctx.params
-    return [f"rds:DescribeDBInstances(DBInstanceIdentifier={p['new_cluster_id']}-writer) every {p['poll_s']:g} s "
-            f"until available and the cluster's writer (at most {p['timeout_s']:g} s); print the endpoint"]
-
-
 def _validate(params: dict[str, Any]) -> None:
     if params["restore_to"] is not None:
-        try:
-            moment = datetime.fromisoformat(params["restore_to"])
-        except ValueError:
-            raise BadInput(f"--to {params['restore_to']!r} is not ISO 8601") from None
-        if moment.tzinfo is None:
-            raise BadInput(f"--to {params['restore_to']!r} has no time zone")
+        parse_time(params["restore_to"], "--to")
 
 
 def runbook() -> Runbook:
@@ -145,9 +83,5 @@ def runbook() -> Runbook:
              read_only=True),
         Step("restore", "RDS: restore the source to the point in time as a new cluster", _restore,
              would_call=_plan_restore),
-        Step("wait-cluster", "the restored cluster is available", _wait_cluster,
-             would_call=_plan_wait_cluster),
-        Step("writer", "RDS: the writer instance of the restored cluster", _writer, would_call=_plan_writer),
-        Step("wait-writer", "the writer is available; the endpoint", _wait_writer,
-             would_call=_plan_wait_writer),
+        *after_restore_steps(),
     ])

@@ -26,7 +26,8 @@ from botocore.exceptions import ClientError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ops.actions import cloudfront, s3_versions
-from ops.drctl.runbooks.engine import BadInput, RunContext, Runbook, Step, now_iso
+from ops.core.errors import BadInput
+from ops.drctl.runbooks.engine import RunContext, Runbook, Step, now_iso
 
 NAME = "RB-N-03 S3 mass undelete + CDN purge"
 SHOWN_IN_PLAN = 20  # a dry-run lists this many DeleteObject calls, then counts the rest

@@ -30,7 +30,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ops.actions import aws, ses, sqs
 from ops.actions.polling import WaitTimeout
-from ops.drctl.runbooks.engine import BadInput, Runbook, RunContext, Step
+from ops.core.errors import BadInput
+from ops.drctl.runbooks.engine import Runbook, RunContext, Step
 
 NAME = "RB-N-07 SES failover"
 SQS_MAX_VISIBILITY_S = 43200

@@ -23,14 +23,11 @@ from typing import Any
 
 from ops.actions import backup_points, rds_restore
 from ops.actions.aurora import describe_cluster
-from ops.drctl.runbooks import pitr_restore
-from ops.drctl.runbooks.engine import BadInput, RunContext, Runbook, Step
+from ops.core.errors import BadInput
+from ops.drctl.runbooks.engine import RunContext, Runbook, Step
+from ops.drctl.runbooks.restore_steps import after_restore_steps, rds_client, restore_step
 
 NAME = "RB-N-02 Aurora restore from snapshot"
-
-
-def _rds(ctx: RunContext) -> Any:
-    return ctx.client("rds", ctx.params["region"])
 
 
 @dataclass(frozen=True)
@@ -45,7 +42,7 @@ class _Candidate:
 def _chosen_snapshot(ctx: RunContext) -> tuple[dict[str, Any], dict[str, Any]]:
     """The snapshot to restore and how it was found (preflight result fields); BadInput naming the option when
     there is none to use."""
-    p, rds = ctx.params, _rds(ctx)
+    p, rds = ctx.params, rds_client(ctx)
     if p["snapshot"]:
         snapshot = rds_restore.describe_cluster_snapshot(rds, p["snapshot"])
         if snapshot is None:
@@ -65,7 +62,7 @@ def _latest(ctx: RunContext) -> tuple[dict[str, Any], dict[str, Any]]:
     disaster this is for, region A's API may be down, and copies (AWS Backup's included) keep the source cluster's
     identifier. Not on engine alone: earlier restores (dr-core-2026...) are aurora-postgresql too, and their
     snapshots are not production's."""
-    p, rds = ctx.params, _rds(ctx)
+    p, rds = ctx.params, rds_client(ctx)
     clusters = p["source_cluster_ids"]
     listed = rds_restore.cluster_snapshots_of(rds, clusters)
     points, backup_lookup = _backup_recovery_points(ctx)
@@ -143,7 +140,7 @@ def _snapshot_name(snapshot_arn: str) -> str:
 def _placement(ctx: RunContext, snapshot: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None, str]:
     """Where the new cluster goes: copied from a cluster in the region (the snapshot's source if it is here, else
     the global database's regional cluster), else the network the Pulumi program makes for the region."""
-    p, rds = ctx.params, _rds(ctx)
+    p, rds = ctx.params, rds_client(ctx)
     for cluster_id in dict.fromkeys([snapshot["DBClusterIdentifier"], p["regional_cluster_id"]]):
         cluster = describe_cluster(rds, cluster_id)
         if cluster is not None:
@@ -163,7 +160,7 @@ def _preflight(ctx: RunContext) -> dict[str, Any]:
     p = ctx.params
     snapshot, found = _chosen_snapshot(ctx)
     try:
-        rds_restore.check_name_free(describe_cluster(_rds(ctx), p["new_cluster_id"]), "DB cluster",
+        rds_restore.check_name_free(describe_cluster(rds_client(ctx), p["new_cluster_id"]), "DB cluster",
                                     p["new_cluster_id"], ctx.run_id)
     except rds_restore.NameTaken as exc:
         raise BadInput(f"new cluster name: {exc}") from None
@@ -191,7 +188,7 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(timezone.utc).isoformat() if moment else None
 
 
-_restore = pitr_restore.restore_step(rds_restore.restore_cluster_from_snapshot)
+_restore = restore_step(rds_restore.restore_cluster_from_snapshot)
 
 
 def _plan_restore(ctx: RunContext) -> list[str]:
@@ -199,12 +196,9 @@ def _plan_restore(ctx: RunContext) -> list[str]:
 
 
 def runbook() -> Runbook:
-    # After the restore the steps are the point-in-time runbook's own: they use only new_cluster_id, region,
-    # timeout_s, poll_s and preflight's writer_request, which this runbook provides alike.
-    after_restore = [s for s in pitr_restore.runbook().steps if s.name in ("wait-cluster", "writer", "wait-writer")]
     return Runbook(name=NAME, steps=[
         Step("preflight", "snapshot available, new name free, where the cluster goes, KMS key", _preflight,
              read_only=True),
         Step("restore", "RDS: restore the snapshot as a new cluster", _restore, would_call=_plan_restore),
-        *after_restore,
+        *after_restore_steps(),
     ])
