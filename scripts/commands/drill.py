@@ -22,6 +22,60 @@ def plan() -> None:
         print(f"Q{quarter}: {drill}")
 
 
+@drill_app.command("run")
+def run(
+    scenario: Annotated[str, typer.Argument(help="The quarter's scenario: Q2 (region failover A→B).")],
+    planned: Annotated[bool, typer.Option(help="Planned switchover (A healthy, RPO 0) instead of killing A.")] = False,
+    sandbox: Annotated[bool, typer.Option(help="Run on the local region pair (the only way offered so far).")] = True,
+    failback: Annotated[bool, typer.Option(help="Fail back to A afterwards and check A and B hold the same "
+                                                "data.")] = True,
+    stack: Annotated[str, typer.Option(help="Stack whose settings and objectives the drill uses.")] = "dr",
+    report_dir: Annotated[Path | None, typer.Option(help="Where the report goes (default ops/dr/drill_reports).")] = None,
+    journal_dir: Annotated[Path | None, typer.Option(help="Where the runbooks' journals go (default ops/dr/runs).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the drill's JSON record.")] = False,
+) -> None:
+    """Run a drill end to end on the sandbox and write its evidence (markdown, JSON twin, PNG timeline)."""
+    import json
+    import signal
+
+    from scripts.drills.run import drill
+    from scripts.drills.scenarios import Q2Options
+    from scripts.runbooks.drills import DEFAULT_REPORT_DIR
+    from scripts.runbooks.engine import DEFAULT_JOURNAL_DIR
+
+    if scenario.upper() != "Q2":
+        print(f"bad input: scenario {scenario!r}: the sandbox runs Q2 (region failover A→B); Q1, Q3 and Q4 "
+              "are not built yet", file=sys.stderr)
+        raise typer.Exit(2)
+    if not sandbox:
+        print("bad input: --no-sandbox: a drill against a real account is a real runbook run (drctl failover "
+              "--execute), recorded with `drctl drill record`", file=sys.stderr)
+        raise typer.Exit(2)
+    # SIGTERM as Ctrl-C: the region pair is stopped either way
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        evidence = drill("Q2", report_dir=report_dir or DEFAULT_REPORT_DIR, journal_dir=journal_dir or
+                         DEFAULT_JOURNAL_DIR, stack=stack, q2=Q2Options(planned=planned, failback=failback),
+                         on_ready=lambda where: print(f"region pair up: {json.dumps(where)}", flush=True))
+    except KeyboardInterrupt:
+        print("interrupted: every server the sandbox started has been stopped", file=sys.stderr)
+        raise typer.Exit(130) from None
+    result = evidence.run
+    if as_json:
+        print(json.dumps({k: v for k, v in result.items() if k != "probes"}, indent=1, default=str))
+    rto, rpo = result["measured"].get("rto") or {}, result["measured"].get("rpo") or {}
+    print(f"{result['scenario']} {result['variant']} drill ({result['origin']}): {result['status']}; "
+          f"RTO {rto.get('seconds', 'n/a')} s (detection included), RPO {rpo.get('seconds', 'n/a')} s "
+          f"({len(rpo.get('lost_heartbeats', []))} heartbeats lost)")
+    if result.get("error"):
+        print(f"error: {result['error']}", file=sys.stderr)
+    for variance in result["variances"]:
+        print(f"variance: {variance}")
+    print(f"report: {evidence.markdown} (JSON {evidence.twin.name}, timeline {evidence.timeline.name})")
+    met = all(j["rto_met"] is not False and j["rpo_met"] is not False for j in result["judged"])
+    raise typer.Exit(0 if result["status"] == "done" and met else 1)
+
+
 @drill_app.command("record")
 def record(
     run_id: Annotated[str, typer.Argument(help="Run id of an executed runbook (ops/dr/runs/<id>.json).")],

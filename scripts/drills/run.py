@@ -1,0 +1,34 @@
+"""One drill, start to evidence: run the scenario on the sandbox, write the report, return both."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from scripts.drills import report
+from scripts.drills.scenarios import Q2Options, run_q2
+
+
+@dataclass(frozen=True)
+class Evidence:
+    run: dict[str, Any]
+    markdown: Path
+    twin: Path
+    timeline: Path
+
+
+def objectives(stack: str) -> dict[str, dict[str, int]]:
+    from stacks.config_files import load_stack_settings
+
+    settings = load_stack_settings(stack)
+    return {tier: {"rto_minutes": settings.objectives.for_tier(tier).rto_minutes,
+                   "rpo_minutes": settings.objectives.for_tier(tier).rpo_minutes} for tier in ("critical", "standard")}
+
+
+def drill(scenario: str, *, report_dir: Path, journal_dir: Path, stack: str = "dr", q2: Q2Options | None = None,
+          on_ready: Callable[[dict[str, Any]], None] | None = None) -> Evidence:
+    if scenario != "Q2":
+        raise ValueError(f"scenario {scenario!r}: the sandbox runs Q2 (Q1, Q3, Q4 are not built yet)")
+    result = run_q2(q2 or Q2Options(), journal_dir=journal_dir, stack=stack, on_ready=on_ready).as_dict()
+    md, twin, png = report.write(result, report_dir, objectives(stack))
+    return Evidence(result, md, twin, png)

@@ -1,0 +1,352 @@
+"""Drill scenarios on the sandbox's region pair. Each returns a `DrillRun`: the steps with their times, the
+probes' timelines, the measurements and what the runbooks journaled.
+
+Q2 (RB-N-01 region failover A→B), unplanned: writes flow through the API name; region A's database and service
+are SIGKILLed; the scripted operator watches A's Route53 health check (what pages the on-call) and, once it
+fails, declares the failover: `drctl failover --execute --yes --unplanned`, the real runbook, unchanged. B takes
+writes. Then region A recovers: its old data is compared with B (the consistency checker lists what the failover
+lost), A rejoins as B's standby, `drctl failback --execute --yes` switches back, and the checker proves A and B
+hold the same data. Planned (`planned=True`): no kill; the operator runs the planned failover (switchover, RPO 0).
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from scripts.drills import measure
+from scripts.sandbox.probes import Probe, availability_probe, heartbeat_probe
+from scripts.sandbox.region_pair import PROJECT_DIR, RegionPair, SandboxOptions, region_pair
+
+SCENARIOS = {"Q1": "RB-N-02 Aurora PITR", "Q2": "RB-N-01 region failover A→B"}
+# What each step is expected to take in the sandbox, seconds (a slower step is a variance in the report).
+EXPECTED_SECONDS = {
+    "start region pair": 30.0, "steady write load": 1.5, "disaster": 0.5, "detection": 1.0,
+    "failover runbook": 3.0, "B takes writes": 2.0, "region A recovers": 10.0, "failback runbook": 8.0,
+    "consistency check": 5.0,
+    "failover/preflight": 1.0, "failover/announce": 0.5, "failover/aurora-capacity": 1.0, "failover/promote": 1.5,
+    "failover/dns": 0.5, "failover/scale-compute": 0.5, "failover/smoke": 0.5, "failover/rto": 0.1,
+    "failover/announce-result": 0.5, "failover/next-steps": 0.5,
+    "failback/preflight": 1.0, "failback/announce": 0.5, "failback/rejoin-a": 1.0, "failback/wait-lag": 3.0,
+    "failback/switchover": 4.0, "failback/dns": 0.5, "failback/keep-b-warm": 0.5, "failback/announce-result": 0.5,
+}
+
+
+class DrillFailed(RuntimeError):
+    """A drill step did not reach its goal; the message says which and why."""
+
+
+@dataclass
+class StepTiming:
+    name: str
+    started_at: float
+    finished_at: float | None = None
+    ok: bool = True
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def seconds(self) -> float | None:
+        return None if self.finished_at is None else round(self.finished_at - self.started_at, 3)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "started_at": self.started_at, "finished_at": self.finished_at,
+                "seconds": self.seconds, "ok": self.ok, "expected_seconds": EXPECTED_SECONDS.get(self.name),
+                "detail": self.detail}
+
+
+@dataclass
+class DrillRun:
+    scenario: str
+    variant: str  # unplanned | planned | pitr
+    origin: str  # sandbox | aws
+    run_id: str
+    started_at: float
+    finished_at: float | None = None
+    status: str = "running"  # done | failed
+    error: str | None = None
+    steps: list[StepTiming] = field(default_factory=list)
+    probes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    measured: dict[str, Any] = field(default_factory=dict)
+    marks: dict[str, float] = field(default_factory=dict)  # disaster, detected, declared, recovered
+    journals: dict[str, str] = field(default_factory=dict)  # runbook → run id
+    sandbox: dict[str, Any] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Any:
+        timing = StepTiming(name, time.time())
+        self.steps.append(timing)
+        try:
+            yield timing
+        except BaseException:
+            timing.ok = False
+            raise
+        finally:
+            timing.finished_at = time.time()
+
+    def add_journal_steps(self, prefix: str, journal: dict[str, Any]) -> None:
+        for s in journal.get("steps", []):
+            if s.get("started_at"):
+                started = datetime.fromisoformat(s["started_at"]).timestamp()
+                finished = datetime.fromisoformat(s["finished_at"]).timestamp() if s.get("finished_at") else None
+                self.steps.append(StepTiming(f"{prefix}/{s['name']}", started, finished, s["state"] == "done",
+                                             {"api_calls": len(s.get("api_calls", []))}))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"scenario": self.scenario, "runbook": SCENARIOS[self.scenario], "variant": self.variant,
+                "origin": self.origin, "run_id": self.run_id, "started_at": self.started_at,
+                "finished_at": self.finished_at, "status": self.status, "error": self.error,
+                "steps": [s.as_dict() for s in self.steps], "marks": self.marks, "measured": self.measured,
+                "journals": self.journals, "sandbox": self.sandbox, "events": self.events, "probes": self.probes}
+
+
+# ---- the operator's tools, as an operator runs them ---------------------------------------------------------
+
+def drctl(args: list[str]) -> tuple[int, str, str]:
+    """Run a drctl command in this process (the operator's toolkit, already loaded): exit code, stdout, stderr."""
+    from scripts.drctl import app
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = app(args, standalone_mode=False)
+        except SystemExit as exc:
+            code = exc.code
+    return int(code or 0), out.getvalue(), err.getvalue()
+
+
+def _journal(stdout: str) -> dict[str, Any]:
+    return dict(json.loads(stdout[stdout.index("{"):]))
+
+
+def _warm_up(pair: RegionPair) -> None:
+    """Load what the operator's toolkit loads before it is needed (botocore's service models, the runbooks),
+    so the measured RTO is the recovery's, not Python's imports."""
+    from scripts.actions.aws import client
+    import scripts.runbooks.failback  # noqa: F401
+    import scripts.runbooks.failover  # noqa: F401
+    from scripts.dataplane.reindex import configured_collections
+
+    configured_collections()
+    for region in (pair.a.name, pair.b.name):
+        for service in ("rds", "route53", "ecr", "cloudwatch", "sns", "eks", "secretsmanager"):
+            client(service, region)
+    drctl(["failover", "--help"])
+
+
+class _StackFileGuard:
+    """The failover runbook may write `failover: true` into the stack file when it scales through the API; a drill
+    must never change the repository's file. Checked after every runbook run; restored and reported if changed."""
+
+    def __init__(self, stack: str) -> None:
+        self.path = PROJECT_DIR / f"Pulumi.{stack}.yaml"
+        self.original = self.path.read_bytes()
+
+    def check(self) -> None:
+        if self.path.read_bytes() != self.original:
+            self.path.write_bytes(self.original)
+            raise DrillFailed(f"a runbook changed {self.path.name}; restored it. Give the runbook a copy of the "
+                              "stack file in sandbox drills")
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+# ---- Q2 ----------------------------------------------------------------------------------------------------
+
+@dataclass
+class Q2Options:
+    planned: bool = False
+    load_seconds: float = 1.0
+    after_seconds: float = 0.5  # writes through B before the failback
+    before_disaster: Callable[[RegionPair], None] | None = None  # e.g. pause B's replay (tests)
+    failback: bool = True
+    timeout_s: float = 30
+    sandbox: SandboxOptions = field(default_factory=SandboxOptions)
+
+
+def run_q2(options: Q2Options, *, journal_dir: Path, stack: str = "dr",
+           on_ready: Callable[[dict[str, Any]], None] | None = None) -> DrillRun:
+    drill = DrillRun("Q2", "planned" if options.planned else "unplanned", "sandbox",
+                     f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}", time.time())
+    drill.sandbox = options.sandbox.as_dict()
+    guard = _StackFileGuard(stack)
+    probes: list[Probe] = []
+    try:
+        with contextlib.ExitStack() as exits:
+            with drill.step("start region pair") as timing:
+                pair = exits.enter_context(region_pair(options.sandbox, stack=stack, on_ready=on_ready))
+                timing.detail = {"aws_endpoint": pair.aws_endpoint}
+                _warm_up(pair)
+            exits.callback(lambda: drill.events.extend(pair.events))
+            try:
+                _q2_on_pair(drill, pair, options, journal_dir, guard, probes)
+            except Exception as exc:
+                from scripts.sandbox.moto_ext.rds_global import last_data_plane_error
+                detail = last_data_plane_error.get(pair.settings.aurora.global_cluster_id)
+                raise DrillFailed(f"{exc}" + (f"\ndata plane: {detail}" if detail else "")
+                                  + f"\n{pair.server_logs()}") from exc
+        drill.status = "done"
+    except BaseException as exc:
+        drill.status, drill.error = "failed", f"{type(exc).__name__}: {exc}"
+        if not isinstance(exc, (DrillFailed, Exception)):
+            raise  # Ctrl-C: everything is stopped by now; the caller reports the interruption
+    finally:
+        for probe in probes:
+            probe.stop()
+            drill.probes[probe.name] = [r.as_dict() for r in probe.results]
+        drill.finished_at = time.time()
+        guard.check()
+    return drill
+
+
+def _q2_on_pair(drill: DrillRun, pair: RegionPair, options: Q2Options, journal_dir: Path, guard: _StackFileGuard,
+                probes: list[Probe]) -> None:
+    a, b = pair.a, pair.b
+    with tempfile.TemporaryDirectory(prefix="drill-changesets-") as change_sets:
+        common = ["--journal-dir", str(journal_dir), "--change-set-dir", change_sets, "--timeout",
+                  str(options.timeout_s), "--poll", "0.02", "--notify-topic", pair.topic_arn, "--json"]
+        heartbeat = heartbeat_probe(pair.resolver, pair.api_name).start()
+        availability = availability_probe(pair.resolver, pair.api_name).start()
+        probes += [heartbeat, availability]
+        with drill.step("steady write load"):
+            time.sleep(options.load_seconds)
+            if not any(r.ok and r.region == a.name for r in heartbeat.results):
+                raise DrillFailed("no write went through region A before the disaster")
+        if options.before_disaster is not None:
+            options.before_disaster(pair)
+        failover_args = ["failover", "--execute", "--yes", "--scale-with", "api", "--smoke-url", b.service.url,
+                         "--smoke-path", "/healthz", *common]
+        with drill.step("disaster") as timing:
+            drill.marks["disaster"] = time.time()
+            if options.planned:
+                lag = pair.current_lag()
+                timing.detail = {"what": "planned switchover declared (A healthy)", "replication_lag_s": lag}
+            else:
+                timing.detail = pair.kill_region(a.name)
+                lag = timing.detail["replication_lag_at_kill_s"]
+                failover_args.insert(3, "--unplanned")
+        drill.measured["replication_lag_at_disaster_s"] = lag
+        if not options.planned:
+            with drill.step("detection") as timing:
+                timing.detail = _wait_health(pair, a.endpoint, healthy=False, timeout=options.timeout_s)
+                drill.marks["detected"] = time.time()
+        drill.marks["declared"] = time.time()
+        with drill.step("failover runbook") as timing:
+            code, out, err = drctl(failover_args)
+            guard.check()
+            journal = _journal(out) if "{" in out else {}
+            drill.journals["failover"] = journal.get("run_id", "")
+            timing.detail = {"exit_code": code, "run_id": journal.get("run_id")}
+            if code != 0:
+                raise DrillFailed(f"drctl failover exited {code}: {journal.get('error') or err[-2000:]}")
+        drill.add_journal_steps("failover", journal)
+        with drill.step("B takes writes") as timing:
+            timing.detail = _wait_write(heartbeat, b.name, since=drill.marks["disaster"], timeout=options.timeout_s)
+            drill.marks["recovered"] = timing.detail["answered_at"]
+        drill.measured["rpo"] = _rpo(pair, heartbeat, availability).as_dict()
+        time.sleep(options.after_seconds)
+        if not options.failback:
+            drill.measured["rto"] = measure.rto(heartbeat.results + availability.results,
+                                                disaster_at=drill.marks["disaster"], region_b=b.name).as_dict()
+            return
+        lost: dict[str, Any] = {}
+        with drill.step("region A recovers") as timing:
+            timing.detail = pair.recover_region(a.name, before_rejoin=lambda node: lost.update(
+                _consistency(node.dsn(pair.settings.aurora.database_name), b.node.dsn(pair.settings.aurora.database_name))))
+            _wait_health(pair, a.endpoint, healthy=True, timeout=options.timeout_s)
+        drill.measured["lost_by_failover"] = lost or {"checked": False, "why": "A was not killed (planned)"}
+        failback_at = time.time()
+        with drill.step("failback runbook") as timing:
+            code, out, err = drctl(["failback", "--execute", "--yes", "--max-lag-seconds", "1",
+                                    "--keep-b-warm-hours", "0", "--lag-timeout", str(options.timeout_s), *common])
+            guard.check()
+            journal = _journal(out) if "{" in out else {}
+            drill.journals["failback"] = journal.get("run_id", "")
+            timing.detail = {"exit_code": code, "run_id": journal.get("run_id")}
+            if code != 0:
+                raise DrillFailed(f"drctl failback exited {code}: {journal.get('error') or err[-2000:]}")
+        drill.add_journal_steps("failback", journal)
+        _wait_write(heartbeat, a.name, since=failback_at, timeout=options.timeout_s)
+        drill.marks["failed_back"] = time.time()
+        for probe in probes:
+            probe.stop()
+        drill.measured["rto"] = measure.rto(
+            [r for r in heartbeat.results + availability.results if r.sent_at < failback_at],
+            disaster_at=drill.marks["disaster"], region_b=b.name).as_dict()
+        drill.measured["failback_write_outage"] = measure.rto(
+            heartbeat.results + availability.results, disaster_at=failback_at, region_b=a.name).as_dict()
+        with drill.step("consistency check") as timing:
+            database = pair.settings.aurora.database_name
+            b.node.wait_sql(f"SELECT pg_last_wal_replay_lsn() >= '{_current_lsn(pair)}'::pg_lsn", timeout=30)
+            timing.detail = _consistency(a.node.dsn(database), b.node.dsn(database))
+            drill.measured["consistency_after_failback"] = timing.detail
+            if not timing.detail["same"]:
+                raise DrillFailed(f"A and B differ after failback: {timing.detail['differences']}")
+
+
+def _current_lsn(pair: RegionPair) -> str:
+    with pair.a.node.connect("postgres") as conn:
+        return str(conn.execute("SELECT pg_current_wal_lsn()").fetchone()[0])  # type: ignore[index]
+
+
+def _wait_health(pair: RegionPair, endpoint: str, *, healthy: bool, timeout: float) -> dict[str, Any]:
+    """The scripted operator: poll the endpoint's Route53 health check (GetHealthCheckStatus, the API an alarm or
+    the on-call reads) until it reports the wanted state."""
+    from scripts.actions import route53
+    from scripts.actions.aws import client
+
+    route53_client = client("route53", pair.settings.primary_region)
+    check_id = route53.health_checks_by_endpoint(route53_client)[endpoint]
+    deadline = time.monotonic() + timeout
+    polls = 0
+    while time.monotonic() < deadline:
+        polls += 1
+        ok, reports = route53.health_status(route53_client, check_id)
+        if ok == healthy:
+            return {"health_check": check_id, "healthy": ok, "report": reports[0] if reports else "", "polls": polls}
+        time.sleep(0.02)
+    raise DrillFailed(f"health check of {endpoint} not {'healthy' if healthy else 'failing'} after {timeout} s")
+
+
+def _wait_write(probe: Probe, region: str, *, since: float, timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        good = next((r for r in list(probe.results) if r.ok and r.region == region and r.sent_at >= since), None)
+        if good is not None:
+            return {"seq": good.seq, "answered_at": good.answered_at, "record": good.record}
+        time.sleep(0.01)
+    raise DrillFailed(f"no write through the API name reached {region} within {timeout} s")
+
+
+def _rpo(pair: RegionPair, heartbeat: Probe, availability: Probe) -> measure.Rpo:
+    """What B holds of what A acknowledged, read from B right after promotion."""
+    with pair.b.node.connect(pair.settings.aurora.database_name) as conn:
+        beats = {int(r[0]) for r in conn.execute("SELECT seq FROM heartbeats WHERE region = %s", (pair.a.name,))}
+        orders = {str(r[0]) for r in conn.execute("SELECT order_id FROM orders WHERE region = %s", (pair.a.name,))}
+    return measure.rpo(list(heartbeat.results), list(availability.results), region_a=pair.a.name,
+                       heartbeats_in_b=beats, orders_in_b=orders, order_id=availability.key)
+
+
+def _consistency(source_dsn: str, target_dsn: str) -> dict[str, Any]:
+    """The project's consistency checker (drctl consistency), source vs target; keys only in the source are what
+    the target lacks."""
+    from scripts.dataplane.consistency import compare
+
+    report = compare(source_dsn, target_dsn, tables=["public.heartbeats", "public.orders"], max_keys=100000)
+    tables = {t.table: t.as_dict() for t in report.tables}
+    only_in_source = {name: [k["key"] for k in t["keys"] if k["class"] == "only_in_source"]
+                      for name, t in tables.items()}
+    return {"same": report.same, "differences": {name: t["differences"] for name, t in tables.items()},
+            "rows": {name: [t["source_rows"], t["target_rows"]] for name, t in tables.items()},
+            "only_in_source": only_in_source, "checked": True}
