@@ -351,6 +351,9 @@ def region_pair(options: SandboxOptions | None = None, *, stack: str = "dr", par
         stack_.callback(server.stop)
         host, port = server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
+        # moto's backends are per process: start from an empty account whatever ran here before
+        import requests
+        requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
         stack_.callback(_setenv({**AWS_ENV, "AWS_ENDPOINT_URL": endpoint}))
         os.environ.pop("AWS_PROFILE", None)
 
