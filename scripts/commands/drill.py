@@ -24,7 +24,8 @@ def plan() -> None:
 
 @drill_app.command("run")
 def run(
-    scenario: Annotated[str, typer.Argument(help="The quarter's scenario: Q2 (region failover A→B).")],
+    scenario: Annotated[str, typer.Argument(help="The quarter's scenario: Q1 (Aurora PITR) or Q2 (region "
+                                                 "failover A→B).")],
     planned: Annotated[bool, typer.Option(help="Planned switchover (A healthy, RPO 0) instead of killing A.")] = False,
     sandbox: Annotated[bool, typer.Option(help="Run on the local region pair (the only way offered so far).")] = True,
     failback: Annotated[bool, typer.Option(help="Fail back to A afterwards and check A and B hold the same "
@@ -39,13 +40,17 @@ def run(
     import signal
 
     from scripts.drills.run import drill
-    from scripts.drills.scenarios import Q2Options
+    from scripts.drills.scenarios import Q1Options, Q2Options
     from scripts.runbooks.drills import DEFAULT_REPORT_DIR
     from scripts.runbooks.engine import DEFAULT_JOURNAL_DIR
 
-    if scenario.upper() != "Q2":
-        print(f"bad input: scenario {scenario!r}: the sandbox runs Q2 (region failover A→B); Q1, Q3 and Q4 "
-              "are not built yet", file=sys.stderr)
+    scenario = scenario.upper()
+    if scenario not in ("Q1", "Q2"):
+        print(f"bad input: scenario {scenario!r}: the sandbox runs Q1 (Aurora PITR) and Q2 (region failover "
+              "A→B); Q3 and Q4 are not built yet", file=sys.stderr)
+        raise typer.Exit(2)
+    if planned and scenario != "Q2":
+        print("bad input: --planned: only Q2 has a planned variant", file=sys.stderr)
         raise typer.Exit(2)
     if not sandbox:
         print("bad input: --no-sandbox: a drill against a real account is a real runbook run (drctl failover "
@@ -54,8 +59,9 @@ def run(
     # SIGTERM as Ctrl-C: the region pair is stopped either way
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        evidence = drill("Q2", report_dir=report_dir or DEFAULT_REPORT_DIR, journal_dir=journal_dir or
+        evidence = drill(scenario, report_dir=report_dir or DEFAULT_REPORT_DIR, journal_dir=journal_dir or
                          DEFAULT_JOURNAL_DIR, stack=stack, q2=Q2Options(planned=planned, failback=failback),
+                         q1=Q1Options(),
                          on_ready=lambda where: print(f"region pair up: {json.dumps(where)}", flush=True))
     except KeyboardInterrupt:
         print("interrupted: every server the sandbox started has been stopped", file=sys.stderr)
@@ -64,9 +70,11 @@ def run(
     if as_json:
         print(json.dumps({k: v for k, v in result.items() if k != "probes"}, indent=1, default=str))
     rto, rpo = result["measured"].get("rto") or {}, result["measured"].get("rpo") or {}
+    lost = (f"{len(rpo.get('lost_heartbeats', []))} heartbeats lost" if result["scenario"] == "Q2" else
+            f"{len(rpo.get('lost_orders', []))} orders at T missing from the restore")
     print(f"{result['scenario']} {result['variant']} drill ({result['origin']}): {result['status']}; "
-          f"RTO {rto.get('seconds', 'n/a')} s (detection included), RPO {rpo.get('seconds', 'n/a')} s "
-          f"({len(rpo.get('lost_heartbeats', []))} heartbeats lost)")
+          f"RTO {rto.get('seconds', 'n/a')} s{' (detection included)' if result['scenario'] == 'Q2' else ''}, "
+          f"RPO {rpo.get('seconds', 'n/a')} s ({lost})")
     if result.get("error"):
         print(f"error: {result['error']}", file=sys.stderr)
     for variance in result["variances"]:

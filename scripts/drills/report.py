@@ -92,12 +92,7 @@ def render(run: dict[str, Any], png_name: str) -> str:
         f"- Origin: {origin}",
         f"- Start → end: {start} → {end}",
         f"- Status: {run['status']}" + (f" — {str(run['error']).splitlines()[0]}" if run.get("error") else ""),
-        f"- Measured RTO: {rto.get('seconds', 'n/a')} s (first failed request → first good write through the API "
-        f"name to B{'' if detection is None else f'; detection {detection:.3f} s included'})",
-        f"- Measured RPO: {rpo.get('seconds', 'n/a')} s ({len(rpo.get('lost_heartbeats', []))} of "
-        f"{rpo.get('acked_by_a', 0)} heartbeats A acknowledged are missing in B; lost orders: "
-        f"{len(rpo.get('lost_orders', []))}); replication lag at the disaster: "
-        f"{m.get('replication_lag_at_disaster_s')} s",
+        *(_measured_lines(run, detection)),
         "", "| tier | RTO objective | RTO | RPO objective | RPO |", "|---|---|---|---|---|",
         *(f"| {j['tier']} | < {j['rto_objective_minutes']} min | {_verdict(j['rto_met'])} | "
           f"< {j['rpo_objective_minutes']} min | {_verdict(j['rpo_met'])} |" for j in run["judged"]),
@@ -122,6 +117,25 @@ def render(run: dict[str, Any], png_name: str) -> str:
         lines += ["Sandbox settings: " + ", ".join(f"{k}={v}" for k, v in run["sandbox"].items()), ""]
     lines += [f"![timeline]({png_name})", ""]
     return "\n".join(lines)
+
+
+def _measured_lines(run: dict[str, Any], detection: float | None) -> list[str]:
+    m = run["measured"]
+    rto, rpo = m.get("rto") or {}, m.get("rpo") or {}
+    if run["scenario"] == "Q1":
+        check = m.get("restored_check") or {}
+        return [f"- Measured RTO: {rto.get('seconds', 'n/a')} s (the DELETE → the restored cluster's writer "
+                f"available)",
+                f"- Measured RPO: {rpo.get('seconds', 'n/a')} s (restored to {rpo.get('restore_to')}; the restored "
+                f"table {'equals' if check.get('equal') else 'DIFFERS from'} the data at T: {check.get('rows_restored')}"
+                f" of {check.get('rows_at_t')} rows, missing {check.get('missing', [])[:20]}, extra "
+                f"{check.get('extra', [])[:20]}, changed {check.get('changed', [])[:20]})"]
+    return [f"- Measured RTO: {rto.get('seconds', 'n/a')} s (first failed request → first good write through the "
+            f"API name to B{'' if detection is None else f'; detection {detection:.3f} s included'})",
+            f"- Measured RPO: {rpo.get('seconds', 'n/a')} s ({len(rpo.get('lost_heartbeats', []))} of "
+            f"{rpo.get('acked_by_a', 0)} heartbeats A acknowledged are missing in B; lost orders: "
+            f"{len(rpo.get('lost_orders', []))}); replication lag at the disaster: "
+            f"{m.get('replication_lag_at_disaster_s')} s"]
 
 
 def _step_row(step: dict[str, Any], zero: float) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from scripts.drills import report
-from scripts.drills.scenarios import Q2Options, run_q2
+from scripts.drills.scenarios import Q1Options, Q2Options, run_q1, run_q2
 
 
 @dataclass(frozen=True)
@@ -26,9 +26,12 @@ def objectives(stack: str) -> dict[str, dict[str, int]]:
 
 
 def drill(scenario: str, *, report_dir: Path, journal_dir: Path, stack: str = "dr", q2: Q2Options | None = None,
-          on_ready: Callable[[dict[str, Any]], None] | None = None) -> Evidence:
-    if scenario != "Q2":
-        raise ValueError(f"scenario {scenario!r}: the sandbox runs Q2 (Q1, Q3, Q4 are not built yet)")
-    result = run_q2(q2 or Q2Options(), journal_dir=journal_dir, stack=stack, on_ready=on_ready).as_dict()
+          q1: Q1Options | None = None, on_ready: Callable[[dict[str, Any]], None] | None = None) -> Evidence:
+    if scenario == "Q2":
+        result = run_q2(q2 or Q2Options(), journal_dir=journal_dir, stack=stack, on_ready=on_ready).as_dict()
+    elif scenario == "Q1":
+        result = run_q1(q1 or Q1Options(), journal_dir=journal_dir, stack=stack, on_ready=on_ready).as_dict()
+    else:
+        raise ValueError(f"scenario {scenario!r}: the sandbox runs Q1 and Q2 (Q3, Q4 are not built yet)")
     md, twin, png = report.write(result, report_dir, objectives(stack))
     return Evidence(result, md, twin, png)

@@ -351,3 +351,121 @@ def _consistency(source_dsn: str, target_dsn: str) -> dict[str, Any]:
     return {"same": report.same, "differences": {name: t["differences"] for name, t in tables.items()},
             "rows": {name: [t["source_rows"], t["target_rows"]] for name, t in tables.items()},
             "only_in_source": only_in_source, "checked": True}
+
+
+# ---- Q1 ----------------------------------------------------------------------------------------------------
+
+EXPECTED_SECONDS.update({
+    "accidental DELETE": 0.5, "WAL archived past the DELETE": 3.0, "PITR runbook": 10.0, "restored data check": 2.0,
+    "pitr/preflight": 1.0, "pitr/restore": 6.0, "pitr/wait-cluster": 0.5, "pitr/writer": 0.5,
+    "pitr/wait-writer": 0.5,
+})
+
+
+@dataclass
+class Q1Options:
+    load_seconds: float = 1.0
+    timeout_s: float = 60
+    sandbox: SandboxOptions = field(default_factory=lambda: SandboxOptions(with_base_backup=True))
+
+
+def run_q1(options: Q1Options, *, journal_dir: Path, stack: str = "dr",
+           on_ready: Callable[[dict[str, Any]], None] | None = None) -> DrillRun:
+    """Q1 (RB-N-02): orders flow into A; at T someone runs `DELETE FROM orders`; the operator restores A's cluster
+    to T with `drctl pitr-restore --to T` (unchanged), a real PostgreSQL PITR into a new server; the restored
+    table must equal the data at T (writes after T, the DELETE included, are not in it)."""
+    if not options.sandbox.with_base_backup:
+        raise ValueError("Q1 needs SandboxOptions.with_base_backup")
+    drill = DrillRun("Q1", "pitr", "sandbox", f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}",
+                     time.time())
+    drill.sandbox = options.sandbox.as_dict()
+    guard = _StackFileGuard(stack)
+    probes: list[Probe] = []
+    try:
+        with contextlib.ExitStack() as exits:
+            with drill.step("start region pair"):
+                pair = exits.enter_context(region_pair(options.sandbox, stack=stack, on_ready=on_ready))
+                _warm_up(pair)
+            exits.callback(lambda: drill.events.extend(pair.events))
+            try:
+                _q1_on_pair(drill, pair, options, journal_dir, guard, probes)
+            except Exception as exc:
+                raise DrillFailed(f"{exc}\n{pair.server_logs()}") from exc
+        drill.status = "done"
+    except BaseException as exc:
+        drill.status, drill.error = "failed", f"{type(exc).__name__}: {exc}"
+        if not isinstance(exc, Exception):
+            raise
+    finally:
+        for probe in probes:
+            probe.stop()
+            drill.probes.setdefault(probe.name, []).extend(r.as_dict() for r in probe.results)
+        drill.finished_at = time.time()
+        guard.check()
+    return drill
+
+
+ORDER_COLUMNS = "order_id, amount_cents, region, created_at"
+
+
+def _q1_on_pair(drill: DrillRun, pair: RegionPair, options: Q1Options, journal_dir: Path, guard: _StackFileGuard,
+                probes: list[Probe]) -> None:
+    a, database = pair.a, pair.settings.aurora.database_name
+    heartbeat = heartbeat_probe(pair.resolver, pair.api_name).start()
+    orders = availability_probe(pair.resolver, pair.api_name).start()
+    probes += [heartbeat, orders]
+    with drill.step("steady write load"):
+        time.sleep(options.load_seconds)
+    orders.stop()  # a quiet moment on the table, so "the data at T" is exact
+    with a.node.connect(database) as conn:
+        moment = conn.execute("SELECT clock_timestamp()").fetchone()[0]  # type: ignore[index]
+        at_t = conn.execute(f"SELECT {ORDER_COLUMNS} FROM orders ORDER BY order_id").fetchall()
+    time.sleep(0.05)
+    with drill.step("accidental DELETE") as timing:
+        drill.marks["disaster"] = time.time()
+        with a.node.connect(database) as conn:
+            deleted = conn.execute("DELETE FROM orders").rowcount
+            lsn = str(conn.execute("SELECT pg_current_wal_lsn()").fetchone()[0])  # type: ignore[index]
+        timing.detail = {"deleted_rows": deleted, "restore_to": moment.isoformat()}
+    after = availability_probe(pair.resolver, pair.api_name).start()  # the platform keeps taking orders
+    after.name = "availability (after T)"
+    probes.append(after)
+    with drill.step("WAL archived past the DELETE"):
+        a.node.wait_sql(f"SELECT last_archived_wal >= pg_walfile_name('{lsn}') FROM pg_stat_archiver",
+                        timeout=options.timeout_s)
+    drill.marks["declared"] = time.time()
+    with drill.step("PITR runbook") as timing:
+        code, out, err = drctl(["pitr-restore", "--cluster", a.cluster_id, "--to", moment.isoformat(), "--execute",
+                                "--yes", "--json", "--journal-dir", str(journal_dir), "--timeout",
+                                str(options.timeout_s), "--poll", "0.05"])
+        guard.check()
+        journal = _journal(out) if "{" in out else {}
+        drill.journals["pitr-restore"] = journal.get("run_id", "")
+        timing.detail = {"exit_code": code, "run_id": journal.get("run_id")}
+        if code != 0:
+            raise DrillFailed(f"drctl pitr-restore exited {code}: {journal.get('error') or err[-2000:]}")
+    drill.add_journal_steps("pitr", journal)
+    drill.marks["recovered"] = time.time()
+    new_cluster = journal["params"]["new_cluster_id"]
+    with drill.step("restored data check") as timing:
+        with pair.restored[new_cluster].connect(database) as conn:
+            restored = conn.execute(f"SELECT {ORDER_COLUMNS} FROM orders ORDER BY order_id").fetchall()
+        expected = {r[0]: r for r in at_t}
+        got = {r[0]: r for r in restored}
+        missing = sorted(k for k in expected if k not in got)
+        extra = sorted(k for k in got if k not in expected)
+        changed = sorted(k for k in expected if k in got and got[k] != expected[k])
+        timing.detail = {"rows_at_t": len(at_t), "rows_restored": len(restored), "equal": restored == at_t,
+                         "missing": missing, "extra": extra, "changed": changed}
+        drill.measured["restored_check"] = timing.detail
+        newest_at_t = max((r[3] for r in at_t), default=None)
+        newest_restored = max((r[3] for r in restored), default=newest_at_t)
+        drill.measured["rpo"] = {"seconds": 0.0 if newest_at_t is None else
+                                 round((newest_at_t - newest_restored).total_seconds(), 3),
+                                 "lost_orders": missing, "lost_heartbeats": [], "acked_by_a": len(at_t),
+                                 "restore_to": moment.isoformat()}
+        drill.measured["rto"] = {"seconds": round(drill.marks["recovered"] - drill.marks["disaster"], 3),
+                                 "from": "the DELETE", "to": "the restored cluster's writer available"}
+        if restored != at_t:
+            raise DrillFailed(f"the restored table differs from the data at T: {len(missing)} missing, "
+                              f"{len(extra)} extra, {len(changed)} changed")

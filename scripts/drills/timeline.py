@@ -44,7 +44,8 @@ def draw(run: dict[str, Any], path: Path) -> Path:
     rpo = (run["measured"].get("rpo") or {}).get("seconds")
     axes.set_title(f"{run['scenario']} {run['variant']} ({run['origin']}) — run {run['run_id']}: "
                    f"RTO {rto if rto is not None else 'n/a'} s, RPO {rpo if rpo is not None else 'n/a'} s", fontsize=9)
-    axes.legend(fontsize=7, loc="lower right", ncol=3)
+    if axes.get_legend_handles_labels()[0]:
+        axes.legend(fontsize=7, loc="lower right", ncol=3)
     axes.grid(axis="x", alpha=0.3)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

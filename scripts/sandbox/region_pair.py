@@ -56,6 +56,7 @@ class SandboxOptions:
     promotion_delay_s: float = 0.0  # added to each role change: a deliberately slowed step
     with_search: bool = True  # Typesense in B
     with_stripe: bool = True  # localstripe
+    with_base_backup: bool = False  # a base backup of A at the start, for point-in-time restores (Q1)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -118,6 +119,7 @@ class RegionPair:
     search_url: str | None = None
     stripe_url: str | None = None
     topic_arn: str = ""
+    restored: dict[str, PgNode] = field(default_factory=dict)  # restored cluster id -> its server
     events: list[dict[str, Any]] = field(default_factory=list)  # data-plane events for the timeline
     lag_samples: list[tuple[float, str, float]] = field(default_factory=list)  # (t, standby region, lag s)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -209,6 +211,22 @@ class RegionPair:
             region.service.start()
         self.event("recovered", region=name, how=how)
         return {"rejoined_with": how}
+
+    # ---- point-in-time restore (the data plane of the PITR extension) -------------------------------------------
+
+    @property
+    def base_backup_dir(self) -> Path:
+        return self.base / "base-backup-a"
+
+    def restore_point_in_time(self, new_cluster_id: str, moment: Any) -> None:
+        """Region A's base backup + A's WAL archive, recovered to `moment`, as the restored cluster's server."""
+        if not self.base_backup_dir.exists():
+            raise RuntimeError("no base backup of region A (SandboxOptions.with_base_backup)")
+        node = replication.new_node(new_cluster_id, self.base)
+        self.restored[new_cluster_id] = node
+        when = None if moment is None else moment.isoformat(sep=" ", timespec="microseconds")
+        replication.point_in_time_restore(self.base_backup_dir, self.a.node.archive, node, when)
+        self.event("restored", cluster=new_cluster_id, to=when, port=node.port)
 
     # ---- lag metric ------------------------------------------------------------------------------------------
 
@@ -337,7 +355,7 @@ def region_pair(options: SandboxOptions | None = None, *, stack: str = "dr", par
     from moto.server import ThreadedMotoServer
 
     from scripts.commands.failover import load_settings
-    from scripts.sandbox.moto_ext import install_all, rds_global
+    from scripts.sandbox.moto_ext import install_all, rds_global, rds_pitr
 
     options = options or SandboxOptions()
     settings = load_settings(stack, None)
@@ -388,6 +406,11 @@ def region_pair(options: SandboxOptions | None = None, *, stack: str = "dr", par
                           topic_arn=topic_arn)
         rds_global.register_data_plane(settings.aurora.global_cluster_id, pair)
         stack_.callback(rds_global.unregister_data_plane, settings.aurora.global_cluster_id)
+        if options.with_base_backup:
+            replication.base_backup(node_a, pair.base_backup_dir)
+            rds_pitr.register_restorer(a.cluster_id, pair.restore_point_in_time)
+            stack_.callback(rds_pitr.unregister_restorer, a.cluster_id)
+            stack_.callback(lambda: [replication.remove_node(n) for n in pair.restored.values()])
         sampler = threading.Thread(target=pair._sample_lag, name="lag-sampler", daemon=True)
         sampler.start()
         stack_.callback(sampler.join, 5)

@@ -84,7 +84,7 @@ class PgNode:
 
     # ---- lifecycle ---------------------------------------------------------------------------------------
 
-    def write_conf(self, *, recovery_target_lsn: str | None = None) -> None:
+    def write_conf(self, *, recovery_target_lsn: str | None = None, extra: dict[str, str] | None = None) -> None:
         """The node-specific settings and, on a standby, standby.signal and primary_conninfo."""
         settings = {
             "port": str(self.port), "unix_socket_directories": f"'{self.base}'",
@@ -99,7 +99,7 @@ class PgNode:
         if recovery_target_lsn:
             settings.update({"recovery_target_lsn": f"'{recovery_target_lsn}'", "recovery_target_inclusive": "off",
                              "recovery_target_action": "'promote'"})
-        conf = "".join(f"{k} = {v}\n" for k, v in {**SERVER_SETTINGS, **settings}.items())
+        conf = "".join(f"{k} = {v}\n" for k, v in {**SERVER_SETTINGS, **settings, **(extra or {})}.items())
         self._write_owned(self.datadir / "sandbox.conf", conf)
         main_conf = self.datadir / "postgresql.conf"
         if "include_if_exists = 'sandbox.conf'" not in main_conf.read_text():
@@ -276,9 +276,25 @@ class PgNode:
         return how
 
 
-def base_backup(source: PgNode, target: PgNode, timeout: float = 60) -> None:
+def base_backup(source: PgNode, target: PgNode | Path, timeout: float = 60) -> None:
+    datadir = target.datadir if isinstance(target, PgNode) else target
     _run_as_server([str(bindir() / "pg_basebackup"), "-h", source.host, "-p", str(source.port), "-U", "postgres",
-                    "-D", str(target.datadir), "-X", "stream", "--no-sync", "-c", "fast"], timeout=timeout)
+                    "-D", str(datadir), "-X", "stream", "--no-sync", "-c", "fast"], timeout=timeout)
+
+
+def point_in_time_restore(backup: Path, archive: Path, target: PgNode, target_time: str | None,
+                          timeout: float = 60) -> None:
+    """A new server from `backup` (a base backup) replaying `archive` up to `target_time` (PostgreSQL's
+    recovery_target_time, inclusive; None: all archived WAL), then promoted: a point-in-time restore."""
+    _run_as_server(["cp", "-a", str(backup), str(target.datadir)], timeout=timeout)
+    recovery = {"restore_command": f"'cp {archive}/%f %p'", "recovery_target_action": "'promote'",
+                "archive_mode": "off"}
+    if target_time is not None:
+        recovery["recovery_target_time"] = f"'{target_time}'"
+    target.write_conf(extra=recovery)
+    target._write_owned(target.datadir / "recovery.signal", "")
+    target.start(timeout)
+    target.wait_sql("SELECT NOT pg_is_in_recovery()", timeout=timeout)
 
 
 def init_primary(node: PgNode) -> None:
