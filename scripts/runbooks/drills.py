@@ -48,6 +48,12 @@ def quarter_of(timestamp: str) -> str:
 def outcome(journal: Journal, rto_objective_minutes: int, rpo_objective_minutes: int) -> DrillOutcome:
     if journal.mode != "execute":
         raise ValueError(f"run {journal.run_id} is a dry-run: a drill needs an executed run")
+    if journal.status != "done":
+        failed = next((s for s in journal.steps if s.state == "failed"), None)
+        where = f" at step {failed.name}: {failed.error}" if failed is not None else ""
+        raise ValueError(f"run {journal.run_id} is {journal.status}{where}. A run that did not finish is not "
+                         f"drill evidence: resume it (--resume {journal.run_id}) or run the drill again, then "
+                         "record the run that finished")
     ran = [s for s in journal.steps if s.started_at]
     if not ran:
         raise ValueError(f"run {journal.run_id} has no executed steps")

@@ -55,3 +55,17 @@ def test_dry_run_and_unknown_run_are_bad_input(tmp_path: Path) -> None:
                                           "--report-dir", str(tmp_path / "reports")])
         assert result.exit_code == 2
     assert not (tmp_path / "reports").exists()
+
+
+def test_a_failed_run_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    def broken(ctx):
+        raise RuntimeError("promotion timed out")
+    book = Runbook("RB-N-01 region failover", [Step("promote", "promote B", broken)])
+    assert run(book, {}, execute=True, journal_dir=tmp_path / "runs", console=Console(file=open("/dev/null", "w"))) == 1
+    run_id = next((tmp_path / "runs").glob("*.json")).stem
+    result = CliRunner().invoke(app, ["drill", "record", run_id, "--journal-dir", str(tmp_path / "runs"),
+                                      "--report-dir", str(tmp_path / "reports")])
+    assert result.exit_code == 2
+    assert f"run {run_id} is failed at step promote: RuntimeError: promotion timed out" in result.output
+    assert "not drill evidence" in result.output
+    assert not (tmp_path / "reports").exists()
