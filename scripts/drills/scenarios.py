@@ -11,7 +11,6 @@ hold the same data. Planned (`planned=True`): no kill; the operator runs the pla
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
 import tempfile
@@ -157,10 +156,6 @@ class _StackFileGuard:
             self.path.write_bytes(self.original)
             raise DrillFailed(f"a runbook changed {self.path.name}; restored it. Give the runbook a copy of the "
                               "stack file in sandbox drills")
-
-
-def _digest(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 # ---- Q2 ----------------------------------------------------------------------------------------------------

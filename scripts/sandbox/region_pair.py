@@ -21,6 +21,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -361,7 +362,7 @@ def region_pair(options: SandboxOptions | None = None, *, stack: str = "dr", par
     settings = load_settings(stack, None)
     with contextlib.ExitStack() as stack_:
         base = _owned_dir(parent, "drsandbox-")
-        stack_.callback(lambda: __import__("shutil").rmtree(base, ignore_errors=True))
+        stack_.callback(shutil.rmtree, base, ignore_errors=True)
         install_all()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
