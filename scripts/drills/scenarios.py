@@ -24,7 +24,7 @@ from typing import Any
 
 from scripts.drills import measure
 from scripts.sandbox.probes import Probe, availability_probe, heartbeat_probe
-from scripts.sandbox.region_pair import PROJECT_DIR, RegionPair, SandboxOptions, region_pair
+from scripts.sandbox.region_pair import PROJECT_DIR, RegionPair, SandboxOptions, _setenv, describe, region_pair
 
 SCENARIOS = {"Q1": "RB-N-02 Aurora PITR", "Q2": "RB-N-01 region failover A→B"}
 # What each step is expected to take in the sandbox, seconds (a slower step is a variance in the report).
@@ -464,3 +464,124 @@ def _q1_on_pair(drill: DrillRun, pair: RegionPair, options: Q1Options, journal_d
         if restored != at_t:
             raise DrillFailed(f"the restored table differs from the data at T: {len(missing)} missing, "
                               f"{len(extra)} extra, {len(changed)} changed")
+
+
+# ---- Q3 ----------------------------------------------------------------------------------------------------
+
+SCENARIOS["Q3"] = "RB-N-04 Typesense total loss with reindex"
+EXPECTED_SECONDS.update({
+    "seed the catalog": 10.0, "search feed (initial index)": 10.0, "total loss": 1.0,
+    "empty server back": 5.0, "reindex runbook": 15.0, "search answers in full": 2.0,
+})
+
+
+@dataclass
+class Q3Options:
+    catalog_rows: int = 20000
+    hot_slice: str = "id > 15000"  # the newest products first
+    timeout_s: float = 60
+    sandbox: SandboxOptions = field(default_factory=lambda: SandboxOptions(with_search=False))
+
+
+def run_q3(options: Q3Options, *, journal_dir: Path, stack: str = "dr",
+           on_ready: Callable[[dict[str, Any]], None] | None = None) -> DrillRun:
+    """Q3 (RB-N-04): B's Typesense, fed from B's database, is lost (SIGKILL, data deleted); an empty server takes
+    its place; the operator rebuilds the index with `drctl reindex --execute` (unchanged), hot slice first.
+    RTO: first failed search to the first search finding the whole catalog; RPO: catalog rows not found."""
+    from scripts.sandbox.search import search_node
+
+    drill = DrillRun("Q3", "total-loss", "sandbox",
+                     f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}", time.time())
+    drill.sandbox = {**options.sandbox.as_dict(), "with_search": True}
+    guard = _StackFileGuard(stack)
+    probes: list[Any] = []
+    try:
+        with contextlib.ExitStack() as exits:
+            with drill.step("start region pair"):
+                pair = exits.enter_context(region_pair(options.sandbox, stack=stack))
+                search = exits.enter_context(search_node(pair.base))
+                exits.callback(_setenv({"TYPESENSE_API_KEY": search.api_key}))  # what reindex reads by default
+                if on_ready is not None:
+                    where = describe(pair)
+                    where["ports"]["typesense_b"] = search.api_port
+                    on_ready(where)
+            exits.callback(lambda: drill.events.extend(pair.events))
+            try:
+                _q3_on_pair(drill, pair, search, options, journal_dir, guard, probes)
+            except Exception as exc:
+                raise DrillFailed(f"{exc}\n{pair.server_logs()}") from exc
+        drill.status = "done"
+    except BaseException as exc:
+        drill.status, drill.error = "failed", f"{type(exc).__name__}: {exc}"
+        if not isinstance(exc, Exception):
+            raise
+    finally:
+        for probe in probes:
+            probe.stop()
+            drill.probes[probe.name] = [r.as_dict() for r in probe.results]
+        drill.finished_at = time.time()
+        guard.check()
+    return drill
+
+
+def _q3_on_pair(drill: DrillRun, pair: RegionPair, search: Any, options: Q3Options, journal_dir: Path,
+                guard: _StackFileGuard, probes: list[Any]) -> None:
+    from scripts.bench.reindex import seed_products
+    from scripts.sandbox.probes import SearchProbe
+
+    database = pair.settings.aurora.database_name
+    with drill.step("seed the catalog"):
+        with pair.a.node.connect(database) as conn:
+            seed_products(conn, options.catalog_rows)
+        pair.b.node.wait_sql(f"SELECT count(*) = {options.catalog_rows} FROM products", dbname=database,
+                             timeout=options.timeout_s)
+    reindex = ["reindex", "--source", pair.b.node.dsn(database), "--typesense", search.url, "--api-key-env",
+               "TYPESENSE_API_KEY", "--collection", "products", "--hot-slice", options.hot_slice, "--execute",
+               "--yes", "--json", "--journal-dir", str(journal_dir)]
+    with drill.step("search feed (initial index)") as timing:
+        code, out, err = drctl(reindex)
+        timing.detail = {"exit_code": code}
+        if code != 0:
+            raise DrillFailed(f"the initial reindex exited {code}: {err[-2000:]}")
+    probe = SearchProbe(search.url, search.api_key, "products").start()
+    probes.append(probe)
+    time.sleep(0.5)
+    with drill.step("total loss") as timing:
+        drill.marks["disaster"] = time.time()
+        search.lose_everything()
+        timing.detail = {"what": "B's Typesense SIGKILLed, its data deleted"}
+    with drill.step("empty server back"):
+        search.start()
+    drill.marks["declared"] = time.time()
+    with drill.step("reindex runbook") as timing:
+        code, out, err = drctl(reindex)
+        guard.check()
+        journal = _journal(out) if "{" in out else {}
+        drill.journals["reindex"] = journal.get("run_id", "")
+        timing.detail = {"exit_code": code, "run_id": journal.get("run_id")}
+        if code != 0:
+            raise DrillFailed(f"drctl reindex exited {code}: {journal.get('error') or err[-2000:]}")
+    drill.add_journal_steps("reindex", journal)
+    with drill.step("search answers in full") as timing:
+        deadline = time.monotonic() + options.timeout_s
+        while True:
+            full = next((r for r in list(probe.results) if r.sent_at > drill.marks["disaster"] and r.ok
+                         and r.found == options.catalog_rows), None)
+            if full is not None:
+                break
+            if time.monotonic() > deadline:
+                raise DrillFailed("no search found the whole catalog after the reindex")
+            time.sleep(0.02)
+        drill.marks["recovered"] = full.answered_at
+        timing.detail = {"found": full.found}
+    probe.stop()
+    after = sorted((r for r in probe.results if r.sent_at >= drill.marks["disaster"]), key=lambda r: r.sent_at)
+    first_failure = next((r for r in after if not r.ok or r.found != options.catalog_rows), None)
+    drill.measured["rto"] = {"seconds": round(full.answered_at - (first_failure or full).sent_at, 3),
+                             "from": "the first search that failed or found less than the catalog",
+                             "to": "the first search finding the whole catalog",
+                             "failed_searches": sum(1 for r in after if not r.ok)}
+    final = max(r.found or 0 for r in probe.results if r.ok)
+    drill.measured["rpo"] = {"seconds": 0.0, "documents_missing": options.catalog_rows - final,
+                             "lost_heartbeats": [], "lost_orders": [], "acked_by_a": options.catalog_rows,
+                             "note": "search is rebuilt from the database: nothing the database holds is lost"}

@@ -33,7 +33,7 @@ def draw(run: dict[str, Any], path: Path) -> Path:
             if xs:
                 axes.scatter(xs, [y] * len(xs), s=9, marker="|" if ok else "x",
                              color=REGION_COLOURS.get(region or "", "tab:red"),
-                             label=(f"write ok in {region}" if ok else "request failed") if offset == 0 else None)
+                             label=(f"ok in {region}" if ok else "request failed") if offset == 0 else None)
     for mark, style in (("disaster", "tab:red"), ("detected", "tab:purple"), ("recovered", "tab:green"),
                         ("failed_back", "tab:blue")):
         if mark in run["marks"]:

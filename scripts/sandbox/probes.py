@@ -35,6 +35,7 @@ class ProbeResult:
     region: str | None  # the region that answered, from the service's reply
     record: str | None  # the DNS record that was answered (primary/secondary)
     error: str | None = None
+    found: int | None = None  # search probe: documents the search found
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,3 +115,47 @@ def availability_probe(resolver: Resolver, api_name: str, interval_s: float = 0.
     return Probe("availability", "/v1/orders", interval_s,
                  lambda seq, sent: {"order_id": f"{run}-{seq}", "amount_cents": 100 + seq % 900}, resolver, api_name,
                  key=lambda seq: f"{run}-{seq}")
+
+
+@dataclass
+class SearchProbe:
+    """Searches B's Typesense alias every `interval_s` (`q=*`): ok when it answers 200, with how many it found."""
+
+    url: str
+    api_key: str
+    alias: str
+    interval_s: float = 0.1
+    name: str = "search"
+    results: list[ProbeResult] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> "SearchProbe":
+        self._thread = threading.Thread(target=self._loop, name="probe-search", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        import requests
+
+        session = requests.Session()
+        session.headers["X-TYPESENSE-API-KEY"] = self.api_key
+        for seq in itertools.count(1):
+            if self._stop.is_set():
+                return
+            sent = time.time()
+            try:
+                answer = session.get(f"{self.url}/collections/{self.alias}/documents/search",
+                                     params={"q": "*", "query_by": "name", "per_page": 1}, timeout=1)
+                found = answer.json().get("found") if answer.status_code == 200 else None
+                self.results.append(ProbeResult(self.name, seq, sent, time.time(), answer.status_code == 200,
+                                                answer.status_code, "us-west-2", None, None, found))
+            except (requests.RequestException, ValueError) as exc:
+                self.results.append(ProbeResult(self.name, seq, sent, time.time(), False, None, None, None,
+                                                f"{type(exc).__name__}: {exc}"))
+            self._stop.wait(self.interval_s)
