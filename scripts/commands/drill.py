@@ -94,9 +94,14 @@ def record(
     follow_up: Annotated[list[str] | None, typer.Option("--follow-up", help="Action item.")] = None,
     journal_dir: Annotated[Path | None, typer.Option(help="Where run journals are.")] = None,
     report_dir: Annotated[Path | None, typer.Option(help="Where drill reports go.")] = None,
+    quarter: Annotated[str | None, typer.Option(help="The quarter whose drill this run is, Q1-Q4 (default: the "
+                                                     "quarter of the run's date); another scenario is refused.")] = None,
+    sandbox: Annotated[bool, typer.Option(help="The run is a sandbox drill's (emulated), and the report says so; "
+                                               "without it an emulated run is refused.")] = False,
 ) -> None:
     """Write the drill's evidence to ops/dr/drill_reports/YYYY-QX.md; exit 1 if an objective was missed."""
-    from scripts.runbooks.drills import DEFAULT_REPORT_DIR, append_report, outcome, render_report
+    from scripts.runbooks.drills import (DEFAULT_REPORT_DIR, append_report, check_recordable, emulated_note, outcome,
+                                         render_report)
     from scripts.runbooks.engine import DEFAULT_JOURNAL_DIR, BadInput, Journal
     from stacks.config_files import load_stack_settings
     from stacks.settings import ConfigError
@@ -108,7 +113,13 @@ def record(
     except (BadInput, ConfigError, ValueError) as exc:
         print(f"bad input: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None
-    path = append_report(report_dir or DEFAULT_REPORT_DIR, result.quarter,
-                         render_report(journal, result, list(variance or []), list(follow_up or [])))
+    try:
+        wanted = check_recordable(journal, journal_dir or DEFAULT_JOURNAL_DIR, quarter=quarter, sandbox=sandbox)
+    except ValueError as exc:
+        print(f"bad input: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    section = render_report(journal, result, list(variance or []), list(follow_up or []))
+    path = append_report(report_dir or DEFAULT_REPORT_DIR, f"{result.quarter[:4]}-Q{wanted}",
+                         emulated_note(section) if sandbox else section)
     print(f"{result.runbook}: RTO {result.rto_seconds:g} s ({'met' if result.rto_met else 'NOT met'}) → {path}")
     raise typer.Exit(0 if result.rto_met and result.rpo_met is not False else 1)

@@ -124,6 +124,20 @@ def drctl(args: list[str]) -> tuple[int, str, str]:
     return int(code or 0), out.getvalue(), err.getvalue()
 
 
+def mark_emulated(journal_dir: Path, run_id: str | None, drill: "DrillRun", pair: RegionPair) -> None:
+    """A runbook never learns it ran in the sandbox, so the drill says so beside its journal
+    (`sandbox-origins/<run-id>.json`): `drctl drill record` refuses to present such a run as a real account's."""
+    from scripts.runbooks.drills import origin_path
+
+    if not run_id:
+        return
+    path = origin_path(journal_dir, run_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({
+        "origin": "sandbox", "drill": drill.run_id, "scenario": drill.scenario, "aws_endpoint": pair.aws_endpoint,
+    }, indent=1) + "\n")
+
+
 def _journal(stdout: str) -> dict[str, Any]:
     return dict(json.loads(stdout[stdout.index("{"):]))
 
@@ -243,6 +257,7 @@ def _q2_on_pair(drill: DrillRun, pair: RegionPair, options: Q2Options, journal_d
             guard.check()
             journal = _journal(out) if "{" in out else {}
             drill.journals["failover"] = journal.get("run_id", "")
+            mark_emulated(journal_dir, journal.get("run_id"), drill, pair)
             timing.detail = {"exit_code": code, "run_id": journal.get("run_id")}
             if code != 0:
                 raise DrillFailed(f"drctl failover exited {code}: {journal.get('error') or err[-2000:]}")
@@ -269,6 +284,7 @@ def _q2_on_pair(drill: DrillRun, pair: RegionPair, options: Q2Options, journal_d
             guard.check()
             journal = _journal(out) if "{" in out else {}
             drill.journals["failback"] = journal.get("run_id", "")
+            mark_emulated(journal_dir, journal.get("run_id"), drill, pair)
             timing.detail = {"exit_code": code, "run_id": journal.get("run_id")}
             if code != 0:
                 raise DrillFailed(f"drctl failback exited {code}: {journal.get('error') or err[-2000:]}")
@@ -436,6 +452,7 @@ def _q1_on_pair(drill: DrillRun, pair: RegionPair, options: Q1Options, journal_d
         guard.check()
         journal = _journal(out) if "{" in out else {}
         drill.journals["pitr-restore"] = journal.get("run_id", "")
+        mark_emulated(journal_dir, journal.get("run_id"), drill, pair)
         timing.detail = {"exit_code": code, "run_id": journal.get("run_id")}
         if code != 0:
             raise DrillFailed(f"drctl pitr-restore exited {code}: {journal.get('error') or err[-2000:]}")
@@ -558,6 +575,7 @@ def _q3_on_pair(drill: DrillRun, pair: RegionPair, search: Any, options: Q3Optio
         guard.check()
         journal = _journal(out) if "{" in out else {}
         drill.journals["reindex"] = journal.get("run_id", "")
+        mark_emulated(journal_dir, journal.get("run_id"), drill, pair)
         timing.detail = {"exit_code": code, "run_id": journal.get("run_id")}
         if code != 0:
             raise DrillFailed(f"drctl reindex exited {code}: {journal.get('error') or err[-2000:]}")

@@ -46,6 +46,12 @@ def test_unplanned_q2_through_drctl_measures_rto_and_rpo_and_writes_the_evidence
         journal = json.loads((tmp_path / "runs" / f"{run['journals'][name]}.json").read_text())
         assert journal["status"] == "done", journal.get("error")
     assert any(s["name"] == "failover/promote" for s in run["steps"])
+    # the failover's journal cannot be passed off as a real account's drill; as an emulated run it can
+    record = ["drill", "record", run["journals"]["failover"], "--journal-dir", str(tmp_path / "runs"),
+              "--report-dir", str(tmp_path / "recorded"), "--quarter", "Q2"]
+    refused = CliRunner().invoke(app, record)
+    assert refused.exit_code == 2 and "is emulated" in refused.output
+    assert CliRunner().invoke(app, [*record, "--sandbox"]).exit_code == 0
     assert (PROJECT_DIR / "Pulumi.dr.yaml").read_bytes() == stack_file
     text = next((tmp_path / "reports").glob("*-Q2.md")).read_text()
     assert "Origin: sandbox" in text and "not a real AWS account" in text
