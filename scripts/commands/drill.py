@@ -25,7 +25,8 @@ def plan() -> None:
 @drill_app.command("run")
 def run(
     scenario: Annotated[str, typer.Argument(help="The quarter's scenario: Q1 (Aurora PITR), Q2 (region "
-                                                 "failover A→B) or Q3 (Typesense total loss).")],
+                                                 "failover A→B), Q3 (Typesense total loss) or Q4 (S3 mass "
+                                                 "undelete with CDN purge).")],
     planned: Annotated[bool, typer.Option(help="Planned switchover (A healthy, RPO 0) instead of killing A.")] = False,
     sandbox: Annotated[bool, typer.Option(help="Run on the local region pair (the only way offered so far).")] = True,
     failback: Annotated[bool, typer.Option(help="Fail back to A afterwards and check A and B hold the same "
@@ -40,14 +41,14 @@ def run(
     import signal
 
     from scripts.drills.run import drill
-    from scripts.drills.scenarios import Q1Options, Q2Options, Q3Options
+    from scripts.drills.scenarios import Q1Options, Q2Options, Q3Options, Q4Options
     from scripts.runbooks.drills import DEFAULT_REPORT_DIR
     from scripts.runbooks.engine import DEFAULT_JOURNAL_DIR
 
     scenario = scenario.upper()
-    if scenario not in ("Q1", "Q2", "Q3"):
+    if scenario not in ("Q1", "Q2", "Q3", "Q4"):
         print(f"bad input: scenario {scenario!r}: the sandbox runs Q1 (Aurora PITR), Q2 (region failover "
-              "A→B) and Q3 (Typesense total loss); Q4 is not built yet", file=sys.stderr)
+              "A→B), Q3 (Typesense total loss) and Q4 (S3 mass undelete)", file=sys.stderr)
         raise typer.Exit(2)
     if planned and scenario != "Q2":
         print("bad input: --planned: only Q2 has a planned variant", file=sys.stderr)
@@ -61,7 +62,7 @@ def run(
     try:
         evidence = drill(scenario, report_dir=report_dir or DEFAULT_REPORT_DIR, journal_dir=journal_dir or
                          DEFAULT_JOURNAL_DIR, stack=stack, q2=Q2Options(planned=planned, failback=failback),
-                         q1=Q1Options(), q3=Q3Options(),
+                         q1=Q1Options(), q3=Q3Options(), q4=Q4Options(),
                          on_ready=lambda where: print(f"region pair up: {json.dumps(where)}", flush=True))
     except KeyboardInterrupt:
         print("interrupted: every server the sandbox started has been stopped", file=sys.stderr)
@@ -72,7 +73,8 @@ def run(
     rto, rpo = result["measured"].get("rto") or {}, result["measured"].get("rpo") or {}
     lost = {"Q2": f"{len(rpo.get('lost_heartbeats', []))} heartbeats lost",
             "Q1": f"{len(rpo.get('lost_orders', []))} orders at T missing from the restore",
-            "Q3": f"{rpo.get('documents_missing')} documents missing"}[result["scenario"]]
+            "Q3": f"{rpo.get('documents_missing')} documents missing",
+            "Q4": f"{len(rpo.get('objects_missing') or [])} objects not restored"}[result["scenario"]]
     print(f"{result['scenario']} {result['variant']} drill ({result['origin']}): {result['status']}; "
           f"RTO {rto.get('seconds', 'n/a')} s{' (detection included)' if result['scenario'] == 'Q2' else ''}, "
           f"RPO {rpo.get('seconds', 'n/a')} s ({lost})")

@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from scripts.drills import report
-from scripts.drills.scenarios import Q1Options, Q2Options, Q3Options, run_q1, run_q2, run_q3
+from scripts.drills.scenarios import (Q1Options, Q2Options, Q3Options, Q4Options, run_q1, run_q2, run_q3,
+                                      run_q4)
 
 
 @dataclass(frozen=True)
@@ -26,14 +27,16 @@ def objectives(stack: str) -> dict[str, dict[str, int]]:
 
 
 def drill(scenario: str, *, report_dir: Path, journal_dir: Path, stack: str = "dr", q2: Q2Options | None = None,
-          q1: Q1Options | None = None, q3: Q3Options | None = None, on_ready: Callable[[dict[str, Any]], None] | None = None) -> Evidence:
+          q1: Q1Options | None = None, q3: Q3Options | None = None, q4: Q4Options | None = None, on_ready: Callable[[dict[str, Any]], None] | None = None) -> Evidence:
     if scenario == "Q2":
         result = run_q2(q2 or Q2Options(), journal_dir=journal_dir, stack=stack, on_ready=on_ready).as_dict()
     elif scenario == "Q1":
         result = run_q1(q1 or Q1Options(), journal_dir=journal_dir, stack=stack, on_ready=on_ready).as_dict()
     elif scenario == "Q3":
         result = run_q3(q3 or Q3Options(), journal_dir=journal_dir, stack=stack, on_ready=on_ready).as_dict()
+    elif scenario == "Q4":
+        result = run_q4(q4 or Q4Options(), journal_dir=journal_dir, stack=stack, on_ready=on_ready).as_dict()
     else:
-        raise ValueError(f"scenario {scenario!r}: the sandbox runs Q1, Q2 and Q3 (Q4 is not built yet)")
+        raise ValueError(f"scenario {scenario!r}: the sandbox runs Q1 to Q4")
     md, twin, png = report.write(result, report_dir, objectives(stack))
     return Evidence(result, md, twin, png)

@@ -603,3 +603,114 @@ def _q3_on_pair(drill: DrillRun, pair: RegionPair, search: Any, options: Q3Optio
     drill.measured["rpo"] = {"seconds": 0.0, "documents_missing": options.catalog_rows - final,
                              "lost_heartbeats": [], "lost_orders": [], "acked_by_a": options.catalog_rows,
                              "note": "search is rebuilt from the database: nothing the database holds is lost"}
+
+
+# ---- Q4 ----------------------------------------------------------------------------------------------------
+
+SCENARIOS["Q4"] = "RB-N-03 S3 mass undelete with CDN purge"
+EXPECTED_SECONDS.update({"seed the bucket": 10.0, "mass delete": 2.0, "undelete runbook": 10.0,
+                         "every object served": 2.0})
+
+
+@dataclass
+class Q4Options:
+    objects: int = 200
+    prefix: str = "media/"
+    timeout_s: float = 60
+    sandbox: SandboxOptions = field(default_factory=lambda: SandboxOptions(with_search=False, with_stripe=False))
+
+
+def run_q4(options: Q4Options, *, journal_dir: Path, stack: str = "dr",
+           on_ready: Callable[[dict[str, Any]], None] | None = None) -> DrillRun:
+    """Q4 (RB-N-03): someone deletes every object under a prefix of region A's media bucket (delete markers, the
+    bucket is versioned) while a probe reads them; the operator runs `drctl s3-undelete --since T --distribution
+    ID --execute` (unchanged): markers removed, the CDN's cached paths invalidated. RTO: first failed read to the
+    moment every object reads again; RPO: objects not restored."""
+    drill = DrillRun("Q4", "mass-undelete", "sandbox",
+                     f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}", time.time())
+    drill.sandbox = options.sandbox.as_dict()
+    guard = _StackFileGuard(stack)
+    probes: list[Any] = []
+    try:
+        with contextlib.ExitStack() as exits:
+            with drill.step("start region pair"):
+                pair = exits.enter_context(region_pair(options.sandbox, stack=stack, on_ready=on_ready))
+                _warm_up(pair)
+            exits.callback(lambda: drill.events.extend(pair.events))
+            _q4_on_pair(drill, pair, options, journal_dir, guard, probes)
+        drill.status = "done"
+    except BaseException as exc:
+        drill.status, drill.error = "failed", f"{type(exc).__name__}: {exc}"
+        if not isinstance(exc, Exception):
+            raise
+    finally:
+        for probe in probes:
+            probe.stop()
+            drill.probes[probe.name] = [r.as_dict() for r in probe.results]
+        drill.finished_at = time.time()
+        guard.check()
+    return drill
+
+
+def _q4_on_pair(drill: DrillRun, pair: RegionPair, options: Q4Options, journal_dir: Path, guard: _StackFileGuard,
+                probes: list[Any]) -> None:
+    from scripts.actions.aws import client
+    from scripts.sandbox.probes import ObjectProbe
+    from stacks.common import bucket_name
+
+    region = pair.settings.primary_region
+    media = next((b for b in pair.settings.buckets if b.tier == "standard"), pair.settings.buckets[0])
+    bucket = bucket_name(media.name, region)
+    s3 = client("s3", region)
+    keys = [f"{options.prefix}{n:05d}.jpg" for n in range(options.objects)]
+    with drill.step("seed the bucket"):
+        for key in keys:
+            s3.put_object(Bucket=bucket, Key=key, Body=f"image {key}".encode())
+    distribution = client("cloudfront", region).list_distributions()["DistributionList"]["Items"][0]["Id"]
+    probe = ObjectProbe(bucket, keys, region).start()
+    probes.append(probe)
+    time.sleep(0.5)
+    since = datetime.now(timezone.utc).replace(microsecond=0)  # S3 dates its delete markers to the second
+    time.sleep(max(0.0, since.timestamp() + 1.0 - time.time()))
+    with drill.step("mass delete") as timing:
+        drill.marks["disaster"] = time.time()
+        for start in range(0, len(keys), 1000):
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[start:start + 1000]]})
+        timing.detail = {"deleted": len(keys), "bucket": bucket, "since": since.isoformat()}
+    time.sleep(0.3)
+    drill.marks["declared"] = time.time()
+    with drill.step("undelete runbook") as timing:
+        code, out, err = drctl(["s3-undelete", "--bucket", bucket, "--since", since.isoformat(), "--prefix",
+                                options.prefix, "--distribution", distribution, "--region", region,
+                                "--restore-list", str(journal_dir / f"{drill.run_id}.s3-restore-list.json"),
+                                "--execute", "--yes", "--json", "--journal-dir", str(journal_dir), "--timeout",
+                                str(options.timeout_s), "--poll", "0.05"])
+        guard.check()
+        journal = _journal(out) if "{" in out else {}
+        drill.journals["s3-undelete"] = journal.get("run_id", "")
+        mark_emulated(journal_dir, journal.get("run_id"), drill, pair)
+        timing.detail = {"exit_code": code, "run_id": journal.get("run_id")}
+        if code != 0:
+            raise DrillFailed(f"drctl s3-undelete exited {code}: {journal.get('error') or err[-2000:]}")
+    drill.add_journal_steps("s3-undelete", journal)
+    drill.marks["recovered"] = time.time()  # the runbook is done; the check below proves every object reads
+    with drill.step("every object served") as timing:
+        missing = []
+        for key in keys:
+            try:
+                s3.head_object(Bucket=bucket, Key=key)
+            except Exception:  # noqa: BLE001 (any failure: the object does not read)
+                missing.append(key)
+        timing.detail = {"missing": missing}
+    probe.stop()
+    after = sorted((r for r in probe.results if r.sent_at >= drill.marks["disaster"]), key=lambda r: r.sent_at)
+    first_failure = next((r for r in after if not r.ok), None)
+    last_failure = max((r.answered_at for r in after if not r.ok), default=None)
+    drill.measured["rto"] = {"seconds": None if first_failure is None else
+                             round(drill.marks["recovered"] - first_failure.sent_at, 3),
+                             "from": "the first failed read", "to": "the undelete done (every object reads again)",
+                             "last_failed_read_at": last_failure, "failed_reads": sum(1 for r in after if not r.ok)}
+    drill.measured["rpo"] = {"seconds": 0.0 if not missing else None, "objects_missing": missing,
+                             "lost_heartbeats": [], "lost_orders": [], "acked_by_a": len(keys)}
+    if missing:
+        raise DrillFailed(f"{len(missing)} objects still do not read after the undelete: {missing[:10]}")

@@ -159,3 +159,47 @@ class SearchProbe:
                 self.results.append(ProbeResult(self.name, seq, sent, time.time(), False, None, None, None,
                                                 f"{type(exc).__name__}: {exc}"))
             self._stop.wait(self.interval_s)
+
+
+@dataclass
+class ObjectProbe:
+    """Reads the CDN's origin objects (S3 GetObject through the AWS API) in turn every `interval_s`: ok on 200."""
+
+    bucket: str
+    keys: list[str]
+    region: str
+    interval_s: float = 0.05
+    name: str = "objects"
+    results: list[ProbeResult] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> "ObjectProbe":
+        self._thread = threading.Thread(target=self._loop, name="probe-objects", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from scripts.actions.aws import client
+
+        s3 = client("s3", self.region, max_attempts=1)
+        for seq in itertools.count(1):
+            if self._stop.is_set():
+                return
+            key = self.keys[seq % len(self.keys)]
+            sent = time.time()
+            try:
+                s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+                self.results.append(ProbeResult(self.name, seq, sent, time.time(), True, 200, self.region, key))
+            except (ClientError, BotoCoreError) as exc:
+                status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
+                self.results.append(ProbeResult(self.name, seq, sent, time.time(), False, status, None, key,
+                                                f"{type(exc).__name__}: {exc}"[:200]))
+            self._stop.wait(self.interval_s)

@@ -45,7 +45,7 @@ def test_variances_against_expected_time_and_previous_drill(tmp_path: Path) -> N
 
 
 def test_drill_run_refuses_what_it_cannot_run(tmp_path: Path) -> None:
-    for args in (["Q4"], ["Q2", "--no-sandbox"], ["Q1", "--planned"]):
+    for args in (["Q5"], ["Q2", "--no-sandbox"], ["Q1", "--planned"]):
         result = CliRunner().invoke(app, ["drill", "run", *args, "--report-dir", str(tmp_path)])
         assert result.exit_code == 2, result.output
         assert "bad input" in result.output
