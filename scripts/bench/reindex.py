@@ -34,27 +34,14 @@ from typing import TYPE_CHECKING
 
 import requests
 
+from ops.drctl.sandbox.catalog import seed_products
+
 if TYPE_CHECKING:
-    import psycopg
+    pass
 
 HOT_SLICE = "popularity >= 900"  # 10 % of the seeded catalog
 API_KEY_ENV = "DR_BENCH_TYPESENSE_KEY"
 OLD_GENERATION_DOCS = 10_000
-
-
-def seed_products(conn: psycopg.Connection, rows: int, first_id: int = 1) -> None:
-    """A synthetic `public.products` catalog shaped like ops/dr/typesense/products.schema.json's source."""
-    conn.execute("""CREATE TABLE IF NOT EXISTS products (
-        id bigint PRIMARY KEY, name text NOT NULL, description text, brand text NOT NULL,
-        category text NOT NULL, tags text[], price numeric(10,2) NOT NULL, in_stock boolean NOT NULL,
-        popularity integer NOT NULL, updated_at timestamptz NOT NULL)""")
-    conn.execute("""INSERT INTO products
-        SELECT g, 'product ' || g || ' ' || (ARRAY['red','blue','green','black'])[1 + g %% 4] || ' widget',
-               'sturdy widget number ' || g || ' for every day', 'brand' || (g %% 50), 'cat' || (g %% 20),
-               ARRAY['t' || (g %% 7), 't' || (g %% 11)], (g %% 1000) / 10.0 + 0.99, g %% 4 <> 0,
-               (g * 7919) %% 1000, timestamptz '2026-01-01' + g * interval '1 minute'
-        FROM generate_series(%s::bigint, %s::bigint) AS g""", (first_id, first_id + rows - 1))
-    conn.execute("ANALYZE products")
 
 
 @dataclass

@@ -17,7 +17,7 @@ import pytest
 import requests
 from typer.testing import CliRunner
 
-from scripts.bench.reindex import seed_products
+from ops.drctl.sandbox.catalog import seed_products
 from ops.drctl.dataplane.reindex import CONFIG_DIR, CONFIG_FILE
 from ops.drctl.cli import app
 from ops.drctl.runbooks.engine import Journal

@@ -25,6 +25,71 @@ def plan() -> None:
         print(f"Q{quarter}: {drill}")
 
 
+@drill_app.command("run")
+def run(
+    scenario: Annotated[str, typer.Argument(help="The quarter's scenario: Q1 (Aurora PITR), Q2 (region "
+                                                 "failover A→B), Q3 (Typesense total loss) or Q4 (S3 mass "
+                                                 "undelete with CDN purge).")],
+    planned: Annotated[bool, typer.Option(help="Planned switchover (A healthy, RPO 0) instead of killing A.")] = False,
+    sandbox: Annotated[bool, typer.Option(help="Run on the local region pair (the only way offered so far).")] = True,
+    failback: Annotated[bool, typer.Option(help="Fail back to A afterwards and check A and B hold the same "
+                                                "data.")] = True,
+    stack: Annotated[str, typer.Option(help="Stack whose settings and objectives the drill uses.")] = "dr",
+    report_dir: Annotated[Path | None, typer.Option(help="Where the report goes (default ops/dr/drill_reports).")] = None,
+    journal_dir: Annotated[Path | None, typer.Option(help="Where the runbooks' journals go (default ops/dr/runs).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the drill's JSON record.")] = False,
+) -> None:
+    """Run a drill end to end on the sandbox and write its evidence (markdown, JSON twin, PNG timeline)."""
+    import json
+    import signal
+
+    from ops.drctl.drills.run import drill
+    from ops.drctl.drills.scenarios import Q1Options, Q2Options, Q3Options, Q4Options
+    from ops.drctl.runbooks.drills import DEFAULT_REPORT_DIR
+    from ops.drctl.runbooks.engine import DEFAULT_JOURNAL_DIR
+
+    scenario = scenario.upper()
+    if scenario not in ("Q1", "Q2", "Q3", "Q4"):
+        print(f"bad input: scenario {scenario!r}: the sandbox runs Q1 (Aurora PITR), Q2 (region failover "
+              "A→B), Q3 (Typesense total loss) and Q4 (S3 mass undelete)", file=sys.stderr)
+        raise typer.Exit(2)
+    if planned and scenario != "Q2":
+        print("bad input: --planned: only Q2 has a planned variant", file=sys.stderr)
+        raise typer.Exit(2)
+    if not sandbox:
+        print("bad input: --no-sandbox: a drill against a real account is a real runbook run (drctl failover "
+              "--execute), recorded with `drctl drill record`", file=sys.stderr)
+        raise typer.Exit(2)
+    # SIGTERM as Ctrl-C: the region pair is stopped either way
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        evidence = drill(scenario, report_dir=report_dir or DEFAULT_REPORT_DIR, journal_dir=journal_dir or
+                         DEFAULT_JOURNAL_DIR, stack=stack, q2=Q2Options(planned=planned, failback=failback),
+                         q1=Q1Options(), q3=Q3Options(), q4=Q4Options(),
+                         on_ready=lambda where: print(f"region pair up: {json.dumps(where)}", flush=True))
+    except KeyboardInterrupt:
+        print("interrupted: every server the sandbox started has been stopped", file=sys.stderr)
+        raise typer.Exit(130) from None
+    result = evidence.run
+    if as_json:
+        print(json.dumps({k: v for k, v in result.items() if k != "probes"}, indent=1, default=str))
+    rto, rpo = result["measured"].get("rto") or {}, result["measured"].get("rpo") or {}
+    lost = {"Q2": f"{len(rpo.get('lost_heartbeats', []))} heartbeats lost",
+            "Q1": f"{len(rpo.get('lost_orders', []))} orders at T missing from the restore",
+            "Q3": f"{rpo.get('documents_missing')} documents missing",
+            "Q4": f"{len(rpo.get('objects_missing') or [])} objects not restored"}[result["scenario"]]
+    print(f"{result['scenario']} {result['variant']} drill ({result['origin']}): {result['status']}; "
+          f"RTO {rto.get('seconds', 'n/a')} s{' (detection included)' if result['scenario'] == 'Q2' else ''}, "
+          f"RPO {rpo.get('seconds', 'n/a')} s ({lost})")
+    if result.get("error"):
+        print(f"error: {result['error']}", file=sys.stderr)
+    for variance in result["variances"]:
+        print(f"variance: {variance}")
+    print(f"report: {evidence.markdown} (JSON {evidence.twin.name}, timeline {evidence.timeline.name})")
+    met = all(j["rto_met"] is not False and j["rpo_met"] is not False for j in result["judged"])
+    raise typer.Exit(0 if result["status"] == "done" and met else 1)
+
+
 @drill_app.command("record")
 def record(
     run_id: Annotated[str, typer.Argument(help="Run id of an executed runbook (ops/dr/runs/<id>.json).")],
@@ -34,9 +99,20 @@ def record(
     follow_up: Annotated[list[str] | None, typer.Option("--follow-up", help="Action item.")] = None,
     journal_dir: Annotated[Path | None, typer.Option(help="Where run journals are.")] = None,
     report_dir: Annotated[Path | None, typer.Option(help="Where drill reports go.")] = None,
+    quarter: Annotated[str | None, typer.Option(help="The quarter whose drill this run is, Q1-Q4 (default: the "
+                                                     "quarter of the run's date); another scenario is refused.")] = None,
+    sandbox: Annotated[bool, typer.Option(help="The run is a sandbox drill's (emulated), and the report says so; "
+                                               "without it an emulated run is refused.")] = False,
 ) -> None:
     """Write the drill's evidence to ops/dr/drill_reports/YYYY-QX.md; exit 1 if an objective was missed."""
-    from ops.drctl.runbooks.drills import DEFAULT_REPORT_DIR, append_report, outcome, render_report
+    from ops.drctl.runbooks.drills import (
+        DEFAULT_REPORT_DIR,
+        append_report,
+        check_recordable,
+        emulated_note,
+        outcome,
+        render_report,
+    )
     from ops.drctl.runbooks.engine import DEFAULT_JOURNAL_DIR, BadInput, Journal
     from stacks.config_files import load_stack_settings
     from stacks.settings import ConfigError
@@ -48,8 +124,14 @@ def record(
     except (BadInput, ConfigError, ValueError) as exc:
         print(f"bad input: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None
-    path = append_report(report_dir or DEFAULT_REPORT_DIR, result.quarter,
-                         render_report(journal, result, list(variance or []), list(follow_up or [])))
+    try:
+        wanted = check_recordable(journal, journal_dir or DEFAULT_JOURNAL_DIR, quarter=quarter, sandbox=sandbox)
+    except ValueError as exc:
+        print(f"bad input: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    section = render_report(journal, result, list(variance or []), list(follow_up or []))
+    path = append_report(report_dir or DEFAULT_REPORT_DIR, f"{result.quarter[:4]}-Q{wanted}",
+                         emulated_note(section) if sandbox else section)
     print(f"{result.runbook}: RTO {result.rto_seconds:g} s ({'met' if result.rto_met else 'NOT met'}) → {path}")
     raise typer.Exit(0 if result.rto_met and result.rpo_met is not False else 1)
 

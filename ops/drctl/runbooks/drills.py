@@ -5,6 +5,7 @@ loss (RB-N-04), Q4 S3 mass undelete with CDN purge (RB-N-03).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +18,43 @@ QUARTERLY_PLAN = {1: "RB-N-02 Aurora PITR", 2: "RB-N-01 region failover A→B",
                   3: "RB-N-04 Typesense total loss with reindex", 4: "RB-N-03 S3 mass undelete with CDN purge"}
 # Step results that carry a data-loss measurement, in seconds (replication lag at promotion, restore gap, ...).
 RPO_RESULT_KEYS = ("rpo_seconds", "replication_lag_seconds", "data_loss_seconds")
+
+
+def origin_path(journal_dir: Path, run_id: str) -> Path:
+    """Where a sandbox drill notes that one of its runbook runs was emulated (the runbook cannot know)."""
+    return journal_dir / "sandbox-origins" / f"{run_id}.json"
+
+
+def check_recordable(journal: Journal, journal_dir: Path, *, quarter: str | None, sandbox: bool) -> int:
+    """The quarter whose drill this run is; ValueError (a clear message) for a run of another scenario than that
+    quarter's, or an emulated run presented as a real one."""
+    if quarter is not None and quarter.upper().removeprefix("Q") not in ("1", "2", "3", "4"):
+        raise ValueError(f"--quarter {quarter!r}: expected Q1, Q2, Q3 or Q4")
+    moment = datetime.fromisoformat(journal.created_at)
+    wanted = int(quarter.upper().removeprefix("Q")) if quarter else (moment.month - 1) // 3 + 1
+    if journal.runbook.split(" ")[0] != QUARTERLY_PLAN[wanted].split(" ")[0]:
+        season = next((q for q, d in QUARTERLY_PLAN.items() if d.split(" ")[0] == journal.runbook.split(" ")[0]),
+                      None)
+        hint = f"; pass --quarter Q{season} to record it as Q{season}'s drill" if season and not quarter else ""
+        raise ValueError(f"run {journal.run_id} is {journal.runbook}, not Q{wanted}'s drill "
+                         f"({QUARTERLY_PLAN[wanted]}){hint}")
+    marked = origin_path(journal_dir, journal.run_id)
+    if marked.is_file() and not sandbox:
+        origin = json.loads(marked.read_text())
+        raise ValueError(f"run {journal.run_id} is emulated: it ran on the sandbox's region pair (drill "
+                         f"{origin.get('drill')}, AWS API at {origin.get('aws_endpoint')}), not in a real account. "
+                         "Its evidence is that drill's report; pass --sandbox to record it as an emulated run")
+    if sandbox and not marked.is_file():
+        raise ValueError(f"--sandbox: run {journal.run_id} has no sandbox drill's mark ({marked}): it ran "
+                         "against a real account; record it without --sandbox")
+    return wanted
+
+
+def emulated_note(section: str) -> str:
+    """The report section of an emulated run says so, under its heading."""
+    heading, _, rest = section.partition("\n\n")
+    return (f"{heading}\n\n- Origin: sandbox (emulated region pair on 127.0.0.1, moto's AWS API): not a real "
+            f"AWS account\n{rest}")
 
 
 @dataclass(frozen=True)
@@ -49,6 +87,12 @@ def quarter_of(timestamp: str) -> str:
 def outcome(journal: Journal, rto_objective_minutes: int, rpo_objective_minutes: int) -> DrillOutcome:
     if journal.mode != "execute":
         raise ValueError(f"run {journal.run_id} is a dry-run: a drill needs an executed run")
+    if journal.status != "done":
+        failed = next((s for s in journal.steps if s.state == "failed"), None)
+        where = f" at step {failed.name}: {failed.error}" if failed is not None else ""
+        raise ValueError(f"run {journal.run_id} is {journal.status}{where}. A run that did not finish is not "
+                         f"drill evidence: resume it (--resume {journal.run_id}) or run the drill again, then "
+                         "record the run that finished")
     ran = [s for s in journal.steps if s.started_at]
     if not ran:
         raise ValueError(f"run {journal.run_id} has no executed steps")

@@ -1,60 +1,7 @@
-"""Route53 GetHealthCheckStatus that really checks loopback endpoints (moto always answers Success).
+"""The product's extension (ops/drctl/sandbox/moto_ext/route53_health.py, which the sandbox's drills need too), under its
+harness name: this module IS that module, private names included."""
+import sys
 
-A health check whose IPAddress is a 127.x address is checked the way Route53's checkers do: an HTTP(S) GET of
-ResourcePath on IPAddress:Port (Host: FullyQualifiedDomainName), healthy on a 2xx or 3xx answer within the
-timeout; TCP checks just connect. The answer has AWS's shape and wording (HealthCheckObservations[].StatusReport
-.Status starting "Success: HTTP Status Code 200" or "Failure: ..."). Health checks on any other address keep
-moto's canned Success, since nothing outside 127.0.0.1 is reachable here.
-"""
-from __future__ import annotations
+from ops.drctl.sandbox.moto_ext import route53_health
 
-import http.client
-import ssl
-from datetime import datetime, timezone
-
-from moto.core.responses import ActionResult
-from moto.route53.responses import Route53
-
-CHECK_TIMEOUT_S = 2.0
-_original = Route53.get_health_check_status
-
-
-def probe(kind: str, address: str, port: int, path: str, host: str | None) -> str:
-    """One checker's observation, in Route53's wording."""
-    try:
-        if kind == "TCP":
-            connection: http.client.HTTPConnection = http.client.HTTPConnection(address, port,
-                                                                                 timeout=CHECK_TIMEOUT_S)
-            connection.connect()
-            connection.close()
-            return "Success: TCP connection established."
-        if kind.startswith("HTTPS"):
-            context = ssl._create_unverified_context()  # Route53 does not validate certificates either
-            connection = http.client.HTTPSConnection(address, port, timeout=CHECK_TIMEOUT_S, context=context)
-        else:
-            connection = http.client.HTTPConnection(address, port, timeout=CHECK_TIMEOUT_S)
-        connection.request("GET", path or "/", headers={"Host": host or address})
-        status = connection.getresponse().status
-        connection.close()
-    except OSError as exc:
-        return f"Failure: Connection to {address}:{port} failed: {exc}."
-    verdict = "Success" if 200 <= status < 400 else "Failure"
-    return f"{verdict}: HTTP Status Code {status}, resolved IP: {address}."
-
-
-def _get_health_check_status(self: Route53) -> ActionResult:
-    health_check = self.backend.get_health_check(self._get_param("HealthCheckId"))
-    address = health_check.ip_address or ""
-    if not address.startswith("127."):
-        return _original(self)
-    kind = str(health_check.type_).upper()
-    default_port = 443 if kind.startswith("HTTPS") else 80
-    report = probe(kind, address, int(health_check.port or default_port), health_check.resource_path or "/",
-                   health_check.fqdn)
-    return ActionResult({"HealthCheckObservations": [{
-        "Region": "us-east-1", "IPAddress": address,
-        "StatusReport": {"Status": report, "CheckedTime": datetime.now(timezone.utc)}}]})
-
-
-def install() -> None:
-    Route53.get_health_check_status = _get_health_check_status  # type: ignore[method-assign]
+sys.modules[__name__] = route53_health

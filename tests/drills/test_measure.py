@@ -1,0 +1,52 @@
+"""RTO/RPO arithmetic and report judgement on hand-built probe timelines."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from ops.drctl.cli import app
+from ops.drctl.drills import measure, report
+from ops.drctl.sandbox.probes import ProbeResult
+
+A, B = "us-east-1", "us-west-2"
+
+
+def beat(seq: int, t: float, ok: bool, region: str | None) -> ProbeResult:
+    return ProbeResult("heartbeat", seq, t, t + 0.01, ok, 201 if ok else None, region, "primary")
+
+
+def test_rto_runs_from_the_first_failure_to_the_first_good_write_in_b() -> None:
+    results = [beat(1, 9.0, True, A), beat(2, 10.2, False, None), beat(3, 10.4, False, B),
+               beat(4, 11.0, True, A), beat(5, 11.5, True, B)]
+    rto = measure.rto(results, disaster_at=10.0, region_b=B)
+    assert rto.seconds == 1.31 and rto.first_failure_at == 10.2 and rto.failed_requests == 2
+
+
+def test_rpo_is_newest_acknowledged_minus_newest_present_and_lists_lost_keys() -> None:
+    results = [beat(n, 10 + n * 0.05, True, A) for n in range(1, 11)] + [beat(11, 10.6, False, None)]
+    rpo = measure.rpo(results, [], region_a=A, heartbeats_in_b=set(range(1, 8)), orders_in_b=set(),
+                      order_id=str)
+    assert rpo.lost_heartbeats == [8, 9, 10] and rpo.seconds == 0.15 and rpo.acked_by_a == 10
+    assert measure.rpo(results, [], region_a=A, heartbeats_in_b=set(range(1, 11)), orders_in_b=set(),
+                       order_id=str).seconds == 0
+
+
+def _run(run_id: str, promote_s: float) -> dict:
+    return {"scenario": "Q2", "variant": "unplanned", "origin": "sandbox", "run_id": run_id, "status": "done",
+            "started_at": 1.0, "steps": [{"name": "failover/promote", "seconds": promote_s, "expected_seconds": 1.5}]}
+
+
+def test_variances_against_expected_time_and_previous_drill(tmp_path: Path) -> None:
+    assert report.variances(_run("b", 0.4), _run("a", 0.3)) == []
+    found = report.variances(_run("b", 1.8), _run("a", 0.3))
+    assert found == ["step failover/promote took 1.80 s, expected at most 1.5 s",
+                     "step failover/promote took 1.80 s, 0.30 s in the previous drill (a)"]
+
+
+def test_drill_run_refuses_what_it_cannot_run(tmp_path: Path) -> None:
+    for args in (["Q5"], ["Q2", "--no-sandbox"], ["Q1", "--planned"]):
+        result = CliRunner().invoke(app, ["drill", "run", *args, "--report-dir", str(tmp_path)])
+        assert result.exit_code == 2, result.output
+        assert "bad input" in result.output
+    assert not any(tmp_path.iterdir())
