@@ -5,7 +5,7 @@ import subprocess
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "dev"
-COMMANDS = ("demo", "test", "bench", "drctl", "figures")
+COMMANDS = ("drill", "demo", "test", "bench", "drctl", "figures")
 
 
 def _dev(*args: str) -> subprocess.CompletedProcess[str]:
