@@ -258,12 +258,13 @@ def replication_rules(s3: Any, bucket: str) -> list[dict[str, Any]]:
         raise
 
 
-def latest_object_replication(s3: Any, bucket: str, *, scan_limit: int) -> dict[str, Any] | None:
-    """The newest current object among the first `scan_limit` keys ListObjectsV2 returns, with the ReplicationStatus
-    HEAD reports for it (PENDING, COMPLETED, FAILED; REPLICA in a destination; None when no rule applied to it).
+def latest_object_replication(s3: Any, bucket: str, *, scan_limit: int, ties: int = 10) -> dict[str, Any] | None:
+    """The newest current objects among the first `scan_limit` keys ListObjectsV2 returns, each with the
+    ReplicationStatus HEAD reports (PENDING, COMPLETED, FAILED; REPLICA in a destination; None when no rule applied).
+    S3 reports LastModified in whole seconds, so every object of the newest second (up to `ties`) is looked at.
     None for an empty bucket. S3 lists in key order, not by time, so a bucket with more keys than `scan_limit` is
     answered from that part of it: `truncated` says so."""
-    newest: dict[str, Any] | None = None
+    newest: list[dict[str, Any]] = []
     scanned, truncated = 0, False
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, PaginationConfig={"PageSize": PAGE_SIZE})
     for page in pages:
@@ -272,12 +273,16 @@ def latest_object_replication(s3: Any, bucket: str, *, scan_limit: int) -> dict[
                 truncated = True
                 break
             scanned += 1
-            if newest is None or item["LastModified"] > newest["LastModified"]:
-                newest = item
+            second = item["LastModified"].replace(microsecond=0)
+            if not newest or second > newest[0]["second"]:
+                newest = [{**item, "second": second}]
+            elif second == newest[0]["second"] and len(newest) < ties:
+                newest.append({**item, "second": second})
         if truncated:
             break
-    if newest is None:
+    if not newest:
         return None
-    head = s3.head_object(Bucket=bucket, Key=newest["Key"])
-    return {"key": newest["Key"], "last_modified": newest["LastModified"],
-            "replication_status": head.get("ReplicationStatus"), "scanned": scanned, "truncated": truncated}
+    objects = [{"key": item["Key"], "replication_status": s3.head_object(Bucket=bucket, Key=item["Key"])
+                .get("ReplicationStatus")} for item in newest]
+    return {"last_modified": newest[0]["LastModified"], "objects": objects, "scanned": scanned,
+            "truncated": truncated}

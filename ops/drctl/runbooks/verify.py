@@ -252,15 +252,21 @@ def s3_replication_status(make_client: MakeClient, t: Targets) -> Iterator[Check
                                                            scan_limit=t.scan_limit)
             if latest is None:
                 return True, "bucket is empty: nothing to replicate"
-            status, key = latest["replication_status"], latest["key"]
             scope = f" (newest of the first {latest['scanned']} keys)" if latest["truncated"] else ""
             age = _ago(latest["last_modified"])
-            if status in ("COMPLETED", "REPLICA"):
-                return True, f"newest object {key!r} ({age}) {status}{scope}"
-            if status == "PENDING" and (_now() - _utc(latest["last_modified"])) <= timedelta(minutes=RTC_MINUTES):
-                return True, f"newest object {key!r} ({age}) PENDING, within RTC's {RTC_MINUTES} min{scope}"
-            return False, f"newest object {key!r} ({age}) replication status {status or 'none (no rule applied)'}" \
-                          f"{scope}"
+            fresh = (_now() - _utc(latest["last_modified"])) <= timedelta(minutes=RTC_MINUTES)
+
+            def good(status: str | None) -> bool:
+                return status in ("COMPLETED", "REPLICA") or (status == "PENDING" and fresh)
+
+            bad = [o for o in latest["objects"] if not good(o["replication_status"])]
+            shown = bad or latest["objects"]
+            statuses = ", ".join(f"{o['key']!r} {o['replication_status'] or 'none (no rule applied)'}"
+                                 for o in shown)
+            if bad:
+                late = " (PENDING past RTC's 15 min)" if any(o["replication_status"] == "PENDING" for o in bad) else ""
+                return False, f"newest object written {age}: {statuses}{late}{scope}"
+            return True, f"newest object written {age}: {statuses}{scope}"
         yield _guarded("s3-replication-status", replication.source_bucket, replication.source_region, probe)
 
 

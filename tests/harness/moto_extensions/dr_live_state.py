@@ -212,6 +212,18 @@ def register_copy(region: str, vault_name: str, resource_type: str, resource_arn
     return point
 
 
+def backdate_copies(region: str, resource_arn: str, created: datetime, *,
+                    account_id: str = DEFAULT_ACCOUNT_ID) -> int:
+    """Make every recovery point of `resource_arn` in the region's vaults as old as `created` (no copy job ran
+    since); the number changed."""
+    points = [p for p in _recovery_points(backup_backends[account_id][region]) if p["ResourceArn"] == resource_arn]
+    for point in points:
+        point["CreationDate"] = created
+        if "CompletionDate" in point:
+            point["CompletionDate"] = created
+    return len(points)
+
+
 def install() -> None:
     DynamoHandler.update_table = _update_table  # type: ignore[method-assign]
     Table.describe = _describe  # type: ignore[method-assign]
