@@ -101,13 +101,13 @@ def backup_copy_stale(world: World) -> None:
     assert dr_live_state.backdate_copies(DR, world.table_arns["sessions"], created) == 2
 
 
-def health_check_failing(world: World) -> None:
+def health_check_failing(world: World, region: str = PRIMARY) -> None:
     route53 = client("route53", "us-east-1")
-    endpoint = world.targets.endpoints[PRIMARY]
+    endpoint = world.targets.endpoints[region]
     for check in route53.list_health_checks()["HealthChecks"]:
         if check["HealthCheckConfig"].get("FullyQualifiedDomainName") == endpoint:
             route53.delete_health_check(HealthCheckId=check["Id"])
-    route53.create_health_check(CallerReference="a-down", HealthCheckConfig={  # nothing listens there
+    route53.create_health_check(CallerReference=f"{region}-down", HealthCheckConfig={  # nothing listens there
         "Type": "HTTPS", "IPAddress": "127.0.0.1", "Port": _free_port(), "FullyQualifiedDomainName": endpoint,
         "ResourcePath": "/healthz", "RequestInterval": 10, "FailureThreshold": 3})
 
@@ -153,3 +153,34 @@ def test_each_check_made_to_fail_fails_alone_and_says_why(world: World, drctl: D
     code, output = drctl("verify")
     assert code == 1
     assert any(line.startswith(f"FAIL  {failed[0]['check']}") and why in line for line in output.splitlines())
+
+
+def test_b_failing_its_health_check_is_what_pilot_light_expects_but_not_warm_standby(world: World,
+                                                                                     drctl: Drctl) -> None:
+    health_check_failing(world, DR)  # pilot light runs no services in B: nothing answers B's endpoint
+    code, report = verify_json(drctl)
+    (b_check,) = [c for c in report["checks"] if c["resource"] == "api-b.origin.example.com"]
+    assert code == 0 and b_check["ok"] and b_check["detail"].startswith("not serving, as pilot-light expects")
+    code, report = verify_json(drctl, "--set", "posture=warm-standby")  # B runs the critical services
+    failed = [(c["check"], c["resource"]) for c in report["checks"] if not c["ok"]]
+    assert code == 1 and failed == [("health-check", "api-b.origin.example.com")]
+
+
+def test_thresholds_come_from_the_options(world: World, drctl: Drctl) -> None:
+    code, report = verify_json(drctl, "--max-lag-seconds", "0.5", "--backup-max-age-hours", "1")
+    failed = {(c["check"], c["detail"].split(",")[0]) for c in report["checks"] if not c["ok"]}
+    assert code == 1
+    assert ("aurora-replication-lag", "lag 0.8 s is above 0.5 s") in failed
+    assert {check for check, _ in failed} == {"aurora-replication-lag", "backup-copy"}
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    (["--set", "posture=lukewarm"], "posture"),
+    (["--set", "drRegion=eu-west-1"], "drRegion"),
+    (["--backup-vault", "no vault!"], "--backup-vault"),
+    (["--max-lag-seconds", "inf"], "inf is not a finite number"),
+    (["--scan-limit", "0"], "--scan-limit"),
+], ids=lambda v: str(v))
+def test_bad_input_exits_2_naming_it(drctl: Drctl, args: list[str], named: str) -> None:
+    code, output = drctl("verify", *args)
+    assert code == 2 and named in output
