@@ -18,13 +18,13 @@ from components.storage import (
     failed_replication_alarm,
 )
 from components.tables import GlobalTable, GlobalTableArgs
+from ops.core.naming import bucket_name
 from ops.core.posture import capacity
 from stacks.common import (
     account_id,
     api_access_path,
     aurora_args,
     bucket_lag_alarm,
-    bucket_name,
     compute,
     container_registry,
     export_api_access,

@@ -219,3 +219,15 @@ def rejoin_as_secondary(rds: Any, *, global_cluster_id: str, cluster_id: str, en
                           Engine=ENGINE, EngineVersion=engine_version, DeletionProtection=True, **encryption)
     wait_cluster_available(rds, cluster_id, timeout_s=timeout_s, poll_s=poll_s)
     return {"recreated": cluster_id, "detached_kept_as": renamed}
+
+
+def pitr_window(rds: Any, cluster_id: str) -> dict[str, Any]:
+    """The cluster's continuous-backup settings and restorable window, read-only: BackupRetentionPeriod (days; Aurora
+    always keeps continuous backups for 1-35 days) and [EarliestRestorableTime, LatestRestorableTime]. LookupError
+    naming the cluster when it does not exist."""
+    cluster = describe_cluster(rds, cluster_id)
+    if cluster is None:
+        raise LookupError(f"DB cluster {cluster_id!r} does not exist")
+    return {"cluster_arn": cluster.get("DBClusterArn"), "status": cluster.get("Status"),
+            "retention_days": int(cluster.get("BackupRetentionPeriod") or 0),
+            "earliest": cluster.get("EarliestRestorableTime"), "latest": cluster.get("LatestRestorableTime")}

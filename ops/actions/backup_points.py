@@ -55,3 +55,31 @@ def aurora_recovery_points(backup: Any, vault_name: str, cluster_ids: Iterable[s
 def is_restorable(point: dict[str, Any]) -> bool:
     return point.get("Status") == RESTORABLE_STATUS and bool(point.get("CreationDate"))
 
+
+
+def recovery_points(backup: Any, vault_name: str) -> list[dict[str, Any]]:
+    """Every recovery point in the vault, of any resource type and status (ListRecoveryPointsByBackupVault, all
+    pages). VaultNotFound / VaultUnreadable as for `aurora_recovery_points`."""
+    pages = backup.get_paginator("list_recovery_points_by_backup_vault").paginate(
+        BackupVaultName=vault_name, PaginationConfig={"PageSize": PAGE_SIZE})
+    try:
+        return [dict(point) for page in pages for point in page.get("RecoveryPoints", [])]
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code")
+        if code == "ResourceNotFoundException":
+            raise VaultNotFound(f"backup vault {vault_name} does not exist") from None
+        if code in ("AccessDeniedException", "AccessDenied"):
+            raise VaultUnreadable(f"backup vault {vault_name}: {code} on ListRecoveryPointsByBackupVault") from None
+        raise
+
+
+def resource_name(resource_arn: str) -> str:
+    """The backed-up resource's name in its ARN: a cluster id (lowercased), a table name, a bucket name. A copy in
+    another region keeps the source's ARN, so matching on names that carry their region (or are global) is exact."""
+    if ":cluster:" in resource_arn:
+        return cluster_name(resource_arn)
+    if ":table/" in resource_arn:
+        return resource_arn.split(":table/", 1)[1].split("/", 1)[0]
+    if resource_arn.startswith("arn:aws") and ":s3:::" in resource_arn:
+        return resource_arn.split(":::", 1)[1].split("/", 1)[0]
+    return resource_arn.rsplit(":", 1)[-1]

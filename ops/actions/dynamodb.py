@@ -181,3 +181,21 @@ def count_items(ddb: Any, table: str, *, on_page: Callable[[int], None] | None =
 def plan_restore_calls(request: dict[str, Any]) -> list[str]:
     args = ", ".join(f"{k}={v.isoformat() if isinstance(v, datetime) else v}" for k, v in request.items())
     return [f"dynamodb:RestoreTableToPointInTime({args})"]
+
+
+def pitr_status(ddb: Any, table: str) -> str:
+    """PointInTimeRecoveryStatus of the table in the client's region (ENABLED or DISABLED), read-only; TableMissing
+    when there is no such table there."""
+    try:
+        backups = ddb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
+    except ClientError as exc:
+        if _error_code(exc) in ("TableNotFoundException", "ResourceNotFoundException"):
+            raise TableMissing(f"table {table!r} does not exist") from None
+        raise
+    return str(backups.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus", "DISABLED"))
+
+
+def replica_statuses(described: dict[str, Any]) -> dict[str, str]:
+    """ReplicaStatus per region of a global table (version 2019.11.21) as DescribeTable lists its replicas."""
+    return {str(replica["RegionName"]): str(replica.get("ReplicaStatus", "")) for replica in
+            described.get("Replicas", [])}

@@ -241,3 +241,48 @@ def invalidation_path(key: str) -> str:
     CloudFront requires encoded, and nothing else (an over-encoded path does not match the cached object)."""
     return "/" + "".join(char if char in _PATH_SAFE else "".join(f"%{b:02X}" for b in char.encode("utf-8"))
                          for char in key)
+
+
+def versioning_status(s3: Any, bucket: str) -> str | None:
+    """GetBucketVersioning's Status: Enabled, Suspended, or None when versioning was never enabled (read-only)."""
+    return s3.get_bucket_versioning(Bucket=bucket).get("Status")
+
+
+def replication_rules(s3: Any, bucket: str) -> list[dict[str, Any]]:
+    """The bucket's replication rules as GetBucketReplication returns them; [] when it has no configuration."""
+    try:
+        return list(s3.get_bucket_replication(Bucket=bucket)["ReplicationConfiguration"].get("Rules", []))
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ReplicationConfigurationNotFoundError":
+            return []
+        raise
+
+
+def latest_object_replication(s3: Any, bucket: str, *, scan_limit: int, ties: int = 10) -> dict[str, Any] | None:
+    """The newest current objects among the first `scan_limit` keys ListObjectsV2 returns, each with the
+    ReplicationStatus HEAD reports (PENDING, COMPLETED, FAILED; REPLICA in a destination; None when no rule applied).
+    S3 reports LastModified in whole seconds, so every object of the newest second (up to `ties`) is looked at.
+    None for an empty bucket. S3 lists in key order, not by time, so a bucket with more keys than `scan_limit` is
+    answered from that part of it: `truncated` says so."""
+    newest: list[dict[str, Any]] = []
+    scanned, truncated = 0, False
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, PaginationConfig={"PageSize": PAGE_SIZE})
+    for page in pages:
+        for item in page.get("Contents", []):
+            if scanned >= scan_limit:
+                truncated = True
+                break
+            scanned += 1
+            second = item["LastModified"].replace(microsecond=0)
+            if not newest or second > newest[0]["second"]:
+                newest = [{**item, "second": second}]
+            elif second == newest[0]["second"] and len(newest) < ties:
+                newest.append({**item, "second": second})
+        if truncated:
+            break
+    if not newest:
+        return None
+    objects = [{"key": item["Key"], "replication_status": s3.head_object(Bucket=bucket, Key=item["Key"])
+                .get("ReplicationStatus")} for item in newest]
+    return {"last_modified": newest[0]["LastModified"], "objects": objects, "scanned": scanned,
+            "truncated": truncated}

@@ -15,8 +15,22 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ops.core.paths import REPO_ROOT
-from ops.drctl.commands.options import (AsJson, Execute, JournalDir, Overrides, Poll, Resume, Stack, Timeout, Yes,
-                                        bad_input, load_settings, resume_if_asked, start)
+from ops.drctl.commands.options import (
+    AsJson,
+    Execute,
+    JournalDir,
+    Overrides,
+    Poll,
+    ProjectDir,
+    Resume,
+    Stack,
+    Timeout,
+    Yes,
+    bad_input,
+    load_settings,
+    resume_if_asked,
+    start,
+)
 
 if TYPE_CHECKING:
     from ops.actions.route53 import DnsLayout
@@ -123,9 +137,6 @@ def regional_images(settings: Any) -> list[dict[str, str]]:
 
 
 # ---- commands --------------------------------------------------------------------------------------------------
-
-ProjectDir = Annotated[Path, typer.Option(help="Where Pulumi.yaml and Pulumi.<stack>.yaml live: the settings are "
-                                               "read there, and a flip made through the API is written there.")]
 
 
 def failover(

@@ -33,6 +33,8 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print the run's journal as
 JournalDir = Annotated[Path | None, typer.Option(help="Where run journals go (default ops/dr/runs).")]
 Timeout = Annotated[float, typer.Option(help="Bound on each wait, seconds.", min=1)]
 Poll = Annotated[float, typer.Option(help="Seconds between polls.", min=0.01)]
+ProjectDir = Annotated[Path, typer.Option(help="Where Pulumi.yaml and Pulumi.<stack>.yaml live: the settings are "
+                                               "read there, and a flip made through the API is written there.")]
 Region = Annotated[str | None, typer.Option(help="Region (default from the stack settings); must be in "
                                                  "allowedRegions.")]
 

@@ -356,7 +356,7 @@ def region_pair(options: SandboxOptions | None = None, *, stack: str = "dr", par
     """Start the pair, yield it, stop everything it started (also on error or Ctrl-C)."""
     from moto.server import ThreadedMotoServer
 
-    from ops.drctl.commands.failover import load_settings
+    from ops.drctl.commands.options import load_settings
     from ops.drctl.sandbox.moto_ext import install_all, rds_global, rds_pitr
 
     options = options or SandboxOptions()

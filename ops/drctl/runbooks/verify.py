@@ -1,0 +1,380 @@
+"""`drctl verify`: is the live account what the DR plan promises (seed 000's acceptance criterion: "Aurora PITR on,
+S3 versioning+CRR, Dynamo Global Tables live")? Read-only: every check is Describe/Get/List/Head.
+
+What is checked comes from the stack settings, named as the Pulumi program names it (`Targets.of`): reading the
+stacks' live outputs would need the Pulumi CLI and both stacks' state, and the names are a pure function of the
+settings (tests/runbooks_verify keeps this file in step with the offline plan of both stacks). Each check is one
+function over boto3 clients and the `ops/actions` functions, and yields one `Check` per resource: PASS or FAIL and
+why. An AWS error (AccessDenied, a missing resource) fails that check only; the others still run.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ops.actions import aurora, backup_points, cloudwatch, dynamodb, route53, s3_versions
+from ops.core.posture import Region, capacity
+
+ALARM_PREFIX = "dr-platform"  # components/alarms.py: dr-platform-<alarm>-<what>
+REPLICATION_RULE_ID = "replicate-everything"  # components/storage.py's rule id
+RTC_MINUTES = 15  # S3 Replication Time Control: an object PENDING longer than this has missed it
+PITR_FRESH_S = 600  # Aurora's LatestRestorableTime trails now by about 5 minutes; twice that is a stalled backup
+DEFAULT_BACKUP_MAX_AGE_HOURS = 24.0
+DEFAULT_SCAN_LIMIT = 10_000  # keys listed per bucket to find its newest object
+
+MakeClient = Callable[[str, str], Any]  # (service, region) → boto3 client
+
+
+@dataclass(frozen=True)
+class Check:
+    check: str
+    resource: str
+    region: str
+    ok: bool
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def line(self) -> str:
+        return f"{'PASS' if self.ok else 'FAIL'}  {self.check:<22} {self.resource} ({self.region}): {self.detail}"
+
+
+@dataclass(frozen=True)
+class Replication:
+    source_bucket: str
+    source_region: str
+    destination_bucket: str
+    destination_region: str
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Every name and threshold the checks need, derived from the settings."""
+
+    primary_region: str
+    dr_region: str
+    posture: str
+    writer_region: str
+    global_cluster_id: str
+    clusters: dict[str, str]  # region → cluster id
+    retention_days: int
+    buckets: dict[str, dict[str, str]]  # bucket setting → {region: bucket name}
+    replications: list[Replication]
+    tables: list[str]
+    vault: str  # region B's copy vault
+    backed_up: list[tuple[str, str]]  # (AWS Backup resource type, resource name) the daily plan covers
+    alarms: dict[str, list[str]]  # region → alarm names
+    endpoints: dict[str, str]  # region → the API endpoint its health check probes
+    standby_serves: bool  # whether the standby region runs services the posture expects to answer health checks
+    max_lag_s: float
+    backup_max_age_hours: float = DEFAULT_BACKUP_MAX_AGE_HOURS
+    scan_limit: int = DEFAULT_SCAN_LIMIT
+
+    @classmethod
+    def of(cls, settings: Any, *, max_lag_s: float | None = None,
+           backup_max_age_hours: float = DEFAULT_BACKUP_MAX_AGE_HOURS, scan_limit: int = DEFAULT_SCAN_LIMIT,
+           vault: str = "backup-b") -> "Targets":
+        a, b = settings.primary_region, settings.dr_region
+        cap = capacity(settings.posture, settings.failover, settings.aurora.instances, settings.compute.production())
+        region_of = {Region.A: a, Region.B: b}
+        writer = region_of[cap.writer_region]
+        buckets = {spec.name: {a: f"{spec.name}-{a}", b: f"{spec.name}-{b}"} for spec in settings.buckets}
+        # stacks/primary.py: A → B always; stacks/dr.py adds B → A while B writes.
+        replications = [Replication(names[a], a, names[b], b) for names in buckets.values()]
+        if cap.s3_replication_from is Region.B:
+            replications += [Replication(names[b], b, names[a], a) for names in buckets.values()]
+
+        def alarm(name: str, what: str = "replication-lag") -> str:
+            return f"{ALARM_PREFIX}-{name}-{what}"
+
+        alarms_a = [name for spec in settings.buckets for name in (
+            alarm(f"s3-{spec.name}-a-to-b"), alarm(f"s3-{spec.name}-a-to-b-failed", "replication-failed"))]
+        alarms_a += [alarm(f"dynamodb-{spec.name}-a-to-b") for spec in settings.tables]
+        alarms_b = [alarm(f"aurora-{b}")] if cap.writer_region is Region.A else []
+        if cap.s3_replication_from is Region.B:
+            alarms_b += [name for spec in settings.buckets for name in (
+                alarm(f"s3-{spec.name}-b-to-a"), alarm(f"s3-{spec.name}-b-to-a-failed", "replication-failed"))]
+        standby_region = Region.B if cap.writer_region is Region.A else Region.A
+        return cls(
+            primary_region=a, dr_region=b, posture=settings.posture.value, writer_region=writer,
+            global_cluster_id=settings.aurora.global_cluster_id,
+            clusters={region: settings.aurora.cluster_id(region) for region in (a, b)},
+            retention_days=settings.aurora.backup_retention_days, buckets=buckets, replications=replications,
+            tables=[spec.name for spec in settings.tables], vault=vault,
+            # stacks/primary.py's backup selection: A's cluster, every table, every bucket in A
+            backed_up=[("Aurora", settings.aurora.cluster_id(a)),
+                       *(("DynamoDB", spec.name) for spec in settings.tables),
+                       *(("S3", names[a]) for names in buckets.values())],
+            alarms={a: alarms_a, b: alarms_b},
+            endpoints={a: settings.dns.primary_endpoint, b: settings.dns.dr_endpoint},
+            standby_serves=standby_region is Region.B and any(count > 0 for count in cap.replicas_b.values()),
+            # the lag alarm's threshold: half the critical RPO (components/alarms.py)
+            max_lag_s=max_lag_s if max_lag_s is not None else settings.objectives.critical.rpo_minutes * 60 / 2,
+            backup_max_age_hours=backup_max_age_hours, scan_limit=scan_limit)
+
+    @property
+    def secondary_region(self) -> str:
+        return self.dr_region if self.writer_region == self.primary_region else self.primary_region
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def _ago(moment: datetime) -> str:
+    seconds = max(0.0, (_now() - _utc(moment)).total_seconds())
+    return f"{seconds:.0f} s ago" if seconds < 3600 else f"{seconds / 3600:.1f} h ago"
+
+
+def _guarded(name: str, resource: str, region: str, probe: Callable[[], tuple[bool, str]]) -> Check:
+    """One check: an AWS error or a missing resource fails it, naming why, and does not stop the others."""
+    try:
+        ok, detail = probe()
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        ok, detail = False, f"{error.get('Code', 'error')}: {error.get('Message', exc)}"
+    except (BotoCoreError, LookupError, ValueError) as exc:
+        ok, detail = False, str(exc)
+    return Check(name, resource, region, ok, detail)
+
+
+# ---- Aurora ----------------------------------------------------------------------------------------------------
+
+def aurora_pitr(make_client: MakeClient, t: Targets) -> Iterator[Check]:
+    """Each cluster keeps continuous backups for at least the configured days and can be restored to minutes ago."""
+    for region, cluster_id in t.clusters.items():
+        def probe(region: str = region, cluster_id: str = cluster_id) -> tuple[bool, str]:
+            window = aurora.pitr_window(make_client("rds", region), cluster_id)
+            problems = []
+            if window["retention_days"] < t.retention_days:
+                problems.append(f"backup retention {window['retention_days']} d, configured {t.retention_days} d")
+            latest = window["latest"]
+            if latest is None or window["earliest"] is None:
+                problems.append("no restorable window (no LatestRestorableTime)")
+            elif (_now() - _utc(latest)).total_seconds() > PITR_FRESH_S:
+                problems.append(f"latest restorable time {_ago(latest)}, more than {PITR_FRESH_S} s")
+            if problems:
+                return False, "; ".join(problems)
+            earliest = _utc(window["earliest"]).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return True, f"retention {window['retention_days']} d; restorable from {earliest} to {_ago(latest)}"
+        yield _guarded("aurora-pitr", cluster_id, region, probe)
+
+
+def aurora_global(make_client: MakeClient, t: Targets) -> Iterator[Check]:
+    """The global cluster holds both regions' clusters, and the expected region writes."""
+    def probe() -> tuple[bool, str]:
+        rds_writer = make_client("rds", t.writer_region)
+        described = aurora.describe_global_cluster(rds_writer, t.global_cluster_id)
+        members = aurora.member_arns(described)
+        arns = {}
+        for region, cluster_id in t.clusters.items():
+            cluster = aurora.describe_cluster(make_client("rds", region), cluster_id)
+            arns[region] = cluster.get("DBClusterArn") if cluster else None
+        missing = [f"{t.clusters[region]} ({region})" for region, arn in arns.items() if arn not in members]
+        if missing:
+            return False, f"not members: {', '.join(missing)} (members: {', '.join(members) or 'none'})"
+        writer = aurora.writer_arn(described)
+        if writer != arns[t.writer_region]:
+            return False, f"writer is {writer}, expected {t.clusters[t.writer_region]} ({t.writer_region})"
+        if described.get("Status") != "available":
+            return False, f"status {described.get('Status')!r}"
+        return True, f"{len(members)} members, {t.clusters[t.writer_region]} writes, available"
+    yield _guarded("aurora-global-cluster", t.global_cluster_id, t.writer_region, probe)
+
+
+def aurora_lag(make_client: MakeClient, t: Targets) -> Iterator[Check]:
+    """The secondary's AuroraGlobalDBReplicationLag (its region's CloudWatch) stays under the threshold."""
+    region = t.secondary_region
+    cluster_id = t.clusters[region]
+
+    def probe() -> tuple[bool, str]:
+        lag = aurora.replication_lag(make_client("cloudwatch", region), cluster_id)
+        if lag is None:
+            return False, "no AuroraGlobalDBReplicationLag datapoints in the last 5 minutes: replication unobserved"
+        if lag > t.max_lag_s:
+            return False, f"lag {lag:g} s is above {t.max_lag_s:g} s"
+        return True, f"worst lag {lag:g} s over 5 minutes (threshold {t.max_lag_s:g} s)"
+    yield _guarded("aurora-replication-lag", cluster_id, region, probe)
+
+
+# ---- S3 --------------------------------------------------------------------------------------------------------
+
+def s3_versioning(make_client: MakeClient, t: Targets) -> Iterator[Check]:
+    """Every bucket, in both regions, is versioned (replication and undelete need it)."""
+    for names in t.buckets.values():
+        for region, bucket in names.items():
+            def probe(region: str = region, bucket: str = bucket) -> tuple[bool, str]:
+                status = s3_versions.versioning_status(make_client("s3", region), bucket)
+                return status == "Enabled", f"versioning {status or 'never enabled'}"
+            yield _guarded("s3-versioning", bucket, region, probe)
+
+
+def s3_replication_rules(make_client: MakeClient, t: Targets) -> Iterator[Check]:
+    """The writer side's rule copies everything to the other region's bucket: enabled, delete markers, RTC."""
+    for replication in t.replications:
+        def probe(r: Replication = replication) -> tuple[bool, str]:
+            rules = s3_versions.replication_rules(make_client("s3", r.source_region), r.source_bucket)
+            rule = next((rule for rule in rules if rule.get("ID") == REPLICATION_RULE_ID), None)
+            if rule is None:
+                return False, f"no replication rule {REPLICATION_RULE_ID!r} (rules: " \
+                              f"{', '.join(str(x.get('ID')) for x in rules) or 'none'})"
+            destination = rule.get("Destination", {})
+            problems = []
+            if rule.get("Status") != "Enabled":
+                problems.append(f"rule {rule.get('Status')}")
+            if destination.get("Bucket") != f"arn:aws:s3:::{r.destination_bucket}":
+                problems.append(f"destination {destination.get('Bucket')}, expected {r.destination_bucket}")
+            if (rule.get("DeleteMarkerReplication") or {}).get("Status") != "Enabled":
+                problems.append("delete markers not replicated")
+            if (destination.get("ReplicationTime") or {}).get("Status") != "Enabled":
+                problems.append("Replication Time Control off")
+            if problems:
+                return False, "; ".join(problems)
+            return True, f"rule {REPLICATION_RULE_ID} enabled to {r.destination_bucket} ({r.destination_region}), " \
+                         "delete markers, RTC 15 min"
+        yield _guarded("s3-replication-rule", replication.source_bucket, replication.source_region, probe)
+
+
+def s3_replication_status(make_client: MakeClient, t: Targets) -> Iterator[Check]:
+    """The newest object of each replicating bucket reached the other region (or is within RTC's 15 minutes)."""
+    for replication in t.replications:
+        def probe(r: Replication = replication) -> tuple[bool, str]:
+            latest = s3_versions.latest_object_replication(make_client("s3", r.source_region), r.source_bucket,
+                                                           scan_limit=t.scan_limit)
+            if latest is None:
+                return True, "bucket is empty: nothing to replicate"
+            scope = f" (newest of the first {latest['scanned']} keys)" if latest["truncated"] else ""
+            age = _ago(latest["last_modified"])
+            fresh = (_now() - _utc(latest["last_modified"])) <= timedelta(minutes=RTC_MINUTES)
+
+            def good(status: str | None) -> bool:
+                return status in ("COMPLETED", "REPLICA") or (status == "PENDING" and fresh)
+
+            bad = [o for o in latest["objects"] if not good(o["replication_status"])]
+            shown = bad or latest["objects"]
+            statuses = ", ".join(f"{o['key']!r} {o['replication_status'] or 'none (no rule applied)'}"
+                                 for o in shown)
+            if bad:
+                late = " (PENDING past RTC's 15 min)" if any(o["replication_status"] == "PENDING" for o in bad) else ""
+                return False, f"newest object written {age}: {statuses}{late}{scope}"
+            return True, f"newest object written {age}: {statuses}{scope}"
+        yield _guarded("s3-replication-status", replication.source_bucket, replication.source_region, probe)
+
+
+# ---- DynamoDB --------------------------------------------------------------------------------------------------
+
+def dynamodb_tables(make_client: MakeClient, t: Targets) -> Iterator[Check]:
+    """Each global table has its replica in the other region ACTIVE, and PITR on in both (PITR is per replica)."""
+    other = {t.primary_region: t.dr_region, t.dr_region: t.primary_region}
+    for table in t.tables:
+        def replica_probe(table: str = table) -> tuple[bool, str]:
+            described = dynamodb.describe_table(make_client("dynamodb", t.primary_region), table)
+            if described is None:
+                raise LookupError(f"table {table!r} does not exist")
+            statuses = dynamodb.replica_statuses(described)
+            status = statuses.get(t.dr_region)
+            if described.get("TableStatus") != "ACTIVE":
+                return False, f"table {described.get('TableStatus')}"
+            if status != "ACTIVE":
+                return False, f"replica in {t.dr_region} {status or 'missing'} (replicas: " \
+                              f"{', '.join(f'{r} {s}' for r, s in statuses.items()) or 'none'})"
+            return True, f"table ACTIVE, replica in {t.dr_region} ACTIVE"
+        yield _guarded("dynamodb-replica", table, t.primary_region, replica_probe)
+        for region in (t.primary_region, other[t.primary_region]):
+            def pitr_probe(table: str = table, region: str = region) -> tuple[bool, str]:
+                status = dynamodb.pitr_status(make_client("dynamodb", region), table)
+                return status == "ENABLED", f"point-in-time recovery {status}"
+            yield _guarded("dynamodb-pitr", table, region, pitr_probe)
+
+
+# ---- AWS Backup ------------------------------------------------------------------------------------------------
+
+def backup_copies(make_client: MakeClient, t: Targets) -> Iterator[Check]:
+    """Region B's vault holds a COMPLETED copy of each backed-up resource newer than the age limit."""
+    try:
+        points = backup_points.recovery_points(make_client("backup", t.dr_region), t.vault)
+        listing_error = None
+    except (ClientError, BotoCoreError, LookupError) as exc:
+        points, listing_error = [], str(exc)
+    for resource_type, name in t.backed_up:
+        def probe(resource_type: str = resource_type, name: str = name) -> tuple[bool, str]:
+            if listing_error:
+                return False, listing_error
+            copies = [p for p in points if p.get("ResourceType") == resource_type and p.get("Status") == "COMPLETED"
+                      and p.get("CreationDate") and backup_points.resource_name(p.get("ResourceArn", "")) == name]
+            if not copies:
+                return False, f"no COMPLETED {resource_type} recovery point in {t.vault}"
+            newest = max(_utc(p["CreationDate"]) for p in copies)
+            age_h = (_now() - newest).total_seconds() / 3600
+            if age_h > t.backup_max_age_hours:
+                return False, f"newest copy {age_h:.1f} h old, more than {t.backup_max_age_hours:g} h"
+            return True, f"newest copy in {t.vault} {age_h:.1f} h old ({len(copies)} completed)"
+        yield _guarded("backup-copy", f"{resource_type} {name}", t.dr_region, probe)
+
+
+# ---- health checks and alarms ----------------------------------------------------------------------------------
+
+def health_checks(make_client: MakeClient, t: Targets) -> Iterator[Check]:
+    """Each region's endpoint has its Route53 health check; the writer's passes, and the standby's too where the
+    posture runs services there (pilot light runs none in B, so B's check failing there is expected)."""
+    try:
+        r53 = make_client("route53", "us-east-1")  # Route53's control plane
+        by_endpoint = route53.health_checks_by_endpoint(r53)
+        listing_error = None
+    except (ClientError, BotoCoreError) as exc:
+        by_endpoint, listing_error = {}, str(exc)
+    for region, endpoint in t.endpoints.items():
+        required = region == t.writer_region or t.standby_serves
+
+        def probe(endpoint: str = endpoint, region: str = region, required: bool = required) -> tuple[bool, str]:
+            if listing_error:
+                return False, listing_error
+            if endpoint not in by_endpoint:
+                return False, "no Route53 health check on this endpoint"
+            healthy, reports = route53.health_status(r53, by_endpoint[endpoint])
+            seen = "; ".join(sorted(set(reports))) or "no checker reports"
+            if healthy:
+                return True, f"healthy ({seen})"
+            if not required:
+                return True, f"not serving, as {t.posture} expects ({seen})"
+            return False, f"failing ({seen})"
+        yield _guarded("health-check", endpoint, region, probe)
+
+
+def alarms(make_client: MakeClient, t: Targets) -> Iterator[Check]:
+    """Every replication alarm the stacks declare exists and is OK."""
+    for region, names in t.alarms.items():
+        if not names:
+            continue
+        try:
+            states = cloudwatch.alarm_states(make_client("cloudwatch", region), names)
+            listing_error = None
+        except (ClientError, BotoCoreError) as exc:
+            states, listing_error = {}, str(exc)
+        for name in names:
+            def probe(name: str = name) -> tuple[bool, str]:
+                if listing_error:
+                    return False, listing_error
+                state = states.get(name)
+                if state is None:
+                    return False, "no such alarm"
+                detail = f"{state['state']}" + (f": {state['reason']}" if state["reason"] else "")
+                return state["state"] == "OK", detail
+            yield _guarded("alarm", name, region, probe)
+
+
+CHECKS = (aurora_pitr, aurora_global, aurora_lag, s3_versioning, s3_replication_rules, s3_replication_status,
+          dynamodb_tables, backup_copies, health_checks, alarms)
+
+
+def run_checks(make_client: MakeClient, targets: Targets) -> list[Check]:
+    return [check for family in CHECKS for check in family(make_client, targets)]

@@ -1,0 +1,53 @@
+"""The names `drctl verify` checks are the names the Pulumi program gives: Targets.of (from the settings) against
+the offline plan of both stacks, as A writes and after failover (what `pulumi up` would create)."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+
+from ops.actions.backup_points import resource_name
+from ops.drctl.commands.restore import backup_vault_name
+from ops.drctl.planning.mockplan import Plan, plan_stack
+from ops.drctl.runbooks.verify import REPLICATION_RULE_ID, Targets
+from stacks.config_files import load_stack_settings
+
+
+def _by_region(plans: list[Plan], type_: str, key: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = defaultdict(set)
+    for plan in plans:
+        for resource in plan.by_type(type_):
+            found[str(resource.region)].add(resource.inputs[key])
+    return dict(found)
+
+
+@pytest.mark.parametrize("overrides", [[], ["failover=true"], ["posture=warm-standby"]], ids=str)
+def test_the_checked_names_are_the_names_both_stacks_plan(overrides: list[str]) -> None:
+    settings = load_stack_settings("dr", overrides)
+    targets = Targets.of(settings, vault=backup_vault_name(settings, settings.dr_region))
+    primary, dr = plan_stack("primary"), plan_stack("dr", overrides)
+    plans = [primary, dr]
+
+    assert _by_region(plans, "aws:cloudwatch/metricAlarm:MetricAlarm", "name") == {
+        region: set(names) for region, names in targets.alarms.items() if names}
+    assert _by_region(plans, "aws:rds/cluster:Cluster", "clusterIdentifier") == {
+        region: {cluster_id} for region, cluster_id in targets.clusters.items()}
+    buckets: dict[str, set[str]] = defaultdict(set)
+    for names in targets.buckets.values():
+        for region, bucket in names.items():
+            buckets[region].add(bucket)
+    assert _by_region(plans, "aws:s3/bucket:Bucket", "bucket") == dict(buckets)
+    planned_rules = {(r.inputs["bucket"], r.region, rule["id"], rule["destination"]["bucket"])
+                     for plan in plans for r in plan.by_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
+                     for rule in r.inputs["rules"]}
+    assert planned_rules == {(r.source_bucket, r.source_region, REPLICATION_RULE_ID,
+                              f"arn:aws:s3:::{r.destination_bucket}") for r in targets.replications}
+    tables = primary.by_type("aws:dynamodb/table:Table")
+    assert {t.inputs["name"] for t in tables} == set(targets.tables)
+    assert all([r["regionName"] for r in t.inputs["replicas"]] == [targets.dr_region] for t in tables)
+    assert targets.vault in _by_region(plans, "aws:backup/vault:Vault", "name")[targets.dr_region]
+    (selection,) = primary.by_type("aws:backup/selection:Selection")
+    assert sorted(resource_name(arn) for arn in selection.inputs["resources"]) == sorted(
+        name for _, name in targets.backed_up)
+    assert {c.inputs["fqdn"] for c in dr.by_type("aws:route53/healthCheck:HealthCheck")} == set(
+        targets.endpoints.values())

@@ -1,0 +1,186 @@
+"""`drctl verify --stack dr` against moto: a world where everything is right passes every check, and each check,
+made to fail once, fails alone and says why (exit 1). Every call it makes is checked against the operator policy
+(the `aws` fixture's runbook_calls)."""
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests.harness.aurora import DR, GLOBAL_ID, PRIMARY
+from tests.harness.moto_extensions import dr_live_state
+from tests.runbooks_verify.conftest import Drctl, World, client, replication_config, verify_json
+
+
+def test_a_world_where_everything_is_right_passes_every_check(world: World, drctl: Drctl) -> None:
+    code, report = verify_json(drctl)
+    failed = [c for c in report["checks"] if not c["ok"]]
+    assert failed == [], [f"{c['check']} {c['resource']}: {c['detail']}" for c in failed]
+    assert code == 0 and report["ok"] is True
+    assert {c["check"] for c in report["checks"]} == {
+        "aurora-pitr", "aurora-global-cluster", "aurora-replication-lag", "s3-versioning", "s3-replication-rule",
+        "s3-replication-status", "dynamodb-replica", "dynamodb-pitr", "backup-copy", "health-check", "alarm"}
+
+
+def test_the_report_is_a_line_per_check_naming_where_the_names_came_from(world: World, drctl: Drctl) -> None:
+    code, output = drctl("verify")
+    lines = output.splitlines()
+    assert code == 0
+    assert lines[0].startswith("drctl verify --stack dr: names from the stack settings (Pulumi.dr.yaml)")
+    checks = [line for line in lines if line.startswith(("PASS", "FAIL"))]
+    assert len(checks) == len(verify_json(drctl)[1]["checks"]) and all(line.startswith("PASS") for line in checks)
+    assert "PASS  aurora-replication-lag dr-core-us-west-2 (us-west-2): worst lag 0.8 s" in output
+    assert lines[-1] == f"{len(checks)}/{len(checks)} checks passed"
+
+
+# ---- each check made to fail once ------------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def aurora_retention_cut(world: World) -> None:
+    client("rds", PRIMARY).modify_db_cluster(DBClusterIdentifier=f"{GLOBAL_ID}-{PRIMARY}", BackupRetentionPeriod=1,
+                                             ApplyImmediately=True)
+
+
+def global_cluster_missing_b(world: World) -> None:
+    client("rds", DR).remove_from_global_cluster(GlobalClusterIdentifier=GLOBAL_ID,
+                                                 DbClusterIdentifier=world.cluster_arns[DR])
+
+
+def lag_above_threshold(world: World) -> None:
+    dr_live_state.publish_aws_metric(DR, "AWS/RDS", "AuroraGlobalDBReplicationLag",
+                                     {"DBClusterIdentifier": f"{GLOBAL_ID}-{DR}"}, 200_000, unit="Milliseconds")
+
+
+def bucket_unversioned(world: World) -> None:
+    bucket = "creator-media-us-west-2"  # empty (moto replicates nothing): made again, never versioned
+    s3 = client("s3", DR)
+    s3.delete_bucket(Bucket=bucket)
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": DR})
+
+
+def bucket_versioning_suspended(world: World) -> None:
+    client("s3", PRIMARY).put_bucket_versioning(Bucket="creator-kyc-documents-us-east-1",
+                                                VersioningConfiguration={"Status": "Suspended"})
+
+
+def replication_rule_missing(world: World) -> None:
+    client("s3", PRIMARY).delete_bucket_replication(Bucket="creator-kyc-documents-us-east-1")
+
+
+def replication_rule_disabled(world: World) -> None:
+    client("s3", PRIMARY).put_bucket_replication(
+        Bucket="creator-media-us-east-1",
+        ReplicationConfiguration=replication_config("creator-media-us-west-2", status="Disabled"))
+
+
+def latest_object_failed(world: World) -> None:
+    time.sleep(1.1)  # a later second than the world's objects: S3 reports LastModified in whole seconds
+    client("s3", PRIMARY).put_object(Bucket="creator-kyc-documents-us-east-1", Key="kyc/0042.pdf", Body=b"%PDF")
+    dr_live_state.set_replication_status("creator-kyc-documents-us-east-1", "kyc/0042.pdf", "FAILED")
+
+
+def replica_not_active(world: World) -> None:
+    dr_live_state.set_replica_status("sessions", DR, "INACCESSIBLE_ENCRYPTION_CREDENTIALS")
+
+
+def replica_without_pitr(world: World) -> None:
+    client("dynamodb", DR).update_continuous_backups(
+        TableName="payments-idempotency", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": False})
+
+
+def backup_copy_stale(world: World) -> None:
+    created = datetime.now(timezone.utc) - timedelta(hours=30)
+    assert dr_live_state.backdate_copies(DR, world.table_arns["sessions"], created) == 2
+
+
+def health_check_failing(world: World, region: str = PRIMARY) -> None:
+    route53 = client("route53", "us-east-1")
+    endpoint = world.targets.endpoints[region]
+    for check in route53.list_health_checks()["HealthChecks"]:
+        if check["HealthCheckConfig"].get("FullyQualifiedDomainName") == endpoint:
+            route53.delete_health_check(HealthCheckId=check["Id"])
+    route53.create_health_check(CallerReference=f"{region}-down", HealthCheckConfig={  # nothing listens there
+        "Type": "HTTPS", "IPAddress": "127.0.0.1", "Port": _free_port(), "FullyQualifiedDomainName": endpoint,
+        "ResourcePath": "/healthz", "RequestInterval": 10, "FailureThreshold": 3})
+
+
+def alarm_in_alarm(world: World) -> None:
+    client("cloudwatch", DR).set_alarm_state(AlarmName=f"dr-platform-aurora-{DR}-replication-lag",
+                                             StateValue="ALARM", StateReason="Threshold Crossed: 3 datapoints")
+
+
+def alarm_missing(world: World) -> None:
+    client("cloudwatch", PRIMARY).delete_alarms(AlarmNames=["dr-platform-dynamodb-sessions-a-to-b-replication-lag"])
+
+
+BREAKAGES = [
+    (aurora_retention_cut, {("aurora-pitr", f"{GLOBAL_ID}-{PRIMARY}")}, "backup retention 1 d, configured 14 d"),
+    (global_cluster_missing_b, {("aurora-global-cluster", GLOBAL_ID)}, f"not members: {GLOBAL_ID}-{DR} ({DR})"),
+    (lag_above_threshold, {("aurora-replication-lag", f"{GLOBAL_ID}-{DR}")}, "lag 200 s is above 150 s"),
+    (bucket_unversioned, {("s3-versioning", "creator-media-us-west-2")}, "versioning never enabled"),
+    (bucket_versioning_suspended, {("s3-versioning", "creator-kyc-documents-us-east-1")}, "versioning Suspended"),
+    (replication_rule_missing, {("s3-replication-rule", "creator-kyc-documents-us-east-1")},
+     "no replication rule 'replicate-everything' (rules: none)"),
+    (replication_rule_disabled, {("s3-replication-rule", "creator-media-us-east-1")}, "rule Disabled"),
+    (latest_object_failed, {("s3-replication-status", "creator-kyc-documents-us-east-1")}, "'kyc/0042.pdf' FAILED"),
+    (replica_not_active, {("dynamodb-replica", "sessions")},
+     f"replica in {DR} INACCESSIBLE_ENCRYPTION_CREDENTIALS"),
+    (replica_without_pitr, {("dynamodb-pitr", "payments-idempotency")}, "point-in-time recovery DISABLED"),
+    (backup_copy_stale, {("backup-copy", "DynamoDB sessions")}, "newest copy 30.0 h old, more than 24 h"),
+    (health_check_failing, {("health-check", "api-a.origin.example.com")}, "failing (Failure: Connection to"),
+    (alarm_in_alarm, {("alarm", f"dr-platform-aurora-{DR}-replication-lag")}, "ALARM: Threshold Crossed"),
+    (alarm_missing, {("alarm", "dr-platform-dynamodb-sessions-a-to-b-replication-lag")}, "no such alarm"),
+]
+
+
+@pytest.mark.parametrize(("breakage", "expected", "why"), BREAKAGES, ids=[b[0].__name__ for b in BREAKAGES])
+def test_each_check_made_to_fail_fails_alone_and_says_why(world: World, drctl: Drctl, breakage: Callable,
+                                                          expected: set[tuple[str, str]], why: str) -> None:
+    breakage(world)
+    code, report = verify_json(drctl)
+    failed = [c for c in report["checks"] if not c["ok"]]
+    assert {(c["check"], c["resource"]) for c in failed} == expected, failed
+    assert why in failed[0]["detail"]
+    assert code == 1 and report["ok"] is False and report["failed"] == 1
+    code, output = drctl("verify")
+    assert code == 1
+    assert any(line.startswith(f"FAIL  {failed[0]['check']}") and why in line for line in output.splitlines())
+
+
+def test_b_failing_its_health_check_is_what_pilot_light_expects_but_not_warm_standby(world: World,
+                                                                                     drctl: Drctl) -> None:
+    health_check_failing(world, DR)  # pilot light runs no services in B: nothing answers B's endpoint
+    code, report = verify_json(drctl)
+    (b_check,) = [c for c in report["checks"] if c["resource"] == "api-b.origin.example.com"]
+    assert code == 0 and b_check["ok"] and b_check["detail"].startswith("not serving, as pilot-light expects")
+    code, report = verify_json(drctl, "--set", "posture=warm-standby")  # B runs the critical services
+    failed = [(c["check"], c["resource"]) for c in report["checks"] if not c["ok"]]
+    assert code == 1 and failed == [("health-check", "api-b.origin.example.com")]
+
+
+def test_thresholds_come_from_the_options(world: World, drctl: Drctl) -> None:
+    code, report = verify_json(drctl, "--max-lag-seconds", "0.5", "--backup-max-age-hours", "1")
+    failed = {(c["check"], c["detail"].split(",")[0]) for c in report["checks"] if not c["ok"]}
+    assert code == 1
+    assert ("aurora-replication-lag", "lag 0.8 s is above 0.5 s") in failed
+    assert {check for check, _ in failed} == {"aurora-replication-lag", "backup-copy"}
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    (["--set", "posture=lukewarm"], "posture"),
+    (["--set", "drRegion=eu-west-1"], "drRegion"),
+    (["--backup-vault", "no vault!"], "--backup-vault"),
+    (["--max-lag-seconds", "inf"], "inf is not a finite number"),
+    (["--scan-limit", "0"], "--scan-limit"),
+], ids=lambda v: str(v))
+def test_bad_input_exits_2_naming_it(drctl: Drctl, args: list[str], named: str) -> None:
+    code, output = drctl("verify", *args)
+    assert code == 2 and named in output
