@@ -115,8 +115,9 @@ def print_table(console: Any, settings: Any, rows: list[Any]) -> None:
                              for line in r.standing)
         console.print(f"    standing in B: {standing}")
     if rows:
-        console.print("RPO terms (every posture alike): " + "; ".join(
-            f"{t.store} ({t.tier}): {t.figures} — {t.source}" for t in rows[0].rpo_terms))
+        console.print("RPO terms (every posture alike):")
+        for t in rows[0].rpo_terms:
+            console.print(f"    {t.store} ({t.tier}): {t.figures} — {t.source}", highlight=False, soft_wrap=True)
     console.print("compute: Aurora instance-hours (--instance-hour-usd) and EKS node-hours (--node-hour-usd) in B, "
                   f"{HOURS_PER_MONTH} h/month. standing: what else B bills per hour or month, counted from the plans "
                   "at list prices (ops/drctl/planning/costs.py). Not counted, they scale with data alike in every "
@@ -128,7 +129,11 @@ def _minutes(value: float) -> str:
 
 
 def _rpo_cell(r: Any, tier: str) -> str:
-    return f"{_minutes(r.rpo_minutes[tier])} (~{_minutes(r.rpo_expected_minutes[tier])})"
+    """The tier's worst bound and, after `~`, its worst expected figure (from the terms: no rounding shown)."""
+    terms = [t for t in r.rpo_terms if t.tier == tier]
+    bound = max((t.bound_minutes for t in terms), default=0.0)
+    expected = max((t.expected_minutes for t in terms), default=0.0)
+    return f"{_minutes(bound)} (~{_minutes(expected)})"
 
 
 @posture_app.command("set")
@@ -153,9 +158,8 @@ def set_posture(
     from ops.drctl.planning.render import render_diff, render_steps
     from ops.drctl.planning.steps import step_order
     from ops.drctl.terminal import stdout_console
-    from stacks.config_files import set_stack_config, stack_file_values
+    from stacks.config_files import set_stack_config, stack_file_values, stack_values
     from stacks.settings import PROJECT_DIR, ConfigError, Role, parse
-    from stacks.config_files import stack_values
 
     known = [p.value for p in Posture]
     if name not in known:
