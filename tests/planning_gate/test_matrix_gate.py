@@ -86,3 +86,14 @@ def test_drctl_posture_check_exits_1_on_a_breach() -> None:
 def test_drctl_assess_bad_config_exits_2_naming_the_key() -> None:
     result = CliRunner().invoke(app, ["assess", "--set", 'objectives.critical={"rtoMinutes": 60, "rpoMinutes": -1}'])
     assert result.exit_code == 2 and "objectives.critical.rpoMinutes" in result.output
+
+
+def test_a_store_tier_the_primary_stack_plans_differently_fails_the_gate() -> None:
+    # The KYC bucket declared critical in the dr stack only: the primary stack tags and alarms it as standard.
+    critical_kyc = ('buckets=[{"name": "creator-kyc-documents", "tier": "critical"}, '
+                    '{"name": "creator-media", "tier": "standard"}]')
+    breaches = matrix_breaches(overrides=[critical_kyc])
+    assert ("creator-kyc-documents-us-east-1: tier critical here but standard in the primary stack's plan: declare "
+            "the same tier in both stack files [stack dr, posture pilot-light, failover false]") in breaches
+    assert ("critical tier RPO: S3 creator-kyc-documents-us-east-1 guaranteed bound 15 min > objective 5 min "
+            "(guaranteed ≤ 15 min, expected ~15 s) [stack dr, posture pilot-light, failover false]") in breaches

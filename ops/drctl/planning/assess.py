@@ -104,6 +104,7 @@ class PostureAssessment:
     recovery_region: str = ""
     rpo_terms: list[RpoTerm] = field(default_factory=list)
     objectives: dict[str, dict[str, float]] = field(default_factory=dict)  # tier -> rto_minutes, rpo_minutes
+    tier_mismatches: list[str] = field(default_factory=list)  # stores whose tier differs between the stacks
     breaches: list[str] = field(default_factory=list)  # one line per broken objective, naming store or step
 
     @property
@@ -206,9 +207,24 @@ def _rpo_terms(settings: Settings, writer_region: str, plans: list[Plan],
     return terms
 
 
+def _tier_mismatches(settings: Settings, primary_plan: Plan) -> list[str]:
+    """A store's tier as this stack declares it against the tier the primary stack planned (its tags and lag
+    alarms follow that one): the assessment would judge a store by a tier its alarms do not watch."""
+    planned = {r.inputs.get("bucket"): r.inputs.get("tags", {}).get("tier")
+               for r in primary_plan.by_type("aws:s3/bucket:Bucket")}
+    planned |= {r.inputs.get("name"): r.inputs.get("tags", {}).get("tier")
+                for r in primary_plan.by_type("aws:dynamodb/table:Table")}
+    from stacks.common import bucket_name
+
+    declared = {bucket_name(spec.name, settings.primary_region): spec.tier.value for spec in settings.buckets}
+    declared |= {spec.name: spec.tier.value for spec in settings.tables}
+    return [f"{store}: tier {tier} here but {planned[store]} in the primary stack's plan: declare the same tier in "
+            "both stack files" for store, tier in declared.items() if planned.get(store) not in (None, tier)]
+
+
 def _breaches(result: PostureAssessment, stack: str, settings: Settings) -> list[str]:
     where = f"[stack {stack}, posture {result.posture}, failover {str(result.failover).lower()}]"
-    found = []
+    found = [f"{line} {where}" for line in result.tier_mismatches]
     for tier in Tier:
         objective = settings.objectives.for_tier(tier)
         rto = result.rto_minutes_by_tier[tier.value]
@@ -274,6 +290,7 @@ def assess_posture(posture: str, settings: Settings, dr_plan: Plan, primary_plan
         result.rpo_why[tier.value] = f"{worst.store}: {worst.figures}" if worst else "no replicated data"
         objective = settings.objectives.for_tier(tier)
         result.objectives[tier.value] = {"rto_minutes": objective.rto_minutes, "rpo_minutes": objective.rpo_minutes}
+    result.tier_mismatches = _tier_mismatches(settings, primary_plan)
     result.breaches = _breaches(result, stack, settings)
     for tier in Tier:
         result.meets[tier.value] = not any(line.startswith(f"{tier} tier ") for line in result.breaches)
