@@ -86,7 +86,7 @@ def print_table(console: Any, settings: Any, rows: list[Any]) -> None:
                    "standing USD/month", "USD/month", "RTO critical", "RTO standard", "RPO critical", "RPO standard",
                    "critical",
                    "standard"):
-        table.add_column(column, no_wrap=column == "posture")
+        table.add_column(column, no_wrap=column == "posture" or column.startswith("RPO"))
     for r in rows:
         table.add_row(r.posture, str(r.instances_b), str(r.nodes_b), f"{r.compute_usd_month:,.0f}",
                       f"{r.standing_usd_month:,.0f}", f"{r.usd_month:,.0f}",
