@@ -97,3 +97,28 @@ def test_a_store_tier_the_primary_stack_plans_differently_fails_the_gate() -> No
             "the same tier in both stack files [stack dr, posture pilot-light, failover false]") in breaches
     assert ("critical tier RPO: S3 creator-kyc-documents-us-east-1 guaranteed bound 15 min > objective 5 min "
             "(guaranteed ≤ 15 min, expected ~15 s) [stack dr, posture pilot-light, failover false]") in breaches
+
+
+def test_a_replication_rule_without_rtc_has_no_guaranteed_bound() -> None:
+    from dataclasses import replace
+
+    from ops.drctl.planning.assess import Assumptions, _rpo_terms
+    from ops.drctl.planning.mockplan import Plan, plan_stack
+    from stacks.config_files import load_stack_settings
+
+    primary = plan_stack("primary")
+
+    def one_rule_without_rtc(resource):  # a copy: the planned resource itself is cached for the session
+        if (resource.type != "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
+                or resource.inputs["bucket"] != "creator-media-us-east-1"):
+            return resource
+        rule = resource.inputs["rules"][0]
+        plain = {**rule, "id": "no-rtc",
+                 "destination": {k: v for k, v in rule["destination"].items() if k != "replicationTime"}}
+        return replace(resource, inputs={**resource.inputs, "rules": [rule, plain]})
+
+    edited = Plan(primary.stack, primary.config, [one_rule_without_rtc(r) for r in primary.resources])
+    terms = {t.store: t for t in _rpo_terms(load_stack_settings("dr"), "us-east-1", [edited], Assumptions())}
+    media = terms["S3 creator-media-us-east-1"]
+    assert media.guaranteed_minutes is None and media.expected_minutes == 15 and "no time bound" in media.source
+    assert terms["S3 creator-kyc-documents-us-east-1"].guaranteed_minutes == 15

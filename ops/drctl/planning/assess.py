@@ -35,6 +35,9 @@ class Assumptions:
     aurora_lag_seconds: float = 1.0  # Aurora Global Database: "typically under a second"
     dynamodb_lag_seconds: float = 1.0  # DynamoDB global tables: "typically within a second"
     s3_expected_seconds: float = 15.0  # S3 replication with RTC: "most objects in seconds"; the bound is the plan's
+    # S3 replication without RTC: "most objects replicate within 15 minutes, sometimes hours" (S3 User Guide,
+    # "Replicating objects"); no SLA.
+    s3_without_rtc_expected_minutes: float = 15.0
     instance_hour_usd: float = 0.26  # list price of the configured instance class; override for yours
     node_hour_usd: float = 0.096  # EKS worker node: m6i.large on-demand list price (us-west-2); override for yours
     # Pilot light: B's node group goes 0 → production and the pods start. EC2 launch, AL2023 bootstrap and the node
@@ -198,12 +201,16 @@ def _rpo_terms(settings: Settings, writer_region: str, plans: list[Plan],
                    and r.region == writer_region):
         source = config.inputs["bucket"]
         rtc = [rule.get("destination", {}).get("replicationTime", {}) for rule in config.inputs.get("rules", [])]
-        guaranteed = max((float(t["time"]["minutes"]) for t in rtc if t.get("status") == "Enabled"), default=None)
+        # A guarantee only when every rule has RTC: objects under a rule without it have no time bound.
+        every_rule = bool(rtc) and all(t.get("status") == "Enabled" for t in rtc)
+        guaranteed = max(float(t["time"]["minutes"]) for t in rtc) if every_rule else None
         terms.append(RpoTerm(f"S3 {source}", tiers.get(source, Tier.CRITICAL.value),
-                             assumptions.s3_expected_seconds / 60, guaranteed,
+                             assumptions.s3_expected_seconds / 60 if every_rule
+                             else assumptions.s3_without_rtc_expected_minutes, guaranteed,
                              "S3 Replication Time Control: 99.99% of objects within the rule's minutes (SLA), "
-                             "most in seconds" if guaranteed is not None else
-                             "S3 replication without RTC: no time bound"))
+                             "most in seconds" if every_rule else
+                             "S3 replication without RTC on every rule: most objects within 15 min, some hours; "
+                             "no time bound"))
     return terms
 
 
