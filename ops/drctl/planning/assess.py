@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ops.core import catalog
 from ops.core.posture import Posture
 from ops.drctl.planning.costs import HOURS_PER_MONTH, CostLine, Prices, standing_costs
 from ops.drctl.planning.mockplan import Plan, plan_stack
@@ -114,14 +115,12 @@ def _nodes_step(nodes_b: int, writer_capacity_minutes: float, assumptions: Assum
 def _search_steps(dr_plan: Plan, assumptions: Assumptions) -> list[Step]:
     """Search (a standard-tier service) answers from B once B has an index: at once where B's search feed keeps
     one (stale by at most its schedule), else after RB-N-04 has rebuilt every configured collection."""
-    from ops.drctl.dataplane.reindex import configured_collections, load_spec
-
     feeds = dr_plan.by_type("kubernetes:batch/v1:CronJob")
     if feeds:
         schedule = feeds[0].inputs["spec"]["schedule"]
         return [Step("search index in B", 0.0, f"kept by B's search feed ({schedule}, UTC): answers at once, "
                                                "missing at most what A indexed since the last run")]
-    documents = sum(load_spec(name).catalog_documents for name in configured_collections())
+    documents = sum(catalog.load_spec(name).catalog_documents for name in catalog.collections())
     if not documents:
         return []
     minutes = documents / assumptions.reindex_docs_per_second / 60
