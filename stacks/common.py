@@ -29,10 +29,6 @@ def aurora_args(settings: Settings) -> AuroraSettingsArgs:
                               database_name=a.database_name, master_username=a.master_username)
 
 
-def bucket_name(base: str, region: str) -> str:
-    return f"{base}-{region}"
-
-
 def bucket_lag_alarm(settings: Settings, name: str, tier: Tier, source: pulumi.Input[str],
                      destination: pulumi.Input[str], direction: str) -> LagAlarm:
     """S3 replication lag (seconds; published in the source bucket's region) at half the tier's RPO."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from ops.actions import rds_restore
 from ops.actions.aurora import describe_cluster
+from ops.core import naming
 from ops.drctl.runbooks.engine import BadInput, RunContext, Runbook, Step
 
 NAME = "RB-N-02 Aurora point-in-time restore"
@@ -102,7 +103,7 @@ def _writer(ctx: RunContext) -> dict[str, Any]:
 
 def _wait_writer(ctx: RunContext) -> dict[str, Any]:
     p = ctx.params
-    ready = rds_restore.wait_writer(_rds(ctx), p["new_cluster_id"], f"{p['new_cluster_id']}-writer",
+    ready = rds_restore.wait_writer(_rds(ctx), p["new_cluster_id"], naming.restored_writer_id(p["new_cluster_id"]),
                                     timeout_s=p["timeout_s"], poll_s=p["poll_s"])
     ctx.console.print(f"[bold green]restored cluster {ready['cluster']} endpoint:[/bold green] "
                       f"{ready['endpoint']}:{ready['port']}")
@@ -125,7 +126,8 @@ def _plan_wait_cluster(ctx: RunContext) -> list[str]:
 
 def _plan_wait_writer(ctx: RunContext) -> list[str]:
     p = ctx.params
-    return [f"rds:DescribeDBInstances(DBInstanceIdentifier={p['new_cluster_id']}-writer) every {p['poll_s']:g} s "
+    return [f"rds:DescribeDBInstances(DBInstanceIdentifier={naming.restored_writer_id(p['new_cluster_id'])}) "
+            f"every {p['poll_s']:g} s "
             f"until available and the cluster's writer (at most {p['timeout_s']:g} s); print the endpoint"]
 
 
