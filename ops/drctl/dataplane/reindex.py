@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING, Any
 from ops.actions import secrets
 from ops.core import catalog
 from ops.core.catalog import CATALOG_DIR as CONFIG_DIR
-from ops.core.catalog import CATALOG_FILE as CONFIG_FILE  # noqa: F401 (the tests and the bench name it here)
 from ops.core.catalog import CatalogError, IndexSpec
 from ops.drctl.dataplane.sql_source import (
     DEFAULT_STATEMENT_TIMEOUT_S,
