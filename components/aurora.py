@@ -15,8 +15,9 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.base import child, data
+from ops.core import naming
+from ops.core.naming import ENGINE
 
-ENGINE = "aurora-postgresql"
 MEMBERSHIP_FIELDS = ["global_cluster_identifier", "replication_source_identifier"]
 # Engine upgrades go through the global cluster, which upgrades its members; ignoring the members' version
 # avoids the provider's "inconsistent final plan" during an upgrade (pulumi-aws GlobalCluster docs).
@@ -50,7 +51,7 @@ def _parameter_group(owner: pulumi.Resource, name: str, engine_version: str,
     """TLS-only connections (rds.force_ssl) and connection logging for audits."""
     major = engine_version.split(".")[0]
     return aws.rds.ClusterParameterGroup(
-        f"{name}-params", name=f"{name}-params", family=f"aurora-postgresql{major}",
+        f"{name}-params", name=f"{name}-params", family=f"{ENGINE}{major}",
         description="dr-platform: TLS only",
         parameters=[aws.rds.ClusterParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
                     aws.rds.ClusterParameterGroupParameterArgs(name="log_connections", value="1")],
@@ -61,9 +62,10 @@ def _instances(owner: pulumi.Resource, cluster: aws.rds.Cluster, cluster_id: str
                settings: AuroraSettingsArgs, placement: ClusterPlacement) -> list[aws.rds.ClusterInstance]:
     return [
         aws.rds.ClusterInstance(
-            f"{cluster_id}-{index}", identifier=f"{cluster_id}-{index}", cluster_identifier=cluster.id,
-            engine=ENGINE, engine_version=settings.engine_version, instance_class=settings.instance_class,
-            db_subnet_group_name=placement.subnet_group_name, publicly_accessible=False,
+            naming.instance_id(cluster_id, index), identifier=naming.instance_id(cluster_id, index),
+            cluster_identifier=cluster.id, engine=ENGINE, engine_version=settings.engine_version,
+            instance_class=settings.instance_class, db_subnet_group_name=placement.subnet_group_name,
+            publicly_accessible=False,
             performance_insights_enabled=True, performance_insights_kms_key_id=placement.kms_key_arn,
             auto_minor_version_upgrade=True, promotion_tier=index,
             opts=child(owner, placement.provider))
@@ -113,7 +115,7 @@ class AuroraGlobalPrimary(pulumi.ComponentResource):
         password = random.RandomPassword(f"{name}-master-password", length=40, special=True,
                                          override_special=PASSWORD_SPECIALS,
                                          opts=pulumi.ResourceOptions(parent=self))
-        cluster_id = f"{s.global_cluster_id}-{p.region}"
+        cluster_id = naming.regional_cluster_id(s.global_cluster_id, p.region)
         params = _parameter_group(self, cluster_id, s.engine_version, p.provider)
         cluster = aws.rds.Cluster(
             cluster_id, global_cluster_identifier=global_cluster.id,
@@ -164,7 +166,7 @@ class AuroraSecondary(pulumi.ComponentResource):
     def __init__(self, name: str, args: AuroraSecondaryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("dr-platform:aurora:AuroraSecondary", name, None, opts)
         s, p = args.settings, args.placement
-        cluster_id = f"{s.global_cluster_id}-{p.region}"
+        cluster_id = naming.regional_cluster_id(s.global_cluster_id, p.region)
         params = _parameter_group(self, cluster_id, s.engine_version, p.provider)
         cluster = aws.rds.Cluster(
             cluster_id, global_cluster_identifier=args.global_cluster_id, tags=args.tags,

@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import child, data
+from ops.core import naming
 
 SCHEDULE = "cron(0 5 ? * * *)"  # daily 05:00 UTC, after Aurora's own backup window
 RETENTION_DAYS = 35
@@ -49,9 +50,11 @@ class CrossRegionBackup(pulumi.ComponentResource):
             f"{name}-settings-{suffix}", resource_type_opt_in_preference=OPT_IN,
             resource_type_management_preference=FULL_MANAGEMENT, opts=child(self, provider))
             for suffix, provider in (("a", args.primary_provider), ("b", args.dr_provider))]
-        vault_a = aws.backup.Vault(f"{name}-vault-a", name=f"{name}-a", kms_key_arn=args.primary_kms_key_arn,
+        vault_a = aws.backup.Vault(f"{name}-vault-a", name=naming.backup_vault_name(name, "a"),
+                                   kms_key_arn=args.primary_kms_key_arn,
                                    opts=data(self, args.primary_provider))
-        vault_b = aws.backup.Vault(f"{name}-vault-b", name=f"{name}-b", kms_key_arn=args.dr_kms_key_arn,
+        vault_b = aws.backup.Vault(f"{name}-vault-b", name=naming.backup_vault_name(name, "b"),
+                                   kms_key_arn=args.dr_kms_key_arn,
                                    opts=data(self, args.dr_provider))
         plan = aws.backup.Plan(
             f"{name}-daily", name=f"{name}-daily",

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import child
+from ops.core import naming
 
 HEALTH_CHECK_INTERVAL_S = 10  # fast health checks: 10 s × 3 failures = 30 s to detect
 HEALTH_CHECK_FAILURES = 3
@@ -57,9 +58,10 @@ class ApiDns(pulumi.ComponentResource):
                 opts=child(self, args.provider, depends_on=list(args.after)), **routing)  # type: ignore[arg-type]
 
         if args.routing == "failover":
-            record("primary", args.writer, failover_routing_policies=[{"type": "PRIMARY"}])
-            record("secondary", args.standby, failover_routing_policies=[{"type": "SECONDARY"}])
+            record(naming.PRIMARY_RECORD, args.writer, failover_routing_policies=[{"type": "PRIMARY"}])
+            record(naming.SECONDARY_RECORD, args.standby, failover_routing_policies=[{"type": "SECONDARY"}])
         else:
             for region in sorted((args.writer, args.standby), key=lambda r: r.key):
-                record(f"region-{region.key}", region, weighted_routing_policies=[{"weight": region.weight}])
+                record(naming.weighted_record(region.key), region,
+                       weighted_routing_policies=[{"weight": region.weight}])
         self.register_outputs({"fqdn": fqdn})

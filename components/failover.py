@@ -26,7 +26,7 @@ from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateRes
 
 DEFAULT_POLL_SECONDS = 10  # a role change takes about a minute on AWS; polling faster only spends API quota
 # The action code the provider runs, in import order (each may import the ones before it).
-ACTION_MODULES = ("ops.actions.polling", "ops.actions.aws", "ops.actions.aurora")
+ACTION_MODULES = ("ops.core.naming", "ops.actions.polling", "ops.actions.aws", "ops.actions.aurora")
 PROJECT_PACKAGES = {"ops", "components", "scripts", "stacks", "policy"}
 # Copies live under this name, which no process can import: dill then pickles their code by value.
 BY_VALUE_PACKAGE = "dr_platform_by_value"

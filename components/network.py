@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import child
+from ops.core import naming
 
 AZ_COUNT = 3
 POSTGRES_PORT = 5432
@@ -55,10 +56,12 @@ class Network(pulumi.ComponentResource):
                            opts=child(self, args.provider))
             for index, block in enumerate(private_subnet_cidrs(args.cidr))
         ]
-        subnet_group = aws.rds.SubnetGroup(f"{name}-db", name=f"{name}-db",
+        subnet_group_name = naming.db_subnet_group_name(name)
+        subnet_group = aws.rds.SubnetGroup(subnet_group_name, name=subnet_group_name,
                                            description="Aurora subnets across three AZs",
                                            subnet_ids=[s.id for s in subnets], opts=child(self, args.provider))
-        db_sg = self._open_to_vpc_only(f"{name}-db", "postgres", POSTGRES_PORT, "Aurora PostgreSQL", args, vpc)
+        db_sg = self._open_to_vpc_only(naming.db_security_group_name(name), "postgres", POSTGRES_PORT,
+                                       "Aurora PostgreSQL", args, vpc)
         route_table = aws.ec2.RouteTable(f"{name}-private", vpc_id=vpc.id, tags={"Name": f"{name}-private"},
                                          opts=child(self, args.provider))
         for index, subnet in enumerate(subnets):

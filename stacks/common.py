@@ -1,8 +1,6 @@
 """What both stacks derive the same way from settings."""
 from __future__ import annotations
 
-import json
-
 import pulumi
 import pulumi_aws as aws
 
@@ -15,11 +13,9 @@ from components.network import Network
 from components.registry import ContainerRegistry, ContainerRegistryArgs
 from components.search_feed import SearchFeed, SearchFeedArgs
 from components.storage import REPLICATION_RULE_ID
+from ops.core import catalog
 from ops.core.images import reference_of, regional_image, registry_host, repository_of
-from ops.core.paths import SEARCH_CATALOG
 from stacks.settings import PROJECT, ApiAccess, Settings, Tier
-
-SEARCH_CONFIG = SEARCH_CATALOG  # RB-N-04's collections, one source
 
 
 def provider(settings: Settings, region: str):
@@ -159,10 +155,6 @@ def export_next_steps(settings: Settings, stack: str, pushes: pulumi.Input[list[
     pulumi.export("nextSteps", pulumi.Output.from_input(pushes).apply(lambda commands: [*commands, *tunnel, *flip]))
 
 
-def search_collections() -> list[str]:
-    return sorted(json.loads(SEARCH_CONFIG.read_text())["collections"])
-
-
 def search_feed(settings: Settings, region: str, provider, cluster: Compute, account: pulumi.Output[str],
                 source_host: pulumi.Input[str], secret_arn: pulumi.Input[str],
                 secret_key_arn: pulumi.Input[str]) -> SearchFeed:
@@ -175,7 +167,7 @@ def search_feed(settings: Settings, region: str, provider, cluster: Compute, acc
         image=account.apply(lambda resolved: regional_image(c.ops_image, resolved, region)),
         schedule=c.search_feed_schedule, source_host=source_host, database=settings.aurora.database_name,
         secret_arn=secret_arn, secret_key_arn=secret_key_arn, typesense_url=cluster.typesense_url,
-        collections=search_collections()))
+        collections=catalog.collections()))
 
 
 def container_registry(settings: Settings, provider_a, provider_b, primary_kms_key_arn: pulumi.Input[str],

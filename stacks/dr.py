@@ -10,6 +10,7 @@ from components.dns import ApiDns, ApiDnsArgs, RegionEndpoint
 from components.failover import AuroraWriterRegion, AuroraWriterRegionArgs
 from components.network import Network, NetworkArgs
 from components.storage import BucketReplication, BucketReplicationArgs, failed_replication_alarm
+from ops.core import naming
 from ops.core.posture import Capacity, Region, capacity
 from stacks.common import (
     account_id,
@@ -34,8 +35,8 @@ def build(settings: Settings) -> None:
     primary = pulumi.StackReference(settings.primary_stack)
     replica_key_arn = primary.require_output("kmsReplicaKeyArn")
 
-    network = Network(f"network-{b}", NetworkArgs(cidr=settings.network.dr_cidr, provider=provider_b, region=b,
-                                                  private_cluster_endpoints=cap.eks_nodes_b > 0))
+    network = Network(naming.network_name(b), NetworkArgs(
+        cidr=settings.network.dr_cidr, provider=provider_b, region=b, private_cluster_endpoints=cap.eks_nodes_b > 0))
     secondary = AuroraSecondary("aurora", AuroraSecondaryArgs(
         settings=aurora_args(settings),
         placement=ClusterPlacement(region=b, provider=provider_b, subnet_group_name=network.db_subnet_group_name,

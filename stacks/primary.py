@@ -18,7 +18,7 @@ from components.storage import (
     failed_replication_alarm,
 )
 from components.tables import GlobalTable, GlobalTableArgs
-from ops.core.naming import bucket_name
+from ops.core import naming
 from ops.core.posture import capacity
 from stacks.common import (
     account_id,
@@ -41,8 +41,9 @@ def build(settings: Settings) -> None:
     key = MultiRegionKey("data-key", MultiRegionKeyArgs(alias="dr-platform-data", primary_provider=provider_a,
                                                         replica_provider=provider_b))
     cap = capacity(settings.posture, False, settings.aurora.instances, settings.compute.production())
-    network = Network(f"network-{a}", NetworkArgs(cidr=settings.network.primary_cidr, provider=provider_a, region=a,
-                                                  private_cluster_endpoints=cap.eks_nodes_a > 0))
+    network = Network(naming.network_name(a), NetworkArgs(
+        cidr=settings.network.primary_cidr, provider=provider_a, region=a,
+        private_cluster_endpoints=cap.eks_nodes_a > 0))
     aurora = AuroraGlobalPrimary("aurora", AuroraGlobalPrimaryArgs(
         settings=aurora_args(settings),
         placement=ClusterPlacement(region=a, provider=provider_a, subnet_group_name=network.db_subnet_group_name,
@@ -60,10 +61,10 @@ def build(settings: Settings) -> None:
     lag_alarms: list[LagAlarm] = []
     for spec in settings.buckets:
         bucket_a = SecureBucket(f"bucket-{spec.name}-a", SecureBucketArgs(
-            bucket_name=bucket_name(spec.name, a), kms_key_arn=key.primary_arn, provider=provider_a,
+            bucket_name=naming.bucket_name(spec.name, a), kms_key_arn=key.primary_arn, provider=provider_a,
             tier=spec.tier.value))
         bucket_b = SecureBucket(f"bucket-{spec.name}-b", SecureBucketArgs(
-            bucket_name=bucket_name(spec.name, b), kms_key_arn=key.replica_arn, provider=provider_b,
+            bucket_name=naming.bucket_name(spec.name, b), kms_key_arn=key.replica_arn, provider=provider_b,
             tier=spec.tier.value))
         BucketReplication(f"replication-{spec.name}-a-to-b", BucketReplicationArgs(
             source_bucket=bucket_a.name, source_arn=bucket_a.arn, source_key_arn=key.primary_arn, source_region=a,
@@ -89,7 +90,7 @@ def build(settings: Settings) -> None:
         region=a, alarms=lag_alarms, provider=provider_a, account_id=account,
         subscribers=[AlertSubscriber(s.protocol, s.endpoint) for s in settings.alerts.subscriptions]))
 
-    backup = CrossRegionBackup("backup", BackupArgs(
+    backup = CrossRegionBackup(naming.BACKUP_COMPONENT, BackupArgs(
         primary_provider=provider_a, dr_provider=provider_b, primary_kms_key_arn=key.primary_arn,
         dr_kms_key_arn=key.replica_arn,
         resource_arns=[aurora.cluster_arn, *tables.values(), *(v["primaryArn"] for v in buckets.values())]))

@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from ops.core import naming
 from ops.core.paths import REPO_ROOT
 from ops.core.posture import ComputeProduction, Posture, ServiceCount
 
@@ -104,7 +105,7 @@ class AuroraSettings(Strict):
     master_username: str = Field("dbadmin", pattern=r"^[a-z][a-z0-9_]{0,15}$")
 
     def cluster_id(self, region: str) -> str:
-        return f"{self.global_cluster_id}-{region}"
+        return naming.regional_cluster_id(self.global_cluster_id, region)
 
 
 class BucketSettings(Strict):
@@ -242,9 +243,9 @@ class ComputeSettings(Strict):
     search_feed_schedule: str = Field("17 * * * *", pattern=r"^\S+( \S+){4}$")
 
     def cluster_name(self, region: str) -> str:
-        return f"platform-{region}"
+        return naming.eks_cluster_name(region)
 
-    nodegroup_name: ClassVar[str] = "general"
+    nodegroup_name: ClassVar[str] = naming.NODEGROUP_NAME
 
     def images(self) -> list[str]:
         """Every image the cluster runs: the services' and Typesense's."""

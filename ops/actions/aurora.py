@@ -15,8 +15,8 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 
 from ops.actions.polling import poll_until
+from ops.core.naming import ENGINE, instance_id
 
-ENGINE = "aurora-postgresql"
 PromotionMode = Literal["planned", "unplanned"]
 
 
@@ -94,7 +94,7 @@ def missing_instance_ids(rds: Any, cluster_id: str, count: int) -> list[str]:
     """Instance ids `<cluster>-<n>` (the names the Pulumi program gives) still needed to reach `count`."""
     existing = {i["DBInstanceIdentifier"] for i in cluster_instances(rds, cluster_id)}
     missing = max(0, count - len(existing))
-    candidates = (f"{cluster_id}-{n}" for n in range(count + len(existing)))
+    candidates = (instance_id(cluster_id, n) for n in range(count + len(existing)))
     return [name for name in candidates if name not in existing][:missing]
 
 

@@ -29,6 +29,7 @@ from botocore.exceptions import ClientError
 
 from ops.actions.aurora import cluster_instances, describe_cluster, describe_instance, wait_cluster_available
 from ops.actions.polling import poll_until
+from ops.core import naming
 
 RUN_TAG = "drctl:run-id"
 SOURCE_TAG = "drctl:restored-from"
@@ -186,7 +187,7 @@ def snapshot_restore_request(*, snapshot: dict[str, Any], new_cluster_id: str, p
 
 def writer_request(*, cluster_id: str, instance_class: str, engine: str, run_id: str,
                    publicly_accessible: bool = False) -> dict[str, Any]:
-    return {"DBInstanceIdentifier": f"{cluster_id}-writer", "DBClusterIdentifier": cluster_id,
+    return {"DBInstanceIdentifier": naming.restored_writer_id(cluster_id), "DBClusterIdentifier": cluster_id,
             "DBInstanceClass": instance_class, "Engine": engine, "PubliclyAccessible": publicly_accessible,
             "Tags": [{"Key": RUN_TAG, "Value": run_id}]}
 

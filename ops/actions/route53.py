@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ops.actions.polling import poll_until
+from ops.core import naming
 
 PLACEHOLDER = re.compile(r"^\{\{health-check:(?P<endpoint>[^}]+)\}\}$")
 
@@ -46,11 +47,11 @@ def change_batch(layout: DnsLayout, *, writer: str, weights: tuple[int, int], co
             "HealthCheckId": health_check_placeholder(endpoint), "ResourceRecords": [{"Value": endpoint}]}}
 
     if layout.routing == "failover":
-        changes = [upsert("primary", endpoints[writer], Failover="PRIMARY"),
-                   upsert("secondary", endpoints[standby], Failover="SECONDARY")]
+        changes = [upsert(naming.PRIMARY_RECORD, endpoints[writer], Failover="PRIMARY"),
+                   upsert(naming.SECONDARY_RECORD, endpoints[standby], Failover="SECONDARY")]
     else:
-        changes = [upsert("region-a", endpoints["a"], Weight=weights[0]),
-                   upsert("region-b", endpoints["b"], Weight=weights[1])]
+        changes = [upsert(naming.weighted_record("a"), endpoints["a"], Weight=weights[0]),
+                   upsert(naming.weighted_record("b"), endpoints["b"], Weight=weights[1])]
     return {"Comment": comment, "Changes": changes}
 
 

@@ -1,6 +1,81 @@
-"""Names both the Pulumi program and the toolkit spell: one definition each."""
+"""The names both sides spell: the Pulumi program gives them, the toolkit finds the same resources by them through
+the AWS API (during a regional outage it cannot ask the program). Each name is defined once, here."""
 from __future__ import annotations
 
+from typing import Final
+
+# ---- Aurora ------------------------------------------------------------------------------------------------------
+
+ENGINE: Final = "aurora-postgresql"
+
+
+def regional_cluster_id(global_cluster_id: str, region: str) -> str:
+    """A member cluster of the global database: `dr-core-us-west-2`."""
+    return f"{global_cluster_id}-{region}"
+
+
+def instance_id(cluster_id: str, index: int) -> str:
+    """The program's `index`-th instance of a cluster (0 = the first, promotion tier 0): `dr-core-us-east-1-0`."""
+    return f"{cluster_id}-{index}"
+
+
+def restored_writer_id(cluster_id: str) -> str:
+    """The writer instance a restore (RB-N-02, snapshot restore) creates in its new cluster."""
+    return f"{cluster_id}-writer"
+
+
+# ---- Route53: the API record's set identifiers -------------------------------------------------------------------
+
+PRIMARY_RECORD: Final = "primary"  # failover routing: the writer region's record
+SECONDARY_RECORD: Final = "secondary"
+
+
+def weighted_record(region_key: str) -> str:
+    """Weighted routing's record of region "a" or "b": `region-a`."""
+    return f"region-{region_key}"
+
+
+# ---- network -----------------------------------------------------------------------------------------------------
+
+def network_name(region: str) -> str:
+    """The region's Network component, whose name prefixes its VPC, subnets and groups."""
+    return f"network-{region}"
+
+
+def db_subnet_group_name(network: str) -> str:
+    return f"{network}-db"
+
+
+def db_security_group_name(network: str) -> str:
+    return f"{network}-db"
+
+
+# ---- AWS Backup --------------------------------------------------------------------------------------------------
+
+BACKUP_COMPONENT: Final = "backup"
+
+
+def backup_vault_name(component: str, side: str) -> str:
+    """Region A's vault (`side` "a") or region B's copy vault ("b") of a CrossRegionBackup: `backup-b`."""
+    return f"{component}-{side}"
+
+
+# ---- EKS ---------------------------------------------------------------------------------------------------------
+
+NODEGROUP_NAME: Final = "general"
+
+
+def eks_cluster_name(region: str) -> str:
+    return f"platform-{region}"
+
+
+def nodegroup_path(region: str) -> str:
+    """`CLUSTER/NODEGROUP` of the region's managed node group, as `drctl failover --nodegroup` takes it."""
+    return f"{eks_cluster_name(region)}/{NODEGROUP_NAME}"
+
+
+# ---- S3 ----------------------------------------------------------------------------------------------------------
 
 def bucket_name(base: str, region: str) -> str:
+    """A configured bucket's name in `region` (bucket names are global, so each region's copy carries it)."""
     return f"{base}-{region}"

@@ -78,23 +78,27 @@ class SearchLog:
 
 def pregenerated_batches(dsn: str, collection: str, batch_size: int) -> list[bytes]:
     """The reindex's own documents (same SQL), as JSONL batches, held in memory for the raw import."""
-    from ops.drctl.dataplane import reindex
+    from ops.core import catalog
+    from ops.drctl.dataplane import sql_source
 
-    spec = reindex.load_spec(collection)
-    with reindex.connect_source(dsn) as conn:
-        documents = reindex.document_sql(spec, reindex.source_columns(conn, spec.table))
-        return [b.body for b in reindex.stream_batches(conn, spec, documents, reindex.phase_filter(None, "all"),
-                                                       None, batch_size)]
+    spec = catalog.load_spec(collection)
+    with sql_source.connect_source(dsn) as conn:
+        documents = sql_source.document_sql(spec, sql_source.source_columns(conn, spec.table))
+        return [b.body for b in sql_source.stream_batches(conn, spec, documents, sql_source.phase_filter(None, "all"),
+                                                          None, batch_size)]
 
 
 def raw_import(url: str, api_key: str, bodies: list[bytes], concurrency: int) -> float:
     """Seconds to import the pre-generated batches into a fresh collection."""
+    from ops.core import catalog
     from ops.drctl.dataplane import reindex
+    from ops.drctl.dataplane.sql_source import Batch
+    from ops.drctl.dataplane.typesense_client import TypesenseClient
 
-    client = reindex.TypesenseClient(url, api_key)
-    schema = {**reindex.load_spec("products").schema, "name": "products_raw_bench"}
+    client = TypesenseClient(url, api_key)
+    schema = {**catalog.load_spec("products").schema, "name": "products_raw_bench"}
     client.ensure_collection(schema)
-    batches = (reindex.Batch(i, i, body.count(b"\n") + 1, body) for i, body in enumerate(bodies))
+    batches = (Batch(i, i, body.count(b"\n") + 1, body) for i, body in enumerate(bodies))
     started = time.perf_counter()
     reindex.import_batches(batches, lambda b: client.import_batch(schema["name"], b.body), concurrency,
                            reindex.Progress(), lambda p: None)
@@ -103,11 +107,15 @@ def raw_import(url: str, api_key: str, bodies: list[bytes], concurrency: int) ->
 
 def old_generation(url: str, api_key: str, bodies: list[bytes], round_no: int) -> str:
     """A fresh previous collection behind the alias (the first documents), as a rebuild finds it."""
-    from ops.drctl.dataplane import reindex
+    from datetime import UTC, datetime
 
-    client = reindex.TypesenseClient(url, api_key)
-    name = reindex.versioned_name("products", reindex.datetime(2020, 1, round_no, tzinfo=reindex.UTC))
-    client.ensure_collection({**reindex.load_spec("products").schema, "name": name})
+    from ops.core import catalog
+    from ops.drctl.dataplane import reindex
+    from ops.drctl.dataplane.typesense_client import TypesenseClient
+
+    client = TypesenseClient(url, api_key)
+    name = reindex.versioned_name("products", datetime(2020, 1, round_no, tzinfo=UTC))
+    client.ensure_collection({**catalog.load_spec("products").schema, "name": name})
     lines = b"\n".join(bodies).split(b"\n")[:OLD_GENERATION_DOCS]
     client.import_batch(name, b"\n".join(lines))
     client.point_alias("products", name)
@@ -119,9 +127,10 @@ def whole_reindex(dsn: str, url: str, journal_dir: Path, batch_size: int, concur
     from rich.console import Console
 
     from ops.drctl.dataplane import reindex
+    from ops.drctl.dataplane.sql_source import Snapshot
     from ops.drctl.runbooks.engine import Journal, run
 
-    reindex.Snapshot.isolation = isolation
+    Snapshot.isolation = isolation
 
     params = reindex.run_params(source=dsn, typesense_url=url, api_key_env=API_KEY_ENV, collection="products",
                                 hot_slice=HOT_SLICE, batch_size=batch_size, concurrency=concurrency,
@@ -130,7 +139,7 @@ def whole_reindex(dsn: str, url: str, journal_dir: Path, batch_size: int, concur
     code = run(reindex.runbook(), params, execute=True, journal_dir=journal_dir,
                console=Console(file=io.StringIO()))
     seconds = time.perf_counter() - started
-    reindex.Snapshot.isolation = "REPEATABLE_READ"
+    Snapshot.isolation = "REPEATABLE_READ"
     journal = Journal.model_validate_json(max(journal_dir.glob("2*.json"), key=os.path.getmtime).read_text())
     if code != 0:
         raise SystemExit(f"reindex failed: {journal.error}")

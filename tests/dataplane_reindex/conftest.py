@@ -17,10 +17,11 @@ import pytest
 import requests
 from typer.testing import CliRunner
 
-from ops.drctl.sandbox.catalog import seed_products
-from ops.drctl.dataplane.reindex import CONFIG_DIR, CONFIG_FILE
+from ops.core.catalog import CATALOG_DIR as CONFIG_DIR
+from ops.core.catalog import CATALOG_FILE as CONFIG_FILE
 from ops.drctl.cli import app
 from ops.drctl.runbooks.engine import Journal
+from ops.drctl.sandbox.catalog import seed_products
 from ops.drctl.sandbox.postgres import PgCluster, pg_cluster
 from ops.drctl.sandbox.typesense import TypesenseServer, typesense_server
 

@@ -15,7 +15,9 @@ import pytest
 import requests
 
 from scripts.bench.reindex import SearchLog
-from ops.drctl.dataplane.reindex import CONFIG_DIR, Batch, Progress, Watermark, load_checkpoint
+from ops.core.catalog import CATALOG_DIR as CONFIG_DIR
+from ops.drctl.dataplane.reindex import Progress, Watermark, load_checkpoint
+from ops.drctl.dataplane.sql_source import Batch
 from ops.drctl.runbooks.engine import Journal
 from tests.dataplane_reindex.conftest import API_KEY_ENV, ROWS, World, journal_from
 from ops.drctl.sandbox.typesense import TypesenseServer, typesense_server

@@ -75,7 +75,8 @@ def test_cli_node_hour_price() -> None:
 
 
 def test_standard_tier_waits_for_b_search_index_and_the_rate_is_an_assumption() -> None:
-    from ops.drctl.dataplane.reindex import configured_collections, load_spec
+    from ops.core.catalog import collections as configured_collections
+    from ops.core.catalog import load_spec
 
     documents = sum(load_spec(name).catalog_documents for name in configured_collections())
     _, rows = assess("dr", assumptions=Assumptions(reindex_docs_per_second=1000))

@@ -10,7 +10,7 @@ import pytest
 
 from components.compute import Compute, ComputeArgs, NodeCounts, Workload, ami_type
 from ops.drctl.planning.mockplan import Plan, plan_stack
-from stacks.common import search_collections
+from ops.core.catalog import collections as search_collections
 from stacks.config_files import load_stack_settings
 from tests.foundation.conftest import RecordingMocks
 

@@ -9,7 +9,7 @@ import pytest
 from ops.core.posture import Posture, capacity
 from components.search_feed import SERVICE_ACCOUNT
 from ops.drctl.planning.mockplan import Plan
-from stacks.common import search_collections
+from ops.core.catalog import collections as search_collections
 
 CRON_JOB = "kubernetes:batch/v1:CronJob"
 

@@ -15,10 +15,27 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ops.core import naming
 from ops.core.times import TIME_EXAMPLE
-from ops.drctl.commands.options import (AsJson, Execute, JournalDir, Overrides, Poll, Resume, Stack, Timeout, Yes,
-                                        allowed_region, bad_input, instance_class_option, load_settings, region_option,
-                                        resume_if_asked, start, time_option)
+from ops.drctl.commands.options import (
+    AsJson,
+    Execute,
+    JournalDir,
+    Overrides,
+    Poll,
+    Resume,
+    Stack,
+    Timeout,
+    Yes,
+    allowed_region,
+    bad_input,
+    instance_class_option,
+    load_settings,
+    region_option,
+    resume_if_asked,
+    start,
+    time_option,
+)
 
 if TYPE_CHECKING:
     from stacks.settings import Settings
@@ -81,21 +98,17 @@ def pitr_restore(
 
 
 def network_names(region: str) -> tuple[str, str]:
-    """(DB subnet group, security group) names the Pulumi program gives the data network of `region`: the stacks
-    make `Network(f"network-{region}")` (stacks/primary.py, stacks/dr.py), which names both `<name>-db`
-    (components/network.py). Spelt out here so the CLI need not import Pulumi."""
-    return f"network-{region}-db", f"network-{region}-db"
+    """(DB subnet group, security group) names the Pulumi program gives the data network of `region`."""
+    network = naming.network_name(region)
+    return naming.db_subnet_group_name(network), naming.db_security_group_name(network)
 
 
-BACKUP_COMPONENT = "backup"
 VAULT_NAME_PATTERN = r"[a-zA-Z0-9_-]{2,50}"  # AWS Backup's documented pattern for a vault name
 
 
 def backup_vault_name(settings: "Settings", region: str) -> str:
-    """The AWS Backup vault the Pulumi program makes in `region`: stacks/primary.py makes
-    `CrossRegionBackup("backup")`, which names region A's vault `backup-a` and region B's copy vault `backup-b`
-    (components/backup.py). Spelt out here so the CLI need not import Pulumi."""
-    return f"{BACKUP_COMPONENT}-{'a' if region == settings.primary_region else 'b'}"
+    """The AWS Backup vault the Pulumi program makes in `region`: region A's vault or region B's copy vault."""
+    return naming.backup_vault_name(naming.BACKUP_COMPONENT, "a" if region == settings.primary_region else "b")
 
 
 def snapshot_restore(

@@ -4,15 +4,18 @@ validate (read-only) → create collection → import hot slice → import the r
 drop old → throughput. Searches keep using the alias, which points at the old collection (if any) until the
 swap, and Typesense repoints an alias atomically. The old collection is dropped only after the swap.
 
+The runbook's parts: the search catalog (ops/core/catalog.py: collections, schemas, sizes, windows), the source
+(sql_source.py: PostgreSQL read only, the hot slice, one snapshot, keyset cursors) and Typesense
+(typesense_client.py: collections, aliases, imports under back-pressure). This module holds the steps and the
+checkpoints.
+
 Streaming: one server-side (named) cursor per phase, keyset-ordered by the primary key, PostgreSQL building each
 document's JSON with `to_json` (far cheaper than Python on a 2-core box); JSONL batches go to
 `documents/import?action=upsert` from a small thread pool, with at most 2 × concurrency batches in memory.
-HTTP 503/429 is Typesense's back-pressure (it refuses every write while it lags): the same request is sent
-again after a bounded exponential back-off. Any line with `success:false` fails the run.
+Any line with `success:false` fails the run.
 
 Consistent: validation, hot slice, rest and count check read one REPEATABLE READ, READ ONLY transaction (one
 snapshot), so a source written to meanwhile still verifies; a resumed run (a new snapshot) reconciles first.
-The operator's --hot-slice is parsed as one expression and sent only in single prepared statements.
 
 Resumable: after each acknowledged batch the checkpoint file records the last key of the longest prefix of
 batches that are all acknowledged (batches finish out of order), so `--resume` continues after that key; upsert
@@ -20,430 +23,63 @@ makes a batch sent twice harmless.
 """
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import requests
-from tenacity import RetryCallState, retry, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
-
 from ops.actions import secrets
-from ops.core.paths import TYPESENSE_CONFIG_DIR
+from ops.core import catalog
+from ops.core.catalog import CATALOG_DIR as CONFIG_DIR
+from ops.core.catalog import CatalogError, IndexSpec
+from ops.drctl.dataplane.sql_source import (
+    DEFAULT_STATEMENT_TIMEOUT_S,
+    Batch,
+    Key,
+    Snapshot,
+    changed_since,
+    check_hot_slice,
+    connect_source,
+    count_rows,
+    document_sql,
+    missing_keys,
+    parse_hot_slice,
+    phase_filter,
+    source_columns,
+    stream_batches,
+)
+from ops.drctl.dataplane.typesense_client import TypesenseClient
 from ops.drctl.runbooks.engine import BadInput, Runbook, RunContext, Step
 
 if TYPE_CHECKING:
     import psycopg
-    from psycopg import sql
 
 NAME = "RB-N-04 Typesense reindex"
-CONFIG_DIR = TYPESENSE_CONFIG_DIR
-CONFIG_FILE = "reindex.json"
-EPOCH_SOURCE_TYPES = {"timestamp with time zone", "timestamp without time zone", "date"}
-Key = int | str
 
 
-# ---- configuration kept in the repo (ops/dr/typesense) ---------------------------------------------------------
-
-@dataclass(frozen=True)
-class IndexSpec:
-    alias: str
-    schema: dict[str, Any]  # Typesense collection schema; "name" is replaced by the versioned collection name
-    table: str
-    key: str
-    catalog_documents: int
-    catalog_hot_documents: int
-    windows_minutes: dict[str, float]
-
-    @property
-    def fields(self) -> list[dict[str, Any]]:
-        return list(self.schema["fields"])
+def _bad_input(error: CatalogError) -> BadInput:
+    return BadInput(f"--{error.about.replace('_', '-')} {error.value}: {error.problem}")
 
 
 def configured_collections(config_dir: Path = CONFIG_DIR) -> list[str]:
     """The collections ops/dr/typesense/reindex.json knows, e.g. for a runbook's follow-up commands."""
     try:
-        return sorted(json.loads((config_dir / CONFIG_FILE).read_text()).get("collections", {}))
-    except (OSError, ValueError) as exc:
-        raise BadInput(f"--config-dir {config_dir}: cannot read {CONFIG_FILE}: {exc}") from None
+        return catalog.collections(config_dir)
+    except CatalogError as exc:
+        raise _bad_input(exc) from None
 
 
 def load_spec(collection: str, config_dir: Path = CONFIG_DIR) -> IndexSpec:
     try:
-        config = json.loads((config_dir / CONFIG_FILE).read_text())
-    except (OSError, ValueError) as exc:
-        raise BadInput(f"--config-dir {config_dir}: cannot read {CONFIG_FILE}: {exc}") from None
-    entry = config.get("collections", {}).get(collection)
-    if entry is None:
-        known = ", ".join(sorted(config.get("collections", {}))) or "none"
-        raise BadInput(f"--collection {collection!r}: not configured in {config_dir / CONFIG_FILE} (known: {known})")
-    try:
-        schema = json.loads((config_dir / entry["schema"]).read_text())
-    except (OSError, ValueError) as exc:
-        raise BadInput(f"--collection {collection!r}: cannot read schema {entry['schema']}: {exc}") from None
-    return IndexSpec(alias=collection, schema=schema, table=entry["source"]["table"], key=entry["source"]["key"],
-                     catalog_documents=int(entry["catalog"]["documents"]),
-                     catalog_hot_documents=int(entry["catalog"]["hot_documents"]),
-                     windows_minutes={k: float(v) for k, v in config["windows_minutes"].items()})
-
-
-# ---- PostgreSQL side -------------------------------------------------------------------------------------------
-
-DEFAULT_STATEMENT_TIMEOUT_S = 120  # bounds every statement the source runs for us (a slow --hot-slice too)
-
-
-def connect_source(dsn: str, statement_timeout_s: float = DEFAULT_STATEMENT_TIMEOUT_S,
-                   **credentials: str) -> psycopg.Connection:
-    """Read-only session, read-only transactions, and a statement timeout: the reindex never writes to its
-    source and never waits on it without bound, even through a hot-slice predicate."""
-    import psycopg
-    try:
-        conn = psycopg.connect(dsn, connect_timeout=10, **credentials)
-    except psycopg.Error as exc:
-        raise BadInput(f"--source: cannot connect: {str(exc).strip()}") from None
-    conn.read_only = True  # every transaction psycopg begins: BEGIN READ ONLY
-    # and the session's default, should anything ever end that transaction early
-    conn.execute("SELECT set_config('default_transaction_read_only', 'on', false), "
-                 "set_config('statement_timeout', %s, false)", (f"{int(statement_timeout_s * 1000)}",))
-    conn.commit()
-    return conn
-
-
-def _table_identifier(table: str) -> sql.Identifier:
-    from psycopg import sql
-    return sql.Identifier(*table.split(".", 1))
-
-
-def source_columns(conn: psycopg.Connection, table: str) -> dict[str, str]:
-    """Column name → PostgreSQL type of the source table; BadInput if it does not exist."""
-    row = conn.execute("SELECT to_regclass(%s)::oid", (table,)).fetchone()
-    if row is None or row[0] is None:
-        raise BadInput(f"source table {table!r} (ops/dr/typesense/{CONFIG_FILE}) does not exist in --source")
-    columns = conn.execute("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
-                           "WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped", (row[0],)).fetchall()
-    return dict(columns)
-
-
-def field_expression(spec_field: dict[str, Any], pg_type: str) -> sql.Composable:
-    """The SQL giving a Typesense field's value from the same-named column of row `src`, in the type Typesense
-    expects."""
-    from psycopg import sql
-    column, ts_type = sql.Identifier("src", spec_field["name"]), spec_field["type"]
-    if ts_type in ("int32", "int64") and pg_type in EPOCH_SOURCE_TYPES:
-        return sql.SQL("date_part('epoch', {})::bigint").format(column)  # Typesense sorts/filters on numbers
-    if ts_type == "string" and pg_type not in ("text", "character varying") and not pg_type.startswith("char"):
-        return sql.SQL("{}::text").format(column)
-    if ts_type == "float" and pg_type.startswith("numeric"):
-        return sql.SQL("{}::float8").format(column)
-    return column
-
-
-def document_sql(spec: IndexSpec, columns: dict[str, str]) -> sql.Composable:
-    """A row of document fields computed from source row `src`, for `to_json`; BadInput naming the first schema
-    field with no column. (`to_json` of a row is markedly cheaper than `json_build_object` here.)"""
-    from psycopg import sql
-    if spec.key not in columns:
-        raise BadInput(f"source key {spec.key!r} is not a column of {spec.table}")
-    items: list[sql.Composable] = [sql.SQL("{}::text AS id").format(sql.Identifier("src", spec.key))]
-    for spec_field in spec.fields:
-        name = spec_field["name"]
-        if name not in columns:
-            raise BadInput(f"schema field {name!r} of collection {spec.alias!r} has no column {name!r} in "
-                           f"{spec.table} (fields map to same-named columns)")
-        items.append(sql.SQL("{} AS {}").format(field_expression(spec_field, columns[name]), sql.Identifier(name)))
-    return sql.SQL("SELECT {}").format(sql.SQL(", ").join(items))
-
-
-def phase_filter(hot_slice: str | None, phase: str) -> sql.Composable:
-    """Hot phase: the predicate; rest: everything else (a NULL predicate result counts as not hot); "all": every
-    row. The predicate must have passed `parse_hot_slice` (one expression, nothing else)."""
-    from psycopg import sql
-    if not hot_slice or phase == "all":
-        return sql.SQL("true")
-    # operator-supplied SQL, as its parse tree re-rendered (one self-contained expression, whatever parentheses
-    # or comments it came with), sent only with the extended protocol (one statement), inside a read-only
-    # transaction, under a statement timeout
-    predicate = sql.SQL(parse_hot_slice(hot_slice).expression)
-    return sql.SQL("({})").format(predicate) if phase == "hot" else \
-        sql.SQL("NOT coalesce(({}), false)").format(predicate)
-
-
-@dataclass(frozen=True)
-class HotSlice:
-    expression: str  # the predicate re-rendered from its parse tree
-    functions: tuple[str, ...]  # the functions it calls, as written (schema-qualified or not)
-
-
-@functools.lru_cache(maxsize=8)
-def parse_hot_slice(hot_slice: str) -> HotSlice:
-    """BadInput unless the predicate is exactly one SQL expression: no statement separator, no set operation or
-    clause smuggled around it, no statement that writes anywhere inside it."""
-    from pglast import ast, parse_sql
-    from pglast.parser import ParseError
-    from pglast.stream import RawStream
-    from pglast.visitors import Visitor
-
-    def refuse(why: str) -> BadInput:
-        return BadInput(f"--hot-slice {hot_slice!r}: {why}; it must be one boolean expression on the source "
-                        "table's columns")
-    try:
-        statements = parse_sql(f"SELECT 1 WHERE ({hot_slice})")
-    except ParseError as exc:
-        raise refuse(f"not valid SQL ({exc})") from None
-    if len(statements) != 1:
-        raise refuse("more than one statement")
-    select = statements[0].stmt
-    extra = [name for name in ("fromClause", "groupClause", "havingClause", "sortClause", "limitCount",
-                               "limitOffset", "lockingClause", "withClause", "windowClause", "distinctClause",
-                               "intoClause", "larg", "rarg") if getattr(select, name, None)]
-    if not isinstance(select, ast.SelectStmt) or select.op.name != "SETOP_NONE" or extra or \
-            len(select.targetList or ()) != 1:
-        raise refuse("more than an expression")
-
-    class Inspect(Visitor):
-        def __init__(self) -> None:
-            self.functions: list[str] = []
-            self.writes: list[str] = []
-
-        def visit(self, ancestors: Any, node: Any) -> None:
-            if isinstance(node, ast.FuncCall):
-                self.functions.append(".".join(part.sval for part in node.funcname))
-            elif isinstance(node, (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.MergeStmt)):
-                self.writes.append(type(node).__name__)
-            elif isinstance(node, ast.SelectStmt) and node.lockingClause:
-                self.writes.append("SELECT ... FOR UPDATE/SHARE")
-
-    inspect = Inspect()
-    inspect(select.whereClause)
-    if inspect.writes:
-        raise refuse(f"it contains a statement that writes ({inspect.writes[0]})")
-    return HotSlice(RawStream()(select.whereClause), tuple(inspect.functions))
-
-
-def _extended(conn: psycopg.Connection, query: sql.Composable, params: tuple[Any, ...] = ()) -> psycopg.Cursor:
-    """A statement sent with the extended protocol (prepared), which carries exactly one statement: psycopg sends
-    a query without parameters as a simple query, where `;` would start another one."""
-    return conn.execute(query, params, prepare=True)
-
-
-def check_hot_slice(conn: psycopg.Connection, spec: IndexSpec, hot_slice: str) -> None:
-    """One expression (parsed), calling no volatile function (it would differ between the hot and the rest
-    phases, and such functions are the ones with side effects), valid on the table (EXPLAIN, not run)."""
-    import psycopg
-    from psycopg import sql
-    functions = list(parse_hot_slice(hot_slice).functions)
-    if functions:
-        volatile = _extended(conn, sql.SQL(
-            "SELECT DISTINCT f.name FROM unnest(%s::text[]) AS f(name) JOIN pg_proc p ON p.proname = "
-            "split_part(f.name, '.', -1) WHERE p.provolatile = 'v' ORDER BY 1"), (functions,)).fetchall()
-        if volatile:
-            raise BadInput(f"--hot-slice {hot_slice!r}: calls volatile function {volatile[0][0]}(); a hot slice "
-                           "may call only immutable or stable functions")
-    try:
-        with conn.transaction():  # a savepoint inside the snapshot's transaction
-            _extended(conn, sql.SQL("EXPLAIN SELECT 1 FROM {} WHERE {}").format(
-                _table_identifier(spec.table), phase_filter(hot_slice, "hot")))
-    except psycopg.Error as exc:
-        raise BadInput(f"--hot-slice {hot_slice!r}: not a valid predicate on {spec.table}: "
-                       f"{str(exc).strip().splitlines()[0]}") from None
-
-
-def count_rows(conn: psycopg.Connection, spec: IndexSpec, hot: sql.Composable) -> tuple[int, int]:
-    """(all rows, rows matching `hot`) in one scan."""
-    from psycopg import sql
-    row = _extended(conn, sql.SQL("SELECT count(*), count(*) FILTER (WHERE {}) FROM {}").format(
-        hot, _table_identifier(spec.table))).fetchone()
-    return (int(row[0]), int(row[1])) if row else (0, 0)
-
-
-def changed_since(snapshot: str) -> sql.Composable:
-    """Rows whose current version a transaction wrote after `snapshot` (a pg_snapshot's text) was taken: the
-    row's xmin, widened to a 64-bit xid8 with the current epoch (wrap-around can only add rows, and an extra
-    upsert is harmless), is not visible in that snapshot."""
-    from psycopg import sql
-    return sql.SQL(
-        "NOT pg_visible_in_snapshot((SELECT CASE WHEN full_xid > now_xid THEN full_xid - 4294967296 ELSE full_xid "
-        "END FROM (SELECT ((now_xid >> 32) << 32) | xmin::text::bigint AS full_xid, now_xid FROM (SELECT "
-        "pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS now_xid) AS x) AS y)::text::xid8, "
-        "{}::pg_snapshot)").format(sql.Literal(snapshot))
-
-
-class Snapshot:
-    """One REPEATABLE READ, READ ONLY transaction on the source for every phase of a run (validation, hot slice,
-    the rest, verification): each reads the same consistent state, however busy the table is."""
-
-    isolation = "REPEATABLE_READ"  # the benchmark sets READ_COMMITTED to measure what the snapshot costs
-
-    def __init__(self, conn: psycopg.Connection) -> None:
-        import psycopg
-        self.conn = conn
-        conn.isolation_level = psycopg.IsolationLevel[self.isolation]
-        row = conn.execute("SELECT pg_current_snapshot()::text", prepare=True).fetchone()  # the snapshot is taken
-        self.id: str = row[0] if row else ""
-        self.read_whole: set[str] = set()  # phases read from start to end in this snapshot
-
-    def close(self) -> None:
-        if not self.conn.closed:
-            self.conn.rollback()
-            self.conn.close()
-
-
-@dataclass(frozen=True)
-class Batch:
-    seq: int
-    last_key: Key
-    count: int
-    body: bytes  # JSONL
-
-
-def stream_batches(conn: psycopg.Connection, spec: IndexSpec, documents: sql.Composable, where: sql.Composable,
-                   after: Key | None, batch_size: int) -> Iterator[Batch]:
-    """Rows in key order after `after`, through a server-side cursor (memory stays one batch per fetch)."""
-    from psycopg import sql
-    key = sql.Identifier(spec.key)
-    after_clause = sql.SQL("true") if after is None else sql.SQL("{} > {}").format(key, sql.Literal(after))
-    # The filter runs on the bare table (the hot-slice predicate names its columns unqualified), the documents
-    # are built beside each row; the planner flattens both into one index scan in key order.
-    query = sql.SQL("SELECT src.{key}, to_json(doc)::text FROM (SELECT * FROM {table} WHERE {where} AND {after}) "
-                    "AS src CROSS JOIN LATERAL ({documents}) AS doc ORDER BY src.{key}").format(
-        key=key, documents=documents, table=_table_identifier(spec.table), where=where, after=after_clause)
-    # No transaction of its own: the cursor reads in the caller's (the run's snapshot)
-    with conn.cursor(name="drctl_reindex") as cursor:
-        cursor.itersize = batch_size
-        cursor.execute(query)
-        seq = 0
-        while rows := cursor.fetchmany(batch_size):
-            last = rows[-1][0]
-            yield Batch(seq, last if isinstance(last, int) else str(last), len(rows),
-                        "\n".join(row[1] for row in rows).encode())
-            seq += 1
-
-
-# ---- Typesense side --------------------------------------------------------------------------------------------
-
-class Backpressure(Exception):
-    """HTTP 503 / 429 from Typesense: slow down and send the same batch again."""
-
-
-class ImportRejected(RuntimeError):
-    """Typesense refused documents (`success:false` lines); the run fails, the alias is not touched."""
-
-
-class TypesenseError(RuntimeError):
-    pass
-
-
-CONNECTION_ATTEMPTS = 6  # ~3 s of back-off: enough for a restarting node, short for a wrong or dead URL
-
-
-def _unreachable_too_long(state: RetryCallState) -> bool:
-    failure = state.outcome.exception() if state.outcome else None
-    return isinstance(failure, requests.ConnectionError) and state.attempt_number >= CONNECTION_ATTEMPTS
-
-
-@dataclass
-class TypesenseClient:
-    url: str
-    api_key: str
-    timeout: float = 120
-    backpressure_timeout: float = 600  # give up on a batch after this long of 503s
-    backpressure_waits: int = 0
-    _session: requests.Session = field(default_factory=requests.Session, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def __post_init__(self) -> None:
-        self.url = self.url.rstrip("/")
-        self._session.headers["X-TYPESENSE-API-KEY"] = self.api_key
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=16)
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
-
-    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """One request; on back-pressure (503/429, which Typesense answers to every write while it lags) or a
-        refused connection, the same request is sent again after a bounded exponential back-off."""
-        @retry(retry=retry_if_exception_type((Backpressure, requests.ConnectionError)), reraise=True,
-               wait=wait_exponential_jitter(multiplier=0.05, max=5),
-               stop=stop_after_delay(self.backpressure_timeout) | _unreachable_too_long)
-        def send() -> requests.Response:
-            response = self._session.request(method, f"{self.url}{path}", **{"timeout": self.timeout, **kwargs})
-            if response.status_code in (429, 503):
-                with self._lock:
-                    self.backpressure_waits += 1
-                raise Backpressure(f"{method} {path}: HTTP {response.status_code}")
-            return response
-        return send()
-
-    def _checked(self, response: requests.Response, allowed: tuple[int, ...] = ()) -> requests.Response:
-        if response.status_code >= 400 and response.status_code not in allowed:
-            raise TypesenseError(f"{response.request.method} {response.request.path_url}: HTTP "
-                                 f"{response.status_code} {response.text[:300]}")
-        return response
-
-    def check_access(self) -> None:
-        """BadInput unless the server answers and accepts the key (GET /collections needs a valid key)."""
-        try:
-            response = self._session.get(f"{self.url}/collections", timeout=10)  # no retries: a bad URL is bad input
-        except requests.RequestException as exc:
-            raise BadInput(f"--typesense {self.url}: not reachable: {exc}") from None
-        if response.status_code in (401, 403):
-            raise BadInput(f"--typesense {self.url}: the API key in --api-key-env was refused")
-        self._checked(response)
-
-    def alias_target(self, alias: str) -> str | None:
-        response = self._checked(self._request("GET", f"/aliases/{alias}"), allowed=(404,))
-        return None if response.status_code == 404 else response.json()["collection_name"]
-
-    def collection(self, name: str) -> dict[str, Any] | None:
-        response = self._checked(self._request("GET", f"/collections/{name}"), allowed=(404,))
-        return None if response.status_code == 404 else response.json()
-
-    def ensure_collection(self, schema: dict[str, Any]) -> bool:
-        """Create it; True if created now, False if it already existed (a resumed run)."""
-        response = self._checked(self._request("POST", "/collections", json=schema), allowed=(409,))
-        return response.status_code != 409
-
-    def point_alias(self, alias: str, collection: str) -> None:
-        self._checked(self._request("PUT", f"/aliases/{alias}", json={"collection_name": collection}))
-
-    def collection_names(self) -> list[str]:
-        return [c["name"] for c in self._checked(self._request("GET", "/collections")).json()]
-
-    def drop_collection(self, name: str) -> bool:
-        return self._checked(self._request("DELETE", f"/collections/{name}"), allowed=(404,)).status_code != 404
-
-    def document_ids(self, collection: str) -> Iterator[str]:
-        """Every document id in the collection, streamed (export with only the id field)."""
-        response = self._checked(self._request("GET", f"/collections/{collection}/documents/export",
-                                               params={"include_fields": "id"}, stream=True))
-        with response:
-            for line in response.iter_lines():
-                if line.strip():
-                    yield str(json.loads(line)["id"])
-
-    def delete_document(self, collection: str, document_id: str) -> bool:
-        return self._checked(self._request("DELETE", f"/collections/{collection}/documents/{document_id}"),
-                             allowed=(404,)).status_code != 404
-
-    def import_batch(self, collection: str, body: bytes) -> int:
-        """Upsert one JSONL batch; retries the same batch on back-pressure; returns documents accepted."""
-        response = self._checked(self._request("POST", f"/collections/{collection}/documents/import",
-                                                params={"action": "upsert"}, data=body,
-                                                headers={"Content-Type": "text/plain"}))
-        lines = [line for line in response.content.splitlines() if line.strip()]
-        if b'"success":false' not in response.content:  # the usual case: no need to parse 5,000 lines
-            return len(lines)
-        failed = [r for r in map(json.loads, lines) if not r.get("success")]
-        first = failed[0]
-        raise ImportRejected(f"{len(failed)} of {len(lines)} documents rejected by Typesense, first: "
-                             f"{first.get('error')} in {str(first.get('document'))[:200]}")
+        return catalog.load_spec(collection, config_dir)
+    except CatalogError as exc:
+        raise _bad_input(exc) from None
 
 
 # ---- import loop with an out-of-order-safe checkpoint ----------------------------------------------------------
@@ -518,7 +154,6 @@ def save_checkpoint(path: Path, phases: dict[str, Progress]) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({phase: vars(p) for phase, p in phases.items()}))
     os.replace(tmp, path)  # atomic: a crash leaves the previous checkpoint or this one
-
 
 # ---- runbook ---------------------------------------------------------------------------------------------------
 
@@ -707,7 +342,6 @@ def _import_step(phase: str) -> Step:
 def _reconcile(ctx: RunContext, snapshot: Snapshot, since: str) -> dict[str, Any]:
     """Bring a collection imported over several snapshots (a resumed run) to this snapshot: upsert every row
     written since the oldest one, delete the documents whose rows are gone."""
-    from psycopg import sql
     params, spec, client = ctx.params, _spec(ctx), _typesense(ctx)
     columns = source_columns(snapshot.conn, spec.table)
     changed = Progress()
@@ -715,13 +349,10 @@ def _reconcile(ctx: RunContext, snapshot: Snapshot, since: str) -> dict[str, Any
                                   params["batch_size"]),
                    lambda b: client.import_batch(params["target"], b.body), params["concurrency"], changed,
                    lambda p: None)
-    gone_sql = sql.SQL("SELECT t.id FROM unnest(%s::text[]) AS t(id) WHERE NOT EXISTS (SELECT 1 FROM {} AS s "
-                       "WHERE s.{} = t.id::{})").format(_table_identifier(spec.table), sql.Identifier(spec.key),
-                                                       sql.SQL(columns[spec.key]))  # the type from the catalog
     gone: list[str] = []
     ids = client.document_ids(params["target"])
     while chunk := [i for _, i in zip(range(params["batch_size"]), ids)]:
-        gone += [row[0] for row in _extended(snapshot.conn, gone_sql, (chunk,)).fetchall()]
+        gone += missing_keys(snapshot.conn, spec, columns, chunk)
     deleted = sum(client.delete_document(params["target"], document_id) for document_id in gone)
     return {"since": since, "upserted": changed.imported, "deleted": deleted}
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import tempfile
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -147,9 +147,9 @@ def _journal(stdout: str) -> dict[str, Any]:
 def _warm_up(pair: RegionPair) -> None:
     """Load what the operator's toolkit loads before it is needed (botocore's service models, the runbooks),
     so the measured RTO is the recovery's, not Python's imports."""
-    from ops.actions.aws import client
     import ops.drctl.runbooks.failback  # noqa: F401
     import ops.drctl.runbooks.failover  # noqa: F401
+    from ops.actions.aws import client
     from ops.drctl.dataplane.reindex import configured_collections
 
     configured_collections()
@@ -668,8 +668,8 @@ def run_q4(options: Q4Options, *, journal_dir: Path, stack: str = "dr",
 def _q4_on_pair(drill: DrillRun, pair: RegionPair, options: Q4Options, journal_dir: Path, guard: _StackFileGuard,
                 probes: list[Any]) -> None:
     from ops.actions.aws import client
-    from ops.drctl.sandbox.probes import ObjectProbe
     from ops.core.naming import bucket_name
+    from ops.drctl.sandbox.probes import ObjectProbe
 
     region = pair.settings.primary_region
     media = next((b for b in pair.settings.buckets if b.tier == "standard"), pair.settings.buckets[0])

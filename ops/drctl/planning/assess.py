@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ops.core import catalog
 from ops.core.posture import Posture
 from ops.drctl.planning.costs import HOURS_PER_MONTH, CostLine, Prices, standing_costs
 from ops.drctl.planning.mockplan import Plan, plan_stack
@@ -163,15 +164,13 @@ def _search_steps(recovery_plan: Plan, assumptions: Assumptions, side: str) -> l
     """Search (a standard-tier service) answers from the recovery region once it has an index: at once where a
     search feed there keeps one (stale by at most its schedule), else after RB-N-04 has rebuilt every configured
     collection."""
-    from ops.drctl.dataplane.reindex import configured_collections, load_spec
-
     feeds = recovery_plan.by_type("kubernetes:batch/v1:CronJob")
     if feeds:
         schedule = feeds[0].inputs["spec"]["schedule"]
         return [Step(f"search index in {side}", 0.0,
                      f"kept by {side}'s search feed ({schedule}, UTC): answers at once, missing at most what the "
                      "writer region indexed since the last run")]
-    documents = sum(load_spec(name).catalog_documents for name in configured_collections())
+    documents = sum(catalog.load_spec(name).catalog_documents for name in catalog.collections())
     if not documents:
         return []
     minutes = documents / assumptions.reindex_docs_per_second / 60

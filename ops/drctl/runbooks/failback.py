@@ -16,11 +16,19 @@ from typing import Any
 
 from ops.actions import aurora
 from ops.actions.polling import WaitTimeout, poll_until
+from ops.core import naming
 from ops.core.errors import BadInput
-from ops.drctl.runbooks.engine import RunContext, Runbook, Step, now_iso
-from ops.drctl.runbooks.steps import (announce_step, dns_preflight, dns_step, endpoint_health,
-                                    global_cluster_or_bad_input, region_cluster_status, smoke_step,
-                                       validate_notify_topic)
+from ops.drctl.runbooks.engine import Runbook, RunContext, Step, now_iso
+from ops.drctl.runbooks.steps import (
+    announce_step,
+    dns_preflight,
+    dns_step,
+    endpoint_health,
+    global_cluster_or_bad_input,
+    region_cluster_status,
+    smoke_step,
+    validate_notify_topic,
+)
 
 NAME = "RB-N-01 failback B→A"
 KEEP_WARM_TAG = "drctl:keep-warm-until"
@@ -72,7 +80,7 @@ def _rejoin_plan(ctx: RunContext) -> list[str]:
         f"GlobalClusterIdentifier={p['global_cluster_id']}, region={p['primary_region']})"]
     missing = (aurora.missing_instance_ids(ctx.client("rds", p["primary_region"]), p["primary_cluster_id"],
                                            p["production_instances"]) if pre["a_is_member"] else
-               [f"{p['primary_cluster_id']}-{n}" for n in range(p["production_instances"])])
+               [naming.instance_id(p["primary_cluster_id"], n) for n in range(p["production_instances"])])
     return calls + [f"rds:CreateDBInstance(DBInstanceIdentifier={i}, DBClusterIdentifier={p['primary_cluster_id']})"
                     for i in missing] or [f"none: {p['primary_cluster_id']} is a member with its instances"]
 

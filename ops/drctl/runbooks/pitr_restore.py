@@ -15,7 +15,7 @@ from ops.actions import rds_restore
 from ops.actions.aurora import describe_cluster
 from ops.core.errors import BadInput
 from ops.core.times import parse_time
-from ops.drctl.runbooks.engine import RunContext, Runbook, Step
+from ops.drctl.runbooks.engine import Runbook, RunContext, Step
 from ops.drctl.runbooks.restore_steps import after_restore_steps, rds_client, restore_step
 
 NAME = "RB-N-02 Aurora point-in-time restore"

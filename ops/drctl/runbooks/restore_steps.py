@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ops.actions import rds_restore
+from ops.core import naming
 from ops.core.errors import BadInput
 from ops.drctl.runbooks.engine import RunContext, Step
 
@@ -47,7 +48,7 @@ def _writer(ctx: RunContext) -> dict[str, Any]:
 
 def _wait_writer(ctx: RunContext) -> dict[str, Any]:
     p = ctx.params
-    ready = rds_restore.wait_writer(rds_client(ctx), p["new_cluster_id"], f"{p['new_cluster_id']}-writer",
+    ready = rds_restore.wait_writer(rds_client(ctx), p["new_cluster_id"], naming.restored_writer_id(p["new_cluster_id"]),
                                     timeout_s=p["timeout_s"], poll_s=p["poll_s"])
     ctx.console.print(f"[bold green]restored cluster {ready['cluster']} endpoint:[/bold green] "
                       f"{ready['endpoint']}:{ready['port']}")
@@ -66,7 +67,7 @@ def _plan_wait_cluster(ctx: RunContext) -> list[str]:
 
 def _plan_wait_writer(ctx: RunContext) -> list[str]:
     p = ctx.params
-    return [f"rds:DescribeDBInstances(DBInstanceIdentifier={p['new_cluster_id']}-writer) every {p['poll_s']:g} s "
+    return [f"rds:DescribeDBInstances(DBInstanceIdentifier={naming.restored_writer_id(p['new_cluster_id'])}) every {p['poll_s']:g} s "
             f"until available and the cluster's writer (at most {p['timeout_s']:g} s); print the endpoint"]
 
 
