@@ -1,11 +1,13 @@
 """The compute layer of one region: an EKS cluster with a managed node group, and the platform's workloads on it
-(one Deployment per service, Typesense as a StatefulSet). Region A runs it at production; region B at the counts
-the posture table resolves (ops/core/posture.py): this component only takes numbers.
+(one Deployment per service, Typesense as a StatefulSet: components/workloads.py builds those). Region A runs it
+at production; region B at the counts the posture table resolves (ops/core/posture.py): this component only takes
+numbers.
 
 - The API endpoint is private; CIDRs given in config turn the public endpoint on, restricted to them. `pulumi up`
   reaches it through an SSM tunnel by default (components/access.py: the kubeconfig's server is the tunnel's local
-  end, its TLS server name the endpoint's), or directly from inside the VPC or over VPN (`compute.apiAccess`). Kubernetes secrets are envelope-encrypted with the region's KMS key
-  (A: the multi-Region primary, B: its replica). Every control-plane log type goes to CloudWatch. API
+  end, its TLS server name the endpoint's), or directly from inside the VPC or over VPN (`compute.apiAccess`).
+  Kubernetes secrets are envelope-encrypted with the region's KMS key (A: the multi-Region primary, B: its
+  replica). Every control-plane log type goes to CloudWatch. API
   authentication uses EKS access entries (`API` mode); the identity that runs `pulumi up` gets cluster admin.
 - The node group's desired size is NOT in `ignore_changes`, although that is the usual advice when a cluster
   autoscaler owns it: here the config flip (posture, failover) must drive it, or `failover: true` would leave B
@@ -27,20 +29,18 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 from pulumi_kubernetes import Provider as KubernetesProvider
-from pulumi_kubernetes.apps.v1 import (Deployment, DeploymentSpecArgs, StatefulSet,
-                                       StatefulSetPersistentVolumeClaimRetentionPolicyArgs, StatefulSetSpecArgs)
-from pulumi_kubernetes.core.v1 import (CapabilitiesArgs, ConfigMap, ConfigMapVolumeSourceArgs, ContainerArgs,
-                                       ContainerPortArgs, EnvVarArgs, EnvVarSourceArgs, HTTPGetActionArgs, Namespace,
-                                       PersistentVolumeClaimArgs, PersistentVolumeClaimSpecArgs,
-                                       PodSecurityContextArgs, PodSpecArgs, PodTemplateSpecArgs, ProbeArgs,
-                                       ResourceRequirementsArgs, SeccompProfileArgs, Secret, SecretKeySelectorArgs,
-                                       SecurityContextArgs, Service, ServicePortArgs, ServiceSpecArgs,
-                                       TopologySpreadConstraintArgs, VolumeArgs, VolumeMountArgs,
-                                       VolumeResourceRequirementsArgs)
-from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
+from pulumi_kubernetes.apps.v1 import (
+    Deployment,
+    StatefulSet,
+)
+from pulumi_kubernetes.core.v1 import (
+    Namespace,
+)
+from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 from pulumi_kubernetes.storage.v1 import StorageClass
 
 from components.base import child
+from components.workloads import TYPESENSE_API_PORT, TYPESENSE_STORAGE_CLASS, Workload, deployment, typesense
 
 # Every control-plane log type (https://docs.aws.amazon.com/eks/latest/userguide/control-plane-logs.html).
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -52,14 +52,6 @@ CLUSTER_POLICIES = ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"]
 # so no other pod on a node can borrow it from the instance profile.
 NODE_POLICIES = ["arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
                  "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly"]
-ZONE_KEY = "topology.kubernetes.io/zone"
-TYPESENSE_API_PORT = 8108
-TYPESENSE_PEERING_PORT = 8107
-# Requests/limits per pod; sized for the default m6i.large nodes (2 vCPU, 8 GiB).
-SERVICE_RESOURCES = ResourceRequirementsArgs(requests={"cpu": "250m", "memory": "256Mi"},
-                                             limits={"cpu": "1", "memory": "512Mi"})
-TYPESENSE_RESOURCES = ResourceRequirementsArgs(requests={"cpu": "500m", "memory": "1Gi"},
-                                               limits={"cpu": "2", "memory": "2Gi"})
 
 
 # EKS add-ons (https://docs.aws.amazon.com/eks/latest/userguide/workloads-add-ons-available-eks.html).
@@ -72,7 +64,6 @@ EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"  # the add-on's controller, in
 # An AWS managed policy under the service-role/ path (not arn:aws:iam::aws:policy/AmazonEBSCSIDriverPolicy).
 EBS_CSI_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
 POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
-TYPESENSE_STORAGE_CLASS = "ebs-gp3-encrypted"
 EBS_KMS_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
                    "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"]
 
@@ -128,18 +119,6 @@ def kubeconfig(cluster_name: pulumi.Input[str], endpoint: pulumi.Input[str], ca_
 
 
 @dataclass
-class Workload:
-    """A service's Deployment: `replicas` is the resolved count for this region."""
-
-    name: str
-    tier: str
-    image: pulumi.Input[str]
-    replicas: int
-    port: int
-    health_path: str = "/healthz"
-
-
-@dataclass
 class NodeCounts:
     desired: int  # from the posture table; also the floor (min) an autoscaler keeps
     max: int
@@ -174,26 +153,6 @@ class ComputeArgs:
     # False: the cluster, nodes and add-ons only; no Kubernetes provider and no Kubernetes object (first deploy:
     # nothing is pushed to ECR yet, and the tunnel needs the cluster to exist).
     deploy_workloads: bool = True
-
-
-RESTRICTED_CONTAINER = SecurityContextArgs(allow_privilege_escalation=False, read_only_root_filesystem=True,
-                                  run_as_non_root=True, capabilities=CapabilitiesArgs(drop=["ALL"]))
-
-
-def _zone_spread(selector: dict[str, str]) -> list[TopologySpreadConstraintArgs]:
-    """Spread a workload's pods across AZs, so one AZ's loss takes at most its share."""
-    return [TopologySpreadConstraintArgs(max_skew=1, topology_key=ZONE_KEY, when_unsatisfiable="ScheduleAnyway",
-                                         label_selector=LabelSelectorArgs(match_labels=selector))]
-
-
-def _http_readiness(path: str, port: int) -> ProbeArgs:
-    return ProbeArgs(http_get=HTTPGetActionArgs(path=path, port=port), period_seconds=5, timeout_seconds=2,
-                     failure_threshold=3)
-
-
-def restricted_pod(**extra: object) -> PodSecurityContextArgs:
-    return PodSecurityContextArgs(run_as_non_root=True, seccomp_profile=SeccompProfileArgs(type="RuntimeDefault"),
-                                  **extra)  # type: ignore[arg-type]
 
 
 class Compute(pulumi.ComponentResource):
@@ -296,7 +255,7 @@ class Compute(pulumi.ComponentResource):
         ns = args.namespace  # named explicitly; children depend on the Namespace resource itself
         # for workloads other components add
         self.kubernetes_provider, self.namespace, self.namespace_name = k8s, namespace, ns
-        self.deployments = [self._deployment(name, w, ns, k8s_opts(node_group, namespace)) for w in args.workloads]
+        self.deployments = [deployment(name, w, ns, k8s_opts(node_group, namespace)) for w in args.workloads]
         # Until the driver exists (pilot light) the class is inert: nothing claims it at 0 replicas.
         storage_class = StorageClass(
             f"{name}-storage-class", metadata=ObjectMetaArgs(name=TYPESENSE_STORAGE_CLASS),
@@ -310,8 +269,8 @@ class Compute(pulumi.ComponentResource):
             reclaim_policy="Retain",
             opts=k8s_opts(*storage_driver))
         self.storage_class = storage_class
-        self.typesense = self._typesense(name, args, ns, k8s_opts, node_group, namespace, storage_class,
-                                         storage_driver)
+        self.typesense = typesense(name, args, ns, k8s_opts, node_group, namespace, storage_class, storage_driver,
+                                   self.typesense_api_key)
         self.typesense_url = f"http://typesense.{ns}.svc.cluster.local:{TYPESENSE_API_PORT}"
 
     def _role(self, name: str, args: ComputeArgs, suffix: str, trust_policy: str,
@@ -364,85 +323,3 @@ class Compute(pulumi.ComponentResource):
             opts=child(self, p, depends_on=[node_group, agent, *grants]))
         return [driver]
 
-    def _deployment(self, name: str, w: Workload, namespace: str,
-                    opts: pulumi.ResourceOptions) -> Deployment:
-        selector = {"app.kubernetes.io/name": w.name}
-        labels = {**selector, "app.kubernetes.io/part-of": "creator-platform", "dr-platform/tier": w.tier}
-        return Deployment(f"{name}-{w.name}", metadata=ObjectMetaArgs(name=w.name, namespace=namespace, labels=labels),
-                          spec=DeploymentSpecArgs(
-                              replicas=w.replicas, selector=LabelSelectorArgs(match_labels=selector),
-                              template=PodTemplateSpecArgs(
-                                  metadata=ObjectMetaArgs(labels=labels),
-                                  spec=PodSpecArgs(
-                                      security_context=restricted_pod(),
-                                      topology_spread_constraints=_zone_spread(selector),
-                                      containers=[ContainerArgs(
-                                          name=w.name, image=w.image, security_context=RESTRICTED_CONTAINER,
-                                          ports=[ContainerPortArgs(name="http", container_port=w.port)],
-                                          readiness_probe=_http_readiness(w.health_path, w.port),
-                                          resources=SERVICE_RESOURCES)]))),
-                          opts=opts)
-
-    def _typesense(self, name: str, args: ComputeArgs, namespace: str, k8s_opts,
-                   node_group: aws.eks.NodeGroup, ns_resource: Namespace, storage_class: StorageClass,
-                   storage_driver: list[aws.eks.Addon]) -> StatefulSet:
-        """Typesense as the official typesense-kubernetes manifests run it: a headless Service for stable pod
-        names, a ConfigMap listing the Raft peers, a StatefulSet with Parallel pod management.
-
-        Each pod keeps its data directory on its own EBS volume (a claim from `volumeClaimTemplates`): with one
-        warm-standby replica there is no Raft peer to re-sync from, so without it a pod restart meant a full
-        reindex from PostgreSQL (RB-N-04). Claims stay when the set scales down or is deleted, so a posture flip
-        to 0 and back finds its index. The claim size is fixed once created: grow it by patching the claims."""
-        selector = {"app.kubernetes.io/name": "typesense"}
-        replicas = args.typesense_replicas
-        api_key = self.typesense_api_key
-        secret = Secret(f"{name}-typesense-api-key", metadata=ObjectMetaArgs(name="typesense-api-key",
-                                                                             namespace=namespace),
-                        string_data={"api-key": api_key.result}, opts=k8s_opts(ns_resource))
-        service = Service(f"{name}-typesense", metadata=ObjectMetaArgs(name="typesense", namespace=namespace,
-                                                                       labels=selector),
-                          spec=ServiceSpecArgs(cluster_ip="None", publish_not_ready_addresses=True, selector=selector,
-                                               ports=[ServicePortArgs(name="http", port=TYPESENSE_API_PORT),
-                                                      ServicePortArgs(name="peering", port=TYPESENSE_PEERING_PORT)]),
-                          opts=k8s_opts(ns_resource))
-        peers = ",".join(  # the StatefulSet's stable pod names; one entry when scaled to 0
-            f"typesense-{i}.typesense.{namespace}.svc.cluster.local:{TYPESENSE_PEERING_PORT}:{TYPESENSE_API_PORT}"
-            for i in range(max(replicas, 1)))
-        nodes = ConfigMap(f"{name}-typesense-nodes", metadata=ObjectMetaArgs(name="typesense-nodes",
-                                                                             namespace=namespace),
-                          data={"nodes": peers}, opts=k8s_opts(ns_resource))
-        command = ["/opt/typesense-server", "--data-dir", "/data", "--api-key", "$(TYPESENSE_API_KEY)",
-                   "--api-port", str(TYPESENSE_API_PORT), "--peering-port", str(TYPESENSE_PEERING_PORT),
-                   "--nodes", "/etc/typesense/nodes", "--reset-peers-on-error"]
-        return StatefulSet(
-            f"{name}-typesense", metadata=ObjectMetaArgs(name="typesense", namespace=namespace, labels=selector),
-            spec=StatefulSetSpecArgs(
-                replicas=replicas, service_name="typesense", pod_management_policy="Parallel",
-                selector=LabelSelectorArgs(match_labels=selector),
-                template=PodTemplateSpecArgs(
-                    metadata=ObjectMetaArgs(labels={**selector, "dr-platform/tier": "standard"}),
-                    spec=PodSpecArgs(
-                        security_context=restricted_pod(run_as_user=10000, run_as_group=3000, fs_group=2000),
-                        termination_grace_period_seconds=300,
-                        topology_spread_constraints=_zone_spread(selector),
-                        containers=[ContainerArgs(
-                            name="typesense", image=args.typesense_image, command=command,
-                            security_context=RESTRICTED_CONTAINER, resources=TYPESENSE_RESOURCES,
-                            env=[EnvVarArgs(name="TYPESENSE_API_KEY", value_from=EnvVarSourceArgs(
-                                secret_key_ref=SecretKeySelectorArgs(name="typesense-api-key", key="api-key")))],
-                            ports=[ContainerPortArgs(name="http", container_port=TYPESENSE_API_PORT),
-                                   ContainerPortArgs(name="peering", container_port=TYPESENSE_PEERING_PORT)],
-                            readiness_probe=_http_readiness("/health", TYPESENSE_API_PORT),
-                            volume_mounts=[VolumeMountArgs(name="data", mount_path="/data"),
-                                           VolumeMountArgs(name="nodes", mount_path="/etc/typesense")])],
-                        volumes=[VolumeArgs(name="nodes",
-                                            config_map=ConfigMapVolumeSourceArgs(name="typesense-nodes"))])),
-                volume_claim_templates=[PersistentVolumeClaimArgs(
-                    metadata=ObjectMetaArgs(name="data", labels=selector),
-                    spec=PersistentVolumeClaimSpecArgs(
-                        access_modes=["ReadWriteOnce"], storage_class_name=TYPESENSE_STORAGE_CLASS,
-                        resources=VolumeResourceRequirementsArgs(
-                            requests={"storage": f"{args.typesense_storage_gi}Gi"})))],
-                persistent_volume_claim_retention_policy=StatefulSetPersistentVolumeClaimRetentionPolicyArgs(
-                    when_deleted="Retain", when_scaled="Retain")),
-            opts=k8s_opts(node_group, secret, service, nodes, storage_class, *storage_driver))

@@ -19,13 +19,24 @@ import pulumi
 import pulumi_aws as aws
 from pulumi_kubernetes import Provider as KubernetesProvider
 from pulumi_kubernetes.batch.v1 import CronJob, CronJobSpecArgs, JobSpecArgs, JobTemplateSpecArgs
-from pulumi_kubernetes.core.v1 import (ContainerArgs, EmptyDirVolumeSourceArgs, EnvVarArgs, EnvVarSourceArgs,
-                                       PodSpecArgs, PodTemplateSpecArgs, ResourceRequirementsArgs,
-                                       SecretKeySelectorArgs, ServiceAccount, VolumeArgs, VolumeMountArgs)
+from pulumi_kubernetes.core.v1 import (
+    ContainerArgs,
+    EmptyDirVolumeSourceArgs,
+    EnvVarArgs,
+    EnvVarSourceArgs,
+    PodSpecArgs,
+    PodTemplateSpecArgs,
+    ResourceRequirementsArgs,
+    SecretKeySelectorArgs,
+    ServiceAccount,
+    VolumeArgs,
+    VolumeMountArgs,
+)
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 
 from components.base import child
-from components.compute import RESTRICTED_CONTAINER, pod_identity_trust, restricted_pod
+from components.compute import pod_identity_trust
+from components.workloads import RESTRICTED_CONTAINER, restricted_pod
 
 SERVICE_ACCOUNT = "search-feed"
 RUNS_DIR = "/var/lib/drctl/runs"  # journals and checkpoints of the current run (an emptyDir)

@@ -8,11 +8,12 @@ from components.access import ApiAccessPath, ApiAccessPathArgs, tunnel_command
 from components.alarms import LagAlarm, half_rpo
 from components.aurora import AuroraSettingsArgs
 from components.base import regional_provider
-from components.compute import Compute, ComputeArgs, NodeCounts, Workload, ami_type
+from components.compute import Compute, ComputeArgs, NodeCounts, ami_type
 from components.network import Network
 from components.registry import ContainerRegistry, ContainerRegistryArgs
 from components.search_feed import SearchFeed, SearchFeedArgs
 from components.storage import REPLICATION_RULE_ID
+from components.workloads import Workload
 from ops.core import catalog
 from ops.core.images import reference_of, regional_image, registry_host, repository_of
 from stacks.settings import PROJECT, ApiAccess, Settings, Tier

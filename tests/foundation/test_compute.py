@@ -8,9 +8,10 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from components.compute import Compute, ComputeArgs, NodeCounts, Workload, ami_type
-from ops.drctl.planning.mockplan import Plan, plan_stack
+from components.compute import Compute, ComputeArgs, NodeCounts, ami_type
+from components.workloads import Workload
 from ops.core.catalog import collections as search_collections
+from ops.drctl.planning.mockplan import Plan, plan_stack
 from stacks.config_files import load_stack_settings
 from tests.foundation.conftest import RecordingMocks
 
