@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,7 @@ import pytest
 from ops.actions import ses, sqs
 from ops.drctl.runbooks.engine import Journal
 from tests.harness.moto_extensions import ses_sending
-from tests.runbooks_data_restore.conftest import (DR, PRIMARY, aws_client, drctl, drctl_process, journal,
-                                               only_run_id)
+from tests.runbooks_data_restore.conftest import DR, PRIMARY, aws_client, drctl, drctl_process, journal, only_run_id
 
 QUEUE, DLQ, SECRET, LEDGER = "critical-notifications-failed", "critical-notifications-dlq", \
     "dr-platform/ses-credentials", "critical-notifications-sent"
@@ -109,8 +109,10 @@ def test_execute_switches_to_b_and_resends_each_once_at_a_ramping_rate(world: st
     phases = {2: gaps[0:2], 4: gaps[2:6], 8: gaps[6:]}
     for rate, phase in phases.items():
         assert sum(phase) >= len(phase) / rate - 0.15, (rate, gaps)
-    means = {rate: sum(phase) / len(phase) for rate, phase in phases.items()}
-    assert means[8] < means[4] < means[2], gaps  # and it sped up as the rate doubled
+    # ...and it sped up as the rate doubled: medians, so one stall of a loaded machine (seen: a 1.7 s gap inside the
+    # 4/s phase) cannot reorder the phases, while a ramp that did not speed up still fails.
+    medians = {rate: statistics.median(phase) for rate, phase in phases.items()}
+    assert medians[8] < medians[4] < medians[2], gaps
     assert run.step("verify-drained").result == {"queue_visible": 0, "queue_in_flight": 0}
 
 
