@@ -15,13 +15,12 @@ pilot light must stay cheap): if that AZ is down, the tunnel is too, and `comput
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from components.base import child
+from components.base import child, service_trust
 from ops.actions.access import HTTPS_PORT, port_forwarding_argv
 
 # Session Manager for an instance without internet access
@@ -82,9 +81,8 @@ class ApiAccessPath(pulumi.ComponentResource):
                                 opts=child(self, p))
             for service in SESSION_MANAGER_ENDPOINTS]
 
-        role = aws.iam.Role(f"{name}-role", name=args.name, assume_role_policy=json.dumps({
-            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
-                                                    "Action": "sts:AssumeRole"}]}), opts=child(self, p))
+        role = aws.iam.Role(f"{name}-role", name=args.name, assume_role_policy=service_trust("ec2.amazonaws.com"),
+                            opts=child(self, p))
         attachment = aws.iam.RolePolicyAttachment(f"{name}-ssm-core", role=role.name, policy_arn=SSM_CORE_POLICY_ARN,
                                                   opts=child(self, p))
         profile = aws.iam.InstanceProfile(f"{name}-profile", name=args.name, role=role.name, opts=child(self, p))

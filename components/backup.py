@@ -7,13 +7,12 @@ defaults have them off, and the daily job or its copy would silently skip those 
 account and region, so another stack in the same account must not manage them too."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from components.base import child, data
+from components.base import child, data, service_trust
 from ops.core import naming
 
 SCHEDULE = "cron(0 5 ? * * *)"  # daily 05:00 UTC, after Aurora's own backup window
@@ -65,9 +64,7 @@ class CrossRegionBackup(pulumi.ComponentResource):
                                       "lifecycle": {"delete_after": RETENTION_DAYS}}]}],
             opts=child(self, args.primary_provider, depends_on=region_settings))
         role = aws.iam.Role(f"{name}-role", description="AWS Backup for dr-platform",
-                            assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-                                "Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"},
-                                "Action": "sts:AssumeRole"}]}),
+                            assume_role_policy=service_trust("backup.amazonaws.com"),
                             opts=child(self, args.primary_provider))
         attachments = [aws.iam.RolePolicyAttachment(f"{name}-role-{index}", role=role.name, policy_arn=arn,
                                                     opts=child(self, args.primary_provider))

@@ -1,10 +1,18 @@
 """Resource options shared by every component."""
 from __future__ import annotations
 
+import json
+
 import pulumi
 import pulumi_aws as aws
 
 ACCOUNT_ROOT_POLICY_NOTE = "key policy: account root delegates to IAM (AWS default); services use grants via IAM"
+
+
+def service_trust(service: str) -> str:
+    """The trust policy that lets one AWS service (its principal, e.g. `s3.amazonaws.com`) assume a role."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
 
 
 def child(parent: pulumi.Resource, provider: aws.Provider, **extra: object) -> pulumi.ResourceOptions:

@@ -39,7 +39,7 @@ from pulumi_kubernetes.core.v1 import (
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 from pulumi_kubernetes.storage.v1 import StorageClass
 
-from components.base import child
+from components.base import child, service_trust
 from components.workloads import TYPESENSE_API_PORT, TYPESENSE_STORAGE_CLASS, Workload, deployment, typesense
 
 # Every control-plane log type (https://docs.aws.amazon.com/eks/latest/userguide/control-plane-logs.html).
@@ -66,11 +66,6 @@ EBS_CSI_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPol
 POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
 EBS_KMS_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
                    "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"]
-
-
-def _assume_role(service: str) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
 
 
 def pod_identity_trust() -> str:
@@ -175,7 +170,7 @@ class Compute(pulumi.ComponentResource):
     def __init__(self, name: str, args: ComputeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dr-platform:compute:Compute", name, None, opts)
         p = args.provider
-        cluster_role, cluster_attachments = self._role(name, args, "cluster", _assume_role("eks.amazonaws.com"),
+        cluster_role, cluster_attachments = self._role(name, args, "cluster", service_trust("eks.amazonaws.com"),
                                                        CLUSTER_POLICIES)
         # Created before the cluster so EKS writes into a group with a retention, not a never-expiring one.
         logs = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"/aws/eks/{args.cluster_name}/cluster",
@@ -194,7 +189,7 @@ class Compute(pulumi.ComponentResource):
                                                           bootstrap_cluster_creator_admin_permissions=True),
             opts=child(self, p, depends_on=[*cluster_attachments, logs]))
 
-        node_role, node_attachments = self._role(name, args, "node", _assume_role("ec2.amazonaws.com"), NODE_POLICIES)
+        node_role, node_attachments = self._role(name, args, "node", service_trust("ec2.amazonaws.com"), NODE_POLICIES)
         networking = self._networking(name, args, cluster)
         desired = args.nodes.desired
         node_group = aws.eks.NodeGroup(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.base import child, data
+from components.base import child, data, service_trust
 
 
 @dataclass
@@ -47,9 +47,7 @@ class ContainerRegistry(pulumi.ComponentResource):
             self.repository_urls[repository] = repo.repository_url
         creator = aws.iam.Role(f"{name}-replica-creator", name="dr-platform-ecr-replica-creator",
                                description="ECR creates the DR region's replicated repositories with this role",
-                               assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-                                   "Effect": "Allow", "Principal": {"Service": "ecr.amazonaws.com"},
-                                   "Action": "sts:AssumeRole"}]}),
+                               assume_role_policy=service_trust("ecr.amazonaws.com"),
                                opts=child(self, args.replica_provider))
         creator_policy = aws.iam.RolePolicy(
             f"{name}-replica-creator-policy", role=creator.name,

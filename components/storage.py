@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alarms import LagAlarm
-from components.base import child, data
+from components.base import child, data, service_trust
 
 NONCURRENT_VERSION_DAYS = 90
 RTC_MINUTES = 15  # S3 Replication Time Control: 99.99% of objects within 15 minutes
@@ -127,9 +127,7 @@ class BucketReplication(pulumi.ComponentResource):
     def __init__(self, name: str, args: BucketReplicationArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("dr-platform:storage:BucketReplication", name, None, opts)
         role = aws.iam.Role(f"{name}-role", description="S3 replication for dr-platform",
-                            assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-                                "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"},
-                                "Action": "sts:AssumeRole"}]}),
+                            assume_role_policy=service_trust("s3.amazonaws.com"),
                             opts=child(self, args.provider))
         policy = aws.iam.RolePolicy(
             f"{name}-policy", role=role.id,

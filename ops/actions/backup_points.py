@@ -38,17 +38,7 @@ def aurora_recovery_points(backup: Any, vault_name: str, cluster_ids: Iterable[s
     ARNs). Matched on the cluster's name, not its whole ARN: a copy in region B names the cluster in region A, and
     the names carry their region already. VaultNotFound when the vault does not exist."""
     wanted = {cluster_name(cluster_id) for cluster_id in cluster_ids}
-    pages = backup.get_paginator("list_recovery_points_by_backup_vault").paginate(
-        BackupVaultName=vault_name, ByResourceType=AURORA, PaginationConfig={"PageSize": PAGE_SIZE})
-    try:
-        points = [dict(point) for page in pages for point in page.get("RecoveryPoints", [])]
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code")
-        if code == "ResourceNotFoundException":
-            raise VaultNotFound(f"backup vault {vault_name} does not exist") from None
-        if code in ("AccessDeniedException", "AccessDenied"):
-            raise VaultUnreadable(f"backup vault {vault_name}: {code} on ListRecoveryPointsByBackupVault") from None
-        raise
+    points = _list_recovery_points(backup, vault_name, ByResourceType=AURORA)
     return [point for point in points if cluster_name(point.get("ResourceArn", "")) in wanted]
 
 
@@ -60,8 +50,13 @@ def is_restorable(point: dict[str, Any]) -> bool:
 def recovery_points(backup: Any, vault_name: str) -> list[dict[str, Any]]:
     """Every recovery point in the vault, of any resource type and status (ListRecoveryPointsByBackupVault, all
     pages). VaultNotFound / VaultUnreadable as for `aurora_recovery_points`."""
+    return _list_recovery_points(backup, vault_name)
+
+
+def _list_recovery_points(backup: Any, vault_name: str, **filters: str) -> list[dict[str, Any]]:
+    """ListRecoveryPointsByBackupVault, all pages, with the vault's absence or unreadability named."""
     pages = backup.get_paginator("list_recovery_points_by_backup_vault").paginate(
-        BackupVaultName=vault_name, PaginationConfig={"PageSize": PAGE_SIZE})
+        BackupVaultName=vault_name, PaginationConfig={"PageSize": PAGE_SIZE}, **filters)
     try:
         return [dict(point) for page in pages for point in page.get("RecoveryPoints", [])]
     except ClientError as exc:

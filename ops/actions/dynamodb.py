@@ -52,13 +52,7 @@ def describe_table(ddb: Any, table: str) -> dict[str, Any] | None:
 
 def pitr_window(ddb: Any, table: str) -> PitrWindow:
     """The restorable window; TableMissing or PitrDisabled name the table."""
-    try:
-        backups = ddb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
-    except ClientError as exc:
-        if _error_code(exc) in ("TableNotFoundException", "ResourceNotFoundException"):
-            raise TableMissing(f"table {table!r} does not exist") from None
-        raise
-    pitr = backups.get("PointInTimeRecoveryDescription", {})
+    pitr = _pitr_description(ddb, table)
     if pitr.get("PointInTimeRecoveryStatus") != "ENABLED":
         raise PitrDisabled(f"table {table!r} has point-in-time recovery disabled; it cannot be restored to a time")
     return PitrWindow(earliest=pitr["EarliestRestorableDateTime"], latest=pitr["LatestRestorableDateTime"])
@@ -186,13 +180,18 @@ def plan_restore_calls(request: dict[str, Any]) -> list[str]:
 def pitr_status(ddb: Any, table: str) -> str:
     """PointInTimeRecoveryStatus of the table in the client's region (ENABLED or DISABLED), read-only; TableMissing
     when there is no such table there."""
+    return str(_pitr_description(ddb, table).get("PointInTimeRecoveryStatus", "DISABLED"))
+
+
+def _pitr_description(ddb: Any, table: str) -> dict[str, Any]:
+    """DescribeContinuousBackups' PointInTimeRecoveryDescription ({} when absent); TableMissing names the table."""
     try:
         backups = ddb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
     except ClientError as exc:
         if _error_code(exc) in ("TableNotFoundException", "ResourceNotFoundException"):
             raise TableMissing(f"table {table!r} does not exist") from None
         raise
-    return str(backups.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus", "DISABLED"))
+    return dict(backups.get("PointInTimeRecoveryDescription", {}))
 
 
 def replica_statuses(described: dict[str, Any]) -> dict[str, str]:

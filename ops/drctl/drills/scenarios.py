@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -144,6 +144,61 @@ def _journal(stdout: str) -> dict[str, Any]:
     return dict(json.loads(stdout[stdout.index("{"):]))
 
 
+def _new_drill(scenario: str, variant: str, *, sandbox: dict[str, Any]) -> "DrillRun":
+    drill = DrillRun(scenario, variant, "sandbox",
+                     f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}", time.time())
+    drill.sandbox = sandbox
+    return drill
+
+
+@contextlib.contextmanager
+def _recording(drill: "DrillRun", stack: str) -> Iterator[tuple["_StackFileGuard", list[Any]]]:
+    """The frame of every drill: a failure is recorded in the run, not raised (Ctrl-C is, once everything is
+    stopped); whatever happens the probes are stopped and their timelines kept, and the stack file is checked."""
+    guard = _StackFileGuard(stack)
+    probes: list[Any] = []
+    try:
+        yield guard, probes
+        drill.status = "done"
+    except BaseException as exc:
+        drill.status, drill.error = "failed", f"{type(exc).__name__}: {exc}"
+        if not isinstance(exc, Exception):
+            raise  # Ctrl-C: everything is stopped by now; the caller reports the interruption
+    finally:
+        for probe in probes:
+            probe.stop()
+            drill.probes.setdefault(probe.name, []).extend(r.as_dict() for r in probe.results)
+        drill.finished_at = time.time()
+        guard.check()
+
+
+def _start_pair(drill: "DrillRun", exits: contextlib.ExitStack, sandbox: SandboxOptions, *, stack: str,
+                on_ready: Callable[[dict[str, Any]], None] | None) -> RegionPair:
+    """The region pair, up and warmed (its servers stopped when `exits` closes, its events then kept in the run)."""
+    with drill.step("start region pair") as timing:
+        pair = exits.enter_context(region_pair(sandbox, stack=stack, on_ready=on_ready))
+        timing.detail = {"aws_endpoint": pair.aws_endpoint}
+        _warm_up(pair)
+    exits.callback(lambda: drill.events.extend(pair.events))
+    return pair
+
+
+def _run_runbook(drill: "DrillRun", args: list[str], timing: StepTiming, *, journal_dir: Path, pair: RegionPair,
+                 guard: "_StackFileGuard") -> dict[str, Any]:
+    """Run one runbook as the operator does (`drctl NAME ... --json`), unchanged: the stack file is checked, its
+    journal recorded under its name and marked as the sandbox's; a failed run fails the drill step."""
+    runbook = args[0]
+    code, out, err = drctl(args)
+    guard.check()
+    journal = _journal(out) if "{" in out else {}
+    drill.journals[runbook] = journal.get("run_id", "")
+    mark_emulated(journal_dir, journal.get("run_id"), drill, pair)
+    timing.detail = {"exit_code": code, "run_id": journal.get("run_id")}
+    if code != 0:
+        raise DrillFailed(f"drctl {runbook} exited {code}: {journal.get('error') or err[-2000:]}")
+    return journal
+
+
 def _warm_up(pair: RegionPair) -> None:
     """Load what the operator's toolkit loads before it is needed (botocore's service models, the runbooks),
     so the measured RTO is the recovery's, not Python's imports."""
@@ -196,36 +251,16 @@ class Q2Options:
 
 def run_q2(options: Q2Options, *, journal_dir: Path, stack: str = "dr",
            on_ready: Callable[[dict[str, Any]], None] | None = None) -> DrillRun:
-    drill = DrillRun("Q2", "planned" if options.planned else "unplanned", "sandbox",
-                     f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}", time.time())
-    drill.sandbox = options.sandbox.as_dict()
-    guard = _StackFileGuard(stack)
-    probes: list[Probe] = []
-    try:
-        with contextlib.ExitStack() as exits:
-            with drill.step("start region pair") as timing:
-                pair = exits.enter_context(region_pair(options.sandbox, stack=stack, on_ready=on_ready))
-                timing.detail = {"aws_endpoint": pair.aws_endpoint}
-                _warm_up(pair)
-            exits.callback(lambda: drill.events.extend(pair.events))
-            try:
-                _q2_on_pair(drill, pair, options, journal_dir, guard, probes)
-            except Exception as exc:
-                from ops.drctl.sandbox.moto_ext.rds_global import last_data_plane_error
-                detail = last_data_plane_error.get(pair.settings.aurora.global_cluster_id)
-                raise DrillFailed(f"{exc}" + (f"\ndata plane: {detail}" if detail else "")
-                                  + f"\n{pair.server_logs()}") from exc
-        drill.status = "done"
-    except BaseException as exc:
-        drill.status, drill.error = "failed", f"{type(exc).__name__}: {exc}"
-        if not isinstance(exc, (DrillFailed, Exception)):
-            raise  # Ctrl-C: everything is stopped by now; the caller reports the interruption
-    finally:
-        for probe in probes:
-            probe.stop()
-            drill.probes[probe.name] = [r.as_dict() for r in probe.results]
-        drill.finished_at = time.time()
-        guard.check()
+    drill = _new_drill("Q2", "planned" if options.planned else "unplanned", sandbox=options.sandbox.as_dict())
+    with _recording(drill, stack) as (guard, probes), contextlib.ExitStack() as exits:
+        pair = _start_pair(drill, exits, options.sandbox, stack=stack, on_ready=on_ready)
+        try:
+            _q2_on_pair(drill, pair, options, journal_dir, guard, probes)
+        except Exception as exc:
+            from ops.drctl.sandbox.moto_ext.rds_global import last_data_plane_error
+            detail = last_data_plane_error.get(pair.settings.aurora.global_cluster_id)
+            raise DrillFailed(f"{exc}" + (f"\ndata plane: {detail}" if detail else "")
+                              + f"\n{pair.server_logs()}") from exc
     return drill
 
 
@@ -265,14 +300,7 @@ def _q2_on_pair(drill: DrillRun, pair: RegionPair, options: Q2Options, journal_d
                 drill.marks["detected"] = time.time()
         drill.marks["declared"] = time.time()
         with drill.step("failover runbook") as timing:
-            code, out, err = drctl(failover_args)
-            guard.check()
-            journal = _journal(out) if "{" in out else {}
-            drill.journals["failover"] = journal.get("run_id", "")
-            mark_emulated(journal_dir, journal.get("run_id"), drill, pair)
-            timing.detail = {"exit_code": code, "run_id": journal.get("run_id")}
-            if code != 0:
-                raise DrillFailed(f"drctl failover exited {code}: {journal.get('error') or err[-2000:]}")
+            journal = _run_runbook(drill, failover_args, timing, journal_dir=journal_dir, pair=pair, guard=guard)
         drill.add_journal_steps("failover", journal)
         with drill.step("B takes writes") as timing:
             timing.detail = _wait_write(heartbeat, b.name, since=drill.marks["disaster"], timeout=options.timeout_s)
@@ -291,16 +319,9 @@ def _q2_on_pair(drill: DrillRun, pair: RegionPair, options: Q2Options, journal_d
         drill.measured["lost_by_failover"] = lost or {"checked": False, "why": "A was not killed (planned)"}
         failback_at = time.time()
         with drill.step("failback runbook") as timing:
-            code, out, err = drctl(["failback", "--execute", "--yes", "--max-lag-seconds", "1",
-                                    "--keep-b-warm-hours", "0", "--lag-timeout", str(options.timeout_s),
-                                    "--project-dir", str(stack_files), *common])
-            guard.check()
-            journal = _journal(out) if "{" in out else {}
-            drill.journals["failback"] = journal.get("run_id", "")
-            mark_emulated(journal_dir, journal.get("run_id"), drill, pair)
-            timing.detail = {"exit_code": code, "run_id": journal.get("run_id")}
-            if code != 0:
-                raise DrillFailed(f"drctl failback exited {code}: {journal.get('error') or err[-2000:]}")
+            failback_args = ["failback", "--execute", "--yes", "--max-lag-seconds", "1", "--keep-b-warm-hours", "0",
+                             "--lag-timeout", str(options.timeout_s), "--project-dir", str(stack_files), *common]
+            journal = _run_runbook(drill, failback_args, timing, journal_dir=journal_dir, pair=pair, guard=guard)
         drill.add_journal_steps("failback", journal)
         _wait_write(heartbeat, a.name, since=failback_at, timeout=options.timeout_s)
         drill.marks["failed_back"] = time.time()
@@ -400,32 +421,13 @@ def run_q1(options: Q1Options, *, journal_dir: Path, stack: str = "dr",
     table must equal the data at T (writes after T, the DELETE included, are not in it)."""
     if not options.sandbox.with_base_backup:
         raise ValueError("Q1 needs SandboxOptions.with_base_backup")
-    drill = DrillRun("Q1", "pitr", "sandbox", f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}",
-                     time.time())
-    drill.sandbox = options.sandbox.as_dict()
-    guard = _StackFileGuard(stack)
-    probes: list[Probe] = []
-    try:
-        with contextlib.ExitStack() as exits:
-            with drill.step("start region pair"):
-                pair = exits.enter_context(region_pair(options.sandbox, stack=stack, on_ready=on_ready))
-                _warm_up(pair)
-            exits.callback(lambda: drill.events.extend(pair.events))
-            try:
-                _q1_on_pair(drill, pair, options, journal_dir, guard, probes)
-            except Exception as exc:
-                raise DrillFailed(f"{exc}\n{pair.server_logs()}") from exc
-        drill.status = "done"
-    except BaseException as exc:
-        drill.status, drill.error = "failed", f"{type(exc).__name__}: {exc}"
-        if not isinstance(exc, Exception):
-            raise
-    finally:
-        for probe in probes:
-            probe.stop()
-            drill.probes.setdefault(probe.name, []).extend(r.as_dict() for r in probe.results)
-        drill.finished_at = time.time()
-        guard.check()
+    drill = _new_drill("Q1", "pitr", sandbox=options.sandbox.as_dict())
+    with _recording(drill, stack) as (guard, probes), contextlib.ExitStack() as exits:
+        pair = _start_pair(drill, exits, options.sandbox, stack=stack, on_ready=on_ready)
+        try:
+            _q1_on_pair(drill, pair, options, journal_dir, guard, probes)
+        except Exception as exc:
+            raise DrillFailed(f"{exc}\n{pair.server_logs()}") from exc
     return drill
 
 
@@ -459,16 +461,9 @@ def _q1_on_pair(drill: DrillRun, pair: RegionPair, options: Q1Options, journal_d
                         timeout=options.timeout_s)
     drill.marks["declared"] = time.time()
     with drill.step("PITR runbook") as timing:
-        code, out, err = drctl(["pitr-restore", "--cluster", a.cluster_id, "--to", moment.isoformat(), "--execute",
-                                "--yes", "--json", "--journal-dir", str(journal_dir), "--timeout",
-                                str(options.timeout_s), "--poll", "0.05"])
-        guard.check()
-        journal = _journal(out) if "{" in out else {}
-        drill.journals["pitr-restore"] = journal.get("run_id", "")
-        mark_emulated(journal_dir, journal.get("run_id"), drill, pair)
-        timing.detail = {"exit_code": code, "run_id": journal.get("run_id")}
-        if code != 0:
-            raise DrillFailed(f"drctl pitr-restore exited {code}: {journal.get('error') or err[-2000:]}")
+        pitr_args = ["pitr-restore", "--cluster", a.cluster_id, "--to", moment.isoformat(), "--execute", "--yes",
+                     "--json", "--journal-dir", str(journal_dir), "--timeout", str(options.timeout_s), "--poll", "0.05"]
+        journal = _run_runbook(drill, pitr_args, timing, journal_dir=journal_dir, pair=pair, guard=guard)
     drill.add_journal_steps("pitr", journal)
     drill.marks["recovered"] = time.time()
     new_cluster = journal["params"]["new_cluster_id"]
@@ -520,37 +515,21 @@ def run_q3(options: Q3Options, *, journal_dir: Path, stack: str = "dr",
     RTO: first failed search to the first search finding the whole catalog; RPO: catalog rows not found."""
     from ops.drctl.sandbox.search import search_node
 
-    drill = DrillRun("Q3", "total-loss", "sandbox",
-                     f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}", time.time())
-    drill.sandbox = {**options.sandbox.as_dict(), "with_search": True}
-    guard = _StackFileGuard(stack)
-    probes: list[Any] = []
-    try:
-        with contextlib.ExitStack() as exits:
-            with drill.step("start region pair"):
-                pair = exits.enter_context(region_pair(options.sandbox, stack=stack))
-                search = exits.enter_context(search_node(pair.base))
-                exits.callback(_setenv({"TYPESENSE_API_KEY": search.api_key}))  # what reindex reads by default
-                if on_ready is not None:
-                    where = describe(pair)
-                    where["ports"]["typesense_b"] = search.api_port
-                    on_ready(where)
-            exits.callback(lambda: drill.events.extend(pair.events))
-            try:
-                _q3_on_pair(drill, pair, search, options, journal_dir, guard, probes)
-            except Exception as exc:
-                raise DrillFailed(f"{exc}\n{pair.server_logs()}") from exc
-        drill.status = "done"
-    except BaseException as exc:
-        drill.status, drill.error = "failed", f"{type(exc).__name__}: {exc}"
-        if not isinstance(exc, Exception):
-            raise
-    finally:
-        for probe in probes:
-            probe.stop()
-            drill.probes[probe.name] = [r.as_dict() for r in probe.results]
-        drill.finished_at = time.time()
-        guard.check()
+    drill = _new_drill("Q3", "total-loss", sandbox={**options.sandbox.as_dict(), "with_search": True})
+    with _recording(drill, stack) as (guard, probes), contextlib.ExitStack() as exits:
+        with drill.step("start region pair"):
+            pair = exits.enter_context(region_pair(options.sandbox, stack=stack))
+            search = exits.enter_context(search_node(pair.base))
+            exits.callback(_setenv({"TYPESENSE_API_KEY": search.api_key}))  # what reindex reads by default
+            if on_ready is not None:
+                where = describe(pair)
+                where["ports"]["typesense_b"] = search.api_port
+                on_ready(where)
+        exits.callback(lambda: drill.events.extend(pair.events))
+        try:
+            _q3_on_pair(drill, pair, search, options, journal_dir, guard, probes)
+        except Exception as exc:
+            raise DrillFailed(f"{exc}\n{pair.server_logs()}") from exc
     return drill
 
 
@@ -584,14 +563,7 @@ def _q3_on_pair(drill: DrillRun, pair: RegionPair, search: Any, options: Q3Optio
         search.start()
     drill.marks["declared"] = time.time()
     with drill.step("reindex runbook") as timing:
-        code, out, err = drctl(reindex)
-        guard.check()
-        journal = _journal(out) if "{" in out else {}
-        drill.journals["reindex"] = journal.get("run_id", "")
-        mark_emulated(journal_dir, journal.get("run_id"), drill, pair)
-        timing.detail = {"exit_code": code, "run_id": journal.get("run_id")}
-        if code != 0:
-            raise DrillFailed(f"drctl reindex exited {code}: {journal.get('error') or err[-2000:]}")
+        journal = _run_runbook(drill, reindex, timing, journal_dir=journal_dir, pair=pair, guard=guard)
     drill.add_journal_steps("reindex", journal)
     with drill.step("search answers in full") as timing:
         deadline = time.monotonic() + options.timeout_s
@@ -639,29 +611,10 @@ def run_q4(options: Q4Options, *, journal_dir: Path, stack: str = "dr",
     bucket is versioned) while a probe reads them; the operator runs `drctl s3-undelete --since T --distribution
     ID --execute` (unchanged): markers removed, the CDN's cached paths invalidated. RTO: first failed read to the
     moment every object reads again; RPO: objects not restored."""
-    drill = DrillRun("Q4", "mass-undelete", "sandbox",
-                     f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}", time.time())
-    drill.sandbox = options.sandbox.as_dict()
-    guard = _StackFileGuard(stack)
-    probes: list[Any] = []
-    try:
-        with contextlib.ExitStack() as exits:
-            with drill.step("start region pair"):
-                pair = exits.enter_context(region_pair(options.sandbox, stack=stack, on_ready=on_ready))
-                _warm_up(pair)
-            exits.callback(lambda: drill.events.extend(pair.events))
-            _q4_on_pair(drill, pair, options, journal_dir, guard, probes)
-        drill.status = "done"
-    except BaseException as exc:
-        drill.status, drill.error = "failed", f"{type(exc).__name__}: {exc}"
-        if not isinstance(exc, Exception):
-            raise
-    finally:
-        for probe in probes:
-            probe.stop()
-            drill.probes[probe.name] = [r.as_dict() for r in probe.results]
-        drill.finished_at = time.time()
-        guard.check()
+    drill = _new_drill("Q4", "mass-undelete", sandbox=options.sandbox.as_dict())
+    with _recording(drill, stack) as (guard, probes), contextlib.ExitStack() as exits:
+        pair = _start_pair(drill, exits, options.sandbox, stack=stack, on_ready=on_ready)
+        _q4_on_pair(drill, pair, options, journal_dir, guard, probes)
     return drill
 
 
@@ -693,18 +646,12 @@ def _q4_on_pair(drill: DrillRun, pair: RegionPair, options: Q4Options, journal_d
     time.sleep(0.3)
     drill.marks["declared"] = time.time()
     with drill.step("undelete runbook") as timing:
-        code, out, err = drctl(["s3-undelete", "--bucket", bucket, "--since", since.isoformat(), "--prefix",
-                                options.prefix, "--distribution", distribution, "--region", region,
-                                "--restore-list", str(journal_dir / f"{drill.run_id}.s3-restore-list.json"),
-                                "--execute", "--yes", "--json", "--journal-dir", str(journal_dir), "--timeout",
-                                str(options.timeout_s), "--poll", "0.05"])
-        guard.check()
-        journal = _journal(out) if "{" in out else {}
-        drill.journals["s3-undelete"] = journal.get("run_id", "")
-        mark_emulated(journal_dir, journal.get("run_id"), drill, pair)
-        timing.detail = {"exit_code": code, "run_id": journal.get("run_id")}
-        if code != 0:
-            raise DrillFailed(f"drctl s3-undelete exited {code}: {journal.get('error') or err[-2000:]}")
+        undelete_args = ["s3-undelete", "--bucket", bucket, "--since", since.isoformat(), "--prefix", options.prefix,
+                         "--distribution", distribution, "--region", region,
+                         "--restore-list", str(journal_dir / f"{drill.run_id}.s3-restore-list.json"),
+                         "--execute", "--yes", "--json", "--journal-dir", str(journal_dir), "--timeout",
+                         str(options.timeout_s), "--poll", "0.05"]
+        journal = _run_runbook(drill, undelete_args, timing, journal_dir=journal_dir, pair=pair, guard=guard)
     drill.add_journal_steps("s3-undelete", journal)
     drill.marks["recovered"] = time.time()  # the runbook is done; the check below proves every object reads
     with drill.step("every object served") as timing:

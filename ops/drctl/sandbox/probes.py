@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from ops.drctl.sandbox.dns import Resolver
 
@@ -41,22 +41,16 @@ class ProbeResult:
         return asdict(self)
 
 
-@dataclass
-class Probe:
-    name: str
-    path: str
-    interval_s: float
-    payload: Callable[[int, float], dict[str, Any]]
-    resolver: Resolver
-    api_name: str
-    key: Callable[[int], Any] = lambda seq: seq  # the database key a request writes
-    timeout_s: float = 0.5
+@dataclass(kw_only=True)
+class _Polling:
+    """What every probe shares: a daemon thread that polls (`_loop`) until stopped, and the results it keeps.
+    Each probe declares its own `name` (the thread is named after it)."""
+
     results: list[ProbeResult] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
-    _connections: dict[tuple[str, int], http.client.HTTPConnection] = field(default_factory=dict)
 
-    def start(self) -> "Probe":
+    def start(self) -> Self:
         self._thread = threading.Thread(target=self._loop, name=f"probe-{self.name}", daemon=True)
         self._thread.start()
         return self
@@ -65,6 +59,33 @@ class Probe:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        raise NotImplementedError
+
+    def _poll_every(self, interval_s: float, poll: Callable[[int], ProbeResult]) -> None:
+        """`poll(seq)` for seq 1, 2, ... with `interval_s` between the end of one poll and the next, until stopped."""
+        for seq in itertools.count(1):
+            if self._stop.is_set():
+                return
+            self.results.append(poll(seq))
+            self._stop.wait(interval_s)
+
+
+@dataclass
+class Probe(_Polling):
+    name: str
+    path: str
+    interval_s: float
+    payload: Callable[[int, float], dict[str, Any]]
+    resolver: Resolver
+    api_name: str
+    key: Callable[[int], Any] = lambda seq: seq  # the database key a request writes
+    timeout_s: float = 0.5
+    _connections: dict[tuple[str, int], http.client.HTTPConnection] = field(default_factory=dict)
+
+    def stop(self) -> None:
+        super().stop()
         for connection in self._connections.values():
             connection.close()
 
@@ -118,7 +139,7 @@ def availability_probe(resolver: Resolver, api_name: str, interval_s: float = 0.
 
 
 @dataclass
-class SearchProbe:
+class SearchProbe(_Polling):
     """Searches B's Typesense alias every `interval_s` (`q=*`): ok when it answers 200, with how many it found."""
 
     url: str
@@ -126,43 +147,30 @@ class SearchProbe:
     alias: str
     interval_s: float = 0.1
     name: str = "search"
-    results: list[ProbeResult] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def start(self) -> "SearchProbe":
-        self._thread = threading.Thread(target=self._loop, name="probe-search", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
 
     def _loop(self) -> None:
         import requests
 
         session = requests.Session()
         session.headers["X-TYPESENSE-API-KEY"] = self.api_key
-        for seq in itertools.count(1):
-            if self._stop.is_set():
-                return
+
+        def search(seq: int) -> ProbeResult:
             sent = time.time()
             try:
                 answer = session.get(f"{self.url}/collections/{self.alias}/documents/search",
                                      params={"q": "*", "query_by": "name", "per_page": 1}, timeout=1)
                 found = answer.json().get("found") if answer.status_code == 200 else None
-                self.results.append(ProbeResult(self.name, seq, sent, time.time(), answer.status_code == 200,
-                                                answer.status_code, "us-west-2", None, None, found))
+                return ProbeResult(self.name, seq, sent, time.time(), answer.status_code == 200,
+                                   answer.status_code, "us-west-2", None, None, found)
             except (requests.RequestException, ValueError) as exc:
-                self.results.append(ProbeResult(self.name, seq, sent, time.time(), False, None, None, None,
-                                                f"{type(exc).__name__}: {exc}"))
-            self._stop.wait(self.interval_s)
+                return ProbeResult(self.name, seq, sent, time.time(), False, None, None, None,
+                                   f"{type(exc).__name__}: {exc}")
+
+        self._poll_every(self.interval_s, search)
 
 
 @dataclass
-class ObjectProbe:
+class ObjectProbe(_Polling):
     """Reads the CDN's origin objects (S3 GetObject through the AWS API) in turn every `interval_s`: ok on 200."""
 
     bucket: str
@@ -170,19 +178,6 @@ class ObjectProbe:
     region: str
     interval_s: float = 0.05
     name: str = "objects"
-    results: list[ProbeResult] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def start(self) -> "ObjectProbe":
-        self._thread = threading.Thread(target=self._loop, name="probe-objects", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
 
     def _loop(self) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -190,16 +185,16 @@ class ObjectProbe:
         from ops.actions.aws import client
 
         s3 = client("s3", self.region, max_attempts=1)
-        for seq in itertools.count(1):
-            if self._stop.is_set():
-                return
+
+        def read(seq: int) -> ProbeResult:
             key = self.keys[seq % len(self.keys)]
             sent = time.time()
             try:
                 s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-                self.results.append(ProbeResult(self.name, seq, sent, time.time(), True, 200, self.region, key))
+                return ProbeResult(self.name, seq, sent, time.time(), True, 200, self.region, key)
             except (ClientError, BotoCoreError) as exc:
                 status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
-                self.results.append(ProbeResult(self.name, seq, sent, time.time(), False, status, None, key,
-                                                f"{type(exc).__name__}: {exc}"[:200]))
-            self._stop.wait(self.interval_s)
+                return ProbeResult(self.name, seq, sent, time.time(), False, status, None, key,
+                                   f"{type(exc).__name__}: {exc}"[:200])
+
+        self._poll_every(self.interval_s, read)
