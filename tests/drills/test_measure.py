@@ -50,3 +50,13 @@ def test_drill_run_refuses_what_it_cannot_run(tmp_path: Path) -> None:
         assert result.exit_code == 2, result.output
         assert "bad input" in result.output
     assert not any(tmp_path.iterdir())
+
+
+def test_failback_interruption_runs_from_the_last_good_write_in_b_to_the_first_in_a_failures_or_not() -> None:
+    results = [beat(1, 20.0, True, B), beat(2, 20.3, True, B), beat(3, 20.5, False, B), beat(4, 20.9, True, A),
+               beat(5, 21.0, True, A)]
+    cut = measure.write_interruption(results, since=20.2, old_region=B, new_region=A)
+    assert cut.seconds == 0.6 and cut.last_good_old_at == 20.3 + 0.01 and cut.failed_requests == 1
+    quiet = [r for r in results if r.ok]  # a switchover may fail no request: the pause is still measured
+    assert measure.write_interruption(quiet, since=20.2, old_region=B, new_region=A).seconds == 0.6
+    assert measure.write_interruption(results[:3], since=20.2, old_region=B, new_region=A).seconds is None

@@ -28,8 +28,9 @@ def plan() -> None:
 @drill_app.command("run")
 def run(
     scenario: Annotated[str, typer.Argument(help="The quarter's scenario: Q1 (Aurora PITR), Q2 (region "
-                                                 "failover A→B), Q3 (Typesense total loss) or Q4 (S3 mass "
-                                                 "undelete with CDN purge).")],
+                                                 "failover A→B), Q3 (Typesense total loss), Q4 (S3 mass "
+                                                 "undelete with CDN purge) or annual (Q2 and a full failback, "
+                                                 "both legs judged in one report).")],
     planned: Annotated[bool, typer.Option(help="Planned switchover (A healthy, RPO 0) instead of killing A.")] = False,
     sandbox: Annotated[bool, typer.Option(help="Run on the local region pair (the only way offered so far).")] = True,
     failback: Annotated[bool, typer.Option(help="Fail back to A afterwards and check A and B hold the same "
@@ -48,13 +49,17 @@ def run(
     from ops.drctl.runbooks.drills import DEFAULT_REPORT_DIR
     from ops.drctl.runbooks.engine import DEFAULT_JOURNAL_DIR
 
-    scenario = scenario.upper()
-    if scenario not in ("Q1", "Q2", "Q3", "Q4"):
+    scenario = "annual" if scenario.lower() == "annual" else scenario.upper()
+    if scenario not in ("Q1", "Q2", "Q3", "Q4", "annual"):
         print(f"bad input: scenario {scenario!r}: the sandbox runs Q1 (Aurora PITR), Q2 (region failover "
-              "A→B), Q3 (Typesense total loss) and Q4 (S3 mass undelete)", file=sys.stderr)
+              "A→B), Q3 (Typesense total loss), Q4 (S3 mass undelete) and annual (Q2 and a full failback)",
+              file=sys.stderr)
         raise typer.Exit(2)
-    if planned and scenario != "Q2":
-        print("bad input: --planned: only Q2 has a planned variant", file=sys.stderr)
+    if planned and scenario not in ("Q2", "annual"):
+        print("bad input: --planned: only Q2 and the annual drill have a planned variant", file=sys.stderr)
+        raise typer.Exit(2)
+    if not failback and scenario == "annual":
+        print("bad input: --no-failback: the annual drill is the failover and the failback", file=sys.stderr)
         raise typer.Exit(2)
     if not sandbox:
         print("bad input: --no-sandbox: a drill against a real account is a real runbook run (drctl failover "
@@ -75,12 +80,19 @@ def run(
         print(json.dumps({k: v for k, v in result.items() if k != "probes"}, indent=1, default=str))
     rto, rpo = result["measured"].get("rto") or {}, result["measured"].get("rpo") or {}
     lost = {"Q2": f"{len(rpo.get('lost_heartbeats', []))} heartbeats lost",
+            "annual": f"{len(rpo.get('lost_heartbeats', []))} heartbeats lost",
             "Q1": f"{len(rpo.get('lost_orders', []))} orders at T missing from the restore",
             "Q3": f"{rpo.get('documents_missing')} documents missing",
             "Q4": f"{len(rpo.get('objects_missing') or [])} objects not restored"}[result["scenario"]]
     print(f"{result['scenario']} {result['variant']} drill ({result['origin']}): {result['status']}; "
-          f"RTO {rto.get('seconds', 'n/a')} s{' (detection included)' if result['scenario'] == 'Q2' else ''}, "
+          f"RTO {rto.get('seconds', 'n/a')} s"
+          f"{' (detection included)' if result['scenario'] in ('Q2', 'annual') else ''}, "
           f"RPO {rpo.get('seconds', 'n/a')} s ({lost})")
+    back = result["measured"].get("failback") if result["scenario"] == "annual" else None
+    if back:
+        back_rto, back_rpo = back.get("rto") or {}, back.get("rpo") or {}
+        print(f"failback leg: RTO {back_rto.get('seconds', 'n/a')} s (write interruption), RPO "
+              f"{back_rpo.get('seconds', 'n/a')} s ({len(back_rpo.get('lost_heartbeats', []))} heartbeats lost)")
     if result.get("error"):
         print(f"error: {result['error']}", file=sys.stderr)
     for variance in result["variances"]:

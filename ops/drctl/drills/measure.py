@@ -4,6 +4,9 @@
   name (so detection, the declaration, the runbook and DNS are all inside it).
 - RPO: the newest heartbeat A acknowledged minus the newest of A's acknowledged heartbeats present in B after
   promotion (0 when B holds them all); the lost keys are the acknowledged heartbeats (and orders) B lacks.
+- Failback (the annual drill's second leg): its RTO is the write interruption while the writer moves back, from
+  the last good write through B to the first good write through DNS to A; its RPO is `rpo` with the roles
+  swapped (what B acknowledged that A lacks), 0 for a switchover.
 """
 from __future__ import annotations
 
@@ -39,6 +42,35 @@ class Rpo:
         return {"seconds": self.seconds, "newest_acked_by_a_at": self.newest_acked_by_a_at,
                 "newest_acked_in_b_at": self.newest_acked_in_b_at, "acked_by_a": self.acked_by_a,
                 "lost_heartbeats": self.lost_heartbeats, "lost_orders": self.lost_orders}
+
+
+@dataclass(frozen=True)
+class WriteInterruption:
+    seconds: float | None
+    last_good_old_at: float | None  # answered: the last good write through the writer being left
+    first_good_new_at: float | None  # answered: the first good write through the new writer
+    failed_requests: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"seconds": self.seconds, "last_good_old_at": self.last_good_old_at,
+                "first_good_new_at": self.first_good_new_at, "failed_requests": self.failed_requests}
+
+
+def write_interruption(results: Iterable[ProbeResult], *, since: float, old_region: str,
+                       new_region: str) -> WriteInterruption:
+    """A planned move of the writer (a switchover) may fail no request at all, so the interruption runs from the
+    last write `old_region` acknowledged before the first good write to `new_region` sent after `since`."""
+    ordered = sorted(results, key=lambda r: r.sent_at)
+    first_new = next((r for r in ordered if r.ok and r.region == new_region and r.sent_at >= since), None)
+    if first_new is None:
+        return WriteInterruption(None, None, None, sum(1 for r in ordered if not r.ok and r.sent_at >= since))
+    old = [r for r in ordered if r.ok and r.region == old_region and r.sent_at < first_new.sent_at]
+    if not old:
+        return WriteInterruption(None, None, first_new.answered_at, 0)
+    last_old = max(old, key=lambda r: r.answered_at)
+    failed = sum(1 for r in ordered if not r.ok and last_old.sent_at < r.sent_at < first_new.sent_at)
+    return WriteInterruption(round(first_new.answered_at - last_old.answered_at, 3), last_old.answered_at,
+                             first_new.answered_at, failed)
 
 
 def rto(results: Iterable[ProbeResult], *, disaster_at: float, region_b: str) -> Rto:

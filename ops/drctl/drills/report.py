@@ -4,6 +4,7 @@ of the quarter in full, probe timelines included) and a PNG timeline per run, em
 Measured RTO and RPO are judged against the DR matrix of each tier (the stack's objectives). Variances: a step
 slower than its expected time, or markedly slower than in the previous drill of the same scenario and variant
 (more than 1.5x and 0.25 s more). A report says where it came from: the sandbox (emulated) or a real account.
+The annual drill (`YYYY-annual.md`) is judged per leg: the failover and the failback, each against the matrix.
 """
 from __future__ import annotations
 
@@ -54,10 +55,23 @@ def variances(run: dict[str, Any], previous: dict[str, Any] | None) -> list[str]
     return found
 
 
+def legs(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """What a run is judged on, leg by leg: the annual drill's failover and failback; one unnamed leg otherwise."""
+    m = run["measured"]
+    if run["scenario"] == "annual":
+        return {"failover": m, "failback": m.get("failback") or {}}
+    return {"": m}
+
+
 def judge(run: dict[str, Any], objectives: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
-    rto = (run["measured"].get("rto") or {}).get("seconds")
-    rpo = (run["measured"].get("rpo") or {}).get("seconds")
-    return [{"tier": tier, "rto_objective_minutes": o["rto_minutes"], "rpo_objective_minutes": o["rpo_minutes"],
+    return [entry for leg, measured in legs(run).items() for entry in _judge_leg(run, leg, measured, objectives)]
+
+
+def _judge_leg(run: dict[str, Any], leg: str, measured: dict[str, Any],
+               objectives: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
+    rto = (measured.get("rto") or {}).get("seconds")
+    rpo = (measured.get("rpo") or {}).get("seconds")
+    return [{**({"leg": leg} if leg else {}), "tier": tier, "rto_objective_minutes": o["rto_minutes"], "rpo_objective_minutes": o["rpo_minutes"],
              "rto_seconds": rto, "rpo_seconds": rpo,
              "rto_met": None if rto is None else run["status"] == "done" and rto <= o["rto_minutes"] * 60,
              "rpo_met": None if rpo is None else rpo <= o["rpo_minutes"] * 60} for tier, o in objectives.items()]
@@ -65,10 +79,11 @@ def judge(run: dict[str, Any], objectives: dict[str, dict[str, int]]) -> list[di
 
 def follow_ups(run: dict[str, Any], found: list[str]) -> list[str]:
     items = [f"explain or fix: {v}" for v in found]
-    rpo = run["measured"].get("rpo") or {}
-    if rpo.get("lost_heartbeats") or rpo.get("lost_orders"):
-        items.append(f"reconcile the writes the failover lost ({len(rpo.get('lost_heartbeats', []))} heartbeats, "
-                     f"{len(rpo.get('lost_orders', []))} orders: keys in the JSON twin)")
+    for leg, measured in legs(run).items():
+        rpo = measured.get("rpo") or {}
+        if rpo.get("lost_heartbeats") or rpo.get("lost_orders"):
+            items.append(f"reconcile the writes the {leg or 'failover'} lost ({len(rpo.get('lost_heartbeats', []))} "
+                         f"heartbeats, {len(rpo.get('lost_orders', []))} orders: keys in the JSON twin)")
     if run["status"] != "done":
         items.append(f"the drill failed: {str(run.get('error')).splitlines()[0]}")
     return items
@@ -80,7 +95,6 @@ def _verdict(ok: bool | None) -> str:
 
 def render(run: dict[str, Any], png_name: str) -> str:
     m, marks = run["measured"], run["marks"]
-    rto, rpo = m.get("rto") or {}, m.get("rpo") or {}
     origin = ("sandbox: emulated region pair on 127.0.0.1 (moto's AWS API, PostgreSQL 15 streaming replication, "
               "local services); not a real AWS account" if run["origin"] == "sandbox" else "real AWS account")
     start = datetime.fromtimestamp(run["started_at"], timezone.utc).isoformat(timespec="milliseconds")
@@ -93,9 +107,7 @@ def render(run: dict[str, Any], png_name: str) -> str:
         f"- Start → end: {start} → {end}",
         f"- Status: {run['status']}" + (f" — {str(run['error']).splitlines()[0]}" if run.get("error") else ""),
         *(_measured_lines(run, detection)),
-        "", "| tier | RTO objective | RTO | RPO objective | RPO |", "|---|---|---|---|---|",
-        *(f"| {j['tier']} | < {j['rto_objective_minutes']} min | {_verdict(j['rto_met'])} | "
-          f"< {j['rpo_objective_minutes']} min | {_verdict(j['rpo_met'])} |" for j in run["judged"]),
+        *_judged_lines(run["judged"]),
         "", "| step | at (s from disaster) | seconds | expected | |", "|---|---|---|---|---|",
         *(_step_row(s, zero) for s in run["steps"]),
         "",
@@ -119,9 +131,37 @@ def render(run: dict[str, Any], png_name: str) -> str:
     return "\n".join(lines)
 
 
+def _judged_lines(judged: list[dict[str, Any]]) -> list[str]:
+    if not any("leg" in j for j in judged):
+        return ["", "| tier | RTO objective | RTO | RPO objective | RPO |", "|---|---|---|---|---|",
+                *(f"| {j['tier']} | < {j['rto_objective_minutes']} min | {_verdict(j['rto_met'])} | "
+                  f"< {j['rpo_objective_minutes']} min | {_verdict(j['rpo_met'])} |" for j in judged)]
+    return ["", "| leg | tier | RTO objective | RTO | RPO objective | RPO |", "|---|---|---|---|---|---|",
+            *(f"| {j['leg']} | {j['tier']} | < {j['rto_objective_minutes']} min | {_seconds(j['rto_seconds'])} "
+              f"{_verdict(j['rto_met'])} | < {j['rpo_objective_minutes']} min | {_seconds(j['rpo_seconds'])} "
+              f"{_verdict(j['rpo_met'])} |" for j in judged)]
+
+
+def _seconds(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:g} s"
+
+
 def _measured_lines(run: dict[str, Any], detection: float | None) -> list[str]:
     m = run["measured"]
     rto, rpo = m.get("rto") or {}, m.get("rpo") or {}
+    if run["scenario"] == "annual":
+        back = m.get("failback") or {}
+        back_rto, back_rpo = back.get("rto") or {}, back.get("rpo") or {}
+        failover = _measured_lines({**run, "scenario": "Q2"}, detection)
+        return [failover[0].replace("- Measured RTO", "- Failover leg, measured RTO"),
+                failover[1].replace("- Measured RPO", "- Failover leg, measured RPO"),
+                f"- Failback leg, measured RTO: {_seconds(back_rto.get('seconds'))} (the write interruption while "
+                f"the writer moves back: the last good write through B → the first good write through DNS to A; "
+                f"{back_rto.get('failed_requests')} requests failed)",
+                f"- Failback leg, measured RPO: {_seconds(back_rpo.get('seconds'))} "
+                f"({len(back_rpo.get('lost_heartbeats', []))} of {back_rpo.get('acked_by_a', 0)} heartbeats B "
+                f"acknowledged are missing in A; lost orders: {len(back_rpo.get('lost_orders', []))}; a switchover "
+                f"must lose none)"]
     if run["scenario"] == "Q4":
         return [f"- Measured RTO: {rto.get('seconds', 'n/a')} s (the first failed read → every object reads again; "
                 f"{rto.get('failed_reads')} reads failed)",

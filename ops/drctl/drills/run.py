@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ops.drctl.drills import report
-from ops.drctl.drills.scenarios import (Q1Options, Q2Options, Q3Options, Q4Options, run_q1, run_q2, run_q3,
-                                      run_q4)
+from ops.drctl.drills.scenarios import (Q1Options, Q2Options, Q3Options, Q4Options, run_annual, run_q1, run_q2,
+                                      run_q3, run_q4)
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ def drill(scenario: str, *, report_dir: Path, journal_dir: Path, stack: str = "d
           q1: Q1Options | None = None, q3: Q3Options | None = None, q4: Q4Options | None = None, on_ready: Callable[[dict[str, Any]], None] | None = None) -> Evidence:
     if scenario == "Q2":
         result = run_q2(q2 or Q2Options(), journal_dir=journal_dir, stack=stack, on_ready=on_ready).as_dict()
+    elif scenario == "annual":
+        result = run_annual(q2 or Q2Options(), journal_dir=journal_dir, stack=stack, on_ready=on_ready).as_dict()
     elif scenario == "Q1":
         result = run_q1(q1 or Q1Options(), journal_dir=journal_dir, stack=stack, on_ready=on_ready).as_dict()
     elif scenario == "Q3":
@@ -37,6 +39,6 @@ def drill(scenario: str, *, report_dir: Path, journal_dir: Path, stack: str = "d
     elif scenario == "Q4":
         result = run_q4(q4 or Q4Options(), journal_dir=journal_dir, stack=stack, on_ready=on_ready).as_dict()
     else:
-        raise ValueError(f"scenario {scenario!r}: the sandbox runs Q1 to Q4")
+        raise ValueError(f"scenario {scenario!r}: the sandbox runs Q1 to Q4 and annual")
     md, twin, png = report.write(result, report_dir, objectives(stack))
     return Evidence(result, md, twin, png)

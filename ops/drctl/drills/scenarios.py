@@ -25,7 +25,8 @@ from typing import Any
 
 from ops.drctl.drills import measure
 from ops.drctl.sandbox.probes import Probe, availability_probe, heartbeat_probe
-from ops.drctl.sandbox.region_pair import PROJECT_DIR, RegionPair, SandboxOptions, _setenv, describe, region_pair
+from ops.drctl.sandbox.region_pair import (PROJECT_DIR, Region, RegionPair, SandboxOptions, _setenv, describe,
+                                         region_pair)
 
 SCENARIOS = {"Q1": "RB-N-02 Aurora PITR", "Q2": "RB-N-01 region failover A→B"}
 # What each step is expected to take in the sandbox, seconds (a slower step is a variance in the report).
@@ -250,8 +251,8 @@ class Q2Options:
 
 
 def run_q2(options: Q2Options, *, journal_dir: Path, stack: str = "dr",
-           on_ready: Callable[[dict[str, Any]], None] | None = None) -> DrillRun:
-    drill = _new_drill("Q2", "planned" if options.planned else "unplanned", sandbox=options.sandbox.as_dict())
+           on_ready: Callable[[dict[str, Any]], None] | None = None, scenario: str = "Q2") -> DrillRun:
+    drill = _new_drill(scenario, "planned" if options.planned else "unplanned", sandbox=options.sandbox.as_dict())
     with _recording(drill, stack) as (guard, probes), contextlib.ExitStack() as exits:
         pair = _start_pair(drill, exits, options.sandbox, stack=stack, on_ready=on_ready)
         try:
@@ -332,6 +333,12 @@ def _q2_on_pair(drill: DrillRun, pair: RegionPair, options: Q2Options, journal_d
             disaster_at=drill.marks["disaster"], region_b=b.name).as_dict()
         drill.measured["failback_write_outage"] = measure.rto(
             heartbeat.results + availability.results, disaster_at=failback_at, region_b=a.name).as_dict()
+        # the failback as a leg of its own (the annual drill judges it): the switchover's write interruption and
+        # what A holds of the writes B acknowledged, read from A, the writer again
+        drill.measured["failback"] = {
+            "rto": measure.write_interruption(heartbeat.results + availability.results, since=failback_at,
+                                              old_region=b.name, new_region=a.name).as_dict(),
+            "rpo": _rpo(pair, heartbeat, availability, old=b, new=a).as_dict()}
         with drill.step("consistency check") as timing:
             database = pair.settings.aurora.database_name
             b.node.wait_sql(f"SELECT pg_last_wal_replay_lsn() >= '{_current_lsn(pair)}'::pg_lsn", timeout=30)
@@ -375,12 +382,15 @@ def _wait_write(probe: Probe, region: str, *, since: float, timeout: float) -> d
     raise DrillFailed(f"no write through the API name reached {region} within {timeout} s")
 
 
-def _rpo(pair: RegionPair, heartbeat: Probe, availability: Probe) -> measure.Rpo:
-    """What B holds of what A acknowledged, read from B right after promotion."""
-    with pair.b.node.connect(pair.settings.aurora.database_name) as conn:
-        beats = {int(r[0]) for r in conn.execute("SELECT seq FROM heartbeats WHERE region = %s", (pair.a.name,))}
-        orders = {str(r[0]) for r in conn.execute("SELECT order_id FROM orders WHERE region = %s", (pair.a.name,))}
-    return measure.rpo(list(heartbeat.results), list(availability.results), region_a=pair.a.name,
+def _rpo(pair: RegionPair, heartbeat: Probe, availability: Probe, *, old: Region | None = None,
+         new: Region | None = None) -> measure.Rpo:
+    """What the new writer (B after the failover, A after the failback) holds of what the old one acknowledged,
+    read from the new writer right after promotion."""
+    old, new = old or pair.a, new or pair.b
+    with new.node.connect(pair.settings.aurora.database_name) as conn:
+        beats = {int(r[0]) for r in conn.execute("SELECT seq FROM heartbeats WHERE region = %s", (old.name,))}
+        orders = {str(r[0]) for r in conn.execute("SELECT order_id FROM orders WHERE region = %s", (old.name,))}
+    return measure.rpo(list(heartbeat.results), list(availability.results), region_a=old.name,
                        heartbeats_in_b=beats, orders_in_b=orders, order_id=availability.key)
 
 
@@ -396,6 +406,21 @@ def _consistency(source_dsn: str, target_dsn: str) -> dict[str, Any]:
     return {"same": report.same, "differences": {name: t["differences"] for name, t in tables.items()},
             "rows": {name: [t["source_rows"], t["target_rows"]] for name, t in tables.items()},
             "only_in_source": only_in_source, "checked": True}
+
+
+# ---- the annual drill ----------------------------------------------------------------------------------------
+
+SCENARIOS["annual"] = "RB-N-01 region failover A→B and failback B→A"
+
+
+def run_annual(options: Q2Options, *, journal_dir: Path, stack: str = "dr",
+               on_ready: Callable[[dict[str, Any]], None] | None = None) -> DrillRun:
+    """The DR plan's annual full failover and failback: Q2 (unplanned unless `planned`) with its failback, both
+    legs judged in one report. The failover leg is Q2's measurement (`measured.rto`/`rpo`); the failback leg is
+    `measured.failback` (the switchover's write interruption, and what A lacks of B's writes: 0 when it works)."""
+    if not options.failback:
+        raise ValueError("the annual drill is the failover and the failback: failback=False leaves out a leg")
+    return run_q2(options, journal_dir=journal_dir, stack=stack, on_ready=on_ready, scenario="annual")
 
 
 # ---- Q1 ----------------------------------------------------------------------------------------------------

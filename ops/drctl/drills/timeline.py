@@ -42,8 +42,14 @@ def draw(run: dict[str, Any], path: Path) -> Path:
     axes.set_xlabel("seconds from the disaster")
     rto = (run["measured"].get("rto") or {}).get("seconds")
     rpo = (run["measured"].get("rpo") or {}).get("seconds")
-    axes.set_title(f"{run['scenario']} {run['variant']} ({run['origin']}) — run {run['run_id']}: "
-                   f"RTO {rto if rto is not None else 'n/a'} s, RPO {rpo if rpo is not None else 'n/a'} s", fontsize=9)
+    figures = f"RTO {rto if rto is not None else 'n/a'} s, RPO {rpo if rpo is not None else 'n/a'} s"
+    back = run["measured"].get("failback") if run["scenario"] == "annual" else None
+    if back:
+        back_rto, back_rpo = (back.get("rto") or {}).get("seconds"), (back.get("rpo") or {}).get("seconds")
+        figures = (f"failover {figures}; failback RTO {back_rto if back_rto is not None else 'n/a'} s, "
+                   f"RPO {back_rpo if back_rpo is not None else 'n/a'} s")
+    axes.set_title(f"{run['scenario']} {run['variant']} ({run['origin']}) — run {run['run_id']}: {figures}",
+                   fontsize=9)
     if axes.get_legend_handles_labels()[0]:
         axes.legend(fontsize=7, loc="lower right", ncol=3)
     axes.grid(axis="x", alpha=0.3)
