@@ -20,7 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alarms import LagAlarm
-from components.base import child
+from components.base import child, data
 from components.storage import tls_only_policy
 
 # A current Node.js runtime (CloudWatch Synthetics runtime versions, 2025): its `synthetics` library makes one
@@ -116,8 +116,9 @@ class RegionCanary(pulumi.ComponentResource):
     def __init__(self, name: str, args: CanaryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dr-platform:canary:RegionCanary", name, None, opts)
         p = args.provider
-        bucket = aws.s3.Bucket(f"{name}-artifacts", bucket=args.bucket_name, force_destroy=True,
-                               opts=child(self, p))  # run artifacts, not data: removing the canary removes them
+        # The runs are an outage's evidence: kept like data, the lifecycle rule bounds what they cost.
+        bucket = aws.s3.Bucket(f"{name}-artifacts", bucket=args.bucket_name, force_destroy=False,
+                               opts=data(self, p))
         versioning = aws.s3.BucketVersioning(f"{name}-artifacts-versioning", bucket=bucket.id,
                                              versioning_configuration={"status": "Enabled"}, opts=child(self, p))
         aws.s3.BucketServerSideEncryptionConfiguration(
@@ -142,7 +143,7 @@ class RegionCanary(pulumi.ComponentResource):
             content_base64=code_zip(probe_script(args.target_host, args.paths)),
             server_side_encryption="aws:kms", kms_key_id=args.kms_key_arn, opts=child(self, p))
 
-        role = aws.iam.Role(f"{name}-role", assume_role_policy=json.dumps({
+        role = aws.iam.Role(f"{name}-role", name=f"dr-platform-{args.name}-{args.region}", assume_role_policy=json.dumps({
             "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                                     "Principal": {"Service": "lambda.amazonaws.com"}}]}),
             opts=child(self, p))

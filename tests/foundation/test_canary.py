@@ -91,7 +91,8 @@ def test_the_execution_role_may_do_only_what_a_canary_needs(primary_plan: Plan, 
     role = sibling(dr_plan, canary, "aws:iam/role:Role")
     (trust,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert trust["Principal"] == {"Service": "lambda.amazonaws.com"} and trust["Action"] == "sts:AssumeRole"
-    assert sibling(dr_plan, canary, "aws:iam/rolePolicy:RolePolicy").inputs["role"].startswith("canary-a-role")
+    assert role.inputs["name"] == f"dr-platform-{PROBE_OF_A}-us-west-2"
+    assert sibling(dr_plan, canary, "aws:iam/rolePolicy:RolePolicy").inputs["role"] == role.inputs["name"]
     assert not [r for r in dr_plan.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
                 if r.parent == canary.parent]  # no managed policy widens it
     statements = json.loads(sibling(dr_plan, canary, "aws:iam/rolePolicy:RolePolicy").inputs["policy"])["Statement"]
