@@ -38,6 +38,10 @@ class LagAlarm:
     evaluation_periods: int = EVALUATION_PERIODS
     datapoints_to_alarm: int = DATAPOINTS_TO_ALARM
     what: str = "replication-lag"  # the alarm's name ends with it
+    # A canary's SuccessPercent (components/canary.py) alarms when it falls, per run, and when no run reports.
+    period: int = PERIOD_SECONDS
+    comparison: str = "GreaterThanThreshold"
+    treat_missing_data: str = "notBreaching"
 
 
 @dataclass(frozen=True)
@@ -90,12 +94,12 @@ class ReplicationAlarms(pulumi.ComponentResource):
             aws.cloudwatch.MetricAlarm(
                 f"{name}-{alarm.name}", name=f"dr-platform-{alarm.name}-{alarm.what}",
                 alarm_description=alarm.description, namespace=alarm.namespace, metric_name=alarm.metric,
-                dimensions=alarm.dimensions, statistic=alarm.statistic, period=PERIOD_SECONDS,
+                dimensions=alarm.dimensions, statistic=alarm.statistic, period=alarm.period,
                 evaluation_periods=alarm.evaluation_periods, datapoints_to_alarm=alarm.datapoints_to_alarm,
-                threshold=alarm.threshold, comparison_operator="GreaterThanThreshold",
+                threshold=alarm.threshold, comparison_operator=alarm.comparison,
                 # No datapoints means nothing to replicate (S3 and DynamoDB publish only on writes) or a headless
                 # secondary: not a lag, and no failure. A region that stops answering is the health checks' job.
-                treat_missing_data="notBreaching",
+                treat_missing_data=alarm.treat_missing_data,
                 alarm_actions=[topic.arn], ok_actions=[topic.arn], opts=child(self, args.provider))
         for subscriber in args.subscribers:
             # Named by what it delivers to, not its place in the list: reordering the config replaces nothing.

@@ -230,6 +230,17 @@ def _instance_private_and_locked(props: Props, _region: str | None, _config: Map
 
 
 
+@rule("synthetics-artifacts-kms", "Synthetics canaries store artifacts encrypted with a customer KMS key",
+      "aws:synthetics/canary:Canary")
+def _canary_artifacts_kms(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
+    # Without artifactConfig the runs' screenshots and HAR files (request headers included) are encrypted with an
+    # AWS managed key that no key policy of ours governs.
+    encryption = (props.get("artifactConfig") or {}).get("s3Encryption") or {}
+    if encryption.get("encryptionMode") == "SSE_KMS" and encryption.get("kmsKeyArn"):
+        return []
+    return ["artifactConfig.s3Encryption must be SSE_KMS with the region's KMS key (kmsKeyArn)"]
+
+
 def violations(resource_type: str, props: Props, region: str | None,
                config: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
     """Every (rule, message) the resource breaks."""

@@ -6,6 +6,7 @@ import pulumi
 
 from components.alarms import AlertSubscriber, LagAlarm, ReplicationAlarms, ReplicationAlarmsArgs, half_rpo
 from components.aurora import AuroraSecondary, AuroraSecondaryArgs, ClusterPlacement
+from components.canary import PROBE_OF_A, CanaryArgs, RegionCanary
 from components.dns import ApiDns, ApiDnsArgs, RegionEndpoint
 from components.failover import AuroraWriterRegion, AuroraWriterRegionArgs
 from components.network import Network, NetworkArgs
@@ -97,8 +98,16 @@ def build(settings: Settings) -> None:
                 destination_key_arn=primary.require_output("kmsPrimaryKeyArn"), destination_region=a,
                 provider=provider_b))
 
+    # Detection from B: A's paths probed from B, alarming in B, so declaring A down needs nothing of A. It runs in
+    # every posture and after failover too (then it tells when A has recovered, for the failback): no posture row.
+    canary = RegionCanary("canary-a", CanaryArgs(
+        name=PROBE_OF_A, region=b, target_host=settings.dns.primary_endpoint, paths=settings.canary_paths,
+        rate_minutes=settings.detection.canary_rate_minutes,
+        bucket_name=pulumi.Output.from_input(account).apply(lambda acct: f"dr-platform-canary-{b}-{acct}"),
+        kms_key_arn=replica_key_arn, account_id=account, provider=provider_b))
+
     alarms = ReplicationAlarms("replication-alarms-b", ReplicationAlarmsArgs(
-        region=b, alarms=lag_alarms, provider=provider_b, account_id=account,
+        region=b, alarms=[*lag_alarms, canary.alarm], provider=provider_b, account_id=account,
         subscribers=[AlertSubscriber(s.protocol, s.endpoint) for s in settings.alerts.subscriptions]))
 
     pulumi.export("posture", settings.posture.value)
@@ -108,6 +117,7 @@ def build(settings: Settings) -> None:
     pulumi.export("auroraInstancesB", cap.aurora_instances_b)
     pulumi.export("apiFqdn", settings.dns.fqdn)
     pulumi.export("alertsTopicArn", alarms.topic_arn)
+    pulumi.export("canaryName", canary.canary_name)
     pulumi.export("eksClusterName", cluster.cluster_name)
     pulumi.export("eksNodegroupName", cluster.nodegroup_name)
     pulumi.export("eksNodesB", cap.eks_nodes_b)

@@ -357,6 +357,22 @@ class AlertSettings(Strict):
         return self
 
 
+class DetectionSettings(Strict):
+    # The canary in B probing A's endpoint (dns.primaryEndpoint) over HTTPS; empty paths: dns.healthCheckPath.
+    canary_paths: list[str] = Field(default_factory=list, max_length=20)
+    canary_rate_minutes: int = Field(1, ge=1, le=60)
+
+    @field_validator("canary_paths")
+    @classmethod
+    def paths_are_absolute(cls, paths: list[str]) -> list[str]:
+        problems = [(f"detection.canaryPaths[{index}]", f"{path!r} must start with '/'")
+                    for index, path in enumerate(paths) if not re.match(r"^/[A-Za-z0-9._~/?&=%-]*$", path)]
+        problems += [("detection.canaryPaths", f"path {path!r} appears twice") for path in _duplicates(paths)]
+        if problems:
+            raise _KeyedError(problems)
+        return paths
+
+
 class Settings(Strict):
     role: Role
     posture: Posture = Posture.PILOT_LIGHT
@@ -377,6 +393,7 @@ class Settings(Strict):
     objectives: Objectives = Objectives()
     compute: ComputeSettings = ComputeSettings()
     alerts: AlertSettings = AlertSettings()
+    detection: DetectionSettings = DetectionSettings()
 
     @field_validator("dr_region")
     @classmethod
@@ -414,6 +431,11 @@ class Settings(Strict):
         if duplicates:
             raise _KeyedError([(key, f"name {name!r} appears twice") for name in duplicates])
         return items
+
+    @property
+    def canary_paths(self) -> list[str]:
+        """What the canary in B probes on A: the configured paths, or the DNS health check's."""
+        return list(self.detection.canary_paths) or [self.dns.health_check_path]
 
     @property
     def region(self) -> str:

@@ -79,3 +79,7 @@ def nodegroup_path(region: str) -> str:
 def bucket_name(base: str, region: str) -> str:
     """A configured bucket's name in `region` (bucket names are global, so each region's copy carries it)."""
     return f"{base}-{region}"
+
+
+# The dr stack's Synthetics canary in B that probes region A (its CanaryName: 1-21 chars of [0-9a-z_-]).
+CANARY_OF_A = "dr-probe-region-a"

@@ -108,3 +108,16 @@ def test_pilot_light_pays_for_its_tunnel_in_one_az() -> None:
     _, private = assess("dr", overrides=["compute.apiAccess=private"])  # from inside the VPC: no tunnel to pay
     pilot_private = {line.item for line in {r.posture: r for r in private}["pilot-light"].standing}
     assert "EC2 instances (API jump host)" not in pilot_private and "VPC interface endpoints" not in pilot_private
+
+
+def test_a_canary_is_priced_per_run_from_its_schedule(dr_plan) -> None:
+    every_minute = resource("aws:synthetics/canary:Canary", schedule={"expression": "rate(1 minute)"})
+    every_five = resource("aws:synthetics/canary:Canary", schedule={"expression": "rate(5 minutes)"})
+    runs = HOURS_PER_MONTH * 60
+    assert lines_by_item(B, [every_minute, every_five], []) == {
+        "Synthetics canary runs": (runs + runs / 5, round((runs + runs / 5) * 0.0012, 2))}
+    with pytest.raises(ValueError, match="canary schedule"):
+        standing_costs(B, [resource("aws:synthetics/canary:Canary", schedule={"expression": "cron(0 * * * ? *)"})],
+                       [])
+    planned = {line.item: line for line in standing_costs(B, dr_plan.resources, [])}
+    assert planned["Synthetics canary runs"].quantity == runs  # the dr stack's one canary, every minute

@@ -44,7 +44,13 @@ def names(found: list[tuple[str, str]]) -> set[str]:
     return {rule for rule, _ in found}
 
 
+CANARY = "aws:synthetics/canary:Canary"
+GOOD_CANARY = {"artifactConfig": {"s3Encryption": {"encryptionMode": "SSE_KMS",
+                                                   "kmsKeyArn": "arn:aws:kms:us-west-2:1:key/k"}}}
 CASES = [
+    (CANARY, GOOD_CANARY, {"artifactConfig": {"s3Encryption": {"encryptionMode": "SSE_S3"}}},
+     "synthetics-artifacts-kms"),
+    (CANARY, GOOD_CANARY, {}, "synthetics-artifacts-kms"),
     ("aws:rds/cluster:Cluster", GOOD_CLUSTER, {**GOOD_CLUSTER, "backupRetentionPeriod": 3}, "aurora-pitr-retention"),
     ("aws:rds/cluster:Cluster", GOOD_CLUSTER, {**GOOD_CLUSTER, "storageEncrypted": False},
      "aurora-encrypted-and-protected"),
@@ -265,3 +271,12 @@ def test_a_jump_host_with_a_public_ip_is_caught_on_the_plan() -> None:
         found = check_plan(plan)
         assert {(v.rule, v.urn) for v in found} == {("ec2-private-imdsv2-encrypted", instance.urn)}
         assert len(found) == 2
+
+
+def test_a_canary_whose_artifacts_lose_the_kms_key_is_caught_on_the_plan_by_that_rule_only() -> None:
+    plan = copy.deepcopy(plan_stack("dr"))
+    (canary,) = plan.by_type(CANARY)
+    assert check_plan(plan) == []
+    canary.inputs["artifactConfig"] = {"s3Encryption": {"encryptionMode": "SSE_S3"}}
+    found = check_plan(plan)
+    assert {(v.rule, v.urn) for v in found} == {("synthetics-artifacts-kms", canary.urn)}

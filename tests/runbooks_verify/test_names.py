@@ -36,7 +36,10 @@ def test_the_checked_names_are_the_names_both_stacks_plan(overrides: list[str]) 
     for names in targets.buckets.values():
         for region, bucket in names.items():
             buckets[region].add(bucket)
-    assert _by_region(plans, "aws:s3/bucket:Bucket", "bucket") == dict(buckets)
+    # the canary's artifact bucket holds its runs' evidence, not data the DR matrix covers: verify leaves it out
+    planned = {region: {name for name in names if not name.startswith("dr-platform-canary-")}
+               for region, names in _by_region(plans, "aws:s3/bucket:Bucket", "bucket").items()}
+    assert planned == dict(buckets)
     planned_rules = {(r.inputs["bucket"], r.region, rule["id"], rule["destination"]["bucket"])
                      for plan in plans for r in plan.by_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
                      for rule in r.inputs["rules"]}

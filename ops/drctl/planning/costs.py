@@ -33,6 +33,7 @@ class Prices:
     alarm_month: float = 0.10                   # CloudWatch metric alarm, standard resolution (period ≥ 60 s)
     high_resolution_alarm_month: float = 0.30
     secret_month: float = 0.40                  # Secrets Manager secret; a replica is billed as a secret
+    canary_run: float = 0.0012                  # CloudWatch Synthetics, per canary run
     gp3_gb_month: float = 0.08                  # EBS gp3 storage (baseline IOPS/throughput included)
     # EC2 on-demand Linux, per instance type the plan declares (the API jump host)
     instance_hour: tuple[tuple[str, float], ...] = (("t4g.nano", 0.0042),)  # pairs: the prices stay hashable
@@ -94,6 +95,14 @@ def _one(resource: PlannedResource, region: str) -> float:
     return 1
 
 
+def _canary_runs(resource: PlannedResource, region: str) -> float:
+    """Runs a month of a canary scheduled `rate(N minutes)` (a cron schedule is not priced: none is planned)."""
+    match = re.fullmatch(r"rate\((\d+) minutes?\)", str((resource.inputs.get("schedule") or {}).get("expression")))
+    if not match:
+        raise ValueError(f"no run count for canary schedule {resource.inputs.get('schedule')!r}")
+    return HOURS_PER_MONTH * 60 / int(match[1])
+
+
 def _replicas_in(resource: PlannedResource, region: str) -> float:
     return sum(1 for replica in resource.inputs.get("replicas", []) if replica.get("region") == region)
 
@@ -113,6 +122,8 @@ ITEMS = (
           lambda p, r: p.health_check_month + p.health_check_feature_month * _health_check_features(r)),
     _Item("CloudWatch alarms", "alarms", ("aws:cloudwatch/metricAlarm:MetricAlarm",), _one,
           lambda p, r: p.alarm_month if r.inputs.get("period", 60) >= 60 else p.high_resolution_alarm_month),
+    _Item("Synthetics canary runs", "runs", ("aws:synthetics/canary:Canary",), _canary_runs,
+          lambda p, _: p.canary_run),
     _Item("Secrets Manager secrets", "secrets", ("aws:secretsmanager/secret:Secret",), _one,
           lambda p, _: p.secret_month),
     _Item("Secrets Manager replicas", "secrets", ("aws:secretsmanager/secret:Secret",), _replicas_in,

@@ -17,6 +17,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ops.actions import aurora, backup_points, cloudwatch, dynamodb, route53, s3_versions
+from ops.core import naming
 from ops.core.posture import Region, capacity
 
 ALARM_PREFIX = "dr-platform"  # components/alarms.py: dr-platform-<alarm>-<what>
@@ -96,6 +97,7 @@ class Targets:
             alarm(f"s3-{spec.name}-a-to-b"), alarm(f"s3-{spec.name}-a-to-b-failed", "replication-failed"))]
         alarms_a += [alarm(f"dynamodb-{spec.name}-a-to-b") for spec in settings.tables]
         alarms_b = [alarm(f"aurora-{b}")] if cap.writer_region is Region.A else []
+        alarms_b.append(alarm(f"canary-{naming.CANARY_OF_A}", "probe-failed"))  # B watching A, in every state
         if cap.s3_replication_from is Region.B:
             alarms_b += [name for spec in settings.buckets for name in (
                 alarm(f"s3-{spec.name}-b-to-a"), alarm(f"s3-{spec.name}-b-to-a-failed", "replication-failed"))]
