@@ -21,7 +21,7 @@ import pulumi_aws as aws
 
 from components.alarms import LagAlarm
 from components.base import child, data
-from components.storage import tls_only_policy
+from components.storage import private_encrypted_versioned
 from ops.core import naming
 
 # A current Node.js runtime (CloudWatch Synthetics runtime versions, 2025): its `synthetics` library makes one
@@ -120,18 +120,7 @@ class RegionCanary(pulumi.ComponentResource):
         # The runs are an outage's evidence: kept like data, the lifecycle rule bounds what they cost.
         bucket = aws.s3.Bucket(f"{name}-artifacts", bucket=args.bucket_name, force_destroy=False,
                                opts=data(self, p))
-        versioning = aws.s3.BucketVersioning(f"{name}-artifacts-versioning", bucket=bucket.id,
-                                             versioning_configuration={"status": "Enabled"}, opts=child(self, p))
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-artifacts-sse", bucket=bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms",
-                                                                "kms_master_key_id": args.kms_key_arn},
-                    "bucket_key_enabled": True}], opts=child(self, p))
-        public_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-artifacts-public-access", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True, opts=child(self, p))
-        aws.s3.BucketPolicy(f"{name}-artifacts-tls-only", bucket=bucket.id, policy=bucket.arn.apply(tls_only_policy),
-                            opts=child(self, p, depends_on=[public_block]))
+        versioning = private_encrypted_versioned(self, f"{name}-artifacts", bucket, args.kms_key_arn, p)
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-artifacts-lifecycle", bucket=bucket.id,
             rules=[{"id": "expire-canary-artifacts", "status": "Enabled", "filter": {},

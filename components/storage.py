@@ -32,6 +32,28 @@ class SecureBucketArgs:
     tier: str
 
 
+def private_encrypted_versioned(owner: pulumi.Resource, name: str, bucket: aws.s3.Bucket,
+                                kms_key_arn: pulumi.Input[str], provider: aws.Provider) -> aws.s3.BucketVersioning:
+    """What every bucket of the platform has, as children of `owner` named `<name>-...`: versioning, SSE-KMS with
+    the region's key and a Bucket Key, all public access blocked, TLS-only access. Returns the versioning (what a
+    lifecycle rule or replication must wait for)."""
+    versioning = aws.s3.BucketVersioning(f"{name}-versioning", bucket=bucket.id,
+                                         versioning_configuration={"status": "Enabled"},
+                                         opts=child(owner, provider))
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{name}-sse", bucket=bucket.id,
+        rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms",
+                                                            "kms_master_key_id": kms_key_arn},
+                "bucket_key_enabled": True}],
+        opts=child(owner, provider))
+    public_block = aws.s3.BucketPublicAccessBlock(
+        f"{name}-public-access", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
+        ignore_public_acls=True, restrict_public_buckets=True, opts=child(owner, provider))
+    aws.s3.BucketPolicy(f"{name}-tls-only", bucket=bucket.id, policy=bucket.arn.apply(tls_only_policy),
+                        opts=child(owner, provider, depends_on=[public_block]))
+    return versioning
+
+
 class SecureBucket(pulumi.ComponentResource):
     arn: pulumi.Output[str]
     name: pulumi.Output[str]
@@ -42,20 +64,7 @@ class SecureBucket(pulumi.ComponentResource):
         bucket = aws.s3.Bucket(name, bucket=args.bucket_name, force_destroy=False, tags={"tier": args.tier},
                                opts=data(self, p))
         # Replication requires versioning on both sides; everything else hangs off the versioned bucket.
-        versioning = aws.s3.BucketVersioning(f"{name}-versioning", bucket=bucket.id,
-                                             versioning_configuration={"status": "Enabled"},
-                                             opts=child(self, p))
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-sse", bucket=bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms",
-                                                                "kms_master_key_id": args.kms_key_arn},
-                    "bucket_key_enabled": True}],
-            opts=child(self, p))
-        public_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True, opts=child(self, p))
-        aws.s3.BucketPolicy(f"{name}-tls-only", bucket=bucket.id, policy=bucket.arn.apply(tls_only_policy),
-                            opts=child(self, p, depends_on=[public_block]))
+        versioning = private_encrypted_versioned(self, name, bucket, args.kms_key_arn, p)
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle", bucket=bucket.id,
             rules=[{"id": "expire-noncurrent-versions", "status": "Enabled", "filter": {},
