@@ -17,6 +17,7 @@ import json
 import threading
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Self
@@ -42,7 +43,7 @@ class ProbeResult:
 
 
 @dataclass(kw_only=True)
-class _Polling:
+class _Polling(ABC):
     """What every probe shares: a daemon thread that polls (`_loop`) until stopped, and the results it keeps.
     Each probe declares its own `name` (the thread is named after it)."""
 
@@ -60,8 +61,9 @@ class _Polling:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
+    @abstractmethod
     def _loop(self) -> None:
-        raise NotImplementedError
+        """The probe's own polling: usually `self._poll_every(interval, request)`."""
 
     def _poll_every(self, interval_s: float, poll: Callable[[int], ProbeResult]) -> None:
         """`poll(seq)` for seq 1, 2, ... with `interval_s` between the end of one poll and the next, until stopped."""
