@@ -32,6 +32,7 @@ from stacks.common import (
     provider,
     push_commands,
 )
+from stacks.email import primary_email
 from stacks.settings import Settings
 
 
@@ -94,6 +95,8 @@ def build(settings: Settings) -> None:
         primary_provider=provider_a, dr_provider=provider_b, primary_kms_key_arn=key.primary_arn,
         dr_kms_key_arn=key.replica_arn,
         resource_arns=[aurora.cluster_arn, *tables.values(), *(v["primaryArn"] for v in buckets.values())]))
+
+    primary_email(settings, provider_a, account, key.primary_arn, key.replica_arn)
 
     # The dr stack reads these through its StackReference.
     pulumi.export("primaryRegion", a)
