@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.base import child
+from components.base import child, data
 from ops.core import naming
 
 DKIM_KEY_LENGTH = "RSA_2048_BIT"
@@ -220,7 +220,7 @@ class SendingCredentials(pulumi.ComponentResource):
             kms_key_id=args.kms_key_arn, recovery_window_in_days=CREDENTIALS_RECOVERY_DAYS,
             replicas=[aws.secretsmanager.SecretReplicaArgs(region=region, kms_key_id=args.replica_kms_key_arn)
                       for region in args.regions[1:]],
-            opts=child(self, p))
+            opts=data(self, p))  # what B's application reads during an outage: kept like data
         aws.secretsmanager.SecretVersion(
             f"{name}-secret-value", secret_id=secret.id,
             secret_string=pulumi.Output.secret(pulumi.Output.all(access_key.id, access_key.secret).apply(

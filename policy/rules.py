@@ -109,7 +109,7 @@ def _table_pitr(props: Props, _region: str | None, _config: Mapping[str, Any]) -
 DATA_TYPES = ("aws:rds/cluster:Cluster", "aws:rds/globalCluster:GlobalCluster", "aws:s3/bucket:Bucket",
               "aws:dynamodb/table:Table", "aws:secretsmanager/secret:Secret", "aws:backup/vault:Vault",
               "aws:backup/plan:Plan", "aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey",
-              "aws:s3/bucketReplicationConfig:BucketReplicationConfig")
+              "aws:s3/bucketReplicationConfig:BucketReplicationConfig", "aws:sqs/queue:Queue")
 
 
 @rule("data-residency", "Data stays inside allowedRegions", *DATA_TYPES)
