@@ -179,6 +179,12 @@ def _computed(type_: str, name: str, inputs: dict[str, Any], region: str) -> dic
     return out
 
 
+def planned_outputs(resource: PlannedResource) -> dict[str, Any]:
+    """The id, ARN (and URL, endpoint...) the plan gave `resource`, as its dependents and the outputs saw them: a
+    harness that creates the planned resource elsewhere (moto) maps these to what it got."""
+    return _computed(resource.type, resource.name, resource.inputs, resource.region or "us-east-1")
+
+
 class _RecordingMonitor(pulumi_internals.mock_monitor_base()):  # type: ignore[misc]
     """The mock monitor, also keeping what MockResourceArgs leaves out: parent, options, dependencies."""
 
