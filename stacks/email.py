@@ -6,7 +6,12 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.email import SendingCredentials, SendingCredentialsArgs, SendingDomain, SendingDomainArgs
+from components.email import (
+    SendingCredentials,
+    SendingCredentialsArgs,
+    SendingDomain,
+    SendingDomainArgs,
+)
 from components.notifications import FailedNotifications, FailedNotificationsArgs
 from ops.core import naming
 from stacks.settings import Settings

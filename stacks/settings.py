@@ -456,8 +456,9 @@ class Settings(Strict):
         dns = info.data.get("dns")
         if dns is not None and not (email.sender_domain == dns.zone_name
                                     or email.sender_domain.endswith(f".{dns.zone_name}")):
-            raise _KeyedError([("email.senderDomain", f"{email.sender_domain!r} is not dns.zoneName "
-                                f"({dns.zone_name}) or a subdomain of it: its DKIM and MAIL FROM records go there")])
+            reason = (f"{email.sender_domain!r} is not dns.zoneName ({dns.zone_name}) or a subdomain of it: its DKIM "
+                      "and MAIL FROM records go there")
+            raise _KeyedError([("email.senderDomain", reason)])
         return email
 
     @property

@@ -62,10 +62,10 @@ def test_dry_run_reads_queue_parameters_secret_and_sender_from_the_outputs(from_
     assert run.params["queue"] == "critical-notifications-failed" and run.params["sender"] == "no-reply@example.com"
     assert run.params["dead_letter_queue"] == "critical-notifications-dlq"
     assert run.step("preflight").result["queue_url"] == outputs["sesQueueUrl"]
+    secret_b = outputs["sesCredentialsSecretArn"]
     assert run.step("switch").would_call == [
         f"ssm:PutParameter(Name=/dr-platform/ses/region, Value={DR}, Overwrite=true) unless equal",
-        f"ssm:PutParameter(Name=/dr-platform/ses/credentials-secret-arn, Value={outputs['sesCredentialsSecretArn']}, "
-        "Overwrite=true) unless equal"]
+        f"ssm:PutParameter(Name=/dr-platform/ses/credentials-secret-arn, Value={secret_b}, Overwrite=true) unless equal"]
 
 
 def test_execute_moves_the_planned_parameters_from_a_to_b_and_drains_the_planned_queue(

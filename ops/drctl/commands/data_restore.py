@@ -2,8 +2,9 @@
 
 Regions default from the stack settings (`--stack dr`, `--set KEY=VALUE`) and must be in its allowedRegions
 (exit 2 naming the region). `ses-failover` takes what the program created (queue, secret, parameters, sender) from
-the stack's outputs (`--outputs FILE`, else the Pulumi CLI); an explicit option wins. Dry-run unless --execute; --execute asks first unless --yes. --json prints the run's
-journal; --resume RUN_ID continues a run from its journal (ops/dr/runs/).
+the stack's outputs (`--outputs FILE`, else the Pulumi CLI); an explicit option wins. Dry-run unless --execute;
+--execute asks first unless --yes. --json prints the run's journal; --resume RUN_ID continues a run from its
+journal (ops/dr/runs/).
 """
 from __future__ import annotations
 
@@ -14,9 +15,24 @@ from typing import Annotated
 import typer
 
 from ops.core.paths import REPO_ROOT
-from ops.drctl.commands.options import (AsJson, Execute, JournalDir, Overrides, Poll, Region, Resume, Stack, Timeout,
-                                        Yes, allowed_region, bad_input, load_settings, refusing, resume_if_asked,
-                                        start)
+from ops.drctl.commands.options import (
+    AsJson,
+    Execute,
+    JournalDir,
+    Overrides,
+    Poll,
+    Region,
+    Resume,
+    Stack,
+    Timeout,
+    Yes,
+    allowed_region,
+    bad_input,
+    load_settings,
+    refusing,
+    resume_if_asked,
+    start,
+)
 from ops.drctl.stack_outputs import OutputsFile, read_stack_outputs
 
 TABLE_NAME_MAX = 255
