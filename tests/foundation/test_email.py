@@ -11,6 +11,7 @@ import pytest
 from components.email import smtp_password
 from ops.drctl.planning.mockplan import Plan, PlannedResource, planned_outputs
 from ops.drctl.planning.steps import step_order
+from stacks.config_files import load_stack_settings
 
 A, B = "us-east-1", "us-west-2"
 IDENTITY = "aws:sesv2/emailIdentity:EmailIdentity"
@@ -180,3 +181,10 @@ def test_failing_over_changes_no_mail_resource(dr_plans: dict) -> None:
     diff = diff_plans(dr_plans[("pilot-light", False)], dr_plans[("pilot-light", True)])
     touched = [c.resource.urn for c in diff.changed] + [r.urn for r in (*diff.added, *diff.removed)]
     assert not [u for u in touched if "email" in u or "failed-notifications" in u]
+
+
+def test_both_stacks_send_as_the_same_domain_into_the_same_zone() -> None:
+    """Each stack writes its region's records into dns.zoneName: a zone (or sender) set in one stack file only would
+    verify the domain in one region and not the other."""
+    primary, dr = load_stack_settings("primary"), load_stack_settings("dr")
+    assert (primary.dns.zone_name, primary.email) == (dr.dns.zone_name, dr.email)
