@@ -135,7 +135,7 @@ class SendingDomain(pulumi.ComponentResource):
             event_destination_name=EVENT_DESTINATION,
             event_destination={"enabled": True, "matching_event_types": FAILURE_EVENTS,
                                "sns_destination": {"topic_arn": topic.arn}},
-            # SES tests that it may publish when the destination is created: the policies come first.
+            # SES publishes from the moment the destination exists: the topic's and key's policies come first.
             opts=child(self, p, depends_on=[topic_policy, key]))
         identity = aws.sesv2.EmailIdentity(
             f"{name}-identity", email_identity=args.domain,
