@@ -94,12 +94,15 @@ class Cdn(pulumi.ComponentResource):
             validation_method="DNS", key_algorithm="RSA_2048", tags=args.tags,
             opts=child(self, p, replace_on_changes=["subjectAlternativeNames"]))
         # One validation record per name; ACM lists them in its own order, and every one must exist.
+        def option(index: int, part: str) -> pulumi.Output[str]:
+            return certificate.domain_validation_options.apply(
+                lambda options: getattr(options[index], part) if options else None)
+
         records = [aws.route53.Record(
             f"{name}-certificate-validation-{index}", zone_id=zone.zone_id, allow_overwrite=True, ttl=300,
-            name=certificate.domain_validation_options[index].resource_record_name,
-            type=certificate.domain_validation_options[index].resource_record_type,
-            records=[certificate.domain_validation_options[index].resource_record_value],
-            opts=child(self, p)) for index in range(len(args.aliases))]
+            name=option(index, "resource_record_name"), type=option(index, "resource_record_type"),
+            records=[option(index, "resource_record_value")], opts=child(self, p))
+            for index in range(len(args.aliases))]
         validation = aws.acm.CertificateValidation(
             f"{name}-certificate-validated", certificate_arn=certificate.arn,
             validation_record_fqdns=[r.fqdn for r in records], opts=child(self, p))

@@ -15,7 +15,13 @@ from collections.abc import Callable
 import pulumi
 import pulumi_aws as aws
 
-from components.cdn import CERTIFICATE_REGION, Cdn, CdnArgs, decrypt_for_distribution, encrypt_access_logs
+from components.cdn import (
+    CERTIFICATE_REGION,
+    Cdn,
+    CdnArgs,
+    decrypt_for_distribution,
+    encrypt_access_logs,
+)
 from components.kms import MultiRegionKey, key_policy
 from ops.core import naming
 from stacks.settings import Settings
@@ -56,7 +62,7 @@ def build_cdn(settings: Settings, provider_a: aws.Provider, provider_for: Callab
             policy=pulumi.Output.all(account, distribution.distribution_arn).apply(
                 lambda v, extra=statements: key_policy(v[0], [*extra, *(
                     [decrypt_for_distribution(v[1])] if media else [])])),
-            opts=pulumi.ResourceOptions(provider=provider))
+            opts=pulumi.ResourceOptions(parent=distribution, provider=provider))
 
     pulumi.export("cdnDistributionId", distribution.distribution_id)
     pulumi.export("cdnDomainName", distribution.domain_name)
