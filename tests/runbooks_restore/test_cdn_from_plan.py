@@ -3,14 +3,18 @@ moto from the planned inputs: the distribution and the critical paths come from 
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from ops.drctl.planning.mockplan import Plan, plan_stack
 from tests.harness.aurora import PRIMARY
-from tests.harness.cdn_plan import create_planned_bucket, create_planned_distribution, write_outputs
+from tests.harness.cdn_plan import (
+    create_planned_bucket,
+    create_planned_distribution,
+    write_outputs,
+)
 from tests.runbooks_restore.conftest import Drctl, client, flat, journal_of
 
 KEYS = ["media/a.jpg", "media/b.jpg"]
@@ -26,7 +30,7 @@ def deleted_since(bucket: str) -> datetime:
     s3 = client("s3", PRIMARY)
     for key in KEYS:
         s3.put_object(Bucket=bucket, Key=key, Body=key.encode())
-    since = datetime.fromtimestamp(int(time.time()) + 1, timezone.utc)
+    since = datetime.fromtimestamp(int(time.time()) + 1, UTC)
     time.sleep(max(0.0, since.timestamp() - time.time()) + 0.01)
     for key in KEYS:
         s3.delete_object(Bucket=bucket, Key=key)
