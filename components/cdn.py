@@ -91,8 +91,7 @@ class Cdn(pulumi.ComponentResource):
 
         certificate = aws.acm.Certificate(
             f"{name}-certificate", domain_name=args.aliases[0], subject_alternative_names=args.aliases[1:],
-            validation_method="DNS", key_algorithm="RSA_2048", tags=args.tags,
-            opts=child(self, p, replace_on_changes=["subjectAlternativeNames"]))
+            validation_method="DNS", key_algorithm="RSA_2048", tags=args.tags, opts=child(self, p))
         # One validation record per name; ACM lists them in its own order, and every one must exist.
         def option(index: int, part: str) -> pulumi.Output[str]:
             return certificate.domain_validation_options.apply(
@@ -107,7 +106,7 @@ class Cdn(pulumi.ComponentResource):
             f"{name}-certificate-validated", certificate_arn=certificate.arn,
             validation_record_fqdns=[r.fqdn for r in records], opts=child(self, p))
 
-        log_bucket = self._log_bucket(name, args)
+        log_bucket, log_acl = self._log_bucket(name, args)
         cache_policy = aws.cloudfront.CachePolicy(
             f"{name}-api-cache", name=f"{args.name}-api", min_ttl=0, default_ttl=0, max_ttl=86400,
             comment="The API decides (Cache-Control); nothing is cached unless it says so",
@@ -147,7 +146,7 @@ class Cdn(pulumi.ComponentResource):
                                 "minimum_protocol_version": MINIMUM_PROTOCOL_VERSION},
             logging_config={"bucket": log_bucket.bucket_domain_name, "prefix": LOG_PREFIX, "include_cookies": False},
             restrictions={"geo_restriction": {"restriction_type": "none"}}, tags=args.tags,
-            opts=child(self, p, depends_on=[self._log_acl]))
+            opts=child(self, p, depends_on=[log_acl]))  # CloudFront checks the log bucket's ACL on create
 
         for record_type in ("A", "AAAA"):
             aws.route53.Record(
@@ -162,7 +161,7 @@ class Cdn(pulumi.ComponentResource):
         self.access_control = access_control
         self.register_outputs({"distributionId": self.distribution_id, "domainName": self.domain_name})
 
-    def _log_bucket(self, name: str, args: CdnArgs) -> aws.s3.Bucket:
+    def _log_bucket(self, name: str, args: CdnArgs) -> tuple[aws.s3.Bucket, aws.s3.BucketAcl]:
         p = args.log_provider
         bucket = aws.s3.Bucket(f"{name}-logs", bucket=args.log_bucket_name, force_destroy=False, tags=args.tags,
                                opts=data(self, p))
@@ -178,14 +177,14 @@ class Cdn(pulumi.ComponentResource):
             f"{name}-logs-ownership", bucket=bucket.id, rule={"object_ownership": "BucketOwnerPreferred"},
             opts=child(self, p))
         owner = aws.s3.get_canonical_user_id_output(opts=pulumi.InvokeOutputOptions(parent=self, provider=p))
-        self._log_acl = aws.s3.BucketAcl(
+        acl = aws.s3.BucketAcl(
             f"{name}-logs-acl", bucket=bucket.id,
             access_control_policy={"owner": {"id": owner.id}, "grants": [
                 {"grantee": {"type": "CanonicalUser", "id": owner.id}, "permission": "FULL_CONTROL"},
                 {"grantee": {"type": "CanonicalUser", "id": AWSLOGSDELIVERY_CANONICAL_ID},
                  "permission": "FULL_CONTROL"}]},
             opts=child(self, p, depends_on=[ownership]))
-        return bucket
+        return bucket, acl
 
 
 def decrypt_for_distribution(distribution_arn: str) -> dict:

@@ -203,3 +203,16 @@ def test_without_configured_paths_every_critical_service_and_the_media_are_criti
     settings = load_stack_settings("primary", ["cdn.criticalPaths=[]"])
     critical = [s.name for s in settings.compute.services if s.tier.value == "critical"]
     assert settings.cdn_critical_paths == [*(f"/api/v1/{s}/*" for s in critical), "/media/*"]
+
+
+def test_without_a_cdn_the_buckets_and_keys_keep_their_own_policies() -> None:
+    from ops.drctl.planning.mockplan import plan_stack
+
+    plan = plan_stack("primary", ["cdn.enabled=false"])
+    assert not [r for r in plan.resources if r.type.startswith(("aws:cloudfront/", "aws:acm/"))]
+    assert plan.by_type(KEY_POLICY) == []
+    assert all(len(statements(p)) == 1 for p in plan.by_type(BUCKET_POLICY))  # TLS only, nobody else's grant
+    assert "cdnDistributionId" not in plan.outputs
+    media_only = plan_stack("primary", ["cdn.mediaBucket=null", "cdn.criticalPaths=[]"])  # the API alone
+    assert media_only.by_type(OAC) == [] and [p.region for p in media_only.by_type(KEY_POLICY)] == ["us-east-1"]
+    assert media_only.outputs["cdnMediaBuckets"] == [] and "/media/*" not in media_only.outputs["cdnCriticalPaths"]
