@@ -104,7 +104,8 @@ def build(settings: Settings) -> None:
         resource_arns=[aurora.cluster_arn, *tables.values(), *(v["primaryArn"] for v in buckets.values())]))
 
     if settings.cdn.enabled:  # the primary stack owns the CDN: stacks/cdn.py says why
-        build_cdn(settings, provider_a, lambda region: provider_b if region == b else provider(settings, region), key, account, media, resolve_cdn_reader)
+        build_cdn(settings, provider_a, lambda region: provider_b if region == b else provider(settings, region),
+                  key, account, media, resolve_cdn_reader)
 
     # The dr stack reads these through its StackReference.
     pulumi.export("primaryRegion", a)
