@@ -44,10 +44,47 @@ def names(found: list[tuple[str, str]]) -> set[str]:
     return {rule for rule, _ in found}
 
 
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+
+
+def distribution(**changes: object) -> dict:
+    """The shape the program declares (components/cdn.py), with `changes` on top."""
+    api_origin = {"originId": "api-a", "customOriginConfig": {"originProtocolPolicy": "https-only",
+                                                              "originSslProtocols": ["TLSv1.2"]}}
+    return {"defaultCacheBehavior": {"targetOriginId": "api", "viewerProtocolPolicy": "https-only"},
+            "orderedCacheBehaviors": [{"pathPattern": "/media/*", "targetOriginId": "media",
+                                       "viewerProtocolPolicy": "redirect-to-https"}],
+            "originGroups": [{"originId": group, "failoverCriteria": {"statusCodes": [500, 502, 503, 504]},
+                              "members": [{"originId": f"{group}-a"}, {"originId": f"{group}-b"}]}
+                             for group in ("api", "media")],
+            "origins": [api_origin, {**api_origin, "originId": "api-b"}, {"originId": "media-a"},
+                        {"originId": "media-b"}],
+            "viewerCertificate": {"acmCertificateArn": "arn:aws:acm:us-east-1:1:certificate/c",
+                                  "minimumProtocolVersion": "TLSv1.2_2021", "sslSupportMethod": "sni-only"},
+            "loggingConfig": {"bucket": "logs.s3.amazonaws.com", "prefix": "cloudfront/"}, **changes}
+
+
 CANARY = "aws:synthetics/canary:Canary"
 GOOD_CANARY = {"artifactConfig": {"s3Encryption": {"encryptionMode": "SSE_KMS",
                                                    "kmsKeyArn": "arn:aws:kms:us-west-2:1:key/k"}}}
 CASES = [
+    (DISTRIBUTION, distribution(), distribution(viewerCertificate={"minimumProtocolVersion": "TLSv1_2016"}),
+     "cdn-tls-only"),
+    (DISTRIBUTION, distribution(), distribution(viewerCertificate={"cloudfrontDefaultCertificate": True}),
+     "cdn-tls-only"),
+    (DISTRIBUTION, distribution(), distribution(orderedCacheBehaviors=[
+        {"pathPattern": "/media/*", "targetOriginId": "media", "viewerProtocolPolicy": "allow-all"}]),
+     "cdn-tls-only"),
+    (DISTRIBUTION, distribution(), distribution(origins=[{"originId": "api-a", "customOriginConfig": {
+        "originProtocolPolicy": "match-viewer", "originSslProtocols": ["TLSv1.2"]}}]), "cdn-tls-only"),
+    (DISTRIBUTION, distribution(), distribution(defaultCacheBehavior={"targetOriginId": "api-a",
+                                                                      "viewerProtocolPolicy": "https-only"}),
+     "cdn-origin-failover"),  # straight to A's origin: no failover
+    (DISTRIBUTION, distribution(), distribution(originGroups=[
+        {"originId": g, "failoverCriteria": {"statusCodes": [503]}, "members": [{"originId": f"{g}-a"},
+                                                                              {"originId": f"{g}-b"}]}
+        for g in ("api", "media")]), "cdn-origin-failover"),
+    (DISTRIBUTION, distribution(), distribution(loggingConfig={}), "cdn-access-logs"),
     (CANARY, GOOD_CANARY, {"artifactConfig": {"s3Encryption": {"encryptionMode": "SSE_S3"}}},
      "synthetics-artifacts-kms"),
     (CANARY, GOOD_CANARY, {}, "synthetics-artifacts-kms"),
@@ -280,3 +317,17 @@ def test_a_canary_whose_artifacts_lose_the_kms_key_is_caught_on_the_plan_by_that
     canary.inputs["artifactConfig"] = {"s3Encryption": {"encryptionMode": "SSE_S3"}}
     found = check_plan(plan)
     assert {(v.rule, v.urn) for v in found} == {("synthetics-artifacts-kms", canary.urn)}
+
+
+@pytest.mark.parametrize(("change", "rule"), [
+    (lambda d: d["viewerCertificate"].update(minimumProtocolVersion="TLSv1.2_2019"), "cdn-tls-only"),
+    (lambda d: d.update(originGroups=[{**g, "members": g["members"][:1]} for g in d["originGroups"]]),
+     "cdn-origin-failover"),
+    (lambda d: d.pop("loggingConfig"), "cdn-access-logs"),
+])
+def test_a_weakened_distribution_is_caught_on_the_plan_by_that_rule_only(change, rule: str) -> None:
+    plan = copy.deepcopy(plan_stack("primary"))
+    (planned,) = plan.by_type(DISTRIBUTION)
+    assert check_plan(plan) == []
+    change(planned.inputs)
+    assert {(v.rule, v.urn) for v in check_plan(plan)} == {(rule, planned.urn)}

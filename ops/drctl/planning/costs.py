@@ -20,7 +20,8 @@ from ops.drctl.planning.mockplan import PlannedResource
 HOURS_PER_MONTH = 730
 
 NOT_COUNTED = ("Aurora storage and I/O, S3 replica storage and replication transfer, DynamoDB replicated writes, "
-               "backup and ECR replica storage, data transfer between regions")
+               "backup and ECR replica storage, data transfer between regions, CloudFront requests and transfer "
+               "(usage only: no standing charge; its ACM certificate is free)")
 
 
 @dataclass(frozen=True)
