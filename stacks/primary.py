@@ -32,6 +32,7 @@ from stacks.common import (
     provider,
     push_commands,
 )
+from stacks.drills import export_drill_templates, q2_az_outage
 from stacks.settings import Settings
 
 
@@ -95,6 +96,9 @@ def build(settings: Settings) -> None:
         dr_kms_key_arn=key.replica_arn,
         resource_arns=[aurora.cluster_arn, *tables.values(), *(v["primaryArn"] for v in buckets.values())]))
 
+    drill_q2 = q2_az_outage(a, provider_a, account, network, cluster, aurora.cluster_arn, cap.aurora_instances_a,
+                            stop_alarm_arns=list(alarms.alarm_arns.values()))
+
     # The dr stack reads these through its StackReference.
     pulumi.export("primaryRegion", a)
     pulumi.export("drRegion", b)
@@ -111,5 +115,6 @@ def build(settings: Settings) -> None:
     pulumi.export("eksClusterName", cluster.cluster_name)
     pulumi.export("eksNodegroupName", cluster.nodegroup_name)
     pulumi.export("backupVaults", {"primary": backup.primary_vault_arn, "dr": backup.dr_vault_arn})
+    export_drill_templates({"Q2": drill_q2})
     export_api_access(settings, a, cluster, access)
     export_next_steps(settings, "primary", push_commands(settings, account))

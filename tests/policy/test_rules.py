@@ -47,7 +47,28 @@ def names(found: list[tuple[str, str]]) -> set[str]:
 CANARY = "aws:synthetics/canary:Canary"
 GOOD_CANARY = {"artifactConfig": {"s3Encryption": {"encryptionMode": "SSE_KMS",
                                                    "kmsKeyArn": "arn:aws:kms:us-west-2:1:key/k"}}}
+FIS_ROLE = "aws:iam/role:Role"
+FIS_TRUST = json.dumps({"Statement": [{"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"},
+                                       "Action": "sts:AssumeRole"}]})
+
+
+def fis_role(*statements: dict, actions: str = "aws:rds:failover-db-cluster") -> dict:
+    return {"assumeRolePolicy": FIS_TRUST, "tags": {"dr-platform:fis-actions": actions},
+            "inlinePolicies": [{"name": "p", "policy": json.dumps({"Statement": list(statements)})}]}
+
+
+FAILOVER = {"Effect": "Allow", "Action": ["rds:FailoverDBCluster", "rds:DescribeDBClusters"],
+            "Resource": ["arn:aws:rds:us-east-1:1:cluster:dr-core-us-east-1"]}
 CASES = [
+    (FIS_ROLE, fis_role(FAILOVER), fis_role({**FAILOVER, "Resource": "*"}), "fis-role-least-privilege"),
+    (FIS_ROLE, fis_role(FAILOVER), fis_role(FAILOVER, {**FAILOVER, "Action": ["rds:DeleteDBCluster"]}),
+     "fis-role-least-privilege"),
+    (FIS_ROLE, fis_role(FAILOVER), fis_role({**FAILOVER, "Action": ["rds:*"]}), "fis-role-least-privilege"),
+    # the template's actions are the tag's: terminating instances is not a failover's
+    (FIS_ROLE, fis_role(FAILOVER), fis_role(FAILOVER, {"Effect": "Allow", "Action": ["ec2:TerminateInstances"],
+                                                       "Resource": ["arn:aws:ec2:us-east-1:1:instance/i-1"]}),
+     "fis-role-least-privilege"),
+    (FIS_ROLE, fis_role(FAILOVER), {**fis_role(FAILOVER), "tags": {}}, "fis-role-least-privilege"),
     (CANARY, GOOD_CANARY, {"artifactConfig": {"s3Encryption": {"encryptionMode": "SSE_S3"}}},
      "synthetics-artifacts-kms"),
     (CANARY, GOOD_CANARY, {}, "synthetics-artifacts-kms"),
@@ -280,3 +301,19 @@ def test_a_canary_whose_artifacts_lose_the_kms_key_is_caught_on_the_plan_by_that
     canary.inputs["artifactConfig"] = {"s3Encryption": {"encryptionMode": "SSE_S3"}}
     found = check_plan(plan)
     assert {(v.rule, v.urn) for v in found} == {("synthetics-artifacts-kms", canary.urn)}
+
+
+def test_an_fis_role_granted_beyond_its_template_is_caught_on_the_plan_by_that_rule_only() -> None:
+    plan = copy.deepcopy(plan_stack("primary"))
+    (role,) = [r for r in plan.by_type("aws:iam/role:Role") if "fis.amazonaws.com" in r.inputs["assumeRolePolicy"]]
+    assert check_plan(plan) == []
+    policy = json.loads(role.inputs["inlinePolicies"][0]["policy"])
+    # a node-termination grant that loses its tag condition: any instance of the account could go
+    (terminate,) = [s for s in policy["Statement"] if s["Action"] == ["ec2:TerminateInstances"]]
+    del terminate["Condition"]
+    policy["Statement"].append({"Effect": "Allow", "Action": ["rds:DeleteDBCluster"], "Resource": "*"})
+    role.inputs["inlinePolicies"][0]["policy"] = json.dumps(policy)
+    found = check_plan(plan)
+    assert {(v.rule, v.urn) for v in found} == {("fis-role-least-privilege", role.urn)}
+    assert sorted(v.message.split(": ", 1)[1][:30] for v in found) == [
+        'Resource "*" for rds:DeleteDBC', "a resource pattern without a t", "rds:DeleteDBCluster is not wha"]
