@@ -285,8 +285,8 @@ def _fis_role_least_privilege(props: Props, _region: str | None, _config: Mappin
     fis_actions = str((props.get("tags") or {}).get(FIS_ACTIONS_TAG, "")).split()
     unknown = [a for a in fis_actions if a not in FIS_ACTION_PERMISSIONS]
     if not fis_actions or unknown:
-        return [f"tag {FIS_ACTIONS_TAG} must list the template's FIS actions, each one this pack knows "
-                f"(unknown: {unknown or 'none listed'})"]
+        return [(f"tag {FIS_ACTIONS_TAG} must list the template's FIS actions, each one this pack knows "
+                 f"(unknown: {unknown or 'none listed'})")]
     allowed = FIS_EVERY_EXPERIMENT.union(*(FIS_ACTION_PERMISSIONS[a] for a in fis_actions))
     problems = []
     if props.get("managedPolicyArns"):

@@ -17,7 +17,12 @@ from __future__ import annotations
 import pulumi
 
 from components.compute import Compute
-from components.drill_faults import DrillExperiment, DrillExperimentArgs, FaultAction, FaultTarget
+from components.drill_faults import (
+    DrillExperiment,
+    DrillExperimentArgs,
+    FaultAction,
+    FaultTarget,
+)
 from components.network import AZ_COUNT, Network
 
 AZ_OUTAGE_MINUTES = 10
