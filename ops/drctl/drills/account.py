@@ -89,8 +89,8 @@ def _would_start(ctx: RunContext) -> list[str]:
     found = ctx.results["preflight"]
     injects = "; ".join(f"{n}: {a['actionId']} on {', '.join(a['targets'].values())}"
                         for n, a in found["actions"].items())
-    return [f"fis:StartExperiment experimentTemplateId={found['template_id']} clientToken="
-            f"{fis_actions.client_token(ctx.params['scenario'], ctx.run_id)} (injects {injects})"]
+    return [(f"fis:StartExperiment experimentTemplateId={found['template_id']} clientToken="
+            f"{fis_actions.client_token(ctx.params['scenario'], ctx.run_id)} (injects {injects})")]
 
 
 def _start(ctx: RunContext) -> dict[str, Any]:
@@ -134,8 +134,8 @@ def _steady_state(ctx: RunContext) -> dict[str, Any]:
 
 
 def _would_record(ctx: RunContext) -> list[str]:
-    return [f"write the drill's section to {ctx.params['report_dir']}/YYYY-{ctx.params['scenario']}.md "
-            "(JSON twin, PNG timeline)"]
+    return [(f"write the drill's section to {ctx.params['report_dir']}/YYYY-{ctx.params['scenario']}.md "
+            "(JSON twin, PNG timeline)")]
 
 
 def _evidence(ctx: RunContext) -> dict[str, Any]:
