@@ -37,9 +37,9 @@ def test_each_tiers_policy_is_the_configs_objective_for_every_disruption(dr_plan
         for tier in Tier:
             objective = objectives.for_tier(tier)
             assert found[tier.value]["tier"] == {"critical": "Critical", "standard": "Important"}[tier.value]
-            assert found[tier.value]["policy"] == dict.fromkeys(
-                ("az", "hardware", "software", "region"),
-                {"rto": f"{objective.rto_minutes}m", "rpo": f"{objective.rpo_minutes}m"})
+            assert found[tier.value]["policy"] == {
+                disruption: {"rto": f"{objective.rto_minutes}m", "rpo": f"{objective.rpo_minutes}m"}
+                for disruption in ("az", "hardware", "software", "region")}
 
 
 def test_a_changed_objective_changes_the_policy() -> None:
