@@ -127,11 +127,13 @@ def role_policy(actions: list[tuple[FaultAction, list[str], dict[str, str]]], re
     return json.dumps({"Version": "2012-10-17", "Statement": [*statements, *COMMON_STATEMENTS]})
 
 
-def fis_trust(account: str) -> str:
-    """FIS assumes the role, for experiments of this account only (the confused-deputy guard FIS documents)."""
+def fis_trust(account: str, region: str) -> str:
+    """FIS assumes the role for this account's experiments in the region only (the confused-deputy guard FIS
+    documents: aws:SourceAccount and aws:SourceArn)."""
     return json.dumps({"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole",
-        "Condition": {"StringEquals": {"aws:SourceAccount": account}}}]})
+        "Condition": {"StringEquals": {"aws:SourceAccount": account},
+                      "ArnLike": {"aws:SourceArn": f"arn:aws:fis:{region}:{account}:experiment/*"}}}]})
 
 
 def logs_key_policy(account: str, region: str, log_group_name: str) -> str:
@@ -182,7 +184,7 @@ class DrillExperiment(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-role", name=naming.fis_role_name(args.scenario, args.region),
             description=f"FIS runs the {args.scenario} drill's actions, on its targets only",
-            assume_role_policy=account.apply(fis_trust),
+            assume_role_policy=account.apply(lambda acct: fis_trust(acct, args.region)),
             inline_policies=[aws.iam.RoleInlinePolicyArgs(name=f"fis-{scenario}-actions",
                                                           policy=resolved.apply(policy))],
             tags={naming.FIS_ACTIONS_TAG: " ".join(sorted({a.action_id for a in args.actions}))},

@@ -317,6 +317,29 @@ def _fis_role_least_privilege(props: Props, _region: str | None, _config: Mappin
     return problems
 
 
+FIS_MAX_STOP_CONDITIONS = 5  # FIS quotas: stop conditions per experiment template (not adjustable)
+
+
+@rule("fis-template-guarded", "FIS experiments stop on alarms of their own region (at most 5) and keep a log",
+      "aws:fis/experimentTemplate:ExperimentTemplate")
+def _fis_template_guarded(props: Props, region: str | None, _config: Mapping[str, Any]) -> list[str]:
+    conditions = props.get("stopConditions") or []
+    alarms = [str(c.get("value", "")) for c in conditions if c.get("source") == "aws:cloudwatch:alarm"]
+    problems = []
+    if not alarms:
+        problems.append("stopConditions: no CloudWatch alarm stops the experiment (source none)")
+    if len(conditions) > FIS_MAX_STOP_CONDITIONS:
+        problems.append(f"stopConditions: {len(conditions)} > {FIS_MAX_STOP_CONDITIONS}, FIS's limit: combine "
+                        "the alarms into a composite alarm")
+    elsewhere = [arn for arn in alarms if region and arn.split(":")[3:4] != [region]]
+    if elsewhere:
+        problems.append(f"stopConditions: alarms outside the template's region {region}: {', '.join(elsewhere)}")
+    logs = props.get("logConfiguration") or {}
+    if not (logs.get("cloudwatchLogsConfiguration") or logs.get("s3Configuration")):
+        problems.append("logConfiguration: the experiment's log is the drill's evidence; send it somewhere")
+    return problems
+
+
 def violations(resource_type: str, props: Props, region: str | None,
                config: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
     """Every (rule, message) the resource breaks."""

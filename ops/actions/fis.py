@@ -77,7 +77,3 @@ def wait_until_finished(fis: Any, experiment_id: str, *, timeout_s: float, poll_
     return poll_until(check, lambda e: e["state"]["status"] in FINISHED, timeout_s=timeout_s, poll_s=poll_s,
                       what=f"FIS experiment {experiment_id} to finish")
 
-
-def stop_experiment(fis: Any, experiment_id: str) -> dict[str, Any]:
-    """StopExperiment: FIS stops the actions and rolls back what they changed (network ACLs swapped back)."""
-    return dict(fis.stop_experiment(id=experiment_id)["experiment"])

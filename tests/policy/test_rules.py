@@ -59,7 +59,21 @@ def fis_role(*statements: dict, actions: str = "aws:rds:failover-db-cluster") ->
 
 FAILOVER = {"Effect": "Allow", "Action": ["rds:FailoverDBCluster", "rds:DescribeDBClusters"],
             "Resource": ["arn:aws:rds:us-east-1:1:cluster:dr-core-us-east-1"]}
+FIS_TEMPLATE = "aws:fis/experimentTemplate:ExperimentTemplate"
+GOOD_FIS_TEMPLATE = {"stopConditions": [{"source": "aws:cloudwatch:alarm",
+                                         "value": "arn:aws:cloudwatch:us-east-1:1:alarm:stop"}],
+                     "logConfiguration": {"cloudwatchLogsConfiguration": {"logGroupArn": "arn:aws:logs:x:*"},
+                                          "logSchemaVersion": 2}}
 CASES = [
+    (FIS_TEMPLATE, GOOD_FIS_TEMPLATE, {**GOOD_FIS_TEMPLATE, "stopConditions": [{"source": "none"}]},
+     "fis-template-guarded"),
+    (FIS_TEMPLATE, GOOD_FIS_TEMPLATE, {**GOOD_FIS_TEMPLATE, "stopConditions": [
+        {"source": "aws:cloudwatch:alarm", "value": "arn:aws:cloudwatch:us-west-2:1:alarm:canary"}]},
+     "fis-template-guarded"),  # us-east-1's template on B's alarm
+    (FIS_TEMPLATE, GOOD_FIS_TEMPLATE, {**GOOD_FIS_TEMPLATE, "stopConditions": [
+        {"source": "aws:cloudwatch:alarm", "value": f"arn:aws:cloudwatch:us-east-1:1:alarm:a{i}"} for i in range(6)]},
+     "fis-template-guarded"),
+    (FIS_TEMPLATE, GOOD_FIS_TEMPLATE, {**GOOD_FIS_TEMPLATE, "logConfiguration": None}, "fis-template-guarded"),
     (FIS_ROLE, fis_role(FAILOVER), fis_role({**FAILOVER, "Resource": "*"}), "fis-role-least-privilege"),
     (FIS_ROLE, fis_role(FAILOVER), fis_role(FAILOVER, {**FAILOVER, "Action": ["rds:DeleteDBCluster"]}),
      "fis-role-least-privilege"),
@@ -317,3 +331,14 @@ def test_an_fis_role_granted_beyond_its_template_is_caught_on_the_plan_by_that_r
     assert {(v.rule, v.urn) for v in found} == {("fis-role-least-privilege", role.urn)}
     assert sorted(v.message.split(": ", 1)[1][:30] for v in found) == [
         'Resource "*" for rds:DeleteDBC', "a resource pattern without a t", "rds:DeleteDBCluster is not wha"]
+
+
+def test_a_drill_template_stopping_on_each_alarm_is_caught_on_the_plan_by_that_rule_only() -> None:
+    plan = copy.deepcopy(plan_stack("primary"))
+    (template,) = plan.by_type(FIS_TEMPLATE)
+    alarms = [f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{a.inputs['name']}"
+              for a in plan.by_type("aws:cloudwatch/metricAlarm:MetricAlarm")]
+    assert len(alarms) > 5  # why the template stops on one composite of them
+    template.inputs["stopConditions"] = [{"source": "aws:cloudwatch:alarm", "value": arn} for arn in alarms]
+    found = check_plan(plan)
+    assert {(v.rule, v.urn) for v in found} == {("fis-template-guarded", template.urn)}

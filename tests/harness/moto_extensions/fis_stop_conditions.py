@@ -49,8 +49,9 @@ def _with_reason(experiment: Experiment, answer: dict[str, Any]) -> dict[str, An
     stopped_by = getattr(experiment, "_drctl_stopped_by", None)
     if stopped_by and answer.get("state", {}).get("status") == "stopped":
         answer["state"]["reason"] = f"{STOPPED_REASON} {stopped_by}"
-        for action in (answer.get("actions") or {}).values():
-            action["state"] = {"status": "stopped", "reason": "Action was stopped by a stop condition"}
+        for action in (answer.get("actions") or {}).values():  # an action that had finished stays finished
+            if (action.get("state") or {}).get("status") not in ("completed", "failed", "cancelled"):
+                action["state"] = {"status": "stopped", "reason": "Action was stopped by a stop condition"}
     return answer
 
 
