@@ -55,7 +55,7 @@ def _with_reason(experiment: Experiment, answer: dict[str, Any]) -> dict[str, An
     return answer
 
 
-def _get_experiment(self: FISBackend, id: str) -> dict[str, Any]:  # noqa: A002 (moto's own signature)
+def _get_experiment(self: FISBackend, id: str) -> dict[str, Any]:
     experiment = self.experiments.get(id)
     if experiment is not None:
         _apply_stop_conditions(experiment)
