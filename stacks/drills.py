@@ -36,7 +36,7 @@ def q2_az_outage(region: str, provider, account: pulumi.Input[str], network: Net
         "az-network-down", "aws:network:disrupt-connectivity", "Subnets", az_subnets,
         f"the first AZ's subnet loses all traffic for {AZ_OUTAGE_MINUTES} min",
         parameters={"duration": f"PT{AZ_OUTAGE_MINUTES}M", "scope": "all"}, context={"vpc_arn": network.vpc_arn})]
-    if aurora_instances > 1:  # a failover needs a reader to promote
+    if aurora_instances > 1:  # the writer can only move to a reader: there must be one
         actions.append(FaultAction(
             "aurora-writer-fails-over", "aws:rds:failover-db-cluster", "Clusters",
             FaultTarget("aurora-cluster", "aws:rds:cluster", [aurora_cluster_arn]),
