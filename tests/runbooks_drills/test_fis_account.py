@@ -137,5 +137,7 @@ def test_an_alarm_already_in_alarm_refuses_to_start(tmp_path: Path, template: di
 def test_a_scenario_fis_cannot_inject_or_a_missing_template_is_bad_input(aws: str, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["drill", "run", "Q1", "--account"])
     assert result.exit_code == 2 and "Q1 and Q4 are data faults" in result.output
+    result = CliRunner().invoke(app, ["drill", "run", "Q2", "--execute", "--yes"])  # the sandbox changes nothing real
+    assert result.exit_code == 2 and "they go with --account" in result.output
     result = drill(tmp_path, "--execute", "--yes")
     assert result.exit_code == 2 and f"0 FIS experiment templates tagged {naming.FIS_DRILL_TAG}=Q2" in result.output

@@ -79,8 +79,8 @@ def run(
         print("bad input: --no-failback: the annual drill is the failover and the failback", file=sys.stderr)
         raise typer.Exit(2)
     if not sandbox:
-        print("bad input: --no-sandbox: a drill against a real account is a real runbook run (drctl failover "
-              "--execute), recorded with `drctl drill record`", file=sys.stderr)
+        print("bad input: --no-sandbox: a drill against a real account is `--account` (its AWS FIS experiment), "
+              "or a real runbook run (drctl failover --execute) recorded with `drctl drill record`", file=sys.stderr)
         raise typer.Exit(2)
     # SIGTERM as Ctrl-C: the region pair is stopped either way
     signal.signal(signal.SIGTERM, signal.default_int_handler)
