@@ -44,6 +44,7 @@ def test_q2_injects_one_az_of_region_a_into_its_own_resources(primary_plan: Plan
     assert {p["key"]: p["value"] for p in actions["az-network-down"]["parameters"]} == {"duration": "PT10M",
                                                                                           "scope": "all"}
     assert template.inputs["experimentOptions"]["emptyTargetResolutionMode"] == "fail"
+    assert set(primary_plan.outputs["drillTemplates"]) == set(naming.FIS_DRILL_REGIONS) == {"Q2"}
 
 
 def test_q2_stops_when_any_of_region_as_replication_alarms_fires(primary_plan: Plan) -> None:
