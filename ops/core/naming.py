@@ -104,3 +104,20 @@ def mail_from_domain(subdomain: str, region: str, domain: str) -> str:
     """The region's custom MAIL FROM domain: its MX must name that region's feedback endpoint, so each region has
     its own (`mail.us-east-1.example.com`) and each stack owns its records."""
     return f"{subdomain}.{region}.{domain}"
+# ---- AWS FIS: the quarterly drills `drctl drill run QX --account` starts -----------------------------------------
+
+# The experiment template's tag naming its drill scenario: the toolkit finds the template by it
+# (ListExperimentTemplates), so no template id has to be copied from the stack's outputs into a runbook.
+FIS_DRILL_TAG: Final = "dr-platform:drill"
+# The experiment role's tag listing the FIS action ids its template runs: the policy pack checks the role against it.
+FIS_ACTIONS_TAG: Final = "dr-platform:fis-actions"
+# Which region each FIS-injected drill acts in ("a": the primary stack's region; "b": the dr stack's).
+FIS_DRILL_REGIONS: Final = {"Q2": "a"}
+
+
+def fis_role_name(scenario: str, region: str) -> str:
+    return f"dr-platform-fis-{scenario.lower()}-{region}"
+
+
+def fis_log_group(scenario: str, region: str) -> str:
+    return f"/dr-platform/fis/{scenario.lower()}-{region}"
