@@ -110,7 +110,7 @@ def _table_pitr(props: Props, _region: str | None, _config: Mapping[str, Any]) -
 DATA_TYPES = ("aws:rds/cluster:Cluster", "aws:rds/globalCluster:GlobalCluster", "aws:s3/bucket:Bucket",
               "aws:dynamodb/table:Table", "aws:secretsmanager/secret:Secret", "aws:backup/vault:Vault",
               "aws:backup/plan:Plan", "aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey",
-              "aws:s3/bucketReplicationConfig:BucketReplicationConfig")
+              "aws:s3/bucketReplicationConfig:BucketReplicationConfig", "aws:sqs/queue:Queue")
 
 
 @rule("data-residency", "Data stays inside allowedRegions", *DATA_TYPES)
@@ -240,6 +240,63 @@ def _canary_artifacts_kms(props: Props, _region: str | None, _config: Mapping[st
     if encryption.get("encryptionMode") == "SSE_KMS" and encryption.get("kmsKeyArn"):
         return []
     return ["artifactConfig.s3Encryption must be SSE_KMS with the region's KMS key (kmsKeyArn)"]
+
+
+def _json(value: Any) -> dict[str, Any]:
+    """A policy-like input: JSON text (as the SDK sends it) or already an object; {} when unreadable."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return {}
+    return value if isinstance(value, dict) else {}
+
+
+@rule("sqs-kms-and-dead-letter", "SQS queues encrypt with a customer KMS key and have a dead-letter queue (or are "
+      "one)", "aws:sqs/queue:Queue")
+def _queue_kms_and_dead_letter(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
+    """A queue holds messages (RB-N-07's failed notifications): SSE-KMS with the region's key, not SQS-managed SSE
+    or the AWS managed alias/aws/sqs, which no key policy of ours governs. A message nothing can process must land
+    somewhere a human looks: a redrive policy with a target and a receive count, unless the queue is itself a
+    dead-letter queue (it says which sources it admits)."""
+    problems = []
+    key = str(props.get("kmsMasterKeyId") or "")
+    if not key or key == "alias/aws/sqs" or props.get("sqsManagedSseEnabled"):
+        problems.append("kmsMasterKeyId must be the region's customer managed KMS key")
+    redrive, allow = _json(props.get("redrivePolicy")), _json(props.get("redriveAllowPolicy"))
+    is_dead_letter = allow.get("redrivePermission") in ("byQueue", "allowAll")
+    if not is_dead_letter and not (redrive.get("deadLetterTargetArn") and int(redrive.get("maxReceiveCount") or 0) >= 1):
+        problems.append("redrivePolicy must name a deadLetterTargetArn and a maxReceiveCount ≥ 1 (or the queue is a "
+                        "dead-letter queue with a redriveAllowPolicy)")
+    return problems
+
+
+@rule("sqs-tls-only", "SQS queue policies deny requests without TLS", "aws:sqs/queuePolicy:QueuePolicy")
+def _queue_tls_only(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
+    for statement in _json(props.get("policy")).get("Statement") or []:
+        secure = ((statement.get("Condition") or {}).get("Bool") or {}).get("aws:SecureTransport")
+        if statement.get("Effect") == "Deny" and str(secure).lower() == "false":
+            return []
+    return ["the queue policy must Deny every request with aws:SecureTransport false"]
+
+
+@rule("ses-identity-dkim-and-events", "SES domain identities sign with 2048-bit DKIM and publish events through a "
+      "configuration set", "aws:sesv2/emailIdentity:EmailIdentity")
+def _ses_identity_dkim(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
+    """DKIM stated, not left to a default: Easy DKIM at 2048 bits, or a key of our own (BYODKIM). A default
+    configuration set, so every send from the identity publishes its bounces and complaints."""
+    if "@" in str(props.get("emailIdentity", "")):
+        return []  # an address identity has no DNS of its own to sign with
+    problems = []
+    dkim = props.get("dkimSigningAttributes") or {}
+    easy = dkim.get("nextSigningKeyLength") == "RSA_2048_BIT"
+    own = bool(dkim.get("domainSigningPrivateKey") and dkim.get("domainSigningSelector"))
+    if not (easy or own):
+        problems.append("dkimSigningAttributes must set Easy DKIM's nextSigningKeyLength RSA_2048_BIT, or a "
+                        "BYODKIM key and selector")
+    if not props.get("configurationSetName"):
+        problems.append("configurationSetName must name the configuration set that publishes delivery events")
+    return problems
 
 
 CLOUDFRONT_DISTRIBUTION = "aws:cloudfront/distribution:Distribution"

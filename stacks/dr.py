@@ -25,6 +25,7 @@ from stacks.common import (
     replication_checks,
     search_feed,
 )
+from stacks.email import dr_email
 from stacks.resilience import resilience_hub
 from stacks.settings import Settings, Tier
 
@@ -106,6 +107,8 @@ def build(settings: Settings) -> None:
         rate_minutes=settings.detection.canary_rate_minutes,
         bucket_name=pulumi.Output.from_input(account).apply(lambda acct: f"dr-platform-canary-{b}-{acct}"),
         kms_key_arn=replica_key_arn, account_id=account, provider=provider_b))
+
+    dr_email(settings, provider_b, account, replica_key_arn, primary)
 
     alarms = ReplicationAlarms("replication-alarms-b", ReplicationAlarmsArgs(
         region=b, alarms=[*lag_alarms, canary.alarm], provider=provider_b, account_id=account,

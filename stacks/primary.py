@@ -34,6 +34,7 @@ from stacks.common import (
 )
 from stacks.cdn import build_cdn, media_reader
 from stacks.drills import export_drill_templates, q2_az_outage
+from stacks.email import primary_email
 from stacks.settings import Settings
 
 
@@ -104,6 +105,7 @@ def build(settings: Settings) -> None:
         dr_kms_key_arn=key.replica_arn,
         resource_arns=[aurora.cluster_arn, *tables.values(), *(v["primaryArn"] for v in buckets.values())]))
 
+    primary_email(settings, provider_a, account, key.primary_arn, key.replica_arn)
     if settings.cdn.enabled:  # the primary stack owns the CDN: stacks/cdn.py says why
         build_cdn(settings, provider_a, lambda region: provider_b if region == b else provider(settings, region),
                   key, account, media, resolve_cdn_reader)

@@ -373,6 +373,21 @@ class DetectionSettings(Strict):
         return paths
 
 
+class EmailSettings(Strict):
+    # Critical mail (RB-N-07, components/email.py): an SES domain identity with Easy DKIM in both regions, its DKIM
+    # and MAIL FROM records in the dns.zoneName zone (so the domain is that zone or a subdomain of it).
+    sender_domain: str = Field("example.com", pattern=r"^([a-z0-9-]+\.)+[a-z]{2,}$")
+    sender_local_part: str = Field("no-reply", pattern=r"^[A-Za-z0-9._%+-]{1,64}$")
+    # Each region's MAIL FROM domain is <mailFromSubdomain>.<region>.<senderDomain>: its MX names that region's
+    # feedback endpoint, so one name cannot serve both regions.
+    mail_from_subdomain: str = Field("mail", pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+    @property
+    def sender(self) -> str:
+        return f"{self.sender_local_part}@{self.sender_domain}"
+
+    def mail_from_domain(self, region: str) -> str:
+        return naming.mail_from_domain(self.mail_from_subdomain, region, self.sender_domain)
 # CloudFront's managed price classes: which edge locations serve (and bill) requests.
 CDN_PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
 
@@ -449,6 +464,7 @@ class Settings(Strict):
     compute: ComputeSettings = ComputeSettings()
     alerts: AlertSettings = AlertSettings()
     detection: DetectionSettings = DetectionSettings()
+    email: EmailSettings = Field(default_factory=EmailSettings, validate_default=True)
     cdn: CdnSettings = Field(default_factory=CdnSettings, validate_default=True)
 
     @field_validator("dr_region")
@@ -488,6 +504,16 @@ class Settings(Strict):
             raise _KeyedError([(key, f"name {name!r} appears twice") for name in duplicates])
         return items
 
+    @field_validator("email")
+    @classmethod
+    def sender_domain_in_zone(cls, email: EmailSettings, info: ValidationInfo) -> EmailSettings:
+        dns = info.data.get("dns")
+        if dns is not None and not (email.sender_domain == dns.zone_name
+                                    or email.sender_domain.endswith(f".{dns.zone_name}")):
+            reason = (f"{email.sender_domain!r} is not dns.zoneName ({dns.zone_name}) or a subdomain of it: its DKIM "
+                      "and MAIL FROM records go there")
+            raise _KeyedError([("email.senderDomain", reason)])
+        return email
     @field_validator("cdn")
     @classmethod
     def cdn_paths_belong(cls, cdn: CdnSettings, info: ValidationInfo) -> CdnSettings:

@@ -85,6 +85,25 @@ def bucket_name(base: str, region: str) -> str:
 CANARY_OF_A = "dr-probe-region-a"
 
 
+# ---- email (RB-N-07): what the program creates and `drctl ses-failover` acts on --------------------------------
+
+FAILED_NOTIFICATIONS_QUEUE: Final = "critical-notifications-failed"  # in B: outlives a region A failure
+FAILED_NOTIFICATIONS_DLQ: Final = "critical-notifications-dlq"
+SES_CREDENTIALS_SECRET: Final = "dr-platform/ses-credentials"  # in A, replicated to B under the same name
+SES_CONFIG_PREFIX: Final = "/dr-platform/ses"  # SSM path in B the application reads its sending config from
+SES_CONFIGURATION_SET: Final = "dr-platform-critical-mail"  # one per region (configuration sets are regional)
+SES_SENDER_USER: Final = "dr-platform-ses-sender"
+
+
+def ses_parameter_names(prefix: str = SES_CONFIG_PREFIX) -> dict[str, str]:
+    """The SSM parameters `ses-failover` publishes, by what they hold."""
+    return {"region": f"{prefix}/region", "credentialsSecretArn": f"{prefix}/credentials-secret-arn"}
+
+
+def mail_from_domain(subdomain: str, region: str, domain: str) -> str:
+    """The region's custom MAIL FROM domain: its MX must name that region's feedback endpoint, so each region has
+    its own (`mail.us-east-1.example.com`) and each stack owns its records."""
+    return f"{subdomain}.{region}.{domain}"
 # ---- AWS FIS: the quarterly drills `drctl drill run QX --account` starts -----------------------------------------
 
 # The experiment template's tag naming its drill scenario: the toolkit finds the template by it

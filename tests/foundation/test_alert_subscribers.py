@@ -32,7 +32,7 @@ def test_no_subscriber_configured_means_no_subscription(primary_plan: Plan, dr_p
 @pytest.mark.parametrize("stack", ["primary", "dr"])
 def test_each_configured_endpoint_subscribes_to_the_stacks_topic(stack: str) -> None:
     plan = plan_stack(stack, [subscriptions_flag(ONCALL)])
-    (topic,) = plan.by_type("aws:sns/topic:Topic")
+    (topic,) = [t for t in plan.by_type("aws:sns/topic:Topic") if "replication-alerts" in t.inputs["name"]]
     found = plan.by_type(SUBSCRIPTION)
     assert sorted((s.inputs["protocol"], s.inputs["endpoint"]) for s in found) == \
         sorted((s["protocol"], s["endpoint"]) for s in ONCALL)
@@ -85,7 +85,7 @@ def test_cloudwatch_uses_the_topic_key_as_aws_documents(primary_plan: Plan, dr_p
     documents no aws:SourceAccount in CloudWatch's KMS requests for alarm actions; a condition on a key the request
     does not carry denies it, and the alarm's notification is dropped with nothing but a line in its history."""
     for plan in (primary_plan, *dr_plans.values()):
-        (topic,) = plan.by_type("aws:sns/topic:Topic")
+        (topic,) = [t for t in plan.by_type("aws:sns/topic:Topic") if "replication-alerts" in t.inputs["name"]]
         key = next(k for k in plan.by_type("aws:kms/key:Key") if k.parent == topic.parent)
         found = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
         assert found["CloudWatchPublishesAlarmsToTheTopic"] == {

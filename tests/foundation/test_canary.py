@@ -116,7 +116,7 @@ def test_a_failing_or_silent_canary_alarms_in_b_into_bs_alerts_topic(dr_plans: d
     for plan in dr_plans.values():
         canary = canary_of(plan)
         (alarm,) = [a for a in plan.by_type(ALARM) if a.inputs["namespace"] == NAMESPACE]
-        (topic,) = plan.by_type("aws:sns/topic:Topic")
+        (topic,) = [t for t in plan.by_type("aws:sns/topic:Topic") if "replication-alerts" in t.inputs["name"]]
         assert alarm.region == topic.region == "us-west-2"
         assert alarm.parent == topic.parent  # the dr stack's ReplicationAlarms owns both
         assert alarm.inputs["metricName"] == "SuccessPercent"

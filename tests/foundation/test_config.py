@@ -54,6 +54,11 @@ BAD = [  # (override, the key the message must name)
     ("compute.typesenseStorageGi=16385", "compute.typesenseStorageGi"),
     ("compute.typesenseStorageGi=big", "compute.typesenseStorageGi"),
     ("compute.services[4].name=auth", "compute.services"),
+    ("email.senderDomain=example.org", "email.senderDomain"),  # not in dns.zoneName: its records could not go there
+    ("dns.zoneName=acme.test", "email.senderDomain"),  # the zone moved, the sender did not
+    ("email.senderDomain=Example..com", "email.senderDomain"),
+    ("email.mailFromSubdomain=mail.from", "email.mailFromSubdomain"),
+    ('email.senderLocalPart="no reply"', "email.senderLocalPart"),
 ]
 
 

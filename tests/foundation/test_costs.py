@@ -78,7 +78,8 @@ def test_pilot_light_is_not_free_and_warmer_postures_add_endpoints() -> None:
     assert pilot["EKS control plane"].quantity == 1       # the control plane is kept in pilot light
     # nodes' endpoints only where nodes run; Session Manager's three, in one AZ, for the tunnel to the API
     assert pilot["VPC interface endpoints"].quantity == 3
-    assert pilot["Secrets Manager replicas"].quantity == 1  # planned by the primary stack, billed in B
+    # planned by the primary stack, billed in B: the Aurora master secret's and the SES credentials' replicas
+    assert pilot["Secrets Manager replicas"].quantity == 2
     assert by["pilot-light"].usd_month == by["pilot-light"].standing_usd_month > 0
 
     warm = {line.item: line for line in by["warm-standby"].standing}
@@ -121,3 +122,17 @@ def test_a_canary_is_priced_per_run_from_its_schedule(dr_plan) -> None:
                        [])
     planned = {line.item: line for line in standing_costs(B, dr_plan.resources, [])}
     assert planned["Synthetics canary runs"].quantity == runs  # the dr stack's one canary, every minute
+
+
+def test_the_email_parts_bill_their_secret_replica_and_events_key_and_nothing_else_at_rest() -> None:
+    """RB-N-07's queue, DLQ, parameters, identity and configuration set cost nothing standing in B (per use only);
+    the credentials' replica and the events topic's key do, and are counted."""
+    from ops.drctl.planning.costs import FREE_AT_REST
+    from ops.drctl.planning.mockplan import plan_stack
+
+    primary, dr = plan_stack("primary"), plan_stack("dr")
+    email_b = [r for r in dr.resources if "email" in r.urn or "failed-notifications" in r.urn]
+    assert {r.type for r in email_b if r.type.startswith("aws:")} - {"aws:route53/record:Record"} <= \
+        {*FREE_AT_REST, "aws:kms/key:Key"}
+    lines = lines_by_item(B, email_b, [r for r in primary.resources if "ses-credentials" in r.urn])
+    assert lines == {"KMS keys": (1, 1.00), "Secrets Manager replicas": (1, 0.40)}

@@ -105,7 +105,7 @@ def test_unplanned_failover_uses_the_failover_api_mode() -> None:
 def test_weighted_routing_flips_weights_on_failover() -> None:
     def weights(plan: Plan) -> dict[str, int]:
         return {r.inputs["setIdentifier"]: r.inputs["weightedRoutingPolicies"][0]["weight"]
-                for r in plan.by_type("aws:route53/record:Record")}
+                for r in plan.by_type("aws:route53/record:Record") if "setIdentifier" in r.inputs}  # the API's
     assert weights(plan_stack("dr", ["dns.routing=weighted"])) == {"region-a": 100, "region-b": 0}
     assert weights(plan_stack("dr", ["dns.routing=weighted", "failover=true"])) == {"region-a": 0, "region-b": 100}
     assert weights(plan_stack("dr", ["dns.routing=weighted", "posture=active-active"])) == \

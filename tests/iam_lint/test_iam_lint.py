@@ -35,7 +35,9 @@ def test_the_walk_finds_every_kind_of_document_the_plans_declare(plans: list[Pla
     kinds = {" ".join(d.where.split()[1:2] + d.where.split()[3:]) for d in documents if not d.where.startswith("/")}
     assert kinds == {"aws:iam/role:Role assumeRolePolicy", "aws:iam/role:Role inlinePolicies.0.policy",
                      "aws:iam/rolePolicy:RolePolicy policy", "aws:kms/key:Key policy",
-                     "aws:kms/keyPolicy:KeyPolicy policy", "aws:s3/bucketPolicy:BucketPolicy policy"}
+                     "aws:kms/keyPolicy:KeyPolicy policy", "aws:s3/bucketPolicy:BucketPolicy policy",
+                     "aws:iam/userPolicy:UserPolicy policy", "aws:sns/topicPolicy:TopicPolicy policy",
+                     "aws:sqs/queuePolicy:QueuePolicy policy"}
     roles = sum(len(plan.by_type("aws:iam/role:Role")) for plan in plans)
     assert sum(d.where.endswith(" assumeRolePolicy") for d in documents) == roles  # every role's trust policy
     assert any(d.where.endswith("drctl-operator-policy.json") for d in documents)

@@ -64,6 +64,15 @@ def distribution(**changes: object) -> dict:
             "loggingConfig": {"bucket": "logs.s3.amazonaws.com", "prefix": "cloudfront/"}, **changes}
 
 
+QUEUE, IDENTITY = "aws:sqs/queue:Queue", "aws:sesv2/emailIdentity:EmailIdentity"
+GOOD_QUEUE = {"kmsMasterKeyId": "arn:aws:kms:us-west-2:1:key/k",
+              "redrivePolicy": '{"deadLetterTargetArn": "arn:aws:sqs:us-west-2:1:dlq", "maxReceiveCount": 10}'}
+GOOD_DEAD_LETTER = {"kmsMasterKeyId": "arn:aws:kms:us-west-2:1:key/k",
+                    "redriveAllowPolicy": '{"redrivePermission": "byQueue", "sourceQueueArns": ["arn:aws:sqs:x"]}'}
+TLS_DENY = {"Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Resource": "arn:aws:sqs:us-west-2:1:q",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+GOOD_IDENTITY = {"emailIdentity": "example.com", "dkimSigningAttributes": {"nextSigningKeyLength": "RSA_2048_BIT"},
+                 "configurationSetName": "critical"}
 CANARY = "aws:synthetics/canary:Canary"
 GOOD_CANARY = {"artifactConfig": {"s3Encryption": {"encryptionMode": "SSE_KMS",
                                                    "kmsKeyArn": "arn:aws:kms:us-west-2:1:key/k"}}}
@@ -191,6 +200,16 @@ CASES = [
      "ec2-private-imdsv2-encrypted"),
     (INSTANCE, GOOD_JUMP_HOST, {**GOOD_JUMP_HOST, "rootBlockDevice": {"encrypted": True}},
      "ec2-private-imdsv2-encrypted"),  # the account's default key, not the region's CMK
+    (QUEUE, GOOD_QUEUE, {**GOOD_QUEUE, "kmsMasterKeyId": "alias/aws/sqs"}, "sqs-kms-and-dead-letter"),
+    (QUEUE, GOOD_QUEUE, {"kmsMasterKeyId": GOOD_QUEUE["kmsMasterKeyId"]}, "sqs-kms-and-dead-letter"),  # no DLQ
+    (QUEUE, GOOD_DEAD_LETTER, {**GOOD_DEAD_LETTER, "redriveAllowPolicy": '{"redrivePermission": "denyAll"}'},
+     "sqs-kms-and-dead-letter"),
+    ("aws:sqs/queuePolicy:QueuePolicy", {"policy": json.dumps({"Statement": [TLS_DENY]})},
+     {"policy": json.dumps({"Statement": [{**TLS_DENY, "Effect": "Allow"}]})}, "sqs-tls-only"),
+    (IDENTITY, GOOD_IDENTITY, {**GOOD_IDENTITY, "dkimSigningAttributes": {"nextSigningKeyLength": "RSA_1024_BIT"}},
+     "ses-identity-dkim-and-events"),
+    (IDENTITY, GOOD_IDENTITY, {k: v for k, v in GOOD_IDENTITY.items() if k != "configurationSetName"},
+     "ses-identity-dkim-and-events"),
 ]
 
 
@@ -391,3 +410,17 @@ def test_a_drill_template_stopping_on_each_alarm_is_caught_on_the_plan_by_that_r
     template.inputs["stopConditions"] = [{"source": "aws:cloudwatch:alarm", "value": arn} for arn in alarms]
     found = check_plan(plan)
     assert {(v.rule, v.urn) for v in found} == {("fis-template-guarded", template.urn)}
+
+
+@pytest.mark.parametrize(("type_", "name", "mutate", "rule"), [
+    (QUEUE, "failed-notifications-dlq", lambda i: i.pop("kmsMasterKeyId"), "sqs-kms-and-dead-letter"),
+    (QUEUE, "failed-notifications-queue", lambda i: i.pop("redrivePolicy"), "sqs-kms-and-dead-letter"),
+    ("aws:sqs/queuePolicy:QueuePolicy", "failed-notifications-queue-policy",
+     lambda i: i.update(policy=i["policy"].replace('"Deny"', '"Allow"')), "sqs-tls-only"),
+    (IDENTITY, "email-us-west-2-identity", lambda i: i.pop("dkimSigningAttributes"), "ses-identity-dkim-and-events"),
+])
+def test_a_weakened_mail_part_is_caught_on_the_plan_by_its_rule_only(type_: str, name: str, mutate, rule: str) -> None:
+    plan = copy.deepcopy(plan_stack("dr"))
+    target = plan.one(type_, name)
+    mutate(target.inputs)
+    assert {(v.rule, v.urn) for v in check_plan(plan)} == {(rule, target.urn)}

@@ -20,7 +20,10 @@ from tests.runbooks_data_restore.conftest import DR, PRIMARY, aws_client, drctl,
 QUEUE, DLQ, SECRET, LEDGER = "critical-notifications-failed", "critical-notifications-dlq", \
     "dr-platform/ses-credentials", "critical-notifications-sent"
 SENDER = "Payments <no-reply@example.com>"
-FAST = ["--sender", SENDER, "--receive-wait", "0", "--poll", "0.05", "--timeout", "60"]
+# Every name explicit (no stack outputs here): tests/runbooks_data_restore/test_ses_failover_from_plan.py runs it on
+# what the plan creates, names from the outputs.
+FAST = ["--sender", SENDER, "--queue", QUEUE, "--secret", SECRET, "--config-prefix", "/dr-platform/ses",
+        "--receive-wait", "0", "--poll", "0.05", "--timeout", "60"]
 
 
 def notification(n: int, **override: Any) -> str:

@@ -144,7 +144,10 @@ def _detect_minutes(plan: Plan) -> tuple[float, str]:
 
 
 def _dns_minutes(plan: Plan) -> tuple[float, str]:
-    ttl = max((r.inputs.get("ttl", 0) for r in plan.by_type("aws:route53/record:Record")), default=0)
+    # Only the records a failover moves (failover or weighted routing carry a set identifier): the DKIM and MAIL
+    # FROM records never change, and their long TTL is no client's wait.
+    ttl = max((r.inputs.get("ttl", 0) for r in plan.by_type("aws:route53/record:Record")
+               if r.inputs.get("setIdentifier")), default=0)
     return ttl / 60, f"clients re-resolve after the record TTL ({ttl} s)"
 
 

@@ -22,7 +22,20 @@ HOURS_PER_MONTH = 730
 
 NOT_COUNTED = ("Aurora storage and I/O, S3 replica storage and replication transfer, DynamoDB replicated writes, "
                "backup and ECR replica storage, data transfer between regions, CloudFront requests and transfer "
-               "(usage only: no standing charge; its ACM certificate is free), FIS action-minutes while a drill runs")
+               "(usage only: no standing charge; its ACM certificate is free), FIS action-minutes while a drill runs, "
+               "SQS requests, SES messages, SNS deliveries")
+# Planned in B and billed only per use, so nothing at rest (list prices, 2026): SQS per request ($0.40 per million;
+# an idle queue makes none, https://aws.amazon.com/sqs/pricing/), SES per message ($0.10 per 1,000; identities,
+# DKIM, MAIL FROM and configuration sets are free, https://aws.amazon.com/ses/pricing/), SNS per publish, SSM
+# Standard parameters free (https://aws.amazon.com/systems-manager/pricing/), an IAM user free. What the email
+# parts do bill standing is counted in ITEMS like any other: the SES credentials' secret replica ($0.40) and the
+# events topic's key ($1.00).
+FREE_AT_REST = ("aws:sqs/queue:Queue", "aws:sqs/queuePolicy:QueuePolicy", "aws:ssm/parameter:Parameter",
+                "aws:sesv2/emailIdentity:EmailIdentity",
+                "aws:sesv2/emailIdentityMailFromAttributes:EmailIdentityMailFromAttributes",
+                "aws:sesv2/configurationSet:ConfigurationSet",
+                "aws:sesv2/configurationSetEventDestination:ConfigurationSetEventDestination",
+                "aws:sns/topic:Topic", "aws:sns/topicPolicy:TopicPolicy", "aws:iam/user:User")
 
 
 @dataclass(frozen=True)

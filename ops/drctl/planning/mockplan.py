@@ -192,9 +192,26 @@ def _computed(type_: str, name: str, inputs: dict[str, Any], region: str) -> dic
         out["arn"] = f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{physical}"  # as AWS's LogGroup ARN: no ":*"
     elif type_ == "random:index/randomPassword:RandomPassword":
         out["result"] = f"mock-{_short(name)}"
+    elif type_ == "aws:sqs/queue:Queue":  # a queue's id is its URL
+        url = f"https://sqs.{region}.amazonaws.com/{ACCOUNT}/{physical}"
+        out.update(id=url, url=url, arn=f"arn:aws:sqs:{region}:{ACCOUNT}:{physical}")
+    elif type_ == "aws:sesv2/emailIdentity:EmailIdentity":  # Easy DKIM: three tokens per identity and region
+        domain = inputs.get("emailIdentity")
+        tokens = [_short(f"{region}/{domain}/{i}")[:16] + _short(f"{i}/{domain}/{region}")[:16] for i in range(3)]
+        out.update(id=domain, arn=f"arn:aws:ses:{region}:{ACCOUNT}:identity/{domain}", identityType="DOMAIN",
+                   dkimSigningAttributes={**(inputs.get("dkimSigningAttributes") or {}), "tokens": tokens,
+                                          "status": "PENDING", "signingAttributesOrigin": "AWS_SES"})
+    elif type_ == "aws:iam/accessKey:AccessKey":
+        out.update(id=f"AKIA{_short(name)[:16].upper()}", secret=f"mock-{_short(name)}")
     elif type_.startswith("pulumi-python:dynamic"):  # the writer region: one per global cluster
         out["id"] = str(inputs.get("globalClusterId"))
     return out
+
+
+def planned_outputs(resource: PlannedResource) -> dict[str, Any]:
+    """The id, ARN (and URL, endpoint...) the plan gave `resource`, as its dependents and the outputs saw them: a
+    harness that creates the planned resource elsewhere (moto) maps these to what it got."""
+    return _computed(resource.type, resource.name, resource.inputs, resource.region or "us-east-1")
 
 
 class _RecordingMonitor(pulumi_internals.mock_monitor_base()):  # type: ignore[misc]

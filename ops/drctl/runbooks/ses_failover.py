@@ -30,6 +30,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ops.actions import aws, ses, sqs
 from ops.actions.polling import WaitTimeout
+from ops.core import naming
 from ops.core.errors import BadInput
 from ops.drctl.runbooks.engine import Runbook, RunContext, Step
 
@@ -53,8 +54,8 @@ def _validate(params: dict[str, Any]) -> None:
 
 
 def config_values(params: dict[str, Any], secret_arn: str) -> dict[str, str]:
-    prefix = params["config_prefix"]
-    return {f"{prefix}/region": params["region"], f"{prefix}/credentials-secret-arn": secret_arn}
+    names = naming.ses_parameter_names(params["config_prefix"])  # the program declares the same names
+    return {names["region"]: params["region"], names["credentialsSecretArn"]: secret_arn}
 
 
 def _preflight(ctx: RunContext) -> dict[str, Any]:
