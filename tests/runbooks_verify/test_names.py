@@ -36,8 +36,10 @@ def test_the_checked_names_are_the_names_both_stacks_plan(overrides: list[str]) 
     for names in targets.buckets.values():
         for region, bucket in names.items():
             buckets[region].add(bucket)
-    # the canary's artifact bucket holds its runs' evidence, not data the DR matrix covers: verify leaves it out
-    planned = {region: {name for name in names if not name.startswith("dr-platform-canary-")}
+    # the canary's artifacts and the CDN's access logs are evidence, not data the DR matrix covers: verify leaves
+    # them out
+    not_data = ("dr-platform-canary-", "dr-platform-cdn-logs-")
+    planned = {region: {name for name in names if not name.startswith(not_data)}
                for region, names in _by_region(plans, "aws:s3/bucket:Bucket", "bucket").items()}
     assert planned == dict(buckets)
     planned_rules = {(r.inputs["bucket"], r.region, rule["id"], rule["destination"]["bucket"])
