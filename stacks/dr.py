@@ -13,6 +13,7 @@ from components.network import Network, NetworkArgs
 from components.storage import BucketReplication, BucketReplicationArgs, failed_replication_alarm
 from ops.core import naming
 from ops.core.posture import Capacity, Region, capacity
+from stacks.cache import cache_role, dr_cache
 from stacks.common import (
     account_id,
     api_access_path,
@@ -32,7 +33,8 @@ def build(settings: Settings) -> None:
     a, b = settings.primary_region, settings.dr_region
     # Only region B's provider: during a regional outage this stack must not need region A's APIs.
     provider_b = provider(settings, b)
-    cap = capacity(settings.posture, settings.failover, settings.aurora.instances, settings.compute.production())
+    cap = capacity(settings.posture, settings.failover, settings.aurora.instances, settings.compute.production(),
+                   cache_nodes=settings.cache.nodes)
     primary = pulumi.StackReference(settings.primary_stack)
     replica_key_arn = primary.require_output("kmsReplicaKeyArn")
 
@@ -43,6 +45,8 @@ def build(settings: Settings) -> None:
         placement=ClusterPlacement(region=b, provider=provider_b, subnet_group_name=network.db_subnet_group_name,
                                    security_group_id=network.db_security_group_id, kms_key_arn=replica_key_arn),
         global_cluster_id=primary.require_output("globalClusterId"), instances=cap.aurora_instances_b))
+
+    cache_b = dr_cache(settings, cap, primary, provider_b, network, replica_key_arn)
 
     account = account_id(provider_b)
     # Which cluster writes: A's, or B's with `failover: true`. What must follow the role change depends on it, so
@@ -56,7 +60,8 @@ def build(settings: Settings) -> None:
         global_cluster_id=primary.require_output("globalClusterId"),
         target_cluster_arn=secondary.cluster_arn if b_writes else primary.require_output("primaryClusterArn"),
         target_region=b if b_writes else a,
-        mode=settings.failover_mode.value if b_writes else "planned"),  # failback is a switchover: RPO 0
+        mode=settings.failover_mode.value if b_writes else "planned",  # failback is a switchover: RPO 0
+        cache=cache_role(settings, cap, primary, cache_b)),  # B's Global Datastore member follows the writer
         opts=pulumi.ResourceOptions(depends_on=secondary.instances if b_writes else []))
 
     access = api_access_path(settings, b, provider_b, network, settings.network.dr_cidr, replica_key_arn)
@@ -68,7 +73,8 @@ def build(settings: Settings) -> None:
 
     if b_writes:
         cluster = b_compute(after=[])
-        api_dns(settings, cap, provider_b, after=[writer, *cluster.deployments])
+        # a cold cache (pilot light's failover) is not promoted: DNS waits for it, Aurora's promotion does not
+        api_dns(settings, cap, provider_b, after=[writer, *cluster.deployments, *([cache_b] if cache_b else [])])
     else:
         cluster = b_compute(after=[api_dns(settings, cap, provider_b, after=[writer])])
     if cap.search_feed_b and cluster.deploys_workloads:
