@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pulumi
 
-from components.cache import CachePlacement, CachePrimary, CachePrimaryArgs, CacheRegionB, CacheRegionBArgs, \
-    CacheSettingsArgs
+from components.cache import (
+    CachePlacement,
+    CachePrimary,
+    CachePrimaryArgs,
+    CacheRegionB,
+    CacheRegionBArgs,
+    CacheSettingsArgs,
+)
 from components.failover import CacheRoleArgs
 from components.network import Network
 from ops.core import cache as facts

@@ -63,7 +63,7 @@ def test_failover_promotes_b_cache_with_aurora_and_failback_moves_both_back(aws:
 
 
 def test_without_a_member_in_b_the_writer_moves_aurora_only(aws: str, faults: Any) -> None:
-    arn_a, arn_b = build_aurora(instances_b=1)
+    _, arn_b = build_aurora(instances_b=1)
     moved = writer_provider().create(props(arn_b, DR, None, None))  # pilot light's failover
     assert moved.outs["writer"] == arn_b and moved.outs["cachePrimary"] is None
     assert faults.calls("elasticache", "DescribeGlobalReplicationGroups") == 0

@@ -47,7 +47,7 @@ def test_primary_cluster_joins_the_global_cluster_with_generated_secret_credenti
     assert cluster.inputs["globalClusterIdentifier"] == "dr-core"
     assert cluster.inputs["masterPassword"] == "[secret]"  # generated, never in config
     assert "manageMasterUserPassword" not in cluster.inputs  # not supported on global clusters
-    (secret,) = primary_plan.by_type("aws:secretsmanager/secret:Secret")
+    secret = primary_plan.one("aws:secretsmanager/secret:Secret", "aurora-master-secret")
     assert secret.inputs["replicas"] == [{"kmsKeyId": primary_plan.outputs["kmsReplicaKeyArn"],
                                           "region": "us-west-2"}]
     assert len(primary_plan.by_type(INSTANCE)) == load_stack_settings("primary").aurora.instances

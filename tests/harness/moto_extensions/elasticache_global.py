@@ -160,7 +160,8 @@ def _failover_global_replication_group(self: ElastiCacheResponse) -> ActionResul
 
 def install() -> None:
     ElastiCacheBackend.create_replication_group = _create_replication_group  # type: ignore[method-assign]
-    ElastiCacheResponse.create_global_replication_group = _create_global_replication_group  # type: ignore[attr-defined]
-    ElastiCacheResponse.describe_global_replication_groups = _describe_global_replication_groups  # type: ignore[attr-defined]
-    ElastiCacheResponse.failover_global_replication_group = _failover_global_replication_group  # type: ignore[attr-defined]
+    for name, action in (("create_global_replication_group", _create_global_replication_group),
+                         ("describe_global_replication_groups", _describe_global_replication_groups),
+                         ("failover_global_replication_group", _failover_global_replication_group)):
+        setattr(ElastiCacheResponse, name, action)
 
