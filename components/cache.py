@@ -14,7 +14,7 @@ token and node count (a member may have its own number of replicas). Roles chang
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -124,6 +124,7 @@ class CacheRegionBArgs:
     nodes: int
     global_group_id: pulumi.Input[str]  # A's Global Datastore (a secondary joins it)
     auth_secret_arn: pulumi.Input[str]  # B's replica of the AUTH secret
+    after: list[pulumi.Resource] = field(default_factory=list)  # the group changes only once these have
 
 
 class CacheRegionB(pulumi.ComponentResource):
@@ -154,7 +155,7 @@ class CacheRegionB(pulumi.ComponentResource):
         self.group = aws.elasticache.ReplicationGroup(
             group_id, replication_group_id=group_id, kms_key_id=p.kms_key_arn, auth_token=auth_token,
             subnet_group_name=subnet_group, security_group_ids=[security_group], **membership,
-            **_highly_available(args.nodes), opts=child(self, p.provider))
+            **_highly_available(args.nodes), opts=child(self, p.provider, depends_on=list(args.after)))
         self.replication_group_id = self.group.replication_group_id
         self.endpoint = self.group.primary_endpoint_address
         self.register_outputs({"replicationGroupId": self.replication_group_id, "endpoint": self.endpoint})

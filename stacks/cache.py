@@ -42,8 +42,9 @@ def primary_cache(settings: Settings, provider_a, network: Network, key_arn: pul
 
 
 def dr_cache(settings: Settings, cap: Capacity, primary: pulumi.StackReference, provider_b, network: Network,
-             replica_key_arn: pulumi.Input[str]) -> CacheRegionB | None:
-    """B's replication group as the posture table's cache rows say (none in pilot light)."""
+             replica_key_arn: pulumi.Input[str], after: list[pulumi.Resource]) -> CacheRegionB | None:
+    """B's replication group as the posture table's cache rows say (none in pilot light), changed only after
+    `after`."""
     a, b = settings.primary_region, settings.dr_region
     pulumi.export("cacheB", cap.cache_b.value)
     pulumi.export("cacheNodesB", cap.cache_nodes_b)
@@ -57,7 +58,7 @@ def dr_cache(settings: Settings, cap: Capacity, primary: pulumi.StackReference, 
         placement=CachePlacement(region=b, provider=provider_b, vpc_id=network.vpc_id,
                                  vpc_cidr=settings.network.dr_cidr, subnet_ids=network.subnet_ids,
                                  kms_key_arn=replica_key_arn),
-        global_group_id=primary.require_output("cacheGlobalGroupId"), auth_secret_arn=secret_b))
+        global_group_id=primary.require_output("cacheGlobalGroupId"), auth_secret_arn=secret_b, after=after))
     pulumi.export("cacheReplicationGroupIdB", cache.replication_group_id)
     pulumi.export("cacheEndpointB", cache.endpoint)
     return cache
@@ -66,10 +67,14 @@ def dr_cache(settings: Settings, cap: Capacity, primary: pulumi.StackReference, 
 def cache_role(settings: Settings, cap: Capacity, primary: pulumi.StackReference,
                cache_b: CacheRegionB | None) -> CacheRoleArgs | None:
     """What the writer change promotes of the cache: the writer region's Global Datastore member, where B has one.
-    B's target is B's group's output, so the promotion runs after B's group exists (and after its resize: the
-    writer also waits for B's Aurora instances, which take as long)."""
-    if cache_b is None or cap.cache_b is not CacheB.SECONDARY:
+    When B writes, the target is B's group's output (`cache_b`, built first), so the promotion runs after B's group
+    exists and is resized (the writer also waits for B's Aurora instances, which take as long). When A writes, A's
+    group by name: B's group is built after the writer then, so it shrinks only once A's is primary again."""
+    if cap.cache_b is not CacheB.SECONDARY:
         return None
-    target = (cache_b.replication_group_id if cap.writer_region is Region.B
-              else facts.replication_group_id(settings.cache.name, settings.primary_region))
+    if cap.writer_region is Region.B:
+        assert cache_b is not None, "B's member is built before the writer when B writes"
+        target: pulumi.Input[str] = cache_b.replication_group_id
+    else:
+        target = facts.replication_group_id(settings.cache.name, settings.primary_region)
     return CacheRoleArgs(global_group_id=primary.require_output("cacheGlobalGroupId"), target_group_id=target)

@@ -46,8 +46,6 @@ def build(settings: Settings) -> None:
                                    security_group_id=network.db_security_group_id, kms_key_arn=replica_key_arn),
         global_cluster_id=primary.require_output("globalClusterId"), instances=cap.aurora_instances_b))
 
-    cache_b = dr_cache(settings, cap, primary, provider_b, network, replica_key_arn)
-
     account = account_id(provider_b)
     # Which cluster writes: A's, or B's with `failover: true`. What must follow the role change depends on it, so
     # the engine runs it after the move (an update waits for its dependencies' updates; deletes come last):
@@ -56,6 +54,12 @@ def build(settings: Settings) -> None:
     # - A writes (failback, and any posture flip meanwhile): DNS moves back once A writes again, and only then does
     #   B's capacity shrink (nodes, then pods); instances beyond the posture go at the end, as every delete does.
     b_writes = cap.writer_region is Region.B
+
+    def b_cache(after: list[pulumi.Resource]):
+        return dr_cache(settings, cap, primary, provider_b, network, replica_key_arn, after=after)
+
+    # The cache: B's member is promoted after it exists and is resized (failover), shrinks after A's is primary again
+    cache_b = b_cache(after=[]) if b_writes else None
     writer = AuroraWriterRegion("aurora-writer", AuroraWriterRegionArgs(
         global_cluster_id=primary.require_output("globalClusterId"),
         target_cluster_arn=secondary.cluster_arn if b_writes else primary.require_output("primaryClusterArn"),
@@ -63,6 +67,8 @@ def build(settings: Settings) -> None:
         mode=settings.failover_mode.value if b_writes else "planned",  # failback is a switchover: RPO 0
         cache=cache_role(settings, cap, primary, cache_b)),  # B's Global Datastore member follows the writer
         opts=pulumi.ResourceOptions(depends_on=secondary.instances if b_writes else []))
+    if not b_writes:
+        cache_b = b_cache(after=[writer])
 
     access = api_access_path(settings, b, provider_b, network, settings.network.dr_cidr, replica_key_arn)
 
