@@ -40,6 +40,19 @@ def describe_global_group(elasticache: Any, global_group_id: str) -> dict[str, A
     return dict(found[0])
 
 
+def global_group_of(elasticache: Any, replication_group_id: str) -> str | None:
+    """The Global Datastore a replication group belongs to (asked of the group's own region), or None when the
+    group belongs to none; LookupError naming it when it does not exist."""
+    try:
+        groups = elasticache.describe_replication_groups(ReplicationGroupId=replication_group_id)["ReplicationGroups"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ReplicationGroupNotFoundFault":
+            raise LookupError(f"replication group {replication_group_id!r} does not exist") from None
+        raise
+    info = groups[0].get("GlobalReplicationGroupInfo") or {}
+    return info.get("GlobalReplicationGroupId") or None
+
+
 def primary_group(global_group: dict[str, Any]) -> str | None:
     """The replication group id of the member that takes writes, or None while no member is primary."""
     return next((m["ReplicationGroupId"] for m in global_group.get("Members", []) if m.get("Role") == PRIMARY_ROLE),
