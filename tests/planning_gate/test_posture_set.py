@@ -41,8 +41,8 @@ def test_set_writes_one_line_and_prints_diff_steps_and_deltas(project: Path) -> 
     assert "in the engine's order:" in out and "update NodeGroup compute-us-west-2-nodes" in out  # the steps
     # the canary (43,800 runs + 1 alarm) and the cache's Global Datastore secondary (2 Valkey nodes)
     assert "monthly cost in B: $161.17 → $852.47 (+691.30 USD/month" in out
-    assert "critical: RTO 26.5 → 14.5 min (-12; objective 60), RPO 1 s (~1 s) → 1 s (~1 s)" in out
-    assert "standard: RTO 33.2 → 14.5 min (-18.7; objective 240), RPO 15 min (~15 s) → 15 min (~15 s)" in out
+    assert "critical: RTO 29.5 → 15.5 min (-14; objective 60), RPO 1 s (~1 s) → 1 s (~1 s)" in out
+    assert "standard: RTO 36.2 → 15.5 min (-20.7; objective 240), RPO 15 min (~15 s) → 15 min (~15 s)" in out
     assert "Next: pulumi up --stack dr" in out
 
     back = _set(project, "pilot-light")  # and back: the file is what it was, byte for byte
@@ -76,7 +76,7 @@ def test_a_posture_that_breaks_the_matrix_is_refused_unless_accepted(project: Pa
     before = path.read_bytes()
     refused = _set(project, "pilot-light")
     assert refused.exit_code == 2, refused.output
-    assert ("breach: critical tier RTO 26.5 min > objective 20 min (largest step: writer capacity in B 12 min"
+    assert ("breach: critical tier RTO 29.5 min > objective 20 min (largest step: writer capacity in B 12 min"
             in refused.output)
     assert "refused: pilot-light breaks the DR matrix" in refused.output and "untouched" in refused.output
     assert path.read_bytes() == before
