@@ -241,6 +241,56 @@ def _canary_artifacts_kms(props: Props, _region: str | None, _config: Mapping[st
     return ["artifactConfig.s3Encryption must be SSE_KMS with the region's KMS key (kmsKeyArn)"]
 
 
+CLOUDFRONT_DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+# Viewer security policies that allow TLS 1.2 and up only, with current ciphers (CloudFront "Supported protocols and
+# ciphers between viewers and CloudFront"); TLSv1.2_2019 and older still allow weaker suites.
+CURRENT_VIEWER_TLS = ("TLSv1.2_2021", "TLSv1.2_2025", "TLSv1.3_2025")
+FAILOVER_STATUS_CODES = {500, 502, 503, 504}
+
+
+def _behaviours(props: Props) -> list[Mapping[str, Any]]:
+    return [props.get("defaultCacheBehavior") or {}, *(props.get("orderedCacheBehaviors") or [])]
+
+
+@rule("cdn-tls-only", f"Distributions: TLS-only viewers (minimum {CURRENT_VIEWER_TLS[0]}), HTTPS-only origins",
+      CLOUDFRONT_DISTRIBUTION)
+def _cdn_tls_only(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
+    problems = [f"cache behaviour {b.get('pathPattern', 'default')}: viewerProtocolPolicy must be https-only or "
+                "redirect-to-https" for b in _behaviours(props)
+                if b.get("viewerProtocolPolicy") not in ("https-only", "redirect-to-https")]
+    certificate = props.get("viewerCertificate") or {}
+    if certificate.get("cloudfrontDefaultCertificate") or certificate.get("minimumProtocolVersion") not in \
+            CURRENT_VIEWER_TLS:
+        problems.append(f"viewerCertificate must be the alias's certificate with minimumProtocolVersion one of "
+                        f"{', '.join(CURRENT_VIEWER_TLS)}")
+    for origin in props.get("origins") or []:
+        custom = origin.get("customOriginConfig")
+        if custom and (custom.get("originProtocolPolicy") != "https-only" or
+                       set(custom.get("originSslProtocols") or []) - {"TLSv1.2"}):
+            problems.append(f"origin {origin.get('originId')}: originProtocolPolicy https-only with TLSv1.2 only")
+    return problems
+
+
+@rule("cdn-origin-failover", "Distributions serve every path from an origin group failing over on 5xx",
+      CLOUDFRONT_DISTRIBUTION)
+def _cdn_origin_failover(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
+    groups = {g.get("originId"): g for g in props.get("originGroups") or []}
+    problems = []
+    for behaviour in _behaviours(props):
+        group = groups.get(behaviour.get("targetOriginId"))
+        codes = set(((group or {}).get("failoverCriteria") or {}).get("statusCodes") or [])
+        if group is None or len(group.get("members") or []) != 2 or not FAILOVER_STATUS_CODES <= codes:
+            problems.append(f"cache behaviour {behaviour.get('pathPattern', 'default')} must target an origin group "
+                            f"of two origins failing over on {sorted(FAILOVER_STATUS_CODES)}")
+    return problems
+
+
+@rule("cdn-access-logs", "Distributions write access logs", CLOUDFRONT_DISTRIBUTION)
+def _cdn_access_logs(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
+    return [] if (props.get("loggingConfig") or {}).get("bucket") else [
+        "loggingConfig.bucket must name the access-log bucket"]
+
+
 @rule("elasticache-encrypted-authenticated-ha", "ElastiCache replication groups: at rest with a customer KMS key, TLS "
       "only, AUTH, Multi-AZ with automatic failover", "aws:elasticache/replicationGroup:ReplicationGroup")
 def _cache_protected(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:

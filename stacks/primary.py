@@ -33,6 +33,7 @@ from stacks.common import (
     provider,
     push_commands,
 )
+from stacks.cdn import build_cdn, media_reader
 from stacks.settings import Settings
 
 
@@ -63,13 +64,20 @@ def build(settings: Settings) -> None:
 
     buckets: dict[str, dict[str, pulumi.Output[str]]] = {}
     lag_alarms: list[LagAlarm] = []
+    serves_media = settings.cdn.enabled and settings.cdn.media_bucket is not None
+    cdn_reader, resolve_cdn_reader = media_reader() if serves_media else (None, lambda _arn: None)
+    media: dict[str, pulumi.Output[str]] | None = None
     for spec in settings.buckets:
+        reader = cdn_reader if spec.name == settings.cdn.media_bucket else None
         bucket_a = SecureBucket(f"bucket-{spec.name}-a", SecureBucketArgs(
             bucket_name=naming.bucket_name(spec.name, a), kms_key_arn=key.primary_arn, provider=provider_a,
-            tier=spec.tier.value))
+            tier=spec.tier.value, cloudfront_reader_arn=reader))
         bucket_b = SecureBucket(f"bucket-{spec.name}-b", SecureBucketArgs(
             bucket_name=naming.bucket_name(spec.name, b), kms_key_arn=key.replica_arn, provider=provider_b,
-            tier=spec.tier.value))
+            tier=spec.tier.value, cloudfront_reader_arn=reader))
+        if reader is not None:
+            media = {"primaryDomain": bucket_a.regional_domain_name, "drDomain": bucket_b.regional_domain_name,
+                     "primaryName": bucket_a.name, "drName": bucket_b.name}
         BucketReplication(f"replication-{spec.name}-a-to-b", BucketReplicationArgs(
             source_bucket=bucket_a.name, source_arn=bucket_a.arn, source_key_arn=key.primary_arn, source_region=a,
             destination_arn=bucket_b.arn, destination_key_arn=key.replica_arn, destination_region=b,
@@ -98,6 +106,10 @@ def build(settings: Settings) -> None:
         primary_provider=provider_a, dr_provider=provider_b, primary_kms_key_arn=key.primary_arn,
         dr_kms_key_arn=key.replica_arn,
         resource_arns=[aurora.cluster_arn, *tables.values(), *(v["primaryArn"] for v in buckets.values())]))
+
+    if settings.cdn.enabled:  # the primary stack owns the CDN: stacks/cdn.py says why
+        build_cdn(settings, provider_a, lambda region: provider_b if region == b else provider(settings, region),
+                  key, account, media, resolve_cdn_reader)
 
     # The dr stack reads these through its StackReference.
     pulumi.export("primaryRegion", a)

@@ -50,6 +50,28 @@ GOOD_CACHE = {"atRestEncryptionEnabled": True, "kmsKeyId": "arn:aws:kms:us-east-
               "automaticFailoverEnabled": True, "numCacheClusters": 3}
 GOOD_SECONDARY = {**{k: v for k, v in GOOD_CACHE.items() if "EncryptionEnabled" not in k},
                   "globalReplicationGroupId": "ldgnf-dr-cache"}  # inherits the primary's encryption
+
+
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+
+
+def distribution(**changes: object) -> dict:
+    """The shape the program declares (components/cdn.py), with `changes` on top."""
+    api_origin = {"originId": "api-a", "customOriginConfig": {"originProtocolPolicy": "https-only",
+                                                              "originSslProtocols": ["TLSv1.2"]}}
+    return {"defaultCacheBehavior": {"targetOriginId": "api", "viewerProtocolPolicy": "https-only"},
+            "orderedCacheBehaviors": [{"pathPattern": "/media/*", "targetOriginId": "media",
+                                       "viewerProtocolPolicy": "redirect-to-https"}],
+            "originGroups": [{"originId": group, "failoverCriteria": {"statusCodes": [500, 502, 503, 504]},
+                              "members": [{"originId": f"{group}-a"}, {"originId": f"{group}-b"}]}
+                             for group in ("api", "media")],
+            "origins": [api_origin, {**api_origin, "originId": "api-b"}, {"originId": "media-a"},
+                        {"originId": "media-b"}],
+            "viewerCertificate": {"acmCertificateArn": "arn:aws:acm:us-east-1:1:certificate/c",
+                                  "minimumProtocolVersion": "TLSv1.2_2021", "sslSupportMethod": "sni-only"},
+            "loggingConfig": {"bucket": "logs.s3.amazonaws.com", "prefix": "cloudfront/"}, **changes}
+
+
 CANARY = "aws:synthetics/canary:Canary"
 GOOD_CANARY = {"artifactConfig": {"s3Encryption": {"encryptionMode": "SSE_KMS",
                                                    "kmsKeyArn": "arn:aws:kms:us-west-2:1:key/k"}}}
@@ -63,6 +85,23 @@ CASES = [
     (CACHE, GOOD_CACHE, {**GOOD_CACHE, "numCacheClusters": 1}, "elasticache-encrypted-authenticated-ha"),
     (CACHE, GOOD_CACHE, {k: v for k, v in GOOD_CACHE.items() if k != "atRestEncryptionEnabled"},
      "elasticache-encrypted-authenticated-ha"),
+    (DISTRIBUTION, distribution(), distribution(viewerCertificate={"minimumProtocolVersion": "TLSv1_2016"}),
+     "cdn-tls-only"),
+    (DISTRIBUTION, distribution(), distribution(viewerCertificate={"cloudfrontDefaultCertificate": True}),
+     "cdn-tls-only"),
+    (DISTRIBUTION, distribution(), distribution(orderedCacheBehaviors=[
+        {"pathPattern": "/media/*", "targetOriginId": "media", "viewerProtocolPolicy": "allow-all"}]),
+     "cdn-tls-only"),
+    (DISTRIBUTION, distribution(), distribution(origins=[{"originId": "api-a", "customOriginConfig": {
+        "originProtocolPolicy": "match-viewer", "originSslProtocols": ["TLSv1.2"]}}]), "cdn-tls-only"),
+    (DISTRIBUTION, distribution(), distribution(defaultCacheBehavior={"targetOriginId": "api-a",
+                                                                      "viewerProtocolPolicy": "https-only"}),
+     "cdn-origin-failover"),  # straight to A's origin: no failover
+    (DISTRIBUTION, distribution(), distribution(originGroups=[
+        {"originId": g, "failoverCriteria": {"statusCodes": [503]}, "members": [{"originId": f"{g}-a"},
+                                                                              {"originId": f"{g}-b"}]}
+        for g in ("api", "media")]), "cdn-origin-failover"),
+    (DISTRIBUTION, distribution(), distribution(loggingConfig={}), "cdn-access-logs"),
     (CANARY, GOOD_CANARY, {"artifactConfig": {"s3Encryption": {"encryptionMode": "SSE_S3"}}},
      "synthetics-artifacts-kms"),
     (CANARY, GOOD_CANARY, {}, "synthetics-artifacts-kms"),
@@ -307,3 +346,17 @@ def test_a_cache_that_loses_tls_or_auth_is_caught_on_the_plan_by_that_rule_only(
         found = check_plan(plan)
         assert {(v.rule, v.urn) for v in found} == {("elasticache-encrypted-authenticated-ha", group.urn)}
         assert len(found) == 2
+
+
+@pytest.mark.parametrize(("change", "rule"), [
+    (lambda d: d["viewerCertificate"].update(minimumProtocolVersion="TLSv1.2_2019"), "cdn-tls-only"),
+    (lambda d: d.update(originGroups=[{**g, "members": g["members"][:1]} for g in d["originGroups"]]),
+     "cdn-origin-failover"),
+    (lambda d: d.pop("loggingConfig"), "cdn-access-logs"),
+])
+def test_a_weakened_distribution_is_caught_on_the_plan_by_that_rule_only(change, rule: str) -> None:
+    plan = copy.deepcopy(plan_stack("primary"))
+    (planned,) = plan.by_type(DISTRIBUTION)
+    assert check_plan(plan) == []
+    change(planned.inputs)
+    assert {(v.rule, v.urn) for v in check_plan(plan)} == {(rule, planned.urn)}

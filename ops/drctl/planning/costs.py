@@ -23,7 +23,8 @@ HOURS_PER_MONTH = 730
 CACHE_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 
 NOT_COUNTED = ("Aurora storage and I/O, S3 replica storage and replication transfer, DynamoDB replicated writes, "
-               "backup and ECR replica storage, data transfer between regions")
+               "backup and ECR replica storage, data transfer between regions, CloudFront requests and transfer "
+               "(usage only: no standing charge; its ACM certificate is free)")
 
 
 @dataclass(frozen=True)
