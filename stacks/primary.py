@@ -34,6 +34,7 @@ from stacks.common import (
     push_commands,
 )
 from stacks.cdn import build_cdn, media_reader
+from stacks.drills import export_drill_templates, q2_az_outage
 from stacks.settings import Settings
 
 
@@ -110,6 +111,8 @@ def build(settings: Settings) -> None:
     if settings.cdn.enabled:  # the primary stack owns the CDN: stacks/cdn.py says why
         build_cdn(settings, provider_a, lambda region: provider_b if region == b else provider(settings, region),
                   key, account, media, resolve_cdn_reader)
+    drill_q2 = q2_az_outage(a, provider_a, account, network, cluster, aurora.cluster_arn, cap.aurora_instances_a,
+                            stop_alarm_arns=list(alarms.alarm_arns.values()))
 
     # The dr stack reads these through its StackReference.
     pulumi.export("primaryRegion", a)
@@ -127,5 +130,6 @@ def build(settings: Settings) -> None:
     pulumi.export("eksClusterName", cluster.cluster_name)
     pulumi.export("eksNodegroupName", cluster.nodegroup_name)
     pulumi.export("backupVaults", {"primary": backup.primary_vault_arn, "dr": backup.dr_vault_arn})
+    export_drill_templates({"Q2": drill_q2})
     export_api_access(settings, a, cluster, access)
     export_next_steps(settings, "primary", push_commands(settings, account))

@@ -185,6 +185,16 @@ def _computed(type_: str, name: str, inputs: dict[str, Any], region: str) -> dic
     elif type_ == "aws:eks/nodeGroup:NodeGroup":
         cluster, group = inputs.get("clusterName"), inputs.get("nodeGroupName")
         out.update(id=f"{cluster}:{group}", arn=f"arn:aws:eks:{region}:{ACCOUNT}:nodegroup/{cluster}/{group}/mock")
+    elif type_ == "aws:ec2/subnet:Subnet":
+        out["arn"] = f"arn:aws:ec2:{region}:{ACCOUNT}:subnet/subnet-{_short(name)}"
+    elif type_ == "aws:ec2/vpc:Vpc":
+        out["arn"] = f"arn:aws:ec2:{region}:{ACCOUNT}:vpc/vpc-{_short(name)}"
+    elif type_ == "aws:cloudwatch/metricAlarm:MetricAlarm":
+        out["arn"] = f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{physical}"
+    elif type_ == "aws:cloudwatch/compositeAlarm:CompositeAlarm":
+        out["arn"] = f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{inputs.get('alarmName')}"
+    elif type_ == "aws:cloudwatch/logGroup:LogGroup":
+        out["arn"] = f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{physical}"  # as AWS's LogGroup ARN: no ":*"
     elif type_ == "aws:elasticache/replicationGroup:ReplicationGroup":
         group = str(inputs.get("replicationGroupId"))
         out.update(id=group, arn=f"arn:aws:elasticache:{region}:{ACCOUNT}:replicationgroup:{group}",
