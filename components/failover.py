@@ -1,4 +1,5 @@
-"""Which region writes: the Aurora global database's writer as a resource that always exists in the dr stack.
+"""Which region writes: the Aurora global database's writer — and, where B keeps a Global Datastore member, the
+cache's primary — as a resource that always exists in the dr stack.
 
 Its input names the target writer (A's cluster, or B's with `failover: true`); the engine orders everything that
 must follow the role change after it by dependencies (stacks/dr.py). Its `update` moves the writer through the
@@ -7,8 +8,13 @@ FailoverGlobalCluster with AllowDataLoss when unplanned (A gone); nothing is cal
 writes. A changed target is an update, never a replacement: a delete-then-create would be a failback followed by a
 re-promotion. `delete` only forgets: removing the resource never moves the writer.
 
+The cache follows the same change (issue 15): with `cacheGlobalGroupId` set (the posture table keeps a Global
+Datastore member in B), each move also makes the target region's replication group the cache's primary through the
+shared `promote_cache` (FailoverGlobalReplicationGroup, called in the target region), after Aurora's move. Without
+it (pilot light: no member in B) the resource moves Aurora only.
+
 The provider runs in Pulumi's dynamic-provider process, which loads it from the state with dill. Everything it
-runs travels in that state BY VALUE — the provider class and the action code of ops/actions (aurora,
+runs travels in that state BY VALUE — the provider class and the action code of ops/actions (aurora, elasticache,
 polling, aws) — so the process needs only third-party packages (boto3, botocore, tenacity, pulumi), not this
 project on `sys.path`, and moving or renaming a module cannot break the update of a state already stored.
 """
@@ -26,12 +32,14 @@ from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateRes
 
 DEFAULT_POLL_SECONDS = 10  # a role change takes about a minute on AWS; polling faster only spends API quota
 # The action code the provider runs, in import order (each may import the ones before it).
-ACTION_MODULES = ("ops.core.naming", "ops.actions.polling", "ops.actions.aws", "ops.actions.aurora")
+ACTION_MODULES = ("ops.core.naming", "ops.actions.polling", "ops.actions.aws", "ops.actions.aurora",
+                  "ops.actions.elasticache")
 PROJECT_PACKAGES = {"ops", "components", "scripts", "stacks", "policy"}
 # Copies live under this name, which no process can import: dill then pickles their code by value.
 BY_VALUE_PACKAGE = "dr_platform_by_value"
 # What the engine compares; `writer` is an output.
-WRITER_INPUTS = ("globalClusterId", "targetClusterArn", "targetRegion", "mode", "timeoutSeconds", "pollSeconds")
+WRITER_INPUTS = ("globalClusterId", "targetClusterArn", "targetRegion", "mode", "timeoutSeconds", "pollSeconds",
+                 "cacheGlobalGroupId", "cacheTargetGroupId")
 # The earlier design's resource (created only with `failover: true`, failback in its delete): aliased, so a stack
 # that has it updates it into this resource instead of deleting it, which would have run a failback.
 LEGACY_TYPE = "pulumi-python:dynamic/aurora:Promotion"
@@ -72,16 +80,23 @@ def writer_provider_type() -> type[ResourceProvider]:
     it, and the copied action functions it closes over, by value."""
     code = by_value_copies()
     promote_secondary = code["ops.actions.aurora"].promote_secondary
-    rds_client = code["ops.actions.aws"].client
+    promote_cache = code["ops.actions.elasticache"].promote_cache
+    aws_client = code["ops.actions.aws"].client
 
     class AuroraWriterRegionProvider(ResourceProvider):
         def _move(self, props: dict[str, Any]) -> dict[str, Any]:
-            result = promote_secondary(rds_client("rds", props["targetRegion"]),
+            poll_s = float(props.get("pollSeconds", DEFAULT_POLL_SECONDS))
+            result = promote_secondary(aws_client("rds", props["targetRegion"]),
                                        global_cluster_id=props["globalClusterId"],
                                        target_cluster_arn=props["targetClusterArn"], mode=props["mode"],
-                                       timeout_s=float(props["timeoutSeconds"]),
-                                       poll_s=float(props.get("pollSeconds", DEFAULT_POLL_SECONDS)))
-            return {**props, "writer": result["writer"]}
+                                       timeout_s=float(props["timeoutSeconds"]), poll_s=poll_s)
+            cache_primary = None
+            if props.get("cacheGlobalGroupId"):
+                cache_primary = promote_cache(aws_client("elasticache", props["targetRegion"]),
+                                              global_group_id=props["cacheGlobalGroupId"],
+                                              target_group_id=props["cacheTargetGroupId"],
+                                              timeout_s=float(props["timeoutSeconds"]), poll_s=poll_s)["primary"]
+            return {**props, "writer": result["writer"], "cachePrimary": cache_primary}
 
         def create(self, props: dict[str, Any]) -> CreateResult:
             # Adopts the current writer, or moves it when the target differs.
@@ -114,6 +129,13 @@ class _PromotionProvider(ResourceProvider):
 
 
 @dataclass
+class CacheRoleArgs:
+    """The Global Datastore whose primary follows the writer: its id and the target region's replication group."""
+    global_group_id: pulumi.Input[str]
+    target_group_id: pulumi.Input[str]
+
+
+@dataclass
 class AuroraWriterRegionArgs:
     global_cluster_id: pulumi.Input[str]
     target_cluster_arn: pulumi.Input[str]  # the cluster that must write
@@ -121,10 +143,12 @@ class AuroraWriterRegionArgs:
     mode: str  # planned | unplanned
     timeout_seconds: int = 1800
     poll_seconds: float = DEFAULT_POLL_SECONDS
+    cache: CacheRoleArgs | None = None  # None: B keeps no Global Datastore member (the posture table's cache_b)
 
 
 class AuroraWriterRegion(pulumi.dynamic.Resource, module="aurora", name="WriterRegion"):
     writer: pulumi.Output[str]
+    cachePrimary: pulumi.Output[str | None]
 
     def __init__(self, name: str, args: AuroraWriterRegionArgs, opts: pulumi.ResourceOptions | None = None):
         legacy = pulumi.ResourceOptions(aliases=[pulumi.Alias(name=LEGACY_NAME, type_=LEGACY_TYPE)])
@@ -135,5 +159,8 @@ class AuroraWriterRegion(pulumi.dynamic.Resource, module="aurora", name="WriterR
             "mode": args.mode,
             "timeoutSeconds": args.timeout_seconds,
             "pollSeconds": args.poll_seconds,
+            "cacheGlobalGroupId": args.cache.global_group_id if args.cache else None,
+            "cacheTargetGroupId": args.cache.target_group_id if args.cache else None,
             "writer": None,
+            "cachePrimary": None,
         }, pulumi.ResourceOptions.merge(legacy, opts))

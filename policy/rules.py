@@ -445,6 +445,32 @@ def _fis_template_guarded(props: Props, region: str | None, _config: Mapping[str
     return problems
 
 
+@rule("elasticache-encrypted-authenticated-ha", "ElastiCache replication groups: at rest with a customer KMS key, TLS "
+      "only, AUTH, Multi-AZ with automatic failover", "aws:elasticache/replicationGroup:ReplicationGroup")
+def _cache_protected(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
+    """A Global Datastore secondary (globalReplicationGroupId) may not name its encryption switches: it inherits
+    them from the primary, which this rule checks. It names its own key, token and failover settings."""
+    problems = []
+    if not props.get("globalReplicationGroupId"):
+        if props.get("atRestEncryptionEnabled") is not True:
+            problems.append("atRestEncryptionEnabled must be true")
+        if props.get("transitEncryptionEnabled") is not True:
+            problems.append("transitEncryptionEnabled must be true (TLS)")
+    if props.get("transitEncryptionMode") not in (None, "required"):
+        problems.append(f"transitEncryptionMode is {props.get('transitEncryptionMode')!r}: plaintext clients would "
+                        "be accepted; it must be 'required'")
+    if not props.get("kmsKeyId"):
+        problems.append("kmsKeyId must name the region's KMS key (at rest, not the AWS managed key)")
+    if not (props.get("authToken") or props.get("authTokenWo") or props.get("userGroupIds")):
+        problems.append("clients must authenticate: authToken (from the secret) or userGroupIds")
+    if props.get("multiAzEnabled") is not True or props.get("automaticFailoverEnabled") is not True:
+        problems.append("multiAzEnabled and automaticFailoverEnabled must be true: an AZ's loss promotes a replica")
+    if int(props.get("numCacheClusters") or 1) < 2:
+        problems.append(f"numCacheClusters is {props.get('numCacheClusters') or 1}: automatic failover needs a "
+                        "replica in another AZ")
+    return problems
+
+
 def violations(resource_type: str, props: Props, region: str | None,
                config: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
     """Every (rule, message) the resource breaks."""

@@ -13,6 +13,7 @@ from components.network import Network, NetworkArgs
 from components.storage import BucketReplication, BucketReplicationArgs, failed_replication_alarm
 from ops.core import naming
 from ops.core.posture import Capacity, Region, capacity
+from stacks.cache import cache_role, dr_cache
 from stacks.common import (
     account_id,
     api_access_path,
@@ -34,7 +35,8 @@ def build(settings: Settings) -> None:
     a, b = settings.primary_region, settings.dr_region
     # Only region B's provider: during a regional outage this stack must not need region A's APIs.
     provider_b = provider(settings, b)
-    cap = capacity(settings.posture, settings.failover, settings.aurora.instances, settings.compute.production())
+    cap = capacity(settings.posture, settings.failover, settings.aurora.instances, settings.compute.production(),
+                   cache_nodes=settings.cache.nodes)
     primary = pulumi.StackReference(settings.primary_stack)
     replica_key_arn = primary.require_output("kmsReplicaKeyArn")
 
@@ -54,12 +56,21 @@ def build(settings: Settings) -> None:
     # - A writes (failback, and any posture flip meanwhile): DNS moves back once A writes again, and only then does
     #   B's capacity shrink (nodes, then pods); instances beyond the posture go at the end, as every delete does.
     b_writes = cap.writer_region is Region.B
+
+    def b_cache(after: list[pulumi.Resource]):
+        return dr_cache(settings, cap, primary, provider_b, network, replica_key_arn, after=after)
+
+    # The cache: B's member is promoted after it exists and is resized (failover), shrinks after A's is primary again
+    cache_b = b_cache(after=[]) if b_writes else None
     writer = AuroraWriterRegion("aurora-writer", AuroraWriterRegionArgs(
         global_cluster_id=primary.require_output("globalClusterId"),
         target_cluster_arn=secondary.cluster_arn if b_writes else primary.require_output("primaryClusterArn"),
         target_region=b if b_writes else a,
-        mode=settings.failover_mode.value if b_writes else "planned"),  # failback is a switchover: RPO 0
+        mode=settings.failover_mode.value if b_writes else "planned",  # failback is a switchover: RPO 0
+        cache=cache_role(settings, cap, primary, cache_b)),  # B's Global Datastore member follows the writer
         opts=pulumi.ResourceOptions(depends_on=secondary.instances if b_writes else []))
+    if not b_writes:
+        cache_b = b_cache(after=[writer])
 
     access = api_access_path(settings, b, provider_b, network, settings.network.dr_cidr, replica_key_arn)
 
@@ -70,7 +81,8 @@ def build(settings: Settings) -> None:
 
     if b_writes:
         cluster = b_compute(after=[])
-        api_dns(settings, cap, provider_b, after=[writer, *cluster.deployments])
+        # a cold cache (pilot light's failover) is not promoted: DNS waits for it, Aurora's promotion does not
+        api_dns(settings, cap, provider_b, after=[writer, *cluster.deployments, *([cache_b] if cache_b else [])])
     else:
         cluster = b_compute(after=[api_dns(settings, cap, provider_b, after=[writer])])
     if cap.search_feed_b and cluster.deploys_workloads:

@@ -20,6 +20,7 @@ from components.storage import (
 from components.tables import GlobalTable, GlobalTableArgs
 from ops.core import naming
 from ops.core.posture import capacity
+from stacks.cache import primary_cache
 from stacks.common import (
     account_id,
     api_access_path,
@@ -43,7 +44,8 @@ def build(settings: Settings) -> None:
     provider_a, provider_b = provider(settings, a), provider(settings, b)
     key = MultiRegionKey("data-key", MultiRegionKeyArgs(alias="dr-platform-data", primary_provider=provider_a,
                                                         replica_provider=provider_b))
-    cap = capacity(settings.posture, False, settings.aurora.instances, settings.compute.production())
+    cap = capacity(settings.posture, False, settings.aurora.instances, settings.compute.production(),
+                   cache_nodes=settings.cache.nodes)
     network = Network(naming.network_name(a), NetworkArgs(
         cidr=settings.network.primary_cidr, provider=provider_a, region=a,
         private_cluster_endpoints=cap.eks_nodes_a > 0))
@@ -53,6 +55,8 @@ def build(settings: Settings) -> None:
                                    security_group_id=network.db_security_group_id, kms_key_arn=key.primary_arn),
         instances=cap.aurora_instances_a,
         secret_replica_region=b, secret_replica_kms_key_arn=key.replica_arn))
+
+    primary_cache(settings, provider_a, network, key.primary_arn, key.replica_arn)
 
     account = account_id(provider_a)
     registry = container_registry(settings, provider_a, provider_b, key.primary_arn, key.replica_arn, account)

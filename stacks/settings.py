@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from ops.core import cache as cache_facts
 from ops.core import naming
 from ops.core.paths import REPO_ROOT
 from ops.core.posture import ComputeProduction, Posture, ServiceCount
@@ -443,6 +444,24 @@ class CdnSettings(Strict):
         return None
 
 
+class CacheSettings(Strict):
+    """ElastiCache for Valkey in A (a Global Datastore primary), and B's member as the posture table says."""
+    # Names A's and B's replication groups (`<name>-<region>`), the Global Datastore's suffix and the AUTH secret.
+    name: str = Field("dr-cache", pattern=r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$")
+    node_type: str = "cache.m7g.large"
+    engine_version: str = Field("8.0", pattern=r"^\d+\.\d+$")
+    nodes: int = Field(3, ge=cache_facts.MIN_NODES, le=6,
+                       description="production nodes in A (primary + replicas, one per AZ at the default)")
+
+    @field_validator("node_type")
+    @classmethod
+    def priced_and_global(cls, node_type: str) -> str:
+        if node_type not in cache_facts.NODE_HOUR_USD:
+            raise ValueError(f"{node_type!r} is not in the cache price list (ops/core/cache.py): Global Datastore "
+                             f"takes {', '.join(sorted(cache_facts.NODE_HOUR_USD))}")
+        return node_type
+
+
 class Settings(Strict):
     role: Role
     posture: Posture = Posture.PILOT_LIGHT
@@ -466,6 +485,7 @@ class Settings(Strict):
     detection: DetectionSettings = DetectionSettings()
     email: EmailSettings = Field(default_factory=EmailSettings, validate_default=True)
     cdn: CdnSettings = Field(default_factory=CdnSettings, validate_default=True)
+    cache: CacheSettings = CacheSettings()
 
     @field_validator("dr_region")
     @classmethod

@@ -7,7 +7,7 @@ stays a table of facts rather than a function.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Final
 
@@ -27,6 +27,13 @@ PRODUCTION: Final = "production"
 Count = int | str  # an int, or PRODUCTION
 
 
+class CacheB(StrEnum):
+    """What region B runs of the cache (components/cache.py)."""
+    NONE = "none"
+    SECONDARY = "secondary"  # a Global Datastore member: replicates A's primary, promoted by the writer change
+    STANDALONE = "standalone"  # a cold cache of B's own, outside the Global Datastore (pilot light's failover)
+
+
 @dataclass(frozen=True)
 class PostureRow:
     aurora_instances_b: Count  # 0 = headless secondary: storage replicates, no compute billed
@@ -40,6 +47,9 @@ class PostureRow:
     standard_replicas_b: Count  # replicas of each standard-tier Deployment in B
     typesense_replicas_b: Count  # Typesense StatefulSet in B (odd when > 0: Raft needs a majority)
     search_feed_b: bool  # B's Typesense rebuilt from B's Aurora on a schedule (RB-N-04 as a CronJob)
+    cache_b: CacheB = CacheB.NONE
+    cache_nodes_b: Count = 0  # B's replication group: primary + replicas
+    promote_cache: bool = False  # the writer change makes B's Global Datastore member the primary
 
 
 # The compute rows, and why:
@@ -68,21 +78,38 @@ _ACTIVE_ACTIVE_COMPUTE: Final = dict(eks_nodes_b=PRODUCTION, critical_replicas_b
 _FAILED_OVER_COMPUTE: Final = {**_ACTIVE_ACTIVE_COMPUTE, "search_feed_b": False}
 
 
-def _normal(instances_b: Count, weight_b: int, compute: Mapping[str, Count]) -> PostureRow:
+def _normal(instances_b: Count, weight_b: int, compute: Mapping[str, Count],
+            cache: Mapping[str, object] | None = None) -> PostureRow:
     return PostureRow(aurora_instances_b=instances_b, dns_weight_a=100 - weight_b, dns_weight_b=weight_b,
-                      writer_region=Region.A, s3_replication_from=Region.A, promote_aurora=False, **compute)
+                      writer_region=Region.A, s3_replication_from=Region.A, promote_aurora=False, **compute,
+                      **(cache or {}))  # type: ignore[arg-type]
 
+
+# The cache rows, and why:
+# - pilot light runs no cache in B (the cheapest nodes a Global Datastore takes are "large": ~$90/month each).
+# - warm standby and active-active keep a Global Datastore secondary (2 nodes in two AZs: the secondary inherits
+#   A's Multi-AZ automatic failover, which needs a replica; production nodes where B serves). Failover promotes it
+#   through the same writer change as Aurora (FailoverGlobalReplicationGroup), at production size.
+# - pilot light's failover creates a cold standalone cache in B at production size: a secondary cannot join a
+#   Global Datastore whose primary region is down, and a cache holds nothing that Aurora cannot rebuild. It costs
+#   the ~10-15 min a replication group takes to create, in parallel with B's Aurora instances and nodes (which take
+#   as long), then a cold start: misses fall through to Aurora until the working set is back.
+_PROMOTED_CACHE: Final = dict(cache_b=CacheB.SECONDARY, cache_nodes_b=PRODUCTION, promote_cache=True)
 
 FAILED_OVER: Final = PostureRow(aurora_instances_b=PRODUCTION, dns_weight_a=0, dns_weight_b=100,
                                 writer_region=Region.B, s3_replication_from=Region.B, promote_aurora=True,
-                                **_FAILED_OVER_COMPUTE)
+                                **_FAILED_OVER_COMPUTE, **_PROMOTED_CACHE)
+# The same failover, from a posture that kept no cache in B.
+FAILED_OVER_COLD_CACHE: Final = replace(FAILED_OVER, cache_b=CacheB.STANDALONE, promote_cache=False)
 
 POSTURE_TABLE: Final[dict[tuple[Posture, bool], PostureRow]] = {
     (Posture.PILOT_LIGHT, False): _normal(instances_b=0, weight_b=0, compute=_PILOT_LIGHT_COMPUTE),
-    (Posture.WARM_STANDBY, False): _normal(instances_b=1, weight_b=0, compute=_WARM_STANDBY_COMPUTE),
+    (Posture.WARM_STANDBY, False): _normal(instances_b=1, weight_b=0, compute=_WARM_STANDBY_COMPUTE,
+                                           cache=dict(cache_b=CacheB.SECONDARY, cache_nodes_b=2)),
     # active-active: B serves reads locally (writes still go to A's writer via the global database)
-    (Posture.ACTIVE_ACTIVE, False): _normal(instances_b=PRODUCTION, weight_b=50, compute=_ACTIVE_ACTIVE_COMPUTE),
-    (Posture.PILOT_LIGHT, True): FAILED_OVER,
+    (Posture.ACTIVE_ACTIVE, False): _normal(instances_b=PRODUCTION, weight_b=50, compute=_ACTIVE_ACTIVE_COMPUTE,
+                                            cache=dict(cache_b=CacheB.SECONDARY, cache_nodes_b=PRODUCTION)),
+    (Posture.PILOT_LIGHT, True): FAILED_OVER_COLD_CACHE,
     (Posture.WARM_STANDBY, True): FAILED_OVER,
     (Posture.ACTIVE_ACTIVE, True): FAILED_OVER,
 }
@@ -124,10 +151,16 @@ class Capacity:
     typesense_replicas_a: int = 0
     typesense_replicas_b: int = 0
     search_feed_b: bool = False
+    cache_nodes_a: int = 0
+    cache_b: CacheB = CacheB.NONE
+    cache_nodes_b: int = 0
+    promote_cache: bool = False
 
 
 def capacity(posture: Posture, failover: bool, production_instances: int,
-             compute: ComputeProduction = ComputeProduction()) -> Capacity:
+             compute: ComputeProduction = ComputeProduction(), cache_nodes: int = 0) -> Capacity:
+    """The row resolved against the config; `cache_nodes` is A's cache size (cache.nodes), what PRODUCTION means for
+    the cache rows."""
     row = POSTURE_TABLE[(Posture(posture), failover)]
 
     def resolve(count: Count, production: int) -> int:
@@ -144,4 +177,7 @@ def capacity(posture: Posture, failover: bool, production_instances: int,
                     replicas_b={s.name: resolve(per_tier[s.tier], s.replicas) for s in compute.services},
                     typesense_replicas_a=compute.typesense_replicas,
                     typesense_replicas_b=resolve(row.typesense_replicas_b, compute.typesense_replicas),
-                    search_feed_b=row.search_feed_b)
+                    search_feed_b=row.search_feed_b,
+                    cache_nodes_a=cache_nodes, cache_b=row.cache_b,
+                    cache_nodes_b=resolve(row.cache_nodes_b, cache_nodes),
+                    promote_cache=row.promote_cache)

@@ -18,7 +18,14 @@ def test_warmer_postures_cost_more_and_recover_faster() -> None:
     assert by["warm-standby"].nodes_usd_month == round(2 * HOURS_PER_MONTH * 0.1, 2)
     assert by["warm-standby"].compute_usd_month == round(HOURS_PER_MONTH * (0.5 + 2 * 0.1), 2)
     assert by["pilot-light"].compute_usd_month == 0
-    assert by["pilot-light"].rto_minutes - by["warm-standby"].rto_minutes == Assumptions().instance_create_minutes
+    # pilot light waits for its instances and for the part of the cold cache's creation beyond them; warm standby
+    # promotes its cache's Global Datastore member instead
+    a = Assumptions()
+    assert by["pilot-light"].rto_minutes - by["warm-standby"].rto_minutes == \
+        a.instance_create_minutes + (a.cache_create_minutes - a.instance_create_minutes) - a.cache_promote_minutes
+    steps = {p: {s.name: s.minutes for s in by[p].rto_steps} for p in by}
+    assert steps["pilot-light"]["cold cache in B"] == 3 and "promote cache" not in steps["pilot-light"]
+    assert steps["warm-standby"]["promote cache"] == 1 and "cold cache in B" not in steps["warm-standby"]
     detect = next(s for s in by["pilot-light"].rto_steps if s.name == "detect")
     assert detect.minutes == 0.5  # read from the planned health check: 10 s × 3
 

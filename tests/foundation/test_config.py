@@ -59,6 +59,10 @@ BAD = [  # (override, the key the message must name)
     ("email.senderDomain=Example..com", "email.senderDomain"),
     ("email.mailFromSubdomain=mail.from", "email.mailFromSubdomain"),
     ('email.senderLocalPart="no reply"', "email.senderLocalPart"),
+    ("cache.nodeType=cache.t4g.micro", "cache.nodeType"),  # not in the price list: Global Datastore refuses it
+    ("cache.nodeType=cache.m7g.4xlarge", "cache.nodeType"),  # takeable, but unpriced: the cost would be a guess
+    ("cache.nodes=1", "cache.nodes"),  # Multi-AZ automatic failover needs a replica
+    ("cache.engineVersion=latest", "cache.engineVersion"),
 ]
 
 
@@ -162,3 +166,4 @@ def test_pulumi_yaml_defaults_match_the_settings_model() -> None:
 def test_both_stacks_run_the_same_services() -> None:
     """B must be able to run what A runs: same images, ports and production counts in both stack files."""
     assert load_stack_settings("primary").compute == load_stack_settings("dr").compute
+    assert load_stack_settings("primary").cache == load_stack_settings("dr").cache  # B's cold cache matches A's

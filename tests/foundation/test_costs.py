@@ -78,7 +78,8 @@ def test_pilot_light_is_not_free_and_warmer_postures_add_endpoints() -> None:
     assert pilot["EKS control plane"].quantity == 1       # the control plane is kept in pilot light
     # nodes' endpoints only where nodes run; Session Manager's three, in one AZ, for the tunnel to the API
     assert pilot["VPC interface endpoints"].quantity == 3
-    # planned by the primary stack, billed in B: the Aurora master secret's and the SES credentials' replicas
+    # planned by the primary stack, billed in B: the replicas of the Aurora master secret, the SES credentials and
+    # the cache's AUTH token
     assert pilot["Secrets Manager replicas"].quantity == 2
     assert by["pilot-light"].usd_month == by["pilot-light"].standing_usd_month > 0
 

@@ -24,6 +24,11 @@ def changes(diff) -> dict[tuple[str, str], dict[str, tuple]]:
 
 def test_pilot_light_to_warm_standby_adds_one_instance_and_the_minimal_compute_in_b(dr_plans: dict) -> None:
     diff = diff_plans(dr_plans[("pilot-light", False)], dr_plans[("warm-standby", False)])
+    # the cache's Global Datastore secondary in B (tests/foundation/test_cache.py), which the writer now names
+    cache = [r for r in diff.added if r.name.startswith("dr-cache-") or r.type == "dr-platform:cache:CacheRegionB"]
+    assert {r.name for r in cache} == {"cache-b", "dr-cache-us-west-2", "dr-cache-us-west-2-sg",
+                                       "dr-cache-us-west-2-valkey"}
+    diff.added = [r for r in diff.added if r not in cache]
     # the EBS CSI driver comes with the nodes (its controller cannot become ACTIVE on none), and so do the VPC
     # endpoints the nodes need to join (interface endpoints cost per AZ-hour: none while B has no nodes)
     endpoints = [e for e in diff.added if e.type.startswith("aws:ec2/") or e.type.startswith("aws:vpc/")]
@@ -45,6 +50,8 @@ def test_pilot_light_to_warm_standby_adds_one_instance_and_the_minimal_compute_i
     assert changed.pop((NODE_GROUP, "compute-us-west-2-nodes")) == {
         "scalingConfig.desiredSize": (0, 2), "scalingConfig.minSize": (0, 2)}
     assert changed.pop((STATEFUL_SET, "compute-us-west-2-typesense")) == {"spec.replicas": (0, 1)}
+    assert changed.pop((WRITER, "aurora-writer")) == {"cacheGlobalGroupId": (None, "ldgnf-dr-cache"),
+                                                      "cacheTargetGroupId": (None, "dr-cache-us-east-1")}
     # critical services get one replica each; standard services stay at 0 (nothing else changes)
     assert changed == {(DEPLOYMENT, f"compute-us-west-2-{name}"): {"spec.replicas": (0, 1)}
                        for name in ("payments", "auth", "users")}

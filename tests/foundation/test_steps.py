@@ -108,7 +108,14 @@ def test_failback_scales_b_down_only_after_the_writer_is_back_in_a(posture: str,
 
 def test_a_posture_flip_while_a_writes_leaves_the_writer_alone() -> None:
     order = step_order(dr("pilot-light", False, "planned"), dr("warm-standby", False, "planned"))
-    assert [s for s in order.steps if s.resource.type in (WRITER, RECORD)] == []
+    assert [s for s in order.steps if s.resource.type == RECORD] == []
+    # The writer learns of B's new cache member, and only that: its targets stay A's cluster and A's cache group,
+    # which already write, so its update calls no role change (tests/foundation/test_cache_writer.py).
+    (writer,) = [s for s in order.steps if s.resource.type == WRITER]
+    before = dr("pilot-light", False, "planned").one(WRITER, "aurora-writer").inputs
+    changed = {key for key, value in writer.resource.inputs.items() if before.get(key) != value}
+    assert changed == {"cacheGlobalGroupId", "cacheTargetGroupId"}
+    assert writer.resource.inputs["cacheTargetGroupId"] == "dr-cache-us-east-1"
 
 
 # The engine's rules, on a small made-up plan.

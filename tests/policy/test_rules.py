@@ -44,6 +44,14 @@ def names(found: list[tuple[str, str]]) -> set[str]:
     return {rule for rule, _ in found}
 
 
+CACHE = "aws:elasticache/replicationGroup:ReplicationGroup"
+GOOD_CACHE = {"atRestEncryptionEnabled": True, "kmsKeyId": "arn:aws:kms:us-east-1:1:key/k",
+              "transitEncryptionEnabled": True, "authToken": "[secret]", "multiAzEnabled": True,
+              "automaticFailoverEnabled": True, "numCacheClusters": 3}
+GOOD_SECONDARY = {**{k: v for k, v in GOOD_CACHE.items() if "EncryptionEnabled" not in k},
+                  "globalReplicationGroupId": "ldgnf-dr-cache"}  # inherits the primary's encryption
+
+
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 
 
@@ -94,6 +102,15 @@ GOOD_FIS_TEMPLATE = {"stopConditions": [{"source": "aws:cloudwatch:alarm",
                      "logConfiguration": {"cloudwatchLogsConfiguration": {"logGroupArn": "arn:aws:logs:x:*"},
                                           "logSchemaVersion": 2}}
 CASES = [
+    (CACHE, GOOD_CACHE, {**GOOD_CACHE, "transitEncryptionEnabled": False}, "elasticache-encrypted-authenticated-ha"),
+    (CACHE, GOOD_CACHE, {**GOOD_CACHE, "transitEncryptionMode": "preferred"}, "elasticache-encrypted-authenticated-ha"),
+    (CACHE, GOOD_SECONDARY, {**GOOD_SECONDARY, "kmsKeyId": None}, "elasticache-encrypted-authenticated-ha"),
+    (CACHE, GOOD_SECONDARY, {k: v for k, v in GOOD_SECONDARY.items() if k != "authToken"},
+     "elasticache-encrypted-authenticated-ha"),
+    (CACHE, GOOD_CACHE, {**GOOD_CACHE, "automaticFailoverEnabled": False}, "elasticache-encrypted-authenticated-ha"),
+    (CACHE, GOOD_CACHE, {**GOOD_CACHE, "numCacheClusters": 1}, "elasticache-encrypted-authenticated-ha"),
+    (CACHE, GOOD_CACHE, {k: v for k, v in GOOD_CACHE.items() if k != "atRestEncryptionEnabled"},
+     "elasticache-encrypted-authenticated-ha"),
     (DISTRIBUTION, distribution(), distribution(viewerCertificate={"minimumProtocolVersion": "TLSv1_2016"}),
      "cdn-tls-only"),
     (DISTRIBUTION, distribution(), distribution(viewerCertificate={"cloudfrontDefaultCertificate": True}),
@@ -371,6 +388,18 @@ def test_a_canary_whose_artifacts_lose_the_kms_key_is_caught_on_the_plan_by_that
     canary.inputs["artifactConfig"] = {"s3Encryption": {"encryptionMode": "SSE_S3"}}
     found = check_plan(plan)
     assert {(v.rule, v.urn) for v in found} == {("synthetics-artifacts-kms", canary.urn)}
+
+
+def test_a_cache_that_loses_tls_or_auth_is_caught_on_the_plan_by_that_rule_only() -> None:
+    for stack, sets in (("primary", []), ("dr", ["posture=warm-standby"]), ("dr", ["failover=true"])):
+        plan = copy.deepcopy(plan_stack(stack, sets))
+        (group,) = plan.by_type(CACHE)  # A's primary, B's secondary, B's cold standalone
+        assert check_plan(plan) == []
+        group.inputs.pop("authToken")
+        group.inputs["transitEncryptionMode"] = "preferred"
+        found = check_plan(plan)
+        assert {(v.rule, v.urn) for v in found} == {("elasticache-encrypted-authenticated-ha", group.urn)}
+        assert len(found) == 2
 
 
 @pytest.mark.parametrize(("change", "rule"), [

@@ -95,8 +95,20 @@ def base_params(settings: "Settings", change_set: str, change_set_dir: Path, tim
         "dns": {"zone_name": layout.zone_name, "fqdn": layout.fqdn, "primary_endpoint": layout.primary_endpoint,
                 "dr_endpoint": layout.dr_endpoint, "routing": layout.routing},
         "change_set": change_sets(settings)[change_set], "change_set_path": str(change_set_dir / change_set),
-        "timeout_s": timeout, "poll_s": poll,
+        "timeout_s": timeout, "poll_s": poll, "cache": cache_params(settings),
     }
+
+
+def cache_params(settings: "Settings") -> dict[str, Any]:
+    """The cache's replication groups, and whether B keeps a Global Datastore member whose role follows the writer
+    (the posture table's failover row promotes one; pilot light's brings a cold cache instead)."""
+    from ops.core import cache
+    from ops.core.posture import capacity
+
+    row = capacity(settings.posture, True, settings.aurora.instances, cache_nodes=settings.cache.nodes)
+    return {"member_in_b": row.promote_cache,
+            "primary_group_id": cache.replication_group_id(settings.cache.name, settings.primary_region),
+            "dr_group_id": cache.replication_group_id(settings.cache.name, settings.dr_region)}
 
 
 def smoke_params(smoke_url: str | None, smoke_path: list[str] | None) -> dict[str, Any]:

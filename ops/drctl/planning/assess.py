@@ -46,6 +46,12 @@ class Assumptions:
     # image pulls and readiness probes about a minute or two. An assumption: replace it with the drill's measured
     # figure (the failover journal times the scale step).
     nodes_and_pods_minutes: float = 6.0
+    # The cache (components/cache.py). Promoting a Global Datastore secondary: "typically less than a minute" (AWS),
+    # run by the writer change after Aurora's, so it adds to the path. A cold replication group (pilot light's
+    # failover: B keeps no member) takes about 15 min to create, alongside the writer capacity step. Assumptions:
+    # replace them with a drill's measured figures.
+    cache_promote_minutes: float = 1.0
+    cache_create_minutes: float = 15.0
     prices: Prices = field(default_factory=Prices)  # list prices of what B bills whatever the posture's traffic
     # RB-N-04 in B after a failover (nothing feeds B's search while A writes). The benchmark measured 33-37k docs/s
     # with Typesense and PostgreSQL on the same 2 cores (docs/benchmarks.md); kept well below that until a drill
@@ -161,6 +167,24 @@ def _nodes_step(nodes: int, writer_capacity_minutes: float, assumptions: Assumpt
     return [Step(f"nodes and pods in {side}", round(extra, 2),
                  f"node group 0 → production + pod start ~{assumptions.nodes_and_pods_minutes:g} min, alongside the "
                  f"{writer_capacity_minutes:g} min writer capacity step: adds {extra:g}")]
+
+
+def _cache_steps(dr_plan: Plan, recovery_plan: Plan, recovery: str, writer_capacity_minutes: float,
+                 assumptions: Assumptions, side: str) -> list[Step]:
+    """The cache in the recovery region: its Global Datastore member promoted by the writer change, or (no member
+    there: pilot light) a cold group created alongside the writer capacity, of which only the excess counts."""
+    writers = dr_plan.by_type("pulumi-python:dynamic/aurora:WriterRegion")
+    if writers and writers[0].inputs.get("cacheGlobalGroupId"):
+        return [Step("promote cache", assumptions.cache_promote_minutes,
+                     "FailoverGlobalReplicationGroup after Aurora's role change, typically under a minute")]
+    groups = [g for g in recovery_plan.by_type("aws:elasticache/replicationGroup:ReplicationGroup")
+              if g.region == recovery]
+    if groups:
+        return []  # the recovery region's group is already the Global Datastore primary (A, after a cold failover)
+    extra = max(0.0, assumptions.cache_create_minutes - writer_capacity_minutes)
+    return [Step(f"cold cache in {side}", round(extra, 2),
+                 f"a new replication group ~{assumptions.cache_create_minutes:g} min, alongside the "
+                 f"{writer_capacity_minutes:g} min writer capacity step: adds {extra:g}; it starts empty")]
 
 
 def _search_steps(recovery_plan: Plan, assumptions: Assumptions, side: str) -> list[Step]:
@@ -284,6 +308,7 @@ def assess_posture(posture: str, settings: Settings, dr_plan: Plan, primary_plan
              f"headless secondary: create {production} instances in parallel"),
         *_nodes_step(standby_nodes, capacity, assumptions, side),
         Step("promote Aurora", assumptions.promote_minutes, "FailoverGlobalCluster, about a minute"),
+        *_cache_steps(dr_plan, recovery_plan, recovery, capacity, assumptions, side),
         Step("DNS", round(dns, 2), dns_why),
         Step("smoke checks", assumptions.smoke_minutes, "critical paths answer from " + side),
     ]

@@ -2,7 +2,8 @@
 
 A pilot light is not free: B keeps an EKS control plane, keys, health checks, alarms and a secret replica in every
 posture, plus the tunnel to its private API (a t4g.nano jump host and Session Manager's three endpoints in one AZ,
-components/access.py); warmer postures add the nodes' VPC endpoints and Typesense volumes. Each line is a
+components/access.py); warmer postures add the nodes' VPC endpoints, Typesense volumes and the cache's nodes (a
+Global Datastore secondary bills its nodes at the primary's node type, which it inherits). Each line is a
 planned quantity times a list price (on-demand, us-east-1/us-west-2, the same in both) kept in `Prices`, so a
 different price is one override away. Aurora instance-hours and EKS node-hours are priced in `assess`.
 
@@ -14,11 +15,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from ops.core import cache
 from ops.drctl.planning.mockplan import PlannedResource
 
 HOURS_PER_MONTH = 730
+CACHE_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 
 NOT_COUNTED = ("Aurora storage and I/O, S3 replica storage and replication transfer, DynamoDB replicated writes, "
                "backup and ECR replica storage, data transfer between regions, CloudFront requests and transfer "
@@ -55,6 +58,14 @@ class Prices:
     resilience_hub_app_month: float = 15.00
     # EC2 on-demand Linux, per instance type the plan declares (the API jump host)
     instance_hour: tuple[tuple[str, float], ...] = (("t4g.nano", 0.0042),)  # pairs: the prices stay hashable
+    # ElastiCache for Valkey on-demand node-hours: the list stacks/settings.py checks cache.nodeType against
+    cache_node_hour: tuple[tuple[str, float], ...] = tuple(cache.NODE_HOUR_USD.items())
+
+    def of_cache_node(self, node_type: str) -> float:
+        prices = dict(self.cache_node_hour)
+        if node_type not in prices:
+            raise ValueError(f"no price for cache node type {node_type!r}: add it to Prices.cache_node_hour")
+        return prices[node_type]
 
     def of_instance(self, instance_type: str) -> float:
         prices = dict(self.instance_hour)
@@ -159,7 +170,32 @@ ITEMS = (
           lambda p, r: p.of_instance(str(r.inputs.get("instanceType"))) * HOURS_PER_MONTH),
     _Item("EC2 root volumes (gp3)", "GiB", ("aws:ec2/instance:Instance",), lambda r, _: _root_gib(r),
           lambda p, _: p.gp3_gb_month),
+    _Item("ElastiCache nodes (Valkey)", "nodes", (CACHE_GROUP,),
+          lambda r, _: int(r.inputs.get("numCacheClusters") or 1),
+          lambda p, r: p.of_cache_node(str(r.inputs.get("nodeType"))) * HOURS_PER_MONTH),
 )
+
+
+def _with_inherited_node_types(resources: list[PlannedResource],
+                               everything: list[PlannedResource]) -> list[PlannedResource]:
+    """A Global Datastore secondary names no node type: it runs its primary's. Found through the Global Datastore
+    (its id is AWS's region prefix, a hyphen, the suffix) and the primary replication group it names."""
+    node_types = {r.inputs.get("replicationGroupId"): r.inputs.get("nodeType") for r in everything
+                  if r.type == CACHE_GROUP}
+    by_suffix = {str(r.inputs.get("globalReplicationGroupIdSuffix")):
+                 node_types.get(r.inputs.get("primaryReplicationGroupId")) for r in everything
+                 if r.type == "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup"}
+    resolved = []
+    for r in resources:
+        global_id = str(r.inputs.get("globalReplicationGroupId") or "")
+        if r.type == CACHE_GROUP and global_id and not r.inputs.get("nodeType"):
+            node_type = by_suffix.get(global_id.partition("-")[2])
+            if node_type is None:
+                raise ValueError(f"{r.name}: no node type for Global Datastore {global_id} (its primary is not "
+                                 "planned)")
+            r = replace(r, inputs={**r.inputs, "nodeType": node_type})
+        resolved.append(r)
+    return resolved
 
 
 def _in_region(resource: PlannedResource, region: str, whole_stack: bool) -> bool:
@@ -175,6 +211,7 @@ def standing_costs(region: str, region_stack: Iterable[PlannedResource], other_s
     own, other = list(region_stack), list(other_stacks)
     here = [r for r in own if _in_region(r, region, whole_stack=True)] + \
            [r for r in other if _in_region(r, region, whole_stack=False)]
+    here = _with_inherited_node_types(here, own + other)
     lines = []
     for item in ITEMS:
         quantity = usd = 0.0

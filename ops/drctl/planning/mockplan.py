@@ -32,7 +32,7 @@ from stacks.settings import PROJECT, PROJECT_DIR, Role, parse
 
 ACCOUNT = "123456789012"
 GLOBAL_SERVICES = ("aws:iam/", "aws:route53/", "aws:cloudfront/")  # control plane is global, whichever provider calls it
-SECRET_INPUTS = {"masterPassword", "secretString", "result", "stringData"}
+SECRET_INPUTS = {"masterPassword", "secretString", "result", "stringData", "authToken"}
 MASK = "[secret]"
 
 
@@ -125,6 +125,11 @@ class _PlanMocks(pulumi.runtime.Mocks):
         if args.token == "aws:route53/getZone:getZone":
             return {"zoneId": f"Z{_short(args.args['name'])[:13].upper()}", "name": args.args["name"],
                     "id": args.args["name"]}
+        if args.token == "aws:secretsmanager/getSecretVersion:getSecretVersion":  # B reads the cache's AUTH replica
+            secret_id = args.args["secretId"]
+            return {"arn": secret_id, "id": f"{secret_id}|AWSCURRENT", "secretId": secret_id,
+                    "secretString": f"mock-token-{_short(secret_id)}", "versionId": "mock-version",
+                    "versionStage": "AWSCURRENT", "versionStages": ["AWSCURRENT"]}
         raise NotImplementedError(f"mock plan has no answer for invoke {args.token}")
 
 
@@ -190,6 +195,16 @@ def _computed(type_: str, name: str, inputs: dict[str, Any], region: str) -> dic
         out["arn"] = f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{inputs.get('alarmName')}"
     elif type_ == "aws:cloudwatch/logGroup:LogGroup":
         out["arn"] = f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{physical}"  # as AWS's LogGroup ARN: no ":*"
+    elif type_ == "aws:elasticache/replicationGroup:ReplicationGroup":
+        group = str(inputs.get("replicationGroupId"))
+        out.update(id=group, arn=f"arn:aws:elasticache:{region}:{ACCOUNT}:replicationgroup:{group}",
+                   primaryEndpointAddress=f"master.{group}.{_short(group)[:6]}.{region}.cache.amazonaws.com")
+    elif type_ == "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup":
+        # AWS prefixes the suffix with a code of the primary's region (us-east-1: ldgnf, us-west-2: sgaui)
+        prefix = {"us-east-1": "ldgnf", "us-west-2": "sgaui"}.get(region, _short(region)[:5])
+        global_id = f"{prefix}-{inputs.get('globalReplicationGroupIdSuffix')}"
+        out.update(id=global_id, globalReplicationGroupId=global_id,
+                   arn=f"arn:aws:elasticache::{ACCOUNT}:globalreplicationgroup:{global_id}")
     elif type_ == "random:index/randomPassword:RandomPassword":
         out["result"] = f"mock-{_short(name)}"
     elif type_ == "aws:sqs/queue:Queue":  # a queue's id is its URL

@@ -3,7 +3,7 @@
 preflight (read-only: A's cluster exists and its endpoint is healthy) → bring A back as a secondary (after an
 unplanned failover AWS rejoins the old primary by itself when its region recovers; if it was detached, a new
 secondary is created and the detached cluster kept under another name) → wait until A's replication lag is
-under the threshold (bounded) → switchover to A (RPO 0) → `failover: false` written back into the stack file
+under the threshold (bounded) → switchover to A (RPO 0) → A's cache group the Global Datastore primary again → `failover: false` written back into the stack file
 (A writes again: a later `pulumi up` must not promote B) → Route53 back to A → smoke checks against A → keep B
 warm (recorded as a tag on B's cluster; nothing in B is scaled down — seed 000 RB-N-08: keep B warm for 24–48 h;
 the next `pulumi up --stack dr` scales B to its posture's row, so run it after that time).
@@ -18,6 +18,7 @@ from ops.actions import aurora
 from ops.actions.polling import WaitTimeout, poll_until
 from ops.core import naming
 from ops.core.errors import BadInput
+from ops.drctl.runbooks.cache_steps import cache_promotion_step
 from ops.drctl.runbooks.engine import Runbook, RunContext, Step, now_iso
 from ops.drctl.runbooks.steps import (
     announce_step,
@@ -173,6 +174,7 @@ def runbook() -> Runbook:
              would_call=lambda ctx: ["cloudwatch:GetMetricStatistics(AuroraGlobalDBReplicationLag) until under "
                                      f"{ctx.params['max_lag_seconds']} s"]),
         Step("switchover", "Aurora: make A the writer (planned, RPO 0)", _switchover, would_call=_switchover_plan),
+        cache_promotion_step("primary"),  # the cache's primary follows the writer back to A
         Step("flip-back", "failover: false in the stack file (A writes)", _flip_back,
              would_call=lambda ctx: [f"write {ctx.params['stack_file']}: failover: false (line edit, every other "
                                      "byte kept)"]),

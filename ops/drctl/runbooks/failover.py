@@ -2,7 +2,7 @@
 
 Nothing moves traffic before B can take it. Through the API (`scale_with: api`): preflight (read-only) → B's
 capacity at the posture table's failover row, Aurora instances and node groups together, waited until ready →
-promote Aurora → the flip written into the stack file (`failover: true`, so the next `pulumi up` keeps B at the
+promote Aurora → promote B's cache (where B keeps a Global Datastore member) → the flip written into the stack file (`failover: true`, so the next `pulumi up` keeps B at the
 failover row instead of scaling it back down) → B serves (its health check passes) → Route53 change set →
 smoke → RTO. An AWS API cannot reach Kubernetes, so B's Deployments get their failover replicas from `pulumi up --stack
 dr` run where the cluster's private endpoint is reachable; until B's endpoint passes its health check the run
@@ -27,6 +27,7 @@ from ops.actions import aurora, ecr, route53
 from ops.actions.eks import NodegroupTarget, scale_nodegroup
 from ops.actions.polling import WaitTimeout
 from ops.core.errors import BadInput
+from ops.drctl.runbooks.cache_steps import cache_promotion_step
 from ops.drctl.runbooks.engine import RunContext, Runbook, Step, now_iso
 from ops.drctl.runbooks.steps import (announce_step, dns_preflight, dns_step, endpoint_health,
                                     global_cluster_or_bad_input, region_cluster_status, smoke_step,
@@ -307,12 +308,14 @@ def runbook(scale_with: str = "api") -> Runbook:
     if scale_with == "pulumi":
         before_dns = [Step("pulumi-up", "config flip failover=true, pulumi up --stack dr", _pulumi_up,
                            would_call=_pulumi_up_plan),
-                      Step("promote", "Aurora: make B the writer", _promote, would_call=_promote_plan)]
+                      Step("promote", "Aurora: make B the writer", _promote, would_call=_promote_plan),
+                      cache_promotion_step("dr")]
     else:
         before_dns = [
             Step("capacity", "B's Aurora instances and node groups at the failover row, ready", _capacity,
                  would_call=_capacity_plan),
             Step("promote", "Aurora: make B the writer", _promote, would_call=_promote_plan),
+            cache_promotion_step("dr"),  # the cache's primary follows the writer (the same action as pulumi up)
             Step("flip", "failover: true in the stack file (the next pulumi up keeps it)", _flip,
                  would_call=_flip_plan)]
     return Runbook(name=NAME, validate=_validate, steps=[
