@@ -41,7 +41,7 @@ def test_set_writes_one_line_and_prints_diff_steps_and_deltas(project: Path) -> 
     assert "in the engine's order:" in out and "update NodeGroup compute-us-west-2-nodes" in out  # the steps
     # the canary (43,800 runs + 1 alarm), the cache's Global Datastore secondary (2 Valkey nodes); Resilience Hub:
     # 2 apps at $15
-    assert "monthly cost in B: $191.17 → $882.47 (+691.30 USD/month" in out
+    assert "monthly cost in B: $192.57 → $883.87 (+691.30 USD/month" in out
     assert "critical: RTO 29.5 → 15.5 min (-14; objective 60), RPO 1 s (~1 s) → 1 s (~1 s)" in out
     assert "standard: RTO 36.2 → 15.5 min (-20.7; objective 240), RPO 15 min (~15 s) → 15 min (~15 s)" in out
     assert "Next: pulumi up --stack dr" in out
