@@ -80,7 +80,7 @@ def test_pilot_light_is_not_free_and_warmer_postures_add_endpoints() -> None:
     assert pilot["VPC interface endpoints"].quantity == 3
     # planned by the primary stack, billed in B: the replicas of the Aurora master secret, the SES credentials and
     # the cache's AUTH token
-    assert pilot["Secrets Manager replicas"].quantity == 2
+    assert pilot["Secrets Manager replicas"].quantity == 3
     assert by["pilot-light"].usd_month == by["pilot-light"].standing_usd_month > 0
 
     warm = {line.item: line for line in by["warm-standby"].standing}
