@@ -161,6 +161,14 @@ def _computed(type_: str, name: str, inputs: dict[str, Any], region: str) -> dic
     elif type_ == "aws:eks/nodeGroup:NodeGroup":
         cluster, group = inputs.get("clusterName"), inputs.get("nodeGroupName")
         out.update(id=f"{cluster}:{group}", arn=f"arn:aws:eks:{region}:{ACCOUNT}:nodegroup/{cluster}/{group}/mock")
+    elif type_ == "aws:arcregionswitch/plan:Plan":  # a global resource: no region in its ARN
+        out["arn"] = f"arn:aws:arc-region-switch::{ACCOUNT}:plan/{physical}:{_short(name)[:6]}"
+    elif type_ == "aws:lambda/function:Function":
+        out["arn"] = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{physical}"
+    elif type_ == "aws:cloudwatch/metricAlarm:MetricAlarm":
+        out["arn"] = f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{physical}"
+    elif type_ == "aws:cloudwatch/logGroup:LogGroup":
+        out["arn"] = f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{physical}"
     elif type_ == "random:index/randomPassword:RandomPassword":
         out["result"] = f"mock-{_short(name)}"
     elif type_.startswith("pulumi-python:dynamic"):  # the writer region: one per global cluster
