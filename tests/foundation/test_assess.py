@@ -18,9 +18,12 @@ def test_warmer_postures_cost_more_and_recover_faster() -> None:
     assert by["warm-standby"].nodes_usd_month == round(2 * HOURS_PER_MONTH * 0.1, 2)
     assert by["warm-standby"].compute_usd_month == round(HOURS_PER_MONTH * (0.5 + 2 * 0.1), 2)
     assert by["pilot-light"].compute_usd_month == 0
-    assert by["pilot-light"].rto_minutes - by["warm-standby"].rto_minutes == Assumptions().instance_create_minutes
-    detect = next(s for s in by["pilot-light"].rto_steps if s.name == "detect")
-    assert detect.minutes == 0.5  # read from the planned health check: 10 s × 3
+    # The approval runs alongside pilot light's instance creation, and alone in warm standby.
+    assumed = Assumptions()
+    assert by["pilot-light"].rto_minutes - by["warm-standby"].rto_minutes == \
+        assumed.instance_create_minutes - assumed.approval_minutes
+    detect = next(s for s in by["pilot-light"].rto_steps if s.name == "detect (alarm)")
+    assert detect.minutes == 3  # read from the planned canary alarm: 60 s × 3 evaluation periods
 
 
 def test_s3_rtc_bound_is_reported_against_the_tier_rpo() -> None:
