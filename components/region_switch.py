@@ -36,6 +36,7 @@ import pulumi_aws as aws
 from components.base import child, service_trust
 
 PLAN_TYPE = "aws:arcregionswitch/plan:Plan"
+STORES_TAG = "dr-platform:stores-with-a-role"  # the policy rule's (policy/rules.py: the pack stands alone)
 SERVICE_PRINCIPAL = "arc-region-switch.amazonaws.com"
 SCALING_ACCESS_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonARCRegionSwitchScalingPolicy"
 EXECUTION_ROLE_NAME = "dr-platform-region-switch"
@@ -68,8 +69,8 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 @dataclass(frozen=True)
 class ExtraRecoveryStep:
     """A data store's recovery step beyond Aurora's, run in parallel with it (e.g. the ElastiCache global datastore's
-    promotion, as a CustomActionLambda step built with `custom_action_step`). `store` names the critical store it
-    recovers, as the policy rule checks: every critical store has a step."""
+    promotion, as a CustomActionLambda step built with `custom_action_step`). `store` is its `kind:id` as listed in
+    `stores_with_a_role`; its steps are named `store_step_name(store)`, which the policy rule looks for."""
 
     store: str
     failover_step: Mapping[str, Any]  # a PlanWorkflowStepArgsDict for the activate-B workflow
@@ -116,9 +117,17 @@ class RegionSwitchArgs:
     writer_instances_to_create: int  # 0: B already has an instance to promote (no step)
     nodes_to_reach: int  # 0: B's node group is already at the failover row (no step)
     trigger_alarms: Sequence[DetectionAlarm] = ()  # empty once B writes: no automatic execution
+    # Every store whose writer role moves, `kind:id` (the Aurora global cluster's is `aurora-global:<id>`): the plan
+    # carries the list in a tag, and the policy rule region-switch-covers-every-store checks each has its steps.
+    stores_with_a_role: Sequence[str] = ()
     recovery_time_objective_minutes: int = 60
     extra_steps: Sequence[ExtraRecoveryStep] = ()
     depends_on: Sequence[pulumi.Resource] = ()  # what the plan's steps refer to (cluster, node group, Deployments)
+
+
+def store_step_name(store: str) -> str:
+    """`elasticache-global:dr-cache` -> `elasticache-global-dr-cache`: the step the policy rule expects."""
+    return store.replace(":", "-")
 
 
 def arc_execution_role_arn(account_id: str) -> str:
@@ -243,6 +252,7 @@ class RegionSwitch(pulumi.ComponentResource):
             recovery_approach="activePassive", regions=[a, b], primary_region=a,
             recovery_time_objective_minutes=args.recovery_time_objective_minutes,
             description="dr-platform: fail over to B (approval first) and back to A; generated from the posture table",
+            tags={STORES_TAG: " ".join(args.stores_with_a_role)},
             associated_alarms=alarms or None, triggers=triggers or None,
             workflows=[{"workflow_target_action": "activate", "workflow_target_region": b,
                         "workflow_description": "failover: A down or drained, B takes over", "steps": failover_steps},

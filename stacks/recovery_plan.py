@@ -16,6 +16,16 @@ from stacks.settings import Settings, Tier
 PLAN_NAME = "dr-platform"
 
 
+def stores_with_a_role(settings: Settings) -> list[str]:
+    """The stores whose writer role a failover moves: the plan must have a step for each (policy rule
+    region-switch-covers-every-store). DynamoDB global tables are not among them: every replica accepts writes
+    (multi-active), so B's tables take writes the moment B's services do; there is nothing to promote. The S3
+    buckets neither: B's replicas are readable and writable buckets of their own; reverse replication follows the
+    `failover` flip (stacks/dr.py). An ElastiCache global datastore would be: its secondary is read-only until
+    promoted (add `elasticache-global:<id>` here and its ExtraRecoveryStep)."""
+    return [f"aurora-global:{settings.aurora.global_cluster_id}"]
+
+
 def region_switch(settings: Settings, cap: Capacity, provider_b: aws.Provider, account: pulumi.Input[str],
                   primary: pulumi.StackReference, secondary_cluster_arn: pulumi.Input[str],
                   trigger_alarms: Sequence[DetectionAlarm], depends_on: Sequence[pulumi.Resource],
@@ -47,5 +57,6 @@ def region_switch(settings: Settings, cap: Capacity, provider_b: aws.Provider, a
         writer_instances_to_create=failed_over.aurora_instances_b if headless and not b_writes else 0,
         nodes_to_reach=failed_over.eks_nodes_b if cap.eks_nodes_b < failed_over.eks_nodes_b else 0,
         trigger_alarms=[] if b_writes else list(trigger_alarms),  # a failback is always started by a person
+        stores_with_a_role=stores_with_a_role(settings),
         recovery_time_objective_minutes=settings.objectives.for_tier(Tier.CRITICAL).rto_minutes,
         extra_steps=list(extra_steps), depends_on=list(depends_on)))

@@ -44,10 +44,34 @@ def names(found: list[tuple[str, str]]) -> set[str]:
     return {rule for rule, _ in found}
 
 
+PLAN = "aws:arcregionswitch/plan:Plan"
+ARNS = ["arn:aws:rds:us-east-1:1:cluster:dr-core-us-east-1", "arn:aws:rds:us-west-2:1:cluster:dr-core-us-west-2"]
+AURORA_STEP = {"name": "aurora", "executionBlockType": "AuroraGlobalDatabase",
+               "globalAuroraConfigs": [{"globalClusterIdentifier": "dr-core", "databaseClusterArns": ARNS}]}
+CACHE_STEP = {"name": "elasticache-global-dr-cache", "executionBlockType": "CustomActionLambda"}
+
+
+def region_switch_plan(failover: list, failback: list, stores: str = "aurora-global:dr-core") -> dict:
+    return {"regions": ["us-east-1", "us-west-2"], "tags": {"dr-platform:stores-with-a-role": stores},
+            "workflows": [{"workflowTargetRegion": "us-west-2", "steps": failover},
+                          {"workflowTargetRegion": "us-east-1", "steps": failback}]}
+
+
+IN_PARALLEL = {"name": "stores", "executionBlockType": "Parallel", "parallelConfigs": [{"steps": [AURORA_STEP]}]}
+GOOD_PLAN = region_switch_plan([IN_PARALLEL], [AURORA_STEP])
 CANARY = "aws:synthetics/canary:Canary"
 GOOD_CANARY = {"artifactConfig": {"s3Encryption": {"encryptionMode": "SSE_KMS",
                                                    "kmsKeyArn": "arn:aws:kms:us-west-2:1:key/k"}}}
 CASES = [
+    (PLAN, GOOD_PLAN, region_switch_plan([IN_PARALLEL], []), "region-switch-covers-every-store"),  # no failback
+    (PLAN, GOOD_PLAN, {**GOOD_PLAN, "tags": {}}, "region-switch-covers-every-store"),  # Aurora not listed
+    (PLAN, GOOD_PLAN, region_switch_plan([{**AURORA_STEP, "globalAuroraConfigs": [
+        {"globalClusterIdentifier": "dr-core", "databaseClusterArns": ARNS[:1]}]}], [AURORA_STEP]),
+     "region-switch-covers-every-store"),  # B's cluster missing from the step
+    (PLAN, region_switch_plan([AURORA_STEP, CACHE_STEP], [AURORA_STEP, CACHE_STEP],
+                              "aurora-global:dr-core elasticache-global:dr-cache"),
+     region_switch_plan([AURORA_STEP], [AURORA_STEP], "aurora-global:dr-core elasticache-global:dr-cache"),
+     "region-switch-covers-every-store"),  # the cache is listed, its promotion step is not there
     (CANARY, GOOD_CANARY, {"artifactConfig": {"s3Encryption": {"encryptionMode": "SSE_S3"}}},
      "synthetics-artifacts-kms"),
     (CANARY, GOOD_CANARY, {}, "synthetics-artifacts-kms"),
@@ -280,3 +304,14 @@ def test_a_canary_whose_artifacts_lose_the_kms_key_is_caught_on_the_plan_by_that
     canary.inputs["artifactConfig"] = {"s3Encryption": {"encryptionMode": "SSE_S3"}}
     found = check_plan(plan)
     assert {(v.rule, v.urn) for v in found} == {("synthetics-artifacts-kms", canary.urn)}
+
+
+def test_a_region_switch_plan_that_loses_its_failback_aurora_step_is_caught_by_that_rule_only() -> None:
+    plan = copy.deepcopy(plan_stack("dr"))
+    (arc,) = plan.by_type(PLAN)
+    assert check_plan(plan) == []
+    failback = next(w for w in arc.inputs["workflows"] if w["workflowTargetRegion"] == "us-east-1")
+    failback["steps"] = [s for s in failback["steps"] if s["name"] != "promote-data-stores"]
+    found = check_plan(plan)
+    assert {(v.rule, v.urn) for v in found} == {("region-switch-covers-every-store", arc.urn)}
+    assert found[0].message == "workflow activating us-east-1: no AuroraGlobalDatabase step for global cluster dr-core"
