@@ -19,8 +19,8 @@ No trigger once B writes: the canary then watches A recover, and a failback is a
 The execution role may do exactly what these steps do (AWS's sample policies per execution block in the ARC
 developer guide, scoped to this plan's resources); the approval role may only approve this plan's steps; each
 Lambda's role may only do its one action. ARC scales Deployments through an EKS access entry of the execution role
-with AWS's AmazonARCRegionSwitchScalingPolicy, in B's cluster (here) and in A's (the primary stack's, by the
-role's name: `region_switch_cluster_access`).
+with AWS's AmazonARCRegionSwitchScalingPolicy, in B's cluster (here) and in A's (the primary stack's, which also
+makes the role: `RegionSwitchPrincipal`, since EKS admits only a principal that exists).
 """
 from __future__ import annotations
 
@@ -108,6 +108,11 @@ class RegionSwitchArgs:
     recovery_region: str
     account_id: pulumi.Input[str]
     provider: aws.Provider  # region B's: the plan, roles and Lambdas live there
+    # The plan's execution role, made by the primary stack beside A's access entry (RegionSwitchPrincipal): EKS
+    # admits a principal only once it exists, and the primary stack goes first. Its permissions are added here,
+    # next to the steps they serve.
+    execution_role_name: pulumi.Input[str]
+    execution_role_arn: pulumi.Input[str]
     aurora: AuroraTarget
     eks: EksTarget
     hosted_zone_id: pulumi.Input[str]
@@ -128,10 +133,6 @@ class RegionSwitchArgs:
 def store_step_name(store: str) -> str:
     """`elasticache-global:dr-cache` -> `elasticache-global-dr-cache`: the step the policy rule expects."""
     return store.replace(":", "-")
-
-
-def arc_execution_role_arn(account_id: str) -> str:
-    return f"arn:aws:iam::{account_id}:role/{EXECUTION_ROLE_NAME}"
 
 
 def lambda_package() -> pulumi.AssetArchive:
@@ -187,8 +188,7 @@ class RegionSwitch(pulumi.ComponentResource):
         super().__init__("dr-platform:regionswitch:RegionSwitch", name, None, opts)
         p, a, b = args.provider, args.primary_region, args.recovery_region
         account = pulumi.Output.from_input(args.account_id)
-        execution_role = aws.iam.Role(f"{name}-execution", name=EXECUTION_ROLE_NAME,
-                                      assume_role_policy=service_trust(SERVICE_PRINCIPAL), opts=child(self, p))
+        execution_role_arn = pulumi.Output.from_input(args.execution_role_arn)
         # Approvers assume it (the operator policy grants who may); it may approve this plan's steps only.
         approval_role = aws.iam.Role(f"{name}-approval", name=APPROVAL_ROLE_NAME,
                                      assume_role_policy=account.apply(lambda acct: json.dumps({
@@ -196,7 +196,7 @@ class RegionSwitch(pulumi.ComponentResource):
                                              "Effect": "Allow", "Action": "sts:AssumeRole",
                                              "Principal": {"AWS": f"arn:aws:iam::{acct}:root"}}]})),
                                      opts=child(self, p))
-        access = self._cluster_access(name, args, execution_role)
+        access = self._cluster_access(name, args, execution_role_arn)
 
         capacity: list[dict[str, Any]] = []
         functions: list[aws.lambda_.Function] = []
@@ -247,8 +247,15 @@ class RegionSwitch(pulumi.ComponentResource):
                      "min_delay_minutes_between_executions": MIN_MINUTES_BETWEEN_TRIGGERED_EXECUTIONS,
                      "conditions": [{"associated_alarm_name": alarm.name, "condition": "red"}]}
                     for alarm in args.trigger_alarms]
+        # Before the plan: ARC evaluates a plan as it is created, with the execution role's permissions.
+        execution_policy = aws.iam.RolePolicy(f"{name}-execution-policy", role=args.execution_role_name,
+                                              policy=pulumi.Output.all(
+            account, execution_role_arn, pulumi.Output.from_input(args.aurora.global_cluster_arn),
+            pulumi.Output.all(*args.aurora.cluster_arns.values()), pulumi.Output.all(*[f.arn for f in functions]),
+            pulumi.Output.from_input(args.hosted_zone_id), pulumi.Output.all(*[al.arn for al in args.trigger_alarms]),
+        ).apply(lambda v: self.execution_policy(args, *v)), opts=child(self, p))
         plan = aws.arcregionswitch.Plan(
-            f"{name}-plan", name=args.plan_name, region=b, execution_role=execution_role.arn,
+            f"{name}-plan", name=args.plan_name, region=b, execution_role=execution_role_arn,
             recovery_approach="activePassive", regions=[a, b], primary_region=a,
             recovery_time_objective_minutes=args.recovery_time_objective_minutes,
             description="dr-platform: fail over to B (approval first) and back to A; generated from the posture table",
@@ -258,29 +265,24 @@ class RegionSwitch(pulumi.ComponentResource):
                         "workflow_description": "failover: A down or drained, B takes over", "steps": failover_steps},
                        {"workflow_target_action": "activate", "workflow_target_region": a,
                         "workflow_description": "failback: planned switchover to A", "steps": failback_steps}],
-            opts=child(self, p, depends_on=[*access, *functions, *args.depends_on]))
-
-        aws.iam.RolePolicy(f"{name}-execution-policy", role=execution_role.id, policy=pulumi.Output.all(
-            account, plan.arn, execution_role.arn, pulumi.Output.from_input(args.aurora.global_cluster_arn),
-            pulumi.Output.all(*args.aurora.cluster_arns.values()), pulumi.Output.all(*[f.arn for f in functions]),
-            pulumi.Output.from_input(args.hosted_zone_id), pulumi.Output.all(*[al.arn for al in args.trigger_alarms]),
-        ).apply(lambda v: self.execution_policy(args, *v)), opts=child(self, p))
+            opts=child(self, p, depends_on=[*access, *functions, execution_policy, *args.depends_on]))
         aws.iam.RolePolicy(f"{name}-approval-policy", role=approval_role.id, policy=plan.arn.apply(lambda arn: _policy(
             {"Sid": "ApproveThisPlansSteps", "Effect": "Allow", "Action": "arc-region-switch:ApprovePlanExecutionStep",
              "Resource": arn})), opts=child(self, p))
 
         self.plan_arn = plan.arn
-        self.execution_role_arn = execution_role.arn
+        self.execution_role_arn = execution_role_arn
         self.approval_role_arn = approval_role.arn
         self.register_outputs({"planArn": plan.arn, "approvalRoleArn": approval_role.arn})
 
     @staticmethod
-    def execution_policy(args: RegionSwitchArgs, account: str, plan_arn: str, role_arn: str, global_arn: str,
+    def execution_policy(args: RegionSwitchArgs, account: str, role_arn: str, global_arn: str,
                          cluster_arns: list[str], function_arns: list[str], zone_id: str,
                          alarm_arns: list[str]) -> str:
         """Exactly what the plan's steps do, from AWS's sample policy of each execution block, on this plan's
-        resources only."""
+        resources only. The plan by its name (its ARN ends in a suffix ARC picks): the policy exists before it."""
         eks = args.eks.cluster_names
+        plan_arn = f"arn:aws:arc-region-switch::{account}:plan/{args.plan_name}:*"
         statements: list[Mapping[str, Any]] = [
             {"Sid": "PlanEvaluationSimulatesThisRole", "Effect": "Allow", "Action": "iam:SimulatePrincipalPolicy",
              "Resource": role_arn},
@@ -310,17 +312,10 @@ class RegionSwitch(pulumi.ComponentResource):
             statements.extend(extra.execution_role_statements)
         return _policy(*statements)
 
-    def _cluster_access(self, name: str, args: RegionSwitchArgs, role: aws.iam.Role) -> list[pulumi.Resource]:
-        """B's cluster lets the execution role scale workloads (AmazonARCRegionSwitchScalingPolicy, namespace
-        only); A's entry is the primary stack's."""
-        cluster_b = args.eks.cluster_names[args.recovery_region]
-        entry = aws.eks.AccessEntry(f"{name}-eks-access", cluster_name=cluster_b, principal_arn=role.arn,
-                                    type="STANDARD", opts=child(self, args.provider, depends_on=list(args.depends_on)))
-        association = aws.eks.AccessPolicyAssociation(
-            f"{name}-eks-scaling", cluster_name=cluster_b, principal_arn=role.arn, policy_arn=SCALING_ACCESS_POLICY,
-            access_scope={"type": "namespace", "namespaces": [args.eks.namespace]},
-            opts=child(self, args.provider, depends_on=[entry]))
-        return [entry, association]
+    def _cluster_access(self, name: str, args: RegionSwitchArgs, role_arn: pulumi.Output[str]) -> list[pulumi.Resource]:
+        """B's cluster lets the execution role scale workloads; A's entry is the primary stack's."""
+        return cluster_access(self, name, args.eks.cluster_names[args.recovery_region], args.eks.namespace, role_arn,
+                              args.provider, list(args.depends_on))
 
     def _custom_action(self, name: str, args: RegionSwitchArgs, step: str, handler: str,
                        environment: dict[str, str], action_policy: pulumi.Output[str]) -> aws.lambda_.Function:
@@ -380,24 +375,40 @@ class RegionSwitch(pulumi.ComponentResource):
                                     for identifier, region in args.record_set_regions.items()]}]}
 
 
+def cluster_access(parent: pulumi.Resource, name: str, cluster_name: pulumi.Input[str], namespace: str,
+                   role_arn: pulumi.Input[str], provider: aws.Provider,
+                   after: list[pulumi.Resource]) -> list[pulumi.Resource]:
+    """An EKS access entry for the plan's execution role with AWS's AmazonARCRegionSwitchScalingPolicy (scale and
+    read Deployments, HPAs), in the workloads' namespace only: ARC reads A's replica counts and scales B's."""
+    entry = aws.eks.AccessEntry(f"{name}-eks-access", cluster_name=cluster_name, principal_arn=role_arn,
+                                type="STANDARD", opts=child(parent, provider, depends_on=after))
+    association = aws.eks.AccessPolicyAssociation(
+        f"{name}-eks-scaling", cluster_name=cluster_name, principal_arn=role_arn, policy_arn=SCALING_ACCESS_POLICY,
+        access_scope={"type": "namespace", "namespaces": [namespace]}, opts=child(parent, provider, depends_on=[entry]))
+    return [entry, association]
+
+
 @dataclass
-class RegionSwitchAccessArgs:
-    cluster_name: pulumi.Input[str]
+class RegionSwitchPrincipalArgs:
+    cluster_name: pulumi.Input[str]  # A's cluster
     namespace: str
-    account_id: pulumi.Input[str]
-    provider: aws.Provider
-    depends_on: list[pulumi.Resource] = field(default_factory=list)
+    provider: aws.Provider  # A's
+    after: list[pulumi.Resource] = field(default_factory=list)  # the cluster
 
 
-def region_switch_cluster_access(name: str, args: RegionSwitchAccessArgs, parent: pulumi.Resource | None = None):
-    """For the primary stack: A's cluster lets the dr stack's plan execution role read and scale its workloads
-    (ARC samples A's replica counts to size B). Apply after the dr stack created the role (EKS checks the
-    principal exists)."""
-    role = pulumi.Output.from_input(args.account_id).apply(arc_execution_role_arn)
-    opts = pulumi.ResourceOptions(parent=parent, provider=args.provider, depends_on=args.depends_on)
-    entry = aws.eks.AccessEntry(f"{name}-eks-access", cluster_name=args.cluster_name, principal_arn=role,
-                                type="STANDARD", opts=opts)
-    return aws.eks.AccessPolicyAssociation(
-        f"{name}-eks-scaling", cluster_name=args.cluster_name, principal_arn=role, policy_arn=SCALING_ACCESS_POLICY,
-        access_scope={"type": "namespace", "namespaces": [args.namespace]},
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[entry])))
+class RegionSwitchPrincipal(pulumi.ComponentResource):
+    """For the primary stack: the plan's execution role (ARC may assume it; its permissions are the dr stack's,
+    beside the plan) and A's access entry for it. Made first because EKS refuses an entry for a principal that does
+    not exist yet, and the primary stack is deployed before the dr stack."""
+
+    role_arn: pulumi.Output[str]
+    role_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: RegionSwitchPrincipalArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("dr-platform:regionswitch:RegionSwitchPrincipal", name, None, opts)
+        role = aws.iam.Role(f"{name}-execution", name=EXECUTION_ROLE_NAME,
+                            description="ARC Region switch plan dr-platform (permissions: the dr stack's)",
+                            assume_role_policy=service_trust(SERVICE_PRINCIPAL), opts=child(self, args.provider))
+        cluster_access(self, name, args.cluster_name, args.namespace, role.arn, args.provider, args.after)
+        self.role_arn, self.role_name = role.arn, role.name
+        self.register_outputs({"roleArn": role.arn})

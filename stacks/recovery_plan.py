@@ -43,6 +43,8 @@ def region_switch(settings: Settings, cap: Capacity, provider_b: aws.Provider, a
                                        opts=pulumi.InvokeOutputOptions(provider=provider_b))
     return RegionSwitch("region-switch", RegionSwitchArgs(
         plan_name=PLAN_NAME, primary_region=a, recovery_region=b, account_id=account, provider=provider_b,
+        execution_role_name=primary.require_output("regionSwitchExecutionRoleName"),
+        execution_role_arn=primary.require_output("regionSwitchExecutionRoleArn"),
         aurora=AuroraTarget(
             global_cluster_id=global_id,
             global_cluster_arn=pulumi.Output.all(account, global_id).apply(

@@ -191,18 +191,21 @@ def test_the_roles_may_do_only_what_the_steps_do(dr_plans: dict) -> None:
 
 def test_a_first_pulumi_up_creates_what_the_plan_refers_to_before_the_plan(dr_plan: Plan) -> None:
     """ARC evaluates a plan when it is created: its clusters, node group, Deployments, records, alarm, Lambdas and
-    B's access entry must exist by then; the roles' policies name the plan, so they come after it."""
+    B's access entry must exist by then, and so must the execution role's permissions; the approval role's names
+    the plan's ARN, so it comes after."""
     order = step_order(Plan(stack="dr", config={}), dr_plan)
     (plan,) = [s for s in order.steps if s.resource.type == PLAN_TYPE]
     before = {"aws:rds/cluster:Cluster", "aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup",
               "kubernetes:apps/v1:Deployment", "aws:route53/record:Record", "aws:cloudwatch/metricAlarm:MetricAlarm",
-              LAMBDA, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"}
-    for step in order.steps:
-        if step.resource.type in before and step.resource.region == B:
-            assert order.happens_after(plan, step), step.resource.name
-    for name in ("region-switch-execution-policy", "region-switch-approval-policy"):
-        (policy,) = order.of(name)
-        assert order.happens_after(policy, plan)
+              LAMBDA, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "aws:iam/rolePolicy:RolePolicy"}
+    (approval,) = order.of("region-switch-approval-policy")
+    assert order.happens_after(approval, plan)
+    waited = [s for s in order.steps if s.resource.type in before and s is not approval
+              and (s.resource.region == B or s.resource.name.startswith(("region-switch", "api-dns")))]
+    assert {s.resource.name for s in waited} >= {"region-switch-execution-policy", "region-switch-eks-scaling",
+                                                 "region-switch-writer-capacity", "api-dns-primary"}
+    for step in waited:
+        assert order.happens_after(plan, step), step.resource.name
     for function in (s for s in order.steps if s.resource.type == LAMBDA):
         for grant in (s for s in order.steps if s.resource.name.startswith(function.resource.name + "-")):
             assert order.happens_after(function, grant), grant.resource.name
@@ -221,6 +224,8 @@ def test_an_extra_store_step_joins_both_workflows_and_the_execution_role(mocks) 
                  "Resource": "arn:aws:elasticache::123456789012:globalreplicationgroup:ldgnf-dr-cache"}
     args = RegionSwitchArgs(
         plan_name="dr-platform", primary_region=A, recovery_region=B, account_id="123456789012", provider=provider,
+        execution_role_name="dr-platform-region-switch",
+        execution_role_arn="arn:aws:iam::123456789012:role/dr-platform-region-switch",
         aurora=AuroraTarget(global_cluster_id="dr-core", global_cluster_arn="arn:aws:rds::1:global-cluster:dr-core",
                             cluster_arns={A: "arn-a", B: "arn-b"}, recovery_cluster_id=f"dr-core-{B}",
                             instance_class="db.r6g.large"),
@@ -232,7 +237,7 @@ def test_an_extra_store_step_joins_both_workflows_and_the_execution_role(mocks) 
         stores_with_a_role=["aurora-global:dr-core", "elasticache-global:dr-cache"],
         extra_steps=[ExtraRecoveryStep("elasticache-global:dr-cache", promote, demote, [statement])])
     switch = RegionSwitch("rs", args)
-    policy = json.loads(RegionSwitch.execution_policy(args, "123456789012", "plan-arn", "role-arn", "global-arn",
+    policy = json.loads(RegionSwitch.execution_policy(args, "123456789012", "role-arn", "global-arn",
                                                       ["arn-a", "arn-b"], [], "Z1", []))
     assert statement in policy["Statement"]
 
@@ -248,3 +253,27 @@ def test_an_extra_store_step_joins_both_workflows_and_the_execution_role(mocks) 
         assert violations(PLAN_TYPE, plan.inputs, B) == []
 
     return pulumi.Output.all(switch.plan_arn, switch.execution_role_arn).apply(check)
+
+
+def test_the_primary_stack_makes_the_execution_role_and_as_access_entry_first(primary_plan: Plan,
+                                                                             dr_plan: Plan) -> None:
+    """EKS refuses an access entry for a principal that does not exist, and the primary stack is deployed first:
+    the role and A's entry are made there; the dr stack's plan runs as that role."""
+    (role,) = [r for r in primary_plan.by_type("aws:iam/role:Role") if r.inputs.get("name") == "dr-platform-region-switch"]
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert trust == [{"Effect": "Allow", "Principal": {"Service": "arc-region-switch.amazonaws.com"},
+                      "Action": "sts:AssumeRole"}]
+    assert not [p for p in primary_plan.by_type("aws:iam/rolePolicy:RolePolicy") if "region-switch" in p.name]
+    order = step_order(Plan(stack="primary", config={}), primary_plan)
+    (entry,) = [s for s in order.steps if s.resource.type == "aws:eks/accessEntry:AccessEntry"]
+    (association,) = [s for s in order.steps if s.resource.name == "region-switch-eks-scaling"]
+    (created,) = order.of(role.name)
+    (cluster,) = [s for s in order.steps if s.resource.type == "aws:eks/cluster:Cluster"]
+    assert entry.resource.region == A and entry.resource.inputs["clusterName"] == f"platform-{A}"
+    assert order.happens_after(entry, created) and order.happens_after(entry, cluster)
+    assert order.happens_after(association, entry)
+    assert association.resource.inputs["accessScope"] == {"type": "namespace", "namespaces": ["platform"]}
+    arn = "arn:aws:iam::123456789012:role/dr-platform-region-switch"
+    assert the_plan(dr_plan).inputs["executionRole"] == arn
+    (policy,) = [p for p in dr_plan.by_type("aws:iam/rolePolicy:RolePolicy") if p.name == "region-switch-execution-policy"]
+    assert policy.inputs["role"] == "dr-platform-region-switch"
