@@ -105,3 +105,29 @@ def test_cli_reports_rto_per_tier_and_a_fed_search_costs_no_rebuild() -> None:
     assert warm["rto_minutes_by_tier"] == {"critical": warm["rto_minutes"], "standard": warm["rto_minutes"]}
     (search,) = warm["standard_rto_steps"]  # B's search feed keeps an index: answers at once
     assert search["name"] == "search index in B" and search["minutes"] == 0 and "search feed" in search["why"]
+
+
+def test_the_declared_failover_comes_from_the_arc_plan_each_step_with_its_source() -> None:
+    """The 10-minute declare step is gone where the plan's trigger leads into the recovery region: the alarm's
+    period × evaluation periods (read from the plan), the plan starting, and the approval running alongside B's
+    preparation. Goal: pilot light ≤ 20 min. Warm standby's 13 min does not reach 5 (docs/offline-plan.md says why)."""
+    _, rows = assess("dr")
+    by = {r.posture: r for r in rows}
+    pilot = by["pilot-light"]
+    assert [s.name for s in pilot.rto_steps] == ["detect (alarm)", "plan starts", "writer capacity in B",
+                                                 "nodes and pods in B", "approval", "promote Aurora", "DNS",
+                                                 "smoke checks"]
+    assert pilot.rto_minutes <= 20 and all(s.why for s in pilot.rto_steps)
+    steps = {s.name: s for s in pilot.rto_steps}
+    assert "trigger on alarm dr-platform-canary-dr-probe-region-a-probe-failed, period 60 s × 3" in steps[
+        "detect (alarm)"].why
+    assert steps["approval"].minutes == 0 and "plan step approve-failover" in steps["approval"].why
+    warm = {s.name: s.minutes for s in by["warm-standby"].rto_steps}
+    assert warm["writer capacity in B"] == 0 and warm["approval"] == Assumptions().approval_minutes
+    assert by["warm-standby"].rto_minutes == 13
+    # the detection is read from the plan: a slower canary is a slower declaration
+    _, slow = assess("dr", ["detection.canaryRateMinutes=2"])
+    assert {s.name: s.minutes for s in slow[0].rto_steps}["detect (alarm)"] == 6
+    # failed over there is no trigger into A: a person declares the failback, as before the plan
+    _, back = assess("dr", failover=True)
+    assert all([s.name for s in r.rto_steps][:2] == ["detect", "declare"] for r in back)
