@@ -113,6 +113,7 @@ class RegionSwitchArgs:
     # next to the steps they serve.
     execution_role_name: pulumi.Input[str]
     execution_role_arn: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]  # B's key: the Lambdas' environment is encrypted with it
     aurora: AuroraTarget
     eks: EksTarget
     hosted_zone_id: pulumi.Input[str]
@@ -165,9 +166,13 @@ def node_capacity_policy(region: str, account: str, cluster: str, nodegroup: str
                     "Resource": f"arn:aws:eks:{region}:{account}:nodegroup/{cluster}/{nodegroup}/*"})
 
 
-def logs_policy(log_group_arn: str) -> str:
+def runtime_policy(log_group_arn: str, key_arn: str, function_name: str) -> str:
+    """Its logs, and its environment decrypted with B's key (Lambda decrypts with the function's role, in the
+    context of the function's name)."""
     return _policy({"Sid": "WriteItsLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                    "Resource": f"{log_group_arn}:*"})
+                    "Resource": f"{log_group_arn}:*"},
+                   {"Sid": "ReadItsEnvironment", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn,
+                    "Condition": {"StringEquals": {"kms:EncryptionContext:LambdaFunctionName": function_name}}})
 
 
 def custom_action_step(name: str, description: str, function_arn: pulumi.Input[str]) -> dict[str, Any]:
@@ -325,12 +330,13 @@ class RegionSwitch(pulumi.ComponentResource):
         logs = aws.cloudwatch.LogGroup(f"{name}-{step}-logs", name=f"/aws/lambda/{function_name}",
                                        retention_in_days=LOG_RETENTION_DAYS, opts=child(self, p))
         grants = [aws.iam.RolePolicy(f"{name}-{step}-action", role=role.id, policy=action_policy, opts=child(self, p)),
-                  aws.iam.RolePolicy(f"{name}-{step}-logs", role=role.id, policy=logs.arn.apply(logs_policy),
+                  aws.iam.RolePolicy(f"{name}-{step}-runtime", role=role.id, policy=pulumi.Output.all(
+                      logs.arn, args.kms_key_arn).apply(lambda v: runtime_policy(v[0], v[1], function_name)),
                                      opts=child(self, p))]
         return aws.lambda_.Function(
             f"{name}-{step}", name=function_name, role=role.arn, runtime=LAMBDA_RUNTIME,
             handler=f"ops.actions.arc_custom_actions.{handler}", code=lambda_package(), timeout=LAMBDA_TIMEOUT_S,
-            memory_size=256, environment={"variables": environment},
+            memory_size=256, environment={"variables": environment}, kms_key_arn=args.kms_key_arn,
             logging_config={"log_format": "Text", "log_group": logs.name},
             opts=child(self, p, depends_on=[*grants, logs]))
 

@@ -114,7 +114,7 @@ def build(settings: Settings) -> None:
         subscribers=[AlertSubscriber(s.protocol, s.endpoint) for s in settings.alerts.subscriptions]))
 
     # AWS's failover engine, sized by the posture table: a declared failover is one approval away.
-    plan = region_switch(settings, cap, provider_b, account, primary, secondary.cluster_arn,
+    plan = region_switch(settings, cap, provider_b, account, primary, secondary.cluster_arn, replica_key_arn,
                          [DetectionAlarm(canary.alarm.name, alarms.alarm_arns[canary.alarm.name])],
                          depends_on=[secondary, cluster, dns, alarms],
                          deployments=[s.name for s in settings.compute.services] if cluster.deploys_workloads else [])

@@ -27,7 +27,7 @@ def stores_with_a_role(settings: Settings) -> list[str]:
 
 
 def region_switch(settings: Settings, cap: Capacity, provider_b: aws.Provider, account: pulumi.Input[str],
-                  primary: pulumi.StackReference, secondary_cluster_arn: pulumi.Input[str],
+                  primary: pulumi.StackReference, secondary_cluster_arn: pulumi.Input[str], kms_key_arn: pulumi.Input[str],
                   trigger_alarms: Sequence[DetectionAlarm], depends_on: Sequence[pulumi.Resource],
                   deployments: Sequence[str], extra_steps: Sequence[ExtraRecoveryStep] = ()) -> RegionSwitch:
     a, b = settings.primary_region, settings.dr_region
@@ -44,7 +44,7 @@ def region_switch(settings: Settings, cap: Capacity, provider_b: aws.Provider, a
     return RegionSwitch("region-switch", RegionSwitchArgs(
         plan_name=PLAN_NAME, primary_region=a, recovery_region=b, account_id=account, provider=provider_b,
         execution_role_name=primary.require_output("regionSwitchExecutionRoleName"),
-        execution_role_arn=primary.require_output("regionSwitchExecutionRoleArn"),
+        execution_role_arn=primary.require_output("regionSwitchExecutionRoleArn"), kms_key_arn=kms_key_arn,
         aurora=AuroraTarget(
             global_cluster_id=global_id,
             global_cluster_arn=pulumi.Output.all(account, global_id).apply(

@@ -43,7 +43,7 @@ def test_pilot_light_to_warm_standby_adds_one_instance_and_the_minimal_compute_i
     # the ARC plan loses its writer-capacity step: warm standby has an instance to promote
     assert sorted(r.name for r in diff.removed) == [
         "region-switch-writer-capacity", "region-switch-writer-capacity-action", "region-switch-writer-capacity-logs",
-        "region-switch-writer-capacity-logs", "region-switch-writer-capacity-role"]
+        "region-switch-writer-capacity-role", "region-switch-writer-capacity-runtime"]
     changed = changes(diff)
     prepared = changed.pop(("aws:arcregionswitch/plan:Plan", "region-switch-plan"))
     old, new = prepared["workflows[0].steps[0].parallelConfigs[0].steps"]

@@ -226,6 +226,7 @@ def test_an_extra_store_step_joins_both_workflows_and_the_execution_role(mocks) 
         plan_name="dr-platform", primary_region=A, recovery_region=B, account_id="123456789012", provider=provider,
         execution_role_name="dr-platform-region-switch",
         execution_role_arn="arn:aws:iam::123456789012:role/dr-platform-region-switch",
+        kms_key_arn=f"arn:aws:kms:{B}:123456789012:key/mrk-1",
         aurora=AuroraTarget(global_cluster_id="dr-core", global_cluster_arn="arn:aws:rds::1:global-cluster:dr-core",
                             cluster_arns={A: "arn-a", B: "arn-b"}, recovery_cluster_id=f"dr-core-{B}",
                             instance_class="db.r6g.large"),
@@ -277,3 +278,17 @@ def test_the_primary_stack_makes_the_execution_role_and_as_access_entry_first(pr
     assert the_plan(dr_plan).inputs["executionRole"] == arn
     (policy,) = [p for p in dr_plan.by_type("aws:iam/rolePolicy:RolePolicy") if p.name == "region-switch-execution-policy"]
     assert policy.inputs["role"] == "dr-platform-region-switch"
+
+
+def test_each_lambda_keeps_its_environment_under_bs_key_and_may_only_log_and_decrypt_it(dr_plan: Plan) -> None:
+    (canary,) = dr_plan.by_type("aws:synthetics/canary:Canary")
+    key_b = canary.inputs["artifactConfig"]["s3Encryption"]["kmsKeyArn"]  # B's replica of the data key
+    assert f":{B}:" in key_b
+    for function in dr_plan.by_type(LAMBDA):
+        assert function.inputs["kmsKeyArn"] == key_b
+        runtime = policy_of(dr_plan, f"{function.name}-runtime")["Statement"]
+        assert [s["Action"] for s in runtime] == [["logs:CreateLogStream", "logs:PutLogEvents"], "kms:Decrypt"]
+        assert runtime[0]["Resource"] == f"arn:aws:logs:{B}:123456789012:log-group:/aws/lambda/{function.inputs['name']}:*"
+        assert runtime[1]["Resource"] == function.inputs["kmsKeyArn"]
+        assert runtime[1]["Condition"] == {"StringEquals": {
+            "kms:EncryptionContext:LambdaFunctionName": function.inputs["name"]}}
