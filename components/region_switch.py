@@ -194,7 +194,7 @@ class RegionSwitch(pulumi.ComponentResource):
         p, a, b = args.provider, args.primary_region, args.recovery_region
         account = pulumi.Output.from_input(args.account_id)
         execution_role_arn = pulumi.Output.from_input(args.execution_role_arn)
-        # Approvers assume it (the operator policy grants who may); it may approve this plan's steps only.
+        # Approvers assume it (their own IAM policies say who may); it may approve this plan's steps only.
         approval_role = aws.iam.Role(f"{name}-approval", name=APPROVAL_ROLE_NAME,
                                      assume_role_policy=account.apply(lambda acct: json.dumps({
                                          "Version": "2012-10-17", "Statement": [{
