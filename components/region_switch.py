@@ -3,14 +3,15 @@ declared failover is one approval away.
 
 The plan (activePassive, primary A) has two workflows:
 - activate B (failover). Triggered when the detection alarm in B goes red (the canary probing A), or started by
-  an operator. First, in parallel, what is safe to do before anyone decides (reversible, billed, loses nothing):
-  B's writer capacity where the posture leaves the secondary headless (pilot light: a custom-action Lambda
-  running the failover runbook's own `scale_instances`; ARC has no block that adds instances to a cluster), B's
-  node group where it is smaller than the failover row (a Lambda running `scale_nodegroup`: the managed node
-  group's own API), and B's Deployments at 100 % of A's (ARC's EKSResourceScaling block). Then the approval: the
-  one human step. Then the data stores in parallel: the Aurora global database (switchover when the execution is
-  graceful, failover with data loss when ungraceful) and every extra store's step (the cache's promotion, passed
-  in). Then the Route53 health-check block.
+  an operator. First, in parallel with the approval (the one human step), what the writer role needs and is safe
+  to do before anyone decides (reversible, billed, loses nothing): B's writer capacity where the posture leaves
+  the secondary headless (pilot light: a custom-action Lambda running the failover runbook's own
+  `scale_instances`; ARC has no block that adds instances to a cluster) and, where B has no nodes, its compute:
+  the node group up to the failover row (a Lambda running `scale_nodegroup`: the managed node group's own API)
+  and B's Deployments at 100 % of A's (ARC's EKSResourceScaling block). Then, in parallel: the Aurora global
+  database (switchover when the execution is graceful, failover with data loss when ungraceful), every extra
+  store's step (the cache's promotion, passed in), and B's compute growth where B already serves (warm standby).
+  Then the Route53 health-check block.
 - activate A (failback): a planned switchover back to A and the Route53 block; A always runs production, so no
   capacity step, and no approval (an operator starts it).
 
@@ -42,12 +43,12 @@ SCALING_ACCESS_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonARCRegionS
 EXECUTION_ROLE_NAME = "dr-platform-region-switch"
 APPROVAL_ROLE_NAME = "dr-platform-region-switch-approver"
 # Step names: the assessment (ops/drctl/planning/assess.py) and the policy rule read the plan by them.
-PREPARE_STEP = "prepare-recovery-region"
+PREPARE_STEP = "prepare-and-approve"
 WRITER_CAPACITY_STEP = "writer-capacity"
 NODE_CAPACITY_STEP = "node-capacity"
 DEPLOYMENTS_STEP = "deployments"
 APPROVAL_STEP = "approve-failover"
-DATA_STORES_STEP = "promote-data-stores"
+DATA_STORES_STEP = "promote"
 AURORA_STEP = "aurora-global-database"
 DNS_STEP = "route53-health-checks"
 APPROVAL_TIMEOUT_MINUTES = 60
@@ -122,6 +123,9 @@ class RegionSwitchArgs:
     # From the posture table: what B needs before it can take the writer role.
     writer_instances_to_create: int  # 0: B already has an instance to promote (no step)
     nodes_to_reach: int  # 0: B's node group is already at the failover row (no step)
+    # True: B serves nothing until its nodes and pods are up (no nodes in the posture's row), so the promotion waits
+    # for them; False: B already serves its critical paths, and grows to production beside the promotion.
+    compute_gates_promotion: bool = True
     trigger_alarms: Sequence[DetectionAlarm] = ()  # empty once B writes: no automatic execution
     # Every store whose writer role moves, `kind:id` (the Aurora global cluster's is `aurora-global:<id>`): the plan
     # carries the list in a tag, and the policy rule region-switch-covers-every-store checks each has its steps.
@@ -230,18 +234,23 @@ class RegionSwitch(pulumi.ComponentResource):
         if args.eks.deployments:
             capacity.append(self._deployments_step(args, cluster_arns))
 
-        failover_steps: list[dict[str, Any]] = []
-        if capacity:
-            failover_steps.append({"name": PREPARE_STEP, "execution_block_type": "Parallel",
-                                   "description": "B takes the load before anything moves: reversible, loses nothing",
-                                   "parallel_configs": [{"steps": capacity}]})
-        failover_steps.append({"name": APPROVAL_STEP, "execution_block_type": "ManualApproval",
-                               "description": "the one human decision: B takes the writer role",
-                               "execution_approval_configs": [{"approval_role": approval_role.arn,
-                                                               "timeout_minutes": APPROVAL_TIMEOUT_MINUTES}]})
-        failover_steps.append(self._data_stores([self._aurora_step(args, unplanned_allowed=True),
-                                                 *(dict(s.failover_step) for s in args.extra_steps)]))
-        failover_steps.append(self._dns_step(args))
+        # What the writer role waits for runs in parallel with the approval (which can then be given while B
+        # prepares: the promotion waits for the longer); B's compute growth beside the promotion where B already
+        # serves. Both lose nothing if the approval never comes.
+        writer = [c for c in capacity if c["name"] == WRITER_CAPACITY_STEP]
+        compute = [c for c in capacity if c["name"] != WRITER_CAPACITY_STEP]
+        gating, beside = (writer + compute, []) if args.compute_gates_promotion else (writer, compute)
+        approval = {"name": APPROVAL_STEP, "execution_block_type": "ManualApproval",
+                    "description": "the one human decision: B takes the writer role",
+                    "execution_approval_configs": [{"approval_role": approval_role.arn,
+                                                    "timeout_minutes": APPROVAL_TIMEOUT_MINUTES}]}
+        failover_steps: list[dict[str, Any]] = [
+            {"name": PREPARE_STEP, "execution_block_type": "Parallel",
+             "description": "B gets what the writer role needs while a person decides: reversible, loses nothing",
+             "parallel_configs": [{"steps": [*gating, approval]}]} if gating else approval,
+            self._data_stores([self._aurora_step(args, unplanned_allowed=True),
+                               *(dict(s.failover_step) for s in args.extra_steps), *beside]),
+            self._dns_step(args)]
         failback_steps = [self._data_stores([self._aurora_step(args, unplanned_allowed=False),
                                              *(dict(s.failback_step) for s in args.extra_steps if s.failback_step)]),
                           self._dns_step(args)]
@@ -369,7 +378,8 @@ class RegionSwitch(pulumi.ComponentResource):
     @staticmethod
     def _data_stores(steps: list[dict[str, Any]]) -> dict[str, Any]:
         return {"name": DATA_STORES_STEP, "execution_block_type": "Parallel",
-                "description": "every replicated store that has a role to move", "parallel_configs": [{"steps": steps}]}
+                "description": "every store with a writer role moves (and B's compute grows, where B already serves)",
+                "parallel_configs": [{"steps": steps}]}
 
     @staticmethod
     def _dns_step(args: RegionSwitchArgs) -> dict[str, Any]:

@@ -58,6 +58,7 @@ def region_switch(settings: Settings, cap: Capacity, provider_b: aws.Provider, a
         hosted_zone_id=zone.zone_id, record_name=dns.fqdn, record_set_regions=records,
         writer_instances_to_create=failed_over.aurora_instances_b if headless and not b_writes else 0,
         nodes_to_reach=failed_over.eks_nodes_b if cap.eks_nodes_b < failed_over.eks_nodes_b else 0,
+        compute_gates_promotion=cap.eks_nodes_b == 0,  # no node: B serves nothing until its compute is up
         trigger_alarms=[] if b_writes else list(trigger_alarms),  # a failback is always started by a person
         stores_with_a_role=stores_with_a_role(settings),
         recovery_time_objective_minutes=settings.objectives.for_tier(Tier.CRITICAL).rto_minutes,

@@ -45,9 +45,11 @@ def test_pilot_light_to_warm_standby_adds_one_instance_and_the_minimal_compute_i
         "region-switch-writer-capacity", "region-switch-writer-capacity-action", "region-switch-writer-capacity-logs",
         "region-switch-writer-capacity-role", "region-switch-writer-capacity-runtime"]
     changed = changes(diff)
+    # and its approval no longer waits beside B's capacity: B's 2 nodes grow beside the promotion instead
     prepared = changed.pop(("aws:arcregionswitch/plan:Plan", "region-switch-plan"))
-    old, new = prepared["workflows[0].steps[0].parallelConfigs[0].steps"]
-    assert [s["name"] for s in old] == ["writer-capacity", *(s["name"] for s in new)]
+    assert prepared["workflows[0].steps[0].name"] == ("prepare-and-approve", "approve-failover")
+    old, new = prepared["workflows[0].steps[1].parallelConfigs[0].steps"]
+    assert [s["name"] for s in new] == [*(s["name"] for s in old), "node-capacity", "deployments"]
     assert "policy" in changed.pop(("aws:iam/rolePolicy:RolePolicy", "region-switch-execution-policy"))
     assert changed.pop((NODE_GROUP, "compute-us-west-2-nodes")) == {
         "scalingConfig.desiredSize": (0, 2), "scalingConfig.minSize": (0, 2)}

@@ -54,12 +54,18 @@ def test_the_failover_workflow_follows_the_posture_table(dr_plans: dict, posture
     target = capacity(Posture(posture), True, settings.aurora.instances, settings.compute.production())
     plan = dr_plans[(posture, failover)]
     steps = workflow(the_plan(plan), B)
-    assert names(steps) == [PREPARE_STEP, APPROVAL_STEP, DATA_STORES_STEP, DNS_STEP]  # preparation before approval
-    prepared = names(inner(steps, PREPARE_STEP))
     headless = now.aurora_instances_b == 0 and not failover
-    assert (WRITER_CAPACITY_STEP in prepared) is headless  # pilot light only: warm standby has one to promote
-    assert (NODE_CAPACITY_STEP in prepared) is (now.eks_nodes_b < target.eks_nodes_b)
-    assert DEPLOYMENTS_STEP in prepared
+    gates = now.eks_nodes_b == 0  # B serves nothing before its compute is up: the promotion waits for it
+    growing = [*([NODE_CAPACITY_STEP] if now.eks_nodes_b < target.eks_nodes_b else []), DEPLOYMENTS_STEP]
+    alongside = [*([WRITER_CAPACITY_STEP] if headless else []), *(growing if gates else [])]
+    if alongside:  # the approval in parallel with what the writer role waits for
+        assert names(steps) == [PREPARE_STEP, DATA_STORES_STEP, DNS_STEP]
+        assert names(inner(steps, PREPARE_STEP)) == [*alongside, APPROVAL_STEP]
+    else:
+        assert names(steps) == [APPROVAL_STEP, DATA_STORES_STEP, DNS_STEP]
+    beside = names(inner(steps, DATA_STORES_STEP))
+    assert beside == [AURORA_STEP, *([] if gates else growing)]  # warm standby grows beside the promotion
+    prepared = alongside + beside
     functions = {f.inputs["name"]: f.inputs for f in plan.by_type(LAMBDA)}
     if headless:
         writer = functions[f"dr-platform-{WRITER_CAPACITY_STEP}-{B}"]
@@ -71,7 +77,7 @@ def test_the_failover_workflow_follows_the_posture_table(dr_plans: dict, posture
         variables = functions[f"dr-platform-{NODE_CAPACITY_STEP}-{B}"]["environment"]["variables"]
         assert variables["DESIRED_NODES"] == str(target.eks_nodes_b)
     assert len(functions) == len({WRITER_CAPACITY_STEP, NODE_CAPACITY_STEP} & set(prepared))
-    (aurora,) = inner(steps, DATA_STORES_STEP)
+    aurora = inner(steps, DATA_STORES_STEP)[0]
     config = aurora["globalAuroraConfigs"][0]
     assert aurora["name"] == AURORA_STEP and config["behavior"] == "switchoverOnly"  # graceful: RPO 0
     assert config["ungracefuls"] == [{"ungraceful": "failover"}]  # A gone: FailoverGlobalCluster, data loss
@@ -80,10 +86,13 @@ def test_the_failover_workflow_follows_the_posture_table(dr_plans: dict, posture
 
 
 def test_pilot_light_creates_bs_writer_and_warm_standby_does_not(dr_plans: dict) -> None:
-    pilot = names(inner(workflow(the_plan(dr_plans[("pilot-light", False)]), B), PREPARE_STEP))
-    warm = names(inner(workflow(the_plan(dr_plans[("warm-standby", False)]), B), PREPARE_STEP))
-    assert pilot == [WRITER_CAPACITY_STEP, NODE_CAPACITY_STEP, DEPLOYMENTS_STEP]
-    assert warm == [NODE_CAPACITY_STEP, DEPLOYMENTS_STEP]  # 2 nodes → production; its instance is promoted
+    pilot = workflow(the_plan(dr_plans[("pilot-light", False)]), B)
+    warm = workflow(the_plan(dr_plans[("warm-standby", False)]), B)
+    assert names(inner(pilot, PREPARE_STEP)) == [WRITER_CAPACITY_STEP, NODE_CAPACITY_STEP, DEPLOYMENTS_STEP,
+                                                 APPROVAL_STEP]
+    assert names(warm)[0] == APPROVAL_STEP  # nothing to wait for: its instance is promoted, its 2 nodes serve
+    assert names(inner(warm, DATA_STORES_STEP)) == [AURORA_STEP, NODE_CAPACITY_STEP, DEPLOYMENTS_STEP]
+    assert WRITER_CAPACITY_STEP not in str(warm)
 
 
 def test_the_failback_is_a_planned_switchover_without_capacity_or_approval(dr_plans: dict) -> None:
@@ -247,7 +256,7 @@ def test_an_extra_store_step_joins_both_workflows_and_the_execution_role(mocks) 
         for region, description in ((B, "promote the cache in B"), (A, "promote the cache in A")):
             (flow,) = [w for w in plan.inputs["workflows"] if w["workflowTargetRegion"] == region]
             stores = inner(flow["steps"], DATA_STORES_STEP)
-            assert [s["name"] for s in stores] == [AURORA_STEP, "elasticache-global-dr-cache"]
+            assert [s["name"] for s in stores][:2] == [AURORA_STEP, "elasticache-global-dr-cache"]
             assert stores[1]["description"] == description
         assert plan.inputs["tags"] == {"dr-platform:stores-with-a-role": "aurora-global:dr-core elasticache-global:dr-cache"}
         from policy.rules import violations

@@ -311,7 +311,7 @@ def test_a_region_switch_plan_that_loses_its_failback_aurora_step_is_caught_by_t
     (arc,) = plan.by_type(PLAN)
     assert check_plan(plan) == []
     failback = next(w for w in arc.inputs["workflows"] if w["workflowTargetRegion"] == "us-east-1")
-    failback["steps"] = [s for s in failback["steps"] if s["name"] != "promote-data-stores"]
+    failback["steps"] = [s for s in failback["steps"] if s["name"] != "promote"]
     found = check_plan(plan)
     assert {(v.rule, v.urn) for v in found} == {("region-switch-covers-every-store", arc.urn)}
     assert found[0].message == "workflow activating us-east-1: no AuroraGlobalDatabase step for global cluster dr-core"

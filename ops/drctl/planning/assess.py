@@ -155,7 +155,7 @@ class DeclaredRecovery:
     alarm: str
     detect_minutes: float
     detect_why: str
-    before_approval: list[str]  # step names that run before the approval (in parallel with it: they do not wait)
+    alongside_approval: list[str]  # steps run in parallel with the approval: the promotion waits for the longest
     has_approval: bool
 
 
@@ -183,31 +183,32 @@ def _declared_recovery(dr_plan: Plan, recovery_region: str) -> DeclaredRecovery 
                     if r.inputs.get("name") == alarm_name]
         period, evaluations = int(alarm.inputs["period"]), int(alarm.inputs["evaluationPeriods"])
         steps = workflows[0]["steps"]
-        names = [s["name"] for s in steps]
-        approval = next((i for i, s in enumerate(steps) if s["executionBlockType"] == "ManualApproval"), None)
-        before = _flat_steps(steps[:approval]) if approval is not None else []
+        # the approval alone, or in a Parallel step with what the writer role waits for
+        group = next(([s] for s in steps if s["executionBlockType"] == "ManualApproval"), None) or next(
+            (inner for s in steps for inner in [(s.get("parallelConfigs") or [{}])[0].get("steps") or []]
+             if any(i["executionBlockType"] == "ManualApproval" for i in inner)), [])
         return DeclaredRecovery(alarm_name, period * evaluations / 60,
                                 f"plan {plan.inputs['name']}: trigger on alarm {alarm_name}, period {period} s × "
                                 f"{evaluations} evaluation periods ({alarm.inputs.get('datapointsToAlarm')} "
-                                "datapoints to alarm)", before, approval is not None and "approve-failover" in names)
+                                "datapoints to alarm)", _flat_steps(group), bool(group))
     return None
 
 
 def _declared_steps(declared: DeclaredRecovery, side: str, production: int, standby_instances: int,
                     standby_nodes: int, assumptions: Assumptions) -> list[Step]:
-    """Detection by the alarm, the plan starting, B's preparation (in parallel: the longest counts) and the approval
-    alongside it (only what it takes beyond the preparation counts)."""
-    creates_writer = "writer-capacity" in declared.before_approval
+    """Detection by the alarm, the plan starting, then what runs in parallel with the approval (B's writer, and its
+    compute where B has none): the promotion waits for the longest, so the approval counts only beyond it."""
+    creates_writer = "writer-capacity" in declared.alongside_approval
     capacity = assumptions.instance_create_minutes if creates_writer else 0.0
     steps = [Step("detect (alarm)", round(declared.detect_minutes, 2), declared.detect_why),
              Step("plan starts", assumptions.trigger_minutes,
                   "named assumption: ARC documents no latency from the alarm going red to the execution starting"),
              Step(f"writer capacity in {side}", capacity,
                   f"plan step writer-capacity: create {production} instances in parallel (Aurora: a new instance "
-                  f"~{assumptions.instance_create_minutes:g} min, typical), before the approval" if creates_writer else
+                  f"~{assumptions.instance_create_minutes:g} min, typical), alongside the approval" if creates_writer else
                   f"{side} already has an instance to promote ({standby_instances})")]
     prepared = capacity
-    if standby_nodes == 0:
+    if {"node-capacity", "deployments"} & set(declared.alongside_approval):  # B has no compute: the writer waits
         nodes = _nodes_step(standby_nodes, capacity, assumptions, side)
         steps += nodes
         prepared = max(prepared, assumptions.nodes_and_pods_minutes)
