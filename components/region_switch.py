@@ -179,13 +179,45 @@ def runtime_policy(log_group_arn: str, key_arn: str, function_name: str) -> str:
                     "Condition": {"StringEquals": {"kms:EncryptionContext:LambdaFunctionName": function_name}}})
 
 
-def custom_action_step(name: str, description: str, function_arn: pulumi.Input[str]) -> dict[str, Any]:
-    """A CustomActionLambda step running one function in the activating region, rerun every minute until it
-    succeeds (its handler fails while the capacity is still coming)."""
+def custom_action_step(name: str, description: str, function_arn: pulumi.Input[str],
+                       region_to_run: str = "activatingRegion") -> dict[str, Any]:
+    """A CustomActionLambda step running one function (in the activating region: B on the failover; a failback
+    step running B's function says "deactivatingRegion"), rerun every minute until it succeeds (its handler fails
+    while the capacity is still coming)."""
     return {"name": name, "execution_block_type": "CustomActionLambda", "description": description,
             "custom_action_lambda_configs": [{
-                "lambdas": [{"arn": function_arn}], "region_to_run": "activatingRegion",
+                "lambdas": [{"arn": function_arn}], "region_to_run": region_to_run,
                 "retry_interval_minutes": RETRY_INTERVAL_MINUTES, "timeout_minutes": CAPACITY_TIMEOUT_MINUTES}]}
+
+
+@dataclass
+class CustomActionArgs:
+    function_name: str  # also its role's and log group's
+    handler: str  # a function of ops.actions.arc_custom_actions (add its modules to PACKAGED_MODULES)
+    environment: Mapping[str, str]  # what it acts on: nothing is taken from ARC's event
+    action_policy: pulumi.Input[str]  # its one action, and nothing else
+    kms_key_arn: pulumi.Input[str]  # the region's key, for its environment
+    provider: aws.Provider
+
+
+def custom_action_lambda(parent: pulumi.Resource | None, name: str, args: CustomActionArgs) -> aws.lambda_.Function:
+    """A custom-action Lambda packaged from this repository, with a role that may do its action, write its logs
+    and decrypt its environment; for the plan's own steps and for an extra store's (the cache's promotion)."""
+    p, function_name = args.provider, args.function_name
+    opts = pulumi.ResourceOptions(parent=parent, provider=p)
+    role = aws.iam.Role(f"{name}-role", name=function_name, assume_role_policy=service_trust("lambda.amazonaws.com"),
+                        opts=opts)
+    logs = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"/aws/lambda/{function_name}",
+                                   retention_in_days=LOG_RETENTION_DAYS, opts=opts)
+    grants = [aws.iam.RolePolicy(f"{name}-action", role=role.id, policy=args.action_policy, opts=opts),
+              aws.iam.RolePolicy(f"{name}-runtime", role=role.id, policy=pulumi.Output.all(
+                  logs.arn, args.kms_key_arn).apply(lambda v: runtime_policy(v[0], v[1], function_name)), opts=opts)]
+    return aws.lambda_.Function(
+        name, name=function_name, role=role.arn, runtime=LAMBDA_RUNTIME,
+        handler=f"ops.actions.arc_custom_actions.{args.handler}", code=lambda_package(), timeout=LAMBDA_TIMEOUT_S,
+        memory_size=256, environment={"variables": dict(args.environment)}, kms_key_arn=args.kms_key_arn,
+        logging_config={"log_format": "Text", "log_group": logs.name},
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[*grants, logs])))
 
 
 class RegionSwitch(pulumi.ComponentResource):
@@ -333,21 +365,9 @@ class RegionSwitch(pulumi.ComponentResource):
 
     def _custom_action(self, name: str, args: RegionSwitchArgs, step: str, handler: str,
                        environment: dict[str, str], action_policy: pulumi.Output[str]) -> aws.lambda_.Function:
-        p, function_name = args.provider, f"dr-platform-{step}-{args.recovery_region}"
-        role = aws.iam.Role(f"{name}-{step}-role", name=function_name, assume_role_policy=service_trust(
-            "lambda.amazonaws.com"), opts=child(self, p))
-        logs = aws.cloudwatch.LogGroup(f"{name}-{step}-logs", name=f"/aws/lambda/{function_name}",
-                                       retention_in_days=LOG_RETENTION_DAYS, opts=child(self, p))
-        grants = [aws.iam.RolePolicy(f"{name}-{step}-action", role=role.id, policy=action_policy, opts=child(self, p)),
-                  aws.iam.RolePolicy(f"{name}-{step}-runtime", role=role.id, policy=pulumi.Output.all(
-                      logs.arn, args.kms_key_arn).apply(lambda v: runtime_policy(v[0], v[1], function_name)),
-                                     opts=child(self, p))]
-        return aws.lambda_.Function(
-            f"{name}-{step}", name=function_name, role=role.arn, runtime=LAMBDA_RUNTIME,
-            handler=f"ops.actions.arc_custom_actions.{handler}", code=lambda_package(), timeout=LAMBDA_TIMEOUT_S,
-            memory_size=256, environment={"variables": environment}, kms_key_arn=args.kms_key_arn,
-            logging_config={"log_format": "Text", "log_group": logs.name},
-            opts=child(self, p, depends_on=[*grants, logs]))
+        return custom_action_lambda(self, f"{name}-{step}", CustomActionArgs(
+            function_name=f"dr-platform-{step}-{args.recovery_region}", handler=handler, environment=environment,
+            action_policy=action_policy, kms_key_arn=args.kms_key_arn, provider=args.provider))
 
     @staticmethod
     def _deployments_step(args: RegionSwitchArgs, cluster_arns: Mapping[str, pulumi.Output[str]]) -> dict[str, Any]:
