@@ -121,3 +121,15 @@ def test_a_canary_is_priced_per_run_from_its_schedule(dr_plan) -> None:
                        [])
     planned = {line.item: line for line in standing_costs(B, dr_plan.resources, [])}
     assert planned["Synthetics canary runs"].quantity == runs  # the dr stack's one canary, every minute
+
+
+def test_the_arc_region_switch_plan_is_billed_per_plan_per_month_in_every_posture() -> None:
+    """$70 per plan per month (ARC pricing, Region switch), whatever the posture; its Lambdas bill per run only."""
+    assert lines_by_item(B, [resource("aws:arcregionswitch/plan:Plan"), resource("aws:lambda/function:Function")],
+                         []) == {"ARC Region switch plans": (1, 70.0)}
+    for failover in (False, True):
+        _, rows = assess("dr", failover=failover)
+        for row in rows:
+            assert {(l.item, l.quantity, l.usd_month) for l in row.standing} >= {("ARC Region switch plans", 1, 70.0)}
+    assert lines_by_item(B, [resource("aws:arcregionswitch/plan:Plan")], [],
+                         Prices(region_switch_plan_month=0))["ARC Region switch plans"] == (1, 0.0)
