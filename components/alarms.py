@@ -81,7 +81,6 @@ def alerts_key_policy(account_id: str) -> str:
 
 class ReplicationAlarms(pulumi.ComponentResource):
     topic_arn: pulumi.Output[str]
-    alarm_arns: dict[str, pulumi.Output[str]]  # by LagAlarm.name: what the region switch plan triggers on
 
     def __init__(self, name: str, args: ReplicationAlarmsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dr-platform:alarms:ReplicationAlarms", name, None, opts)
@@ -91,7 +90,7 @@ class ReplicationAlarms(pulumi.ComponentResource):
                           opts=child(self, args.provider))
         topic = aws.sns.Topic(f"{name}-topic", name=f"dr-platform-replication-alerts-{args.region}",
                               kms_master_key_id=key.arn, opts=child(self, args.provider))
-        self.alarm_arns = {}
+        self.alarm_arns: dict[str, pulumi.Output[str]] = {}  # by LagAlarm.name: what drills stop on
         for alarm in args.alarms:
             self.alarm_arns[alarm.name] = aws.cloudwatch.MetricAlarm(
                 f"{name}-{alarm.name}", name=f"dr-platform-{alarm.name}-{alarm.what}",

@@ -27,6 +27,7 @@ from stacks.common import (
     search_feed,
 )
 from stacks.recovery_plan import region_switch
+from stacks.resilience import resilience_hub
 from stacks.settings import Settings, Tier
 
 
@@ -118,6 +119,7 @@ def build(settings: Settings) -> None:
                          [DetectionAlarm(canary.alarm.name, alarms.alarm_arns[canary.alarm.name])],
                          depends_on=[secondary, cluster, dns, alarms],
                          deployments=[s.name for s in settings.compute.services] if cluster.deploys_workloads else [])
+    hub = resilience_hub(settings, provider_b, account, primary, secondary.cluster_arn, cluster)
 
     pulumi.export("posture", settings.posture.value)
     pulumi.export("failover", settings.failover)
@@ -135,6 +137,7 @@ def build(settings: Settings) -> None:
     pulumi.export("replicasB", dict(cap.replicas_b))
     pulumi.export("typesenseReplicasB", cap.typesense_replicas_b)
     pulumi.export("searchFeedB", cap.search_feed_b)
+    pulumi.export("resilienceHubApps", hub.app_arns)
     export_api_access(settings, b, cluster, access)
     export_next_steps(settings, "dr", replication_checks(settings, account))
 
