@@ -296,6 +296,44 @@ def _ses_identity_dkim(props: Props, _region: str | None, _config: Mapping[str, 
                         "BYODKIM key and selector")
     if not props.get("configurationSetName"):
         problems.append("configurationSetName must name the configuration set that publishes delivery events")
+STORES_TAG = "dr-platform:stores-with-a-role"  # components/region_switch.py tags the plan with the stack's list
+AURORA_STORE = "aurora-global:"
+
+
+def _plan_steps(steps: Any) -> list[Props]:
+    found: list[Props] = []
+    for step in steps or []:
+        found.append(step)
+        for parallel in step.get("parallelConfigs") or []:
+            found.extend(_plan_steps(parallel.get("steps")))
+    return found
+
+
+@rule("region-switch-covers-every-store", "The ARC Region switch plan moves every store with a writer role, both ways",
+      "aws:arcregionswitch/plan:Plan")
+def _region_switch_covers_every_store(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
+    """Every store whose writer (primary) role moves between regions, as the stack lists them in the plan's tag,
+    has a step in every workflow: the Aurora global cluster an AuroraGlobalDatabase step over all the plan's
+    regions, any other (the cache's global datastore) a step named after it. DynamoDB global tables are not
+    listed: every replica takes writes, so there is no role to move."""
+    stores = str((props.get("tags") or {}).get(STORES_TAG) or "").split()
+    problems = [] if any(s.startswith(AURORA_STORE) for s in stores) else [
+        f"tag {STORES_TAG} must list the Aurora global cluster ({AURORA_STORE}<id>)"]
+    regions = set(props.get("regions") or [])
+    for workflow in props.get("workflows") or []:
+        where = f"workflow activating {workflow.get('workflowTargetRegion')}"
+        steps = _plan_steps(workflow.get("steps"))
+        for store in stores:
+            if store.startswith(AURORA_STORE):
+                global_id = store.removeprefix(AURORA_STORE)
+                aurora = [c for s in steps if s.get("executionBlockType") == "AuroraGlobalDatabase"
+                          for c in s.get("globalAuroraConfigs") or [] if c.get("globalClusterIdentifier") == global_id]
+                if not aurora:
+                    problems.append(f"{where}: no AuroraGlobalDatabase step for global cluster {global_id}")
+                elif any(len(c.get("databaseClusterArns") or []) < len(regions) for c in aurora):
+                    problems.append(f"{where}: the Aurora step for {global_id} must name a cluster in every region")
+            elif not any(s.get("name") == store.replace(":", "-") for s in steps):
+                problems.append(f"{where}: no step {store.replace(':', '-')} for {store}")
     return problems
 
 

@@ -10,6 +10,7 @@ from components.canary import PROBE_OF_A, CanaryArgs, RegionCanary
 from components.dns import ApiDns, ApiDnsArgs, RegionEndpoint
 from components.failover import AuroraWriterRegion, AuroraWriterRegionArgs
 from components.network import Network, NetworkArgs
+from components.region_switch import DetectionAlarm
 from components.storage import BucketReplication, BucketReplicationArgs, failed_replication_alarm
 from ops.core import naming
 from ops.core.posture import Capacity, Region, capacity
@@ -27,6 +28,7 @@ from stacks.common import (
     search_feed,
 )
 from stacks.email import dr_email
+from stacks.recovery_plan import region_switch
 from stacks.resilience import resilience_hub
 from stacks.settings import Settings, Tier
 
@@ -82,9 +84,11 @@ def build(settings: Settings) -> None:
     if b_writes:
         cluster = b_compute(after=[])
         # a cold cache (pilot light's failover) is not promoted: DNS waits for it, Aurora's promotion does not
-        api_dns(settings, cap, provider_b, after=[writer, *cluster.deployments, *([cache_b] if cache_b else [])])
+        dns = api_dns(settings, cap, provider_b,
+                      after=[writer, *cluster.deployments, *([cache_b] if cache_b else [])])
     else:
-        cluster = b_compute(after=[api_dns(settings, cap, provider_b, after=[writer])])
+        dns = api_dns(settings, cap, provider_b, after=[writer])
+        cluster = b_compute(after=[dns])
     if cap.search_feed_b and cluster.deploys_workloads:
         # The master secret's replica in B keeps the primary's name and suffix; only the region differs.
         secret_b = primary.require_output("masterSecretArn").apply(lambda arn: arn.replace(f":{a}:", f":{b}:", 1))
@@ -126,6 +130,11 @@ def build(settings: Settings) -> None:
         region=b, alarms=[*lag_alarms, canary.alarm], provider=provider_b, account_id=account,
         subscribers=[AlertSubscriber(s.protocol, s.endpoint) for s in settings.alerts.subscriptions]))
 
+    # AWS's failover engine, sized by the posture table: a declared failover is one approval away.
+    plan = region_switch(settings, cap, provider_b, account, primary, secondary.cluster_arn, replica_key_arn,
+                         [DetectionAlarm(canary.alarm.name, alarms.alarm_arns[canary.alarm.name])],
+                         depends_on=[secondary, cluster, dns, alarms],
+                         deployments=[s.name for s in settings.compute.services] if cluster.deploys_workloads else [])
     hub = resilience_hub(settings, provider_b, account, primary, secondary.cluster_arn, cluster)
 
     pulumi.export("posture", settings.posture.value)
@@ -136,6 +145,8 @@ def build(settings: Settings) -> None:
     pulumi.export("apiFqdn", settings.dns.fqdn)
     pulumi.export("alertsTopicArn", alarms.topic_arn)
     pulumi.export("canaryName", canary.canary_name)
+    pulumi.export("regionSwitchPlanArn", plan.plan_arn)
+    pulumi.export("regionSwitchApprovalRoleArn", plan.approval_role_arn)
     pulumi.export("eksClusterName", cluster.cluster_name)
     pulumi.export("eksNodegroupName", cluster.nodegroup_name)
     pulumi.export("eksNodesB", cap.eks_nodes_b)

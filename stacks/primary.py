@@ -10,6 +10,7 @@ from components.aurora import AuroraGlobalPrimary, AuroraGlobalPrimaryArgs, Clus
 from components.backup import BackupArgs, CrossRegionBackup
 from components.kms import MultiRegionKey, MultiRegionKeyArgs
 from components.network import Network, NetworkArgs
+from components.region_switch import RegionSwitchPrincipal, RegionSwitchPrincipalArgs
 from components.storage import (
     BucketReplication,
     BucketReplicationArgs,
@@ -123,6 +124,11 @@ def build(settings: Settings) -> None:
     pulumi.export("kmsReplicaKeyArn", key.replica_arn)
     pulumi.export("globalClusterId", aurora.global_cluster_id)
     pulumi.export("primaryClusterArn", aurora.cluster_arn)
+    # The dr stack's ARC Region switch plan runs as this role; ARC reads A's replica counts through its entry.
+    switch = RegionSwitchPrincipal("region-switch", RegionSwitchPrincipalArgs(
+        cluster_name=cluster.cluster_name, namespace="platform", provider=provider_a, after=[cluster]))
+    pulumi.export("regionSwitchExecutionRoleArn", switch.role_arn)
+    pulumi.export("regionSwitchExecutionRoleName", switch.role_name)
     pulumi.export("primaryClusterEndpoint", aurora.endpoint)
     pulumi.export("masterSecretArn", aurora.secret_arn)
     pulumi.export("buckets", buckets)

@@ -18,16 +18,17 @@ def test_warmer_postures_cost_more_and_recover_faster() -> None:
     assert by["warm-standby"].nodes_usd_month == round(2 * HOURS_PER_MONTH * 0.1, 2)
     assert by["warm-standby"].compute_usd_month == round(HOURS_PER_MONTH * (0.5 + 2 * 0.1), 2)
     assert by["pilot-light"].compute_usd_month == 0
-    # pilot light waits for its instances and for the part of the cold cache's creation beyond them; warm standby
-    # promotes its cache's Global Datastore member instead
-    a = Assumptions()
+    # The approval runs alongside pilot light's instance creation, and alone in warm standby; pilot light then waits
+    # for the part of the cold cache's creation beyond its instances, warm standby promotes its cache's member.
+    assumed = Assumptions()
     assert by["pilot-light"].rto_minutes - by["warm-standby"].rto_minutes == \
-        a.instance_create_minutes + (a.cache_create_minutes - a.instance_create_minutes) - a.cache_promote_minutes
+        assumed.instance_create_minutes - assumed.approval_minutes \
+        + (assumed.cache_create_minutes - assumed.instance_create_minutes) - assumed.cache_promote_minutes
     steps = {p: {s.name: s.minutes for s in by[p].rto_steps} for p in by}
     assert steps["pilot-light"]["cold cache in B"] == 3 and "promote cache" not in steps["pilot-light"]
     assert steps["warm-standby"]["promote cache"] == 1 and "cold cache in B" not in steps["warm-standby"]
-    detect = next(s for s in by["pilot-light"].rto_steps if s.name == "detect")
-    assert detect.minutes == 0.5  # read from the planned health check: 10 s × 3
+    detect = next(s for s in by["pilot-light"].rto_steps if s.name == "detect (alarm)")
+    assert detect.minutes == 3  # read from the planned canary alarm: 60 s × 3 evaluation periods
 
 
 def test_s3_rtc_bound_is_reported_against_the_tier_rpo() -> None:
@@ -109,3 +110,29 @@ def test_cli_reports_rto_per_tier_and_a_fed_search_costs_no_rebuild() -> None:
     assert warm["rto_minutes_by_tier"] == {"critical": warm["rto_minutes"], "standard": warm["rto_minutes"]}
     (search,) = warm["standard_rto_steps"]  # B's search feed keeps an index: answers at once
     assert search["name"] == "search index in B" and search["minutes"] == 0 and "search feed" in search["why"]
+
+
+def test_the_declared_failover_comes_from_the_arc_plan_each_step_with_its_source() -> None:
+    """The 10-minute declare step is gone where the plan's trigger leads into the recovery region: the alarm's
+    period × evaluation periods (read from the plan), the plan starting, and the approval running alongside B's
+    preparation. Goal: pilot light ≤ 20 min. Warm standby's 13 min does not reach 5 (docs/offline-plan.md says why)."""
+    _, rows = assess("dr")
+    by = {r.posture: r for r in rows}
+    pilot = by["pilot-light"]
+    assert [s.name for s in pilot.rto_steps] == ["detect (alarm)", "plan starts", "writer capacity in B",
+                                                 "nodes and pods in B", "approval", "promote Aurora", "DNS",
+                                                 "smoke checks"]
+    assert pilot.rto_minutes <= 20 and all(s.why for s in pilot.rto_steps)
+    steps = {s.name: s for s in pilot.rto_steps}
+    assert "trigger on alarm dr-platform-canary-dr-probe-region-a-probe-failed, period 60 s × 3" in steps[
+        "detect (alarm)"].why
+    assert steps["approval"].minutes == 0 and "plan step approve-failover" in steps["approval"].why
+    warm = {s.name: s.minutes for s in by["warm-standby"].rto_steps}
+    assert warm["writer capacity in B"] == 0 and warm["approval"] == Assumptions().approval_minutes
+    assert by["warm-standby"].rto_minutes == 13
+    # the detection is read from the plan: a slower canary is a slower declaration
+    _, slow = assess("dr", ["detection.canaryRateMinutes=2"])
+    assert {s.name: s.minutes for s in slow[0].rto_steps}["detect (alarm)"] == 6
+    # failed over there is no trigger into A: a person declares the failback, as before the plan
+    _, back = assess("dr", failover=True)
+    assert all([s.name for s in r.rto_steps][:2] == ["detect", "declare"] for r in back)

@@ -137,3 +137,15 @@ def test_the_email_parts_bill_their_secret_replica_and_events_key_and_nothing_el
         {*FREE_AT_REST, "aws:kms/key:Key"}
     lines = lines_by_item(B, email_b, [r for r in primary.resources if "ses-credentials" in r.urn])
     assert lines == {"KMS keys": (1, 1.00), "Secrets Manager replicas": (1, 0.40)}
+
+
+def test_the_arc_region_switch_plan_is_billed_per_plan_per_month_in_every_posture() -> None:
+    """$70 per plan per month (ARC pricing, Region switch), whatever the posture; its Lambdas bill per run only."""
+    assert lines_by_item(B, [resource("aws:arcregionswitch/plan:Plan"), resource("aws:lambda/function:Function")],
+                         []) == {"ARC Region switch plans": (1, 70.0)}
+    for failover in (False, True):
+        _, rows = assess("dr", failover=failover)
+        for row in rows:
+            assert {(l.item, l.quantity, l.usd_month) for l in row.standing} >= {("ARC Region switch plans", 1, 70.0)}
+    assert lines_by_item(B, [resource("aws:arcregionswitch/plan:Plan")], [],
+                         Prices(region_switch_plan_month=0))["ARC Region switch plans"] == (1, 0.0)

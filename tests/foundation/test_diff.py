@@ -45,8 +45,17 @@ def test_pilot_light_to_warm_standby_adds_one_instance_and_the_minimal_compute_i
         "kubernetes:batch/v1:CronJob"}
     assert sorted((r.type, r.name, r.region) for r in diff.added if r not in endpoints and r not in feed) == [
         (ADDON, "compute-us-west-2-aws-ebs-csi-driver", "us-west-2"), (INSTANCE, "dr-core-us-west-2-0", "us-west-2")]
-    assert diff.removed == []
+    # the ARC plan loses its writer-capacity step: warm standby has an instance to promote
+    assert sorted(r.name for r in diff.removed) == [
+        "region-switch-writer-capacity", "region-switch-writer-capacity-action", "region-switch-writer-capacity-logs",
+        "region-switch-writer-capacity-role", "region-switch-writer-capacity-runtime"]
     changed = changes(diff)
+    # and its approval no longer waits beside B's capacity: B's 2 nodes grow beside the promotion instead
+    prepared = changed.pop(("aws:arcregionswitch/plan:Plan", "region-switch-plan"))
+    assert prepared["workflows[0].steps[0].name"] == ("prepare-and-approve", "approve-failover")
+    old, new = prepared["workflows[0].steps[1].parallelConfigs[0].steps"]
+    assert [s["name"] for s in new] == [*(s["name"] for s in old), "node-capacity", "deployments"]
+    assert "policy" in changed.pop(("aws:iam/rolePolicy:RolePolicy", "region-switch-execution-policy"))
     assert changed.pop((NODE_GROUP, "compute-us-west-2-nodes")) == {
         "scalingConfig.desiredSize": (0, 2), "scalingConfig.minSize": (0, 2)}
     assert changed.pop((STATEFUL_SET, "compute-us-west-2-typesense")) == {"spec.replicas": (0, 1)}
@@ -97,9 +106,13 @@ def test_failover_promotes_scales_flips_dns_and_reverses_replication(dr_plans: d
     changed = {c.resource.name: {x.path: (x.old, x.new) for x in c.changes} for c in diff.changed}
     assert changed["api-dns-primary"]["records[0]"] == ("api-a.origin.example.com", "api-b.origin.example.com")
     assert changed["api-dns-primary"]["healthCheckId"] == ("api-dns-health-a", "api-dns-health-b")
-    # B writes now: the secondary's lag alarm goes (nothing else is removed); B -> A replication gets its own
-    assert [(r.type, r.name) for r in diff.removed] == [("aws:cloudwatch/metricAlarm:MetricAlarm",
-                                                          "replication-alarms-b-aurora-us-west-2")]
+    # B writes now: the secondary's lag alarm goes, and the ARC plan's capacity Lambdas (B is at the failover row:
+    # nothing left to prepare); nothing else is removed. B -> A replication gets its own alarms.
+    assert sorted((r.type, r.name) for r in diff.removed if not r.name.startswith("region-switch-")) == [
+        ("aws:cloudwatch/metricAlarm:MetricAlarm", "replication-alarms-b-aurora-us-west-2")]
+    assert {r.type for r in diff.removed if r.name.startswith("region-switch-")} == {
+        "aws:lambda/function:Function", "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy",
+        "aws:cloudwatch/logGroup:LogGroup"}
     assert {"replication-alarms-b-s3-creator-media-b-to-a",
             "replication-alarms-b-s3-creator-kyc-documents-b-to-a"} <= {name for _, name in added}
 

@@ -108,3 +108,16 @@ def test_a_trust_policy_is_checked_against_the_role_it_sits_on(plans: list[Plan]
     (document,) = [d for d in plan_documents(plan) if d.where.endswith("backup-role assumeRolePolicy")]
     assert document.policy["Statement"][0]["Resource"] == role_arn(role.inputs.get("name") or role.name)
     assert [f.issue for f in lint(document)] == ["UNKNOWN_ACTION"]
+
+
+def test_every_region_switch_action_is_one_aws_documents(documents: list[Document]) -> None:
+    """parliament cannot check arc-region-switch actions (ALLOWED): a misspelt one must still fail here."""
+    from tests.iam_lint.lint import ARC_REGION_SWITCH_ACTIONS
+
+    used = set()
+    for document in documents:
+        for stmt in document.policy["Statement"] if isinstance(document.policy["Statement"], list) else []:
+            actions = stmt.get("Action", [])
+            used |= {a for a in ([actions] if isinstance(actions, str) else actions)
+                     if a.startswith("arc-region-switch:")}
+    assert used and used <= ARC_REGION_SWITCH_ACTIONS, sorted(used - ARC_REGION_SWITCH_ACTIONS)

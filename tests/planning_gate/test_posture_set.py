@@ -39,11 +39,10 @@ def test_set_writes_one_line_and_prints_diff_steps_and_deltas(project: Path) -> 
     assert "+ ClusterInstance dr-core-us-west-2-0 (us-west-2)" in out  # the plan diff
     assert "scalingConfig.desiredSize: 0 → 2" in out
     assert "in the engine's order:" in out and "update NodeGroup compute-us-west-2-nodes" in out  # the steps
-    # the canary (43,800 runs + 1 alarm), the cache's Global Datastore secondary (2 Valkey nodes); Resilience Hub:
-    # 2 apps at $15
-    assert "monthly cost in B: $192.57 → $883.87 (+691.30 USD/month" in out
-    assert "critical: RTO 29.5 → 15.5 min (-14; objective 60), RPO 1 s (~1 s) → 1 s (~1 s)" in out
-    assert "standard: RTO 36.2 → 15.5 min (-20.7; objective 240), RPO 15 min (~15 s) → 15 min (~15 s)" in out
+    # the canary: 43,800 runs + 1 alarm; Resilience Hub: 2 apps at $15; the ARC plan: $70
+    assert "monthly cost in B: $262.57 → $953.87 (+691.30 USD/month" in out
+    assert "critical: RTO 23 → 14 min (-9; objective 60), RPO 1 s (~1 s) → 1 s (~1 s)" in out
+    assert "standard: RTO 29.7 → 14 min (-15.7; objective 240), RPO 15 min (~15 s) → 15 min (~15 s)" in out
     assert "Next: pulumi up --stack dr" in out
 
     back = _set(project, "pilot-light")  # and back: the file is what it was, byte for byte
@@ -71,13 +70,13 @@ def test_unknown_posture_exits_2_and_leaves_the_file(project: Path) -> None:
 
 def test_a_posture_that_breaks_the_matrix_is_refused_unless_accepted(project: Path) -> None:
     path = project / "Pulumi.dr.yaml"
-    # A stack whose critical RTO objective (20 min) only a warm posture meets, running warm-standby.
+    # A stack whose critical RTO objective (15 min) only a warm posture meets, running warm-standby.
     path.write_bytes(path.read_bytes().replace(PILOT, b"  dr-platform:posture: warm-standby\n", 1)
-                     + b"  dr-platform:objectives:\n    critical: {rtoMinutes: 20, rpoMinutes: 5}\n")
+                     + b"  dr-platform:objectives:\n    critical: {rtoMinutes: 15, rpoMinutes: 5}\n")
     before = path.read_bytes()
     refused = _set(project, "pilot-light")
     assert refused.exit_code == 2, refused.output
-    assert ("breach: critical tier RTO 29.5 min > objective 20 min (largest step: writer capacity in B 12 min"
+    assert ("breach: critical tier RTO 20 min > objective 15 min (largest step: writer capacity in B 12 min"
             in refused.output)
     assert "refused: pilot-light breaks the DR matrix" in refused.output and "untouched" in refused.output
     assert path.read_bytes() == before

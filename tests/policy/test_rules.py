@@ -52,6 +52,21 @@ GOOD_SECONDARY = {**{k: v for k, v in GOOD_CACHE.items() if "EncryptionEnabled" 
                   "globalReplicationGroupId": "ldgnf-dr-cache"}  # inherits the primary's encryption
 
 
+PLAN = "aws:arcregionswitch/plan:Plan"
+ARNS = ["arn:aws:rds:us-east-1:1:cluster:dr-core-us-east-1", "arn:aws:rds:us-west-2:1:cluster:dr-core-us-west-2"]
+AURORA_STEP = {"name": "aurora", "executionBlockType": "AuroraGlobalDatabase",
+               "globalAuroraConfigs": [{"globalClusterIdentifier": "dr-core", "databaseClusterArns": ARNS}]}
+CACHE_STEP = {"name": "elasticache-global-dr-cache", "executionBlockType": "CustomActionLambda"}
+
+
+def region_switch_plan(failover: list, failback: list, stores: str = "aurora-global:dr-core") -> dict:
+    return {"regions": ["us-east-1", "us-west-2"], "tags": {"dr-platform:stores-with-a-role": stores},
+            "workflows": [{"workflowTargetRegion": "us-west-2", "steps": failover},
+                          {"workflowTargetRegion": "us-east-1", "steps": failback}]}
+
+
+IN_PARALLEL = {"name": "stores", "executionBlockType": "Parallel", "parallelConfigs": [{"steps": [AURORA_STEP]}]}
+GOOD_PLAN = region_switch_plan([IN_PARALLEL], [AURORA_STEP])
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 
 
@@ -111,6 +126,15 @@ CASES = [
     (CACHE, GOOD_CACHE, {**GOOD_CACHE, "numCacheClusters": 1}, "elasticache-encrypted-authenticated-ha"),
     (CACHE, GOOD_CACHE, {k: v for k, v in GOOD_CACHE.items() if k != "atRestEncryptionEnabled"},
      "elasticache-encrypted-authenticated-ha"),
+    (PLAN, GOOD_PLAN, region_switch_plan([IN_PARALLEL], []), "region-switch-covers-every-store"),  # no failback
+    (PLAN, GOOD_PLAN, {**GOOD_PLAN, "tags": {}}, "region-switch-covers-every-store"),  # Aurora not listed
+    (PLAN, GOOD_PLAN, region_switch_plan([{**AURORA_STEP, "globalAuroraConfigs": [
+        {"globalClusterIdentifier": "dr-core", "databaseClusterArns": ARNS[:1]}]}], [AURORA_STEP]),
+     "region-switch-covers-every-store"),  # B's cluster missing from the step
+    (PLAN, region_switch_plan([AURORA_STEP, CACHE_STEP], [AURORA_STEP, CACHE_STEP],
+                              "aurora-global:dr-core elasticache-global:dr-cache"),
+     region_switch_plan([AURORA_STEP], [AURORA_STEP], "aurora-global:dr-core elasticache-global:dr-cache"),
+     "region-switch-covers-every-store"),  # the cache is listed, its promotion step is not there
     (DISTRIBUTION, distribution(), distribution(viewerCertificate={"minimumProtocolVersion": "TLSv1_2016"}),
      "cdn-tls-only"),
     (DISTRIBUTION, distribution(), distribution(viewerCertificate={"cloudfrontDefaultCertificate": True}),
@@ -402,6 +426,15 @@ def test_a_cache_that_loses_tls_or_auth_is_caught_on_the_plan_by_that_rule_only(
         assert len(found) == 2
 
 
+def test_a_region_switch_plan_that_loses_its_failback_aurora_step_is_caught_by_that_rule_only() -> None:
+    plan = copy.deepcopy(plan_stack("dr"))
+    (arc,) = plan.by_type(PLAN)
+    assert check_plan(plan) == []
+    failback = next(w for w in arc.inputs["workflows"] if w["workflowTargetRegion"] == "us-east-1")
+    failback["steps"] = [s for s in failback["steps"] if s["name"] != "promote"]
+    found = check_plan(plan)
+    assert {(v.rule, v.urn) for v in found} == {("region-switch-covers-every-store", arc.urn)}
+    assert found[0].message == "workflow activating us-east-1: no AuroraGlobalDatabase step for global cluster dr-core"
 @pytest.mark.parametrize(("change", "rule"), [
     (lambda d: d["viewerCertificate"].update(minimumProtocolVersion="TLSv1.2_2019"), "cdn-tls-only"),
     (lambda d: d.update(originGroups=[{**g, "members": g["members"][:1]} for g in d["originGroups"]]),
@@ -414,6 +447,8 @@ def test_a_weakened_distribution_is_caught_on_the_plan_by_that_rule_only(change,
     assert check_plan(plan) == []
     change(planned.inputs)
     assert {(v.rule, v.urn) for v in check_plan(plan)} == {(rule, planned.urn)}
+
+
 def test_an_fis_role_granted_beyond_its_template_is_caught_on_the_plan_by_that_rule_only() -> None:
     plan = copy.deepcopy(plan_stack("primary"))
     (role,) = [r for r in plan.by_type("aws:iam/role:Role") if "fis.amazonaws.com" in r.inputs["assumeRolePolicy"]]

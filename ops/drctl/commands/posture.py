@@ -37,7 +37,12 @@ def posture(
     reindex_docs_per_second: Annotated[float, typer.Option(help="RB-N-04's rate in B (a drill's measured docs/s).",
                                                            min=1)] = 5000.0,
     node_hour_usd: NodeHourUsd = 0.096,
-    declare_minutes: Annotated[float, typer.Option(help="Time to declare a regional disaster.")] = 10.0,
+    declare_minutes: Annotated[float, typer.Option(help="Time to declare a regional disaster where no ARC plan "
+                                                   "trigger does (failing back into A).")] = 10.0,
+    approval_minutes: Annotated[float, typer.Option(help="Time until the ARC plan's failover is approved after the "
+                                                    "page (a drill's measured figure).", min=0)] = 5.0,
+    trigger_minutes: Annotated[float, typer.Option(help="Time from the detection alarm to the ARC plan's execution "
+                                                   "starting.", min=0)] = 1.0,
     check: Annotated[bool, typer.Option("--check", help="Exit 1 when a posture breaks the DR matrix "
                                         "(each breach named).")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
@@ -54,6 +59,8 @@ def posture(
         settings, rows = assess(stack, list(set_ or []), Assumptions(instance_hour_usd=instance_hour_usd,
                                                                      node_hour_usd=node_hour_usd,
                                                                      declare_minutes=declare_minutes,
+                                                                     approval_minutes=approval_minutes,
+                                                                     trigger_minutes=trigger_minutes,
                                                                      reindex_docs_per_second=reindex_docs_per_second))
     except ConfigError as exc:
         print(f"invalid config: {exc}", file=sys.stderr)

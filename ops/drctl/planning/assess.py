@@ -28,6 +28,12 @@ from stacks.settings import Settings, Tier, parse
 @dataclass(frozen=True)
 class Assumptions:
     declare_minutes: float = 10.0  # incident commander confirms a regional outage (seed 004 §4 step 1)
+    # With the ARC Region switch plan (components/region_switch.py) the detection alarm starts the plan and the
+    # declaration is its approval step. Both figures are named assumptions: ARC documents no latency from an
+    # alarm going red to the execution starting, and the approval is a person answering a page. Replace them with
+    # a drill's measured figures (the execution's timeline in the ARC console).
+    trigger_minutes: float = 1.0
+    approval_minutes: float = 5.0
     instance_create_minutes: float = 12.0  # a new Aurora instance in an existing cluster, typical
     promote_minutes: float = 1.0  # FailoverGlobalCluster / SwitchoverGlobalCluster, "about a minute"
     smoke_minutes: float = 2.0  # critical-path synthetic checks (drctl smoke)
@@ -147,6 +153,76 @@ def _detect_minutes(plan: Plan) -> tuple[float, str]:
                 default=0)
     return worst / 60, f"health check every {checks[0].inputs.get('requestInterval')} s × " \
                        f"{checks[0].inputs.get('failureThreshold')} failures" if checks else "no health check"
+
+
+@dataclass(frozen=True)
+class DeclaredRecovery:
+    """What the ARC plan in the dr stack does toward the recovery region, as planned."""
+    alarm: str
+    detect_minutes: float
+    detect_why: str
+    alongside_approval: list[str]  # steps run in parallel with the approval: the promotion waits for the longest
+    has_approval: bool
+
+
+def _flat_steps(steps: list[dict]) -> list[str]:
+    names: list[str] = []
+    for step in steps:
+        names.append(step["name"])
+        for parallel in step.get("parallelConfigs") or []:
+            names.extend(_flat_steps(parallel.get("steps") or []))
+    return names
+
+
+def _declared_recovery(dr_plan: Plan, recovery_region: str) -> DeclaredRecovery | None:
+    """The plan's triggered workflow into `recovery_region`, with the detection figures of its trigger alarm read
+    from the planned MetricAlarm; None when no trigger starts one (then a person declares, as before)."""
+    for plan in dr_plan.by_type("aws:arcregionswitch/plan:Plan"):
+        triggers = [t for t in plan.inputs.get("triggers") or [] if t.get("targetRegion") == recovery_region]
+        workflows = [w for w in plan.inputs.get("workflows") or [] if w.get("workflowTargetRegion") == recovery_region]
+        if not triggers or not workflows:
+            continue
+        alarms = {a["mapBlockKey"]: a["resourceIdentifier"] for a in plan.inputs.get("associatedAlarms") or []}
+        condition = triggers[0]["conditions"][0]["associatedAlarmName"]
+        alarm_name = str(alarms[condition]).rsplit(":alarm:", 1)[-1]
+        (alarm,) = [r for r in dr_plan.by_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+                    if r.inputs.get("name") == alarm_name]
+        period, evaluations = int(alarm.inputs["period"]), int(alarm.inputs["evaluationPeriods"])
+        steps = workflows[0]["steps"]
+        # the approval alone, or in a Parallel step with what the writer role waits for
+        group = next(([s] for s in steps if s["executionBlockType"] == "ManualApproval"), None) or next(
+            (inner for s in steps for inner in [(s.get("parallelConfigs") or [{}])[0].get("steps") or []]
+             if any(i["executionBlockType"] == "ManualApproval" for i in inner)), [])
+        return DeclaredRecovery(alarm_name, period * evaluations / 60,
+                                f"plan {plan.inputs['name']}: trigger on alarm {alarm_name}, period {period} s × "
+                                f"{evaluations} evaluation periods ({alarm.inputs.get('datapointsToAlarm')} "
+                                "datapoints to alarm)", _flat_steps(group), bool(group))
+    return None
+
+
+def _declared_steps(declared: DeclaredRecovery, side: str, production: int, standby_instances: int,
+                    standby_nodes: int, assumptions: Assumptions) -> list[Step]:
+    """Detection by the alarm, the plan starting, then what runs in parallel with the approval (B's writer, and its
+    compute where B has none): the promotion waits for the longest, so the approval counts only beyond it."""
+    creates_writer = "writer-capacity" in declared.alongside_approval
+    capacity = assumptions.instance_create_minutes if creates_writer else 0.0
+    steps = [Step("detect (alarm)", round(declared.detect_minutes, 2), declared.detect_why),
+             Step("plan starts", assumptions.trigger_minutes,
+                  "named assumption: ARC documents no latency from the alarm going red to the execution starting"),
+             Step(f"writer capacity in {side}", capacity,
+                  f"plan step writer-capacity: create {production} instances in parallel (Aurora: a new instance "
+                  f"~{assumptions.instance_create_minutes:g} min, typical), alongside the approval" if creates_writer else
+                  f"{side} already has an instance to promote ({standby_instances})")]
+    prepared = capacity
+    if {"node-capacity", "deployments"} & set(declared.alongside_approval):  # B has no compute: the writer waits
+        nodes = _nodes_step(standby_nodes, capacity, assumptions, side)
+        steps += nodes
+        prepared = max(prepared, assumptions.nodes_and_pods_minutes)
+    approval = max(0.0, assumptions.approval_minutes - prepared) if declared.has_approval else 0.0
+    steps.append(Step("approval", round(approval, 2),
+                      f"named assumption: the on-call approves ~{assumptions.approval_minutes:g} min after the page "
+                      f"(plan step approve-failover), alongside the {prepared:g} min preparation: adds {approval:g}"))
+    return steps
 
 
 def _dns_minutes(plan: Plan) -> tuple[float, str]:
@@ -300,13 +376,18 @@ def assess_posture(posture: str, settings: Settings, dr_plan: Plan, primary_plan
     detect, detect_why = _detect_minutes(dr_plan)
     dns, dns_why = _dns_minutes(dr_plan)
     capacity = 0.0 if standby_instances > 0 else assumptions.instance_create_minutes
-    result.rto_steps = [
+    declared = _declared_recovery(dr_plan, recovery)
+    before_promotion = _declared_steps(declared, side, production, standby_instances, standby_nodes, assumptions) \
+        if declared else [
         Step("detect", round(detect, 2), detect_why),
-        Step("declare", assumptions.declare_minutes, "incident commander confirms the regional outage"),
+        Step("declare", assumptions.declare_minutes, "incident commander confirms the regional outage (no plan "
+             f"trigger into {side}: a person declares)"),
         Step(f"writer capacity in {side}", capacity,
              f"{side} already has an instance to promote" if standby_instances else
              f"headless secondary: create {production} instances in parallel"),
-        *_nodes_step(standby_nodes, capacity, assumptions, side),
+        *_nodes_step(standby_nodes, capacity, assumptions, side)]
+    result.rto_steps = [
+        *before_promotion,
         Step("promote Aurora", assumptions.promote_minutes, "FailoverGlobalCluster, about a minute"),
         *_cache_steps(dr_plan, recovery_plan, recovery, capacity, assumptions, side),
         Step("DNS", round(dns, 2), dns_why),

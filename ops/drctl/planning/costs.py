@@ -1,9 +1,10 @@
 """What region B bills every month whatever the traffic, counted from the planned resources.
 
-A pilot light is not free: B keeps an EKS control plane, keys, health checks, alarms and a secret replica in every
-posture, plus the tunnel to its private API (a t4g.nano jump host and Session Manager's three endpoints in one AZ,
-components/access.py); warmer postures add the nodes' VPC endpoints, Typesense volumes and the cache's nodes (a
-Global Datastore secondary bills its nodes at the primary's node type, which it inherits). Each line is a
+A pilot light is not free: B keeps an EKS control plane, keys, health checks, alarms, a secret replica and the ARC
+Region switch plan in every posture, plus the tunnel to its private API (a t4g.nano jump host and Session
+Manager's three endpoints in one AZ, components/access.py); warmer postures add the nodes' VPC endpoints, Typesense
+volumes and the cache's nodes (a Global Datastore secondary bills its nodes at the primary's node type, which it
+inherits). Each line is a
 planned quantity times a list price (on-demand, us-east-1/us-west-2, the same in both) kept in `Prices`, so a
 different price is one override away. Aurora instance-hours and EKS node-hours are priced in `assess`.
 
@@ -53,6 +54,9 @@ class Prices:
     secret_month: float = 0.40                  # Secrets Manager secret; a replica is billed as a secret
     canary_run: float = 0.0012                  # CloudWatch Synthetics, per canary run
     gp3_gb_month: float = 0.08                  # EBS gp3 storage (baseline IOPS/throughput included)
+    # ARC Region switch: billed per plan per month, whatever its executions (AWS ARC pricing page, "Region
+    # switch": $70 per plan per month). Its custom-action Lambdas bill per invocation only: nothing standing.
+    region_switch_plan_month: float = 70.00
     # AWS Resilience Hub, per application per month (https://aws.amazon.com/resilience-hub/pricing/), billed in
     # the app's region (components/resilience_hub.py: one app per tier, in B). Its resiliency policies are free.
     resilience_hub_app_month: float = 15.00
@@ -156,6 +160,8 @@ ITEMS = (
           lambda p, r: p.health_check_month + p.health_check_feature_month * _health_check_features(r)),
     _Item("CloudWatch alarms", "alarms", ("aws:cloudwatch/metricAlarm:MetricAlarm",), _one,
           lambda p, r: p.alarm_month if r.inputs.get("period", 60) >= 60 else p.high_resolution_alarm_month),
+    _Item("ARC Region switch plans", "plans", ("aws:arcregionswitch/plan:Plan",), _one,
+          lambda p, _: p.region_switch_plan_month),
     _Item("Synthetics canary runs", "runs", ("aws:synthetics/canary:Canary",), _canary_runs,
           lambda p, _: p.canary_run),
     _Item("Secrets Manager secrets", "secrets", ("aws:secretsmanager/secret:Secret",), _one,

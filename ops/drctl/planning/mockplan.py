@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -185,6 +186,10 @@ def _computed(type_: str, name: str, inputs: dict[str, Any], region: str) -> dic
     elif type_ == "aws:eks/nodeGroup:NodeGroup":
         cluster, group = inputs.get("clusterName"), inputs.get("nodeGroupName")
         out.update(id=f"{cluster}:{group}", arn=f"arn:aws:eks:{region}:{ACCOUNT}:nodegroup/{cluster}/{group}/mock")
+    elif type_ == "aws:arcregionswitch/plan:Plan":  # a global resource: no region in its ARN
+        out["arn"] = f"arn:aws:arc-region-switch::{ACCOUNT}:plan/{physical}:{_short(name)[:6]}"
+    elif type_ == "aws:lambda/function:Function":
+        out["arn"] = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{physical}"
     elif type_ == "aws:ec2/subnet:Subnet":
         out["arn"] = f"arn:aws:ec2:{region}:{ACCOUNT}:subnet/subnet-{_short(name)}"
     elif type_ == "aws:ec2/vpc:Vpc":
@@ -262,6 +267,8 @@ def _clean(value: Any, special_key: str, key: str = "") -> Any:
         return MASK
     if isinstance(value, float) and value.is_integer():
         return int(value)
+    if isinstance(value, (pulumi.Asset, pulumi.Archive)):
+        return _asset(value)
     if isinstance(value, dict):
         if special_key in value:
             return MASK
@@ -269,6 +276,22 @@ def _clean(value: Any, special_key: str, key: str = "") -> Any:
     if isinstance(value, list):
         return [_clean(v, special_key) for v in value]
     return value
+
+
+def _asset(value: pulumi.Asset | pulumi.Archive) -> Any:
+    """An asset or archive as the plan shows it: a file by its path in the project and the sha256 of its bytes (a
+    changed handler is a changed input), a directory archive by its name (it lives in the environment's packages)."""
+    if isinstance(value, pulumi.AssetArchive):
+        return {"archive": {name: _asset(item) for name, item in sorted(value.assets.items())}}
+    if isinstance(value, pulumi.FileAsset):
+        path = Path(value.path)
+        shown = path.relative_to(PROJECT_DIR) if path.is_relative_to(PROJECT_DIR) else Path(path.name)
+        return {"file": str(shown), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    if isinstance(value, pulumi.FileArchive):
+        return {"directory": Path(value.path).name}
+    if isinstance(value, pulumi.StringAsset):
+        return {"text": value.text}
+    return {"asset": type(value).__name__}
 
 
 def _region(registration: dict[str, Any], mocks: _PlanMocks, by_urn: dict[str, dict[str, Any]]) -> str | None:
