@@ -296,6 +296,9 @@ def _ses_identity_dkim(props: Props, _region: str | None, _config: Mapping[str, 
                         "BYODKIM key and selector")
     if not props.get("configurationSetName"):
         problems.append("configurationSetName must name the configuration set that publishes delivery events")
+    return problems
+
+
 STORES_TAG = "dr-platform:stores-with-a-role"  # components/region_switch.py tags the plan with the stack's list
 AURORA_STORE = "aurora-global:"
 

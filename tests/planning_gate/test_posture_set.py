@@ -72,11 +72,11 @@ def test_a_posture_that_breaks_the_matrix_is_refused_unless_accepted(project: Pa
     path = project / "Pulumi.dr.yaml"
     # A stack whose critical RTO objective (15 min) only a warm posture meets, running warm-standby.
     path.write_bytes(path.read_bytes().replace(PILOT, b"  dr-platform:posture: warm-standby\n", 1)
-                     + b"  dr-platform:objectives:\n    critical: {rtoMinutes: 15, rpoMinutes: 5}\n")
+                     + b"  dr-platform:objectives:\n    critical: {rtoMinutes: 16, rpoMinutes: 5}\n")
     before = path.read_bytes()
     refused = _set(project, "pilot-light")
     assert refused.exit_code == 2, refused.output
-    assert ("breach: critical tier RTO 20 min > objective 15 min (largest step: writer capacity in B 12 min"
+    assert ("breach: critical tier RTO 23 min > objective 16 min (largest step: writer capacity in B 12 min"
             in refused.output)
     assert "refused: pilot-light breaks the DR matrix" in refused.output and "untouched" in refused.output
     assert path.read_bytes() == before
