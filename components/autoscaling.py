@@ -115,6 +115,18 @@ def service_scaling(name: str, w: Workload, namespace: str, target: Deployment,
     return hpa, pdb
 
 
+def typesense_budget(name: str, namespace: str, statefulset: pulumi.Resource,
+                     opts: Callable[..., pulumi.ResourceOptions]) -> PodDisruptionBudget:
+    """Typesense's Raft keeps a majority through a drain: one pod at a time (at 1 replica the drain still proceeds,
+    and B's search is briefly down, as it would be at any restart)."""
+    selector = {"app.kubernetes.io/name": "typesense"}
+    return PodDisruptionBudget(
+        f"{name}-typesense-pdb", metadata=ObjectMetaArgs(name="typesense", namespace=namespace, labels=selector),
+        spec=PodDisruptionBudgetSpecArgs(selector=LabelSelectorArgs(match_labels=selector), max_unavailable=1,
+                                         unhealthy_pod_eviction_policy="AlwaysAllow"),
+        opts=opts(statefulset))
+
+
 def autoscaler_policy(region: str, account_id: str, cluster_name: str, nodegroup_name: str) -> str:
     """The Cluster Autoscaler's AWS permissions (its README's policy for auto-discovery on EKS), least privilege:
     reads where IAM has no resource-level permissions, the one node group's description, and scaling only the Auto

@@ -45,6 +45,7 @@ from components.autoscaling import (
     ClusterAutoscalerIdentity,
     cluster_autoscaler,
     service_scaling,
+    typesense_budget,
 )
 from components.base import child, service_trust
 from components.workloads import TYPESENSE_API_PORT, TYPESENSE_STORAGE_CLASS, Workload, deployment, typesense
@@ -299,6 +300,8 @@ class Compute(pulumi.ComponentResource):
         self.typesense = typesense(name, args, ns, k8s_opts, node_group, namespace, storage_class, storage_driver,
                                    self.typesense_api_key)
         self.typesense_url = f"http://typesense.{ns}.svc.cluster.local:{TYPESENSE_API_PORT}"
+        if args.typesense_replicas > 0:
+            self.disruption_budgets.append(typesense_budget(name, ns, self.typesense, k8s_opts))
 
     def _role(self, name: str, args: ComputeArgs, suffix: str, trust_policy: str,
               managed_policy_arns: list[str]) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:

@@ -26,8 +26,9 @@ SERVICES = {s.name: s for s in SETTINGS.compute.services}
 
 
 def by_name(plan: Plan, type_: str) -> dict[str, object]:
+    """The services' resources of a type, by service name."""
     return {r.inputs["metadata"]["name"]: r for r in plan.by_type(type_) if r.inputs["metadata"].get("namespace")
-            == "platform"}
+            == "platform" and r.inputs["metadata"]["name"] in SERVICES}
 
 
 def expected_counts(plan: Plan) -> dict[str, int]:
@@ -222,3 +223,25 @@ def test_failback_to_pilot_light_deletes_the_hpas_at_the_end_after_pinning_their
               and s.resource.inputs["spec"].get("replicas") == 0]
     assert len(pinned) == len(SERVICES)
     assert all(order.happens_after(d, p) for d in deletes for p in pinned)
+
+
+def test_the_first_deploy_mirrors_the_autoscaler_from_the_kubernetes_registry() -> None:
+    """Not Docker Hub: `docker pull autoscaling/cluster-autoscaler` would fetch nothing (or someone else's)."""
+    steps = plan_stack("primary", ["compute.workloads=false"]).outputs["nextSteps"]
+    image = SETTINGS.compute.cluster_autoscaler_image
+    target = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{image}"
+    assert f"docker pull --platform linux/amd64 registry.k8s.io/{image}" in steps
+    assert f"docker tag registry.k8s.io/{image} {target} && docker push {target}" in steps
+
+
+def test_typesense_loses_at_most_one_raft_peer_to_a_drain(primary_plan: Plan, dr_plans: dict) -> None:
+    for plan in all_plans(primary_plan, dr_plans):
+        (statefulset,) = plan.by_type("kubernetes:apps/v1:StatefulSet")
+        budgets = [p for p in plan.by_type(PDB) if p.inputs["metadata"]["name"] == "typesense"]
+        if statefulset.inputs["spec"]["replicas"] == 0:
+            assert budgets == []
+            continue
+        (budget,) = budgets
+        assert budget.inputs["spec"]["maxUnavailable"] == 1 and statefulset.urn in budget.dependencies
+        assert budget.inputs["spec"]["selector"]["matchLabels"].items() <= \
+            statefulset.inputs["spec"]["template"]["metadata"]["labels"].items()

@@ -188,7 +188,9 @@ def test_kubernetes_resources_talk_to_their_own_regions_cluster(primary_plan: Pl
         (group,) = plan.by_type(NODE_GROUP)
         autoscaler = 6 if group.inputs["scalingConfig"]["desiredSize"] > 0 else 0
         running = sum(1 for d in service_deployments(plan) if d.inputs["spec"].get("replicas") != 0)
-        assert len(kubernetes) == len(SETTINGS.services) + 6 + feed + 2 * running + autoscaler
+        (typesense,) = plan.by_type(STATEFUL_SET)
+        raft_budget = 1 if typesense.inputs["spec"]["replicas"] > 0 else 0
+        assert len(kubernetes) == len(SETTINGS.services) + 6 + feed + 2 * running + autoscaler + raft_budget
         for r in kubernetes:
             assert r.provider and r.provider.startswith(provider.urn), r.urn
             assert r.region is None  # no AWS region: the provider's kubeconfig pins the cluster (checked above)

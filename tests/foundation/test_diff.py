@@ -42,7 +42,8 @@ def test_pilot_light_to_warm_standby_adds_one_instance_and_the_minimal_compute_i
     # the running critical services' HPAs and PDBs; metrics-server and the cluster autoscaler come with the nodes
     scaling = [r for r in diff.added if r.type in (HPA, PDB) or "cluster-autoscaler" in r.name]
     assert sorted(r.name for r in scaling if r.type in (HPA, PDB)) == sorted(
-        f"compute-us-west-2-{name}-{kind}" for name in ("payments", "auth", "users") for kind in ("hpa", "pdb"))
+        [*(f"compute-us-west-2-{name}-{kind}" for name in ("payments", "auth", "users") for kind in ("hpa", "pdb")),
+         "compute-us-west-2-typesense-pdb"])
     assert {r.type.split(":")[-1] for r in scaling if r.type not in (HPA, PDB)} == {
         "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Deployment"}
     rest = [r for r in diff.added if r not in endpoints and r not in feed and r not in scaling]
