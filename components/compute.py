@@ -11,7 +11,11 @@ numbers.
   authentication uses EKS access entries (`API` mode); the identity that runs `pulumi up` gets cluster admin.
 - The node group's desired size is NOT in `ignore_changes`, although that is the usual advice when a cluster
   autoscaler owns it: here the config flip (posture, failover) must drive it, or `failover: true` would leave B
-  at 0 nodes. An autoscaler may still add nodes between the posture's floor (min = desired) and max.
+  at 0 nodes. The Cluster Autoscaler (components/autoscaling.py) adds nodes between the posture's floor
+  (min = desired) and its ceiling (max); a later `pulumi up` that changes the scaling config resets desired to the
+  floor, and the autoscaler adds back what pending pods still need.
+- Each running service has an HPA (it owns the Deployment's replicas) and a PDB that lets a drain evict one pod;
+  metrics-server comes with the nodes (components/autoscaling.py).
 - Kubernetes resources go through a kubernetes Provider built from the cluster's outputs (token from
   `aws eks get-token` at run time, nothing stored), after the node group exists, and have explicit names. With
   `deploy_workloads` off (a first deploy: no image pushed yet) neither the provider nor any of them is declared.
@@ -156,9 +160,8 @@ class ComputeArgs:
     # False: the cluster, nodes and add-ons only; no Kubernetes provider and no Kubernetes object (first deploy:
     # nothing is pushed to ECR yet, and the tunnel needs the cluster to exist).
     deploy_workloads: bool = True
-    # The Kubernetes Cluster Autoscaler's image (the region's ECR) and the account its policy names.
+    # The Kubernetes Cluster Autoscaler's image: the stacks pass the region's ECR copy (policy: images-from-ecr).
     cluster_autoscaler_image: pulumi.Input[str] = "autoscaling/cluster-autoscaler:v1.34.2"
-    account_id: pulumi.Input[str] = "123456789012"
 
 
 class Compute(pulumi.ComponentResource):
@@ -221,7 +224,8 @@ class Compute(pulumi.ComponentResource):
 
         storage_driver = self._storage_driver(name, args, cluster, node_group, networking[0])
         self._autoscaler = ClusterAutoscalerIdentity(self, name, AutoscalerArgs(
-            region=args.region, provider=p, account_id=args.account_id, cluster_name=cluster.name,
+            region=args.region, provider=p, account_id=cluster.arn.apply(lambda arn: arn.split(":")[4]),
+            cluster_name=cluster.name,
             cluster_name_literal=args.cluster_name, nodegroup_name=args.nodegroup_name,
             pod_identity_agent=networking[0]), pod_identity_trust())
         self.cluster_autoscaler_role = self._autoscaler.role
