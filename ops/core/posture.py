@@ -48,7 +48,7 @@ class PostureRow:
 #   thing to make in a hurry) with an empty node group: desired 0, min 0. No node is billed, nothing runs. Every
 #   Deployment and the Typesense StatefulSet exist at 0 replicas, so failover is a replica change, not a deploy.
 # - warm-standby runs the smallest footprint that can take the critical paths at once: 2 nodes (two AZs, so one
-#   AZ's loss does not empty B), 1 replica of each critical service, standard services at 0 (their RTO is 4 h),
+#   AZ's loss does not empty B), 2 replicas of each critical service, standard services at 0 (their RTO is 4 h),
 #   and 1 Typesense node (search answers, rebuilt from B's PostgreSQL with RB-N-04 before it is needed). Scaling
 #   pods to production on running nodes takes seconds; more nodes come in minutes while B already serves.
 #   Critical services run 2 replicas, not 1: one per AZ, and their disruption budget (minAvailable = replicas - 1,
@@ -64,15 +64,15 @@ class PostureRow:
 #   B's index then, and a rebuild would race it).
 # - failover (any posture): B is production.
 # Region A always runs production. A posture's minimum never exceeds production: `capacity` caps it there, so a
-# small production (1 node, 1 replica) is not outgrown by the standby.
+# small production (1 node, 1 replica) is not outgrown by the standby; a ceiling is never below its floor. The
+# replica counts are the services' HPA floors where they run (components/autoscaling.py).
 _PILOT_LIGHT_COMPUTE: Final = dict(eks_nodes_b=0, eks_max_nodes_b=1, critical_replicas_b=0, standard_replicas_b=0,
                                    typesense_replicas_b=0, search_feed_b=False)
 _WARM_STANDBY_COMPUTE: Final = dict(eks_nodes_b=2, eks_max_nodes_b=3, critical_replicas_b=2, standard_replicas_b=0,
                                     typesense_replicas_b=1, search_feed_b=True)
 _ACTIVE_ACTIVE_COMPUTE: Final = dict(eks_nodes_b=PRODUCTION, eks_max_nodes_b=PRODUCTION,
-                                     critical_replicas_b=PRODUCTION,
-                                     standard_replicas_b=PRODUCTION, typesense_replicas_b=PRODUCTION,
-                                     search_feed_b=True)
+                                     critical_replicas_b=PRODUCTION, standard_replicas_b=PRODUCTION,
+                                     typesense_replicas_b=PRODUCTION, search_feed_b=True)
 _FAILED_OVER_COMPUTE: Final = {**_ACTIVE_ACTIVE_COMPUTE, "search_feed_b": False}
 
 
