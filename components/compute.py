@@ -162,6 +162,7 @@ class ComputeArgs:
     deploy_workloads: bool = True
     # The Kubernetes Cluster Autoscaler's image: the stacks pass the region's ECR copy (policy: images-from-ecr).
     cluster_autoscaler_image: pulumi.Input[str] = "autoscaling/cluster-autoscaler:v1.34.2"
+    account_id: pulumi.Input[str] | None = None  # the autoscaler's policy names it; None: the cluster ARN's
 
 
 class Compute(pulumi.ComponentResource):
@@ -224,7 +225,9 @@ class Compute(pulumi.ComponentResource):
 
         storage_driver = self._storage_driver(name, args, cluster, node_group, networking[0])
         self._autoscaler = ClusterAutoscalerIdentity(self, name, AutoscalerArgs(
-            region=args.region, provider=p, account_id=cluster.arn.apply(lambda arn: arn.split(":")[4]),
+            region=args.region, provider=p,
+            account_id=args.account_id if args.account_id is not None else cluster.arn.apply(
+                lambda arn: arn.split(":")[4]),
             cluster_name=cluster.name,
             cluster_name_literal=args.cluster_name, nodegroup_name=args.nodegroup_name,
             pod_identity_agent=networking[0]), pod_identity_trust())

@@ -282,8 +282,8 @@ def _budget_problems(name: str, tier: str | None, floor: int, spec: Props) -> li
     if tier == "critical" and not (isinstance(min_available, int) and min_available >= 1):
         return [f"{name}: a critical service's PodDisruptionBudget needs minAvailable >= 1, got {min_available!r}"]
     if isinstance(min_available, int) and min_available >= floor:
-        return [f"{name}: minAvailable {min_available} at {floor} replica(s) blocks every drain (node group updates "
-                "fail with PodEvictionFailure): keep it below the HPA's minReplicas"]
+        return [(f"{name}: minAvailable {min_available} at {floor} replica(s) blocks every drain (node group "
+                 "updates fail with PodEvictionFailure): keep it below the HPA's minReplicas")]
     if min_available is None and not (isinstance(max_unavailable, int) and max_unavailable >= 1):
         return [f"{name}: the PodDisruptionBudget must allow a disruption (maxUnavailable >= 1)"]
     return []

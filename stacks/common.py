@@ -81,7 +81,7 @@ def compute(settings: Settings, region: str, provider, network: Network, kms_key
         workloads=[Workload(name=s.name, tier=s.tier.value, image=image(s.image), replicas=replicas[s.name],
                             port=s.port, health_path=s.health_path, max_replicas=s.autoscaling_max)
                    for s in c.services],
-        cluster_autoscaler_image=image(c.cluster_autoscaler_image),
+        cluster_autoscaler_image=image(c.cluster_autoscaler_image), account_id=account,
         typesense_replicas=typesense_replicas, typesense_image=image(c.typesense_image),
         typesense_storage_gi=c.typesense_storage_gi, public_access_cidrs=list(c.public_access_cidrs),
         api_tunnel_port=c.tunnel_port if access else None,

@@ -4,6 +4,7 @@ Autoscaler with a least-privilege role through Pod Identity, its ceiling the pos
 `pulumi up` creates them in."""
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -121,7 +122,7 @@ def test_pilot_light_to_warm_standby_to_failover_changes_exactly_what_the_table_
         assert plan.outputs["eksMaxNodesB"] == cap.eks_max_nodes_b
         autoscalers = [d for d in plan.by_type(DEPLOYMENT) if d.inputs["metadata"]["name"] == "cluster-autoscaler"]
         assert len(autoscalers) == (1 if cap.eks_nodes_b > 0 else 0)  # it runs on the nodes it scales
-    for (before, after), (was, now) in zip(zip(flips, flips[1:]), zip(rows, rows[1:])):
+    for (before, after), (was, now) in zip(itertools.pairwise(flips), itertools.pairwise(rows)):
         diff = diff_plans(before, after)
         touched = {r.inputs["metadata"]["name"] for r in [*diff.added, *diff.removed] if r.type == HPA} | \
             {c.resource.inputs["metadata"]["name"] for c in diff.changed if c.resource.type == HPA}
