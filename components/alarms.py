@@ -90,8 +90,9 @@ class ReplicationAlarms(pulumi.ComponentResource):
                           opts=child(self, args.provider))
         topic = aws.sns.Topic(f"{name}-topic", name=f"dr-platform-replication-alerts-{args.region}",
                               kms_master_key_id=key.arn, opts=child(self, args.provider))
+        self.alarm_arns: dict[str, pulumi.Output[str]] = {}  # by LagAlarm.name: what drills stop on
         for alarm in args.alarms:
-            aws.cloudwatch.MetricAlarm(
+            self.alarm_arns[alarm.name] = aws.cloudwatch.MetricAlarm(
                 f"{name}-{alarm.name}", name=f"dr-platform-{alarm.name}-{alarm.what}",
                 alarm_description=alarm.description, namespace=alarm.namespace, metric_name=alarm.metric,
                 dimensions=alarm.dimensions, statistic=alarm.statistic, period=alarm.period,
@@ -100,7 +101,7 @@ class ReplicationAlarms(pulumi.ComponentResource):
                 # No datapoints means nothing to replicate (S3 and DynamoDB publish only on writes) or a headless
                 # secondary: not a lag, and no failure. A region that stops answering is the health checks' job.
                 treat_missing_data=alarm.treat_missing_data,
-                alarm_actions=[topic.arn], ok_actions=[topic.arn], opts=child(self, args.provider))
+                alarm_actions=[topic.arn], ok_actions=[topic.arn], opts=child(self, args.provider)).arn
         for subscriber in args.subscribers:
             # Named by what it delivers to, not its place in the list: reordering the config replaces nothing.
             digest = hashlib.sha256(f"{subscriber.protocol}:{subscriber.endpoint}".encode()).hexdigest()[:10]

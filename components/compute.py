@@ -252,6 +252,7 @@ class Compute(pulumi.ComponentResource):
         self.cluster_name = cluster.name
         self.cluster_arn = cluster.arn
         self.nodegroup_name = node_group.node_group_name
+        self.nodegroup_arn = node_group.arn
         self.deploys_workloads = args.deploy_workloads
         # Declared either way: the key Typesense and its clients share outlives a workloads flip.
         self.typesense_api_key = random.RandomPassword(f"{name}-typesense-api-key", length=40, special=False,

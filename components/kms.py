@@ -2,6 +2,7 @@
 replicated data (Aurora storage, S3 objects, DynamoDB replicas, secrets, backups) stays decryptable after failover."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pulumi
@@ -18,9 +19,20 @@ class MultiRegionKeyArgs:
     deletion_window_days: int = 30
 
 
+def key_policy(account_id: str, statements: list[dict]) -> str:
+    """A key policy that keeps the default one's statement (the account delegates the key to IAM, so roles keep
+    their grants) and adds `statements`, for service principals IAM cannot grant (CloudFront, log delivery)."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "EnableIAMPolicies", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+         "Action": "kms:*", "Resource": "*"},
+        *statements]})
+
+
 class MultiRegionKey(pulumi.ComponentResource):
     primary_arn: pulumi.Output[str]
     replica_arn: pulumi.Output[str]
+    primary_key_id: pulumi.Output[str]
+    replica_key_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: MultiRegionKeyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dr-platform:kms:MultiRegionKey", name, None, opts)
@@ -43,4 +55,6 @@ class MultiRegionKey(pulumi.ComponentResource):
                           opts=pulumi.ResourceOptions(parent=self, provider=provider))
         self.primary_arn = primary.arn
         self.replica_arn = replica.arn
+        self.primary_key_id = primary.key_id
+        self.replica_key_id = replica.key_id
         self.register_outputs({"primaryArn": self.primary_arn, "replicaArn": self.replica_arn})

@@ -73,6 +73,8 @@ class Network(pulumi.ComponentResource):
             self.endpoints = self._private_cluster_endpoints(name, args, vpc, subnets, route_table)
         self.vpc_id = vpc.id
         self.subnet_ids = [s.id for s in subnets]
+        self.vpc_arn = vpc.arn
+        self.subnet_arns = [s.arn for s in subnets]  # one per AZ, in zone order: what an AZ drill disrupts
         self.db_subnet_group_name = subnet_group.name
         self.db_security_group_id = db_sg.id
         self.register_outputs({"vpcId": self.vpc_id, "dbSubnetGroupName": self.db_subnet_group_name})

@@ -17,11 +17,19 @@ RTC_MINUTES = 15  # S3 Replication Time Control: 99.99% of objects within 15 min
 REPLICATION_RULE_ID = "replicate-everything"  # also the RuleId dimension of S3's replication metrics
 
 
-def tls_only_policy(bucket_arn: str) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
+def tls_only_policy(bucket_arn: str, cloudfront_reader_arn: str | None = None) -> str:
+    """TLS-only access; with `cloudfront_reader_arn`, that one distribution may read objects through its origin
+    access control (the service principal, pinned to the distribution by AWS:SourceArn)."""
+    statements: list[dict] = [{
         "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
         "Resource": [bucket_arn, f"{bucket_arn}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]
+    if cloudfront_reader_arn:
+        statements.append({
+            "Sid": "AllowCloudFrontOriginAccessControl", "Effect": "Allow",
+            "Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:GetObject",
+            "Resource": f"{bucket_arn}/*", "Condition": {"StringEquals": {"AWS:SourceArn": cloudfront_reader_arn}}})
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
 @dataclass
@@ -30,10 +38,13 @@ class SecureBucketArgs:
     kms_key_arn: pulumi.Input[str]
     provider: aws.Provider
     tier: str
+    # The CloudFront distribution that reads this bucket through origin access control (components/cdn.py).
+    cloudfront_reader_arn: pulumi.Input[str] | None = None
 
 
 def private_encrypted_versioned(owner: pulumi.Resource, name: str, bucket: aws.s3.Bucket,
-                                kms_key_arn: pulumi.Input[str], provider: aws.Provider) -> aws.s3.BucketVersioning:
+                                kms_key_arn: pulumi.Input[str], provider: aws.Provider,
+                                cloudfront_reader_arn: pulumi.Input[str] | None = None) -> aws.s3.BucketVersioning:
     """What every bucket of the platform has, as children of `owner` named `<name>-...`: versioning, SSE-KMS with
     the region's key and a Bucket Key, all public access blocked, TLS-only access. Returns the versioning (what a
     lifecycle rule or replication must wait for)."""
@@ -49,7 +60,10 @@ def private_encrypted_versioned(owner: pulumi.Resource, name: str, bucket: aws.s
     public_block = aws.s3.BucketPublicAccessBlock(
         f"{name}-public-access", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
         ignore_public_acls=True, restrict_public_buckets=True, opts=child(owner, provider))
-    aws.s3.BucketPolicy(f"{name}-tls-only", bucket=bucket.id, policy=bucket.arn.apply(tls_only_policy),
+    # One policy per bucket: a CloudFront reader's grant goes into this one (a second BucketPolicy would replace it).
+    policy = (bucket.arn.apply(tls_only_policy) if cloudfront_reader_arn is None else
+              pulumi.Output.all(bucket.arn, cloudfront_reader_arn).apply(lambda v: tls_only_policy(v[0], v[1])))
+    aws.s3.BucketPolicy(f"{name}-tls-only", bucket=bucket.id, policy=policy,
                         opts=child(owner, provider, depends_on=[public_block]))
     return versioning
 
@@ -64,7 +78,8 @@ class SecureBucket(pulumi.ComponentResource):
         bucket = aws.s3.Bucket(name, bucket=args.bucket_name, force_destroy=False, tags={"tier": args.tier},
                                opts=data(self, p))
         # Replication requires versioning on both sides; everything else hangs off the versioned bucket.
-        versioning = private_encrypted_versioned(self, name, bucket, args.kms_key_arn, p)
+        versioning = private_encrypted_versioned(self, name, bucket, args.kms_key_arn, p,
+                                                 args.cloudfront_reader_arn)
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle", bucket=bucket.id,
             rules=[{"id": "expire-noncurrent-versions", "status": "Enabled", "filter": {},
@@ -73,6 +88,7 @@ class SecureBucket(pulumi.ComponentResource):
             opts=child(self, p, depends_on=[versioning]))
         self.arn = bucket.arn
         self.name = bucket.bucket
+        self.regional_domain_name = bucket.bucket_regional_domain_name
         self.versioning = versioning
         self.register_outputs({"arn": self.arn, "name": self.name})
 

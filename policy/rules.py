@@ -5,6 +5,7 @@ returns the violations it finds. `@rule` above a check declares it in the pack (
 """
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -239,6 +240,152 @@ def _canary_artifacts_kms(props: Props, _region: str | None, _config: Mapping[st
     if encryption.get("encryptionMode") == "SSE_KMS" and encryption.get("kmsKeyArn"):
         return []
     return ["artifactConfig.s3Encryption must be SSE_KMS with the region's KMS key (kmsKeyArn)"]
+
+
+CLOUDFRONT_DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+# Viewer security policies that allow TLS 1.2 and up only, with current ciphers (CloudFront "Supported protocols and
+# ciphers between viewers and CloudFront"); TLSv1.2_2019 and older still allow weaker suites.
+CURRENT_VIEWER_TLS = ("TLSv1.2_2021", "TLSv1.2_2025", "TLSv1.3_2025")
+FAILOVER_STATUS_CODES = {500, 502, 503, 504}
+
+
+def _behaviours(props: Props) -> list[Mapping[str, Any]]:
+    return [props.get("defaultCacheBehavior") or {}, *(props.get("orderedCacheBehaviors") or [])]
+
+
+@rule("cdn-tls-only", f"Distributions: TLS-only viewers (minimum {CURRENT_VIEWER_TLS[0]}), HTTPS-only origins",
+      CLOUDFRONT_DISTRIBUTION)
+def _cdn_tls_only(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
+    problems = [f"cache behaviour {b.get('pathPattern', 'default')}: viewerProtocolPolicy must be https-only or "
+                "redirect-to-https" for b in _behaviours(props)
+                if b.get("viewerProtocolPolicy") not in ("https-only", "redirect-to-https")]
+    certificate = props.get("viewerCertificate") or {}
+    if certificate.get("cloudfrontDefaultCertificate") or certificate.get("minimumProtocolVersion") not in \
+            CURRENT_VIEWER_TLS:
+        problems.append(f"viewerCertificate must be the alias's certificate with minimumProtocolVersion one of "
+                        f"{', '.join(CURRENT_VIEWER_TLS)}")
+    for origin in props.get("origins") or []:
+        custom = origin.get("customOriginConfig")
+        if custom and (custom.get("originProtocolPolicy") != "https-only" or
+                       set(custom.get("originSslProtocols") or []) - {"TLSv1.2"}):
+            problems.append(f"origin {origin.get('originId')}: originProtocolPolicy https-only with TLSv1.2 only")
+    return problems
+
+
+@rule("cdn-origin-failover", "Distributions serve every path from an origin group failing over on 5xx",
+      CLOUDFRONT_DISTRIBUTION)
+def _cdn_origin_failover(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
+    groups = {g.get("originId"): g for g in props.get("originGroups") or []}
+    problems = []
+    for behaviour in _behaviours(props):
+        group = groups.get(behaviour.get("targetOriginId"))
+        codes = set(((group or {}).get("failoverCriteria") or {}).get("statusCodes") or [])
+        if group is None or len(group.get("members") or []) != 2 or not FAILOVER_STATUS_CODES <= codes:
+            problems.append(f"cache behaviour {behaviour.get('pathPattern', 'default')} must target an origin group "
+                            f"of two origins failing over on {sorted(FAILOVER_STATUS_CODES)}")
+    return problems
+
+
+@rule("cdn-access-logs", "Distributions write access logs", CLOUDFRONT_DISTRIBUTION)
+def _cdn_access_logs(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
+    return [] if (props.get("loggingConfig") or {}).get("bucket") else [
+        "loggingConfig.bucket must name the access-log bucket"]
+# What FIS's action reference lists per action (https://docs.aws.amazon.com/fis/latest/userguide/
+# fis-actions-reference.html; the AWSFaultInjectionSimulator*Access managed policies), kept here on its own so the
+# pack checks the program rather than repeating it. Every experiment also resolves targets and delivers its log.
+FIS_ACTIONS_TAG = "dr-platform:fis-actions"
+FIS_ACTION_PERMISSIONS: dict[str, frozenset[str]] = {
+    "aws:rds:failover-db-cluster": frozenset({"rds:FailoverDBCluster", "rds:DescribeDBClusters"}),
+    "aws:network:disrupt-connectivity": frozenset({
+        "ec2:CreateNetworkAcl", "ec2:CreateNetworkAclEntry", "ec2:CreateTags", "ec2:DeleteNetworkAcl",
+        "ec2:DescribeManagedPrefixLists", "ec2:DescribeNetworkAcls", "ec2:DescribeSubnets", "ec2:DescribeVpcs",
+        "ec2:GetManagedPrefixListEntries", "ec2:ReplaceNetworkAclAssociation"}),
+    "aws:eks:terminate-nodegroup-instances": frozenset({"ec2:DescribeInstances", "ec2:TerminateInstances",
+                                                        "eks:DescribeNodegroup"}),
+}
+FIS_EVERY_EXPERIMENT = frozenset({"tag:GetResources", "logs:CreateLogDelivery", "logs:PutResourcePolicy",
+                                  "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"})
+# Actions IAM authorizes on "*" only (no resource-level permissions): the one place a "*" resource is FIS's need.
+FIS_STAR_RESOURCE_ACTIONS = frozenset({
+    "tag:GetResources", "logs:CreateLogDelivery", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups", "ec2:DescribeManagedPrefixLists", "ec2:DescribeNetworkAcls", "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs", "ec2:GetManagedPrefixListEntries", "ec2:DescribeInstances"})
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _trusts_fis(props: Props) -> bool:
+    try:
+        trust = json.loads(props.get("assumeRolePolicy") or "{}")
+    except (TypeError, ValueError):
+        return False
+    return any("fis.amazonaws.com" in _listed((s.get("Principal") or {}).get("Service", []))
+               for s in _listed(trust.get("Statement", [])))
+
+
+@rule("fis-role-least-privilege", "An FIS experiment role may do only its template's actions, on named resources",
+      "aws:iam/role:Role")
+def _fis_role_least_privilege(props: Props, _region: str | None, _config: Mapping[str, Any]) -> list[str]:
+    if not _trusts_fis(props):
+        return []
+    fis_actions = str((props.get("tags") or {}).get(FIS_ACTIONS_TAG, "")).split()
+    unknown = [a for a in fis_actions if a not in FIS_ACTION_PERMISSIONS]
+    if not fis_actions or unknown:
+        return [(f"tag {FIS_ACTIONS_TAG} must list the template's FIS actions, each one this pack knows "
+                 f"(unknown: {unknown or 'none listed'})")]
+    allowed = FIS_EVERY_EXPERIMENT.union(*(FIS_ACTION_PERMISSIONS[a] for a in fis_actions))
+    problems = []
+    if props.get("managedPolicyArns"):
+        problems.append("managedPolicyArns: an FIS role carries only its inline policy")
+    for inline in props.get("inlinePolicies") or []:
+        try:
+            statements = _listed(json.loads(inline.get("policy") or "{}").get("Statement", []))
+        except (TypeError, ValueError):
+            problems.append(f"inline policy {inline.get('name')}: not JSON")
+            continue
+        for statement in statements:
+            where = f"statement {statement.get('Sid', '?')}"
+            if statement.get("Effect") != "Allow":
+                continue
+            if "NotAction" in statement or "NotResource" in statement:
+                problems.append(f"{where}: NotAction/NotResource grant more than the template's actions")
+            actions = [str(a) for a in _listed(statement.get("Action", []))]
+            extra = sorted(a for a in actions if a not in allowed)
+            if extra:
+                problems.append(f"{where}: {', '.join(extra)} is not what {' '.join(fis_actions)} needs")
+            resources = [str(r) for r in _listed(statement.get("Resource", []))]
+            if "*" in resources and not set(actions) <= FIS_STAR_RESOURCE_ACTIONS:
+                problems.append(f"{where}: Resource \"*\" for {', '.join(sorted(set(actions) - FIS_STAR_RESOURCE_ACTIONS))}"
+                                ", which take resource ARNs: name the targets")
+            elif any(r != "*" and r.endswith("/*") for r in resources) and not statement.get("Condition") and (
+                    set(actions) - {"ec2:ReplaceNetworkAclAssociation"}):
+                problems.append(f"{where}: a resource pattern without a tag condition")
+    return problems
+
+
+FIS_MAX_STOP_CONDITIONS = 5  # FIS quotas: stop conditions per experiment template (not adjustable)
+
+
+@rule("fis-template-guarded", "FIS experiments stop on alarms of their own region (at most 5) and keep a log",
+      "aws:fis/experimentTemplate:ExperimentTemplate")
+def _fis_template_guarded(props: Props, region: str | None, _config: Mapping[str, Any]) -> list[str]:
+    conditions = props.get("stopConditions") or []
+    alarms = [str(c.get("value", "")) for c in conditions if c.get("source") == "aws:cloudwatch:alarm"]
+    problems = []
+    if not alarms:
+        problems.append("stopConditions: no CloudWatch alarm stops the experiment (source none)")
+    if len(conditions) > FIS_MAX_STOP_CONDITIONS:
+        problems.append(f"stopConditions: {len(conditions)} > {FIS_MAX_STOP_CONDITIONS}, FIS's limit: combine "
+                        "the alarms into a composite alarm")
+    elsewhere = [arn for arn in alarms if region and arn.split(":")[3:4] != [region]]
+    if elsewhere:
+        problems.append(f"stopConditions: alarms outside the template's region {region}: {', '.join(elsewhere)}")
+    logs = props.get("logConfiguration") or {}
+    if not (logs.get("cloudwatchLogsConfiguration") or logs.get("s3Configuration")):
+        problems.append("logConfiguration: the experiment's log is the drill's evidence; send it somewhere")
+    return problems
 
 
 # Stack rules: checks across resources (CrossGuard's StackValidationPolicy). A check takes every resource as

@@ -25,6 +25,7 @@ from stacks.common import (
     replication_checks,
     search_feed,
 )
+from stacks.resilience import resilience_hub
 from stacks.settings import Settings, Tier
 
 
@@ -110,6 +111,8 @@ def build(settings: Settings) -> None:
         region=b, alarms=[*lag_alarms, canary.alarm], provider=provider_b, account_id=account,
         subscribers=[AlertSubscriber(s.protocol, s.endpoint) for s in settings.alerts.subscriptions]))
 
+    hub = resilience_hub(settings, provider_b, account, primary, secondary.cluster_arn, cluster)
+
     pulumi.export("posture", settings.posture.value)
     pulumi.export("failover", settings.failover)
     pulumi.export("writerRegion", a if cap.writer_region is Region.A else b)
@@ -125,6 +128,7 @@ def build(settings: Settings) -> None:
     pulumi.export("replicasB", dict(cap.replicas_b))
     pulumi.export("typesenseReplicasB", cap.typesense_replicas_b)
     pulumi.export("searchFeedB", cap.search_feed_b)
+    pulumi.export("resilienceHubApps", hub.app_arns)
     export_api_access(settings, b, cluster, access)
     export_next_steps(settings, "dr", replication_checks(settings, account))
 

@@ -32,6 +32,8 @@ from stacks.common import (
     provider,
     push_commands,
 )
+from stacks.cdn import build_cdn, media_reader
+from stacks.drills import export_drill_templates, q2_az_outage
 from stacks.settings import Settings
 
 
@@ -60,13 +62,20 @@ def build(settings: Settings) -> None:
 
     buckets: dict[str, dict[str, pulumi.Output[str]]] = {}
     lag_alarms: list[LagAlarm] = []
+    serves_media = settings.cdn.enabled and settings.cdn.media_bucket is not None
+    cdn_reader, resolve_cdn_reader = media_reader() if serves_media else (None, lambda _arn: None)
+    media: dict[str, pulumi.Output[str]] | None = None
     for spec in settings.buckets:
+        reader = cdn_reader if spec.name == settings.cdn.media_bucket else None
         bucket_a = SecureBucket(f"bucket-{spec.name}-a", SecureBucketArgs(
             bucket_name=naming.bucket_name(spec.name, a), kms_key_arn=key.primary_arn, provider=provider_a,
-            tier=spec.tier.value))
+            tier=spec.tier.value, cloudfront_reader_arn=reader))
         bucket_b = SecureBucket(f"bucket-{spec.name}-b", SecureBucketArgs(
             bucket_name=naming.bucket_name(spec.name, b), kms_key_arn=key.replica_arn, provider=provider_b,
-            tier=spec.tier.value))
+            tier=spec.tier.value, cloudfront_reader_arn=reader))
+        if reader is not None:
+            media = {"primaryDomain": bucket_a.regional_domain_name, "drDomain": bucket_b.regional_domain_name,
+                     "primaryName": bucket_a.name, "drName": bucket_b.name}
         BucketReplication(f"replication-{spec.name}-a-to-b", BucketReplicationArgs(
             source_bucket=bucket_a.name, source_arn=bucket_a.arn, source_key_arn=key.primary_arn, source_region=a,
             destination_arn=bucket_b.arn, destination_key_arn=key.replica_arn, destination_region=b,
@@ -96,6 +105,12 @@ def build(settings: Settings) -> None:
         dr_kms_key_arn=key.replica_arn,
         resource_arns=[aurora.cluster_arn, *tables.values(), *(v["primaryArn"] for v in buckets.values())]))
 
+    if settings.cdn.enabled:  # the primary stack owns the CDN: stacks/cdn.py says why
+        build_cdn(settings, provider_a, lambda region: provider_b if region == b else provider(settings, region),
+                  key, account, media, resolve_cdn_reader)
+    drill_q2 = q2_az_outage(a, provider_a, account, network, cluster, aurora.cluster_arn, cap.aurora_instances_a,
+                            stop_alarm_arns=list(alarms.alarm_arns.values()))
+
     # The dr stack reads these through its StackReference.
     pulumi.export("primaryRegion", a)
     pulumi.export("drRegion", b)
@@ -112,5 +127,6 @@ def build(settings: Settings) -> None:
     pulumi.export("eksClusterName", cluster.cluster_name)
     pulumi.export("eksNodegroupName", cluster.nodegroup_name)
     pulumi.export("backupVaults", {"primary": backup.primary_vault_arn, "dr": backup.dr_vault_arn})
+    export_drill_templates({"Q2": drill_q2})
     export_api_access(settings, a, cluster, access)
     export_next_steps(settings, "primary", push_commands(settings, account))

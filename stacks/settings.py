@@ -411,6 +411,61 @@ class DetectionSettings(Strict):
         return paths
 
 
+# CloudFront's managed price classes: which edge locations serve (and bill) requests.
+CDN_PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
+
+
+class CdnSettings(Strict):
+    """The CloudFront distribution in front of the API and the media (components/cdn.py), owned by the primary
+    stack. Paths under apiPathPrefix/<service>/ reach the API, paths matching mediaPathPattern the media bucket."""
+    enabled: bool = True
+    record_name: str = Field("cdn", pattern=r"^[a-z0-9-]+(\.[a-z0-9-]+)*$")  # cdn.<dns.zoneName>
+    price_class: str = "PriceClass_100"
+    api_path_prefix: str = Field("/api/v1", pattern=r"^(/[A-Za-z0-9._~-]+)+$")
+    # The bucket (one of `buckets`) served under mediaPathPattern, from A with B's replica as the failover; its
+    # objects live under the same prefix as their URL path (/media/x.jpg is the key media/x.jpg). None: no media.
+    media_bucket: str | None = None
+    media_path_pattern: str = Field("/media/*", pattern=r"^(/[A-Za-z0-9._~-]+)+/\*$")
+    # What `drctl cutback` and `drctl s3-undelete` invalidate (stack output cdnCriticalPaths). Each path is one
+    # service's (apiPathPrefix/<service>...) or the media's. Empty: every critical service's prefix, and the media.
+    critical_paths: list[str] = Field(default_factory=list, max_length=15)
+    log_retention_days: int = Field(90, ge=1, le=3650)
+
+    @field_validator("price_class")
+    @classmethod
+    def known_price_class(cls, price_class: str) -> str:
+        if price_class not in CDN_PRICE_CLASSES:
+            raise ValueError(f"must be one of {', '.join(CDN_PRICE_CLASSES)}")
+        return price_class
+
+    @field_validator("critical_paths")
+    @classmethod
+    def paths_are_invalidation_paths(cls, paths: list[str]) -> list[str]:
+        problems = [(f"cdn.criticalPaths[{index}]", f"{path!r} must start with '/' and have '*' only at its end")
+                    for index, path in enumerate(paths) if not re.match(r"^/[A-Za-z0-9._~/%-]*\*?$", path)]
+        problems += [("cdn.criticalPaths", f"path {path!r} appears twice") for path in _duplicates(paths)]
+        if problems:
+            raise _KeyedError(problems)
+        return paths
+
+    @property
+    def media_prefix(self) -> str:
+        return self.media_path_pattern.removesuffix("*")
+
+    def service_prefix(self, service: str) -> str:
+        return f"{self.api_path_prefix}/{service}"
+
+    def owner_of(self, path: str, services: Sequence[str]) -> str | None:
+        """The service a critical path belongs to, "media", or None."""
+        if self.media_bucket and path.startswith(self.media_prefix):
+            return "media"
+        for service in services:
+            prefix = self.service_prefix(service)
+            if path == prefix or path.startswith((f"{prefix}/", f"{prefix}*")):
+                return service
+        return None
+
+
 class Settings(Strict):
     role: Role
     posture: Posture = Posture.PILOT_LIGHT
@@ -432,6 +487,7 @@ class Settings(Strict):
     compute: ComputeSettings = ComputeSettings()
     alerts: AlertSettings = AlertSettings()
     detection: DetectionSettings = DetectionSettings()
+    cdn: CdnSettings = Field(default_factory=CdnSettings, validate_default=True)
 
     @field_validator("dr_region")
     @classmethod
@@ -469,6 +525,34 @@ class Settings(Strict):
         if duplicates:
             raise _KeyedError([(key, f"name {name!r} appears twice") for name in duplicates])
         return items
+
+    @field_validator("cdn")
+    @classmethod
+    def cdn_paths_belong(cls, cdn: CdnSettings, info: ValidationInfo) -> CdnSettings:
+        """Each critical path is a configured service's or the media's; the media bucket is a configured bucket."""
+        problems: list[tuple[str, str]] = []
+        buckets = [b.name for b in info.data.get("buckets") or []]
+        if cdn.media_bucket is not None and "buckets" in info.data and cdn.media_bucket not in buckets:
+            problems.append(("cdn.mediaBucket", f"{cdn.media_bucket!r} is not one of buckets ({', '.join(buckets)})"))
+        compute = info.data.get("compute")
+        if compute is not None:
+            services = [s.name for s in compute.services]
+            media = f" or under the media path {cdn.media_path_pattern}" if cdn.media_bucket else ""
+            problems += [(f"cdn.criticalPaths[{index}]",
+                          f"{path!r} belongs to no service of compute.services ({', '.join(services)}): expected "
+                          f"{cdn.api_path_prefix}/<service>...{media}")
+                         for index, path in enumerate(cdn.critical_paths) if cdn.owner_of(path, services) is None]
+        if problems:
+            raise _KeyedError(problems)
+        return cdn
+
+    @property
+    def cdn_critical_paths(self) -> list[str]:
+        """What the runbooks invalidate: the configured paths, or every critical service's prefix and the media."""
+        if self.cdn.critical_paths:
+            return list(self.cdn.critical_paths)
+        paths = [f"{self.cdn.service_prefix(s.name)}/*" for s in self.compute.services if s.tier is Tier.CRITICAL]
+        return paths + ([self.cdn.media_path_pattern] if self.cdn.media_bucket else [])
 
     @property
     def canary_paths(self) -> list[str]:

@@ -83,3 +83,22 @@ def bucket_name(base: str, region: str) -> str:
 
 # The dr stack's Synthetics canary in B that probes region A (its CanaryName: 1-21 chars of [0-9a-z_-]).
 CANARY_OF_A = "dr-probe-region-a"
+
+
+# ---- AWS FIS: the quarterly drills `drctl drill run QX --account` starts -----------------------------------------
+
+# The experiment template's tag naming its drill scenario: the toolkit finds the template by it
+# (ListExperimentTemplates), so no template id has to be copied from the stack's outputs into a runbook.
+FIS_DRILL_TAG: Final = "dr-platform:drill"
+# The experiment role's tag listing the FIS action ids its template runs: the policy pack checks the role against it.
+FIS_ACTIONS_TAG: Final = "dr-platform:fis-actions"
+# Which region each FIS-injected drill acts in ("a": the primary stack's region; "b": the dr stack's).
+FIS_DRILL_REGIONS: Final = {"Q2": "a"}
+
+
+def fis_role_name(scenario: str, region: str) -> str:
+    return f"dr-platform-fis-{scenario.lower()}-{region}"
+
+
+def fis_log_group(scenario: str, region: str) -> str:
+    return f"/dr-platform/fis/{scenario.lower()}-{region}"

@@ -132,7 +132,9 @@ def test_roles_carry_only_the_managed_policies_eks_needs(dr_plan: Plan) -> None:
         "platform-us-west-2-vpc-cni": {managed + "AmazonEKS_CNI_Policy"},
         "platform-us-west-2-ebs-csi": {managed + "service-role/AmazonEBSCSIDriverPolicy"},
         # the SSM jump host the tunnel to the API goes through (components/access.py)
-        "platform-us-west-2-api-jump": {managed + "AmazonSSMManagedInstanceCore"}}
+        "platform-us-west-2-api-jump": {managed + "AmazonSSMManagedInstanceCore"},
+        # the role Resilience Hub assesses the platform as (components/resilience_hub.py): AWS's read-only policy
+        "dr-platform-resilience-hub-us-west-2": {managed + "AWSResilienceHubAsssessmentExecutionPolicy"}}
     services = {json.dumps(json.loads(r.inputs["assumeRolePolicy"])["Statement"][0]["Principal"]["Service"])
                 for r in dr_plan.by_type("aws:iam/role:Role") if r.name.startswith("compute-")}
     assert services == {'"eks.amazonaws.com"', '"ec2.amazonaws.com"', '"pods.eks.amazonaws.com"'}

@@ -90,7 +90,7 @@ def test_replication_role_is_least_privilege(primary_plan: Plan) -> None:
 
 def test_buckets_are_versioned_encrypted_private_and_tls_only(primary_plan: Plan) -> None:
     buckets = primary_plan.by_type("aws:s3/bucket:Bucket")
-    assert len(buckets) == 4  # each configured bucket in A and its replica in B
+    assert len(buckets) == 5  # each configured bucket in A and its replica in B, and the CDN's access logs
     for kind, check in {
         "aws:s3/bucketVersioning:BucketVersioning":
             lambda r: r.inputs["versioningConfiguration"]["status"] == "Enabled",
@@ -154,7 +154,7 @@ def test_every_resource_lands_in_its_region(primary_plan: Plan, dr_plans: dict) 
         custom = [r for r in plan.resources if r.type.startswith("aws:")]
         for r in custom:
             assert r.provider and r.provider.split("::")[-2] in ("aws-us-east-1", "aws-us-west-2"), r.urn
-            if r.type.startswith(("aws:iam/", "aws:route53/")):
+            if r.type.startswith(("aws:iam/", "aws:route53/", "aws:cloudfront/")):  # CloudFront: in A's stack
                 assert r.region == "global"
             elif plan.stack == "dr":
                 assert r.region == "us-west-2", r.urn  # the dr stack never needs region A's APIs
@@ -162,7 +162,8 @@ def test_every_resource_lands_in_its_region(primary_plan: Plan, dr_plans: dict) 
                 # what A's replication writes into: replica buckets, the key replica, the backup copy vault (and
                 # B's AWS Backup settings), the template ECR replication creates B's repositories from
                 in_b = (r.name.startswith("bucket-") and (r.name.endswith("-b") or "-b-" in r.name)) or \
-                    r.name in {"data-key-replica", "data-key-replica-alias", "backup-vault-b", "backup-settings-b",
+                    r.name in {"data-key-replica", "data-key-replica-alias", "data-key-replica-policy",
+                               "backup-vault-b", "backup-settings-b",
                                "registry-replicas"}
                 assert r.region == ("us-west-2" if in_b else "us-east-1"), r.urn
     assert [p.inputs["region"] for p in dr_plans[("pilot-light", False)].by_type("pulumi:providers:aws")] == \
@@ -185,7 +186,9 @@ def test_data_is_protected_and_retained(primary_plan: Plan, dr_plans: dict) -> N
 
 
 def test_kms_key_is_multi_region_with_rotation_and_its_replica_in_b(primary_plan: Plan) -> None:
-    (key,) = [k for k in primary_plan.by_type("aws:kms/key:Key") if not alerting(k)]
+    # the alerts topic's key and the drill log's key (components/drill_faults.py) each serve one service's use
+    (key,) = [k for k in primary_plan.by_type("aws:kms/key:Key")
+              if not alerting(k) and "$dr-platform:drills:DrillExperiment::" not in (k.parent or "")]
     assert key.inputs["multiRegion"] is True and key.inputs["enableKeyRotation"] is True
     (replica,) = primary_plan.by_type("aws:kms/replicaKey:ReplicaKey")
     assert replica.region == "us-west-2"

@@ -26,6 +26,8 @@ PERMISSIONS = {
         "dynamodb:RestoreTableToPointInTime", "dynamodb:Scan", "dynamodb:Query", "dynamodb:UpdateItem",
         "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"),
     ("sts", "GetCallerIdentity"): (),  # needs no permission
+    # The account's first experiment creates FIS's service-linked role (IAM's dependent action of StartExperiment).
+    ("fis", "StartExperiment"): ("fis:StartExperiment", "iam:CreateServiceLinkedRole"),
 }
 
 

@@ -33,8 +33,9 @@ def documents(plans: list[Plan]) -> list[Document]:
 def test_the_walk_finds_every_kind_of_document_the_plans_declare(plans: list[Plan], documents: list) -> None:
     """If a component adds a policy of a kind not seen before, it is linted too; this pins what is there now."""
     kinds = {" ".join(d.where.split()[1:2] + d.where.split()[3:]) for d in documents if not d.where.startswith("/")}
-    assert kinds == {"aws:iam/role:Role assumeRolePolicy", "aws:iam/rolePolicy:RolePolicy policy",
-                     "aws:kms/key:Key policy", "aws:s3/bucketPolicy:BucketPolicy policy"}
+    assert kinds == {"aws:iam/role:Role assumeRolePolicy", "aws:iam/role:Role inlinePolicies.0.policy",
+                     "aws:iam/rolePolicy:RolePolicy policy", "aws:kms/key:Key policy",
+                     "aws:kms/keyPolicy:KeyPolicy policy", "aws:s3/bucketPolicy:BucketPolicy policy"}
     roles = sum(len(plan.by_type("aws:iam/role:Role")) for plan in plans)
     assert sum(d.where.endswith(" assumeRolePolicy") for d in documents) == roles  # every role's trust policy
     assert any(d.where.endswith("drctl-operator-policy.json") for d in documents)

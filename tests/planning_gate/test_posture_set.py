@@ -39,7 +39,8 @@ def test_set_writes_one_line_and_prints_diff_steps_and_deltas(project: Path) -> 
     assert "+ ClusterInstance dr-core-us-west-2-0 (us-west-2)" in out  # the plan diff
     assert "scalingConfig.desiredSize: 0 → 2" in out
     assert "in the engine's order:" in out and "update NodeGroup compute-us-west-2-nodes" in out  # the steps
-    assert "monthly cost in B: $160.77 → $689.43 (+528.66 USD/month" in out  # the canary: 43,800 runs + 1 alarm
+    # the canary: 43,800 runs + 1 alarm; Resilience Hub: 2 apps at $15; the Auto Scaling endpoint in 3 AZs
+    assert "monthly cost in B: $190.77 → $719.43 (+528.66 USD/month" in out
     assert "critical: RTO 26.5 → 14.5 min (-12; objective 60), RPO 1 s (~1 s) → 1 s (~1 s)" in out
     assert "standard: RTO 33.2 → 14.5 min (-18.7; objective 240), RPO 15 min (~15 s) → 15 min (~15 s)" in out
     assert "Next: pulumi up --stack dr" in out

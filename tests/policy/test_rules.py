@@ -44,10 +44,82 @@ def names(found: list[tuple[str, str]]) -> set[str]:
     return {rule for rule, _ in found}
 
 
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+
+
+def distribution(**changes: object) -> dict:
+    """The shape the program declares (components/cdn.py), with `changes` on top."""
+    api_origin = {"originId": "api-a", "customOriginConfig": {"originProtocolPolicy": "https-only",
+                                                              "originSslProtocols": ["TLSv1.2"]}}
+    return {"defaultCacheBehavior": {"targetOriginId": "api", "viewerProtocolPolicy": "https-only"},
+            "orderedCacheBehaviors": [{"pathPattern": "/media/*", "targetOriginId": "media",
+                                       "viewerProtocolPolicy": "redirect-to-https"}],
+            "originGroups": [{"originId": group, "failoverCriteria": {"statusCodes": [500, 502, 503, 504]},
+                              "members": [{"originId": f"{group}-a"}, {"originId": f"{group}-b"}]}
+                             for group in ("api", "media")],
+            "origins": [api_origin, {**api_origin, "originId": "api-b"}, {"originId": "media-a"},
+                        {"originId": "media-b"}],
+            "viewerCertificate": {"acmCertificateArn": "arn:aws:acm:us-east-1:1:certificate/c",
+                                  "minimumProtocolVersion": "TLSv1.2_2021", "sslSupportMethod": "sni-only"},
+            "loggingConfig": {"bucket": "logs.s3.amazonaws.com", "prefix": "cloudfront/"}, **changes}
+
+
 CANARY = "aws:synthetics/canary:Canary"
 GOOD_CANARY = {"artifactConfig": {"s3Encryption": {"encryptionMode": "SSE_KMS",
                                                    "kmsKeyArn": "arn:aws:kms:us-west-2:1:key/k"}}}
+FIS_ROLE = "aws:iam/role:Role"
+FIS_TRUST = json.dumps({"Statement": [{"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"},
+                                       "Action": "sts:AssumeRole"}]})
+
+
+def fis_role(*statements: dict, actions: str = "aws:rds:failover-db-cluster") -> dict:
+    return {"assumeRolePolicy": FIS_TRUST, "tags": {"dr-platform:fis-actions": actions},
+            "inlinePolicies": [{"name": "p", "policy": json.dumps({"Statement": list(statements)})}]}
+
+
+FAILOVER = {"Effect": "Allow", "Action": ["rds:FailoverDBCluster", "rds:DescribeDBClusters"],
+            "Resource": ["arn:aws:rds:us-east-1:1:cluster:dr-core-us-east-1"]}
+FIS_TEMPLATE = "aws:fis/experimentTemplate:ExperimentTemplate"
+GOOD_FIS_TEMPLATE = {"stopConditions": [{"source": "aws:cloudwatch:alarm",
+                                         "value": "arn:aws:cloudwatch:us-east-1:1:alarm:stop"}],
+                     "logConfiguration": {"cloudwatchLogsConfiguration": {"logGroupArn": "arn:aws:logs:x:*"},
+                                          "logSchemaVersion": 2}}
 CASES = [
+    (DISTRIBUTION, distribution(), distribution(viewerCertificate={"minimumProtocolVersion": "TLSv1_2016"}),
+     "cdn-tls-only"),
+    (DISTRIBUTION, distribution(), distribution(viewerCertificate={"cloudfrontDefaultCertificate": True}),
+     "cdn-tls-only"),
+    (DISTRIBUTION, distribution(), distribution(orderedCacheBehaviors=[
+        {"pathPattern": "/media/*", "targetOriginId": "media", "viewerProtocolPolicy": "allow-all"}]),
+     "cdn-tls-only"),
+    (DISTRIBUTION, distribution(), distribution(origins=[{"originId": "api-a", "customOriginConfig": {
+        "originProtocolPolicy": "match-viewer", "originSslProtocols": ["TLSv1.2"]}}]), "cdn-tls-only"),
+    (DISTRIBUTION, distribution(), distribution(defaultCacheBehavior={"targetOriginId": "api-a",
+                                                                      "viewerProtocolPolicy": "https-only"}),
+     "cdn-origin-failover"),  # straight to A's origin: no failover
+    (DISTRIBUTION, distribution(), distribution(originGroups=[
+        {"originId": g, "failoverCriteria": {"statusCodes": [503]}, "members": [{"originId": f"{g}-a"},
+                                                                              {"originId": f"{g}-b"}]}
+        for g in ("api", "media")]), "cdn-origin-failover"),
+    (DISTRIBUTION, distribution(), distribution(loggingConfig={}), "cdn-access-logs"),
+    (FIS_TEMPLATE, GOOD_FIS_TEMPLATE, {**GOOD_FIS_TEMPLATE, "stopConditions": [{"source": "none"}]},
+     "fis-template-guarded"),
+    (FIS_TEMPLATE, GOOD_FIS_TEMPLATE, {**GOOD_FIS_TEMPLATE, "stopConditions": [
+        {"source": "aws:cloudwatch:alarm", "value": "arn:aws:cloudwatch:us-west-2:1:alarm:canary"}]},
+     "fis-template-guarded"),  # us-east-1's template on B's alarm
+    (FIS_TEMPLATE, GOOD_FIS_TEMPLATE, {**GOOD_FIS_TEMPLATE, "stopConditions": [
+        {"source": "aws:cloudwatch:alarm", "value": f"arn:aws:cloudwatch:us-east-1:1:alarm:a{i}"} for i in range(6)]},
+     "fis-template-guarded"),
+    (FIS_TEMPLATE, GOOD_FIS_TEMPLATE, {**GOOD_FIS_TEMPLATE, "logConfiguration": None}, "fis-template-guarded"),
+    (FIS_ROLE, fis_role(FAILOVER), fis_role({**FAILOVER, "Resource": "*"}), "fis-role-least-privilege"),
+    (FIS_ROLE, fis_role(FAILOVER), fis_role(FAILOVER, {**FAILOVER, "Action": ["rds:DeleteDBCluster"]}),
+     "fis-role-least-privilege"),
+    (FIS_ROLE, fis_role(FAILOVER), fis_role({**FAILOVER, "Action": ["rds:*"]}), "fis-role-least-privilege"),
+    # the template's actions are the tag's: terminating instances is not a failover's
+    (FIS_ROLE, fis_role(FAILOVER), fis_role(FAILOVER, {"Effect": "Allow", "Action": ["ec2:TerminateInstances"],
+                                                       "Resource": ["arn:aws:ec2:us-east-1:1:instance/i-1"]}),
+     "fis-role-least-privilege"),
+    (FIS_ROLE, fis_role(FAILOVER), {**fis_role(FAILOVER), "tags": {}}, "fis-role-least-privilege"),
     (CANARY, GOOD_CANARY, {"artifactConfig": {"s3Encryption": {"encryptionMode": "SSE_S3"}}},
      "synthetics-artifacts-kms"),
     (CANARY, GOOD_CANARY, {}, "synthetics-artifacts-kms"),
@@ -281,6 +353,45 @@ def test_a_canary_whose_artifacts_lose_the_kms_key_is_caught_on_the_plan_by_that
     canary.inputs["artifactConfig"] = {"s3Encryption": {"encryptionMode": "SSE_S3"}}
     found = check_plan(plan)
     assert {(v.rule, v.urn) for v in found} == {("synthetics-artifacts-kms", canary.urn)}
+
+
+@pytest.mark.parametrize(("change", "rule"), [
+    (lambda d: d["viewerCertificate"].update(minimumProtocolVersion="TLSv1.2_2019"), "cdn-tls-only"),
+    (lambda d: d.update(originGroups=[{**g, "members": g["members"][:1]} for g in d["originGroups"]]),
+     "cdn-origin-failover"),
+    (lambda d: d.pop("loggingConfig"), "cdn-access-logs"),
+])
+def test_a_weakened_distribution_is_caught_on_the_plan_by_that_rule_only(change, rule: str) -> None:
+    plan = copy.deepcopy(plan_stack("primary"))
+    (planned,) = plan.by_type(DISTRIBUTION)
+    assert check_plan(plan) == []
+    change(planned.inputs)
+    assert {(v.rule, v.urn) for v in check_plan(plan)} == {(rule, planned.urn)}
+def test_an_fis_role_granted_beyond_its_template_is_caught_on_the_plan_by_that_rule_only() -> None:
+    plan = copy.deepcopy(plan_stack("primary"))
+    (role,) = [r for r in plan.by_type("aws:iam/role:Role") if "fis.amazonaws.com" in r.inputs["assumeRolePolicy"]]
+    assert check_plan(plan) == []
+    policy = json.loads(role.inputs["inlinePolicies"][0]["policy"])
+    # a node-termination grant that loses its tag condition: any instance of the account could go
+    (terminate,) = [s for s in policy["Statement"] if s["Action"] == ["ec2:TerminateInstances"]]
+    del terminate["Condition"]
+    policy["Statement"].append({"Effect": "Allow", "Action": ["rds:DeleteDBCluster"], "Resource": "*"})
+    role.inputs["inlinePolicies"][0]["policy"] = json.dumps(policy)
+    found = check_plan(plan)
+    assert {(v.rule, v.urn) for v in found} == {("fis-role-least-privilege", role.urn)}
+    assert sorted(v.message.split(": ", 1)[1][:30] for v in found) == [
+        'Resource "*" for rds:DeleteDBC', "a resource pattern without a t", "rds:DeleteDBCluster is not wha"]
+
+
+def test_a_drill_template_stopping_on_each_alarm_is_caught_on_the_plan_by_that_rule_only() -> None:
+    plan = copy.deepcopy(plan_stack("primary"))
+    (template,) = plan.by_type(FIS_TEMPLATE)
+    alarms = [f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{a.inputs['name']}"
+              for a in plan.by_type("aws:cloudwatch/metricAlarm:MetricAlarm")]
+    assert len(alarms) > 5  # why the template stops on one composite of them
+    template.inputs["stopConditions"] = [{"source": "aws:cloudwatch:alarm", "value": arn} for arn in alarms]
+    found = check_plan(plan)
+    assert {(v.rule, v.urn) for v in found} == {("fis-template-guarded", template.urn)}
 
 
 # The stack rule: every running service Deployment has an HPA and a PDB, critical PDBs keep minAvailable >= 1, and

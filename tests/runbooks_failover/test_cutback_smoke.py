@@ -65,7 +65,8 @@ def test_cutback_refuses_while_b_is_the_writer(world: World, tmp_path: Path, fau
     b_writes(world)
     distribution = make_distribution(client("cloudfront", "us-east-1"))
     changes_before = faults.calls("route53", "ChangeResourceRecordSets")
-    code, output = drctl(tmp_path, "cutback", "--distribution", distribution, "--healthy-for-seconds", "0.1",
+    code, output = drctl(tmp_path, "cutback", "--distribution", distribution, "--paths", "/api/v1/*",
+                         "--healthy-for-seconds", "0.1",
                          "--execute", "--yes")
     assert code == 2, output
     flat = " ".join(output.split())
@@ -80,7 +81,8 @@ def test_cutback_refuses_while_a_is_unhealthy(world: World, tmp_path: Path, faul
     failed_over_dns(world)
     world.endpoint_a.per_path["/healthz"] = 503
     distribution = make_distribution(client("cloudfront", "us-east-1"))
-    code, output = drctl(tmp_path, "cutback", "--distribution", distribution, "--healthy-for-seconds", "0.2",
+    code, output = drctl(tmp_path, "cutback", "--distribution", distribution, "--paths", "/api/v1/*",
+                         "--healthy-for-seconds", "0.2",
                          "--healthy-timeout", "1", "--execute", "--yes")
     assert code == 2, output
     flat = " ".join(output.split())
@@ -95,7 +97,8 @@ def test_cutback_leaves_dns_on_b_when_a_flaps_while_waited_on(world: World, tmp_
     try:
         client("route53", PRIMARY).update_health_check(HealthCheckId=world.health_a, Port=flapping.port)
         distribution = make_distribution(client("cloudfront", "us-east-1"))
-        code, output = drctl(tmp_path, "cutback", "--distribution", distribution, "--healthy-for-seconds", "0.2",
+        code, output = drctl(tmp_path, "cutback", "--distribution", distribution, "--paths", "/api/v1/*",
+                         "--healthy-for-seconds", "0.2",
                              "--healthy-timeout", "1", "--execute", "--yes", "--json")
     finally:
         flapping.stop()
@@ -107,7 +110,7 @@ def test_cutback_leaves_dns_on_b_when_a_flaps_while_waited_on(world: World, tmp_
 
 
 def test_cutback_bad_input(world: World, tmp_path: Path) -> None:
-    code, output = drctl(tmp_path, "cutback", "--distribution", "ENOPE", "--execute", "--yes")
+    code, output = drctl(tmp_path, "cutback", "--distribution", "ENOPE", "--paths", "/api/v1/*", "--execute", "--yes")
     assert code == 2 and "ENOPE" in output
     code, output = drctl(tmp_path, "cutback", "--distribution", "E1", "--paths", "no-slash")
     assert code == 2 and "no-slash" in output

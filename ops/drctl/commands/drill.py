@@ -32,7 +32,17 @@ def run(
                                                  "undelete with CDN purge) or annual (Q2 and a full failback, "
                                                  "both legs judged in one report).")],
     planned: Annotated[bool, typer.Option(help="Planned switchover (A healthy, RPO 0) instead of killing A.")] = False,
-    sandbox: Annotated[bool, typer.Option(help="Run on the local region pair (the only way offered so far).")] = True,
+    sandbox: Annotated[bool, typer.Option(help="Run on the local region pair (the default; see --account).")] = True,
+    account: Annotated[bool, typer.Option(help="Run the quarter's AWS FIS experiment on the real account instead "
+                                               "(Q2 so far): dry-run unless --execute.")] = False,
+    execute: Annotated[bool, typer.Option(help="With --account: start the experiment. Without it: dry-run, which "
+                                               "reads the template and lists the calls only.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="With --account --execute: do not ask for confirmation.")] = False,
+    resume: Annotated[str | None, typer.Option(help="With --account: follow this run id's experiment from its "
+                                                    "journal (never starts a second one).")] = None,
+    timeout: Annotated[float, typer.Option(help="With --account: bound on following the experiment, seconds.",
+                                           min=1)] = 3600,
+    poll: Annotated[float, typer.Option(help="With --account: seconds between polls.", min=0.01)] = 15,
     failback: Annotated[bool, typer.Option(help="Fail back to A afterwards and check A and B hold the same "
                                                 "data.")] = True,
     stack: Annotated[str, typer.Option(help="Stack whose settings and objectives the drill uses.")] = "dr",
@@ -50,6 +60,13 @@ def run(
     from ops.drctl.runbooks.engine import DEFAULT_JOURNAL_DIR
 
     scenario = "annual" if scenario.lower() == "annual" else scenario.upper()
+    if account or resume:
+        _on_account(scenario, stack=stack, execute=execute, yes=yes, resume=resume, timeout_s=timeout, poll_s=poll,
+                    report_dir=report_dir or DEFAULT_REPORT_DIR, journal_dir=journal_dir, as_json=as_json)
+    if execute or yes:
+        print("bad input: --execute/--yes: a sandbox drill changes nothing real; they go with --account",
+              file=sys.stderr)
+        raise typer.Exit(2)
     if scenario not in ("Q1", "Q2", "Q3", "Q4", "annual"):
         print(f"bad input: scenario {scenario!r}: the sandbox runs Q1 (Aurora PITR), Q2 (region failover "
               "A→B), Q3 (Typesense total loss), Q4 (S3 mass undelete) and annual (Q2 and a full failback)",
@@ -62,8 +79,8 @@ def run(
         print("bad input: --no-failback: the annual drill is the failover and the failback", file=sys.stderr)
         raise typer.Exit(2)
     if not sandbox:
-        print("bad input: --no-sandbox: a drill against a real account is a real runbook run (drctl failover "
-              "--execute), recorded with `drctl drill record`", file=sys.stderr)
+        print("bad input: --no-sandbox: a drill against a real account is `--account` (its AWS FIS experiment), "
+              "or a real runbook run (drctl failover --execute) recorded with `drctl drill record`", file=sys.stderr)
         raise typer.Exit(2)
     # SIGTERM as Ctrl-C: the region pair is stopped either way
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -100,6 +117,33 @@ def run(
     print(f"report: {evidence.markdown} (JSON {evidence.twin.name}, timeline {evidence.timeline.name})")
     met = all(j["rto_met"] is not False and j["rpo_met"] is not False for j in result["judged"])
     raise typer.Exit(0 if result["status"] == "done" and met else 1)
+
+
+def _on_account(scenario: str, *, stack: str, execute: bool, yes: bool, resume: str | None, timeout_s: float,
+                poll_s: float, report_dir: Path, journal_dir: Path | None, as_json: bool) -> None:
+    """The quarter's FIS experiment as a runbook (ops/drctl/drills/account.py); exits with the run's code."""
+    from ops.core import naming
+    from ops.drctl.commands.options import bad_input, resume_if_asked, start
+    from ops.drctl.drills.account import runbook
+    from ops.drctl.drills.run import objectives
+    from stacks.config_files import load_stack_settings
+    from stacks.settings import ConfigError
+
+    resume_if_asked(resume, yes, journal_dir, as_json, lambda params: runbook())
+    side = naming.FIS_DRILL_REGIONS.get(scenario)
+    if side is None:
+        raise bad_input(f"scenario {scenario!r}: FIS injects {', '.join(naming.FIS_DRILL_REGIONS)} on the account; "
+                        "Q1 and Q4 are data faults and Q3 needs pod faults FIS is not given (docs/drills.md): run "
+                        "them on the sandbox")
+    try:
+        settings = load_stack_settings(stack)
+    except ConfigError as exc:
+        raise bad_input(str(exc)) from None
+    region = settings.primary_region if side == "a" else settings.dr_region
+    params = {"scenario": scenario, "region": region, "stack": stack, "timeout_s": timeout_s, "poll_s": poll_s,
+              "settle_timeout_s": timeout_s, "report_dir": str(report_dir), "objectives": objectives(stack)}
+    start(runbook(), params, execute=execute, yes=yes, what=f"start the {scenario} FIS experiment in {region}",
+          journal_dir=journal_dir, as_json=as_json)
 
 
 @drill_app.command("record")

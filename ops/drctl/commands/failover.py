@@ -29,9 +29,11 @@ from ops.drctl.commands.options import (
     Yes,
     bad_input,
     load_settings,
+    refusing,
     resume_if_asked,
     start,
 )
+from ops.drctl.stack_outputs import OutputsFile
 
 if TYPE_CHECKING:
     from ops.actions.route53 import DnsLayout
@@ -210,30 +212,39 @@ def failback(
 
 
 def cutback(
-    distribution: Annotated[str, typer.Option(help="CloudFront distribution id.")] = "",
-    paths: Annotated[list[str] | None, typer.Option("--paths", help="Path to invalidate (repeat).")] = None,
+    distribution: Annotated[str, typer.Option(help="CloudFront distribution id (default: the primary stack's "
+                                                   "output cdnDistributionId).")] = "",
+    paths: Annotated[list[str] | None, typer.Option("--paths", help="Path to invalidate (repeat; default: the "
+                                                                     "primary stack's output cdnCriticalPaths).")] = None,
     healthy_for_seconds: Annotated[float, typer.Option(help="A must be healthy this long before DNS moves.",
                                                        min=0)] = 300,
     healthy_timeout: Annotated[float, typer.Option(help="Give up waiting for A after this, seconds.",
                                                    min=1)] = 1800,
-    stack: Stack = "dr", set_: Overrides = None, project_dir: ProjectDir = PROJECT_DIR,
+    stack: Stack = "dr", set_: Overrides = None, project_dir: ProjectDir = PROJECT_DIR, outputs: OutputsFile = None,
     execute: Execute = False, yes: Yes = False, resume: Resume = None, as_json: AsJson = False,
     journal_dir: JournalDir = None, change_set_dir: ChangeSetDir = CHANGE_SET_DIR,
     timeout: Timeout = 1800, poll: Poll = 10,
 ) -> None:
-    """RB-N-08: invalidate critical CDN paths, then Route53 back to A once A has been healthy long enough."""
+    """RB-N-08: invalidate critical CDN paths, then Route53 back to A once A has been healthy long enough. The
+    distribution and the paths come from the primary stack's outputs unless given."""
+    from ops.drctl.cdn_outputs import CRITICAL_PATHS_OUTPUT, DISTRIBUTION_OUTPUT, cdn_outputs
     from ops.drctl.runbooks import cutback as rb
 
     resume_if_asked(resume, yes, journal_dir, as_json, lambda params: rb.runbook())
-    if not distribution:
-        raise bad_input("--distribution is required")
     settings = load_settings(stack, set_, project_dir)
+    with refusing():
+        if distribution and paths:  # nothing to look up: no Pulumi CLI call
+            distribution_id, critical_paths = distribution, list(paths)
+        else:
+            found = cdn_outputs(settings, stack, project_dir, outputs)
+            distribution_id = str(found.pick(distribution, DISTRIBUTION_OUTPUT, "--distribution"))
+            critical_paths = [str(p) for p in found.pick(paths, CRITICAL_PATHS_OUTPUT, "--paths")]
     params = {**base_params(settings, RESTORE_CHANGE_SET, change_set_dir, timeout, poll),
-              "distribution_id": distribution, "paths": list(paths or rb.DEFAULT_CRITICAL_PATHS),
+              "distribution_id": distribution_id, "paths": critical_paths,
               "caller_reference": f"drctl-cutback-{uuid.uuid4().hex[:12]}",
               "healthy_for_seconds": healthy_for_seconds, "healthy_timeout_s": healthy_timeout}
     start(rb.runbook(), params, execute=execute, yes=yes, journal_dir=journal_dir, as_json=as_json,
-          what=f"invalidate {len(params['paths'])} paths on {distribution} and move {settings.dns.fqdn} back to "
+          what=f"invalidate {len(params['paths'])} paths on {distribution_id} and move {settings.dns.fqdn} back to "
                f"{settings.primary_region}")
 
 

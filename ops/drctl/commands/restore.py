@@ -9,6 +9,7 @@ continues a run from its journal (ops/dr/runs/) without repeating a completed st
 from __future__ import annotations
 
 import re
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ops.core import naming
+from ops.core.paths import REPO_ROOT as PROJECT_DIR
 from ops.core.times import TIME_EXAMPLE
 from ops.drctl.commands.options import (
     AsJson,
@@ -31,11 +33,13 @@ from ops.drctl.commands.options import (
     bad_input,
     instance_class_option,
     load_settings,
+    refusing,
     region_option,
     resume_if_asked,
     start,
     time_option,
 )
+from ops.drctl.stack_outputs import OutputsFile
 
 if TYPE_CHECKING:
     from stacks.settings import Settings
@@ -167,19 +171,50 @@ def snapshot_restore(
           what=f"restore {snapshot or 'the newest snapshot'} in {target} as {params['new_cluster_id']}")
 
 
+def cdn_purge(settings: "Settings", stack: str, bucket: str, distribution: str | None, paths: list[str] | None,
+              outputs_file: Path | None) -> tuple[str | None, list[str]]:
+    """The distribution to purge and the critical paths purged with the restored ones. Explicit options win;
+    otherwise the primary stack's outputs, whose distribution is used only when it serves `bucket` (its media
+    bucket in A or B). No distribution anywhere: no purge, and a note naming the option and the output."""
+    from ops.drctl.cdn_outputs import (
+        CRITICAL_PATHS_OUTPUT,
+        DISTRIBUTION_OUTPUT,
+        MEDIA_BUCKETS_OUTPUT,
+        cdn_outputs,
+    )
+
+    if distribution and paths:
+        return distribution, list(paths)
+    with refusing():
+        found = cdn_outputs(settings, stack, PROJECT_DIR, outputs_file)
+    if not distribution:
+        served = found.get(MEDIA_BUCKETS_OUTPUT) or []
+        distribution = found.get(DISTRIBUTION_OUTPUT) if bucket in served else None
+        if not distribution:
+            why = (f"{bucket} is not among its {MEDIA_BUCKETS_OUTPUT} ({', '.join(served)})" if served else
+                   f"no {DISTRIBUTION_OUTPUT} in {found.source}")
+            print(f"note: no CloudFront purge: --distribution not given and {why}", file=sys.stderr)
+            return None, []
+    return distribution, [str(p) for p in (paths or found.get(CRITICAL_PATHS_OUTPUT) or [])]
+
+
 def s3_undelete(
     bucket: Annotated[str, typer.Option(help="Versioned bucket to undelete in.")] = "",
     since: Annotated[str | None, typer.Option(help=f"Undelete objects deleted at/after TIME, ISO 8601 with a time "
                                                    f"zone ({TIME_EXAMPLE}).")] = None,
     prefix: Annotated[str, typer.Option(help="Only keys under this prefix.")] = "",
     distribution: Annotated[str | None, typer.Option(help="CloudFront distribution whose cache of the restored "
-                                                          "paths is invalidated.")] = None,
+                                                          "paths is invalidated (default: the primary stack's "
+                                                          "output cdnDistributionId, when it serves --bucket).")] = None,
+    paths: Annotated[list[str] | None, typer.Option("--paths", help="Critical path invalidated with the restored "
+                                                                     "ones (repeat; default: the primary stack's "
+                                                                     "output cdnCriticalPaths).")] = None,
     region: region_option("The bucket's region", "found with GetBucketLocation") = None,
     restore_list: Annotated[Path | None, typer.Option(help="Where the restore list goes (default: "
                                                            "<journal dir>/<run id>.s3-restore-list.json).")] = None,
     workers: Annotated[int, typer.Option(help="Concurrent DeleteObject workers.", min=1, max=64)] = 8,
     page_size: Annotated[int, typer.Option(help="Versions per ListObjectVersions page.", min=1, max=1000)] = 1000,
-    stack: Stack = "dr", set_: Overrides = None,
+    stack: Stack = "dr", set_: Overrides = None, outputs: OutputsFile = None,
     execute: Execute = False, yes: Yes = False, resume: Resume = None, as_json: AsJson = False,
     journal_dir: JournalDir = None, timeout: Timeout = 1800, poll: Poll = 5,
 ) -> None:
@@ -201,7 +236,9 @@ def s3_undelete(
     if moment > datetime.now(timezone.utc):
         raise bad_input(f"--since {since} is in the future: no deletion can be that recent")
     settings = load_settings(stack, set_)
+    distribution, critical_paths = cdn_purge(settings, stack, bucket, distribution, paths, outputs)
     params = {"bucket": bucket, "since": moment.isoformat(), "prefix": prefix, "distribution_id": distribution,
+              "critical_paths": critical_paths,
               "region": allowed_region(settings, "--region", region) if region else None,
               "allowed_regions": list(settings.allowed_regions),
               "restore_list": str(restore_list) if restore_list else None,

@@ -149,6 +149,15 @@ def _seconds(value: float | None) -> str:
 def _measured_lines(run: dict[str, Any], detection: float | None) -> list[str]:
     m = run["measured"]
     rto, rpo = m.get("rto") or {}, m.get("rpo") or {}
+    fis = m.get("fis")
+    if fis:  # `drctl drill run QX --account` (ops/drctl/drills/account.py)
+        return [f"- AWS FIS experiment {fis['experiment_id']} of template {fis['template_id']} in {fis['region']}: "
+                f"{fis['status']} ({fis['reason']}); the fault ran {fis['fault_seconds']:g} s",
+                f"- Stop conditions before: {_alarms(fis['stop_alarms_before'])}; after: "
+                f"{_alarms(fis['stop_alarms_after'])}; steady state "
+                f"{'restored' if fis['steady_state_restored'] else '**NOT restored**'}",
+                "- Measured RTO, RPO: not measured (FIS injects the fault and stops it on the alarms; the sandbox "
+                "drills measure recovery with probes)"]
     if run["scenario"] == "annual":
         back = m.get("failback") or {}
         back_rto, back_rpo = back.get("rto") or {}, back.get("rpo") or {}
@@ -186,6 +195,10 @@ def _measured_lines(run: dict[str, Any], detection: float | None) -> list[str]:
             f"{rpo.get('acked_by_a', 0)} heartbeats A acknowledged are missing in B; lost orders: "
             f"{len(rpo.get('lost_orders', []))}); replication lag at the disaster: "
             f"{m.get('replication_lag_at_disaster_s')} s"]
+
+
+def _alarms(states: dict[str, str | None]) -> str:
+    return ", ".join(f"{arn.rsplit(':alarm:', 1)[-1]} {state}" for arn, state in states.items()) or "none"
 
 
 def _step_row(step: dict[str, Any], zero: float) -> str:

@@ -7,7 +7,8 @@ planned quantity times a list price (on-demand, us-east-1/us-west-2, the same in
 different price is one override away. Aurora instance-hours and EKS node-hours are priced in `assess`.
 
 Costs that scale with data, not with the plan, are named in NOT_COUNTED instead of guessed: they need the
-operator's volumes, and every posture pays them alike.
+operator's volumes, and every posture pays them alike. So are the drills' FIS experiments: billed per action-minute
+while one runs (and in region A), nothing standing.
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from ops.drctl.planning.mockplan import PlannedResource
 HOURS_PER_MONTH = 730
 
 NOT_COUNTED = ("Aurora storage and I/O, S3 replica storage and replication transfer, DynamoDB replicated writes, "
-               "backup and ECR replica storage, data transfer between regions")
+               "backup and ECR replica storage, data transfer between regions, CloudFront requests and transfer "
+               "(usage only: no standing charge; its ACM certificate is free), FIS action-minutes while a drill runs")
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,9 @@ class Prices:
     secret_month: float = 0.40                  # Secrets Manager secret; a replica is billed as a secret
     canary_run: float = 0.0012                  # CloudWatch Synthetics, per canary run
     gp3_gb_month: float = 0.08                  # EBS gp3 storage (baseline IOPS/throughput included)
+    # AWS Resilience Hub, per application per month (https://aws.amazon.com/resilience-hub/pricing/), billed in
+    # the app's region (components/resilience_hub.py: one app per tier, in B). Its resiliency policies are free.
+    resilience_hub_app_month: float = 15.00
     # EC2 on-demand Linux, per instance type the plan declares (the API jump host)
     instance_hour: tuple[tuple[str, float], ...] = (("t4g.nano", 0.0042),)  # pairs: the prices stay hashable
 
@@ -107,6 +112,11 @@ def _replicas_in(resource: PlannedResource, region: str) -> float:
     return sum(1 for replica in resource.inputs.get("replicas", []) if replica.get("region") == region)
 
 
+def _resilience_hub_apps(resource: PlannedResource, region: str) -> float:
+    """Cloud Control resources are priced by what they are: only `AWS::ResilienceHub::App` here."""
+    return 1 if resource.inputs.get("typeName") == "AWS::ResilienceHub::App" else 0
+
+
 def _interface_azs(resource: PlannedResource, region: str) -> float:
     return len(resource.inputs.get("subnetIds", [])) if resource.inputs.get("vpcEndpointType") == "Interface" else 0
 
@@ -128,6 +138,8 @@ ITEMS = (
           lambda p, _: p.secret_month),
     _Item("Secrets Manager replicas", "secrets", ("aws:secretsmanager/secret:Secret",), _replicas_in,
           lambda p, _: p.secret_month, anywhere=True),
+    _Item("Resilience Hub apps", "apps", ("aws:cloudcontrol/resource:Resource",), _resilience_hub_apps,
+          lambda p, _: p.resilience_hub_app_month),
     _Item("Typesense volumes (gp3)", "GiB", ("kubernetes:apps/v1:StatefulSet",),
           lambda r, _: _claimed_gib(r), lambda p, _: p.gp3_gb_month),
     _Item("EC2 instances (API jump host)", "instances", ("aws:ec2/instance:Instance",), _one,

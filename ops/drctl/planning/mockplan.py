@@ -31,7 +31,7 @@ from stacks.config_files import stack_values, to_pulumi_config
 from stacks.settings import PROJECT, PROJECT_DIR, Role, parse
 
 ACCOUNT = "123456789012"
-GLOBAL_SERVICES = ("aws:iam/", "aws:route53/")  # control plane is global, whichever provider calls it
+GLOBAL_SERVICES = ("aws:iam/", "aws:route53/", "aws:cloudfront/")  # control plane is global, whichever provider calls it
 SECRET_INPUTS = {"masterPassword", "secretString", "result", "stringData"}
 MASK = "[secret]"
 
@@ -120,6 +120,8 @@ class _PlanMocks(pulumi.runtime.Mocks):
             return {"name": name, "id": name, "type": "String", "value": f"ami-{_short(name)}",
                     "insecureValue": f"ami-{_short(name)}", "arn": f"arn:aws:ssm:{region}::parameter{name}",
                     "version": 1, "withDecryption": True}
+        if args.token == "aws:s3/getCanonicalUserId:getCanonicalUserId":
+            return {"id": _short(ACCOUNT) * 4, "displayName": "planner"}
         if args.token == "aws:route53/getZone:getZone":
             return {"zoneId": f"Z{_short(args.args['name'])[:13].upper()}", "name": args.args["name"],
                     "id": args.args["name"]}
@@ -145,7 +147,24 @@ def _computed(type_: str, name: str, inputs: dict[str, Any], region: str) -> dic
                    endpoint=f"{physical}.cluster-{_short(physical)[:12]}.{region}.rds.amazonaws.com",
                    readerEndpoint=f"{physical}.cluster-ro-{_short(physical)[:12]}.{region}.rds.amazonaws.com")
     elif type_ == "aws:s3/bucket:Bucket":
-        out.update(arn=f"arn:aws:s3:::{physical}", bucket=physical)
+        out.update(arn=f"arn:aws:s3:::{physical}", bucket=physical, bucketDomainName=f"{physical}.s3.amazonaws.com",
+                   bucketRegionalDomainName=f"{physical}.s3.{region}.amazonaws.com")
+    elif type_ == "aws:acm/certificate:Certificate":
+        names = [inputs.get("domainName"), *(inputs.get("subjectAlternativeNames") or [])]
+        out.update(id=f"arn:aws:acm:{region}:{ACCOUNT}:certificate/{_short(name)}",
+                   arn=f"arn:aws:acm:{region}:{ACCOUNT}:certificate/{_short(name)}",
+                   domainValidationOptions=[{"domainName": n, "resourceRecordName": f"_{_short(n)}.{n}.",
+                                             "resourceRecordType": "CNAME",
+                                             "resourceRecordValue": f"_{_short(n + 'v')}.acm-validations.aws."}
+                                            for n in names])
+    elif type_ == "aws:cloudfront/distribution:Distribution":
+        distribution_id = f"E{_short(name)[:13].upper()}"
+        out.update(id=distribution_id, arn=f"arn:aws:cloudfront::{ACCOUNT}:distribution/{distribution_id}",
+                   domainName=f"d{_short(name)[:13]}.cloudfront.net", hostedZoneId="Z2FDTNDATAQYW2")
+    elif type_ in ("aws:cloudfront/originAccessControl:OriginAccessControl", "aws:cloudfront/cachePolicy:CachePolicy"):
+        out["id"] = _short(name)
+    elif type_ == "aws:route53/record:Record":
+        out["fqdn"] = str(inputs.get("name", "")).rstrip(".")
     elif type_ == "aws:secretsmanager/secret:Secret":
         out["arn"] = f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{physical}-{_short(name)[:6]}"
     elif type_ == "aws:dynamodb/table:Table":
@@ -161,6 +180,16 @@ def _computed(type_: str, name: str, inputs: dict[str, Any], region: str) -> dic
     elif type_ == "aws:eks/nodeGroup:NodeGroup":
         cluster, group = inputs.get("clusterName"), inputs.get("nodeGroupName")
         out.update(id=f"{cluster}:{group}", arn=f"arn:aws:eks:{region}:{ACCOUNT}:nodegroup/{cluster}/{group}/mock")
+    elif type_ == "aws:ec2/subnet:Subnet":
+        out["arn"] = f"arn:aws:ec2:{region}:{ACCOUNT}:subnet/subnet-{_short(name)}"
+    elif type_ == "aws:ec2/vpc:Vpc":
+        out["arn"] = f"arn:aws:ec2:{region}:{ACCOUNT}:vpc/vpc-{_short(name)}"
+    elif type_ == "aws:cloudwatch/metricAlarm:MetricAlarm":
+        out["arn"] = f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{physical}"
+    elif type_ == "aws:cloudwatch/compositeAlarm:CompositeAlarm":
+        out["arn"] = f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{inputs.get('alarmName')}"
+    elif type_ == "aws:cloudwatch/logGroup:LogGroup":
+        out["arn"] = f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{physical}"  # as AWS's LogGroup ARN: no ":*"
     elif type_ == "random:index/randomPassword:RandomPassword":
         out["result"] = f"mock-{_short(name)}"
     elif type_.startswith("pulumi-python:dynamic"):  # the writer region: one per global cluster

@@ -18,7 +18,6 @@ from ops.drctl.runbooks.engine import RunContext, Runbook, Step, now_iso
 from ops.drctl.runbooks.steps import dns_preflight, dns_step, endpoint_health, global_cluster_or_bad_input
 
 NAME = "RB-N-08 CDN invalidation & cutback"
-DEFAULT_CRITICAL_PATHS = ("/index.html", "/api/v1/*", "/static/app/*")
 
 
 def _preflight(ctx: RunContext) -> dict[str, Any]:

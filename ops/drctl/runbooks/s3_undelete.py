@@ -9,7 +9,7 @@ loses none of it: the next attempt reads it back, asks S3 about intents left una
 there?), and the restore list names what the killed attempt removed, with its markers and request ids.
 
 Parameters (plain values; the CLI derives them): bucket, since (ISO 8601 UTC), prefix, region (None: the bucket's
-own), allowed_regions, distribution_id (None: no purge), restore_list (path or None: `<restore_list_dir>/<run
+own), allowed_regions, distribution_id (None: no purge), critical_paths (purged with the restored paths), restore_list (path or None: `<restore_list_dir>/<run
 id>.s3-restore-list.json`), restore_list_dir, workers, page_size, timeout_s, poll_s.
 """
 from __future__ import annotations
@@ -276,11 +276,17 @@ def _invalidate(ctx: RunContext) -> dict[str, Any]:
             if e["status"] in PURGED_STATUSES]
     if not keys:
         return {"invalidations": [], "paths": 0}
-    ids = cloudfront.invalidate_paths(ctx.client("cloudfront", "us-east-1"), p["distribution_id"],
-                                      [s3_versions.invalidation_path(k) for k in keys],
+    paths = _purged_paths(p, keys)
+    ids = cloudfront.invalidate_paths(ctx.client("cloudfront", "us-east-1"), p["distribution_id"], paths,
                                       caller_reference=_caller_reference(ctx), wait_timeout_s=p["timeout_s"],
                                       poll_s=p["poll_s"])
-    return {"invalidations": ids, "paths": len(keys)}
+    return {"invalidations": ids, "paths": len(paths)}
+
+
+def _purged_paths(params: dict[str, Any], keys: list[str]) -> list[str]:
+    """The restored keys' paths, then the critical paths (pages that list the restored objects), repeats dropped."""
+    paths = [s3_versions.invalidation_path(k) for k in keys]
+    return [*paths, *(c for c in params.get("critical_paths") or [] if c not in paths)]
 
 
 def _caller_reference(ctx: RunContext) -> str:
@@ -310,13 +316,18 @@ def _plan_invalidate(ctx: RunContext) -> list[str]:
     keys = [c["key"] for c in ctx.results["find"]["candidates"]]
     if not keys:
         return ["nothing to invalidate: no deleted keys found"]
-    return cloudfront.plan_calls(ctx.params["distribution_id"], [s3_versions.invalidation_path(k) for k in keys],
+    return cloudfront.plan_calls(ctx.params["distribution_id"], _purged_paths(ctx.params, keys),
                                  _caller_reference(ctx))
 
 
 def _validate(params: dict[str, Any]) -> None:
     if params["workers"] < 1:
         raise BadInput(f"--workers {params['workers']}: at least 1")
+    try:
+        if params.get("critical_paths"):
+            cloudfront.validate_paths(params["critical_paths"])
+    except cloudfront.InvalidPath as exc:
+        raise BadInput(f"--paths: {exc}") from None
 
 
 def runbook(params: dict[str, Any]) -> Runbook:

@@ -28,7 +28,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.rds.exceptions import DBClusterSnapshotNotFoundError, InvalidDBClusterSnapshotStateFault
 from moto.rds.models import DBCluster, DBClusterSnapshot, RDSBackend, rds_backends
 
-from tests.harness.moto_extensions.rds_pitr import DBClusterAlreadyExistsFault, _credentials_holder
+from tests.harness.moto_extensions.rds_pitr import _credentials_holder, cluster_already_exists
 
 # Request parameters the new cluster takes as given (moto's snake_case names).
 _FROM_REQUEST = ("db_subnet_group_name", "vpc_security_group_ids", "db_cluster_parameter_group_name",
@@ -49,7 +49,7 @@ def _snapshot_in_region(backend: RDSBackend, snapshot_id: str) -> DBClusterSnaps
 def _restore_from_snapshot(self: RDSBackend, from_snapshot_id: str, overrides: dict[str, Any]) -> DBCluster:
     identifier = overrides["db_cluster_identifier"]
     if identifier.lower() in self.clusters:
-        raise DBClusterAlreadyExistsFault(identifier)
+        raise cluster_already_exists(identifier)
     snapshot = _snapshot_in_region(self, from_snapshot_id)
     if snapshot.status != "available":
         raise InvalidDBClusterSnapshotStateFault(

@@ -59,16 +59,6 @@ def unregister_data_plane(global_cluster_id: str) -> None:
     last_data_plane_error.pop(global_cluster_id, None)
 
 
-class GlobalClusterNotFoundFault(RDSClientError):
-    def __init__(self, identifier: str) -> None:
-        super().__init__("GlobalClusterNotFoundFault", f"Global cluster {identifier} not found.")
-
-
-class InvalidGlobalClusterStateFault(RDSClientError):
-    def __init__(self, message: str) -> None:
-        super().__init__("InvalidGlobalClusterStateFault", message)
-
-
 def _pending(global_cluster: GlobalCluster) -> dict[str, Any] | None:
     return getattr(global_cluster, "_dr_pending", None)
 
@@ -105,7 +95,7 @@ def _failover_state(self: GlobalCluster) -> dict[str, Any] | None:
 def _global_cluster(account_id: str, identifier: str) -> GlobalCluster:
     clusters = rds_backends[account_id]["us-east-1"].global_clusters
     if identifier not in clusters:
-        raise GlobalClusterNotFoundFault(identifier)
+        raise RDSClientError("GlobalClusterNotFoundFault", f"Global cluster {identifier} not found.")
     global_cluster = clusters[identifier]
     _settle(global_cluster)
     return global_cluster
@@ -127,7 +117,8 @@ def change_writer(account_id: str, identifier: str, target_arn: str, *, data_los
     if target not in global_cluster.members:
         raise InvalidDBClusterStateFault(f"DB cluster {target_arn} is not a member of global cluster {identifier}.")
     if global_cluster.status != "available":
-        raise InvalidGlobalClusterStateFault(
+        raise RDSClientError(
+            "InvalidGlobalClusterStateFault",
             f"Global cluster {identifier} is in state {global_cluster.status}; a role change is already running.")
     if target.is_writer:
         raise InvalidDBClusterStateFault(f"DB cluster {target_arn} is already the primary of {identifier}.")

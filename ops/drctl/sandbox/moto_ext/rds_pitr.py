@@ -40,14 +40,9 @@ def unregister_restorer(source_cluster_id: str) -> None:
     _restorers.pop(source_cluster_id, None)
 
 
-class DBClusterAlreadyExistsFault(RDSClientError):
-    def __init__(self, identifier: str) -> None:
-        super().__init__("DBClusterAlreadyExistsFault", f"DB cluster already exists: {identifier}")
-
-
-class InvalidRestoreFault(RDSClientError):
-    def __init__(self, message: str) -> None:
-        super().__init__("InvalidRestoreFault", message)
+def cluster_already_exists(identifier: str) -> RDSClientError:
+    """What RDS answers a restore into a taken cluster identifier (moto replaces the cluster silently)."""
+    return RDSClientError("DBClusterAlreadyExistsFault", f"DB cluster already exists: {identifier}")
 
 
 def _utc(value: datetime | str) -> datetime:
@@ -59,7 +54,8 @@ def _check_window(source: DBCluster, restore_to_time: datetime | str) -> None:
     moment = _utc(restore_to_time)
     earliest, latest = _utc(source.earliest_restorable_time), _utc(source.latest_restorable_time)
     if not earliest <= moment <= latest:
-        raise InvalidRestoreFault(
+        raise RDSClientError(
+            "InvalidRestoreFault",
             f"RestoreToTime {moment.isoformat()} is outside the restorable window of "
             f"{source.db_cluster_identifier}: {earliest.isoformat()} to {latest.isoformat()}")
 
@@ -79,7 +75,7 @@ def _restore(self: RDSBackend, db_cluster_identifier: str, source_db_cluster_ide
              restore_type: str = "full-copy", restore_to_time: Any = None, use_latest_restorable_time: bool = False,
              **overrides: Any) -> DBCluster:
     if db_cluster_identifier.lower() in self.clusters:
-        raise DBClusterAlreadyExistsFault(db_cluster_identifier)
+        raise cluster_already_exists(db_cluster_identifier)
     source = self.describe_db_clusters(db_cluster_identifier=source_db_cluster_identifier)[0]
     if restore_to_time is not None and not use_latest_restorable_time:
         _check_window(source, restore_to_time)
