@@ -11,7 +11,11 @@ numbers.
   authentication uses EKS access entries (`API` mode); the identity that runs `pulumi up` gets cluster admin.
 - The node group's desired size is NOT in `ignore_changes`, although that is the usual advice when a cluster
   autoscaler owns it: here the config flip (posture, failover) must drive it, or `failover: true` would leave B
-  at 0 nodes. An autoscaler may still add nodes between the posture's floor (min = desired) and max.
+  at 0 nodes. The Cluster Autoscaler (components/autoscaling.py) adds nodes between the posture's floor
+  (min = desired) and its ceiling (max); a later `pulumi up` that changes the scaling config resets desired to the
+  floor, and the autoscaler adds back what pending pods still need.
+- Each running service has an HPA (it owns the Deployment's replicas) and a PDB that lets a drain evict one pod;
+  metrics-server comes with the nodes (components/autoscaling.py).
 - Kubernetes resources go through a kubernetes Provider built from the cluster's outputs (token from
   `aws eks get-token` at run time, nothing stored), after the node group exists, and have explicit names. With
   `deploy_workloads` off (a first deploy: no image pushed yet) neither the provider nor any of them is declared.
@@ -39,6 +43,14 @@ from pulumi_kubernetes.core.v1 import (
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 from pulumi_kubernetes.storage.v1 import StorageClass
 
+from components.autoscaling import (
+    METRICS_SERVER_ADDON,
+    AutoscalerArgs,
+    ClusterAutoscalerIdentity,
+    cluster_autoscaler,
+    service_scaling,
+    typesense_budget,
+)
 from components.base import child, service_trust
 from components.workloads import TYPESENSE_API_PORT, TYPESENSE_STORAGE_CLASS, Workload, deployment, typesense
 
@@ -115,8 +127,8 @@ def kubeconfig(cluster_name: pulumi.Input[str], endpoint: pulumi.Input[str], ca_
 
 @dataclass
 class NodeCounts:
-    desired: int  # from the posture table; also the floor (min) an autoscaler keeps
-    max: int
+    desired: int  # from the posture table; also the floor (min) the cluster autoscaler keeps
+    max: int  # the posture table's ceiling, what the cluster autoscaler may grow to
 
 
 @dataclass
@@ -148,6 +160,9 @@ class ComputeArgs:
     # False: the cluster, nodes and add-ons only; no Kubernetes provider and no Kubernetes object (first deploy:
     # nothing is pushed to ECR yet, and the tunnel needs the cluster to exist).
     deploy_workloads: bool = True
+    # The Kubernetes Cluster Autoscaler's image: the stacks pass the region's ECR copy (policy: images-from-ecr).
+    cluster_autoscaler_image: pulumi.Input[str] = "autoscaling/cluster-autoscaler:v1.34.2"
+    account_id: pulumi.Input[str] | None = None  # the autoscaler's policy names it; None: the cluster ARN's
 
 
 class Compute(pulumi.ComponentResource):
@@ -158,6 +173,9 @@ class Compute(pulumi.ComponentResource):
     endpoint: pulumi.Output[str]
     deploys_workloads: bool  # False: none of the Kubernetes attributes below exist
     deployments: list[Deployment]
+    autoscalers: list[pulumi.Resource]  # the services' HPAs: a scale-up on failover is their floor moving
+    disruption_budgets: list[pulumi.Resource]
+    cluster_autoscaler_role: aws.iam.Role
     typesense: StatefulSet
     storage_class: StorageClass
     ebs_csi_role: aws.iam.Role
@@ -206,6 +224,19 @@ class Compute(pulumi.ComponentResource):
             opts=child(self, p, depends_on=[*node_attachments, *networking, *args.network_ready, *args.after]))
 
         storage_driver = self._storage_driver(name, args, cluster, node_group, networking[0])
+        self._autoscaler = ClusterAutoscalerIdentity(self, name, AutoscalerArgs(
+            region=args.region, provider=p,
+            account_id=args.account_id if args.account_id is not None else cluster.arn.apply(
+                lambda arn: arn.split(":")[4]),
+            cluster_name=cluster.name,
+            cluster_name_literal=args.cluster_name, nodegroup_name=args.nodegroup_name,
+            pod_identity_agent=networking[0]), pod_identity_trust())
+        self.cluster_autoscaler_role = self._autoscaler.role
+        # HPAs read pod CPU from the metrics API. metrics-server is a Deployment: like the EBS driver, an add-on that
+        # waits for nodes (DEGRADED at 0), so it comes with them, after the node group.
+        self._metrics = [] if desired == 0 else [aws.eks.Addon(
+            f"{name}-{METRICS_SERVER_ADDON}", cluster_name=cluster.name, addon_name=METRICS_SERVER_ADDON,
+            opts=child(self, p, depends_on=[node_group]))]
         if args.api_client_security_group_id is not None:
             # The control plane's ENIs carry the security group EKS created; the tunnel arrives from the jump host.
             aws.vpc.SecurityGroupIngressRule(
@@ -227,6 +258,7 @@ class Compute(pulumi.ComponentResource):
         self.typesense_api_key = random.RandomPassword(f"{name}-typesense-api-key", length=40, special=False,
                                                        opts=pulumi.ResourceOptions(parent=self))
         self.deployments = []  # DNS on failover waits for these: none while workloads are off
+        self.autoscalers, self.disruption_budgets = [], []
         if args.deploy_workloads:
             self._kubernetes(name, args, cluster, node_group, storage_driver)
         else:
@@ -252,6 +284,14 @@ class Compute(pulumi.ComponentResource):
         # for workloads other components add
         self.kubernetes_provider, self.namespace, self.namespace_name = k8s, namespace, ns
         self.deployments = [deployment(name, w, ns, k8s_opts(node_group, namespace)) for w in args.workloads]
+        for w, target in zip(args.workloads, self.deployments):
+            if w.replicas > 0:  # a service at 0 has no HPA (minReplicas >= 1) and nothing to disrupt
+                hpa, pdb = service_scaling(name, w, ns, target, k8s_opts, self._metrics)
+                self.autoscalers.append(hpa)
+                self.disruption_budgets.append(pdb)
+        if args.nodes.desired > 0:  # it runs on the nodes it scales: none, no autoscaler
+            self.cluster_autoscaler = cluster_autoscaler(name, self._autoscaler, args.cluster_autoscaler_image,
+                                                         k8s_opts, node_group)
         # Until the driver exists (pilot light) the class is inert: nothing claims it at 0 replicas.
         storage_class = StorageClass(
             f"{name}-storage-class", metadata=ObjectMetaArgs(name=TYPESENSE_STORAGE_CLASS),
@@ -268,6 +308,8 @@ class Compute(pulumi.ComponentResource):
         self.typesense = typesense(name, args, ns, k8s_opts, node_group, namespace, storage_class, storage_driver,
                                    self.typesense_api_key)
         self.typesense_url = f"http://typesense.{ns}.svc.cluster.local:{TYPESENSE_API_PORT}"
+        if args.typesense_replicas > 0:
+            self.disruption_budgets.append(typesense_budget(name, ns, self.typesense, k8s_opts))
 
     def _role(self, name: str, args: ComputeArgs, suffix: str, trust_policy: str,
               managed_policy_arns: list[str]) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:

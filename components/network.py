@@ -18,9 +18,10 @@ AZ_COUNT = 3
 POSTGRES_PORT = 5432
 HTTPS_PORT = 443
 # What AWS lists for private clusters, plus Secrets Manager: workloads read their credentials from it (B's search
-# feed reads the database secret's replica), and without egress the endpoint is the only way there.
+# feed reads the database secret's replica), and without egress the endpoint is the only way there; plus Auto
+# Scaling, which the cluster autoscaler calls to change the node group's desired capacity (components/autoscaling.py).
 PRIVATE_CLUSTER_INTERFACE_ENDPOINTS = ("ec2", "ecr.api", "ecr.dkr", "sts", "eks", "eks-auth", "logs",
-                                       "secretsmanager")
+                                       "secretsmanager", "autoscaling")
 
 
 @dataclass

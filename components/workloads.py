@@ -68,7 +68,8 @@ class TypesenseArgs(Protocol):
 
 @dataclass
 class Workload:
-    """A service's Deployment: `replicas` is the resolved count for this region."""
+    """A service's Deployment: `replicas` is the resolved count for this region (its HPA's floor when > 0) and
+    `max_replicas` its HPA's ceiling (0: the floor)."""
 
     name: str
     tier: str
@@ -76,6 +77,7 @@ class Workload:
     replicas: int
     port: int
     health_path: str = "/healthz"
+    max_replicas: int = 0
 
 
 RESTRICTED_CONTAINER = SecurityContextArgs(allow_privilege_escalation=False, read_only_root_filesystem=True,
@@ -103,7 +105,8 @@ def deployment(name: str, w: Workload, namespace: str, opts: pulumi.ResourceOpti
     labels = {**selector, "app.kubernetes.io/part-of": "creator-platform", "dr-platform/tier": w.tier}
     return Deployment(f"{name}-{w.name}", metadata=ObjectMetaArgs(name=w.name, namespace=namespace, labels=labels),
                       spec=DeploymentSpecArgs(
-                          replicas=w.replicas, selector=LabelSelectorArgs(match_labels=selector),
+                          # a running service's replicas are its HPA's (components/autoscaling.py): not declared
+                          replicas=None if w.replicas > 0 else 0, selector=LabelSelectorArgs(match_labels=selector),
                           template=PodTemplateSpecArgs(
                               metadata=ObjectMetaArgs(labels=labels),
                               spec=PodSpecArgs(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -510,6 +510,95 @@ def _cache_protected(props: Props, _region: str | None, _config: Mapping[str, An
         problems.append(f"numCacheClusters is {props.get('numCacheClusters') or 1}: automatic failover needs a "
                         "replica in another AZ")
     return problems
+# Stack rules: checks across resources (CrossGuard's StackValidationPolicy). A check takes every resource as
+# (type, urn, props) and returns (urn, message) pairs; `@stack_rule` declares it in STACK_RULES.
+StackResource = tuple[str, str, Props]
+StackCheck = Callable[[Sequence[StackResource], Mapping[str, Any]], list[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class StackRule:
+    name: str
+    description: str
+    resource_types: tuple[str, ...]  # what it looks at (for the per-variant counts)
+    check: StackCheck
+
+
+STACK_RULES: list[StackRule] = []
+
+
+def stack_rule(name: str, description: str, *resource_types: str) -> Callable[[StackCheck], StackCheck]:
+    def register(check: StackCheck) -> StackCheck:
+        STACK_RULES.append(StackRule(name, description, resource_types, check))
+        return check
+    return register
+
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+PLATFORM_SERVICE = ("app.kubernetes.io/part-of", "creator-platform")  # components/workloads.py's services
+
+
+def _metadata(props: Props) -> tuple[str | None, str | None]:
+    meta = props.get("metadata") or {}
+    return meta.get("namespace"), meta.get("name")
+
+
+def _budget_problems(name: str, tier: str | None, floor: int, spec: Props) -> list[str]:
+    """A critical service keeps minAvailable >= 1; any budget leaves a drain one pod to evict at the floor."""
+    min_available, max_unavailable = spec.get("minAvailable"), spec.get("maxUnavailable")
+    if tier == "critical" and not (isinstance(min_available, int) and min_available >= 1):
+        return [f"{name}: a critical service's PodDisruptionBudget needs minAvailable >= 1, got {min_available!r}"]
+    if isinstance(min_available, int) and min_available >= floor:
+        return [(f"{name}: minAvailable {min_available} at {floor} replica(s) blocks every drain (node group "
+                 "updates fail with PodEvictionFailure): keep it below the HPA's minReplicas")]
+    if min_available is None and not (isinstance(max_unavailable, int) and max_unavailable >= 1):
+        return [f"{name}: the PodDisruptionBudget must allow a disruption (maxUnavailable >= 1)"]
+    return []
+
+
+@stack_rule("services-autoscaled-and-budgeted", "Every running service Deployment has an HPA and a PDB; critical "
+            "PDBs keep minAvailable >= 1 and no PDB blocks a drain", DEPLOYMENT, HPA, PDB)
+def _services_autoscaled(resources: Sequence[StackResource], _config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A service Deployment not pinned to 0 replicas is scaled by an HPA (minReplicas >= 1, maxReplicas >= it) that
+    targets it by name, and protected by a PDB selecting its pods. At 0 it needs neither: an HPA cannot hold 0
+    without the alpha HPAScaleToZero gate, and there is nothing to disrupt."""
+    hpas = {(_metadata(p)[0], (p.get("spec") or {}).get("scaleTargetRef", {}).get("name")): p
+            for t, _, p in resources if t == HPA
+            and ((p.get("spec") or {}).get("scaleTargetRef") or {}).get("kind") == "Deployment"}
+    pdbs = [p for t, _, p in resources if t == PDB]
+    found = []
+    for type_, urn, props in resources:
+        labels = (props.get("metadata") or {}).get("labels") or {}
+        spec = props.get("spec") or {}
+        if type_ != DEPLOYMENT or labels.get(PLATFORM_SERVICE[0]) != PLATFORM_SERVICE[1] or spec.get("replicas") == 0:
+            continue
+        namespace, name = _metadata(props)
+        pod_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        hpa = (hpas.get((namespace, name)) or {}).get("spec")
+        if hpa is None:
+            found.append((urn, f"{name}: no HorizontalPodAutoscaler targets this Deployment"))
+            floor = 1
+        else:
+            floor = hpa.get("minReplicas") or 1
+            if (hpa.get("maxReplicas") or 0) < floor:
+                found.append((urn, f"{name}: HPA maxReplicas {hpa.get('maxReplicas')} is below minReplicas {floor}"))
+        budgets = [(p.get("spec") or {}) for p in pdbs if _metadata(p)[0] == namespace
+                   and (selector := ((p.get("spec") or {}).get("selector") or {}).get("matchLabels"))
+                   and all(pod_labels.get(k) == v for k, v in selector.items())]
+        if not budgets:
+            found.append((urn, f"{name}: no PodDisruptionBudget selects this Deployment's pods"))
+        for budget in budgets:
+            found += [(urn, message) for message in _budget_problems(name, labels.get("dr-platform/tier"), floor,
+                                                                       budget)]
+    return found
+
+
+def stack_violations(resources: Sequence[StackResource],
+                     config: Mapping[str, Any] | None = None) -> list[tuple[str, str, str]]:
+    """Every (rule, urn, message) the stack's resources break together."""
+    return [(rule.name, urn, message) for rule in STACK_RULES for urn, message in rule.check(resources, config or {})]
 
 
 def violations(resource_type: str, props: Props, region: str | None,

@@ -19,6 +19,9 @@ from ops.core.images import reference_of, regional_image, registry_host, reposit
 from stacks.settings import PROJECT, ApiAccess, Settings, Tier
 
 
+KUBERNETES_REGISTRY = "registry.k8s.io"  # where the cluster autoscaler's image is mirrored from
+
+
 def provider(settings: Settings, region: str):
     """An explicit provider for `region` (the default provider is disabled in the stack files)."""
     return regional_provider(region, {"project": PROJECT, "stack-role": settings.role.value,
@@ -64,7 +67,8 @@ def api_access_path(settings: Settings, region: str, provider, network: Network,
 
 def compute(settings: Settings, region: str, provider, network: Network, kms_key_arn: pulumi.Input[str],
             account: pulumi.Output[str], nodes: int, replicas: dict[str, int], typesense_replicas: int,
-            access: ApiAccessPath | None = None, after: list[pulumi.Resource] | None = None) -> Compute:
+            access: ApiAccessPath | None = None, after: list[pulumi.Resource] | None = None,
+            max_nodes: int | None = None) -> Compute:
     """The region's EKS cluster and workloads at the resolved counts (A: production, B: the posture table's), their
     images from the region's own ECR."""
     c = settings.compute
@@ -76,9 +80,11 @@ def compute(settings: Settings, region: str, provider, network: Network, kms_key
         region=region, provider=provider, cluster_name=c.cluster_name(region), nodegroup_name=c.nodegroup_name,
         kubernetes_version=c.kubernetes_version, subnet_ids=network.subnet_ids, kms_key_arn=kms_key_arn,
         network_ready=list(network.endpoints),
-        node_instance_type=c.node_instance_type, nodes=NodeCounts(desired=nodes, max=c.max_nodes),
+        node_instance_type=c.node_instance_type, nodes=NodeCounts(desired=nodes, max=c.max_nodes if max_nodes is None else max_nodes),
         workloads=[Workload(name=s.name, tier=s.tier.value, image=image(s.image), replicas=replicas[s.name],
-                            port=s.port, health_path=s.health_path) for s in c.services],
+                            port=s.port, health_path=s.health_path, max_replicas=s.autoscaling_max)
+                   for s in c.services],
+        cluster_autoscaler_image=image(c.cluster_autoscaler_image), account_id=account,
         typesense_replicas=typesense_replicas, typesense_image=image(c.typesense_image),
         typesense_storage_gi=c.typesense_storage_gi, public_access_cidrs=list(c.public_access_cidrs),
         api_tunnel_port=c.tunnel_port if access else None,
@@ -107,7 +113,8 @@ def export_api_access(settings: Settings, region: str, cluster: Compute, access:
 
 def push_commands(settings: Settings, account: pulumi.Output[str]) -> pulumi.Output[list[str]]:
     """The commands that put every workload image into region A's ECR (ECR replicates each push to B): log in,
-    then build or pull, tag and push each image. Typesense is mirrored from Docker Hub; drctl is built from this
+    then build or pull, tag and push each image. Typesense is mirrored from Docker Hub, the cluster autoscaler from
+    registry.k8s.io; drctl is built from this
     repository (ops/images/drctl/Dockerfile); the services come from their own builds."""
     c, a = settings.compute, settings.primary_region
     platform = "linux/arm64" if ami_type(c.node_instance_type).startswith("AL2023_ARM") else "linux/amd64"
@@ -120,6 +127,9 @@ def push_commands(settings: Settings, account: pulumi.Output[str]) -> pulumi.Out
                 continue
             target = regional_image(image, resolved, a)
             if image == c.typesense_image:
+                lines.append(f"docker pull --platform {platform} {image}")
+            elif image == c.cluster_autoscaler_image:  # the Kubernetes project's registry, not Docker Hub
+                image = f"{KUBERNETES_REGISTRY}/{image}"
                 lines.append(f"docker pull --platform {platform} {image}")
             elif image == c.ops_image:
                 lines.append(f"docker build --platform {platform} -f ops/images/drctl/Dockerfile -t {image} .")

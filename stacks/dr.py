@@ -79,13 +79,13 @@ def build(settings: Settings) -> None:
     def b_compute(after: list[pulumi.Resource]):
         return compute(settings, b, provider_b, network, replica_key_arn, account, nodes=cap.eks_nodes_b,
                        replicas=dict(cap.replicas_b), typesense_replicas=cap.typesense_replicas_b, access=access,
-                       after=after)
+                       after=after, max_nodes=cap.eks_max_nodes_b)
 
     if b_writes:
         cluster = b_compute(after=[])
         # a cold cache (pilot light's failover) is not promoted: DNS waits for it, Aurora's promotion does not
         dns = api_dns(settings, cap, provider_b,
-                      after=[writer, *cluster.deployments, *([cache_b] if cache_b else [])])
+                      after=[writer, *cluster.deployments, *cluster.autoscalers, *([cache_b] if cache_b else [])])
     else:
         dns = api_dns(settings, cap, provider_b, after=[writer])
         cluster = b_compute(after=[dns])
@@ -150,6 +150,7 @@ def build(settings: Settings) -> None:
     pulumi.export("eksClusterName", cluster.cluster_name)
     pulumi.export("eksNodegroupName", cluster.nodegroup_name)
     pulumi.export("eksNodesB", cap.eks_nodes_b)
+    pulumi.export("eksMaxNodesB", cap.eks_max_nodes_b)
     pulumi.export("replicasB", dict(cap.replicas_b))
     pulumi.export("typesenseReplicasB", cap.typesense_replicas_b)
     pulumi.export("searchFeedB", cap.search_feed_b)

@@ -63,7 +63,8 @@ def build(settings: Settings) -> None:
     registry = container_registry(settings, provider_a, provider_b, key.primary_arn, key.replica_arn, account)
     access = api_access_path(settings, a, provider_a, network, settings.network.primary_cidr, key.primary_arn)
     cluster = compute(settings, a, provider_a, network, key.primary_arn, account, nodes=cap.eks_nodes_a,
-                      replicas=dict(cap.replicas_a), typesense_replicas=cap.typesense_replicas_a, access=access)
+                      replicas=dict(cap.replicas_a), typesense_replicas=cap.typesense_replicas_a, access=access,
+                      max_nodes=cap.eks_max_nodes_a)
 
     buckets: dict[str, dict[str, pulumi.Output[str]]] = {}
     lag_alarms: list[LagAlarm] = []

@@ -195,11 +195,18 @@ class ServiceSettings(Strict):
     replicas: int = Field(ge=1, le=100, description="production replicas (region A, and B when it serves)")
     port: int = Field(ge=1, le=65535)
     health_path: str = Field("/healthz", pattern=r"^/")
+    # The HorizontalPodAutoscaler's ceiling in either region (its floor is the posture table's replicas); unset:
+    # twice the production replicas.
+    max_replicas: int | None = Field(None, ge=1, le=1000)
 
     @field_validator("image")
     @classmethod
     def image_is_pinned(cls, image: str) -> str:
         return pinned_image(image)
+
+    @property
+    def autoscaling_max(self) -> int:
+        return self.max_replicas if self.max_replicas is not None else 2 * self.replicas
 
 
 def _service(name: str, tier: Tier, replicas: int) -> ServiceSettings:
@@ -211,6 +218,21 @@ def _service(name: str, tier: Tier, replicas: int) -> ServiceSettings:
 DEFAULT_SERVICES = [_service("payments", Tier.CRITICAL, 3), _service("auth", Tier.CRITICAL, 3),
                     _service("users", Tier.CRITICAL, 2), _service("catalog", Tier.STANDARD, 2),
                     _service("search", Tier.STANDARD, 2), _service("notifications", Tier.STANDARD, 2)]
+
+
+def scaling_problems(services: Sequence[ServiceSettings]) -> list[tuple[str, str]]:
+    """An autoscaler ceiling below its floor; a critical service too small for a disruption budget that keeps one
+    pod serving and still lets a drain evict one (components/autoscaling.py)."""
+    problems = []
+    for index, s in enumerate(services):
+        if s.max_replicas is not None and s.max_replicas < s.replicas:
+            problems.append((f"compute.services[{index}].maxReplicas",
+                             f"{s.max_replicas} is below replicas ({s.replicas}), the autoscaler's floor"))
+        if s.tier is Tier.CRITICAL and s.replicas < 2:
+            problems.append((f"compute.services[{index}].replicas",
+                             (f"critical service {s.name!r} needs at least 2: its disruption budget keeps one "
+                              "serving while a node drain evicts the other")))
+    return problems
 
 
 class ComputeSettings(Strict):
@@ -237,6 +259,9 @@ class ComputeSettings(Strict):
     # Each Typesense pod's EBS volume (gp3: 1 GiB to 16 TiB). Fixed once a pod's claim exists: growing it means
     # patching the claims (the StorageClass allows expansion), then this setting.
     typesense_storage_gi: int = Field(20, ge=1, le=16384)
+    # The Kubernetes Cluster Autoscaler (components/autoscaling.py), mirrored from registry.k8s.io into ECR like
+    # Typesense from Docker Hub (stacks/common.py push_commands): its minor must be compute.kubernetesVersion's.
+    cluster_autoscaler_image: str = Field("autoscaling/cluster-autoscaler:v1.34.2", validate_default=True)
     # The toolkit's own image (ops/images/drctl/Dockerfile), for the search feed's CronJob in B.
     ops_image: str = "creator-platform/drctl:1.0.0"
     # When B's search feed rebuilds B's index (cron, UTC). Hourly: a full rebuild of the configured catalog takes
@@ -249,18 +274,30 @@ class ComputeSettings(Strict):
     nodegroup_name: ClassVar[str] = naming.NODEGROUP_NAME
 
     def images(self) -> list[str]:
-        """Every image the cluster runs: the services' and Typesense's."""
-        return [s.image for s in self.services] + [self.typesense_image]
+        """Every image the cluster runs: the services', Typesense's and the cluster autoscaler's."""
+        return [s.image for s in self.services] + [self.typesense_image, self.cluster_autoscaler_image]
 
     def production(self) -> ComputeProduction:
         """What PRODUCTION means for the posture table's compute rows."""
-        return ComputeProduction(nodes=self.nodes, typesense_replicas=self.typesense_replicas,
+        return ComputeProduction(nodes=self.nodes, max_nodes=self.max_nodes, typesense_replicas=self.typesense_replicas,
                                  services=tuple(ServiceCount(s.name, s.tier.value, s.replicas) for s in self.services))
 
-    @field_validator("typesense_image", "ops_image")
+    @field_validator("typesense_image", "ops_image", "cluster_autoscaler_image")
     @classmethod
     def image_is_pinned(cls, image: str) -> str:
         return pinned_image(image)
+
+    @field_validator("cluster_autoscaler_image")
+    @classmethod
+    def autoscaler_matches_kubernetes(cls, image: str, info: ValidationInfo) -> str:
+        # The Cluster Autoscaler's minor must be the cluster's (its README: "use the version matching your
+        # Kubernetes minor"): another minor's scheduler simulation disagrees with the real scheduler.
+        version = info.data.get("kubernetes_version")
+        tag = image.split("@", 1)[0].rsplit(":", 1)[-1]
+        if version is not None and not tag.startswith(f"v{version}."):
+            raise _KeyedError([("compute.clusterAutoscalerImage",
+                                f"{image!r}: the tag must be v{version}.x, compute.kubernetesVersion's minor")])
+        return image
 
     @field_validator("typesense_replicas")
     @classmethod
@@ -292,6 +329,7 @@ class ComputeSettings(Strict):
     def names_free(cls, services: list[ServiceSettings]) -> list[ServiceSettings]:
         names = [s.name for s in services]
         problems = [("compute.services", f"name {name!r} appears twice") for name in _duplicates(names)]
+        problems += scaling_problems(services)
         if "typesense" in names:
             problems.append(("compute.services", "'typesense' is the search StatefulSet's name"))
         if problems:

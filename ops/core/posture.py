@@ -43,6 +43,7 @@ class PostureRow:
     s3_replication_from: Region  # replication runs from the writer region so failback finds its data
     promote_aurora: bool  # the failover step exists (switchover/failover through the RDS API)
     eks_nodes_b: Count  # desired (and min) size of B's managed node group; 0 = control plane only
+    eks_max_nodes_b: Count  # B's node group ceiling, what the cluster autoscaler may grow to (PRODUCTION: maxNodes)
     critical_replicas_b: Count  # replicas of each critical-tier Deployment in B
     standard_replicas_b: Count  # replicas of each standard-tier Deployment in B
     typesense_replicas_b: Count  # Typesense StatefulSet in B (odd when > 0: Raft needs a majority)
@@ -57,9 +58,15 @@ class PostureRow:
 #   thing to make in a hurry) with an empty node group: desired 0, min 0. No node is billed, nothing runs. Every
 #   Deployment and the Typesense StatefulSet exist at 0 replicas, so failover is a replica change, not a deploy.
 # - warm-standby runs the smallest footprint that can take the critical paths at once: 2 nodes (two AZs, so one
-#   AZ's loss does not empty B), 1 replica of each critical service, standard services at 0 (their RTO is 4 h),
+#   AZ's loss does not empty B), 2 replicas of each critical service, standard services at 0 (their RTO is 4 h),
 #   and 1 Typesense node (search answers, rebuilt from B's PostgreSQL with RB-N-04 before it is needed). Scaling
 #   pods to production on running nodes takes seconds; more nodes come in minutes while B already serves.
+#   Critical services run 2 replicas, not 1: one per AZ, and their disruption budget (minAvailable = replicas - 1,
+#   components/autoscaling.py) keeps one serving while a drain evicts the other; at 1 replica a budget of
+#   minAvailable 1 blocks every drain (node group updates fail with PodEvictionFailure).
+# - the node group's ceiling (what the cluster autoscaler may add up to): 1 in pilot light (EKS's least max; no
+#   autoscaler runs without nodes), one node of headroom in warm standby (B serves nothing yet; the headroom is for
+#   a pod that does not fit), compute.maxNodes where B serves.
 # - active-active serves real traffic from B (DNS 50/50), so B runs production everywhere.
 # - the search feed: nothing replicates Typesense, so where B runs Typesense while A writes (warm standby, and
 #   active-active where B's search serves real reads), a CronJob in B rebuilds B's index from B's own Aurora
@@ -67,14 +74,15 @@ class PostureRow:
 #   B's index then, and a rebuild would race it).
 # - failover (any posture): B is production.
 # Region A always runs production. A posture's minimum never exceeds production: `capacity` caps it there, so a
-# small production (1 node, 1 replica) is not outgrown by the standby.
-_PILOT_LIGHT_COMPUTE: Final = dict(eks_nodes_b=0, critical_replicas_b=0, standard_replicas_b=0,
+# small production (1 node, 1 replica) is not outgrown by the standby; a ceiling is never below its floor. The
+# replica counts are the services' HPA floors where they run (components/autoscaling.py).
+_PILOT_LIGHT_COMPUTE: Final = dict(eks_nodes_b=0, eks_max_nodes_b=1, critical_replicas_b=0, standard_replicas_b=0,
                                    typesense_replicas_b=0, search_feed_b=False)
-_WARM_STANDBY_COMPUTE: Final = dict(eks_nodes_b=2, critical_replicas_b=1, standard_replicas_b=0,
+_WARM_STANDBY_COMPUTE: Final = dict(eks_nodes_b=2, eks_max_nodes_b=3, critical_replicas_b=2, standard_replicas_b=0,
                                     typesense_replicas_b=1, search_feed_b=True)
-_ACTIVE_ACTIVE_COMPUTE: Final = dict(eks_nodes_b=PRODUCTION, critical_replicas_b=PRODUCTION,
-                                     standard_replicas_b=PRODUCTION, typesense_replicas_b=PRODUCTION,
-                                     search_feed_b=True)
+_ACTIVE_ACTIVE_COMPUTE: Final = dict(eks_nodes_b=PRODUCTION, eks_max_nodes_b=PRODUCTION,
+                                     critical_replicas_b=PRODUCTION, standard_replicas_b=PRODUCTION,
+                                     typesense_replicas_b=PRODUCTION, search_feed_b=True)
 _FAILED_OVER_COMPUTE: Final = {**_ACTIVE_ACTIVE_COMPUTE, "search_feed_b": False}
 
 
@@ -130,6 +138,7 @@ class ComputeProduction:
 
     nodes: int = 0
     services: Sequence[ServiceCount] = ()
+    max_nodes: int = 0  # the node group's production ceiling (compute.maxNodes)
     typesense_replicas: int = 0
 
 
@@ -146,6 +155,8 @@ class Capacity:
     promote_aurora: bool
     eks_nodes_a: int = 0
     eks_nodes_b: int = 0
+    eks_max_nodes_a: int = 0  # node group ceilings: never below the floor (eks_nodes_*)
+    eks_max_nodes_b: int = 0
     replicas_a: Mapping[str, int] = field(default_factory=dict)  # per service name
     replicas_b: Mapping[str, int] = field(default_factory=dict)
     typesense_replicas_a: int = 0
@@ -167,12 +178,15 @@ def capacity(posture: Posture, failover: bool, production_instances: int,
         return production if count == PRODUCTION else min(int(count), production)
 
     per_tier = {"critical": row.critical_replicas_b, "standard": row.standard_replicas_b}
+    nodes_b = resolve(row.eks_nodes_b, compute.nodes)
     return Capacity(aurora_instances_a=production_instances,
                     aurora_instances_b=resolve(row.aurora_instances_b, production_instances),
                     dns_weight_a=row.dns_weight_a, dns_weight_b=row.dns_weight_b,
                     writer_region=row.writer_region, s3_replication_from=row.s3_replication_from,
                     promote_aurora=row.promote_aurora,
-                    eks_nodes_a=compute.nodes, eks_nodes_b=resolve(row.eks_nodes_b, compute.nodes),
+                    eks_nodes_a=compute.nodes, eks_nodes_b=nodes_b,
+                    eks_max_nodes_a=max(compute.max_nodes, compute.nodes),
+                    eks_max_nodes_b=max(resolve(row.eks_max_nodes_b, compute.max_nodes), nodes_b),
                     replicas_a={s.name: s.replicas for s in compute.services},
                     replicas_b={s.name: resolve(per_tier[s.tier], s.replicas) for s in compute.services},
                     typesense_replicas_a=compute.typesense_replicas,

@@ -28,24 +28,38 @@ PRODUCTION = {s.name: s.replicas for s in SETTINGS.services}
 TIERS = {s.name: s.tier.value for s in SETTINGS.services}
 
 
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+
+
+def service_deployments(plan: Plan) -> list:
+    """The services' Deployments (the cluster autoscaler's, in kube-system, is not one)."""
+    return [d for d in plan.by_type(DEPLOYMENT) if d.inputs["metadata"]["namespace"] == "platform"]
+
+
 def footprint(plan: Plan) -> tuple[dict, dict[str, int], int]:
+    """Node group scaling, each service's floor (its declared 0, or its HPA's minReplicas), Typesense's replicas."""
     (group,) = plan.by_type(NODE_GROUP)
     (typesense,) = plan.by_type(STATEFUL_SET)
-    replicas = {d.inputs["metadata"]["name"]: d.inputs["spec"]["replicas"] for d in plan.by_type(DEPLOYMENT)}
+    floors = {h.inputs["spec"]["scaleTargetRef"]["name"]: h.inputs["spec"]["minReplicas"] for h in plan.by_type(HPA)}
+    replicas = {}
+    for d in service_deployments(plan):
+        name, declared = d.inputs["metadata"]["name"], d.inputs["spec"].get("replicas")
+        assert (declared == 0) != (name in floors), name  # exactly one owner of the count: 0 by Pulumi, or the HPA
+        replicas[name] = floors.get(name, declared)
     return group.inputs["scalingConfig"], replicas, typesense.inputs["spec"]["replicas"]
 
 
 def test_pilot_light_keeps_the_control_plane_and_runs_nothing(dr_plan: Plan) -> None:
     scaling, replicas, typesense = footprint(dr_plan)
-    assert scaling == {"desiredSize": 0, "minSize": 0, "maxSize": SETTINGS.max_nodes}
+    assert scaling == {"desiredSize": 0, "minSize": 0, "maxSize": 1}  # EKS's least max: no autoscaler runs
     assert replicas == dict.fromkeys(PRODUCTION, 0) and typesense == 0
     assert len(dr_plan.by_type(EKS)) == 1
 
 
 def test_warm_standby_runs_the_minimal_footprint(dr_plans: dict) -> None:
     scaling, replicas, typesense = footprint(dr_plans[("warm-standby", False)])
-    assert (scaling["desiredSize"], scaling["minSize"]) == (2, 2)
-    assert replicas == {name: 1 if TIERS[name] == "critical" else 0 for name in PRODUCTION}
+    assert scaling == {"desiredSize": 2, "minSize": 2, "maxSize": 3}
+    assert replicas == {name: 2 if TIERS[name] == "critical" else 0 for name in PRODUCTION}
     assert typesense == 1
 
 
@@ -128,7 +142,7 @@ def test_roles_carry_only_the_managed_policies_eks_needs(dr_plan: Plan) -> None:
 
 def test_deployments_are_named_probed_and_bounded(primary_plan: Plan) -> None:
     by_name = {s.name: s for s in SETTINGS.services}
-    for deployment in primary_plan.by_type(DEPLOYMENT):
+    for deployment in service_deployments(primary_plan):
         metadata, spec = deployment.inputs["metadata"], deployment.inputs["spec"]
         service = by_name[metadata["name"]]
         assert metadata["namespace"] == "platform" and metadata["labels"]["dr-platform/tier"] == service.tier.value
@@ -170,9 +184,15 @@ def test_kubernetes_resources_talk_to_their_own_regions_cluster(primary_plan: Pl
         assert exec_["args"][exec_["args"].index("--cluster-name") + 1] == cluster.inputs["name"]
         kubernetes = [r for r in plan.resources if r.type.startswith("kubernetes:")]
         # namespace, secret, service, config map, statefulset, storage class; B's search feed: a service account
-        # and a CronJob per collection
+        # and a CronJob per collection; an HPA and a PDB per running service; where there are nodes, the cluster
+        # autoscaler's service account, two roles, two bindings and Deployment
         feed = 1 + len(search_collections()) if plan.outputs.get("searchFeedB") else 0
-        assert len(kubernetes) == len(SETTINGS.services) + 6 + feed
+        (group,) = plan.by_type(NODE_GROUP)
+        autoscaler = 6 if group.inputs["scalingConfig"]["desiredSize"] > 0 else 0
+        running = sum(1 for d in service_deployments(plan) if d.inputs["spec"].get("replicas") != 0)
+        (typesense,) = plan.by_type(STATEFUL_SET)
+        raft_budget = 1 if typesense.inputs["spec"]["replicas"] > 0 else 0
+        assert len(kubernetes) == len(SETTINGS.services) + 6 + feed + 2 * running + autoscaler + raft_budget
         for r in kubernetes:
             assert r.provider and r.provider.startswith(provider.urn), r.urn
             assert r.region is None  # no AWS region: the provider's kubeconfig pins the cluster (checked above)
@@ -239,7 +259,7 @@ def test_each_cluster_runs_the_agent_and_the_cni_add_ons_and_the_ebs_csi_driver_
         addons = _addons(plan)
         has_nodes = group.inputs["scalingConfig"]["desiredSize"] > 0
         always = {"eks-pod-identity-agent", "vpc-cni"}
-        assert set(addons) == (always | {"aws-ebs-csi-driver"} if has_nodes else always), \
+        assert set(addons) == (always | {"aws-ebs-csi-driver", "metrics-server"} if has_nodes else always), \
             (plan.stack, plan.config.get("posture"))
         # nodes join with the CNI add-on and its credentials in place, whatever their number
         assert {addons["vpc-cni"].urn, addons["eks-pod-identity-agent"].urn} <= set(group.dependencies)

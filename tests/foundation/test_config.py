@@ -63,6 +63,12 @@ BAD = [  # (override, the key the message must name)
     ("cache.nodeType=cache.m7g.4xlarge", "cache.nodeType"),  # takeable, but unpriced: the cost would be a guess
     ("cache.nodes=1", "cache.nodes"),  # Multi-AZ automatic failover needs a replica
     ("cache.engineVersion=latest", "cache.engineVersion"),
+    # the HPA's ceiling below its floor (production replicas: 2 for catalog)
+    ("compute.services[3].maxReplicas=1", "compute.services[3].maxReplicas"),
+    # a critical service at 1 replica: no disruption budget keeps one serving and lets a drain evict one
+    ("compute.services[2].replicas=1", "compute.services[2].replicas"),
+    ("compute.clusterAutoscalerImage=autoscaling/cluster-autoscaler:v1.33.0", "compute.clusterAutoscalerImage"),
+    ("compute.clusterAutoscalerImage=autoscaling/cluster-autoscaler:latest", "compute.clusterAutoscalerImage"),
 ]
 
 

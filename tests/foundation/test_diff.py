@@ -12,6 +12,7 @@ from stacks.config_files import load_stack_settings
 
 INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+HPA, PDB = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "kubernetes:policy/v1:PodDisruptionBudget"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
 ADDON = "aws:eks/addon:Addon"
@@ -35,7 +36,7 @@ def test_pilot_light_to_warm_standby_adds_one_instance_and_the_minimal_compute_i
     assert {e.name for e in endpoints} == {
         "network-us-west-2-endpoints", "network-us-west-2-endpoints-https", "network-us-west-2-s3",
         *(f"network-us-west-2-{service}" for service in ("ec2", "ecr-api", "ecr-dkr", "sts", "eks", "eks-auth",
-                                                          "logs", "secretsmanager"))}
+                                                          "logs", "secretsmanager", "autoscaling"))}
     # and B's search feed (RB-N-04 on a schedule, from B's new reader): its role, grant, identity, account, jobs
     feed = [r for r in diff.added if r.parent and "dr-platform:search:SearchFeed" in r.parent
             or r.type == "dr-platform:search:SearchFeed"]
@@ -43,8 +44,17 @@ def test_pilot_light_to_warm_standby_adds_one_instance_and_the_minimal_compute_i
         "dr-platform:search:SearchFeed", "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy",
         "aws:eks/podIdentityAssociation:PodIdentityAssociation", "kubernetes:core/v1:ServiceAccount",
         "kubernetes:batch/v1:CronJob"}
-    assert sorted((r.type, r.name, r.region) for r in diff.added if r not in endpoints and r not in feed) == [
-        (ADDON, "compute-us-west-2-aws-ebs-csi-driver", "us-west-2"), (INSTANCE, "dr-core-us-west-2-0", "us-west-2")]
+    # the running critical services' HPAs and PDBs; metrics-server and the cluster autoscaler come with the nodes
+    scaling = [r for r in diff.added if r.type in (HPA, PDB) or "cluster-autoscaler" in r.name]
+    assert sorted(r.name for r in scaling if r.type in (HPA, PDB)) == sorted(
+        [*(f"compute-us-west-2-{name}-{kind}" for name in ("payments", "auth", "users") for kind in ("hpa", "pdb")),
+         "compute-us-west-2-typesense-pdb"])
+    assert {r.type.split(":")[-1] for r in scaling if r.type not in (HPA, PDB)} == {
+        "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Deployment"}
+    rest = [r for r in diff.added if r not in endpoints and r not in feed and r not in scaling]
+    assert sorted((r.type, r.name, r.region) for r in rest) == [
+        (ADDON, "compute-us-west-2-aws-ebs-csi-driver", "us-west-2"),
+        (ADDON, "compute-us-west-2-metrics-server", "us-west-2"), (INSTANCE, "dr-core-us-west-2-0", "us-west-2")]
     # the ARC plan loses its writer-capacity step: warm standby has an instance to promote
     assert sorted(r.name for r in diff.removed) == [
         "region-switch-writer-capacity", "region-switch-writer-capacity-action", "region-switch-writer-capacity-logs",
@@ -57,12 +67,12 @@ def test_pilot_light_to_warm_standby_adds_one_instance_and_the_minimal_compute_i
     assert [s["name"] for s in new] == [*(s["name"] for s in old), "node-capacity", "deployments"]
     assert "policy" in changed.pop(("aws:iam/rolePolicy:RolePolicy", "region-switch-execution-policy"))
     assert changed.pop((NODE_GROUP, "compute-us-west-2-nodes")) == {
-        "scalingConfig.desiredSize": (0, 2), "scalingConfig.minSize": (0, 2)}
+        "scalingConfig.desiredSize": (0, 2), "scalingConfig.minSize": (0, 2), "scalingConfig.maxSize": (1, 3)}
     assert changed.pop((STATEFUL_SET, "compute-us-west-2-typesense")) == {"spec.replicas": (0, 1)}
     assert changed.pop((WRITER, "aurora-writer")) == {"cacheGlobalGroupId": (None, "ldgnf-dr-cache"),
                                                       "cacheTargetGroupId": (None, "dr-cache-us-east-1")}
-    # critical services get one replica each; standard services stay at 0 (nothing else changes)
-    assert changed == {(DEPLOYMENT, f"compute-us-west-2-{name}"): {"spec.replicas": (0, 1)}
+    # critical services leave their count to their new HPAs (floor 2); standard services stay at 0
+    assert changed == {(DEPLOYMENT, f"compute-us-west-2-{name}"): {"spec.replicas": (0, None)}
                        for name in ("payments", "auth", "users")}
 
 
@@ -70,14 +80,18 @@ def test_failover_scales_nodes_deployments_and_typesense_to_production(dr_plans:
     settings = load_stack_settings("dr").compute
     changed = changes(diff_plans(dr_plans[("pilot-light", False)], dr_plans[("pilot-light", True)]))
     assert changed[(NODE_GROUP, "compute-us-west-2-nodes")]["scalingConfig.desiredSize"] == (0, settings.nodes)
-    for service in settings.services:
-        assert changed[(DEPLOYMENT, f"compute-us-west-2-{service.name}")] == {"spec.replicas": (0, service.replicas)}
+    after = dr_plans[("pilot-light", True)]
+    for service in settings.services:  # each Deployment hands its count to an HPA at the production floor
+        assert changed[(DEPLOYMENT, f"compute-us-west-2-{service.name}")] == {"spec.replicas": (0, None)}
+        hpa = after.one(HPA, f"compute-us-west-2-{service.name}-hpa")
+        assert hpa.inputs["spec"]["minReplicas"] == service.replicas
     assert changed[(STATEFUL_SET, "compute-us-west-2-typesense")] == {"spec.replicas": (0, settings.typesense_replicas)}
     # from warm standby only what is not yet at production changes
     changed = changes(diff_plans(dr_plans[("warm-standby", False)], dr_plans[("warm-standby", True)]))
     assert changed[(NODE_GROUP, "compute-us-west-2-nodes")]["scalingConfig.desiredSize"] == (2, settings.nodes)
-    assert changed[(DEPLOYMENT, "compute-us-west-2-payments")] == {"spec.replicas": (1, 3)}
-    assert changed[(DEPLOYMENT, "compute-us-west-2-catalog")] == {"spec.replicas": (0, 2)}
+    assert changed[(HPA, "compute-us-west-2-payments-hpa")] == {"spec.minReplicas": (2, 3)}
+    assert (DEPLOYMENT, "compute-us-west-2-payments") not in changed  # the HPA already owns its count
+    assert changed[(DEPLOYMENT, "compute-us-west-2-catalog")] == {"spec.replicas": (0, None)}
 
 
 def test_failover_promotes_scales_flips_dns_and_reverses_replication(dr_plans: dict) -> None:

@@ -15,7 +15,7 @@ def test_nodes_join_a_private_network_through_vpc_endpoints(primary_plan: Plan, 
                      if not r.urn.split("::")[-2].startswith("dr-platform:access:")}  # the SSM tunnel's: test_api_access
         assert set(endpoints) == {f"com.amazonaws.{region}.{s}" for s in
                                   ("s3", "ec2", "ecr.api", "ecr.dkr", "sts", "eks", "eks-auth", "logs",
-                                   "secretsmanager")}
+                                   "secretsmanager", "autoscaling")}  # the cluster autoscaler's API
         (route_table,) = plan.by_type("aws:ec2/routeTable:RouteTable")
         assert route_table.inputs.get("routes") in (None, [])  # nothing leaves the VPC
         assert endpoints[f"com.amazonaws.{region}.s3"].inputs["vpcEndpointType"] == "Gateway"

@@ -50,25 +50,26 @@ def test_nothing_outside_the_table_branches_on_posture_or_failover() -> None:
     assert offenders == []
 
 
-COMPUTE = ComputeProduction(nodes=3, typesense_replicas=3, services=(
+COMPUTE = ComputeProduction(nodes=3, max_nodes=6, typesense_replicas=3, services=(
     ServiceCount("payments", "critical", 3), ServiceCount("users", "critical", 2),
     ServiceCount("catalog", "standard", 2)))
 
 
 def test_compute_rows_for_every_posture_and_failover_state() -> None:
-    expected = {  # (nodes, {service: replicas}, typesense) in B
-        (Posture.PILOT_LIGHT, False): (0, {"payments": 0, "users": 0, "catalog": 0}, 0),
-        (Posture.WARM_STANDBY, False): (2, {"payments": 1, "users": 1, "catalog": 0}, 1),
-        (Posture.ACTIVE_ACTIVE, False): (3, {"payments": 3, "users": 2, "catalog": 2}, 3),
-        **{(p, True): (3, {"payments": 3, "users": 2, "catalog": 2}, 3) for p in Posture},
+    expected = {  # (nodes, node ceiling, {service: replicas}, typesense) in B
+        (Posture.PILOT_LIGHT, False): (0, 1, {"payments": 0, "users": 0, "catalog": 0}, 0),
+        # critical at 2, not 1: a disruption budget that keeps one serving must leave a drain one to evict
+        (Posture.WARM_STANDBY, False): (2, 3, {"payments": 2, "users": 2, "catalog": 0}, 1),
+        (Posture.ACTIVE_ACTIVE, False): (3, 6, {"payments": 3, "users": 2, "catalog": 2}, 3),
+        **{(p, True): (3, 6, {"payments": 3, "users": 2, "catalog": 2}, 3) for p in Posture},
     }
-    for (posture, failover), (nodes, replicas, typesense) in expected.items():
+    for (posture, failover), (nodes, ceiling, replicas, typesense) in expected.items():
         cap = capacity(posture, failover, production_instances=2, compute=COMPUTE)
-        assert (cap.eks_nodes_b, dict(cap.replicas_b), cap.typesense_replicas_b) == (nodes, replicas, typesense), \
-            (posture, failover)
+        assert (cap.eks_nodes_b, cap.eks_max_nodes_b, dict(cap.replicas_b), cap.typesense_replicas_b) == \
+            (nodes, ceiling, replicas, typesense), (posture, failover)
         # region A always runs production
-        assert (cap.eks_nodes_a, dict(cap.replicas_a), cap.typesense_replicas_a) == \
-            (3, {"payments": 3, "users": 2, "catalog": 2}, 3)
+        assert (cap.eks_nodes_a, cap.eks_max_nodes_a, dict(cap.replicas_a), cap.typesense_replicas_a) == \
+            (3, 6, {"payments": 3, "users": 2, "catalog": 2}, 3)
         assert cap.typesense_replicas_b == 0 or cap.typesense_replicas_b % 2 == 1  # Raft: odd or off
 
 
@@ -80,5 +81,14 @@ def test_a_posture_minimum_never_exceeds_production() -> None:
 
 def test_rows_name_production_or_a_count_for_every_compute_capacity() -> None:
     for row in POSTURE_TABLE.values():
-        for value in (row.eks_nodes_b, row.critical_replicas_b, row.standard_replicas_b, row.typesense_replicas_b):
+        for value in (row.eks_nodes_b, row.eks_max_nodes_b, row.critical_replicas_b, row.standard_replicas_b,
+                      row.typesense_replicas_b):
             assert value == PRODUCTION or (isinstance(value, int) and value >= 0)
+
+
+def test_the_node_ceiling_never_falls_below_the_floor() -> None:
+    small = ComputeProduction(nodes=3, max_nodes=3, services=())
+    for posture, failover in POSTURE_TABLE:
+        cap = capacity(posture, failover, production_instances=1, compute=small)
+        assert cap.eks_max_nodes_b >= cap.eks_nodes_b and cap.eks_max_nodes_a >= cap.eks_nodes_a
+    assert capacity(Posture.WARM_STANDBY, False, 1, small).eks_max_nodes_b == 3  # capped by maxNodes

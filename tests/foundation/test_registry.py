@@ -36,6 +36,7 @@ def test_images_without_a_registry_come_from_the_regions_ecr() -> None:
 def test_primary_owns_encrypted_immutable_repositories_replicated_to_b(primary_plan: Plan) -> None:
     compute = load_stack_settings("primary").compute
     wanted = {repository_of(i) for i in [*(s.image for s in compute.services), compute.typesense_image,
+                                          compute.cluster_autoscaler_image,
                                           compute.ops_image]}  # the toolkit's image: B's search feed runs it
     repositories = {r.inputs["name"]: r for r in primary_plan.by_type("aws:ecr/repository:Repository")}
     assert set(repositories) == wanted

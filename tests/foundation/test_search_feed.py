@@ -23,7 +23,8 @@ def test_the_posture_table_decides_where_b_is_fed(dr_plans: dict[tuple[str, bool
     plan = dr_plans[(posture, failover)]
     assert plan.outputs["searchFeedB"] is fed
     assert len(plan.by_type(CRON_JOB)) == (len(search_collections()) if fed else 0)
-    assert bool([r for r in plan.by_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")]) is fed
+    assert bool([r for r in plan.by_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+                 if r.inputs["serviceAccount"] == SERVICE_ACCOUNT]) is fed
 
 
 def test_each_collection_is_rebuilt_from_b_reader_with_the_secret_replica_over_verified_tls(
@@ -56,7 +57,8 @@ def test_each_collection_is_rebuilt_from_b_reader_with_the_secret_replica_over_v
 def test_the_job_role_reads_one_secret_and_decrypts_only_through_secrets_manager(
         dr_plans: dict[tuple[str, bool], Plan], primary_plan: Plan) -> None:
     plan = dr_plans[("active-active", False)]
-    (association,) = plan.by_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    (association,) = [r for r in plan.by_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+                      if r.inputs["namespace"] == "platform"]  # the cluster autoscaler's is in kube-system
     assert (association.inputs["namespace"], association.inputs["serviceAccount"]) == ("platform", SERVICE_ACCOUNT)
     role = next(r for r in plan.by_type("aws:iam/role:Role") if r.inputs["name"].endswith("-search-feed"))
     assert association.inputs["roleArn"].endswith(f"role/{role.inputs['name']}")

@@ -38,22 +38,43 @@ def dns_steps(order: StepOrder) -> list[Step]:
     return records
 
 
-def capacity_of(r: PlannedResource) -> int | None:
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+
+
+def is_service(r: PlannedResource) -> bool:
+    """A service's Deployment or its HPA (the cluster autoscaler's Deployment, in kube-system, is neither)."""
+    return r.type in (WORKLOADS[0], HPA) and r.inputs["metadata"]["namespace"] == "platform"
+
+
+def floors(plan: Plan) -> dict[str, int]:
+    """Each service's count: its HPA's minReplicas where it has one (it owns the Deployment's replicas), else the
+    Deployment's declared replicas."""
+    declared = {d.inputs["metadata"]["name"]: d.inputs["spec"].get("replicas")
+                for d in plan.by_type(WORKLOADS[0]) if is_service(d)}
+    return {**declared, **{h.inputs["spec"]["scaleTargetRef"]["name"]: h.inputs["spec"]["minReplicas"]
+                           for h in plan.by_type(HPA)}}
+
+
+def capacity_of(r: PlannedResource, plan: Plan) -> int | None:
     if r.type == NODE_GROUP:
         return r.inputs["scalingConfig"]["desiredSize"]
-    if r.type in WORKLOADS:
+    if r.type == WORKLOADS[1]:
         return r.inputs["spec"]["replicas"]
+    if is_service(r):
+        name = r.inputs["spec"]["scaleTargetRef"]["name"] if r.type == HPA else r.inputs["metadata"]["name"]
+        return floors(plan)[name]
     return None
 
 
-def scale_downs(order: StepOrder, before: Plan) -> list[Step]:
-    """B's capacity shrinking: instances deleted, node group and workloads at fewer than before."""
+def scale_downs(order: StepOrder, before: Plan, after: Plan) -> list[Step]:
+    """B's capacity shrinking: instances deleted; the node group, Typesense and the services (a Deployment set to 0,
+    an HPA's floor lowered) at fewer than before."""
     old = {r.urn: r for r in before.resources}
     found = [s for s in order.steps if s.resource.type == INSTANCE and s.action is Action.DELETE]
     for s in order.steps:
-        now = capacity_of(s.resource)
+        now = capacity_of(s.resource, after)
         if now is not None and s.action is Action.UPDATE:
-            was = capacity_of(old[s.resource.urn])
+            was = capacity_of(old[s.resource.urn], before)
             if was is not None and now < was:
                 found.append(s)
     return found
@@ -74,7 +95,9 @@ def test_failover_moves_dns_only_after_the_writer_and_the_writer_after_b_has_ins
     assert writer.resource.inputs["targetRegion"] == "us-west-2" and writer.resource.inputs["mode"] == mode
     for instance in (s for s in order.steps if s.resource.type == INSTANCE and s.action is Action.CREATE):
         assert order.happens_after(writer, instance), instance.resource.name  # a headless cluster cannot write
-    workloads = [s for s in order.steps if s.resource.type == WORKLOADS[0]]
+    workloads = [s for s in order.steps if is_service(s.resource)]  # Deployments, and HPAs raising their floor
+    if posture != "active-active":  # active-active already runs B at production: nothing to scale
+        assert {s.resource.type for s in workloads} == {WORKLOADS[0], HPA}
     for record in dns_steps(order):
         assert order.happens_after(record, writer), record.resource.name
         for workload in workloads:  # traffic arrives where B's services already run
@@ -96,9 +119,11 @@ def test_failback_scales_b_down_only_after_the_writer_is_back_in_a(posture: str,
     records = dns_steps(order)
     for record in records:
         assert order.happens_after(record, writer), record.resource.name
-    shrinking = scale_downs(order, before)
+    shrinking = scale_downs(order, before, after)
     if posture != "active-active":  # active-active keeps B at production
         assert {s.resource.type for s in shrinking} >= {NODE_GROUP, INSTANCE, WORKLOADS[0]}
+    if posture == "warm-standby":  # the critical services stay up, at a lower floor
+        assert HPA in {s.resource.type for s in shrinking}
     for step in shrinking:
         assert order.happens_after(step, writer), step.resource.name
         for record in records:  # and only once DNS points at A again

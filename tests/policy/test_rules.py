@@ -11,7 +11,7 @@ from ops.drctl.cli import app
 from ops.drctl.planning.mockplan import plan_stack
 from ops.drctl.planning.policy_check import check_all, check_plan
 from policy.rules import ECR_IMAGE as ECR_IMAGE_OF_PLAN
-from policy.rules import RULES, violations
+from policy.rules import RULES, STACK_RULES, stack_violations, violations
 
 GOOD_CLUSTER = {"backupRetentionPeriod": 14, "storageEncrypted": True, "kmsKeyId": "arn:aws:kms:us-east-1:1:key/k",
                 "deletionProtection": True, "globalClusterIdentifier": "dr-core"}
@@ -344,7 +344,8 @@ def test_crossguard_wiring_reports_violations_through_pulumi_policy(monkeypatch:
     runpy.run_path(str(policy_dir / "__main__.py"))
     assert captured["enforcement_level"] == pulumi_policy.EnforcementLevel.MANDATORY
     policies = {p.name: p for p in captured["policies"]}
-    assert set(policies) == {r.name for r in RULES}
+    assert set(policies) == {r.name for r in [*RULES, *STACK_RULES]}
+    assert isinstance(policies["services-autoscaled-and-budgeted"], pulumi_policy.StackValidationPolicy)
 
     reported: list[tuple[str, str | None]] = []
     provider = pulumi_policy.PolicyProviderResource("pulumi:providers:aws", {"region": "us-east-1"}, "urn:p", "p")
@@ -392,7 +393,7 @@ def test_cli_names_the_rules_it_ran_per_variant_and_sums_them_up() -> None:
     (first, *_) = report["results"]
     assert first["stack"] == "primary" and first["violations"] == 0
     assert first["rules"]["aurora-pitr-retention"] >= 1  # resources each rule looked at
-    assert set(first["rules"]) <= {r.name for r in RULES}
+    assert set(first["rules"]) <= {r.name for r in [*RULES, *STACK_RULES]}
 def test_a_jump_host_with_a_public_ip_is_caught_on_the_plan() -> None:
     for stack in ("primary", "dr"):
         plan = copy.deepcopy(plan_stack(stack))
@@ -488,3 +489,108 @@ def test_a_weakened_mail_part_is_caught_on_the_plan_by_its_rule_only(type_: str,
     target = plan.one(type_, name)
     mutate(target.inputs)
     assert {(v.rule, v.urn) for v in check_plan(plan)} == {(rule, target.urn)}
+# The stack rule: every running service Deployment has an HPA and a PDB, critical PDBs keep minAvailable >= 1, and
+# no PDB blocks a drain.
+HPA, PDB = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "kubernetes:policy/v1:PodDisruptionBudget"
+SERVICE_LABELS = {"app.kubernetes.io/name": "payments", "app.kubernetes.io/part-of": "creator-platform",
+                  "dr-platform/tier": "critical"}
+
+
+def service(replicas: int | None = None, tier: str = "critical") -> tuple[str, str, dict]:
+    labels = {**SERVICE_LABELS, "dr-platform/tier": tier}
+    spec = {"selector": {"matchLabels": {"app.kubernetes.io/name": "payments"}},
+            "template": {"metadata": {"labels": labels}, "spec": pod(f"{ECR}/payments:1")},
+            **({} if replicas is None else {"replicas": replicas})}
+    return DEPLOYMENT, "urn:deployment", {"metadata": {"name": "payments", "namespace": "platform", "labels": labels},
+                                          "spec": spec}
+
+
+def hpa(min_replicas: int = 3, max_replicas: int = 6, target: str = "payments") -> tuple[str, str, dict]:
+    return HPA, "urn:hpa", {"metadata": {"name": target, "namespace": "platform"}, "spec": {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
+        "minReplicas": min_replicas, "maxReplicas": max_replicas}}
+
+
+def pdb(**budget: object) -> tuple[str, str, dict]:
+    return PDB, "urn:pdb", {"metadata": {"name": "payments", "namespace": "platform"}, "spec": {
+        "selector": {"matchLabels": {"app.kubernetes.io/name": "payments"}}, **budget}}
+
+
+GOOD_SERVICE = [service(), hpa(), pdb(minAvailable=2)]
+STACK_CASES = [  # (good stack, bad stack): the bad one breaks only this rule
+    (GOOD_SERVICE, [service(), pdb(minAvailable=2)]),  # no HPA
+    (GOOD_SERVICE, [service(), hpa(target="auth"), pdb(minAvailable=2)]),  # an HPA for another Deployment
+    (GOOD_SERVICE, [service(), hpa()]),  # no PDB
+    (GOOD_SERVICE, [service(), hpa(), pdb(maxUnavailable=1)]),  # critical: minAvailable, not maxUnavailable
+    (GOOD_SERVICE, [service(), hpa(), pdb(minAvailable=0)]),
+    (GOOD_SERVICE, [service(), hpa(), pdb(minAvailable=3)]),  # = the floor: every drain blocked
+    (GOOD_SERVICE, [service(), hpa(min_replicas=3, max_replicas=2), pdb(minAvailable=2)]),
+    ([service(tier="standard"), hpa(), pdb(maxUnavailable=1)],
+     [service(tier="standard"), hpa(), pdb(maxUnavailable=0)]),  # a standard budget that allows nothing
+    ([service(replicas=0)], [service(replicas=1)]),  # at 0 neither is needed; running, both are
+]
+
+
+@pytest.mark.parametrize(("good", "bad"), STACK_CASES)
+def test_stack_rule_passes_good_and_flags_bad(good: list, bad: list) -> None:
+    assert stack_violations(good) == []
+    found = stack_violations(bad)
+    assert found and {rule for rule, _, _ in found} == {"services-autoscaled-and-budgeted"}
+    assert {urn for _, urn, _ in found} == {"urn:deployment"}
+
+
+def test_every_stack_rule_is_exercised_above() -> None:
+    assert [r.name for r in STACK_RULES] == ["services-autoscaled-and-budgeted"]
+
+
+def budget_of(plan, service_name: str):
+    (found,) = [r for r in plan.by_type(PDB) if r.inputs["metadata"]["name"] == service_name]
+    return found
+
+
+def test_a_dropped_or_blocking_disruption_budget_is_caught_on_the_plan_by_that_rule_only() -> None:
+    plan = copy.deepcopy(plan_stack("dr", ["posture=warm-standby"]))
+    assert check_plan(plan) == []
+    (payments,) = [d for d in plan.by_type(DEPLOYMENT) if d.inputs["metadata"]["name"] == "payments"]
+    budget = budget_of(plan, "payments")
+    budget.inputs["spec"]["minAvailable"] = 2  # the HPA's floor in warm standby: no drain can evict a pod
+    found = check_plan(plan)
+    assert {(v.rule, v.urn) for v in found} == {("services-autoscaled-and-budgeted", payments.urn)}
+    assert "blocks every drain" in found[0].message
+    plan.resources.remove(budget)
+    assert {(v.rule, v.urn) for v in check_plan(plan)} == {("services-autoscaled-and-budgeted", payments.urn)}
+
+
+def test_a_service_without_its_hpa_is_caught_on_the_plan_by_that_rule_only() -> None:
+    plan = copy.deepcopy(plan_stack("primary"))
+    (hpa_resource,) = [r for r in plan.by_type(HPA) if r.inputs["metadata"]["name"] == "catalog"]
+    plan.resources.remove(hpa_resource)
+    found = check_plan(plan)
+    assert [(v.rule, v.message) for v in found] == [
+        ("services-autoscaled-and-budgeted", "catalog: no HorizontalPodAutoscaler targets this Deployment")]
+
+
+def test_crossguard_wiring_runs_the_stack_rule_through_pulumi_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    import runpy
+    import sys
+    from pathlib import Path
+
+    import pulumi_policy
+
+    captured: dict = {}
+    monkeypatch.setattr(pulumi_policy, "PolicyPack", lambda **kwargs: captured.update(kwargs))
+    policy_dir = Path(__file__).resolve().parents[2] / "policy"
+    monkeypatch.syspath_prepend(str(policy_dir))
+    monkeypatch.delitem(sys.modules, "rules", raising=False)
+    runpy.run_path(str(policy_dir / "__main__.py"))
+    (policy,) = [p for p in captured["policies"] if p.name == "services-autoscaled-and-budgeted"]
+
+    def resource(type_: str, urn: str, props: dict) -> pulumi_policy.PolicyResource:
+        options = pulumi_policy.PolicyResourceOptions(False, [], None, [], pulumi_policy.PolicyCustomTimeouts(0, 0, 0),
+                                                      [])
+        return pulumi_policy.PolicyResource(type_, props, urn, urn, options, None, None, [], {})
+
+    reported: list[tuple[str, str | None]] = []
+    args = pulumi_policy.StackValidationArgs([resource(*service()), resource(*hpa())])
+    policy.validate(args, lambda message, urn=None: reported.append((message, urn)))
+    assert reported == [("payments: no PodDisruptionBudget selects this Deployment's pods", "urn:deployment")]

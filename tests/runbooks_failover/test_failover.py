@@ -291,7 +291,7 @@ def test_images_missing_from_b_stop_the_failover_before_anything_changes(world: 
 
     code, output = drctl(tmp_path, "failover", "--scale-with", "api", "--execute", "--yes")
     assert code == 2, output
-    assert "2 of 7 images are missing from us-west-2's ECR" in output
+    assert "2 of 8 images are missing from us-west-2's ECR" in output
     assert "creator-platform/auth:1.0.0" in output and "typesense/typesense:0.24.1" in output
     assert "--allow-missing-images" in output
     assert world.writer() == world.arn_a and world.instances(DR) == [] and world.nodes_b() == 0
@@ -301,7 +301,7 @@ def test_images_missing_from_b_stop_the_failover_before_anything_changes(world: 
     code, output = drctl(tmp_path, "failover", "--scale-with", "api", "--allow-missing-images", "--json")
     assert code == 0, output
     preflight = journal(tmp_path, output).step("preflight").result
-    assert preflight["images_checked_b"] == 7
+    assert preflight["images_checked_b"] == 8  # the services, Typesense, the cluster autoscaler, drctl
     assert preflight["images_missing_b"] == ["creator-platform/auth:1.0.0", "typesense/typesense:0.24.1"]
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from ops.core.posture import Posture
 from ops.drctl.planning.mockplan import Plan, plan_stack
-from policy.rules import RULES, violations
+from policy.rules import RULES, STACK_RULES, stack_violations, violations
 
 POSTURES = tuple(Posture)  # the posture table's own list, in its order
 
@@ -35,15 +35,18 @@ class VariantResult:
 
 def check_plan(plan: Plan, variant: str = "") -> list[Violation]:
     allowed = plan.config.get("allowedRegions")
-    return [Violation(plan.stack, variant, r.urn, rule, message)
-            for r in plan.resources
-            for rule, message in violations(r.type, r.inputs, r.region, {"allowedRegions": allowed})]
+    config = {"allowedRegions": allowed}
+    return [*(Violation(plan.stack, variant, r.urn, rule, message)
+              for r in plan.resources
+              for rule, message in violations(r.type, r.inputs, r.region, config)),
+            *(Violation(plan.stack, variant, urn, rule, message) for rule, urn, message in
+              stack_violations([(r.type, r.urn, r.inputs) for r in plan.resources], config))]
 
 
 def rules_run(plan: Plan) -> dict[str, int]:
     """Rule name -> resources of the plan it applies to, in the pack's order."""
     types = Counter(r.type for r in plan.resources)
-    counts = {rule.name: sum(types[t] for t in rule.resource_types) for rule in RULES}
+    counts = {rule.name: sum(types[t] for t in rule.resource_types) for rule in [*RULES, *STACK_RULES]}
     return {name: count for name, count in counts.items() if count}
 
 
