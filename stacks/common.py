@@ -1,6 +1,8 @@
 """What both stacks derive the same way from settings."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pulumi
 import pulumi_aws as aws
 
@@ -96,6 +98,12 @@ def workload_images(settings: Settings) -> list[str]:
     """Every image a workload of either cluster pulls: the services', Typesense's, the search feed's."""
     c = settings.compute
     return [*c.images(), c.ops_image]
+
+
+def export_all(outputs: Mapping[str, pulumi.Input[object]]) -> None:
+    """The stack outputs `outputs` names, in its order: a stack's outputs read as one table."""
+    for name, value in outputs.items():
+        pulumi.export(name, value)
 
 
 def export_api_access(settings: Settings, region: str, cluster: Compute, access: ApiAccessPath | None) -> None:

@@ -21,6 +21,7 @@ from stacks.common import (
     aurora_args,
     bucket_lag_alarm,
     compute,
+    export_all,
     export_api_access,
     export_next_steps,
     provider,
@@ -137,24 +138,26 @@ def build(settings: Settings) -> None:
                          deployments=[s.name for s in settings.compute.services] if cluster.deploys_workloads else [])
     hub = resilience_hub(settings, provider_b, account, primary, secondary.cluster_arn, cluster)
 
-    pulumi.export("posture", settings.posture.value)
-    pulumi.export("failover", settings.failover)
-    pulumi.export("writerRegion", a if cap.writer_region is Region.A else b)
-    pulumi.export("secondaryClusterArn", secondary.cluster_arn)
-    pulumi.export("auroraInstancesB", cap.aurora_instances_b)
-    pulumi.export("apiFqdn", settings.dns.fqdn)
-    pulumi.export("alertsTopicArn", alarms.topic_arn)
-    pulumi.export("canaryName", canary.canary_name)
-    pulumi.export("regionSwitchPlanArn", plan.plan_arn)
-    pulumi.export("regionSwitchApprovalRoleArn", plan.approval_role_arn)
-    pulumi.export("eksClusterName", cluster.cluster_name)
-    pulumi.export("eksNodegroupName", cluster.nodegroup_name)
-    pulumi.export("eksNodesB", cap.eks_nodes_b)
-    pulumi.export("eksMaxNodesB", cap.eks_max_nodes_b)
-    pulumi.export("replicasB", dict(cap.replicas_b))
-    pulumi.export("typesenseReplicasB", cap.typesense_replicas_b)
-    pulumi.export("searchFeedB", cap.search_feed_b)
-    pulumi.export("resilienceHubApps", hub.app_arns)
+    export_all({
+        "posture": settings.posture.value,
+        "failover": settings.failover,
+        "writerRegion": a if cap.writer_region is Region.A else b,
+        "secondaryClusterArn": secondary.cluster_arn,
+        "auroraInstancesB": cap.aurora_instances_b,
+        "apiFqdn": settings.dns.fqdn,
+        "alertsTopicArn": alarms.topic_arn,
+        "canaryName": canary.canary_name,
+        "regionSwitchPlanArn": plan.plan_arn,
+        "regionSwitchApprovalRoleArn": plan.approval_role_arn,
+        "eksClusterName": cluster.cluster_name,
+        "eksNodegroupName": cluster.nodegroup_name,
+        "eksNodesB": cap.eks_nodes_b,
+        "eksMaxNodesB": cap.eks_max_nodes_b,
+        "replicasB": dict(cap.replicas_b),
+        "typesenseReplicasB": cap.typesense_replicas_b,
+        "searchFeedB": cap.search_feed_b,
+        "resilienceHubApps": hub.app_arns,
+    })
     export_api_access(settings, b, cluster, access)
     export_next_steps(settings, "dr", replication_checks(settings, account))
 

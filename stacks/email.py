@@ -14,6 +14,7 @@ from components.email import (
 )
 from components.notifications import FailedNotifications, FailedNotificationsArgs
 from ops.core import naming
+from stacks.common import export_all
 from stacks.settings import Settings
 
 
@@ -26,11 +27,13 @@ def sending_domain(settings: Settings, region: str, provider: aws.Provider,
 
 
 def export_identity(settings: Settings, region: str, domain: SendingDomain) -> None:
-    pulumi.export("sesSender", settings.email.sender)
-    pulumi.export("sesIdentities", {region: domain.identity_arn})
-    pulumi.export("sesConfigurationSet", domain.configuration_set_name)
-    pulumi.export("sesEventsTopicArn", domain.events_topic_arn)
-    pulumi.export("sesMailFromDomain", settings.email.mail_from_domain(region))
+    export_all({
+        "sesSender": settings.email.sender,
+        "sesIdentities": {region: domain.identity_arn},
+        "sesConfigurationSet": domain.configuration_set_name,
+        "sesEventsTopicArn": domain.events_topic_arn,
+        "sesMailFromDomain": settings.email.mail_from_domain(region),
+    })
 
 
 def primary_email(settings: Settings, provider_a: aws.Provider, account: pulumi.Input[str],
@@ -41,8 +44,10 @@ def primary_email(settings: Settings, provider_a: aws.Provider, account: pulumi.
         sender=settings.email.sender, domain=settings.email.sender_domain, regions=[a, b], account_id=account,
         kms_key_arn=key_arn, replica_kms_key_arn=replica_key_arn, provider=provider_a))
     export_identity(settings, a, domain)
-    pulumi.export("sesCredentialsSecretName", credentials.secret_name)
-    pulumi.export("sesCredentialsSecretArn", credentials.secret_arn)  # A's; the dr stack derives B's replica
+    export_all({
+        "sesCredentialsSecretName": credentials.secret_name,
+        "sesCredentialsSecretArn": credentials.secret_arn,  # A's; the dr stack derives B's replica
+    })
 
 
 def dr_email(settings: Settings, provider_b: aws.Provider, account: pulumi.Input[str],
@@ -54,15 +59,17 @@ def dr_email(settings: Settings, provider_b: aws.Provider, account: pulumi.Input
         region=b, account_id=account, kms_key_arn=replica_key_arn, provider=provider_b, initial_region=a,
         initial_secret_arn=secret_a))
     export_identity(settings, b, domain)
-    # The replica in B keeps the primary's name and suffix; only the region differs.
-    pulumi.export("sesCredentialsSecretName", naming.SES_CREDENTIALS_SECRET)
-    pulumi.export("sesCredentialsSecretArn", pulumi.Output.from_input(secret_a).apply(
-        lambda arn: arn.replace(f":{a}:", f":{b}:", 1)))
-    pulumi.export("sesQueueName", naming.FAILED_NOTIFICATIONS_QUEUE)
-    pulumi.export("sesQueueUrl", failed.queue_url)
-    pulumi.export("sesQueueArn", failed.queue_arn)
-    pulumi.export("sesDeadLetterQueueName", naming.FAILED_NOTIFICATIONS_DLQ)
-    pulumi.export("sesDeadLetterQueueUrl", failed.dead_letter_url)
-    pulumi.export("sesDeadLetterQueueArn", failed.dead_letter_arn)
-    pulumi.export("sesConfigPrefix", naming.SES_CONFIG_PREFIX)
-    pulumi.export("sesParameterNames", failed.parameter_names)
+    export_all({
+        # The replica in B keeps the primary's name and suffix; only the region differs.
+        "sesCredentialsSecretName": naming.SES_CREDENTIALS_SECRET,
+        "sesCredentialsSecretArn": pulumi.Output.from_input(secret_a).apply(
+            lambda arn: arn.replace(f":{a}:", f":{b}:", 1)),
+        "sesQueueName": naming.FAILED_NOTIFICATIONS_QUEUE,
+        "sesQueueUrl": failed.queue_url,
+        "sesQueueArn": failed.queue_arn,
+        "sesDeadLetterQueueName": naming.FAILED_NOTIFICATIONS_DLQ,
+        "sesDeadLetterQueueUrl": failed.dead_letter_url,
+        "sesDeadLetterQueueArn": failed.dead_letter_arn,
+        "sesConfigPrefix": naming.SES_CONFIG_PREFIX,
+        "sesParameterNames": failed.parameter_names,
+    })

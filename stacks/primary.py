@@ -29,6 +29,7 @@ from stacks.common import (
     bucket_lag_alarm,
     compute,
     container_registry,
+    export_all,
     export_api_access,
     export_next_steps,
     provider,
@@ -118,27 +119,29 @@ def build(settings: Settings) -> None:
     drill_q2 = q2_az_outage(a, provider_a, account, network, cluster, aurora.cluster_arn, cap.aurora_instances_a,
                             stop_alarm_arns=list(alarms.alarm_arns.values()))
 
-    # The dr stack reads these through its StackReference.
-    pulumi.export("primaryRegion", a)
-    pulumi.export("drRegion", b)
-    pulumi.export("kmsPrimaryKeyArn", key.primary_arn)
-    pulumi.export("kmsReplicaKeyArn", key.replica_arn)
-    pulumi.export("globalClusterId", aurora.global_cluster_id)
-    pulumi.export("primaryClusterArn", aurora.cluster_arn)
     # The dr stack's ARC Region switch plan runs as this role; ARC reads A's replica counts through its entry.
     switch = RegionSwitchPrincipal("region-switch", RegionSwitchPrincipalArgs(
         cluster_name=cluster.cluster_name, namespace="platform", provider=provider_a, after=[cluster]))
-    pulumi.export("regionSwitchExecutionRoleArn", switch.role_arn)
-    pulumi.export("regionSwitchExecutionRoleName", switch.role_name)
-    pulumi.export("primaryClusterEndpoint", aurora.endpoint)
-    pulumi.export("masterSecretArn", aurora.secret_arn)
-    pulumi.export("buckets", buckets)
-    pulumi.export("tables", tables)
-    pulumi.export("alertsTopicArn", alarms.topic_arn)
-    pulumi.export("imageRepositories", registry.repository_urls)
-    pulumi.export("eksClusterName", cluster.cluster_name)
-    pulumi.export("eksNodegroupName", cluster.nodegroup_name)
-    pulumi.export("backupVaults", {"primary": backup.primary_vault_arn, "dr": backup.dr_vault_arn})
+    # The dr stack reads these through its StackReference.
+    export_all({
+        "primaryRegion": a,
+        "drRegion": b,
+        "kmsPrimaryKeyArn": key.primary_arn,
+        "kmsReplicaKeyArn": key.replica_arn,
+        "globalClusterId": aurora.global_cluster_id,
+        "primaryClusterArn": aurora.cluster_arn,
+        "regionSwitchExecutionRoleArn": switch.role_arn,
+        "regionSwitchExecutionRoleName": switch.role_name,
+        "primaryClusterEndpoint": aurora.endpoint,
+        "masterSecretArn": aurora.secret_arn,
+        "buckets": buckets,
+        "tables": tables,
+        "alertsTopicArn": alarms.topic_arn,
+        "imageRepositories": registry.repository_urls,
+        "eksClusterName": cluster.cluster_name,
+        "eksNodegroupName": cluster.nodegroup_name,
+        "backupVaults": {"primary": backup.primary_vault_arn, "dr": backup.dr_vault_arn},
+    })
     export_drill_templates({"Q2": drill_q2})
     export_api_access(settings, a, cluster, access)
     export_next_steps(settings, "primary", push_commands(settings, account))

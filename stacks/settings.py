@@ -27,6 +27,9 @@ PROJECT_DIR = REPO_ROOT
 REGION_PATTERN = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
 # S3 bucket names: 3-63 chars, lowercase, digits, dots, hyphens; we add a region suffix (up to 15 chars).
 BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,46}[a-z0-9]$"
+# A DNS name of two labels or more (example.com), and a record's name within its zone (api, cdn.edge).
+DOMAIN_PATTERN = r"^([a-z0-9-]+\.)+[a-z]{2,}$"
+RECORD_NAME_PATTERN = r"^[a-z0-9-]+(\.[a-z0-9-]+)*$"
 # Aurora's DB instance classes: db.serverless, or a memory-optimized (r, x) or burstable (t) family with a size
 # (AWS's "Supported DB engines for DB instance classes"); whether a region and version offer it is AWS's answer.
 AURORA_INSTANCE_CLASS_PATTERN = r"^db\.(serverless|[rxt]\d+[a-z]*\.(micro|small|medium|large|\d{0,2}xlarge))$"
@@ -63,6 +66,16 @@ class _KeyedError(ValueError):
 
 def _duplicates(names: list[str]) -> list[str]:
     return sorted({name for name in names if names.count(name) > 1})
+
+
+def _checked_paths(key: str, paths: list[str], pattern: str, requirement: str) -> list[str]:
+    """`paths` when each matches `pattern` and none appears twice; else every problem, each path's by its index."""
+    problems = [(f"{key}[{index}]", f"{path!r} {requirement}")
+                for index, path in enumerate(paths) if not re.match(pattern, path)]
+    problems += [(key, f"path {path!r} appears twice") for path in _duplicates(paths)]
+    if problems:
+        raise _KeyedError(problems)
+    return paths
 
 
 class Role(StrEnum):
@@ -121,12 +134,12 @@ class TableSettings(Strict):
 
 
 class DnsSettings(Strict):
-    zone_name: str = Field("example.com", pattern=r"^([a-z0-9-]+\.)+[a-z]{2,}$")
-    record_name: str = Field("api", pattern=r"^[a-z0-9-]+(\.[a-z0-9-]+)*$")
+    zone_name: str = Field("example.com", pattern=DOMAIN_PATTERN)
+    record_name: str = Field("api", pattern=RECORD_NAME_PATTERN)
     routing: DnsRouting = DnsRouting.FAILOVER
     ttl: int = Field(60, ge=1, le=86400)
-    primary_endpoint: str = Field("api-a.origin.example.com", pattern=r"^([a-z0-9-]+\.)+[a-z]{2,}$")
-    dr_endpoint: str = Field("api-b.origin.example.com", pattern=r"^([a-z0-9-]+\.)+[a-z]{2,}$")
+    primary_endpoint: str = Field("api-a.origin.example.com", pattern=DOMAIN_PATTERN)
+    dr_endpoint: str = Field("api-b.origin.example.com", pattern=DOMAIN_PATTERN)
     health_check_path: str = Field("/healthz", pattern=r"^/")
 
     @property
@@ -344,11 +357,13 @@ class ComputeSettings(Strict):
         return self
 
 
+# email and email-json deliver to the same kind of address.
+_EMAIL_ENDPOINT = (r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$", "an email address (the recipient confirms by mail)")
 # What SNS delivers an alarm to, and what each protocol's endpoint looks like. Plain http is refused (TLS only);
 # firehose and application need roles or platform apps this program does not manage.
 SUBSCRIPTION_ENDPOINTS: dict[str, tuple[str, str]] = {
-    "email": (r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$", "an email address (the recipient confirms by mail)"),
-    "email-json": (r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$", "an email address (the recipient confirms by mail)"),
+    "email": _EMAIL_ENDPOINT,
+    "email-json": _EMAIL_ENDPOINT,
     "https": (r"^https://[A-Za-z0-9.-]+(:\d+)?(/\S*)?$", "an https:// URL (the endpoint confirms the subscription)"),
     "sms": (r"^\+[1-9]\d{6,14}$", "a phone number in E.164 form (+15555550100)"),
     "sqs": (r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?$",
@@ -404,18 +419,13 @@ class DetectionSettings(Strict):
     @field_validator("canary_paths")
     @classmethod
     def paths_are_absolute(cls, paths: list[str]) -> list[str]:
-        problems = [(f"detection.canaryPaths[{index}]", f"{path!r} must start with '/'")
-                    for index, path in enumerate(paths) if not re.match(r"^/[A-Za-z0-9._~/?&=%-]*$", path)]
-        problems += [("detection.canaryPaths", f"path {path!r} appears twice") for path in _duplicates(paths)]
-        if problems:
-            raise _KeyedError(problems)
-        return paths
+        return _checked_paths("detection.canaryPaths", paths, r"^/[A-Za-z0-9._~/?&=%-]*$", "must start with '/'")
 
 
 class EmailSettings(Strict):
     # Critical mail (RB-N-07, components/email.py): an SES domain identity with Easy DKIM in both regions, its DKIM
     # and MAIL FROM records in the dns.zoneName zone (so the domain is that zone or a subdomain of it).
-    sender_domain: str = Field("example.com", pattern=r"^([a-z0-9-]+\.)+[a-z]{2,}$")
+    sender_domain: str = Field("example.com", pattern=DOMAIN_PATTERN)
     sender_local_part: str = Field("no-reply", pattern=r"^[A-Za-z0-9._%+-]{1,64}$")
     # Each region's MAIL FROM domain is <mailFromSubdomain>.<region>.<senderDomain>: its MX names that region's
     # feedback endpoint, so one name cannot serve both regions.
@@ -435,7 +445,7 @@ class CdnSettings(Strict):
     """The CloudFront distribution in front of the API and the media (components/cdn.py), owned by the primary
     stack. Paths under apiPathPrefix/<service>/ reach the API, paths matching mediaPathPattern the media bucket."""
     enabled: bool = True
-    record_name: str = Field("cdn", pattern=r"^[a-z0-9-]+(\.[a-z0-9-]+)*$")  # cdn.<dns.zoneName>
+    record_name: str = Field("cdn", pattern=RECORD_NAME_PATTERN)  # cdn.<dns.zoneName>
     price_class: str = "PriceClass_100"
     api_path_prefix: str = Field("/api/v1", pattern=r"^(/[A-Za-z0-9._~-]+)+$")
     # The bucket (one of `buckets`) served under mediaPathPattern, from A with B's replica as the failover; its
@@ -457,12 +467,8 @@ class CdnSettings(Strict):
     @field_validator("critical_paths")
     @classmethod
     def paths_are_invalidation_paths(cls, paths: list[str]) -> list[str]:
-        problems = [(f"cdn.criticalPaths[{index}]", f"{path!r} must start with '/' and have '*' only at its end")
-                    for index, path in enumerate(paths) if not re.match(r"^/[A-Za-z0-9._~/%-]*\*?$", path)]
-        problems += [("cdn.criticalPaths", f"path {path!r} appears twice") for path in _duplicates(paths)]
-        if problems:
-            raise _KeyedError(problems)
-        return paths
+        return _checked_paths("cdn.criticalPaths", paths, r"^/[A-Za-z0-9._~/%-]*\*?$",
+                              "must start with '/' and have '*' only at its end")
 
     @property
     def media_prefix(self) -> str:

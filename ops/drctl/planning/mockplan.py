@@ -133,6 +133,24 @@ class _PlanMocks(pulumi.runtime.Mocks):
                     "versionStage": "AWSCURRENT", "versionStages": ["AWSCURRENT"]}
         raise NotImplementedError(f"mock plan has no answer for invoke {args.token}")
 
+# The ARNs that differ from the default arn:aws:<service>:<region>:<account>:<physical name> by their format only
+# (`short` is the name's hash; `{short:.6}` its first six characters).
+_ARN_FORMATS: dict[str, str] = {
+    "aws:rds/globalCluster:GlobalCluster": "arn:aws:rds::{account}:global-cluster:{physical}",
+    "aws:secretsmanager/secret:Secret": "arn:aws:secretsmanager:{region}:{account}:secret:{physical}-{short:.6}",
+    "aws:dynamodb/table:Table": "arn:aws:dynamodb:{region}:{account}:table/{physical}",
+    "aws:iam/role:Role": "arn:aws:iam::{account}:role/{physical}",
+    # a global resource: no region in its ARN
+    "aws:arcregionswitch/plan:Plan": "arn:aws:arc-region-switch::{account}:plan/{physical}:{short:.6}",
+    "aws:lambda/function:Function": "arn:aws:lambda:{region}:{account}:function:{physical}",
+    "aws:ec2/subnet:Subnet": "arn:aws:ec2:{region}:{account}:subnet/subnet-{short}",
+    "aws:ec2/vpc:Vpc": "arn:aws:ec2:{region}:{account}:vpc/vpc-{short}",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "arn:aws:cloudwatch:{region}:{account}:alarm:{physical}",
+    "aws:cloudwatch/compositeAlarm:CompositeAlarm": "arn:aws:cloudwatch:{region}:{account}:alarm:{alarm_name}",
+    # as AWS's LogGroup ARN: no ":*"
+    "aws:cloudwatch/logGroup:LogGroup": "arn:aws:logs:{region}:{account}:log-group:{physical}",
+}
+
 
 def _computed(type_: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
     """What AWS would fill in, in AWS's own formats."""
@@ -140,14 +158,15 @@ def _computed(type_: str, name: str, inputs: dict[str, Any], region: str) -> dic
     physical = (inputs.get("name") or inputs.get("bucket") or inputs.get("identifier")
                 or inputs.get("clusterIdentifier") or inputs.get("globalClusterIdentifier") or name)
     out: dict[str, Any] = {"id": str(physical), "arn": f"arn:aws:{service}:{region}:{ACCOUNT}:{physical}"}
-    if type_ == "aws:kms/key:Key":
+    if type_ in _ARN_FORMATS:
+        out["arn"] = _ARN_FORMATS[type_].format(region=region, account=ACCOUNT, physical=physical, short=_short(name),
+                                                alarm_name=inputs.get("alarmName"))
+    elif type_ == "aws:kms/key:Key":
         key_id = f"mrk-{_short(name)}"
         out.update(id=key_id, keyId=key_id, arn=f"arn:aws:kms:{region}:{ACCOUNT}:key/{key_id}")
     elif type_ == "aws:kms/replicaKey:ReplicaKey":
         key_id = str(inputs.get("primaryKeyArn", "")).rsplit("/", 1)[-1]  # replicas share the key id
         out.update(id=key_id, keyId=key_id, arn=f"arn:aws:kms:{region}:{ACCOUNT}:key/{key_id}")
-    elif type_ == "aws:rds/globalCluster:GlobalCluster":
-        out["arn"] = f"arn:aws:rds::{ACCOUNT}:global-cluster:{physical}"
     elif type_ == "aws:rds/cluster:Cluster":
         out.update(arn=f"arn:aws:rds:{region}:{ACCOUNT}:cluster:{physical}",
                    endpoint=f"{physical}.cluster-{_short(physical)[:12]}.{region}.rds.amazonaws.com",
@@ -171,12 +190,6 @@ def _computed(type_: str, name: str, inputs: dict[str, Any], region: str) -> dic
         out["id"] = _short(name)
     elif type_ == "aws:route53/record:Record":
         out["fqdn"] = str(inputs.get("name", "")).rstrip(".")
-    elif type_ == "aws:secretsmanager/secret:Secret":
-        out["arn"] = f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{physical}-{_short(name)[:6]}"
-    elif type_ == "aws:dynamodb/table:Table":
-        out["arn"] = f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{physical}"
-    elif type_ == "aws:iam/role:Role":
-        out["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{physical}"
     elif type_ == "aws:eks/cluster:Cluster":
         out.update(arn=f"arn:aws:eks:{region}:{ACCOUNT}:cluster/{physical}",
                    endpoint=f"https://{_short(physical).upper()[:16]}.gr7.{region}.eks.amazonaws.com",
@@ -186,20 +199,6 @@ def _computed(type_: str, name: str, inputs: dict[str, Any], region: str) -> dic
     elif type_ == "aws:eks/nodeGroup:NodeGroup":
         cluster, group = inputs.get("clusterName"), inputs.get("nodeGroupName")
         out.update(id=f"{cluster}:{group}", arn=f"arn:aws:eks:{region}:{ACCOUNT}:nodegroup/{cluster}/{group}/mock")
-    elif type_ == "aws:arcregionswitch/plan:Plan":  # a global resource: no region in its ARN
-        out["arn"] = f"arn:aws:arc-region-switch::{ACCOUNT}:plan/{physical}:{_short(name)[:6]}"
-    elif type_ == "aws:lambda/function:Function":
-        out["arn"] = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{physical}"
-    elif type_ == "aws:ec2/subnet:Subnet":
-        out["arn"] = f"arn:aws:ec2:{region}:{ACCOUNT}:subnet/subnet-{_short(name)}"
-    elif type_ == "aws:ec2/vpc:Vpc":
-        out["arn"] = f"arn:aws:ec2:{region}:{ACCOUNT}:vpc/vpc-{_short(name)}"
-    elif type_ == "aws:cloudwatch/metricAlarm:MetricAlarm":
-        out["arn"] = f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{physical}"
-    elif type_ == "aws:cloudwatch/compositeAlarm:CompositeAlarm":
-        out["arn"] = f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{inputs.get('alarmName')}"
-    elif type_ == "aws:cloudwatch/logGroup:LogGroup":
-        out["arn"] = f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{physical}"  # as AWS's LogGroup ARN: no ":*"
     elif type_ == "aws:elasticache/replicationGroup:ReplicationGroup":
         group = str(inputs.get("replicationGroupId"))
         out.update(id=group, arn=f"arn:aws:elasticache:{region}:{ACCOUNT}:replicationgroup:{group}",
