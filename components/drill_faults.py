@@ -212,6 +212,10 @@ class DrillExperiment(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DrillExperimentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dr-platform:drills:DrillExperiment", name, None, opts)
+        pod_faults = any(a.action_id.startswith(POD_ACTION_PREFIX) for a in args.actions)
+        if pod_faults and args.pod_access is None:  # refused before anything is declared
+            raise ValueError(f"{args.scenario}: pod actions ({POD_ACTION_PREFIX}*) run in a cluster: pod_access is "
+                             "required")
         p, scenario = args.provider, args.scenario.lower()
         log_group_name = naming.fis_log_group(args.scenario, args.region)
         account = pulumi.Output.from_input(args.account_id)
@@ -240,8 +244,7 @@ class DrillExperiment(pulumi.ComponentResource):
                                                           policy=resolved.apply(policy))],
             tags={naming.FIS_ACTIONS_TAG: " ".join(sorted({a.action_id for a in args.actions}))},
             opts=child(self, p))
-        in_cluster = self._pod_access(name, args, role) if any(
-            a.action_id.startswith(POD_ACTION_PREFIX) for a in args.actions) else []
+        in_cluster = self._pod_access(name, args, args.pod_access, role) if args.pod_access and pod_faults else []
 
         stop = aws.cloudwatch.CompositeAlarm(
             f"{name}-stop", alarm_name=f"dr-platform-{scenario}-drill-stop-{args.region}",
@@ -279,13 +282,10 @@ class DrillExperiment(pulumi.ComponentResource):
         self.stop_alarm_arn = stop.arn if stop else None
         self.register_outputs({"templateId": self.template_id, "roleArn": self.role_arn})
 
-    def _pod_access(self, name: str, args: DrillExperimentArgs, role: aws.iam.Role) -> list[pulumi.Resource]:
+    def _pod_access(self, name: str, args: DrillExperimentArgs, access: PodFaultAccess,
+                    role: aws.iam.Role) -> list[pulumi.Resource]:
         """The ServiceAccount FIS's pod runs as, the Role the user guide lists, bound to it and to the Kubernetes
         user the template's role is mapped to by an access entry."""
-        access = args.pod_access
-        if access is None:
-            raise ValueError(f"{args.scenario}: pod actions ({POD_ACTION_PREFIX}*) run in a cluster: pod_access is "
-                             "required")
         user = naming.fis_kubernetes_user(args.scenario)
         scenario = args.scenario.lower()
         k8s = pulumi.ResourceOptions(parent=self, provider=access.kubernetes_provider, depends_on=access.after)

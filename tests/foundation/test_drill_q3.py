@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pulumi
+import pulumi_aws as aws
 import pytest
 
+from components.drill_faults import DrillExperiment, DrillExperimentArgs, FaultAction, FaultTarget
 from ops.core import naming
 from ops.core.posture import Posture, capacity
 from ops.drctl.planning.mockplan import Plan, PlannedResource, _computed, plan_stack
@@ -152,3 +155,19 @@ def test_only_the_targeted_typesense_has_a_writable_root_filesystem(warm: Plan, 
     assert {k: v for k, v in context(warm).items() if k != "readOnlyRootFilesystem"} == {
         "allowPrivilegeEscalation": False, "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}}
     assert context(primary_plan)["readOnlyRootFilesystem"] is True  # A is no drill's target
+
+
+@pulumi.runtime.test
+def test_a_pod_fault_without_its_cluster_access_is_refused(mocks) -> None:
+    """FIS's pod actions cannot run without the service account and user the cluster gives it: declaring one
+    without PodFaultAccess fails at once rather than deploying a template every experiment of which fails."""
+    pods = FaultTarget("pods", "aws:eks:pod", parameters={"clusterIdentifier": "c", "namespace": "n",
+                                                          "selectorType": "labelSelector", "selectorValue": "a=b"})
+    action = FaultAction("pods-deleted", "aws:eks:pod-delete", "Pods", pods, "pods deleted",
+                         parameters={"kubernetesServiceAccount": "sa"},
+                         context={"cluster_arn": "arn:aws:eks:us-west-2:123456789012:cluster/c"})
+    with pytest.raises(ValueError, match="pod_access is required"):
+        DrillExperiment("drill-qx", DrillExperimentArgs(
+            scenario="QX", description="d", region=B, actions=[action], stop_alarm_arns=[],
+            account_id="123456789012", provider=aws.Provider("b", region=B)))
+    assert not mocks.of_type(TEMPLATE) and not mocks.of_type("aws:iam/role:Role")

@@ -11,8 +11,9 @@ Steps (ops/drctl/runbooks/engine.py: dry-run by default, `--execute` acts, a jou
 4. steady-state: the stop-condition alarms back to not-ALARM (bounded; recorded either way).
 5. evidence: a section in ops/dr/drill_reports/YYYY-QX.md (the sandbox drills' format and files, origin "real
    AWS account"), its JSON twin and PNG timeline; it names what each target selected (ARNs, or for Q3's
-   `aws:eks:pod` target the cluster, namespace and label selector FIS resolves pods by). The drill fails (exit 1) unless the experiment completed: a
-   stopped experiment means a stop condition fired, i.e. the fault was not absorbed.
+   `aws:eks:pod` target the cluster, namespace and label selector FIS resolves pods by). The drill fails (exit
+   1) unless the experiment completed: a stopped experiment means a stop condition fired, i.e. the fault was not
+   absorbed.
 
 FIS injects the fault; it does not measure recovery. RTO and RPO are therefore "not measured" in this report (the
 sandbox drills measure them with probes); what it proves is that the fault ran its full course with no stop
