@@ -63,8 +63,8 @@ class FaultAction:
 
 
 # The Role FIS's pod actions need in the target namespace, as the FIS user guide gives it ("Configure the Kubernetes
-# service account", eks-pod-actions.html): FIS's pod keeps its state in a ConfigMap, creates and deletes pods (its
-# own; the targets for pod-delete), and the other pod actions add ephemeral containers and exec into them.
+# service account", eks-pod-actions.html), unchanged: one Role for every pod action. pod-delete uses no ephemeral
+# container, but the page documents no narrower Role, and what FIS's own pod does is not documented beyond it.
 POD_FAULT_RULES = [
     PolicyRuleArgs(api_groups=[""], resources=["configmaps"], verbs=["get", "create", "patch", "delete"]),
     PolicyRuleArgs(api_groups=[""], resources=["pods"], verbs=["create", "list", "get", "delete", "deletecollection"]),
