@@ -146,6 +146,7 @@ class ComputeArgs:
     typesense_replicas: int
     typesense_image: pulumi.Input[str]
     typesense_storage_gi: int = 20  # per Typesense pod
+    typesense_fis_target: bool = False  # an FIS pod-fault drill targets Typesense here (components/workloads.py)
     public_access_cidrs: list[str] = field(default_factory=list)
     # what nodes need before they can join (the VPC endpoints of a private network)
     network_ready: list[pulumi.Resource] = field(default_factory=list)

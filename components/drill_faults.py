@@ -7,6 +7,14 @@ fis-actions-reference.html, and the AWSFaultInjectionSimulator*Access managed po
 only; the role's `dr-platform:fis-actions` tag names those actions, so the policy pack (policy/rules.py
 `fis-role-least-privilege`) can check the role against them. Experiment logs go to a log group encrypted with its
 own small key (CloudWatch Logs must be granted a key; the data key grants no service anything).
+
+Pod faults (`aws:eks:pod-*`, https://docs.aws.amazon.com/fis/latest/userguide/eks-pod-actions.html) run inside
+the cluster: FIS starts its own pod in the target namespace under a Kubernetes service account the action names
+(`kubernetesServiceAccount`), and acts as a Kubernetes user its role is mapped to. So a template with pod faults
+also gets, from `PodFaultAccess`: that ServiceAccount, the Role the page lists for it (rules as given there), a
+RoleBinding of the Role to the ServiceAccount and to the user, and an EKS access entry mapping the template's role
+to that user (the clusters authenticate by access entries, `API` mode). The targets are identified by parameters
+(cluster, namespace, label selector): FIS takes no ARNs or tags for `aws:eks:pod`.
 """
 from __future__ import annotations
 
@@ -17,6 +25,10 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+from pulumi_kubernetes import Provider as KubernetesProvider
+from pulumi_kubernetes.core.v1 import ServiceAccount
+from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
+from pulumi_kubernetes.rbac.v1 import PolicyRuleArgs, Role, RoleBinding, RoleRefArgs, SubjectArgs
 
 from components.base import child, data
 from ops.core import naming
@@ -32,7 +44,10 @@ MAX_STOP_CONDITIONS = 5
 class FaultTarget:
     name: str  # the template's target name, e.g. "az-subnets"
     resource_type: str  # FIS's target type, e.g. "aws:ec2:subnet"
-    resource_arns: list[pulumi.Input[str]]
+    resource_arns: list[pulumi.Input[str]] = field(default_factory=list)
+    # Targets FIS identifies by parameters instead (aws:eks:pod: clusterIdentifier, namespace, selectorType, ...).
+    parameters: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    selection_mode: str = "ALL"
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,28 @@ class FaultAction:
     context: dict[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
+# The Role FIS's pod actions need in the target namespace, as the FIS user guide gives it ("Configure the Kubernetes
+# service account", eks-pod-actions.html), unchanged: one Role for every pod action. pod-delete uses no ephemeral
+# container, but the page documents no narrower Role, and what FIS's own pod does is not documented beyond it.
+POD_FAULT_RULES = [
+    PolicyRuleArgs(api_groups=[""], resources=["configmaps"], verbs=["get", "create", "patch", "delete"]),
+    PolicyRuleArgs(api_groups=[""], resources=["pods"], verbs=["create", "list", "get", "delete", "deletecollection"]),
+    PolicyRuleArgs(api_groups=[""], resources=["pods/ephemeralcontainers"], verbs=["update"]),
+    PolicyRuleArgs(api_groups=[""], resources=["pods/exec"], verbs=["create"]),
+    PolicyRuleArgs(api_groups=["apps"], resources=["deployments"], verbs=["get"]),
+]
+
+
+@dataclass
+class PodFaultAccess:
+    """What a template with pod faults is given in its cluster (the module's docstring)."""
+    cluster_name: pulumi.Input[str]
+    namespace: str  # the target pods' namespace: FIS's pod runs there, under `service_account`
+    kubernetes_provider: KubernetesProvider
+    service_account: str
+    after: list[pulumi.Resource] = field(default_factory=list)  # the namespace
+
+
 @dataclass
 class DrillExperimentArgs:
     scenario: str  # "Q2": the quarter whose drill this is (`drctl drill run Q2 --account` finds it by tag)
@@ -56,6 +93,8 @@ class DrillExperimentArgs:
     stop_alarm_arns: list[pulumi.Input[str]]
     account_id: pulumi.Input[str]
     provider: aws.Provider
+    pod_access: PodFaultAccess | None = None  # required by `aws:eks:pod-*` actions
+    stops_on: str = "any of the region's replication alarms"  # what the stop alarms mean, for the composite
 
 
 # ---- what each FIS action needs, as its reference lists it ---------------------------------------------------------
@@ -102,11 +141,23 @@ def _eks_terminate(arns: list[str], ctx: dict[str, str], region: str, account: s
     ]
 
 
+def _eks_pod_delete(_arns: list[str], ctx: dict[str, str], _region: str, _account: str) -> list[dict[str, Any]]:
+    """FIS finds the cluster and the pods' subnets; the pods themselves it deletes as the Kubernetes user its role
+    is mapped to (PodFaultAccess), which IAM does not govern."""
+    return [
+        {"Sid": "ReadTheTargetCluster", "Effect": "Allow", "Action": ["eks:DescribeCluster"],
+         "Resource": [ctx["cluster_arn"]]},
+        {"Sid": "FindThePodsSubnets", "Effect": "Allow", "Action": ["ec2:DescribeSubnets"], "Resource": "*"},
+    ]
+
+
 ACTION_STATEMENTS: dict[str, Statements] = {
     "aws:rds:failover-db-cluster": _rds_failover,
     "aws:network:disrupt-connectivity": _network_disrupt,
     "aws:eks:terminate-nodegroup-instances": _eks_terminate,
+    "aws:eks:pod-delete": _eks_pod_delete,
 }
+POD_ACTION_PREFIX = "aws:eks:pod-"  # the actions that run through PodFaultAccess
 # Every experiment: FIS resolves targets through the tagging API, and delivers its log to CloudWatch Logs
 # (https://docs.aws.amazon.com/fis/latest/userguide/monitoring-logging.html#experiment-log-permissions); none of
 # these takes a resource ARN.
@@ -161,6 +212,10 @@ class DrillExperiment(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DrillExperimentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dr-platform:drills:DrillExperiment", name, None, opts)
+        pod_faults = any(a.action_id.startswith(POD_ACTION_PREFIX) for a in args.actions)
+        if pod_faults and args.pod_access is None:  # refused before anything is declared
+            raise ValueError(f"{args.scenario}: pod actions ({POD_ACTION_PREFIX}*) run in a cluster: pod_access is "
+                             "required")
         p, scenario = args.provider, args.scenario.lower()
         log_group_name = naming.fis_log_group(args.scenario, args.region)
         account = pulumi.Output.from_input(args.account_id)
@@ -189,10 +244,11 @@ class DrillExperiment(pulumi.ComponentResource):
                                                           policy=resolved.apply(policy))],
             tags={naming.FIS_ACTIONS_TAG: " ".join(sorted({a.action_id for a in args.actions}))},
             opts=child(self, p))
+        in_cluster = self._pod_access(name, args, args.pod_access, role) if args.pod_access and pod_faults else []
 
         stop = aws.cloudwatch.CompositeAlarm(
             f"{name}-stop", alarm_name=f"dr-platform-{scenario}-drill-stop-{args.region}",
-            alarm_description=f"Stops the {args.scenario} drill: any of the region's replication alarms in ALARM",
+            alarm_description=f"Stops the {args.scenario} drill: {args.stops_on} in ALARM",
             alarm_rule=pulumi.Output.all(*args.stop_alarm_arns).apply(
                 lambda arns: " OR ".join(f'ALARM("{arn}")' for arn in arns)),
             opts=child(self, p)) if args.stop_alarm_arns else None
@@ -207,7 +263,8 @@ class DrillExperiment(pulumi.ComponentResource):
                 target=aws.fis.ExperimentTemplateActionTargetArgs(key=a.target_key, value=a.target.name))
                 for a in args.actions],
             targets=[aws.fis.ExperimentTemplateTargetArgs(
-                name=t.name, resource_type=t.resource_type, selection_mode="ALL", resource_arns=t.resource_arns)
+                name=t.name, resource_type=t.resource_type, selection_mode=t.selection_mode,
+                resource_arns=t.resource_arns or None, parameters=t.parameters or None)
                 for t in targets.values()],
             stop_conditions=[aws.fis.ExperimentTemplateStopConditionArgs(source="aws:cloudwatch:alarm",
                                                                          value=stop.arn) if stop else
@@ -219,8 +276,31 @@ class DrillExperiment(pulumi.ComponentResource):
             experiment_options=aws.fis.ExperimentTemplateExperimentOptionsArgs(
                 account_targeting="single-account", empty_target_resolution_mode="fail"),
             tags={naming.FIS_DRILL_TAG: args.scenario, "Name": f"dr-platform-{scenario}-drill-{args.region}"},
-            opts=child(self, p))
+            opts=child(self, p, depends_on=in_cluster))
         self.template_id = template.id
         self.role_arn = role.arn
         self.stop_alarm_arn = stop.arn if stop else None
         self.register_outputs({"templateId": self.template_id, "roleArn": self.role_arn})
+
+    def _pod_access(self, name: str, args: DrillExperimentArgs, access: PodFaultAccess,
+                    role: aws.iam.Role) -> list[pulumi.Resource]:
+        """The ServiceAccount FIS's pod runs as, the Role the user guide lists, bound to it and to the Kubernetes
+        user the template's role is mapped to by an access entry."""
+        user = naming.fis_kubernetes_user(args.scenario)
+        scenario = args.scenario.lower()
+        k8s = pulumi.ResourceOptions(parent=self, provider=access.kubernetes_provider, depends_on=access.after)
+        meta = {"namespace": access.namespace, "labels": {"app.kubernetes.io/part-of": "dr-platform-drills"}}
+        account = ServiceAccount(f"{name}-service-account", metadata=ObjectMetaArgs(
+            name=access.service_account, **meta), opts=k8s)
+        rules = Role(f"{name}-k8s-role", metadata=ObjectMetaArgs(name=f"dr-platform-fis-{scenario}", **meta),
+                     rules=POD_FAULT_RULES, opts=k8s)
+        binding = RoleBinding(
+            f"{name}-k8s-role-binding", metadata=ObjectMetaArgs(name=f"dr-platform-fis-{scenario}", **meta),
+            role_ref=RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role", name=rules.metadata.name),
+            subjects=[SubjectArgs(kind="ServiceAccount", name=access.service_account, namespace=access.namespace),
+                      SubjectArgs(kind="User", name=user, api_group="rbac.authorization.k8s.io")],
+            opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[account, rules])))
+        entry = aws.eks.AccessEntry(f"{name}-access-entry", cluster_name=access.cluster_name,
+                                    principal_arn=role.arn, user_name=user, type="STANDARD",
+                                    opts=child(self, args.provider))
+        return [account, rules, binding, entry]

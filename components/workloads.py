@@ -64,6 +64,7 @@ class TypesenseArgs(Protocol):
     typesense_replicas: int
     typesense_image: pulumi.Input[str]
     typesense_storage_gi: int
+    typesense_fis_target: bool
 
 
 @dataclass
@@ -82,6 +83,12 @@ class Workload:
 
 RESTRICTED_CONTAINER = SecurityContextArgs(allow_privilege_escalation=False, read_only_root_filesystem=True,
                                   run_as_non_root=True, capabilities=CapabilitiesArgs(drop=["ALL"]))
+# A pod an FIS pod action targets: FIS "can only monitor the status of fault injection when the securityContext of
+# the target pods is set to readOnlyRootFilesystem: false", else every EKS pod action fails (FIS user guide,
+# eks-pod-actions.html, Limitations). Still restricted: no escalation, non-root, no capabilities.
+FIS_TARGET_CONTAINER = SecurityContextArgs(allow_privilege_escalation=False, read_only_root_filesystem=False,
+                                          run_as_non_root=True, capabilities=CapabilitiesArgs(drop=["ALL"]))
+TYPESENSE_SELECTOR = {"app.kubernetes.io/name": "typesense"}  # its pods' label: the Q3 drill selects them by it
 
 
 def zone_spread(selector: dict[str, str]) -> list[TopologySpreadConstraintArgs]:
@@ -131,7 +138,7 @@ def typesense(name: str, args: TypesenseArgs, namespace: str, k8s_opts: Callable
     warm-standby replica there is no Raft peer to re-sync from, so without it a pod restart meant a full
     reindex from PostgreSQL (RB-N-04). Claims stay when the set scales down or is deleted, so a posture flip
     to 0 and back finds its index. The claim size is fixed once created: grow it by patching the claims."""
-    selector = {"app.kubernetes.io/name": "typesense"}
+    selector = TYPESENSE_SELECTOR
     replicas = args.typesense_replicas
     secret = Secret(f"{name}-typesense-api-key", metadata=ObjectMetaArgs(name="typesense-api-key",
                                                                          namespace=namespace),
@@ -164,7 +171,8 @@ def typesense(name: str, args: TypesenseArgs, namespace: str, k8s_opts: Callable
                     topology_spread_constraints=zone_spread(selector),
                     containers=[ContainerArgs(
                         name="typesense", image=args.typesense_image, command=command,
-                        security_context=RESTRICTED_CONTAINER, resources=TYPESENSE_RESOURCES,
+                        security_context=FIS_TARGET_CONTAINER if args.typesense_fis_target else RESTRICTED_CONTAINER,
+                        resources=TYPESENSE_RESOURCES,
                         env=[EnvVarArgs(name="TYPESENSE_API_KEY", value_from=EnvVarSourceArgs(
                             secret_key_ref=SecretKeySelectorArgs(name="typesense-api-key", key="api-key")))],
                         ports=[ContainerPortArgs(name="http", container_port=TYPESENSE_API_PORT),

@@ -400,6 +400,8 @@ FIS_ACTION_PERMISSIONS: dict[str, frozenset[str]] = {
         "ec2:GetManagedPrefixListEntries", "ec2:ReplaceNetworkAclAssociation"}),
     "aws:eks:terminate-nodegroup-instances": frozenset({"ec2:DescribeInstances", "ec2:TerminateInstances",
                                                         "eks:DescribeNodegroup"}),
+    # The pods themselves FIS deletes as a Kubernetes user (RBAC in the cluster), not through IAM.
+    "aws:eks:pod-delete": frozenset({"eks:DescribeCluster", "ec2:DescribeSubnets"}),
 }
 FIS_EVERY_EXPERIMENT = frozenset({"tag:GetResources", "logs:CreateLogDelivery", "logs:PutResourcePolicy",
                                   "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"})

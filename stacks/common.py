@@ -70,7 +70,7 @@ def api_access_path(settings: Settings, region: str, provider, network: Network,
 def compute(settings: Settings, region: str, provider, network: Network, kms_key_arn: pulumi.Input[str],
             account: pulumi.Output[str], nodes: int, replicas: dict[str, int], typesense_replicas: int,
             access: ApiAccessPath | None = None, after: list[pulumi.Resource] | None = None,
-            max_nodes: int | None = None) -> Compute:
+            max_nodes: int | None = None, typesense_fis_target: bool = False) -> Compute:
     """The region's EKS cluster and workloads at the resolved counts (A: production, B: the posture table's), their
     images from the region's own ECR."""
     c = settings.compute
@@ -88,7 +88,8 @@ def compute(settings: Settings, region: str, provider, network: Network, kms_key
                    for s in c.services],
         cluster_autoscaler_image=image(c.cluster_autoscaler_image), account_id=account,
         typesense_replicas=typesense_replicas, typesense_image=image(c.typesense_image),
-        typesense_storage_gi=c.typesense_storage_gi, public_access_cidrs=list(c.public_access_cidrs),
+        typesense_storage_gi=c.typesense_storage_gi, typesense_fis_target=typesense_fis_target,
+        public_access_cidrs=list(c.public_access_cidrs),
         api_tunnel_port=c.tunnel_port if access else None,
         api_client_security_group_id=access.security_group_id if access else None,
         deploy_workloads=c.workloads, after=list(after or [])))

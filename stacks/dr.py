@@ -28,6 +28,7 @@ from stacks.common import (
     replication_checks,
     search_feed,
 )
+from stacks.drills import export_drill_templates, q3_search_lost
 from stacks.email import dr_email
 from stacks.recovery_plan import region_switch
 from stacks.resilience import resilience_hub
@@ -76,11 +77,13 @@ def build(settings: Settings) -> None:
         cache_b = b_cache(after=[writer])
 
     access = api_access_path(settings, b, provider_b, network, settings.network.dr_cidr, replica_key_arn)
+    # Q3's drill deletes B's Typesense pods: only where the table runs Typesense in B (and the workloads exist).
+    q3_drill = cap.typesense_replicas_b > 0 and settings.compute.workloads
 
     def b_compute(after: list[pulumi.Resource]):
         return compute(settings, b, provider_b, network, replica_key_arn, account, nodes=cap.eks_nodes_b,
                        replicas=dict(cap.replicas_b), typesense_replicas=cap.typesense_replicas_b, access=access,
-                       after=after, max_nodes=cap.eks_max_nodes_b)
+                       after=after, max_nodes=cap.eks_max_nodes_b, typesense_fis_target=q3_drill)
 
     if b_writes:
         cluster = b_compute(after=[])
@@ -131,6 +134,9 @@ def build(settings: Settings) -> None:
         region=b, alarms=[*lag_alarms, canary.alarm], provider=provider_b, account_id=account,
         subscribers=[AlertSubscriber(s.protocol, s.endpoint) for s in settings.alerts.subscriptions]))
 
+    drills = {"Q3": q3_search_lost(b, provider_b, account, cluster,
+                                   stop_alarm_arns=[alarms.alarm_arns[canary.alarm.name]])} if q3_drill else {}
+
     # AWS's failover engine, sized by the posture table: a declared failover is one approval away.
     plan = region_switch(settings, cap, provider_b, account, primary, secondary.cluster_arn, replica_key_arn,
                          [DetectionAlarm(canary.alarm.name, alarms.alarm_arns[canary.alarm.name])],
@@ -158,6 +164,7 @@ def build(settings: Settings) -> None:
         "searchFeedB": cap.search_feed_b,
         "resilienceHubApps": hub.app_arns,
     })
+    export_drill_templates(drills)
     export_api_access(settings, b, cluster, access)
     export_next_steps(settings, "dr", replication_checks(settings, account))
 

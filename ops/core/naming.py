@@ -112,7 +112,7 @@ FIS_DRILL_TAG: Final = "dr-platform:drill"
 # The experiment role's tag listing the FIS action ids its template runs: the policy pack checks the role against it.
 FIS_ACTIONS_TAG: Final = "dr-platform:fis-actions"
 # Which region each FIS-injected drill acts in ("a": the primary stack's region; "b": the dr stack's).
-FIS_DRILL_REGIONS: Final = {"Q2": "a"}
+FIS_DRILL_REGIONS: Final = {"Q2": "a", "Q3": "b"}
 
 
 def fis_role_name(scenario: str, region: str) -> str:
@@ -121,3 +121,9 @@ def fis_role_name(scenario: str, region: str) -> str:
 
 def fis_log_group(scenario: str, region: str) -> str:
     return f"/dr-platform/fis/{scenario.lower()}-{region}"
+
+
+def fis_kubernetes_user(scenario: str) -> str:
+    """The Kubernetes user a pod-fault drill's FIS role is in the cluster (its EKS access entry's username): what
+    the drill's RoleBinding grants."""
+    return f"dr-platform-fis-{scenario.lower()}"

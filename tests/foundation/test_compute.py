@@ -185,14 +185,17 @@ def test_kubernetes_resources_talk_to_their_own_regions_cluster(primary_plan: Pl
         kubernetes = [r for r in plan.resources if r.type.startswith("kubernetes:")]
         # namespace, secret, service, config map, statefulset, storage class; B's search feed: a service account
         # and a CronJob per collection; an HPA and a PDB per running service; where there are nodes, the cluster
-        # autoscaler's service account, two roles, two bindings and Deployment
+        # autoscaler's service account, two roles, two bindings and Deployment; where Q3's drill deletes B's Typesense
+        # pods, FIS's service account, Role and RoleBinding (tests/foundation/test_drill_q3.py)
         feed = 1 + len(search_collections()) if plan.outputs.get("searchFeedB") else 0
+        pod_drill = 3 if "Q3" in (plan.outputs.get("drillTemplates") or {}) else 0
         (group,) = plan.by_type(NODE_GROUP)
         autoscaler = 6 if group.inputs["scalingConfig"]["desiredSize"] > 0 else 0
         running = sum(1 for d in service_deployments(plan) if d.inputs["spec"].get("replicas") != 0)
         (typesense,) = plan.by_type(STATEFUL_SET)
         raft_budget = 1 if typesense.inputs["spec"]["replicas"] > 0 else 0
-        assert len(kubernetes) == len(SETTINGS.services) + 6 + feed + 2 * running + autoscaler + raft_budget
+        assert len(kubernetes) == (len(SETTINGS.services) + 6 + feed + 2 * running + autoscaler + raft_budget
+                                   + pod_drill)
         for r in kubernetes:
             assert r.provider and r.provider.startswith(provider.urn), r.urn
             assert r.region is None  # no AWS region: the provider's kubeconfig pins the cluster (checked above)

@@ -51,7 +51,13 @@ def test_pilot_light_to_warm_standby_adds_one_instance_and_the_minimal_compute_i
          "compute-us-west-2-typesense-pdb"])
     assert {r.type.split(":")[-1] for r in scaling if r.type not in (HPA, PDB)} == {
         "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Deployment"}
-    rest = [r for r in diff.added if r not in endpoints and r not in feed and r not in scaling]
+    # and Q3's FIS drill, now that B runs Typesense (tests/foundation/test_drill_q3.py): its template, role, log,
+    # stop alarm, and what FIS's pod is given in the cluster
+    drill = [r for r in diff.added if r.name == "drill-q3" or r.name.startswith("drill-q3-")]
+    assert sorted(r.type.rsplit(":", 1)[-1] for r in drill) == [
+        "AccessEntry", "CompositeAlarm", "DrillExperiment", "ExperimentTemplate", "Key", "LogGroup", "Role", "Role",
+        "RoleBinding", "ServiceAccount"]
+    rest = [r for r in diff.added if r not in endpoints and r not in feed and r not in scaling and r not in drill]
     assert sorted((r.type, r.name, r.region) for r in rest) == [
         (ADDON, "compute-us-west-2-aws-ebs-csi-driver", "us-west-2"),
         (ADDON, "compute-us-west-2-metrics-server", "us-west-2"), (INSTANCE, "dr-core-us-west-2-0", "us-west-2")]
@@ -68,7 +74,10 @@ def test_pilot_light_to_warm_standby_adds_one_instance_and_the_minimal_compute_i
     assert "policy" in changed.pop(("aws:iam/rolePolicy:RolePolicy", "region-switch-execution-policy"))
     assert changed.pop((NODE_GROUP, "compute-us-west-2-nodes")) == {
         "scalingConfig.desiredSize": (0, 2), "scalingConfig.minSize": (0, 2), "scalingConfig.maxSize": (1, 3)}
-    assert changed.pop((STATEFUL_SET, "compute-us-west-2-typesense")) == {"spec.replicas": (0, 1)}
+    # the drill's target: FIS monitors pod faults only where the root filesystem is writable
+    assert changed.pop((STATEFUL_SET, "compute-us-west-2-typesense")) == {
+        "spec.replicas": (0, 1),
+        "spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem": (True, False)}
     assert changed.pop((WRITER, "aurora-writer")) == {"cacheGlobalGroupId": (None, "ldgnf-dr-cache"),
                                                       "cacheTargetGroupId": (None, "dr-cache-us-east-1")}
     # critical services leave their count to their new HPAs (floor 2); standard services stay at 0
@@ -85,7 +94,9 @@ def test_failover_scales_nodes_deployments_and_typesense_to_production(dr_plans:
         assert changed[(DEPLOYMENT, f"compute-us-west-2-{service.name}")] == {"spec.replicas": (0, None)}
         hpa = after.one(HPA, f"compute-us-west-2-{service.name}-hpa")
         assert hpa.inputs["spec"]["minReplicas"] == service.replicas
-    assert changed[(STATEFUL_SET, "compute-us-west-2-typesense")] == {"spec.replicas": (0, settings.typesense_replicas)}
+    assert changed[(STATEFUL_SET, "compute-us-west-2-typesense")] == {
+        "spec.replicas": (0, settings.typesense_replicas),
+        "spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem": (True, False)}  # Q3's target now
     # from warm standby only what is not yet at production changes
     changed = changes(diff_plans(dr_plans[("warm-standby", False)], dr_plans[("warm-standby", True)]))
     assert changed[(NODE_GROUP, "compute-us-west-2-nodes")]["scalingConfig.desiredSize"] == (2, settings.nodes)

@@ -39,9 +39,12 @@ def test_workloads_off_declares_no_kubernetes_provider_or_object_and_all_of_aws(
         same = full[plan.stack + str(plan.config.get("posture")) + str(plan.config.get("failover"))]
         aws_of = {r.urn for r in plan.resources if r.type.startswith("aws:")}
         # the same AWS resources as the full deploy (cluster, node group, add-ons, ECR, ...), but for B's search
-        # feed, a workload whose role and Pod Identity association come with its CronJobs
+        # feed, a workload whose role and Pod Identity association come with its CronJobs, and Q3's drill, whose
+        # targets are pods (tests/foundation/test_drill_q3.py)
         feed = {r.urn for r in same.resources if "dr-platform:search:SearchFeed$" in r.urn}
-        assert aws_of == {r.urn for r in same.resources if r.type.startswith("aws:")} - feed
+        pod_drill = {r.urn for r in same.resources if "dr-platform:drills:DrillExperiment$" in r.urn
+                     and r.name.startswith("drill-q3-")}
+        assert aws_of == {r.urn for r in same.resources if r.type.startswith("aws:")} - feed - pod_drill
         assert any(r.type == "aws:eks/cluster:Cluster" for r in plan.resources)
         # Typesense's API key is kept: a later flip to workloads true (or back) does not change it
         assert {r.urn for r in plan.resources if r.type.startswith("random:")} == \

@@ -111,6 +111,11 @@ def fis_role(*statements: dict, actions: str = "aws:rds:failover-db-cluster") ->
 
 FAILOVER = {"Effect": "Allow", "Action": ["rds:FailoverDBCluster", "rds:DescribeDBClusters"],
             "Resource": ["arn:aws:rds:us-east-1:1:cluster:dr-core-us-east-1"]}
+# Q3's pod-delete: the cluster read by ARN, the subnets read (no ARN); the pods are RBAC's, not IAM's
+DESCRIBE_CLUSTER = {"Effect": "Allow", "Action": ["eks:DescribeCluster"],
+                    "Resource": ["arn:aws:eks:us-west-2:1:cluster/platform-us-west-2"]}
+DESCRIBE_SUBNETS = {"Effect": "Allow", "Action": ["ec2:DescribeSubnets"], "Resource": "*"}
+POD_DELETE = "aws:eks:pod-delete"
 FIS_TEMPLATE = "aws:fis/experimentTemplate:ExperimentTemplate"
 GOOD_FIS_TEMPLATE = {"stopConditions": [{"source": "aws:cloudwatch:alarm",
                                          "value": "arn:aws:cloudwatch:us-east-1:1:alarm:stop"}],
@@ -170,6 +175,12 @@ CASES = [
                                                        "Resource": ["arn:aws:ec2:us-east-1:1:instance/i-1"]}),
      "fis-role-least-privilege"),
     (FIS_ROLE, fis_role(FAILOVER), {**fis_role(FAILOVER), "tags": {}}, "fis-role-least-privilege"),
+    (FIS_ROLE, fis_role(DESCRIBE_CLUSTER, DESCRIBE_SUBNETS, actions=POD_DELETE),
+     fis_role({**DESCRIBE_CLUSTER, "Resource": "*"}, DESCRIBE_SUBNETS, actions=POD_DELETE), "fis-role-least-privilege"),
+    # deleting pods goes through the cluster's RBAC: an IAM grant to change the cluster is not the action's
+    (FIS_ROLE, fis_role(DESCRIBE_CLUSTER, DESCRIBE_SUBNETS, actions=POD_DELETE),
+     fis_role({**DESCRIBE_CLUSTER, "Action": ["eks:DescribeCluster", "eks:UpdateClusterConfig"]}, DESCRIBE_SUBNETS,
+              actions=POD_DELETE), "fis-role-least-privilege"),
     (CANARY, GOOD_CANARY, {"artifactConfig": {"s3Encryption": {"encryptionMode": "SSE_S3"}}},
      "synthetics-artifacts-kms"),
     (CANARY, GOOD_CANARY, {}, "synthetics-artifacts-kms"),
@@ -464,6 +475,19 @@ def test_an_fis_role_granted_beyond_its_template_is_caught_on_the_plan_by_that_r
     assert {(v.rule, v.urn) for v in found} == {("fis-role-least-privilege", role.urn)}
     assert sorted(v.message.split(": ", 1)[1][:30] for v in found) == [
         'Resource "*" for rds:DeleteDBC', "a resource pattern without a t", "rds:DeleteDBCluster is not wha"]
+
+
+def test_q3s_role_granted_beyond_pod_delete_is_caught_on_the_plan_by_that_rule_only() -> None:
+    plan = copy.deepcopy(plan_stack("dr", ["posture=warm-standby"]))
+    (role,) = [r for r in plan.by_type("aws:iam/role:Role") if "fis.amazonaws.com" in r.inputs["assumeRolePolicy"]]
+    assert role.inputs["tags"]["dr-platform:fis-actions"] == "aws:eks:pod-delete" and check_plan(plan) == []
+    policy = json.loads(role.inputs["inlinePolicies"][0]["policy"])
+    (describe,) = [s for s in policy["Statement"] if s["Action"] == ["eks:DescribeCluster"]]
+    describe["Resource"] = "*"  # every cluster of the account, not B's
+    role.inputs["inlinePolicies"][0]["policy"] = json.dumps(policy)
+    found = check_plan(plan)
+    assert {(v.rule, v.urn) for v in found} == {("fis-role-least-privilege", role.urn)}
+    assert [v.message.split(": ", 1)[1][:33] for v in found] == ['Resource "*" for eks:DescribeClus']
 
 
 def test_a_drill_template_stopping_on_each_alarm_is_caught_on_the_plan_by_that_rule_only() -> None:

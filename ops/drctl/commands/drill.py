@@ -133,8 +133,7 @@ def _on_account(scenario: str, *, stack: str, execute: bool, yes: bool, resume: 
     side = naming.FIS_DRILL_REGIONS.get(scenario)
     if side is None:
         raise bad_input(f"scenario {scenario!r}: FIS injects {', '.join(naming.FIS_DRILL_REGIONS)} on the account; "
-                        "Q1 and Q4 are data faults and Q3 needs pod faults FIS is not given (docs/drills.md): run "
-                        "them on the sandbox")
+                        "Q1 and Q4 are data faults FIS does not inject (docs/drills.md): run them on the sandbox")
     try:
         settings = load_stack_settings(stack)
     except ConfigError as exc:

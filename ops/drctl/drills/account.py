@@ -10,8 +10,10 @@ Steps (ops/drctl/runbooks/engine.py: dry-run by default, `--execute` acts, a jou
 3. follow: GetExperiment until the experiment finishes (bounded by --timeout), every state noted when first seen.
 4. steady-state: the stop-condition alarms back to not-ALARM (bounded; recorded either way).
 5. evidence: a section in ops/dr/drill_reports/YYYY-QX.md (the sandbox drills' format and files, origin "real
-   AWS account"), its JSON twin and PNG timeline. The drill fails (exit 1) unless the experiment completed: a
-   stopped experiment means a stop condition fired, i.e. the fault was not absorbed.
+   AWS account"), its JSON twin and PNG timeline; it names what each target selected (ARNs, or for Q3's
+   `aws:eks:pod` target the cluster, namespace and label selector FIS resolves pods by). The drill fails (exit
+   1) unless the experiment completed: a stopped experiment means a stop condition fired, i.e. the fault was not
+   absorbed.
 
 FIS injects the fault; it does not measure recovery. RTO and RPO are therefore "not measured" in this report (the
 sandbox drills measure them with probes); what it proves is that the fault ran its full course with no stop
@@ -81,14 +83,29 @@ def _preflight(ctx: RunContext) -> dict[str, Any]:
     listed = ", ".join(f"{n} ({a['actionId']})" for n, a in actions.items())
     ctx.log(f"template {template['id']}: {listed}; stop conditions {states}")
     return {"template_id": template["id"], "description": template.get("description", ""), "actions": actions,
-            "targets": {n: t.get("resourceArns", []) for n, t in template.get("targets", {}).items()},
+            "targets": {n: _target(t) for n, t in template.get("targets", {}).items()},
             "stop_alarms": states}
+
+
+def _target(target: dict[str, Any]) -> dict[str, Any]:
+    """What a target selects: its resources by ARN, or (aws:eks:pod: no ARNs) the parameters FIS resolves."""
+    return {"resourceType": target.get("resourceType"), "selectionMode": target.get("selectionMode"),
+            "resourceArns": target.get("resourceArns", []), "parameters": target.get("parameters", {})}
+
+
+def describe_target(name: str, target: dict[str, Any]) -> str:
+    """`typesense-pods (aws:eks:pod, ALL: clusterIdentifier=..., namespace=...)`."""
+    selects = target["resourceArns"] or [f"{k}={v}" for k, v in sorted(target["parameters"].items())]
+    return f"{name} ({target['resourceType']}, {target['selectionMode']}: {', '.join(selects)})"
 
 
 def _would_start(ctx: RunContext) -> list[str]:
     found = ctx.results["preflight"]
-    injects = "; ".join(f"{n}: {a['actionId']} on {', '.join(a['targets'].values())}"
-                        for n, a in found["actions"].items())
+    targets = found["targets"]
+    injects = "; ".join(
+        f"{n}: {a['actionId']} on "
+        f"{', '.join(describe_target(t, targets[t]) if t in targets else t for t in a['targets'].values())}"
+        for n, a in found["actions"].items())
     return [(f"fis:StartExperiment experimentTemplateId={found['template_id']} clientToken="
             f"{fis_actions.client_token(ctx.params['scenario'], ctx.run_id)} (injects {injects})")]
 
@@ -178,6 +195,7 @@ def drill_run(params: dict[str, Any], run_id: str, results: dict[str, dict[str, 
                      "fis": {"template_id": found["template_id"], "experiment_id": started["experiment_id"],
                              "status": followed["status"], "reason": followed["reason"],
                              "region": params["region"], "stop_alarms_before": found["stop_alarms"],
+                             "targets": [describe_target(n, t) for n, t in found["targets"].items()],
                              "stop_alarms_after": steady["alarms"], "steady_state_restored": steady["restored"],
                              "fault_seconds": round(end - begin, 3)}},
     }

@@ -153,6 +153,7 @@ def _measured_lines(run: dict[str, Any], detection: float | None) -> list[str]:
     if fis:  # `drctl drill run QX --account` (ops/drctl/drills/account.py)
         return [f"- AWS FIS experiment {fis['experiment_id']} of template {fis['template_id']} in {fis['region']}: "
                 f"{fis['status']} ({fis['reason']}); the fault ran {fis['fault_seconds']:g} s",
+                *([f"- Targets: {'; '.join(fis['targets'])}"] if fis.get("targets") else []),
                 f"- Stop conditions before: {_alarms(fis['stop_alarms_before'])}; after: "
                 f"{_alarms(fis['stop_alarms_after'])}; steady state "
                 f"{'restored' if fis['steady_state_restored'] else '**NOT restored**'}",
