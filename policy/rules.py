@@ -335,8 +335,33 @@ def _region_switch_covers_every_store(props: Props, _region: str | None, _config
                     problems.append(f"{where}: no AuroraGlobalDatabase step for global cluster {global_id}")
                 elif any(len(c.get("databaseClusterArns") or []) < len(regions) for c in aurora):
                     problems.append(f"{where}: the Aurora step for {global_id} must name a cluster in every region")
-            elif not any(s.get("name") == store.replace(":", "-") for s in steps):
-                problems.append(f"{where}: no step {store.replace(':', '-')} for {store}")
+            else:
+                found = [s for s in steps if s.get("name") == store.replace(":", "-")]
+                if not found:
+                    problems.append(f"{where}: no step {store.replace(':', '-')} for {store}")
+                problems += [f"{where}: step {s['name']}: {problem}" for s in found
+                             for problem in _custom_action_problems(s, regions)]
+    return problems
+
+
+def _custom_action_problems(step: Props, regions: set[str]) -> list[str]:
+    """A store's CustomActionLambda step names a function in each of the plan's regions (ARC developer guide,
+    "Custom action Lambda execution block": one in each of the plan's Regions) and runs it in the activating
+    region: the one being left may be the region that is down. An ARN not known yet (a first preview) is not
+    judged by its region."""
+    if step.get("executionBlockType") != "CustomActionLambda":
+        return []
+    problems = []
+    for config in step.get("customActionLambdaConfigs") or []:
+        lambdas = config.get("lambdas") or []
+        arns = [str(f.get("arn")) for f in lambdas if str(f.get("arn") or "").startswith("arn:")]
+        in_regions = {arn.split(":")[3] for arn in arns}
+        if len(lambdas) < len(regions) or (len(arns) == len(lambdas) and not regions <= in_regions):
+            problems.append(f"needs a Lambda function in each of {', '.join(sorted(regions))}, has "
+                            f"{', '.join(sorted(in_regions)) or 'none'}")
+        if config.get("regionToRun") != "activatingRegion":
+            problems.append(f"regionToRun is {config.get('regionToRun')!r}: run it in the activatingRegion (the "
+                            "deactivating one may be down)")
     return problems
 
 
