@@ -620,6 +620,33 @@ def _services_autoscaled(resources: Sequence[StackResource], _config: Mapping[st
     return found
 
 
+REGION_SWITCH_PLAN = "aws:arcregionswitch/plan:Plan"
+REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+CACHE_STORE = "elasticache-global:"
+
+
+@stack_rule("region-switch-lists-every-global-store", "A stack's ARC Region switch plan lists the Global Datastore "
+            "its cache is a member of", REGION_SWITCH_PLAN, REPLICATION_GROUP)
+def _region_switch_lists_every_global_store(resources: Sequence[StackResource],
+                                            _config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The plan's stores tag is the stack's own word; this holds it to what the stack declares. A replication group
+    that joins a Global Datastore (B's secondary: globalReplicationGroupId, AWS's `<region prefix>-<suffix>`) is
+    read-only until promoted, so every plan in the stack lists `elasticache-global:<suffix>`, and
+    region-switch-covers-every-store then wants its steps. A member's id not known yet is not judged."""
+    members = sorted({str(p["globalReplicationGroupId"]) for t, _, p in resources
+                      if t == REPLICATION_GROUP and isinstance(p.get("globalReplicationGroupId"), str)})
+    found = []
+    for type_, urn, props in resources:
+        if type_ != REGION_SWITCH_PLAN:
+            continue
+        listed = [s.removeprefix(CACHE_STORE) for s in str((props.get("tags") or {}).get(STORES_TAG) or "").split()
+                  if s.startswith(CACHE_STORE)]
+        found += [(urn, f"tag {STORES_TAG} must list the cache's Global Datastore {global_id} "
+                        f"({CACHE_STORE}<its suffix>): this stack's member is read-only until the plan promotes it")
+                  for global_id in members if not any(global_id == s or global_id.endswith(f"-{s}") for s in listed)]
+    return found
+
+
 def stack_violations(resources: Sequence[StackResource],
                      config: Mapping[str, Any] | None = None) -> list[tuple[str, str, str]]:
     """Every (rule, urn, message) the stack's resources break together."""

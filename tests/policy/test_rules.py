@@ -487,6 +487,19 @@ def test_a_warm_standby_plan_that_loses_its_cache_step_is_caught_by_that_rule_on
                                        in v.message for v in found)
 
 
+def test_a_plan_that_forgets_the_cache_altogether_is_caught_by_the_stack_rule_only() -> None:
+    """Dropping the cache from the plan's tag and its steps together satisfies region-switch-covers-every-store (it
+    trusts the tag): the stack rule sees B's member and catches it."""
+    plan = copy.deepcopy(plan_stack("dr", ["posture=warm-standby"]))
+    (arc,) = plan.by_type(PLAN)
+    arc.inputs["tags"]["dr-platform:stores-with-a-role"] = "aurora-global:dr-core"
+    for flow in arc.inputs["workflows"]:
+        promote = next(s for s in flow["steps"] if s["name"] == "promote")["parallelConfigs"][0]
+        promote["steps"] = [s for s in promote["steps"] if s["name"] != "elasticache-global-dr-cache"]
+    found = check_plan(plan)
+    assert [(v.rule, v.urn) for v in found] == [("region-switch-lists-every-global-store", arc.urn)]
+
+
 def test_pilot_light_lists_no_cache_and_has_no_cache_step() -> None:
     """No Global Datastore member in B, nothing for the plan to promote: the store is not listed, so the rule asks
     for no step (the cold cache of its failover is `pulumi up`'s)."""
@@ -599,8 +612,30 @@ def test_stack_rule_passes_good_and_flags_bad(good: list, bad: list) -> None:
     assert {urn for _, urn, _ in found} == {"urn:deployment"}
 
 
+SECONDARY_MEMBER = (CACHE, "urn:cache-b", GOOD_SECONDARY)  # B's Global Datastore member (ldgnf-dr-cache)
+
+
+def plan_listing(stores: str) -> tuple[str, str, dict]:
+    return PLAN, "urn:plan", region_switch_plan([AURORA_STEP, CACHE_STEP], [AURORA_STEP, CACHE_STEP], stores)
+
+
+@pytest.mark.parametrize(("good", "bad"), [
+    ([SECONDARY_MEMBER, plan_listing(WITH_CACHE)], [SECONDARY_MEMBER, plan_listing("aurora-global:dr-core")]),
+    ([SECONDARY_MEMBER, plan_listing(WITH_CACHE)],
+     [SECONDARY_MEMBER, plan_listing("aurora-global:dr-core elasticache-global:other-cache")]),
+    ([(CACHE, "urn:cold", GOOD_CACHE), plan_listing("aurora-global:dr-core")],  # a cold cache: nothing to promote
+     [(CACHE, "urn:cold", GOOD_SECONDARY), plan_listing("aurora-global:dr-core")]),
+])
+def test_the_plan_must_list_the_global_datastore_the_stack_is_a_member_of(good: list, bad: list) -> None:
+    assert stack_violations(good) == []
+    found = stack_violations(bad)
+    assert [(rule, urn) for rule, urn, _ in found] == [("region-switch-lists-every-global-store", "urn:plan")]
+    assert "Global Datastore ldgnf-dr-cache" in found[0][2]
+    assert stack_violations([SECONDARY_MEMBER]) == []  # no plan in the stack: nothing to judge
+
+
 def test_every_stack_rule_is_exercised_above() -> None:
-    assert [r.name for r in STACK_RULES] == ["services-autoscaled-and-budgeted"]
+    assert [r.name for r in STACK_RULES] == ["services-autoscaled-and-budgeted", "region-switch-lists-every-global-store"]
 
 
 def budget_of(plan, service_name: str):
