@@ -260,15 +260,24 @@ class CachePromotionArgs:
     provider: aws.Provider  # the region's
 
 
-def cache_promotion_lambda(parent: pulumi.Resource | None, name: str, args: CachePromotionArgs) -> aws.lambda_.Function:
-    """One region's cache promotion function: its member becomes the Global Datastore's primary through the shared
-    `promote_cache`; its role may read and fail over that Global Datastore only."""
-    policy = pulumi.Output.all(args.account_id, args.global_group_id).apply(
-        lambda v: cache_promotion_policy(v[0], v[1]))
-    environment = {"GLOBAL_GROUP_ID": args.global_group_id, "REPLICATION_GROUP_ID": args.replication_group_id}
-    return custom_action_lambda(parent, name, CustomActionArgs(
-        function_name=cache_promotion_function_name(args.region), handler=CACHE_PROMOTION_HANDLER,
-        environment=environment, action_policy=policy, kms_key_arn=args.kms_key_arn, provider=args.provider))
+class CachePromotion(pulumi.ComponentResource):
+    """One region's cache promotion function, for the plan's cache step (A's in the primary stack, B's in the dr
+    stack): its member becomes the Global Datastore's primary through the shared `promote_cache`; its role may
+    read and fail over that Global Datastore only."""
+
+    function: aws.lambda_.Function
+    function_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: CachePromotionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("dr-platform:regionswitch:CachePromotion", name, None, opts)
+        policy = pulumi.Output.all(args.account_id, args.global_group_id).apply(
+            lambda v: cache_promotion_policy(v[0], v[1]))
+        environment = {"GLOBAL_GROUP_ID": args.global_group_id, "REPLICATION_GROUP_ID": args.replication_group_id}
+        self.function = custom_action_lambda(self, name, CustomActionArgs(
+            function_name=cache_promotion_function_name(args.region), handler=CACHE_PROMOTION_HANDLER,
+            environment=environment, action_policy=policy, kms_key_arn=args.kms_key_arn, provider=args.provider))
+        self.function_arn = self.function.arn
+        self.register_outputs({"functionArn": self.function_arn})
 
 
 def cache_recovery_step(store: str, function_arns: Mapping[str, pulumi.Input[str]],

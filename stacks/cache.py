@@ -13,7 +13,7 @@ from components.cache import (
     CacheSettingsArgs,
 )
 from components.failover import CacheRoleArgs
-from components.region_switch import CachePromotionArgs, cache_promotion_lambda
+from components.region_switch import CachePromotion, CachePromotionArgs
 from components.network import Network
 from ops.core import cache as facts
 from ops.core.posture import CacheB, Capacity, Region
@@ -41,10 +41,10 @@ def primary_cache(settings: Settings, provider_a, network: Network, key_arn: pul
     pulumi.export("cacheAuthSecretArn", cache.secret_arn)
     # A's half of the ARC plan's cache step (ARC runs the activating region's function: this one on a failback).
     # Made whatever the dr stack's posture, as this stack cannot know it; it does nothing until ARC invokes it.
-    promotion = cache_promotion_lambda(None, "cache-promotion", CachePromotionArgs(
+    promotion = CachePromotion("cache-promotion", CachePromotionArgs(
         region=a, account_id=account, global_group_id=cache.global_group_id,
         replication_group_id=cache.replication_group_id, kms_key_arn=key_arn, provider=provider_a))
-    pulumi.export("cachePromotionFunctionArn", promotion.arn)
+    pulumi.export("cachePromotionFunctionArn", promotion.function_arn)
     return cache
 
 

@@ -7,9 +7,8 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components.region_switch import (AuroraTarget, CachePromotionArgs, DetectionAlarm, EksTarget,
-                                      ExtraRecoveryStep, RegionSwitch, RegionSwitchArgs, cache_promotion_lambda,
-                                      cache_recovery_step)
+from components.region_switch import (AuroraTarget, CachePromotion, CachePromotionArgs, DetectionAlarm, EksTarget,
+                                      ExtraRecoveryStep, RegionSwitch, RegionSwitchArgs, cache_recovery_step)
 from ops.core import cache as cache_facts
 from ops.core import naming
 from ops.core.posture import CacheB, Capacity, Region, capacity
@@ -44,12 +43,12 @@ def cache_steps(settings: Settings, cap: Capacity, provider_b: aws.Provider, acc
     if cap.cache_b is not CacheB.SECONDARY:
         return []
     a, b = settings.primary_region, settings.dr_region
-    function = cache_promotion_lambda(None, "region-switch-cache-promotion", CachePromotionArgs(
+    promotion = CachePromotion("region-switch-cache-promotion", CachePromotionArgs(
         region=b, account_id=account, global_group_id=primary.require_output("cacheGlobalGroupId"),
         replication_group_id=cache_facts.replication_group_id(settings.cache.name, b), kms_key_arn=kms_key_arn,
         provider=provider_b))
     return [cache_recovery_step(cache_store(settings), {a: primary.require_output("cachePromotionFunctionArn"),
-                                                        b: function.arn}, depends_on=[function])]
+                                                        b: promotion.function_arn}, depends_on=[promotion])]
 
 
 def region_switch(settings: Settings, cap: Capacity, provider_b: aws.Provider, account: pulumi.Input[str],
