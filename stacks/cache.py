@@ -13,8 +13,8 @@ from components.cache import (
     CacheSettingsArgs,
 )
 from components.failover import CacheRoleArgs
-from components.region_switch import CachePromotion, CachePromotionArgs
 from components.network import Network
+from components.region_switch import CachePromotion, CachePromotionArgs
 from ops.core import cache as facts
 from ops.core.posture import CacheB, Capacity, Region
 from stacks.settings import Settings
