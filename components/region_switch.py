@@ -12,8 +12,19 @@ The plan (activePassive, primary A) has two workflows:
   database (switchover when the execution is graceful, failover with data loss when ungraceful), every extra
   store's step (the cache's promotion, passed in), and B's compute growth where B already serves (warm standby).
   Then the Route53 health-check block.
-- activate A (failback): a planned switchover back to A and the Route53 block; A always runs production, so no
-  capacity step, and no approval (an operator starts it).
+- activate A (failback): a planned switchover back to A, every extra store's step (the cache's promotion back to
+  A's member) and the Route53 block; A always runs production, so no capacity step, and no approval (an operator
+  starts it).
+
+Custom-action Lambda steps and ungraceful executions (ARC developer guide, "Custom action Lambda execution block",
+How it works): "In ungraceful execution mode, Region switch skips the Lambda execution block step", and the API's
+LambdaUngraceful behavior "must be set to skip"; every Lambda step here says so (`ungracefuls: skip`) rather than
+leave it implicit. So only a graceful execution runs them: start the plan graceful (its Lambda steps need nothing of
+A) and switch to ungraceful, if Aurora's switchover cannot complete, once they are done; an execution started
+ungraceful leaves B's writer capacity, nodes and the cache's promotion to `drctl failover` (the same actions). The
+same page asks for "two Lambda functions for the step to execute—one in each of the plan's Regions" (the API takes
+1-2): the cache's step, which runs both ways, lists A's function (the primary stack's) and B's; the capacity steps,
+which only the failover workflow has and which run in B, list B's only.
 
 No trigger once B writes: the canary then watches A recover, and a failback is always started by a person.
 
@@ -63,8 +74,15 @@ LOG_RETENTION_DAYS = 90
 # dependency the Lambda runtime lacks (boto3 and botocore it has).
 PACKAGED_MODULES = ("ops/__init__.py", "ops/core/__init__.py", "ops/core/naming.py", "ops/actions/__init__.py",
                     "ops/actions/aws.py", "ops/actions/polling.py", "ops/actions/aurora.py", "ops/actions/eks.py",
-                    "ops/actions/arc_custom_actions.py")
+                    "ops/actions/elasticache.py", "ops/actions/arc_custom_actions.py")
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+CACHE_PROMOTION_HANDLER = "cache_promotion"
+LAMBDA_UNGRACEFUL = [{"behavior": "skip"}]  # the only value ARC takes: ungraceful executions skip Lambda steps
+
+
+def cache_promotion_function_name(region: str) -> str:
+    """Each region's cache promotion function (A's in the primary stack, B's in the dr stack)."""
+    return f"dr-platform-cache-promotion-{region}"
 
 
 @dataclass(frozen=True)
@@ -76,7 +94,9 @@ class ExtraRecoveryStep:
     store: str
     failover_step: Mapping[str, Any]  # a PlanWorkflowStepArgsDict for the activate-B workflow
     failback_step: Mapping[str, Any] | None = None  # the same for activate-A, when the store moves back too
-    execution_role_statements: Sequence[Mapping[str, Any]] = ()  # what ARC itself needs to run the step(s)
+    execution_role_statements: Sequence[Mapping[str, Any]] = ()  # what else ARC itself needs to run the step(s)
+    function_arns: Sequence[pulumi.Input[str]] = ()  # the Lambdas its steps run: the execution role invokes them
+    depends_on: Sequence[pulumi.Resource] = ()  # what its steps refer to, created before the plan
 
 
 @dataclass(frozen=True)
@@ -170,6 +190,15 @@ def node_capacity_policy(region: str, account: str, cluster: str, nodegroup: str
                     "Resource": f"arn:aws:eks:{region}:{account}:nodegroup/{cluster}/{nodegroup}/*"})
 
 
+def cache_promotion_policy(account: str, global_group_id: str) -> str:
+    """Read the Global Datastore and move its primary; nothing else. Both actions take the globalreplicationgroup
+    resource only (Service Authorization Reference for ElastiCache, as parliament's database has it)."""
+    return _policy({"Sid": "PromoteThisRegionsMember", "Effect": "Allow",
+                    "Action": ["elasticache:DescribeGlobalReplicationGroups",
+                               "elasticache:FailoverGlobalReplicationGroup"],
+                    "Resource": f"arn:aws:elasticache::{account}:globalreplicationgroup:{global_group_id}"})
+
+
 def runtime_policy(log_group_arn: str, key_arn: str, function_name: str) -> str:
     """Its logs, and its environment decrypted with B's key (Lambda decrypts with the function's role, in the
     context of the function's name)."""
@@ -179,22 +208,23 @@ def runtime_policy(log_group_arn: str, key_arn: str, function_name: str) -> str:
                     "Condition": {"StringEquals": {"kms:EncryptionContext:LambdaFunctionName": function_name}}})
 
 
-def custom_action_step(name: str, description: str, function_arn: pulumi.Input[str],
+def custom_action_step(name: str, description: str, function_arns: Sequence[pulumi.Input[str]],
                        region_to_run: str = "activatingRegion") -> dict[str, Any]:
-    """A CustomActionLambda step running one function (in the activating region: B on the failover; a failback
-    step running B's function says "deactivatingRegion"), rerun every minute until it succeeds (its handler fails
-    while the capacity is still coming)."""
+    """A CustomActionLambda step running its function in the activating region (ARC picks, of the functions
+    listed, the one in that region: list one per region when the step runs both ways), rerun every minute until it
+    succeeds (its handler fails while the capacity is still coming); skipped by ungraceful executions (ARC)."""
     return {"name": name, "execution_block_type": "CustomActionLambda", "description": description,
             "custom_action_lambda_configs": [{
-                "lambdas": [{"arn": function_arn}], "region_to_run": region_to_run,
-                "retry_interval_minutes": RETRY_INTERVAL_MINUTES, "timeout_minutes": CAPACITY_TIMEOUT_MINUTES}]}
+                "lambdas": [{"arn": arn} for arn in function_arns], "region_to_run": region_to_run,
+                "retry_interval_minutes": RETRY_INTERVAL_MINUTES, "timeout_minutes": CAPACITY_TIMEOUT_MINUTES,
+                "ungracefuls": LAMBDA_UNGRACEFUL}]}
 
 
 @dataclass
 class CustomActionArgs:
     function_name: str  # also its role's and log group's
     handler: str  # a function of ops.actions.arc_custom_actions (add its modules to PACKAGED_MODULES)
-    environment: Mapping[str, str]  # what it acts on: nothing is taken from ARC's event
+    environment: Mapping[str, pulumi.Input[str]]  # what it acts on: nothing is taken from ARC's event
     action_policy: pulumi.Input[str]  # its one action, and nothing else
     kms_key_arn: pulumi.Input[str]  # the region's key, for its environment
     provider: aws.Provider
@@ -218,6 +248,47 @@ def custom_action_lambda(parent: pulumi.Resource | None, name: str, args: Custom
         memory_size=256, environment={"variables": dict(args.environment)}, kms_key_arn=args.kms_key_arn,
         logging_config={"log_format": "Text", "log_group": logs.name},
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[*grants, logs])))
+
+
+@dataclass
+class CachePromotionArgs:
+    region: str  # the function's, and its member's
+    account_id: pulumi.Input[str]
+    global_group_id: pulumi.Input[str]  # A's Global Datastore (its id carries an AWS-chosen prefix)
+    replication_group_id: pulumi.Input[str]  # the member in `region` that the function makes the primary
+    kms_key_arn: pulumi.Input[str]  # the region's key
+    provider: aws.Provider  # the region's
+
+
+class CachePromotion(pulumi.ComponentResource):
+    """One region's cache promotion function, for the plan's cache step (A's in the primary stack, B's in the dr
+    stack): its member becomes the Global Datastore's primary through the shared `promote_cache`; its role may
+    read and fail over that Global Datastore only."""
+
+    function: aws.lambda_.Function
+    function_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: CachePromotionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("dr-platform:regionswitch:CachePromotion", name, None, opts)
+        policy = pulumi.Output.all(args.account_id, args.global_group_id).apply(
+            lambda v: cache_promotion_policy(v[0], v[1]))
+        environment = {"GLOBAL_GROUP_ID": args.global_group_id, "REPLICATION_GROUP_ID": args.replication_group_id}
+        self.function = custom_action_lambda(self, name, CustomActionArgs(
+            function_name=cache_promotion_function_name(args.region), handler=CACHE_PROMOTION_HANDLER,
+            environment=environment, action_policy=policy, kms_key_arn=args.kms_key_arn, provider=args.provider))
+        self.function_arn = self.function.arn
+        self.register_outputs({"functionArn": self.function_arn})
+
+
+def cache_recovery_step(store: str, function_arns: Mapping[str, pulumi.Input[str]],
+                        depends_on: Sequence[pulumi.Resource] = ()) -> ExtraRecoveryStep:
+    """The cache's promotion in both workflows: one step listing each region's function (region -> ARN); ARC runs
+    the activating region's, which promotes its own member (B's on the failover, A's on the failback)."""
+    step = custom_action_step(store_step_name(store), "the cache's Global Datastore member in the activating region "
+                              "becomes the primary (ops.actions.elasticache.promote_cache, as drctl failover)",
+                              list(function_arns.values()))
+    return ExtraRecoveryStep(store, failover_step=step, failback_step=step, function_arns=list(function_arns.values()),
+                             depends_on=list(depends_on))
 
 
 class RegionSwitch(pulumi.ComponentResource):
@@ -250,7 +321,7 @@ class RegionSwitch(pulumi.ComponentResource):
             functions.append(function)
             capacity.append(custom_action_step(
                 WRITER_CAPACITY_STEP, f"B's headless secondary gets {args.writer_instances_to_create} instances "
-                "(ops.actions.aurora.scale_instances, as drctl failover)", function.arn))
+                "(ops.actions.aurora.scale_instances, as drctl failover)", [function.arn]))
         if args.nodes_to_reach > 0:
             cluster_b = args.eks.cluster_names[b]
             function = self._custom_action(name, args, NODE_CAPACITY_STEP, "node_capacity", {
@@ -260,7 +331,7 @@ class RegionSwitch(pulumi.ComponentResource):
             functions.append(function)
             capacity.append(custom_action_step(
                 NODE_CAPACITY_STEP, f"B's node group to {args.nodes_to_reach} nodes "
-                "(ops.actions.eks.scale_nodegroup, as drctl failover)", function.arn))
+                "(ops.actions.eks.scale_nodegroup, as drctl failover)", [function.arn]))
         cluster_arns = {region: account.apply(lambda acct, r=region, c=cluster: f"arn:aws:eks:{r}:{acct}:cluster/{c}")
                         for region, cluster in args.eks.cluster_names.items()}
         if args.eks.deployments:
@@ -297,7 +368,8 @@ class RegionSwitch(pulumi.ComponentResource):
         execution_policy = aws.iam.RolePolicy(f"{name}-execution-policy", role=args.execution_role_name,
                                               policy=pulumi.Output.all(
             account, execution_role_arn, pulumi.Output.from_input(args.aurora.global_cluster_arn),
-            pulumi.Output.all(*args.aurora.cluster_arns.values()), pulumi.Output.all(*[f.arn for f in functions]),
+            pulumi.Output.all(*args.aurora.cluster_arns.values()),
+            pulumi.Output.all(*[f.arn for f in functions], *[arn for s in args.extra_steps for arn in s.function_arns]),
             pulumi.Output.from_input(args.hosted_zone_id), pulumi.Output.all(*[al.arn for al in args.trigger_alarms]),
         ).apply(lambda v: self.execution_policy(args, *v)), opts=child(self, p))
         plan = aws.arcregionswitch.Plan(
@@ -311,7 +383,8 @@ class RegionSwitch(pulumi.ComponentResource):
                         "workflow_description": "failover: A down or drained, B takes over", "steps": failover_steps},
                        {"workflow_target_action": "activate", "workflow_target_region": a,
                         "workflow_description": "failback: planned switchover to A", "steps": failback_steps}],
-            opts=child(self, p, depends_on=[*access, *functions, execution_policy, *args.depends_on]))
+            opts=child(self, p, depends_on=[*access, *functions, execution_policy, *args.depends_on,
+                                            *(r for s in args.extra_steps for r in s.depends_on)]))
         aws.iam.RolePolicy(f"{name}-approval-policy", role=approval_role.id, policy=plan.arn.apply(lambda arn: _policy(
             {"Sid": "ApproveThisPlansSteps", "Effect": "Allow", "Action": "arc-region-switch:ApprovePlanExecutionStep",
              "Resource": arn})), opts=child(self, p))

@@ -335,8 +335,33 @@ def _region_switch_covers_every_store(props: Props, _region: str | None, _config
                     problems.append(f"{where}: no AuroraGlobalDatabase step for global cluster {global_id}")
                 elif any(len(c.get("databaseClusterArns") or []) < len(regions) for c in aurora):
                     problems.append(f"{where}: the Aurora step for {global_id} must name a cluster in every region")
-            elif not any(s.get("name") == store.replace(":", "-") for s in steps):
-                problems.append(f"{where}: no step {store.replace(':', '-')} for {store}")
+            else:
+                found = [s for s in steps if s.get("name") == store.replace(":", "-")]
+                if not found:
+                    problems.append(f"{where}: no step {store.replace(':', '-')} for {store}")
+                problems += [f"{where}: step {s['name']}: {problem}" for s in found
+                             for problem in _custom_action_problems(s, regions)]
+    return problems
+
+
+def _custom_action_problems(step: Props, regions: set[str]) -> list[str]:
+    """A store's CustomActionLambda step names a function in each of the plan's regions (ARC developer guide,
+    "Custom action Lambda execution block": one in each of the plan's Regions) and runs it in the activating
+    region: the one being left may be the region that is down. An ARN not known yet (a first preview) is not
+    judged by its region."""
+    if step.get("executionBlockType") != "CustomActionLambda":
+        return []
+    problems = []
+    for config in step.get("customActionLambdaConfigs") or []:
+        lambdas = config.get("lambdas") or []
+        arns = [str(f.get("arn")) for f in lambdas if str(f.get("arn") or "").startswith("arn:")]
+        in_regions = {arn.split(":")[3] for arn in arns}
+        if len(lambdas) < len(regions) or (len(arns) == len(lambdas) and not regions <= in_regions):
+            problems.append(f"needs a Lambda function in each of {', '.join(sorted(regions))}, has "
+                            f"{', '.join(sorted(in_regions)) or 'none'}")
+        if config.get("regionToRun") != "activatingRegion":
+            problems.append(f"regionToRun is {config.get('regionToRun')!r}: run it in the activatingRegion (the "
+                            "deactivating one may be down)")
     return problems
 
 
@@ -594,6 +619,33 @@ def _services_autoscaled(resources: Sequence[StackResource], _config: Mapping[st
         for budget in budgets:
             found += [(urn, message) for message in _budget_problems(name, labels.get("dr-platform/tier"), floor,
                                                                        budget)]
+    return found
+
+
+REGION_SWITCH_PLAN = "aws:arcregionswitch/plan:Plan"
+REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+CACHE_STORE = "elasticache-global:"
+
+
+@stack_rule("region-switch-lists-every-global-store", "A stack's ARC Region switch plan lists the Global Datastore "
+            "its cache is a member of", REGION_SWITCH_PLAN, REPLICATION_GROUP)
+def _region_switch_lists_every_global_store(resources: Sequence[StackResource],
+                                            _config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The plan's stores tag is the stack's own word; this holds it to what the stack declares. A replication group
+    that joins a Global Datastore (B's secondary: globalReplicationGroupId, AWS's `<region prefix>-<suffix>`) is
+    read-only until promoted, so every plan in the stack lists `elasticache-global:<suffix>`, and
+    region-switch-covers-every-store then wants its steps. A member's id not known yet is not judged."""
+    members = sorted({str(p["globalReplicationGroupId"]) for t, _, p in resources
+                      if t == REPLICATION_GROUP and isinstance(p.get("globalReplicationGroupId"), str)})
+    found = []
+    for type_, urn, props in resources:
+        if type_ != REGION_SWITCH_PLAN:
+            continue
+        listed = [s.removeprefix(CACHE_STORE) for s in str((props.get("tags") or {}).get(STORES_TAG) or "").split()
+                  if s.startswith(CACHE_STORE)]
+        found += [(urn, f"tag {STORES_TAG} must list the cache's Global Datastore {global_id} "
+                        f"({CACHE_STORE}<its suffix>): this stack's member is read-only until the plan promotes it")
+                  for global_id in members if not any(global_id == s or global_id.endswith(f"-{s}") for s in listed)]
     return found
 
 

@@ -14,6 +14,7 @@ from components.cache import (
 )
 from components.failover import CacheRoleArgs
 from components.network import Network
+from components.region_switch import CachePromotion, CachePromotionArgs
 from ops.core import cache as facts
 from ops.core.posture import CacheB, Capacity, Region
 from stacks.settings import Settings
@@ -25,7 +26,7 @@ def cache_args(settings: Settings) -> CacheSettingsArgs:
 
 
 def primary_cache(settings: Settings, provider_a, network: Network, key_arn: pulumi.Input[str],
-                  replica_key_arn: pulumi.Input[str]) -> CachePrimary:
+                  replica_key_arn: pulumi.Input[str], account: pulumi.Input[str]) -> CachePrimary:
     a = settings.primary_region
     cache = CachePrimary("cache", CachePrimaryArgs(
         settings=cache_args(settings), nodes=settings.cache.nodes,
@@ -38,6 +39,12 @@ def primary_cache(settings: Settings, provider_a, network: Network, key_arn: pul
     pulumi.export("cacheReplicationGroupId", cache.replication_group_id)
     pulumi.export("cacheEndpoint", cache.endpoint)
     pulumi.export("cacheAuthSecretArn", cache.secret_arn)
+    # A's half of the ARC plan's cache step (ARC runs the activating region's function: this one on a failback).
+    # Made whatever the dr stack's posture, as this stack cannot know it; it does nothing until ARC invokes it.
+    promotion = CachePromotion("cache-promotion", CachePromotionArgs(
+        region=a, account_id=account, global_group_id=cache.global_group_id,
+        replication_group_id=cache.replication_group_id, kms_key_arn=key_arn, provider=provider_a))
+    pulumi.export("cachePromotionFunctionArn", promotion.function_arn)
     return cache
 
 

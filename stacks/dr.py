@@ -140,7 +140,7 @@ def build(settings: Settings) -> None:
     # AWS's failover engine, sized by the posture table: a declared failover is one approval away.
     plan = region_switch(settings, cap, provider_b, account, primary, secondary.cluster_arn, replica_key_arn,
                          [DetectionAlarm(canary.alarm.name, alarms.alarm_arns[canary.alarm.name])],
-                         depends_on=[secondary, cluster, dns, alarms],
+                         depends_on=[secondary, cluster, dns, alarms, *([cache_b] if cache_b else [])],
                          deployments=[s.name for s in settings.compute.services] if cluster.deploys_workloads else [])
     hub = resilience_hub(settings, provider_b, account, primary, secondary.cluster_arn, cluster)
 

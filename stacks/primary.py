@@ -58,9 +58,9 @@ def build(settings: Settings) -> None:
         instances=cap.aurora_instances_a,
         secret_replica_region=b, secret_replica_kms_key_arn=key.replica_arn))
 
-    primary_cache(settings, provider_a, network, key.primary_arn, key.replica_arn)
-
     account = account_id(provider_a)
+    primary_cache(settings, provider_a, network, key.primary_arn, key.replica_arn, account)
+
     registry = container_registry(settings, provider_a, provider_b, key.primary_arn, key.replica_arn, account)
     access = api_access_path(settings, a, provider_a, network, settings.network.primary_cidr, key.primary_arn)
     cluster = compute(settings, a, provider_a, network, key.primary_arn, account, nodes=cap.eks_nodes_a,

@@ -7,23 +7,48 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components.region_switch import (AuroraTarget, DetectionAlarm, EksTarget, ExtraRecoveryStep, RegionSwitch,
-                                      RegionSwitchArgs)
+from components.region_switch import (AuroraTarget, CachePromotion, CachePromotionArgs, DetectionAlarm, EksTarget,
+                                      ExtraRecoveryStep, RegionSwitch, RegionSwitchArgs, cache_recovery_step)
+from ops.core import cache as cache_facts
 from ops.core import naming
-from ops.core.posture import Capacity, Region, capacity
+from ops.core.posture import CacheB, Capacity, Region, capacity
 from stacks.settings import Settings, Tier
 
 PLAN_NAME = "dr-platform"
 
 
-def stores_with_a_role(settings: Settings) -> list[str]:
+def cache_store(settings: Settings) -> str:
+    return f"elasticache-global:{settings.cache.name}"
+
+
+def stores_with_a_role(settings: Settings, cap: Capacity) -> list[str]:
     """The stores whose writer role a failover moves: the plan must have a step for each (policy rule
     region-switch-covers-every-store). DynamoDB global tables are not among them: every replica accepts writes
     (multi-active), so B's tables take writes the moment B's services do; there is nothing to promote. The S3
     buckets neither: B's replicas are readable and writable buckets of their own; reverse replication follows the
-    `failover` flip (stacks/dr.py). An ElastiCache global datastore would be: its secondary is read-only until
-    promoted (add `elasticache-global:<id>` here and its ExtraRecoveryStep)."""
-    return [f"aurora-global:{settings.aurora.global_cluster_id}"]
+    `failover` flip (stacks/dr.py). The cache's Global Datastore is, where the posture table gives B a member (its
+    secondary is read-only until promoted)."""
+    return [f"aurora-global:{settings.aurora.global_cluster_id}",
+            *([cache_store(settings)] if cap.cache_b is CacheB.SECONDARY else [])]
+
+
+def cache_steps(settings: Settings, cap: Capacity, provider_b: aws.Provider, account: pulumi.Input[str],
+                primary: pulumi.StackReference, kms_key_arn: pulumi.Input[str]) -> list[ExtraRecoveryStep]:
+    """The cache's promotion, where B keeps a Global Datastore member (warm standby, active-active, and their failed-
+    over state, whose failback promotes A's): B's function here, A's from the primary stack, one step listing both.
+    Nothing where B keeps none (pilot light): there is no member to promote, and the cold cache its failover needs
+    is a new replication group (~15 min), which `pulumi up` with `failover: true` creates from the posture table's
+    failover row (ARC has no block that creates one, and a Lambda creating it would leave a group the program does
+    not own); the estimate keeps those minutes (ops/drctl/planning/assess.py, "cold cache in B")."""
+    if cap.cache_b is not CacheB.SECONDARY:
+        return []
+    a, b = settings.primary_region, settings.dr_region
+    promotion = CachePromotion("region-switch-cache-promotion", CachePromotionArgs(
+        region=b, account_id=account, global_group_id=primary.require_output("cacheGlobalGroupId"),
+        replication_group_id=cache_facts.replication_group_id(settings.cache.name, b), kms_key_arn=kms_key_arn,
+        provider=provider_b))
+    return [cache_recovery_step(cache_store(settings), {a: primary.require_output("cachePromotionFunctionArn"),
+                                                        b: promotion.function_arn}, depends_on=[promotion])]
 
 
 def region_switch(settings: Settings, cap: Capacity, provider_b: aws.Provider, account: pulumi.Input[str],
@@ -60,6 +85,7 @@ def region_switch(settings: Settings, cap: Capacity, provider_b: aws.Provider, a
         nodes_to_reach=failed_over.eks_nodes_b if cap.eks_nodes_b < failed_over.eks_nodes_b else 0,
         compute_gates_promotion=cap.eks_nodes_b == 0,  # no node: B serves nothing until its compute is up
         trigger_alarms=[] if b_writes else list(trigger_alarms),  # a failback is always started by a person
-        stores_with_a_role=stores_with_a_role(settings),
+        stores_with_a_role=stores_with_a_role(settings, cap),
         recovery_time_objective_minutes=settings.objectives.for_tier(Tier.CRITICAL).rto_minutes,
-        extra_steps=list(extra_steps), depends_on=list(depends_on)))
+        extra_steps=[*cache_steps(settings, cap, provider_b, account, primary, kms_key_arn), *extra_steps],
+        depends_on=list(depends_on)))

@@ -128,7 +128,10 @@ def test_pilot_light_to_warm_standby_to_failover_change_exactly_the_cache_rows(d
     pilot, warm, failed = (dr_plans[("pilot-light", False)], dr_plans[("warm-standby", False)],
                            dr_plans[("warm-standby", True)])
     added, removed, changed = cache_changes(pilot, warm)  # B gains a Global Datastore secondary of 2 nodes
-    assert added == {"cache-b", "dr-cache-us-west-2", "dr-cache-us-west-2-sg", "dr-cache-us-west-2-valkey"}
+    # and the ARC plan's cache step its promotion function in B (components/region_switch.py CachePromotion)
+    assert added == {"cache-b", "dr-cache-us-west-2", "dr-cache-us-west-2-sg", "dr-cache-us-west-2-valkey",
+                     *(f"region-switch-cache-promotion{part}" for part in ("", "-role", "-logs", "-action",
+                                                                           "-runtime"))}
     assert removed == set() and changed == {}
     added, removed, changed = cache_changes(warm, failed)  # the same member, at production, promoted
     assert (added, removed) == (set(), set())

@@ -25,10 +25,14 @@ def changes(diff) -> dict[tuple[str, str], dict[str, tuple]]:
 
 def test_pilot_light_to_warm_standby_adds_one_instance_and_the_minimal_compute_in_b(dr_plans: dict) -> None:
     diff = diff_plans(dr_plans[("pilot-light", False)], dr_plans[("warm-standby", False)])
-    # the cache's Global Datastore secondary in B (tests/foundation/test_cache.py), which the writer now names
-    cache = [r for r in diff.added if r.name.startswith("dr-cache-") or r.type == "dr-platform:cache:CacheRegionB"]
+    # the cache's Global Datastore secondary in B (tests/foundation/test_cache.py), which the writer now names, and
+    # the ARC plan's promotion function for it
+    cache = [r for r in diff.added if r.name.startswith(("dr-cache-", "region-switch-cache-promotion"))
+             or r.type == "dr-platform:cache:CacheRegionB"]
     assert {r.name for r in cache} == {"cache-b", "dr-cache-us-west-2", "dr-cache-us-west-2-sg",
-                                       "dr-cache-us-west-2-valkey"}
+                                       "dr-cache-us-west-2-valkey", "region-switch-cache-promotion",
+                                       *(f"region-switch-cache-promotion-{part}" for part in ("role", "logs",
+                                                                                               "action", "runtime"))}
     diff.added = [r for r in diff.added if r not in cache]
     # the EBS CSI driver comes with the nodes (its controller cannot become ACTIVE on none), and so do the VPC
     # endpoints the nodes need to join (interface endpoints cost per AZ-hour: none while B has no nodes)
@@ -70,7 +74,8 @@ def test_pilot_light_to_warm_standby_adds_one_instance_and_the_minimal_compute_i
     prepared = changed.pop(("aws:arcregionswitch/plan:Plan", "region-switch-plan"))
     assert prepared["workflows[0].steps[0].name"] == ("prepare-and-approve", "approve-failover")
     old, new = prepared["workflows[0].steps[1].parallelConfigs[0].steps"]
-    assert [s["name"] for s in new] == [*(s["name"] for s in old), "node-capacity", "deployments"]
+    assert [s["name"] for s in new] == [*(s["name"] for s in old), "elasticache-global-dr-cache", "node-capacity",
+                                        "deployments"]  # the cache's promotion beside Aurora's
     assert "policy" in changed.pop(("aws:iam/rolePolicy:RolePolicy", "region-switch-execution-policy"))
     assert changed.pop((NODE_GROUP, "compute-us-west-2-nodes")) == {
         "scalingConfig.desiredSize": (0, 2), "scalingConfig.minSize": (0, 2), "scalingConfig.maxSize": (1, 3)}

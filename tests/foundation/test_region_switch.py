@@ -1,6 +1,6 @@
 """The ARC Region switch plan of the dr stack: its steps follow the posture table (pilot light creates B's writer
-capacity before the approval, warm standby has an instance to promote), the failover and failback workflows differ
-as they must, its trigger is the detection alarm planned in B, everything it needs lives in B, its Lambda package
+capacity before the approval, warm standby has an instance to promote; the cache's promotion where B keeps a
+Global Datastore member, in both workflows), the failover and failback workflows differ as they must, its trigger is the detection alarm planned in B, everything it needs lives in B, its Lambda package
 holds what its handlers import, its roles may do only what its steps do, and a first `pulumi up` creates what the
 plan refers to before the plan."""
 from __future__ import annotations
@@ -18,13 +18,16 @@ from components.region_switch import (APPROVAL_STEP, AURORA_STEP, DATA_STORES_ST
                                       WRITER_CAPACITY_STEP, AuroraTarget, DetectionAlarm, EksTarget,
                                       ExtraRecoveryStep, RegionSwitch, RegionSwitchArgs, custom_action_step,
                                       store_step_name)
-from ops.core.posture import Posture, capacity
+from ops.core.posture import CacheB, Posture, capacity
 from ops.drctl.planning.mockplan import Plan, PlannedResource
 from ops.drctl.planning.steps import step_order
 from stacks.config_files import load_stack_settings
 
 A, B = "us-east-1", "us-west-2"
 LAMBDA = "aws:lambda/function:Function"
+CACHE_STEP = "elasticache-global-dr-cache"
+CACHE_FUNCTIONS = [f"arn:aws:lambda:{A}:123456789012:function:dr-platform-cache-promotion-{A}",
+                   f"arn:aws:lambda:{B}:123456789012:function:dr-platform-cache-promotion-{B}"]
 
 
 def the_plan(plan: Plan) -> PlannedResource:
@@ -63,10 +66,21 @@ def test_the_failover_workflow_follows_the_posture_table(dr_plans: dict, posture
         assert names(inner(steps, PREPARE_STEP)) == [*alongside, APPROVAL_STEP]
     else:
         assert names(steps) == [APPROVAL_STEP, DATA_STORES_STEP, DNS_STEP]
+    member = now.cache_b is CacheB.SECONDARY  # B keeps a Global Datastore member: the plan promotes it
     beside = names(inner(steps, DATA_STORES_STEP))
-    assert beside == [AURORA_STEP, *([] if gates else growing)]  # warm standby grows beside the promotion
+    assert beside == [AURORA_STEP, *([CACHE_STEP] if member else []),
+                      *([] if gates else growing)]  # warm standby grows beside the promotion
     prepared = alongside + beside
     functions = {f.inputs["name"]: f.inputs for f in plan.by_type(LAMBDA)}
+    if member:
+        cache = functions.pop(f"dr-platform-cache-promotion-{B}")
+        assert cache["handler"] == "ops.actions.arc_custom_actions.cache_promotion"
+        assert cache["environment"]["variables"] == {"GLOBAL_GROUP_ID": "ldgnf-dr-cache",
+                                                     "REPLICATION_GROUP_ID": f"dr-cache-{B}"}
+        (step,) = [s for s in inner(steps, DATA_STORES_STEP) if s["name"] == CACHE_STEP]
+        (config,) = step["customActionLambdaConfigs"]
+        assert [f["arn"] for f in config["lambdas"]] == CACHE_FUNCTIONS  # one per region (ARC): A's and B's
+        assert config["regionToRun"] == "activatingRegion" and config["ungracefuls"] == [{"behavior": "skip"}]
     if headless:
         writer = functions[f"dr-platform-{WRITER_CAPACITY_STEP}-{B}"]
         assert writer["environment"]["variables"] == {"CLUSTER_ID": f"dr-core-{B}", "INSTANCE_CLASS":
@@ -91,16 +105,22 @@ def test_pilot_light_creates_bs_writer_and_warm_standby_does_not(dr_plans: dict)
     assert names(inner(pilot, PREPARE_STEP)) == [WRITER_CAPACITY_STEP, NODE_CAPACITY_STEP, DEPLOYMENTS_STEP,
                                                  APPROVAL_STEP]
     assert names(warm)[0] == APPROVAL_STEP  # nothing to wait for: its instance is promoted, its 2 nodes serve
-    assert names(inner(warm, DATA_STORES_STEP)) == [AURORA_STEP, NODE_CAPACITY_STEP, DEPLOYMENTS_STEP]
+    assert names(inner(warm, DATA_STORES_STEP)) == [AURORA_STEP, CACHE_STEP, NODE_CAPACITY_STEP, DEPLOYMENTS_STEP]
     assert WRITER_CAPACITY_STEP not in str(warm)
+    assert "elasticache" not in json.dumps(pilot)  # no member in B: nothing to promote (its cold cache is pulumi up's)
 
 
 def test_the_failback_is_a_planned_switchover_without_capacity_or_approval(dr_plans: dict) -> None:
-    for plan in dr_plans.values():
+    settings = load_stack_settings("dr")
+    for (posture, failover), plan in dr_plans.items():
         steps = workflow(the_plan(plan), A)
         assert names(steps) == [DATA_STORES_STEP, DNS_STEP]  # A always runs production; a person starts it
-        (aurora,) = inner(steps, DATA_STORES_STEP)
+        member = capacity(Posture(posture), failover, settings.aurora.instances).cache_b is CacheB.SECONDARY
+        aurora, *stores = inner(steps, DATA_STORES_STEP)
         assert "ungracefuls" not in aurora["globalAuroraConfigs"][0]  # a failback never loses data
+        assert names(stores) == ([CACHE_STEP] if member else [])  # the cache moves back to A's member too
+        # the same step as the failover's: ARC runs the activating region's function (A's, here)
+        assert stores == [s for s in inner(workflow(the_plan(plan), B), DATA_STORES_STEP) if s["name"] == CACHE_STEP]
 
 
 def test_the_trigger_is_bs_canary_alarm_and_only_while_a_writes(dr_plans: dict) -> None:
@@ -158,6 +178,7 @@ def test_the_lambda_package_holds_everything_its_handlers_import(dr_plan: Plan) 
                     assert top in {"boto3", "botocore", "tenacity", "__future__"} | sys.stdlib_module_names, name
     from ops.actions import arc_custom_actions
     assert callable(arc_custom_actions.writer_capacity) and callable(arc_custom_actions.node_capacity)
+    assert callable(arc_custom_actions.cache_promotion)
 
 
 def policy_of(plan: Plan, name: str) -> dict[str, Any]:
@@ -196,6 +217,30 @@ def test_the_roles_may_do_only_what_the_steps_do(dr_plans: dict) -> None:
     nodes = policy_of(pilot, f"region-switch-{NODE_CAPACITY_STEP}-action")
     assert actions(nodes) == {"eks:DescribeNodegroup", "eks:UpdateNodegroupConfig"}
     assert nodes["Statement"][0]["Resource"] == f"arn:aws:eks:{B}:123456789012:nodegroup/platform-{B}/general/*"
+    assert not [p for p in pilot.by_type("aws:iam/rolePolicy:RolePolicy") if "cache" in p.name]  # no member in B
+
+
+@pytest.mark.parametrize("posture", ["warm-standby", "active-active"])
+def test_the_cache_promotion_may_only_read_and_fail_over_the_global_datastore(dr_plans: dict, primary_plan: Plan,
+                                                                           posture: str) -> None:
+    """Each region's function (B's here, A's in the primary stack) may describe and fail over A's Global Datastore and
+    nothing else; the execution role may invoke both, and nothing in the dr stack is outside B."""
+    plan = dr_plans[(posture, False)]
+    only = [{"Sid": "PromoteThisRegionsMember", "Effect": "Allow",
+             "Action": ["elasticache:DescribeGlobalReplicationGroups", "elasticache:FailoverGlobalReplicationGroup"],
+             "Resource": "arn:aws:elasticache::123456789012:globalreplicationgroup:ldgnf-dr-cache"}]
+    assert policy_of(plan, "region-switch-cache-promotion-action")["Statement"] == only
+    assert policy_of(primary_plan, "cache-promotion-action")["Statement"] == only
+    run = next(s for s in policy_of(plan, "region-switch-execution-policy")["Statement"]
+               if s["Sid"] == "RunTheCustomActions")
+    assert set(CACHE_FUNCTIONS) <= set(run["Resource"]) and run["Action"] == ["lambda:GetFunction",
+                                                                                "lambda:InvokeFunction"]
+    (function,) = [f for f in plan.by_type(LAMBDA) if f.name == "region-switch-cache-promotion"]
+    assert function.region == B
+    (a_function,) = [f for f in primary_plan.by_type(LAMBDA) if f.name == "cache-promotion"]
+    assert a_function.region == A and a_function.inputs["environment"]["variables"] == {
+        "GLOBAL_GROUP_ID": "ldgnf-dr-cache", "REPLICATION_GROUP_ID": f"dr-cache-{A}"}
+    assert primary_plan.outputs["cachePromotionFunctionArn"] == CACHE_FUNCTIONS[0]
 
 
 def test_a_first_pulumi_up_creates_what_the_plan_refers_to_before_the_plan(dr_plan: Plan) -> None:
@@ -227,7 +272,7 @@ def test_an_extra_store_step_joins_both_workflows_and_the_execution_role(mocks) 
 
     provider = aws.Provider("b", region=B)
     promote = custom_action_step(store_step_name("elasticache-global:dr-cache"), "promote the cache in B",
-                                 f"arn:aws:lambda:{B}:123456789012:function:promote-cache")
+                                 [f"arn:aws:lambda:{r}:123456789012:function:promote-cache" for r in (A, B)])
     demote = {**promote, "description": "promote the cache in A"}
     statement = {"Sid": "PromoteTheCache", "Effect": "Allow", "Action": "elasticache:FailoverGlobalReplicationGroup",
                  "Resource": "arn:aws:elasticache::123456789012:globalreplicationgroup:ldgnf-dr-cache"}

@@ -52,7 +52,7 @@ def test_a_tighter_rto_objective_fails_naming_the_largest_step() -> None:
         "critical tier RTO 23 min > objective 16 min (largest step: writer capacity in B 12 min; 3 detect (alarm) + "
         "1 plan starts + 12 writer capacity in B + 0 nodes and pods in B + 0 approval + 1 promote Aurora + 3 cold "
         "cache in B + 1 DNS + 2 smoke checks) [stack dr, posture pilot-light, failover false]"]  # warmer postures
-    # (14 min) and failing back (14.5-15.5 min: no trigger into A, a person declares) hold
+    # (13 min) and failing back (14.5-15.5 min: no trigger into A, a person declares) hold
 
 
 def test_rpo_terms_show_the_guaranteed_bound_beside_the_expected_figure() -> None:

@@ -56,7 +56,17 @@ PLAN = "aws:arcregionswitch/plan:Plan"
 ARNS = ["arn:aws:rds:us-east-1:1:cluster:dr-core-us-east-1", "arn:aws:rds:us-west-2:1:cluster:dr-core-us-west-2"]
 AURORA_STEP = {"name": "aurora", "executionBlockType": "AuroraGlobalDatabase",
                "globalAuroraConfigs": [{"globalClusterIdentifier": "dr-core", "databaseClusterArns": ARNS}]}
-CACHE_STEP = {"name": "elasticache-global-dr-cache", "executionBlockType": "CustomActionLambda"}
+LAMBDAS = [{"arn": f"arn:aws:lambda:{r}:1:function:dr-platform-cache-promotion-{r}"} for r in ("us-east-1", "us-west-2")]
+CACHE_STEP = {"name": "elasticache-global-dr-cache", "executionBlockType": "CustomActionLambda",
+              "customActionLambdaConfigs": [{"lambdas": LAMBDAS, "regionToRun": "activatingRegion",
+                                             "retryIntervalMinutes": 1, "ungracefuls": [{"behavior": "skip"}]}]}
+
+
+def cache_step(**config: object) -> dict:
+    return {**CACHE_STEP, "customActionLambdaConfigs": [{**CACHE_STEP["customActionLambdaConfigs"][0], **config}]}
+
+
+WITH_CACHE = "aurora-global:dr-core elasticache-global:dr-cache"
 
 
 def region_switch_plan(failover: list, failback: list, stores: str = "aurora-global:dr-core") -> dict:
@@ -140,6 +150,15 @@ CASES = [
                               "aurora-global:dr-core elasticache-global:dr-cache"),
      region_switch_plan([AURORA_STEP], [AURORA_STEP], "aurora-global:dr-core elasticache-global:dr-cache"),
      "region-switch-covers-every-store"),  # the cache is listed, its promotion step is not there
+    (PLAN, region_switch_plan([AURORA_STEP, CACHE_STEP], [AURORA_STEP, CACHE_STEP], WITH_CACHE),
+     region_switch_plan([AURORA_STEP, cache_step(lambdas=LAMBDAS[1:])], [AURORA_STEP, CACHE_STEP], WITH_CACHE),
+     "region-switch-covers-every-store"),  # B's function only: ARC wants one in each of the plan's regions
+    (PLAN, region_switch_plan([AURORA_STEP, CACHE_STEP], [AURORA_STEP, CACHE_STEP], WITH_CACHE),
+     region_switch_plan([AURORA_STEP, CACHE_STEP], [AURORA_STEP, cache_step(lambdas=[LAMBDAS[1], LAMBDAS[1]])],
+                        WITH_CACHE), "region-switch-covers-every-store"),  # two functions, both in B
+    (PLAN, region_switch_plan([AURORA_STEP, CACHE_STEP], [AURORA_STEP, CACHE_STEP], WITH_CACHE),
+     region_switch_plan([AURORA_STEP, cache_step(regionToRun="deactivatingRegion")], [AURORA_STEP, CACHE_STEP],
+                        WITH_CACHE), "region-switch-covers-every-store"),  # depends on the region being left
     (DISTRIBUTION, distribution(), distribution(viewerCertificate={"minimumProtocolVersion": "TLSv1_2016"}),
      "cdn-tls-only"),
     (DISTRIBUTION, distribution(), distribution(viewerCertificate={"cloudfrontDefaultCertificate": True}),
@@ -447,6 +466,60 @@ def test_a_region_switch_plan_that_loses_its_failback_aurora_step_is_caught_by_t
     found = check_plan(plan)
     assert {(v.rule, v.urn) for v in found} == {("region-switch-covers-every-store", arc.urn)}
     assert found[0].message == "workflow activating us-east-1: no AuroraGlobalDatabase step for global cluster dr-core"
+def test_a_warm_standby_plan_that_loses_its_cache_step_is_caught_by_that_rule_only() -> None:
+    """Where the posture table gives B a Global Datastore member, the cache's promotion is one of the plan's stores:
+    dropping its step from either workflow, or A's function from it, fails region-switch-covers-every-store and
+    nothing else."""
+    for sets in (["posture=warm-standby"], ["posture=active-active"], ["posture=warm-standby", "failover=true"]):
+        planned = plan_stack("dr", sets)
+        (arc,) = planned.by_type(PLAN)
+        assert check_plan(planned) == []
+        assert "elasticache-global:dr-cache" in arc.inputs["tags"]["dr-platform:stores-with-a-role"].split()
+        for region in ("us-west-2", "us-east-1"):
+            plan = copy.deepcopy(planned)
+            (arc,) = plan.by_type(PLAN)
+            flow = next(w for w in arc.inputs["workflows"] if w["workflowTargetRegion"] == region)
+            promote = next(s for s in flow["steps"] if s["name"] == "promote")["parallelConfigs"][0]
+            promote["steps"] = [s for s in promote["steps"] if s["name"] != "elasticache-global-dr-cache"]
+            found = check_plan(plan)
+            assert [(v.rule, v.urn, v.message) for v in found] == [(
+                "region-switch-covers-every-store", arc.urn,
+                f"workflow activating {region}: no step elasticache-global-dr-cache for elasticache-global:dr-cache")]
+        plan = copy.deepcopy(planned)
+        (arc,) = plan.by_type(PLAN)
+        for flow in arc.inputs["workflows"]:
+            promote = next(s for s in flow["steps"] if s["name"] == "promote")["parallelConfigs"][0]
+            (cache,) = [s for s in promote["steps"] if s["name"] == "elasticache-global-dr-cache"]
+            config = cache["customActionLambdaConfigs"][0]
+            config["lambdas"] = [f for f in config["lambdas"] if ":us-east-1:" not in f["arn"]]
+        found = check_plan(plan)
+        assert {(v.rule, v.urn) for v in found} == {("region-switch-covers-every-store", arc.urn)}
+        assert len(found) == 2 and all("needs a Lambda function in each of us-east-1, us-west-2, has us-west-2"
+                                       in v.message for v in found)
+
+
+def test_a_plan_that_forgets_the_cache_altogether_is_caught_by_the_stack_rule_only() -> None:
+    """Dropping the cache from the plan's tag and its steps together satisfies region-switch-covers-every-store (it
+    trusts the tag): the stack rule sees B's member and catches it."""
+    plan = copy.deepcopy(plan_stack("dr", ["posture=warm-standby"]))
+    (arc,) = plan.by_type(PLAN)
+    arc.inputs["tags"]["dr-platform:stores-with-a-role"] = "aurora-global:dr-core"
+    for flow in arc.inputs["workflows"]:
+        promote = next(s for s in flow["steps"] if s["name"] == "promote")["parallelConfigs"][0]
+        promote["steps"] = [s for s in promote["steps"] if s["name"] != "elasticache-global-dr-cache"]
+    found = check_plan(plan)
+    assert [(v.rule, v.urn) for v in found] == [("region-switch-lists-every-global-store", arc.urn)]
+
+
+def test_pilot_light_lists_no_cache_and_has_no_cache_step() -> None:
+    """No Global Datastore member in B, nothing for the plan to promote: the store is not listed, so the rule asks
+    for no step (the cold cache of its failover is `pulumi up`'s)."""
+    for failover in ("false", "true"):
+        (arc,) = plan_stack("dr", ["posture=pilot-light", f"failover={failover}"]).by_type(PLAN)
+        assert arc.inputs["tags"]["dr-platform:stores-with-a-role"] == "aurora-global:dr-core"
+        assert "elasticache" not in json.dumps(arc.inputs["workflows"])
+
+
 @pytest.mark.parametrize(("change", "rule"), [
     (lambda d: d["viewerCertificate"].update(minimumProtocolVersion="TLSv1.2_2019"), "cdn-tls-only"),
     (lambda d: d.update(originGroups=[{**g, "members": g["members"][:1]} for g in d["originGroups"]]),
@@ -563,8 +636,30 @@ def test_stack_rule_passes_good_and_flags_bad(good: list, bad: list) -> None:
     assert {urn for _, urn, _ in found} == {"urn:deployment"}
 
 
+SECONDARY_MEMBER = (CACHE, "urn:cache-b", GOOD_SECONDARY)  # B's Global Datastore member (ldgnf-dr-cache)
+
+
+def plan_listing(stores: str) -> tuple[str, str, dict]:
+    return PLAN, "urn:plan", region_switch_plan([AURORA_STEP, CACHE_STEP], [AURORA_STEP, CACHE_STEP], stores)
+
+
+@pytest.mark.parametrize(("good", "bad"), [
+    ([SECONDARY_MEMBER, plan_listing(WITH_CACHE)], [SECONDARY_MEMBER, plan_listing("aurora-global:dr-core")]),
+    ([SECONDARY_MEMBER, plan_listing(WITH_CACHE)],
+     [SECONDARY_MEMBER, plan_listing("aurora-global:dr-core elasticache-global:other-cache")]),
+    ([(CACHE, "urn:cold", GOOD_CACHE), plan_listing("aurora-global:dr-core")],  # a cold cache: nothing to promote
+     [(CACHE, "urn:cold", GOOD_SECONDARY), plan_listing("aurora-global:dr-core")]),
+])
+def test_the_plan_must_list_the_global_datastore_the_stack_is_a_member_of(good: list, bad: list) -> None:
+    assert stack_violations(good) == []
+    found = stack_violations(bad)
+    assert [(rule, urn) for rule, urn, _ in found] == [("region-switch-lists-every-global-store", "urn:plan")]
+    assert "Global Datastore ldgnf-dr-cache" in found[0][2]
+    assert stack_violations([SECONDARY_MEMBER]) == []  # no plan in the stack: nothing to judge
+
+
 def test_every_stack_rule_is_exercised_above() -> None:
-    assert [r.name for r in STACK_RULES] == ["services-autoscaled-and-budgeted"]
+    assert [r.name for r in STACK_RULES] == ["services-autoscaled-and-budgeted", "region-switch-lists-every-global-store"]
 
 
 def budget_of(plan, service_name: str):

@@ -53,7 +53,8 @@ class Assumptions:
     # figure (the failover journal times the scale step).
     nodes_and_pods_minutes: float = 6.0
     # The cache (components/cache.py). Promoting a Global Datastore secondary: "typically less than a minute" (AWS),
-    # run by the writer change after Aurora's, so it adds to the path. A cold replication group (pilot light's
+    # by the ARC plan's step in parallel with Aurora's (only its excess adds), or by the writer change after
+    # Aurora's (it adds to the path). A cold replication group (pilot light's
     # failover: B keeps no member) takes about 15 min to create, alongside the writer capacity step. Assumptions:
     # replace them with a drill's measured figures.
     cache_promote_minutes: float = 1.0
@@ -163,6 +164,7 @@ class DeclaredRecovery:
     detect_why: str
     alongside_approval: list[str]  # steps run in parallel with the approval: the promotion waits for the longest
     has_approval: bool
+    beside_aurora: list[str] = field(default_factory=list)  # steps run in parallel with Aurora's promotion
 
 
 def _flat_steps(steps: list[dict]) -> list[str]:
@@ -193,10 +195,13 @@ def _declared_recovery(dr_plan: Plan, recovery_region: str) -> DeclaredRecovery 
         group = next(([s] for s in steps if s["executionBlockType"] == "ManualApproval"), None) or next(
             (inner for s in steps for inner in [(s.get("parallelConfigs") or [{}])[0].get("steps") or []]
              if any(i["executionBlockType"] == "ManualApproval" for i in inner)), [])
+        promotion = next((inner for s in steps for inner in [(s.get("parallelConfigs") or [{}])[0].get("steps") or []]
+                          if any(i["executionBlockType"] == "AuroraGlobalDatabase" for i in inner)), [])
         return DeclaredRecovery(alarm_name, period * evaluations / 60,
                                 f"plan {plan.inputs['name']}: trigger on alarm {alarm_name}, period {period} s × "
                                 f"{evaluations} evaluation periods ({alarm.inputs.get('datapointsToAlarm')} "
-                                "datapoints to alarm)", _flat_steps(group), bool(group))
+                                "datapoints to alarm)", _flat_steps(group), bool(group),
+                                [i["name"] for i in promotion if i["executionBlockType"] != "AuroraGlobalDatabase"])
     return None
 
 
@@ -245,10 +250,23 @@ def _nodes_step(nodes: int, writer_capacity_minutes: float, assumptions: Assumpt
                  f"{writer_capacity_minutes:g} min writer capacity step: adds {extra:g}")]
 
 
+CACHE_STEP_PREFIX = "elasticache-global-"  # the plan's cache step (components/region_switch.py store_step_name)
+
+
 def _cache_steps(dr_plan: Plan, recovery_plan: Plan, recovery: str, writer_capacity_minutes: float,
-                 assumptions: Assumptions, side: str) -> list[Step]:
-    """The cache in the recovery region: its Global Datastore member promoted by the writer change, or (no member
-    there: pilot light) a cold group created alongside the writer capacity, of which only the excess counts."""
+                 assumptions: Assumptions, side: str, declared: DeclaredRecovery | None = None) -> list[Step]:
+    """The cache in the recovery region: its Global Datastore member promoted by the ARC plan's step beside
+    Aurora's (a declared failover: only what it takes beyond Aurora's promotion counts) or by the writer change
+    after Aurora's, or (no member there: pilot light) a cold group created alongside the writer capacity, of which
+    only the excess counts."""
+    planned = [name for name in (declared.beside_aurora if declared else []) if name.startswith(CACHE_STEP_PREFIX)]
+    if planned:
+        extra = max(0.0, assumptions.cache_promote_minutes - assumptions.promote_minutes)
+        return [Step("promote cache", round(extra, 2),
+                     f"plan step {planned[0]}: FailoverGlobalReplicationGroup (ops.actions.elasticache.promote_cache) "
+                     f"in parallel with Aurora's promotion, typically under a minute "
+                     f"(~{assumptions.cache_promote_minutes:g} vs {assumptions.promote_minutes:g} min): adds "
+                     f"{extra:g}; a graceful execution runs it (ARC skips Lambda steps when ungraceful)")]
     writers = dr_plan.by_type("pulumi-python:dynamic/aurora:WriterRegion")
     if writers and writers[0].inputs.get("cacheGlobalGroupId"):
         return [Step("promote cache", assumptions.cache_promote_minutes,
@@ -389,7 +407,7 @@ def assess_posture(posture: str, settings: Settings, dr_plan: Plan, primary_plan
     result.rto_steps = [
         *before_promotion,
         Step("promote Aurora", assumptions.promote_minutes, "FailoverGlobalCluster, about a minute"),
-        *_cache_steps(dr_plan, recovery_plan, recovery, capacity, assumptions, side),
+        *_cache_steps(dr_plan, recovery_plan, recovery, capacity, assumptions, side, declared),
         Step("DNS", round(dns, 2), dns_why),
         Step("smoke checks", assumptions.smoke_minutes, "critical paths answer from " + side),
     ]
