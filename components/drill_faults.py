@@ -20,6 +20,7 @@ import pulumi_aws as aws
 
 from components.base import child, data
 from ops.core import naming
+from ops.core.environments import Names
 
 LOG_RETENTION_DAYS = 400  # a drill's evidence outlives the year of drills it belongs to
 LOG_SCHEMA_VERSION = 2  # FIS's current experiment log schema
@@ -56,6 +57,7 @@ class DrillExperimentArgs:
     stop_alarm_arns: list[pulumi.Input[str]]
     account_id: pulumi.Input[str]
     provider: aws.Provider
+    names: Names = field(default_factory=Names)  # the environment's: role, log group, alarm, the template's tags
 
 
 # ---- what each FIS action needs, as its reference lists it ---------------------------------------------------------
@@ -162,7 +164,8 @@ class DrillExperiment(pulumi.ComponentResource):
     def __init__(self, name: str, args: DrillExperimentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dr-platform:drills:DrillExperiment", name, None, opts)
         p, scenario = args.provider, args.scenario.lower()
-        log_group_name = naming.fis_log_group(args.scenario, args.region)
+        names = args.names
+        log_group_name = names.fis_log_group(args.scenario, args.region)
         account = pulumi.Output.from_input(args.account_id)
         key = aws.kms.Key(f"{name}-log-key", description=f"dr-platform {args.scenario} drill log ({args.region})",
                           enable_key_rotation=True, deletion_window_in_days=7,
@@ -182,7 +185,7 @@ class DrillExperiment(pulumi.ComponentResource):
             return role_policy(list(zip(args.actions, arns, contexts)), args.region, acct)
 
         role = aws.iam.Role(
-            f"{name}-role", name=naming.fis_role_name(args.scenario, args.region),
+            f"{name}-role", name=names.fis_role_name(args.scenario, args.region),
             description=f"FIS runs the {args.scenario} drill's actions, on its targets only",
             assume_role_policy=account.apply(lambda acct: fis_trust(acct, args.region)),
             inline_policies=[aws.iam.RoleInlinePolicyArgs(name=f"fis-{scenario}-actions",
@@ -191,7 +194,7 @@ class DrillExperiment(pulumi.ComponentResource):
             opts=child(self, p))
 
         stop = aws.cloudwatch.CompositeAlarm(
-            f"{name}-stop", alarm_name=f"dr-platform-{scenario}-drill-stop-{args.region}",
+            f"{name}-stop", alarm_name=names.project_name(f"{scenario}-drill-stop-{args.region}"),
             alarm_description=f"Stops the {args.scenario} drill: any of the region's replication alarms in ALARM",
             alarm_rule=pulumi.Output.all(*args.stop_alarm_arns).apply(
                 lambda arns: " OR ".join(f'ALARM("{arn}")' for arn in arns)),
@@ -218,7 +221,8 @@ class DrillExperiment(pulumi.ComponentResource):
                     log_group_arn=log_group.arn.apply(lambda arn: f"{arn}:*"))),
             experiment_options=aws.fis.ExperimentTemplateExperimentOptionsArgs(
                 account_targeting="single-account", empty_target_resolution_mode="fail"),
-            tags={naming.FIS_DRILL_TAG: args.scenario, "Name": f"dr-platform-{scenario}-drill-{args.region}"},
+            tags={naming.FIS_DRILL_TAG: args.scenario, "Name": names.project_name(f"{scenario}-drill-{args.region}"),
+                  **names.tags()},  # the toolkit tells the environments' templates apart by it
             opts=child(self, p))
         self.template_id = template.id
         self.role_arn = role.arn

@@ -24,13 +24,14 @@ from components.drill_faults import (
     FaultTarget,
 )
 from components.network import AZ_COUNT, Network
+from ops.core.environments import Names
 
 AZ_OUTAGE_MINUTES = 10
 
 
 def q2_az_outage(region: str, provider, account: pulumi.Input[str], network: Network, cluster: Compute,
                  aurora_cluster_arn: pulumi.Input[str], aurora_instances: int,
-                 stop_alarm_arns: list[pulumi.Input[str]]) -> DrillExperiment:
+                 stop_alarm_arns: list[pulumi.Input[str]], names: Names) -> DrillExperiment:
     az_subnets = FaultTarget("az-subnets", "aws:ec2:subnet", [network.subnet_arns[0]])
     actions = [FaultAction(
         "az-network-down", "aws:network:disrupt-connectivity", "Subnets", az_subnets,
@@ -49,7 +50,7 @@ def q2_az_outage(region: str, provider, account: pulumi.Input[str], network: Net
         context={"cluster_name": cluster.cluster_name, "nodegroup_name": cluster.nodegroup_name}))
     return DrillExperiment("drill-q2", DrillExperimentArgs(
         scenario="Q2", region=region, actions=actions, stop_alarm_arns=stop_alarm_arns, account_id=account,
-        provider=provider,
+        provider=provider, names=names,
         description="Q2 drill: one AZ of region A lost (network, Aurora writer, nodes); stops on A's replication "
                     "alarms"))
 

@@ -13,7 +13,6 @@ from components.email import (
     SendingDomainArgs,
 )
 from components.notifications import FailedNotifications, FailedNotificationsArgs
-from ops.core import naming
 from stacks.settings import Settings
 
 
@@ -22,7 +21,8 @@ def sending_domain(settings: Settings, region: str, provider: aws.Provider,
     e = settings.email
     return SendingDomain(f"email-{region}", SendingDomainArgs(
         region=region, domain=e.sender_domain, mail_from_domain=e.mail_from_domain(region),
-        zone_name=settings.dns.zone_name, account_id=account, provider=provider))
+        zone_name=settings.dns.zone_name, account_id=account, provider=provider,
+        configuration_set=settings.names.ses_configuration_set, names=settings.names))
 
 
 def export_identity(settings: Settings, region: str, domain: SendingDomain) -> None:
@@ -39,7 +39,8 @@ def primary_email(settings: Settings, provider_a: aws.Provider, account: pulumi.
     domain = sending_domain(settings, a, provider_a, account)
     credentials = SendingCredentials("ses-credentials", SendingCredentialsArgs(
         sender=settings.email.sender, domain=settings.email.sender_domain, regions=[a, b], account_id=account,
-        kms_key_arn=key_arn, replica_kms_key_arn=replica_key_arn, provider=provider_a))
+        kms_key_arn=key_arn, replica_kms_key_arn=replica_key_arn, provider=provider_a,
+        configuration_set=settings.names.ses_configuration_set, names=settings.names))
     export_identity(settings, a, domain)
     pulumi.export("sesCredentialsSecretName", credentials.secret_name)
     pulumi.export("sesCredentialsSecretArn", credentials.secret_arn)  # A's; the dr stack derives B's replica
@@ -52,17 +53,18 @@ def dr_email(settings: Settings, provider_b: aws.Provider, account: pulumi.Input
     secret_a = primary.require_output("sesCredentialsSecretArn")
     failed = FailedNotifications("failed-notifications", FailedNotificationsArgs(
         region=b, account_id=account, kms_key_arn=replica_key_arn, provider=provider_b, initial_region=a,
-        initial_secret_arn=secret_a))
+        initial_secret_arn=secret_a, queue_name=settings.names.failed_notifications_queue,
+        dead_letter_name=settings.names.failed_notifications_dlq, config_prefix=settings.names.ses_config_prefix))
     export_identity(settings, b, domain)
     # The replica in B keeps the primary's name and suffix; only the region differs.
-    pulumi.export("sesCredentialsSecretName", naming.SES_CREDENTIALS_SECRET)
+    pulumi.export("sesCredentialsSecretName", settings.names.ses_credentials_secret)
     pulumi.export("sesCredentialsSecretArn", pulumi.Output.from_input(secret_a).apply(
         lambda arn: arn.replace(f":{a}:", f":{b}:", 1)))
-    pulumi.export("sesQueueName", naming.FAILED_NOTIFICATIONS_QUEUE)
+    pulumi.export("sesQueueName", settings.names.failed_notifications_queue)
     pulumi.export("sesQueueUrl", failed.queue_url)
     pulumi.export("sesQueueArn", failed.queue_arn)
-    pulumi.export("sesDeadLetterQueueName", naming.FAILED_NOTIFICATIONS_DLQ)
+    pulumi.export("sesDeadLetterQueueName", settings.names.failed_notifications_dlq)
     pulumi.export("sesDeadLetterQueueUrl", failed.dead_letter_url)
     pulumi.export("sesDeadLetterQueueArn", failed.dead_letter_arn)
-    pulumi.export("sesConfigPrefix", naming.SES_CONFIG_PREFIX)
+    pulumi.export("sesConfigPrefix", settings.names.ses_config_prefix)
     pulumi.export("sesParameterNames", failed.parameter_names)

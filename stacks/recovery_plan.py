@@ -13,7 +13,6 @@ from ops.core import naming
 from ops.core.posture import Capacity, Region, capacity
 from stacks.settings import Settings, Tier
 
-PLAN_NAME = "dr-platform"
 
 
 def stores_with_a_role(settings: Settings) -> list[str]:
@@ -42,7 +41,7 @@ def region_switch(settings: Settings, cap: Capacity, provider_b: aws.Provider, a
     zone = aws.route53.get_zone_output(name=dns.zone_name, private_zone=False,
                                        opts=pulumi.InvokeOutputOptions(provider=provider_b))
     return RegionSwitch("region-switch", RegionSwitchArgs(
-        plan_name=PLAN_NAME, primary_region=a, recovery_region=b, account_id=account, provider=provider_b,
+        plan_name=settings.names.region_switch_plan, primary_region=a, recovery_region=b, account_id=account, provider=provider_b,
         execution_role_name=primary.require_output("regionSwitchExecutionRoleName"),
         execution_role_arn=primary.require_output("regionSwitchExecutionRoleArn"), kms_key_arn=kms_key_arn,
         aurora=AuroraTarget(
@@ -52,7 +51,7 @@ def region_switch(settings: Settings, cap: Capacity, provider_b: aws.Provider, a
             cluster_arns={a: primary.require_output("primaryClusterArn"), b: secondary_cluster_arn},
             recovery_cluster_id=naming.regional_cluster_id(settings.aurora.global_cluster_id, b),
             instance_class=settings.aurora.instance_class),
-        eks=EksTarget(cluster_names={a: settings.compute.cluster_name(a), b: settings.compute.cluster_name(b)},
+        eks=EksTarget(cluster_names={a: settings.names.eks_cluster(a), b: settings.names.eks_cluster(b)},
                       nodegroup_name=settings.compute.nodegroup_name, namespace="platform",
                       deployments=list(deployments)),
         hosted_zone_id=zone.zone_id, record_name=dns.fqdn, record_set_regions=records,
@@ -62,4 +61,5 @@ def region_switch(settings: Settings, cap: Capacity, provider_b: aws.Provider, a
         trigger_alarms=[] if b_writes else list(trigger_alarms),  # a failback is always started by a person
         stores_with_a_role=stores_with_a_role(settings),
         recovery_time_objective_minutes=settings.objectives.for_tier(Tier.CRITICAL).rto_minutes,
-        extra_steps=list(extra_steps), depends_on=list(depends_on)))
+        extra_steps=list(extra_steps), depends_on=list(depends_on),
+        approval_role_name=settings.names.region_switch_approval_role, function_prefix=settings.names.project))
