@@ -29,7 +29,8 @@ import pulumi
 from ops.drctl.planning import pulumi_internals
 from ops.drctl.planning.pulumi_internals import run_pulumi_func, source_positions_skipped, sync_await
 from stacks.config_files import stack_values, to_pulumi_config
-from stacks.settings import PROJECT, PROJECT_DIR, Role, parse
+from ops.core.environments import PRODUCTION
+from stacks.settings import PROJECT, PROJECT_DIR, ConfigError, Role, Settings, parse
 
 ACCOUNT = "123456789012"
 GLOBAL_SERVICES = ("aws:iam/", "aws:route53/", "aws:cloudfront/")  # control plane is global, whichever provider calls it
@@ -385,6 +386,15 @@ def _referenced_stack_name(reference: str) -> str:
     return reference.rsplit("/", 1)[-1]
 
 
+def check_pairing(settings: Settings, primary_outputs: dict[str, Any]) -> None:
+    """A dr stack reads the primary of its own environment only (stacks/dr.py refuses the same at `pulumi up`):
+    stage-dr pointed at production's primary would plan a failover of production's database."""
+    theirs = primary_outputs.get("environment") or PRODUCTION
+    if theirs != settings.environment:
+        raise ConfigError("primaryStack", f"{settings.primary_stack} is the {theirs} environment's primary stack; "
+                                          f"this dr stack is {settings.environment}'s (dr-platform:environment)")
+
+
 def plan_stack(stack: str, overrides: list[str] | dict[str, Any] | None = None,
                primary_overrides: list[str] | dict[str, Any] | None = None) -> Plan:
     """Plan a stack from its files plus overrides; a dr stack first plans the primary it references, from the
@@ -396,5 +406,6 @@ def plan_stack(stack: str, overrides: list[str] | dict[str, Any] | None = None,
     refs: dict[str, dict[str, Any]] = {}
     if settings.role is Role.DR:
         primary = plan_stack(_referenced_stack_name(settings.primary_stack), primary_overrides)
+        check_pairing(settings, primary.outputs)
         refs[settings.primary_stack] = primary.outputs
     return _cached_plan(stack, json.dumps(values, sort_keys=True), json.dumps(refs, sort_keys=True))
