@@ -23,7 +23,6 @@ from components.cdn import (
     encrypt_access_logs,
 )
 from components.kms import MultiRegionKey, key_policy
-from ops.core import naming
 from stacks.settings import Settings
 
 
