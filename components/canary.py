@@ -134,7 +134,8 @@ class RegionCanary(pulumi.ComponentResource):
             content_base64=code_zip(probe_script(args.target_host, args.paths)),
             server_side_encryption="aws:kms", kms_key_id=args.kms_key_arn, opts=child(self, p))
 
-        role = aws.iam.Role(f"{name}-role", name=f"{args.role_prefix}-{args.name}-{args.region}", assume_role_policy=json.dumps({
+        role_name = f"{args.role_prefix}-{args.name}-{args.region}"
+        role = aws.iam.Role(f"{name}-role", name=role_name, assume_role_policy=json.dumps({
             "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                                     "Principal": {"Service": "lambda.amazonaws.com"}}]}),
             opts=child(self, p))

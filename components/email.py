@@ -118,7 +118,8 @@ class SendingDomain(pulumi.ComponentResource):
                           enable_key_rotation=True, deletion_window_in_days=7,
                           policy=pulumi.Output.from_input(args.account_id).apply(events_key_policy),
                           opts=child(self, p))
-        topic = aws.sns.Topic(f"{name}-events", name=args.names.project_name(f"email-events-{region}"), kms_master_key_id=key.arn,
+        topic = aws.sns.Topic(f"{name}-events", name=args.names.project_name(f"email-events-{region}"),
+                              kms_master_key_id=key.arn,
                               opts=child(self, p))
         topic_policy = aws.sns.TopicPolicy(
             f"{name}-events-policy", arn=topic.arn,

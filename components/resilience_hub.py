@@ -116,7 +116,8 @@ class ResilienceHub(pulumi.ComponentResource):
     def __init__(self, name: str, args: ResilienceHubArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dr-platform:resilience:ResilienceHub", name, None, opts)
         p = args.provider
-        invoker = aws.iam.Role(f"{name}-assessor", name=args.names.project_name(f"resilience-hub-{args.failover_region}"),
+        invoker = aws.iam.Role(f"{name}-assessor",
+                               name=args.names.project_name(f"resilience-hub-{args.failover_region}"),
                                description="Resilience Hub reads the platform's resources to assess them",
                                assume_role_policy=service_trust("resiliencehub.amazonaws.com"), opts=child(self, p))
         attachment = aws.iam.RolePolicyAttachment(f"{name}-assessor-policy", role=invoker.name,

@@ -77,7 +77,8 @@ def compute(settings: Settings, region: str, provider, network: Network, kms_key
         return account.apply(lambda resolved: regional_image(reference, resolved, region))
 
     return Compute(f"compute-{region}", ComputeArgs(
-        region=region, provider=provider, cluster_name=settings.names.eks_cluster(region), nodegroup_name=c.nodegroup_name,
+        region=region, provider=provider, cluster_name=settings.names.eks_cluster(region),
+        nodegroup_name=c.nodegroup_name,
         kubernetes_version=c.kubernetes_version, subnet_ids=network.subnet_ids, kms_key_arn=kms_key_arn,
         network_ready=list(network.endpoints),
         node_instance_type=c.node_instance_type, nodes=NodeCounts(desired=nodes, max=c.max_nodes if max_nodes is None else max_nodes),

@@ -124,7 +124,8 @@ def build(settings: Settings) -> None:
     # Detection from B: A's paths probed from B, alarming in B, so declaring A down needs nothing of A. It runs in
     # every posture and after failover too (then it tells when A has recovered, for the failback): no posture row.
     canary = RegionCanary("canary-a", CanaryArgs(
-        name=settings.names.canary_of_a, region=b, target_host=settings.dns.primary_endpoint, paths=settings.canary_paths,
+        name=settings.names.canary_of_a, region=b, target_host=settings.dns.primary_endpoint,
+        paths=settings.canary_paths,
         rate_minutes=settings.detection.canary_rate_minutes,
         bucket_name=pulumi.Output.from_input(account).apply(lambda acct: settings.names.canary_bucket(b, acct)),
         kms_key_arn=replica_key_arn, account_id=account, provider=provider_b, role_prefix=settings.names.project))

@@ -45,7 +45,8 @@ from stacks.settings import Settings
 def build(settings: Settings) -> None:
     a, b = settings.primary_region, settings.dr_region
     provider_a, provider_b = provider(settings, a), provider(settings, b)
-    key = MultiRegionKey("data-key", MultiRegionKeyArgs(alias=settings.names.data_key_alias, primary_provider=provider_a,
+    key = MultiRegionKey("data-key", MultiRegionKeyArgs(alias=settings.names.data_key_alias,
+                                                        primary_provider=provider_a,
                                                         replica_provider=provider_b))
     cap = capacity(settings.posture, False, settings.aurora.instances, settings.compute.production(),
                    cache_nodes=settings.cache.nodes)

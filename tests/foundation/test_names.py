@@ -78,7 +78,8 @@ def test_stage_restores_and_failovers_use_the_names_stage_plans() -> None:
     assert vaults == {region: backup_vault_name(settings, region)
                       for region in (settings.primary_region, settings.dr_region)}
     (nodes,) = plan_stack("stage-dr", ["failover=true"]).by_type("aws:eks/nodeGroup:NodeGroup")
-    planned = f"{nodes.inputs['clusterName']}/{nodes.inputs['nodeGroupName']}={nodes.inputs['scalingConfig']['desiredSize']}"
+    size = nodes.inputs["scalingConfig"]["desiredSize"]
+    planned = f"{nodes.inputs['clusterName']}/{nodes.inputs['nodeGroupName']}={size}"
     assert failed_over_nodegroups(settings) == [planned] and planned.startswith("stage-platform-us-west-2/")
 
 

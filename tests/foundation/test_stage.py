@@ -75,7 +75,8 @@ SCOPED_BY_PARENT_OR_UNNAMED = (
     "aws:backup/regionSettings:", "aws:ecr/replicationConfiguration:", "aws:ecr/repositoryCreationTemplate:",
 )
 # The account's singletons production's stacks own: one per account (and region), so a mirror must not declare them.
-ACCOUNT_SINGLETONS = {"aws:backup/regionSettings:RegionSettings", "aws:ecr/replicationConfiguration:ReplicationConfiguration",
+ACCOUNT_SINGLETONS = {"aws:backup/regionSettings:RegionSettings",
+                      "aws:ecr/replicationConfiguration:ReplicationConfiguration",
                       "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate", "aws:ecr/repository:Repository"}
 VARIANTS = list(itertools.product([p.value for p in Posture], (False, True)))
 
@@ -201,7 +202,8 @@ def test_stage_routes_and_probes_inside_its_own_zone(stage: list[Plan]) -> None:
     assert records and all(name.rstrip(".").endswith(f".{zone}") or name == zone for name in records)
     checks = {r.inputs["fqdn"] for plan in stage for r in plan.by_type("aws:route53/healthCheck:HealthCheck")}
     assert checks == {f"api-a.origin.{zone}", f"api-b.origin.{zone}"}
-    identities = {r.inputs["emailIdentity"] for plan in stage for r in plan.by_type("aws:sesv2/emailIdentity:EmailIdentity")}
+    identities = {r.inputs["emailIdentity"] for plan in stage
+                  for r in plan.by_type("aws:sesv2/emailIdentity:EmailIdentity")}
     assert identities == {zone}
 
 

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from ops.drctl.cli import app
 from ops.drctl.planning.mockplan import plan_stack
 from ops.drctl.planning.policy_check import check_all, check_plan
+from stacks.config_files import shipped_stacks
 from policy.rules import ECR_IMAGE as ECR_IMAGE_OF_PLAN
 from policy.rules import RULES, STACK_RULES, stack_violations, violations
 
