@@ -327,6 +327,22 @@ def _component_regions(resources: list[PlannedResource]) -> None:
 
 
 @contextmanager
+def _pickler_put_back() -> Iterator[None]:
+    """Pulumi's `serialize_provider` (pulumi/dynamic/dynamic.py, run for each dynamic resource: the writer step)
+    sorts dicts by replacing `pickle._Pickler._batch_setitems` with a wrapper of the current one and never puts it
+    back. `pulumi up` serialises once per run; a process that plans many stacks stacks one wrapper per plan, until
+    pickling the provider recurses past Python's limit (a test session hit it once the stage pair doubled its
+    plans). Each plan puts them back, so the next wraps the original: sorting once or twice gives the same bytes."""
+    import pickle
+
+    saved = pickle._Pickler._batch_setitems, pickle._Pickler.save_dict  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        pickle._Pickler._batch_setitems, pickle._Pickler.save_dict = saved  # type: ignore[attr-defined]
+
+
+@contextmanager
 def _cyclic_gc_paused() -> Iterator[None]:
     """A plan makes many short-lived objects beside the provider SDKs' hundreds of thousands of long-lived ones;
     with the cyclic collector on, its full passes re-walk those and took ~30 % of a plan (scripts/bench/plan.py).
@@ -359,7 +375,7 @@ def evaluate(stack: str, values: dict[str, Any], stack_outputs: dict[str, dict[s
         root = pulumi.runtime.get_root_resource()
         exports.update(sync_await(pulumi.Output.from_input(getattr(root, "outputs", {})).future()) or {})
 
-    with _cyclic_gc_paused(), source_positions_skipped():
+    with _cyclic_gc_paused(), source_positions_skipped(), _pickler_put_back():
         sync_await(run_pulumi_func(program))
     by_urn = {r["urn"]: r for r in monitor.registrations}
     special_key = pulumi_internals.special_sig_key()
