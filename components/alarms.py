@@ -19,6 +19,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import child
+from ops.core.environments import Names
 
 PERIOD_SECONDS = 60  # lag metrics are published per minute
 EVALUATION_PERIODS = 5
@@ -57,6 +58,7 @@ class ReplicationAlarmsArgs:
     provider: aws.Provider
     account_id: pulumi.Input[str]  # the key policy's administrator
     subscribers: list[AlertSubscriber] = field(default_factory=list)
+    names: Names = field(default_factory=Names)  # the environment's: its topic and alarm names
 
 
 def half_rpo(rpo_minutes: int, unit_seconds: float) -> float:
@@ -88,12 +90,12 @@ class ReplicationAlarms(pulumi.ComponentResource):
                           enable_key_rotation=True, deletion_window_in_days=7,
                           policy=pulumi.Output.from_input(args.account_id).apply(alerts_key_policy),
                           opts=child(self, args.provider))
-        topic = aws.sns.Topic(f"{name}-topic", name=f"dr-platform-replication-alerts-{args.region}",
+        topic = aws.sns.Topic(f"{name}-topic", name=args.names.project_name(f"replication-alerts-{args.region}"),
                               kms_master_key_id=key.arn, opts=child(self, args.provider))
         self.alarm_arns: dict[str, pulumi.Output[str]] = {}  # by LagAlarm.name: what drills stop on
         for alarm in args.alarms:
             self.alarm_arns[alarm.name] = aws.cloudwatch.MetricAlarm(
-                f"{name}-{alarm.name}", name=f"dr-platform-{alarm.name}-{alarm.what}",
+                f"{name}-{alarm.name}", name=args.names.project_name(f"{alarm.name}-{alarm.what}"),
                 alarm_description=alarm.description, namespace=alarm.namespace, metric_name=alarm.metric,
                 dimensions=alarm.dimensions, statistic=alarm.statistic, period=alarm.period,
                 evaluation_periods=alarm.evaluation_periods, datapoints_to_alarm=alarm.datapoints_to_alarm,

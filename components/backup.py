@@ -37,6 +37,9 @@ class BackupArgs:
     primary_kms_key_arn: pulumi.Input[str]
     dr_kms_key_arn: pulumi.Input[str]
     resource_arns: list[pulumi.Input[str]]
+    # AWS Backup's region settings are one per account and region: a mirror in production's account leaves them to
+    # production's stack (they opt the same resource types in)
+    manage_region_settings: bool = True
 
 
 class CrossRegionBackup(pulumi.ComponentResource):
@@ -48,7 +51,8 @@ class CrossRegionBackup(pulumi.ComponentResource):
         region_settings = [aws.backup.RegionSettings(
             f"{name}-settings-{suffix}", resource_type_opt_in_preference=OPT_IN,
             resource_type_management_preference=FULL_MANAGEMENT, opts=child(self, provider))
-            for suffix, provider in (("a", args.primary_provider), ("b", args.dr_provider))]
+            for suffix, provider in (("a", args.primary_provider), ("b", args.dr_provider))
+            if args.manage_region_settings]
         vault_a = aws.backup.Vault(f"{name}-vault-a", name=naming.backup_vault_name(name, "a"),
                                    kms_key_arn=args.primary_kms_key_arn,
                                    opts=data(self, args.primary_provider))

@@ -49,6 +49,7 @@ class CanaryArgs:
     kms_key_arn: pulumi.Input[str]  # B's key
     account_id: pulumi.Input[str]
     provider: aws.Provider
+    role_prefix: str = "dr-platform"  # its role's `<prefix>-<name>-<region>` (IAM names are the account's)
 
 
 def probe_script(host: str, paths: list[str]) -> str:
@@ -133,7 +134,8 @@ class RegionCanary(pulumi.ComponentResource):
             content_base64=code_zip(probe_script(args.target_host, args.paths)),
             server_side_encryption="aws:kms", kms_key_id=args.kms_key_arn, opts=child(self, p))
 
-        role = aws.iam.Role(f"{name}-role", name=f"dr-platform-{args.name}-{args.region}", assume_role_policy=json.dumps({
+        role_name = f"{args.role_prefix}-{args.name}-{args.region}"
+        role = aws.iam.Role(f"{name}-role", name=role_name, assume_role_policy=json.dumps({
             "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                                     "Principal": {"Service": "lambda.amazonaws.com"}}]}),
             opts=child(self, p))

@@ -32,6 +32,7 @@ from pulumi_kubernetes.rbac.v1 import PolicyRuleArgs, Role, RoleBinding, RoleRef
 
 from components.base import child, data
 from ops.core import naming
+from ops.core.environments import Names
 
 LOG_RETENTION_DAYS = 400  # a drill's evidence outlives the year of drills it belongs to
 LOG_SCHEMA_VERSION = 2  # FIS's current experiment log schema
@@ -95,6 +96,7 @@ class DrillExperimentArgs:
     provider: aws.Provider
     pod_access: PodFaultAccess | None = None  # required by `aws:eks:pod-*` actions
     stops_on: str = "any of the region's replication alarms"  # what the stop alarms mean, for the composite
+    names: Names = field(default_factory=Names)  # the environment's: role, log group, alarm, the template's tags
 
 
 # ---- what each FIS action needs, as its reference lists it ---------------------------------------------------------
@@ -217,7 +219,8 @@ class DrillExperiment(pulumi.ComponentResource):
             raise ValueError(f"{args.scenario}: pod actions ({POD_ACTION_PREFIX}*) run in a cluster: pod_access is "
                              "required")
         p, scenario = args.provider, args.scenario.lower()
-        log_group_name = naming.fis_log_group(args.scenario, args.region)
+        names = args.names
+        log_group_name = names.fis_log_group(args.scenario, args.region)
         account = pulumi.Output.from_input(args.account_id)
         key = aws.kms.Key(f"{name}-log-key", description=f"dr-platform {args.scenario} drill log ({args.region})",
                           enable_key_rotation=True, deletion_window_in_days=7,
@@ -237,7 +240,7 @@ class DrillExperiment(pulumi.ComponentResource):
             return role_policy(list(zip(args.actions, arns, contexts)), args.region, acct)
 
         role = aws.iam.Role(
-            f"{name}-role", name=naming.fis_role_name(args.scenario, args.region),
+            f"{name}-role", name=names.fis_role_name(args.scenario, args.region),
             description=f"FIS runs the {args.scenario} drill's actions, on its targets only",
             assume_role_policy=account.apply(lambda acct: fis_trust(acct, args.region)),
             inline_policies=[aws.iam.RoleInlinePolicyArgs(name=f"fis-{scenario}-actions",
@@ -247,7 +250,7 @@ class DrillExperiment(pulumi.ComponentResource):
         in_cluster = self._pod_access(name, args, args.pod_access, role) if args.pod_access and pod_faults else []
 
         stop = aws.cloudwatch.CompositeAlarm(
-            f"{name}-stop", alarm_name=f"dr-platform-{scenario}-drill-stop-{args.region}",
+            f"{name}-stop", alarm_name=names.project_name(f"{scenario}-drill-stop-{args.region}"),
             alarm_description=f"Stops the {args.scenario} drill: {args.stops_on} in ALARM",
             alarm_rule=pulumi.Output.all(*args.stop_alarm_arns).apply(
                 lambda arns: " OR ".join(f'ALARM("{arn}")' for arn in arns)),
@@ -275,7 +278,8 @@ class DrillExperiment(pulumi.ComponentResource):
                     log_group_arn=log_group.arn.apply(lambda arn: f"{arn}:*"))),
             experiment_options=aws.fis.ExperimentTemplateExperimentOptionsArgs(
                 account_targeting="single-account", empty_target_resolution_mode="fail"),
-            tags={naming.FIS_DRILL_TAG: args.scenario, "Name": f"dr-platform-{scenario}-drill-{args.region}"},
+            tags={naming.FIS_DRILL_TAG: args.scenario, "Name": names.project_name(f"{scenario}-drill-{args.region}"),
+                  **names.tags()},  # the toolkit tells the environments' templates apart by it
             opts=child(self, p, depends_on=in_cluster))
         self.template_id = template.id
         self.role_arn = role.arn

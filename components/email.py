@@ -19,13 +19,14 @@ import base64
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
 from components.base import child, data
 from ops.core import naming
+from ops.core.environments import Names
 
 DKIM_KEY_LENGTH = "RSA_2048_BIT"
 DKIM_TOKENS = 3  # Easy DKIM always publishes three
@@ -100,6 +101,7 @@ class SendingDomainArgs:
     account_id: pulumi.Input[str]
     provider: aws.Provider
     configuration_set: str = naming.SES_CONFIGURATION_SET
+    names: Names = field(default_factory=Names)  # the environment's: its events topic
 
 
 class SendingDomain(pulumi.ComponentResource):
@@ -116,7 +118,8 @@ class SendingDomain(pulumi.ComponentResource):
                           enable_key_rotation=True, deletion_window_in_days=7,
                           policy=pulumi.Output.from_input(args.account_id).apply(events_key_policy),
                           opts=child(self, p))
-        topic = aws.sns.Topic(f"{name}-events", name=f"dr-platform-email-events-{region}", kms_master_key_id=key.arn,
+        topic = aws.sns.Topic(f"{name}-events", name=args.names.project_name(f"email-events-{region}"),
+                              kms_master_key_id=key.arn,
                               opts=child(self, p))
         topic_policy = aws.sns.TopicPolicy(
             f"{name}-events-policy", arn=topic.arn,
@@ -197,6 +200,7 @@ class SendingCredentialsArgs:
     replica_kms_key_arn: pulumi.Input[str]  # B's replica of it
     provider: aws.Provider  # region A's
     configuration_set: str = naming.SES_CONFIGURATION_SET
+    names: Names = field(default_factory=Names)  # the environment's: the sender user and the secret
 
 
 class SendingCredentials(pulumi.ComponentResource):
@@ -208,14 +212,14 @@ class SendingCredentials(pulumi.ComponentResource):
     def __init__(self, name: str, args: SendingCredentialsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dr-platform:email:SendingCredentials", name, None, opts)
         p = args.provider
-        user = aws.iam.User(f"{name}-user", name=naming.SES_SENDER_USER, opts=child(self, p))
+        user = aws.iam.User(f"{name}-user", name=args.names.ses_sender_user, opts=child(self, p))
         aws.iam.UserPolicy(f"{name}-user-policy", user=user.name, policy=pulumi.Output.from_input(
             args.account_id).apply(lambda account: sender_policy(account, args.sender, args.domain, args.regions,
                                                                  args.configuration_set)),
             opts=child(self, p))
         access_key = aws.iam.AccessKey(f"{name}-key", user=user.name, opts=child(self, p))
         secret = aws.secretsmanager.Secret(
-            f"{name}-secret", name=naming.SES_CREDENTIALS_SECRET,
+            f"{name}-secret", name=args.names.ses_credentials_secret,
             description="SES sending credentials of the application (replicated to the DR region)",
             kms_key_id=args.kms_key_arn, recovery_window_in_days=CREDENTIALS_RECOVERY_DAYS,
             replicas=[aws.secretsmanager.SecretReplicaArgs(region=region, kms_key_id=args.replica_kms_key_arn)

@@ -80,9 +80,10 @@ CACHE_PROMOTION_HANDLER = "cache_promotion"
 LAMBDA_UNGRACEFUL = [{"behavior": "skip"}]  # the only value ARC takes: ungraceful executions skip Lambda steps
 
 
-def cache_promotion_function_name(region: str) -> str:
-    """Each region's cache promotion function (A's in the primary stack, B's in the dr stack)."""
-    return f"dr-platform-cache-promotion-{region}"
+def cache_promotion_function_name(region: str, project: str = "dr-platform") -> str:
+    """Each region's cache promotion function (A's in the primary stack, B's in the dr stack); `project` is the
+    environment's (ops/core/environments.Names.project)."""
+    return f"{project}-cache-promotion-{region}"
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,8 @@ class RegionSwitchArgs:
     recovery_time_objective_minutes: int = 60
     extra_steps: Sequence[ExtraRecoveryStep] = ()
     depends_on: Sequence[pulumi.Resource] = ()  # what the plan's steps refer to (cluster, node group, Deployments)
+    approval_role_name: str = APPROVAL_ROLE_NAME  # IAM names are the account's: a mirror's are its own
+    function_prefix: str = "dr-platform"  # the custom-action Lambdas' `<prefix>-<step>-<region>`
 
 
 def store_step_name(store: str) -> str:
@@ -258,6 +261,7 @@ class CachePromotionArgs:
     replication_group_id: pulumi.Input[str]  # the member in `region` that the function makes the primary
     kms_key_arn: pulumi.Input[str]  # the region's key
     provider: aws.Provider  # the region's
+    function_prefix: str = "dr-platform"  # the environment's project word (Names.project)
 
 
 class CachePromotion(pulumi.ComponentResource):
@@ -274,7 +278,7 @@ class CachePromotion(pulumi.ComponentResource):
             lambda v: cache_promotion_policy(v[0], v[1]))
         environment = {"GLOBAL_GROUP_ID": args.global_group_id, "REPLICATION_GROUP_ID": args.replication_group_id}
         self.function = custom_action_lambda(self, name, CustomActionArgs(
-            function_name=cache_promotion_function_name(args.region), handler=CACHE_PROMOTION_HANDLER,
+            function_name=cache_promotion_function_name(args.region, args.function_prefix), handler=CACHE_PROMOTION_HANDLER,
             environment=environment, action_policy=policy, kms_key_arn=args.kms_key_arn, provider=args.provider))
         self.function_arn = self.function.arn
         self.register_outputs({"functionArn": self.function_arn})
@@ -302,7 +306,7 @@ class RegionSwitch(pulumi.ComponentResource):
         account = pulumi.Output.from_input(args.account_id)
         execution_role_arn = pulumi.Output.from_input(args.execution_role_arn)
         # Approvers assume it (their own IAM policies say who may); it may approve this plan's steps only.
-        approval_role = aws.iam.Role(f"{name}-approval", name=APPROVAL_ROLE_NAME,
+        approval_role = aws.iam.Role(f"{name}-approval", name=args.approval_role_name,
                                      assume_role_policy=account.apply(lambda acct: json.dumps({
                                          "Version": "2012-10-17", "Statement": [{
                                              "Effect": "Allow", "Action": "sts:AssumeRole",
@@ -439,7 +443,7 @@ class RegionSwitch(pulumi.ComponentResource):
     def _custom_action(self, name: str, args: RegionSwitchArgs, step: str, handler: str,
                        environment: dict[str, str], action_policy: pulumi.Output[str]) -> aws.lambda_.Function:
         return custom_action_lambda(self, f"{name}-{step}", CustomActionArgs(
-            function_name=f"dr-platform-{step}-{args.recovery_region}", handler=handler, environment=environment,
+            function_name=f"{args.function_prefix}-{step}-{args.recovery_region}", handler=handler, environment=environment,
             action_policy=action_policy, kms_key_arn=args.kms_key_arn, provider=args.provider))
 
     @staticmethod
@@ -503,6 +507,7 @@ class RegionSwitchPrincipalArgs:
     namespace: str
     provider: aws.Provider  # A's
     after: list[pulumi.Resource] = field(default_factory=list)  # the cluster
+    role_name: str = EXECUTION_ROLE_NAME  # IAM names are the account's: a mirror's is its own
 
 
 class RegionSwitchPrincipal(pulumi.ComponentResource):
@@ -515,7 +520,7 @@ class RegionSwitchPrincipal(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: RegionSwitchPrincipalArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("dr-platform:regionswitch:RegionSwitchPrincipal", name, None, opts)
-        role = aws.iam.Role(f"{name}-execution", name=EXECUTION_ROLE_NAME,
+        role = aws.iam.Role(f"{name}-execution", name=args.role_name,
                             description="ARC Region switch plan dr-platform (permissions: the dr stack's)",
                             assume_role_policy=service_trust(SERVICE_PRINCIPAL), opts=child(self, args.provider))
         cluster_access(self, name, args.cluster_name, args.namespace, role.arn, args.provider, args.after)

@@ -23,6 +23,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import child, service_trust
+from ops.core.environments import Names
 
 # Resilience Hub's policy tiers (ResiliencyPolicy `tier`) for ours.
 POLICY_TIERS = {"critical": "Critical", "standard": "Important"}
@@ -65,6 +66,7 @@ class ResilienceHubArgs:
     failover_region: str  # region B: where the apps fail over to (the template's `failover-regions`)
     account_id: pulumi.Input[str]
     provider: aws.Provider
+    names: Names = field(default_factory=Names)  # the environment's: role, policy and app names
 
 
 def go_duration(minutes: int) -> str:
@@ -114,7 +116,8 @@ class ResilienceHub(pulumi.ComponentResource):
     def __init__(self, name: str, args: ResilienceHubArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dr-platform:resilience:ResilienceHub", name, None, opts)
         p = args.provider
-        invoker = aws.iam.Role(f"{name}-assessor", name=f"dr-platform-resilience-hub-{args.failover_region}",
+        invoker = aws.iam.Role(f"{name}-assessor",
+                               name=args.names.project_name(f"resilience-hub-{args.failover_region}"),
                                description="Resilience Hub reads the platform's resources to assess them",
                                assume_role_policy=service_trust("resiliencehub.amazonaws.com"), opts=child(self, p))
         attachment = aws.iam.RolePolicyAttachment(f"{name}-assessor-policy", role=invoker.name,
@@ -122,7 +125,7 @@ class ResilienceHub(pulumi.ComponentResource):
         self.policy_arns, self.app_arns = {}, {}
         for app in args.apps:
             policy = aws.resiliencehub.ResiliencyPolicy(
-                f"{name}-{app.tier}-policy", name=f"dr-platform-{app.tier}", tier=POLICY_TIERS[app.tier],
+                f"{name}-{app.tier}-policy", name=args.names.project_name(app.tier), tier=POLICY_TIERS[app.tier],
                 description=f"The DR matrix's {app.tier} tier: RTO {app.rto_minutes} min, RPO {app.rpo_minutes} min "
                             "(config objectives)",
                 policy=policy_args(app.rto_minutes, app.rpo_minutes), opts=child(self, p))
@@ -150,7 +153,7 @@ class ResilienceHub(pulumi.ComponentResource):
                              "PhysicalResourceId": {"Type": "Arn", "Identifier": cluster_arn,
                                                     "AwsRegion": group.region, "AwsAccountId": account}})
         return json.dumps({
-            "Name": f"dr-platform-{app.tier}",
+            "Name": args.names.project_name(app.tier),
             "Description": f"dr-platform, {app.tier} tier: what serves it in both regions",
             "ResiliencyPolicyArn": policy_arn,
             "AppAssessmentSchedule": "Daily",

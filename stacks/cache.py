@@ -43,7 +43,8 @@ def primary_cache(settings: Settings, provider_a, network: Network, key_arn: pul
     # Made whatever the dr stack's posture, as this stack cannot know it; it does nothing until ARC invokes it.
     promotion = CachePromotion("cache-promotion", CachePromotionArgs(
         region=a, account_id=account, global_group_id=cache.global_group_id,
-        replication_group_id=cache.replication_group_id, kms_key_arn=key_arn, provider=provider_a))
+        replication_group_id=cache.replication_group_id, kms_key_arn=key_arn, provider=provider_a,
+        function_prefix=settings.names.project))
     pulumi.export("cachePromotionFunctionArn", promotion.function_arn)
     return cache
 

@@ -23,7 +23,6 @@ from components.cdn import (
     encrypt_access_logs,
 )
 from components.kms import MultiRegionKey, key_policy
-from ops.core import naming
 from stacks.settings import Settings
 
 
@@ -41,11 +40,11 @@ def build_cdn(settings: Settings, provider_a: aws.Provider, provider_for: Callab
     provider_cert = provider_a if a == CERTIFICATE_REGION else provider_for(CERTIFICATE_REGION)
     fqdn = f"{cdn.record_name}.{settings.dns.zone_name}"
     distribution = Cdn("cdn", CdnArgs(
-        name=f"dr-platform-{cdn.record_name}", zone_name=settings.dns.zone_name, aliases=[fqdn],
+        name=settings.names.project_name(cdn.record_name), zone_name=settings.dns.zone_name, aliases=[fqdn],
         api_origins=(settings.dns.primary_endpoint, settings.dns.dr_endpoint),
         media_origins=(media["primaryDomain"], media["drDomain"]) if media else None,
         media_path_pattern=cdn.media_path_pattern,
-        log_bucket_name=account.apply(lambda acct: naming.bucket_name(f"dr-platform-cdn-logs-{acct}", a)),
+        log_bucket_name=account.apply(lambda acct: settings.names.cdn_log_bucket(acct, a)),
         log_kms_key_arn=key.primary_arn, log_retention_days=cdn.log_retention_days, price_class=cdn.price_class,
         provider=provider_cert, log_provider=provider_a))
     resolve_reader(distribution.distribution_arn)

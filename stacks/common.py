@@ -27,7 +27,7 @@ KUBERNETES_REGISTRY = "registry.k8s.io"  # where the cluster autoscaler's image 
 def provider(settings: Settings, region: str):
     """An explicit provider for `region` (the default provider is disabled in the stack files)."""
     return regional_provider(region, {"project": PROJECT, "stack-role": settings.role.value,
-                                      "managed-by": "pulumi"})
+                                      "managed-by": "pulumi", **settings.names.tags()})
 
 
 def aurora_args(settings: Settings) -> AuroraSettingsArgs:
@@ -63,7 +63,7 @@ def api_access_path(settings: Settings, region: str, provider, network: Network,
     if settings.compute.api_access is not ApiAccess.TUNNEL:
         return None
     return ApiAccessPath(f"api-access-{region}", ApiAccessPathArgs(
-        name=f"{settings.compute.cluster_name(region)}-api-jump", region=region, provider=provider,
+        name=f"{settings.names.eks_cluster(region)}-api-jump", region=region, provider=provider,
         vpc_id=network.vpc_id, vpc_cidr=cidr, subnet_id=network.subnet_ids[0], kms_key_arn=kms_key_arn))
 
 
@@ -79,7 +79,8 @@ def compute(settings: Settings, region: str, provider, network: Network, kms_key
         return account.apply(lambda resolved: regional_image(reference, resolved, region))
 
     return Compute(f"compute-{region}", ComputeArgs(
-        region=region, provider=provider, cluster_name=c.cluster_name(region), nodegroup_name=c.nodegroup_name,
+        region=region, provider=provider, cluster_name=settings.names.eks_cluster(region),
+        nodegroup_name=c.nodegroup_name,
         kubernetes_version=c.kubernetes_version, subnet_ids=network.subnet_ids, kms_key_arn=kms_key_arn,
         network_ready=list(network.endpoints),
         node_instance_type=c.node_instance_type, nodes=NodeCounts(desired=nodes, max=c.max_nodes if max_nodes is None else max_nodes),
@@ -93,6 +94,19 @@ def compute(settings: Settings, region: str, provider, network: Network, kms_key
         api_tunnel_port=c.tunnel_port if access else None,
         api_client_security_group_id=access.security_group_id if access else None,
         deploy_workloads=c.workloads, after=list(after or [])))
+
+
+def stack_name(settings: Settings) -> str:
+    """The stack the operator's commands name: production's `primary` / `dr` as always, a mirror's own
+    (`stage-primary`)."""
+    return settings.role.value if settings.names.is_production else pulumi.get_stack()
+
+
+def export_environment(settings: Settings) -> None:
+    """A mirror's stacks say which environment they are, so a dr stack can refuse a primary of another one
+    (production's outputs stay as they were: no output means production)."""
+    if not settings.names.is_production:
+        pulumi.export("environment", settings.environment)
 
 
 def workload_images(settings: Settings) -> list[str]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from stacks.settings import PROJECT, PROJECT_DIR, ConfigError, Settings, parse
+from stacks.settings import PROJECT, PROJECT_DIR, ConfigError, Role, Settings, parse
 
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -86,6 +86,16 @@ def load_stack_settings(stack: str, overrides: list[str] | dict[str, Any] | None
                         project_dir: Path = PROJECT_DIR) -> Settings:
     """Validated Settings of `Pulumi.<stack>.yaml` plus overrides; raises ConfigError naming the key."""
     return parse(stack_values(stack, overrides, project_dir))
+
+
+def shipped_stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
+    """Every stack the project ships (`Pulumi.<stack>.yaml`), production's pair first, each pair primary first:
+    `primary dr stage-primary stage-dr`. The one list CI's policy checks, IAM lint, DR-matrix gate and benchmark
+    plan over, so a new pair is covered the moment its files exist."""
+    names = [p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in project_dir.glob("Pulumi.*.yaml")]
+    settings = {name: load_stack_settings(name, project_dir=project_dir) for name in names}
+    return sorted(names, key=lambda n: (not settings[n].names.is_production, settings[n].environment,
+                                        settings[n].role is not Role.PRIMARY, n))
 
 
 def to_pulumi_config(values: dict[str, Any]) -> dict[str, str]:

@@ -6,13 +6,13 @@ import pulumi
 
 from components.alarms import AlertSubscriber, LagAlarm, ReplicationAlarms, ReplicationAlarmsArgs, half_rpo
 from components.aurora import AuroraSecondary, AuroraSecondaryArgs, ClusterPlacement
-from components.canary import PROBE_OF_A, CanaryArgs, RegionCanary
+from components.canary import CanaryArgs, RegionCanary
 from components.dns import ApiDns, ApiDnsArgs, RegionEndpoint
 from components.failover import AuroraWriterRegion, AuroraWriterRegionArgs
 from components.network import Network, NetworkArgs
 from components.region_switch import DetectionAlarm
 from components.storage import BucketReplication, BucketReplicationArgs, failed_replication_alarm
-from ops.core import naming
+from ops.core.environments import PRODUCTION
 from ops.core.posture import Capacity, Region, capacity
 from stacks.cache import cache_role, dr_cache
 from stacks.common import (
@@ -23,16 +23,18 @@ from stacks.common import (
     compute,
     export_all,
     export_api_access,
+    export_environment,
     export_next_steps,
     provider,
     replication_checks,
     search_feed,
+    stack_name,
 )
 from stacks.drills import export_drill_templates, q3_search_lost
 from stacks.email import dr_email
 from stacks.recovery_plan import region_switch
 from stacks.resilience import resilience_hub
-from stacks.settings import Settings, Tier
+from stacks.settings import ConfigError, Settings, Tier
 
 
 def build(settings: Settings) -> None:
@@ -42,9 +44,12 @@ def build(settings: Settings) -> None:
     cap = capacity(settings.posture, settings.failover, settings.aurora.instances, settings.compute.production(),
                    cache_nodes=settings.cache.nodes)
     primary = pulumi.StackReference(settings.primary_stack)
+    # A stage dr stack reading production's primary (or production's dr a stage primary) would fail over the other
+    # environment's database: refuse it (production's primary exports no environment).
+    primary.get_output("environment").apply(lambda theirs: check_pairing(settings, theirs))
     replica_key_arn = primary.require_output("kmsReplicaKeyArn")
 
-    network = Network(naming.network_name(b), NetworkArgs(
+    network = Network(settings.names.network(b), NetworkArgs(
         cidr=settings.network.dr_cidr, provider=provider_b, region=b, private_cluster_endpoints=cap.eks_nodes_b > 0))
     secondary = AuroraSecondary("aurora", AuroraSecondaryArgs(
         settings=aurora_args(settings),
@@ -123,19 +128,22 @@ def build(settings: Settings) -> None:
     # Detection from B: A's paths probed from B, alarming in B, so declaring A down needs nothing of A. It runs in
     # every posture and after failover too (then it tells when A has recovered, for the failback): no posture row.
     canary = RegionCanary("canary-a", CanaryArgs(
-        name=PROBE_OF_A, region=b, target_host=settings.dns.primary_endpoint, paths=settings.canary_paths,
+        name=settings.names.canary_of_a, region=b, target_host=settings.dns.primary_endpoint,
+        paths=settings.canary_paths,
         rate_minutes=settings.detection.canary_rate_minutes,
-        bucket_name=pulumi.Output.from_input(account).apply(lambda acct: f"dr-platform-canary-{b}-{acct}"),
-        kms_key_arn=replica_key_arn, account_id=account, provider=provider_b))
+        bucket_name=pulumi.Output.from_input(account).apply(lambda acct: settings.names.canary_bucket(b, acct)),
+        kms_key_arn=replica_key_arn, account_id=account, provider=provider_b, role_prefix=settings.names.project))
 
     dr_email(settings, provider_b, account, replica_key_arn, primary)
 
     alarms = ReplicationAlarms("replication-alarms-b", ReplicationAlarmsArgs(
         region=b, alarms=[*lag_alarms, canary.alarm], provider=provider_b, account_id=account,
-        subscribers=[AlertSubscriber(s.protocol, s.endpoint) for s in settings.alerts.subscriptions]))
+        subscribers=[AlertSubscriber(s.protocol, s.endpoint) for s in settings.alerts.subscriptions],
+        names=settings.names))
 
-    drills = {"Q3": q3_search_lost(b, provider_b, account, cluster,
-                                   stop_alarm_arns=[alarms.alarm_arns[canary.alarm.name]])} if q3_drill else {}
+    drills = ({"Q3": q3_search_lost(b, provider_b, account, cluster,
+                                    stop_alarm_arns=[alarms.alarm_arns[canary.alarm.name]], names=settings.names)}
+              if q3_drill else {})
 
     # AWS's failover engine, sized by the posture table: a declared failover is one approval away.
     plan = region_switch(settings, cap, provider_b, account, primary, secondary.cluster_arn, replica_key_arn,
@@ -166,7 +174,15 @@ def build(settings: Settings) -> None:
     })
     export_drill_templates(drills)
     export_api_access(settings, b, cluster, access)
-    export_next_steps(settings, "dr", replication_checks(settings, account))
+    export_environment(settings)
+    export_next_steps(settings, stack_name(settings), replication_checks(settings, account))
+
+
+def check_pairing(settings: Settings, primary_environment: str | None) -> None:
+    theirs = primary_environment or PRODUCTION
+    if theirs != settings.environment:
+        raise ConfigError("primaryStack", f"{settings.primary_stack} is the {theirs} environment's primary stack; "
+                                          f"this dr stack is {settings.environment}'s")
 
 
 def api_dns(settings: Settings, cap: Capacity, provider_b, after: list[pulumi.Resource]) -> ApiDns:

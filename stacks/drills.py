@@ -35,6 +35,7 @@ from components.drill_faults import (
 from components.network import AZ_COUNT, Network
 from components.workloads import TYPESENSE_SELECTOR
 from ops.core import naming
+from ops.core.environments import Names
 
 AZ_OUTAGE_MINUTES = 10
 # The namespace enforces `restricted` (components/compute.py): FIS's pod must meet it to be admitted.
@@ -43,7 +44,7 @@ FIS_POD_SECURITY_POLICY = "restricted"
 
 def q2_az_outage(region: str, provider, account: pulumi.Input[str], network: Network, cluster: Compute,
                  aurora_cluster_arn: pulumi.Input[str], aurora_instances: int,
-                 stop_alarm_arns: list[pulumi.Input[str]]) -> DrillExperiment:
+                 stop_alarm_arns: list[pulumi.Input[str]], names: Names) -> DrillExperiment:
     az_subnets = FaultTarget("az-subnets", "aws:ec2:subnet", [network.subnet_arns[0]])
     actions = [FaultAction(
         "az-network-down", "aws:network:disrupt-connectivity", "Subnets", az_subnets,
@@ -62,13 +63,13 @@ def q2_az_outage(region: str, provider, account: pulumi.Input[str], network: Net
         context={"cluster_name": cluster.cluster_name, "nodegroup_name": cluster.nodegroup_name}))
     return DrillExperiment("drill-q2", DrillExperimentArgs(
         scenario="Q2", region=region, actions=actions, stop_alarm_arns=stop_alarm_arns, account_id=account,
-        provider=provider,
+        provider=provider, names=names,
         description="Q2 drill: one AZ of region A lost (network, Aurora writer, nodes); stops on A's replication "
                     "alarms"))
 
 
 def q3_search_lost(region: str, provider, account: pulumi.Input[str], cluster: Compute,
-                   stop_alarm_arns: list[pulumi.Input[str]]) -> DrillExperiment:
+                   stop_alarm_arns: list[pulumi.Input[str]], names: Names) -> DrillExperiment:
     service_account = naming.fis_kubernetes_user("Q3")
     pods = FaultTarget("typesense-pods", "aws:eks:pod", selection_mode="ALL", parameters={
         "clusterIdentifier": cluster.cluster_name, "namespace": cluster.namespace_name,
@@ -82,7 +83,7 @@ def q3_search_lost(region: str, provider, account: pulumi.Input[str], cluster: C
         context={"cluster_arn": cluster.cluster_arn})
     return DrillExperiment("drill-q3", DrillExperimentArgs(
         scenario="Q3", region=region, actions=[action], stop_alarm_arns=stop_alarm_arns, account_id=account,
-        provider=provider,
+        provider=provider, names=names,
         pod_access=PodFaultAccess(cluster_name=cluster.cluster_name, namespace=cluster.namespace_name,
                                   kubernetes_provider=cluster.kubernetes_provider, service_account=service_account,
                                   after=[cluster.namespace]),

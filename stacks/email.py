@@ -13,7 +13,6 @@ from components.email import (
     SendingDomainArgs,
 )
 from components.notifications import FailedNotifications, FailedNotificationsArgs
-from ops.core import naming
 from stacks.common import export_all
 from stacks.settings import Settings
 
@@ -23,7 +22,8 @@ def sending_domain(settings: Settings, region: str, provider: aws.Provider,
     e = settings.email
     return SendingDomain(f"email-{region}", SendingDomainArgs(
         region=region, domain=e.sender_domain, mail_from_domain=e.mail_from_domain(region),
-        zone_name=settings.dns.zone_name, account_id=account, provider=provider))
+        zone_name=settings.dns.zone_name, account_id=account, provider=provider,
+        configuration_set=settings.names.ses_configuration_set, names=settings.names))
 
 
 def export_identity(settings: Settings, region: str, domain: SendingDomain) -> None:
@@ -42,7 +42,8 @@ def primary_email(settings: Settings, provider_a: aws.Provider, account: pulumi.
     domain = sending_domain(settings, a, provider_a, account)
     credentials = SendingCredentials("ses-credentials", SendingCredentialsArgs(
         sender=settings.email.sender, domain=settings.email.sender_domain, regions=[a, b], account_id=account,
-        kms_key_arn=key_arn, replica_kms_key_arn=replica_key_arn, provider=provider_a))
+        kms_key_arn=key_arn, replica_kms_key_arn=replica_key_arn, provider=provider_a,
+        configuration_set=settings.names.ses_configuration_set, names=settings.names))
     export_identity(settings, a, domain)
     export_all({
         "sesCredentialsSecretName": credentials.secret_name,
@@ -57,19 +58,20 @@ def dr_email(settings: Settings, provider_b: aws.Provider, account: pulumi.Input
     secret_a = primary.require_output("sesCredentialsSecretArn")
     failed = FailedNotifications("failed-notifications", FailedNotificationsArgs(
         region=b, account_id=account, kms_key_arn=replica_key_arn, provider=provider_b, initial_region=a,
-        initial_secret_arn=secret_a))
+        initial_secret_arn=secret_a, queue_name=settings.names.failed_notifications_queue,
+        dead_letter_name=settings.names.failed_notifications_dlq, config_prefix=settings.names.ses_config_prefix))
     export_identity(settings, b, domain)
     export_all({
         # The replica in B keeps the primary's name and suffix; only the region differs.
-        "sesCredentialsSecretName": naming.SES_CREDENTIALS_SECRET,
+        "sesCredentialsSecretName": settings.names.ses_credentials_secret,
         "sesCredentialsSecretArn": pulumi.Output.from_input(secret_a).apply(
             lambda arn: arn.replace(f":{a}:", f":{b}:", 1)),
-        "sesQueueName": naming.FAILED_NOTIFICATIONS_QUEUE,
+        "sesQueueName": settings.names.failed_notifications_queue,
         "sesQueueUrl": failed.queue_url,
         "sesQueueArn": failed.queue_arn,
-        "sesDeadLetterQueueName": naming.FAILED_NOTIFICATIONS_DLQ,
+        "sesDeadLetterQueueName": settings.names.failed_notifications_dlq,
         "sesDeadLetterQueueUrl": failed.dead_letter_url,
         "sesDeadLetterQueueArn": failed.dead_letter_arn,
-        "sesConfigPrefix": naming.SES_CONFIG_PREFIX,
+        "sesConfigPrefix": settings.names.ses_config_prefix,
         "sesParameterNames": failed.parameter_names,
     })

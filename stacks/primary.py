@@ -31,9 +31,11 @@ from stacks.common import (
     container_registry,
     export_all,
     export_api_access,
+    export_environment,
     export_next_steps,
     provider,
     push_commands,
+    stack_name,
 )
 from stacks.cdn import build_cdn, media_reader
 from stacks.drills import export_drill_templates, q2_az_outage
@@ -44,11 +46,12 @@ from stacks.settings import Settings
 def build(settings: Settings) -> None:
     a, b = settings.primary_region, settings.dr_region
     provider_a, provider_b = provider(settings, a), provider(settings, b)
-    key = MultiRegionKey("data-key", MultiRegionKeyArgs(alias="dr-platform-data", primary_provider=provider_a,
+    key = MultiRegionKey("data-key", MultiRegionKeyArgs(alias=settings.names.data_key_alias,
+                                                        primary_provider=provider_a,
                                                         replica_provider=provider_b))
     cap = capacity(settings.posture, False, settings.aurora.instances, settings.compute.production(),
                    cache_nodes=settings.cache.nodes)
-    network = Network(naming.network_name(a), NetworkArgs(
+    network = Network(settings.names.network(a), NetworkArgs(
         cidr=settings.network.primary_cidr, provider=provider_a, region=a,
         private_cluster_endpoints=cap.eks_nodes_a > 0))
     aurora = AuroraGlobalPrimary("aurora", AuroraGlobalPrimaryArgs(
@@ -61,7 +64,9 @@ def build(settings: Settings) -> None:
     account = account_id(provider_a)
     primary_cache(settings, provider_a, network, key.primary_arn, key.replica_arn, account)
 
-    registry = container_registry(settings, provider_a, provider_b, key.primary_arn, key.replica_arn, account)
+    # ECR's replication configuration and creation template are the account's: a mirror pulls production's images
+    registry = (container_registry(settings, provider_a, provider_b, key.primary_arn, key.replica_arn, account)
+                if settings.manage_account_settings else None)
     access = api_access_path(settings, a, provider_a, network, settings.network.primary_cidr, key.primary_arn)
     cluster = compute(settings, a, provider_a, network, key.primary_arn, account, nodes=cap.eks_nodes_a,
                       replicas=dict(cap.replicas_a), typesense_replicas=cap.typesense_replicas_a, access=access,
@@ -105,23 +110,26 @@ def build(settings: Settings) -> None:
             description=f"DynamoDB {spec.name} replication to {b} lags more than half the {spec.tier} RPO ({rpo} min)"))
     alarms = ReplicationAlarms("replication-alarms-a", ReplicationAlarmsArgs(
         region=a, alarms=lag_alarms, provider=provider_a, account_id=account,
-        subscribers=[AlertSubscriber(s.protocol, s.endpoint) for s in settings.alerts.subscriptions]))
+        subscribers=[AlertSubscriber(s.protocol, s.endpoint) for s in settings.alerts.subscriptions],
+        names=settings.names))
 
-    backup = CrossRegionBackup(naming.BACKUP_COMPONENT, BackupArgs(
+    backup = CrossRegionBackup(settings.names.backup_component, BackupArgs(
         primary_provider=provider_a, dr_provider=provider_b, primary_kms_key_arn=key.primary_arn,
         dr_kms_key_arn=key.replica_arn,
-        resource_arns=[aurora.cluster_arn, *tables.values(), *(v["primaryArn"] for v in buckets.values())]))
+        resource_arns=[aurora.cluster_arn, *tables.values(), *(v["primaryArn"] for v in buckets.values())],
+        manage_region_settings=settings.manage_account_settings))
 
     primary_email(settings, provider_a, account, key.primary_arn, key.replica_arn)
     if settings.cdn.enabled:  # the primary stack owns the CDN: stacks/cdn.py says why
         build_cdn(settings, provider_a, lambda region: provider_b if region == b else provider(settings, region),
                   key, account, media, resolve_cdn_reader)
     drill_q2 = q2_az_outage(a, provider_a, account, network, cluster, aurora.cluster_arn, cap.aurora_instances_a,
-                            stop_alarm_arns=list(alarms.alarm_arns.values()))
+                            stop_alarm_arns=list(alarms.alarm_arns.values()), names=settings.names)
 
     # The dr stack's ARC Region switch plan runs as this role; ARC reads A's replica counts through its entry.
     switch = RegionSwitchPrincipal("region-switch", RegionSwitchPrincipalArgs(
-        cluster_name=cluster.cluster_name, namespace="platform", provider=provider_a, after=[cluster]))
+        cluster_name=cluster.cluster_name, namespace="platform", provider=provider_a, after=[cluster],
+        role_name=settings.names.region_switch_execution_role))
     # The dr stack reads these through its StackReference.
     export_all({
         "primaryRegion": a,
@@ -137,11 +145,13 @@ def build(settings: Settings) -> None:
         "buckets": buckets,
         "tables": tables,
         "alertsTopicArn": alarms.topic_arn,
-        "imageRepositories": registry.repository_urls,
+        **({"imageRepositories": registry.repository_urls} if registry is not None else {}),
         "eksClusterName": cluster.cluster_name,
         "eksNodegroupName": cluster.nodegroup_name,
         "backupVaults": {"primary": backup.primary_vault_arn, "dr": backup.dr_vault_arn},
     })
     export_drill_templates({"Q2": drill_q2})
     export_api_access(settings, a, cluster, access)
-    export_next_steps(settings, "primary", push_commands(settings, account))
+    export_environment(settings)
+    export_next_steps(settings, stack_name(settings), push_commands(settings, account) if registry is not None
+                      else ["images: production's registry (manageAccountSettings false): nothing to push"])

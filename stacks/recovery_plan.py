@@ -14,8 +14,6 @@ from ops.core import naming
 from ops.core.posture import CacheB, Capacity, Region, capacity
 from stacks.settings import Settings, Tier
 
-PLAN_NAME = "dr-platform"
-
 
 def cache_store(settings: Settings) -> str:
     return f"elasticache-global:{settings.cache.name}"
@@ -46,7 +44,7 @@ def cache_steps(settings: Settings, cap: Capacity, provider_b: aws.Provider, acc
     promotion = CachePromotion("region-switch-cache-promotion", CachePromotionArgs(
         region=b, account_id=account, global_group_id=primary.require_output("cacheGlobalGroupId"),
         replication_group_id=cache_facts.replication_group_id(settings.cache.name, b), kms_key_arn=kms_key_arn,
-        provider=provider_b))
+        provider=provider_b, function_prefix=settings.names.project))
     return [cache_recovery_step(cache_store(settings), {a: primary.require_output("cachePromotionFunctionArn"),
                                                         b: promotion.function_arn}, depends_on=[promotion])]
 
@@ -67,7 +65,7 @@ def region_switch(settings: Settings, cap: Capacity, provider_b: aws.Provider, a
     zone = aws.route53.get_zone_output(name=dns.zone_name, private_zone=False,
                                        opts=pulumi.InvokeOutputOptions(provider=provider_b))
     return RegionSwitch("region-switch", RegionSwitchArgs(
-        plan_name=PLAN_NAME, primary_region=a, recovery_region=b, account_id=account, provider=provider_b,
+        plan_name=settings.names.region_switch_plan, primary_region=a, recovery_region=b, account_id=account, provider=provider_b,
         execution_role_name=primary.require_output("regionSwitchExecutionRoleName"),
         execution_role_arn=primary.require_output("regionSwitchExecutionRoleArn"), kms_key_arn=kms_key_arn,
         aurora=AuroraTarget(
@@ -77,7 +75,7 @@ def region_switch(settings: Settings, cap: Capacity, provider_b: aws.Provider, a
             cluster_arns={a: primary.require_output("primaryClusterArn"), b: secondary_cluster_arn},
             recovery_cluster_id=naming.regional_cluster_id(settings.aurora.global_cluster_id, b),
             instance_class=settings.aurora.instance_class),
-        eks=EksTarget(cluster_names={a: settings.compute.cluster_name(a), b: settings.compute.cluster_name(b)},
+        eks=EksTarget(cluster_names={a: settings.names.eks_cluster(a), b: settings.names.eks_cluster(b)},
                       nodegroup_name=settings.compute.nodegroup_name, namespace="platform",
                       deployments=list(deployments)),
         hosted_zone_id=zone.zone_id, record_name=dns.fqdn, record_set_regions=records,
@@ -88,4 +86,5 @@ def region_switch(settings: Settings, cap: Capacity, provider_b: aws.Provider, a
         stores_with_a_role=stores_with_a_role(settings, cap),
         recovery_time_objective_minutes=settings.objectives.for_tier(Tier.CRITICAL).rto_minutes,
         extra_steps=[*cache_steps(settings, cap, provider_b, account, primary, kms_key_arn), *extra_steps],
-        depends_on=list(depends_on)))
+        depends_on=list(depends_on),
+        approval_role_name=settings.names.region_switch_approval_role, function_prefix=settings.names.project))

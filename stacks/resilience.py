@@ -50,7 +50,7 @@ def resilience_hub(settings: Settings, provider_b, account: pulumi.Input[str], p
 
     return ResilienceHub("resilience-hub", ResilienceHubArgs(
         apps=[app(tier) for tier in Tier], failover_region=b, account_id=account,
-        provider=provider_b))
+        provider=provider_b, names=settings.names))
 
 
 def _global_arn(account: pulumi.Input[str], primary: pulumi.StackReference) -> pulumi.Output[str]:

@@ -19,6 +19,7 @@ from pydantic.alias_generators import to_camel
 
 from ops.core import cache as cache_facts
 from ops.core import naming
+from ops.core.environments import ENVIRONMENT_PATTERN, PRODUCTION, Names, valid_environment
 from ops.core.paths import REPO_ROOT
 from ops.core.posture import ComputeProduction, Posture, ServiceCount
 
@@ -281,9 +282,6 @@ class ComputeSettings(Strict):
     # minutes, so an hour bounds how stale B's search is when it must take over.
     search_feed_schedule: str = Field("17 * * * *", pattern=r"^\S+( \S+){4}$")
 
-    def cluster_name(self, region: str) -> str:
-        return naming.eks_cluster_name(region)
-
     nodegroup_name: ClassVar[str] = naming.NODEGROUP_NAME
 
     def images(self) -> list[str]:
@@ -506,8 +504,46 @@ class CacheSettings(Strict):
         return node_type
 
 
+# The configured names a non-production environment prefixes with its own (ops/core/environments.py): each is
+# only ever a physical name, so every reader (program, runbooks, policy) gets the environment's at once.
+SCOPED_NAMES = (("aurora", "globalClusterId", "dr-core"), ("cache", "name", "dr-cache"))
+SCOPED_LIST_NAMES = ("buckets", "tables")
+
+
+def _scoped_config(values: Any) -> Any:
+    """The config with a non-production environment's prefix on every configured physical name (`dr-core` →
+    `stage-dr-core`, bucket `creator-media` → `stage-creator-media`, and `cdn.mediaBucket` with it). Production's
+    config is returned as it is; an invalid environment too (its own key reports it)."""
+    if not isinstance(values, dict):
+        return values
+    environment = values.get("environment", PRODUCTION)
+    if environment == PRODUCTION or not isinstance(environment, str) or not valid_environment(environment):
+        return values
+    names, scoped = Names(environment), dict(values)
+    for key, field, default in SCOPED_NAMES:
+        section = scoped.get(key, {})
+        if isinstance(section, dict) and isinstance(section.get(field, default), str):
+            scoped[key] = {**section, field: names.scoped(section.get(field, default))}
+    for key in SCOPED_LIST_NAMES:
+        items = scoped.get(key)
+        if isinstance(items, list):
+            scoped[key] = [{**item, "name": names.scoped(item["name"])}
+                           if isinstance(item, dict) and isinstance(item.get("name"), str) else item
+                           for item in items]
+    cdn = scoped.get("cdn")
+    if isinstance(cdn, dict) and isinstance(cdn.get("mediaBucket"), str):
+        scoped["cdn"] = {**cdn, "mediaBucket": names.scoped(cdn["mediaBucket"])}
+    return scoped
+
+
 class Settings(Strict):
     role: Role
+    # production, or a mirror deployed into the same account and regions (stage): ops/core/environments.py
+    environment: str = Field(PRODUCTION, pattern=ENVIRONMENT_PATTERN)
+    # false on a mirror: the account-wide singletons production's stacks already own (ECR's replication
+    # configuration and creation template, with the repositories the clusters pull; AWS Backup's region
+    # settings) are not declared a second time
+    manage_account_settings: bool = True
     posture: Posture = Posture.PILOT_LIGHT
     failover: bool = False
     failover_mode: FailoverMode = FailoverMode.PLANNED
@@ -530,6 +566,31 @@ class Settings(Strict):
     email: EmailSettings = Field(default_factory=EmailSettings, validate_default=True)
     cdn: CdnSettings = Field(default_factory=CdnSettings, validate_default=True)
     cache: CacheSettings = CacheSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def environment_names(cls, values: Any) -> Any:
+        return _scoped_config(values)
+
+    @field_validator("dns")
+    @classmethod
+    def own_zone(cls, dns: DnsSettings, info: ValidationInfo) -> DnsSettings:
+        """A mirror has its own zone (`<environment>.<domain>`) and its endpoints are in it: the canary and the
+        health checks of stage must never probe production's API, nor its records land in production's zone."""
+        environment = info.data.get("environment")
+        if environment in (None, PRODUCTION):
+            return dns
+        problems = [] if dns.zone_name.startswith(f"{environment}.") else [
+            ("dns.zoneName", f"{dns.zone_name!r}: the {environment} environment's zone is its own, "
+                             f"{environment}.<domain> (production's zone is production's)")]
+        problems += [(key, f"{endpoint!r} is not in dns.zoneName ({dns.zone_name}): the {environment} environment "
+                           "probes and routes to its own endpoints only")
+                     for key, endpoint in (("dns.primaryEndpoint", dns.primary_endpoint),
+                                           ("dns.drEndpoint", dns.dr_endpoint))
+                     if not endpoint.endswith(f".{dns.zone_name}")]
+        if problems:
+            raise _KeyedError(problems)
+        return dns
 
     @field_validator("dr_region")
     @classmethod
@@ -610,6 +671,11 @@ class Settings(Strict):
     def canary_paths(self) -> list[str]:
         """What the canary in B probes on A: the configured paths, or the DNS health check's."""
         return list(self.detection.canary_paths) or [self.dns.health_check_path]
+
+    @property
+    def names(self) -> Names:
+        """Every physical name of this stack's environment (ops/core/environments.py)."""
+        return Names(self.environment)
 
     @property
     def region(self) -> str:

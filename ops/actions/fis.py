@@ -12,6 +12,7 @@ from typing import Any
 
 from ops.actions.polling import poll_until
 from ops.core import naming
+from ops.core.environments import PRODUCTION, environment_of
 
 # An experiment in these states no longer moves (FIS user guide, "Experiment states").
 FINISHED = frozenset({"completed", "stopped", "failed", "cancelled"})
@@ -23,17 +24,20 @@ class TemplateNotFound(LookupError):
     """No (or more than one) experiment template carries the drill's tag in the region."""
 
 
-def find_template(fis: Any, scenario: str) -> dict[str, Any]:
-    """The one template tagged `dr-platform:drill = scenario`, in full (GetExperimentTemplate)."""
+def find_template(fis: Any, scenario: str, environment: str = PRODUCTION) -> dict[str, Any]:
+    """The one template tagged `dr-platform:drill = scenario` of `environment` (a stage pair's templates carry
+    `environment = stage`, production's no such tag), in full (GetExperimentTemplate)."""
     found = []
     paginator = fis.get_paginator("list_experiment_templates")
     for page in paginator.paginate():
         found += [t for t in page.get("experimentTemplates", [])
-                  if (t.get("tags") or {}).get(naming.FIS_DRILL_TAG) == scenario]
+                  if (t.get("tags") or {}).get(naming.FIS_DRILL_TAG) == scenario
+                  and environment_of(t.get("tags")) == environment]
     if len(found) != 1:
         region = fis.meta.region_name
         raise TemplateNotFound(
             f"{len(found)} FIS experiment templates tagged {naming.FIS_DRILL_TAG}={scenario} in {region}"
+            + ("" if environment == PRODUCTION else f" for the {environment} environment")
             + (f" ({', '.join(t['id'] for t in found)})" if found else
                ": is the stack that declares it deployed (stacks/drills.py)?"))
     return dict(fis.get_experiment_template(id=found[0]["id"])["experimentTemplate"])

@@ -30,3 +30,18 @@ def test_stack_walk_and_collector_are_restored_after_a_plan_and_after_a_failing_
     assert all(walk is not original and not collecting for walk, collecting in during)
     assert pulumi_internals.get(pulumi_internals.STACK_TRACE) is original
     assert gc.isenabled()
+
+
+def test_a_plan_puts_back_the_pickler_pulumi_patches() -> None:
+    """Pulumi's serialize_provider wraps pickle._Pickler._batch_setitems and never restores it: without the plan
+    putting it back, each plan with the writer step nests one more wrapper, and a long session's pickling recursed
+    past the limit."""
+    import pickle
+
+    from ops.drctl.planning import mockplan
+
+    before = pickle._Pickler._batch_setitems, pickle._Pickler.save_dict
+    for overrides in (["posture=warm-standby"], ["posture=active-active"]):
+        mockplan.evaluate("dr", mockplan.stack_values("dr", overrides), {
+            "organization/dr-platform/primary": mockplan.plan_stack("primary").outputs})
+        assert (pickle._Pickler._batch_setitems, pickle._Pickler.save_dict) == before

@@ -59,3 +59,34 @@ def test_the_committed_change_sets_upsert_the_planned_records(routing: str) -> N
         changed = {c["ResourceRecordSet"]["SetIdentifier"]: _routing(c["ResourceRecordSet"])
                    for c in sets[change_set]["Changes"]}
         assert changed == planned, (routing, change_set)
+
+
+# ---- the stage pair: `drctl ... --stack stage-dr` must find stage's resources by the names stage's plan gives ----
+
+def test_stage_restores_and_failovers_use_the_names_stage_plans() -> None:
+    settings = load_stack_settings("stage-dr")
+    plan = plan_stack("stage-dr")
+    (cluster,) = plan.by_type(CLUSTER)
+    groups = {r.name: r.inputs["name"] for r in plan.by_type("aws:ec2/securityGroup:SecurityGroup")}
+    subnet_group, security_group = network_names(settings.dr_region, settings.names)
+    assert (subnet_group, security_group) == ("stage-network-us-west-2-db", "stage-network-us-west-2-db")
+    assert cluster.inputs["dbSubnetGroupName"] == subnet_group
+    assert [groups[g] for g in cluster.inputs["vpcSecurityGroupIds"]] == [security_group]
+    assert cluster.inputs["clusterIdentifier"] == settings.aurora.cluster_id(settings.dr_region) == (
+        "stage-dr-core-us-west-2")
+    vaults = {r.region: r.inputs["name"] for r in plan_stack("stage-primary").by_type("aws:backup/vault:Vault")}
+    assert vaults == {region: backup_vault_name(settings, region)
+                      for region in (settings.primary_region, settings.dr_region)}
+    (nodes,) = plan_stack("stage-dr", ["failover=true"]).by_type("aws:eks/nodeGroup:NodeGroup")
+    size = nodes.inputs["scalingConfig"]["desiredSize"]
+    planned = f"{nodes.inputs['clusterName']}/{nodes.inputs['nodeGroupName']}={size}"
+    assert failed_over_nodegroups(settings) == [planned] and planned.startswith("stage-platform-us-west-2/")
+
+
+def test_stage_change_sets_move_stage_records_only() -> None:
+    sets = change_sets(load_stack_settings("stage-dr"))
+    for change_set in (FAILOVER_CHANGE_SET, RESTORE_CHANGE_SET):
+        names = {c["ResourceRecordSet"]["Name"] for c in sets[change_set]["Changes"]}
+        values = {r["Value"] for c in sets[change_set]["Changes"] for r in c["ResourceRecordSet"]["ResourceRecords"]}
+        assert names == {"api.stage.example.com"}
+        assert values <= {"api-a.origin.stage.example.com", "api-b.origin.stage.example.com"}

@@ -12,7 +12,8 @@ import pytest
 
 from ops.core.posture import Posture
 from ops.drctl.planning.mockplan import Plan, plan_stack
-from stacks.settings import PROJECT_DIR
+from stacks.config_files import load_stack_settings, shipped_stacks
+from stacks.settings import PROJECT_DIR, Role
 from tests.iam_lint.lint import (ALLOWED, Document, file_documents, lint, lint_all, plan_documents, role_arn,
                                  subjects)
 
@@ -21,8 +22,16 @@ OPERATOR_POLICIES = PROJECT_DIR / "ops" / "dr" / "iam"
 
 @pytest.fixture(scope="module")
 def plans() -> list[Plan]:
-    return [plan_stack("primary"), *(plan_stack("dr", [f"posture={p.value}", f"failover={str(f).lower()}"])
-                                     for p, f in itertools.product(Posture, (False, True)))]
+    """Every shipped stack (production's pair and stage's): a primary once, a dr stack in every variant."""
+    stacks = shipped_stacks()
+    primaries = [s for s in stacks if load_stack_settings(s).role is Role.PRIMARY]
+    return [*(plan_stack(s) for s in primaries),
+            *(plan_stack(s, [f"posture={p.value}", f"failover={str(f).lower()}"])
+              for s in stacks if s not in primaries for p, f in itertools.product(Posture, (False, True)))]
+
+
+def test_the_lint_covers_every_shipped_stack(plans: list[Plan]) -> None:
+    assert {plan.stack for plan in plans} == {"primary", "dr", "stage-primary", "stage-dr"} == set(shipped_stacks())
 
 
 @pytest.fixture(scope="module")

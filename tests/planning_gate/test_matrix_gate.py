@@ -48,10 +48,11 @@ def test_an_rtc_bound_over_the_objective_names_the_bucket_and_the_guarantee() ->
 
 def test_a_tighter_rto_objective_fails_naming_the_largest_step() -> None:
     breaches = matrix_breaches(overrides=["objectives.critical.rtoMinutes=16", "objectives.critical.rpoMinutes=5"])
-    assert breaches == [
-        "critical tier RTO 23 min > objective 16 min (largest step: writer capacity in B 12 min; 3 detect (alarm) + "
-        "1 plan starts + 12 writer capacity in B + 0 nodes and pods in B + 0 approval + 1 promote Aurora + 3 cold "
-        "cache in B + 1 DNS + 2 smoke checks) [stack dr, posture pilot-light, failover false]"]  # warmer postures
+    line = ("critical tier RTO 23 min > objective 16 min (largest step: writer capacity in B 12 min; 3 detect (alarm) + "
+            "1 plan starts + 12 writer capacity in B + 0 nodes and pods in B + 0 approval + 1 promote Aurora + 3 cold "
+            "cache in B + 1 DNS + 2 smoke checks) [stack {}, posture pilot-light, failover false]")
+    # every shipped dr stack: stage's pair is gated like production's (the same steps, so the same estimate)
+    assert breaches == [line.format("dr"), line.format("stage-dr")]  # warmer postures
     # (13 min) and failing back (14.5-15.5 min: no trigger into A, a person declares) hold
 
 
@@ -74,7 +75,7 @@ def test_drctl_assess_exits_1_on_a_breach_and_0_when_met() -> None:
             in breach.output)
     met = runner.invoke(app, ["assess"])
     assert met.exit_code == 0, met.output
-    assert "DR matrix met: stack dr, 3 postures × failover false/true" in met.output
+    assert "DR matrix met: stack dr, stage-dr, 3 postures × failover false/true" in met.output
 
 
 def test_drctl_posture_check_exits_1_on_a_breach() -> None:

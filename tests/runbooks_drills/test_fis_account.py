@@ -141,3 +141,19 @@ def test_a_scenario_fis_cannot_inject_or_a_missing_template_is_bad_input(aws: st
     assert result.exit_code == 2 and "they go with --account" in result.output
     result = drill(tmp_path, "--execute", "--yes")
     assert result.exit_code == 2 and f"0 FIS experiment templates tagged {naming.FIS_DRILL_TAG}=Q2" in result.output
+
+
+def test_stage_and_production_templates_in_one_region_are_told_apart(tmp_path: Path, template: dict) -> None:
+    """The stage pair's Q2 template sits in production's region with the same drill tag: `--stack stage-dr` finds
+    stage's (tagged environment: stage), the default finds production's, neither sees two."""
+    fis = client("fis", REGION)
+    stage = fis.create_experiment_template(
+        clientToken="q2-stage", description="Q2 drill (stage)", roleArn="arn:aws:iam::123456789012:role/x",
+        stopConditions=[{"source": "aws:cloudwatch:alarm", "value": template["stopConditions"][0]["value"]}],
+        actions={"a": {"actionId": "aws:fis:wait", "parameters": {"duration": "PT1M"}}},
+        tags={naming.FIS_DRILL_TAG: "Q2", "environment": "stage"})["experimentTemplate"]
+    for args, expected in (((), template["id"]), (("--stack", "stage-dr"), stage["id"])):
+        result = drill(tmp_path, "--json", *args)
+        assert result.exit_code == 0, result.output
+        steps = {s["name"]: s for s in journal_of(result.output)["steps"]}
+        assert steps["preflight"]["result"]["template_id"] == expected, args

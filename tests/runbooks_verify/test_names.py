@@ -1,5 +1,6 @@
 """The names `drctl verify` checks are the names the Pulumi program gives: Targets.of (from the settings) against
-the offline plan of both stacks, as A writes and after failover (what `pulumi up` would create)."""
+the offline plan of both stacks, as A writes and after failover (what `pulumi up` would create), for production's
+pair and for stage's (`drctl verify --stack stage-dr` must look for stage's resources, never production's)."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -21,11 +22,12 @@ def _by_region(plans: list[Plan], type_: str, key: str) -> dict[str, set[str]]:
     return dict(found)
 
 
+@pytest.mark.parametrize("pair", [("primary", "dr"), ("stage-primary", "stage-dr")], ids="-".join)
 @pytest.mark.parametrize("overrides", [[], ["failover=true"], ["posture=warm-standby"]], ids=str)
-def test_the_checked_names_are_the_names_both_stacks_plan(overrides: list[str]) -> None:
-    settings = load_stack_settings("dr", overrides)
+def test_the_checked_names_are_the_names_both_stacks_plan(overrides: list[str], pair: tuple[str, str]) -> None:
+    settings = load_stack_settings(pair[1], overrides)
     targets = Targets.of(settings, vault=backup_vault_name(settings, settings.dr_region))
-    primary, dr = plan_stack("primary"), plan_stack("dr", overrides)
+    primary, dr = plan_stack(pair[0]), plan_stack(pair[1], overrides)
     plans = [primary, dr]
 
     assert _by_region(plans, "aws:cloudwatch/metricAlarm:MetricAlarm", "name") == {
@@ -38,7 +40,7 @@ def test_the_checked_names_are_the_names_both_stacks_plan(overrides: list[str]) 
             buckets[region].add(bucket)
     # the canary's artifacts and the CDN's access logs are evidence, not data the DR matrix covers: verify leaves
     # them out
-    not_data = ("dr-platform-canary-", "dr-platform-cdn-logs-")
+    not_data = (settings.names.project_name("canary-"), settings.names.project_name("cdn-logs-"))
     planned = {region: {name for name in names if not name.startswith(not_data)}
                for region, names in _by_region(plans, "aws:s3/bucket:Bucket", "bucket").items()}
     assert planned == dict(buckets)
@@ -56,3 +58,18 @@ def test_the_checked_names_are_the_names_both_stacks_plan(overrides: list[str]) 
         name for _, name in targets.backed_up)
     assert {c.inputs["fqdn"] for c in dr.by_type("aws:route53/healthCheck:HealthCheck")} == set(
         targets.endpoints.values())
+
+
+def test_stage_names_are_not_production_names() -> None:
+    """What verify would look up for stage shares no name with production's: a stage check never passes on
+    production's resources."""
+    stage = load_stack_settings("stage-dr")
+    production = load_stack_settings("dr")
+    ours = Targets.of(stage, vault=backup_vault_name(stage, stage.dr_region))
+    theirs = Targets.of(production, vault=backup_vault_name(production, production.dr_region))
+    assert ours.global_cluster_id == "stage-dr-core" and ours.vault == "stage-backup-b"
+    assert not set(ours.clusters.values()) & set(theirs.clusters.values())
+    assert not {n for names in ours.alarms.values() for n in names} & {n for names in theirs.alarms.values()
+                                                                        for n in names}
+    assert not set(ours.tables) & set(theirs.tables)
+    assert not set(ours.endpoints.values()) & set(theirs.endpoints.values())

@@ -139,7 +139,8 @@ def _on_account(scenario: str, *, stack: str, execute: bool, yes: bool, resume: 
     except ConfigError as exc:
         raise bad_input(str(exc)) from None
     region = settings.primary_region if side == "a" else settings.dr_region
-    params = {"scenario": scenario, "region": region, "stack": stack, "timeout_s": timeout_s, "poll_s": poll_s,
+    params = {"scenario": scenario, "region": region, "stack": stack, "environment": settings.environment,
+              "timeout_s": timeout_s, "poll_s": poll_s,
               "settle_timeout_s": timeout_s, "report_dir": str(report_dir), "objectives": objectives(stack)}
     start(runbook(), params, execute=execute, yes=yes, what=f"start the {scenario} FIS experiment in {region}",
           journal_dir=journal_dir, as_json=as_json)

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ops.core import naming
 from ops.core.paths import REPO_ROOT
 from ops.drctl.commands.options import (
     AsJson,
@@ -139,7 +138,7 @@ def failed_over_nodegroups(settings: Any) -> list[str]:
     """B's node group, as the Pulumi program names it, at the size the posture table gives it after failover,
     so the API path scales B exactly as `pulumi up` with failover=true would."""
     nodes = failover_row(settings)["eks_nodes_b"]
-    return [f"{naming.nodegroup_path(settings.dr_region)}={nodes}"]
+    return [f"{settings.names.nodegroup_path(settings.dr_region)}={nodes}"]
 
 
 def regional_images(settings: Any) -> list[dict[str, str]]:

@@ -15,7 +15,8 @@ def register(app: typer.Typer) -> None:
 
 
 def plan(
-    stack: Annotated[str, typer.Argument(help="Stack name: primary or dr (reads Pulumi.<stack>.yaml).")],
+    stack: Annotated[str, typer.Argument(help="Stack name: primary, dr, stage-primary or stage-dr (reads "
+                                              "Pulumi.<stack>.yaml).")],
     set_: Annotated[list[str] | None, typer.Option("--set", help="KEY=VALUE config override (dotted path; "
                                                    "VALUE parsed as JSON where it parses). Repeatable.")] = None,
     diff: Annotated[list[str] | None, typer.Option("--diff", help="KEY=VALUE flip to compare against the "

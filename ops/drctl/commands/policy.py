@@ -13,7 +13,8 @@ def register(app: typer.Typer) -> None:
 
 
 def policy(
-    stack: Annotated[list[str] | None, typer.Argument(help="Stacks to check (default: primary dr).")] = None,
+    stack: Annotated[list[str] | None, typer.Argument(help="Stacks to check (default: every shipped stack, "
+                                                                 "primary dr stage-primary stage-dr).")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="KEY=VALUE override for every variant, and for "
                                                    "the primary plan a dr variant reads.")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
@@ -29,7 +30,7 @@ def policy(
     from stacks.settings import ConfigError
 
     try:
-        results = check_variants(tuple(stack or ("primary", "dr")), list(set_ or []))
+        results = check_variants(tuple(stack) if stack else None, list(set_ or []))
     except ConfigError as exc:
         print(exc.report(), file=sys.stderr)
         raise typer.Exit(2) from None

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ops.core import naming
+from ops.core.environments import Names
 from ops.core.paths import REPO_ROOT as PROJECT_DIR
 from ops.core.times import TIME_EXAMPLE
 from ops.drctl.commands.options import (
@@ -101,9 +102,10 @@ def pitr_restore(
                f"{params['new_cluster_id']}")
 
 
-def network_names(region: str) -> tuple[str, str]:
-    """(DB subnet group, security group) names the Pulumi program gives the data network of `region`."""
-    network = naming.network_name(region)
+def network_names(region: str, names: Names | None = None) -> tuple[str, str]:
+    """(DB subnet group, security group) names the Pulumi program gives the data network of `region` in the
+    stack's environment (production's by default)."""
+    network = (names or Names()).network(region)
     return naming.db_subnet_group_name(network), naming.db_security_group_name(network)
 
 
@@ -112,7 +114,7 @@ VAULT_NAME_PATTERN = r"[a-zA-Z0-9_-]{2,50}"  # AWS Backup's documented pattern f
 
 def backup_vault_name(settings: "Settings", region: str) -> str:
     """The AWS Backup vault the Pulumi program makes in `region`: region A's vault or region B's copy vault."""
-    return naming.backup_vault_name(naming.BACKUP_COMPONENT, "a" if region == settings.primary_region else "b")
+    return settings.names.backup_vault("a" if region == settings.primary_region else "b")
 
 
 def snapshot_restore(
@@ -157,7 +159,7 @@ def snapshot_restore(
             raise bad_input(f"--snapshot {snapshot} is in {arn_parts[0]}, not {target}: RDS restores a snapshot "
                              f"only in its own region (copy it to {target} first, or give --region {arn_parts[0]})")
     aurora = settings.aurora
-    subnet_group, security_group = network_names(target)
+    subnet_group, security_group = network_names(target, settings.names)
     params = {"snapshot": snapshot, "latest": latest, "region": target,
               "source_cluster_ids": [aurora.cluster_id(settings.primary_region), aurora.cluster_id(settings.dr_region)],
               "regional_cluster_id": aurora.cluster_id(target),

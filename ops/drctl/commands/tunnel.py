@@ -45,7 +45,7 @@ def tunnel(
         print(f"dr-platform:compute.apiAccess is {c.api_access.value!r} for stack {stack}: pulumi up reaches the "
               "endpoint directly, there is no tunnel to open", file=sys.stderr)
         raise typer.Exit(2)
-    region, cluster = settings.region, c.cluster_name(settings.region)
+    region, cluster = settings.region, settings.names.eks_cluster(settings.region)
     jump_host = f"{cluster}-api-jump"
     try:
         instance_id = instance_id or jump_instance_id(client("ec2", region, max_attempts=3), jump_host)

@@ -29,6 +29,7 @@ from typing import Any
 from ops.actions import cloudwatch
 from ops.actions import fis as fis_actions
 from ops.actions.polling import WaitTimeout, poll_until
+from ops.core.environments import PRODUCTION
 from ops.core.errors import BadInput
 from ops.drctl.runbooks.engine import Runbook, RunContext, Step
 
@@ -59,7 +60,7 @@ def _preflight(ctx: RunContext) -> dict[str, Any]:
     p = ctx.params
     fis = _fis(ctx)
     try:
-        template = fis_actions.find_template(fis, p["scenario"])
+        template = fis_actions.find_template(fis, p["scenario"], p.get("environment", PRODUCTION))
     except fis_actions.TemplateNotFound as exc:
         raise BadInput(str(exc)) from None
     others = [e for e in fis_actions.active_experiments(fis, template["id"])

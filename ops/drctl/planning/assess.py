@@ -448,12 +448,11 @@ def assess(stack: str = "dr", overrides: list[str] | None = None, assumptions: A
 
 
 def shipped_dr_stacks() -> list[str]:
-    """Every dr-role stack file in the project (`Pulumi.<stack>.yaml`): what CI assesses."""
-    from stacks.config_files import load_stack_settings
-    from stacks.settings import PROJECT_DIR, Role
+    """Every dr-role stack the project ships (stacks/config_files.py `shipped_stacks`): what CI assesses."""
+    from stacks.config_files import load_stack_settings, shipped_stacks
+    from stacks.settings import Role
 
-    names = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in PROJECT_DIR.glob("Pulumi.*.yaml"))
-    return [name for name in names if load_stack_settings(name).role is Role.DR]
+    return [name for name in shipped_stacks() if load_stack_settings(name).role is Role.DR]
 
 
 def matrix_breaches(stacks: list[str] | None = None, overrides: list[str] | None = None,

@@ -29,7 +29,8 @@ import pulumi
 from ops.drctl.planning import pulumi_internals
 from ops.drctl.planning.pulumi_internals import run_pulumi_func, source_positions_skipped, sync_await
 from stacks.config_files import stack_values, to_pulumi_config
-from stacks.settings import PROJECT, PROJECT_DIR, Role, parse
+from ops.core.environments import PRODUCTION
+from stacks.settings import PROJECT, PROJECT_DIR, ConfigError, Role, Settings, parse
 
 ACCOUNT = "123456789012"
 GLOBAL_SERVICES = ("aws:iam/", "aws:route53/", "aws:cloudfront/")  # control plane is global, whichever provider calls it
@@ -325,6 +326,22 @@ def _component_regions(resources: list[PlannedResource]) -> None:
 
 
 @contextmanager
+def _pickler_put_back() -> Iterator[None]:
+    """Pulumi's `serialize_provider` (pulumi/dynamic/dynamic.py, run for each dynamic resource: the writer step)
+    sorts dicts by replacing `pickle._Pickler._batch_setitems` with a wrapper of the current one and never puts it
+    back. `pulumi up` serialises once per run; a process that plans many stacks stacks one wrapper per plan, until
+    pickling the provider recurses past Python's limit (a test session hit it once the stage pair doubled its
+    plans). Each plan puts them back, so the next wraps the original: sorting once or twice gives the same bytes."""
+    import pickle
+
+    saved = pickle._Pickler._batch_setitems, pickle._Pickler.save_dict  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        pickle._Pickler._batch_setitems, pickle._Pickler.save_dict = saved  # type: ignore[attr-defined]
+
+
+@contextmanager
 def _cyclic_gc_paused() -> Iterator[None]:
     """A plan makes many short-lived objects beside the provider SDKs' hundreds of thousands of long-lived ones;
     with the cyclic collector on, its full passes re-walk those and took ~30 % of a plan (scripts/bench/plan.py).
@@ -357,7 +374,7 @@ def evaluate(stack: str, values: dict[str, Any], stack_outputs: dict[str, dict[s
         root = pulumi.runtime.get_root_resource()
         exports.update(sync_await(pulumi.Output.from_input(getattr(root, "outputs", {})).future()) or {})
 
-    with _cyclic_gc_paused(), source_positions_skipped():
+    with _cyclic_gc_paused(), source_positions_skipped(), _pickler_put_back():
         sync_await(run_pulumi_func(program))
     by_urn = {r["urn"]: r for r in monitor.registrations}
     special_key = pulumi_internals.special_sig_key()
@@ -384,6 +401,15 @@ def _referenced_stack_name(reference: str) -> str:
     return reference.rsplit("/", 1)[-1]
 
 
+def check_pairing(settings: Settings, primary_outputs: dict[str, Any]) -> None:
+    """A dr stack reads the primary of its own environment only (stacks/dr.py refuses the same at `pulumi up`):
+    stage-dr pointed at production's primary would plan a failover of production's database."""
+    theirs = primary_outputs.get("environment") or PRODUCTION
+    if theirs != settings.environment:
+        raise ConfigError("primaryStack", f"{settings.primary_stack} is the {theirs} environment's primary stack; "
+                                          f"this dr stack is {settings.environment}'s (dr-platform:environment)")
+
+
 def plan_stack(stack: str, overrides: list[str] | dict[str, Any] | None = None,
                primary_overrides: list[str] | dict[str, Any] | None = None) -> Plan:
     """Plan a stack from its files plus overrides; a dr stack first plans the primary it references, from the
@@ -395,5 +421,6 @@ def plan_stack(stack: str, overrides: list[str] | dict[str, Any] | None = None,
     refs: dict[str, dict[str, Any]] = {}
     if settings.role is Role.DR:
         primary = plan_stack(_referenced_stack_name(settings.primary_stack), primary_overrides)
+        check_pairing(settings, primary.outputs)
         refs[settings.primary_stack] = primary.outputs
     return _cached_plan(stack, json.dumps(values, sort_keys=True), json.dumps(refs, sort_keys=True))

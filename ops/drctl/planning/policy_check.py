@@ -50,12 +50,16 @@ def rules_run(plan: Plan) -> dict[str, int]:
     return {name: count for name, count in counts.items() if count}
 
 
-def every_variant(stacks: tuple[str, ...] = ("primary", "dr")) -> list[tuple[str, list[str]]]:
+def every_variant(stacks: tuple[str, ...] | None = None) -> list[tuple[str, list[str]]]:
+    """Each stack (default: every shipped stack) × posture × failover."""
+    from stacks.config_files import shipped_stacks
+
+    stacks = tuple(shipped_stacks()) if stacks is None else stacks
     return [(stack, [f"posture={posture}", f"failover={str(failover).lower()}"])
             for stack, posture, failover in itertools.product(stacks, POSTURES, (False, True))]
 
 
-def check_variants(stacks: tuple[str, ...] = ("primary", "dr"), extra: list[str] | None = None) -> list[VariantResult]:
+def check_variants(stacks: tuple[str, ...] | None = None, extra: list[str] | None = None) -> list[VariantResult]:
     """Every variant of each stack, with `extra` overrides on top. A dr variant reads the primary planned with the
     same `extra` (not the variant's posture/failover, which are the dr stack's): a region moved with --set moves in
     the primary's exports too, as it would in both stacks' config."""
@@ -67,6 +71,6 @@ def check_variants(stacks: tuple[str, ...] = ("primary", "dr"), extra: list[str]
     return results
 
 
-def check_all(stacks: tuple[str, ...] = ("primary", "dr"), extra: list[str] | None = None) -> tuple[int, list[Violation]]:
+def check_all(stacks: tuple[str, ...] | None = None, extra: list[str] | None = None) -> tuple[int, list[Violation]]:
     results = check_variants(stacks, extra)
     return len(results), [v for result in results for v in result.violations]

@@ -17,10 +17,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ops.actions import aurora, backup_points, cloudwatch, dynamodb, route53, s3_versions
-from ops.core import naming
 from ops.core.posture import Region, capacity
 
-ALARM_PREFIX = "dr-platform"  # components/alarms.py: dr-platform-<alarm>-<what>
 REPLICATION_RULE_ID = "replicate-everything"  # components/storage.py's rule id
 RTC_MINUTES = 15  # S3 Replication Time Control: an object PENDING longer than this has missed it
 PITR_FRESH_S = 600  # Aurora's LatestRestorableTime trails now by about 5 minutes; twice that is a stalled backup
@@ -91,13 +89,13 @@ class Targets:
             replications += [Replication(names[b], b, names[a], a) for names in buckets.values()]
 
         def alarm(name: str, what: str = "replication-lag") -> str:
-            return f"{ALARM_PREFIX}-{name}-{what}"
+            return settings.names.project_name(f"{name}-{what}")
 
         alarms_a = [name for spec in settings.buckets for name in (
             alarm(f"s3-{spec.name}-a-to-b"), alarm(f"s3-{spec.name}-a-to-b-failed", "replication-failed"))]
         alarms_a += [alarm(f"dynamodb-{spec.name}-a-to-b") for spec in settings.tables]
         alarms_b = [alarm(f"aurora-{b}")] if cap.writer_region is Region.A else []
-        alarms_b.append(alarm(f"canary-{naming.CANARY_OF_A}", "probe-failed"))  # B watching A, in every state
+        alarms_b.append(alarm(f"canary-{settings.names.canary_of_a}", "probe-failed"))  # B watching A, in every state
         if cap.s3_replication_from is Region.B:
             alarms_b += [name for spec in settings.buckets for name in (
                 alarm(f"s3-{spec.name}-b-to-a"), alarm(f"s3-{spec.name}-b-to-a-failed", "replication-failed"))]

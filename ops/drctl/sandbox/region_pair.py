@@ -324,7 +324,7 @@ def _build_aws(settings: Any, a: Region, b: Region) -> str:
                                  "MinTTL": 0, "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}}}})
     topic_arn = client("sns", dr).create_topic(Name=f"dr-platform-replication-alerts-{dr}")["TopicArn"]
     eks = client("eks", dr)
-    cluster_name = settings.compute.cluster_name(dr)
+    cluster_name = settings.names.eks_cluster(dr)
     eks.create_cluster(name=cluster_name, roleArn=f"arn:aws:iam::{ACCOUNT}:role/{cluster_name}-cluster",
                        resourcesVpcConfig={"subnetIds": ["subnet-b0", "subnet-b1", "subnet-b2"]})
     eks.create_nodegroup(clusterName=cluster_name, nodegroupName=settings.compute.nodegroup_name,
