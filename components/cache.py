@@ -22,6 +22,7 @@ import pulumi_random as random
 
 from components.base import child, data
 from ops.core import cache as facts
+from ops.core import naming
 from ops.core.posture import CacheB
 
 
@@ -88,7 +89,7 @@ class CachePrimary(pulumi.ComponentResource):
                                       override_special=facts.AUTH_TOKEN_SPECIALS,
                                       opts=pulumi.ResourceOptions(parent=self))
         secret = aws.secretsmanager.Secret(
-            f"{name}-auth-secret", name=facts.auth_secret_name(s.name),
+            f"{name}-auth-secret", name=naming.cache_auth_secret(s.name),
             description="ElastiCache AUTH token of the dr-platform cache (replicated to the DR region)",
             kms_key_id=p.kms_key_arn, recovery_window_in_days=30,
             replicas=[aws.secretsmanager.SecretReplicaArgs(region=args.secret_replica_region,
@@ -96,7 +97,7 @@ class CachePrimary(pulumi.ComponentResource):
             opts=data(self, p.provider))
         aws.secretsmanager.SecretVersion(f"{name}-auth-secret-value", secret_id=secret.id,
                                          secret_string=token.result, opts=child(self, p.provider))
-        group_id = facts.replication_group_id(s.name, p.region)
+        group_id = naming.cache_member_id(s.name, p.region)
         subnet_group, security_group = _network(self, group_id, p)
         group = aws.elasticache.ReplicationGroup(
             group_id, replication_group_id=group_id, description="dr-platform cache (Global Datastore primary)",
@@ -143,11 +144,11 @@ class CacheRegionB(pulumi.ComponentResource):
             secret_id=args.auth_secret_arn, opts=pulumi.InvokeOutputOptions(parent=self, provider=p.provider))
         auth_token = pulumi.Output.secret(token.secret_string)
         if args.role is CacheB.SECONDARY:
-            group_id = facts.replication_group_id(s.name, p.region)
+            group_id = naming.cache_member_id(s.name, p.region)
             membership = dict(description="dr-platform cache (Global Datastore secondary)",
                               global_replication_group_id=args.global_group_id)
         else:
-            group_id = facts.standalone_group_id(s.name, p.region)
+            group_id = naming.cold_cache_id(s.name, p.region)
             membership = dict(description="dr-platform cache (cold standalone: pilot light's failover)",
                               engine=facts.ENGINE, engine_version=s.engine_version, node_type=s.node_type,
                               at_rest_encryption_enabled=True, transit_encryption_enabled=True)

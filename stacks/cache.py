@@ -15,7 +15,7 @@ from components.cache import (
 from components.failover import CacheRoleArgs
 from components.network import Network
 from components.region_switch import CachePromotion, CachePromotionArgs
-from ops.core import cache as facts
+from ops.core import naming
 from ops.core.posture import CacheB, Capacity, Region
 from stacks.settings import Settings
 
@@ -84,5 +84,5 @@ def cache_role(settings: Settings, cap: Capacity, primary: pulumi.StackReference
         assert cache_b is not None, "B's member is built before the writer when B writes"
         target: pulumi.Input[str] = cache_b.replication_group_id
     else:
-        target = facts.replication_group_id(settings.cache.name, settings.primary_region)
+        target = naming.cache_member_id(settings.cache.name, settings.primary_region)
     return CacheRoleArgs(global_group_id=primary.require_output("cacheGlobalGroupId"), target_group_id=target)

@@ -15,21 +15,9 @@ from components.storage import BucketReplication, BucketReplicationArgs, failed_
 from ops.core.environments import PRODUCTION
 from ops.core.posture import Capacity, Region, capacity
 from stacks.cache import cache_role, dr_cache
-from stacks.common import (
-    account_id,
-    api_access_path,
-    aurora_args,
-    bucket_lag_alarm,
-    compute,
-    export_all,
-    export_api_access,
-    export_environment,
-    export_next_steps,
-    provider,
-    replication_checks,
-    search_feed,
-    stack_name,
-)
+from stacks.common import (account_id, api_access_path, aurora_args, bucket_lag_alarm, compute, export_all,
+                           export_api_access, export_environment, export_next_steps, provider, replication_checks,
+                           search_feed, stack_name)
 from stacks.drills import export_drill_templates, q3_search_lost
 from stacks.email import dr_email
 from stacks.recovery_plan import region_switch

@@ -22,21 +22,9 @@ from components.tables import GlobalTable, GlobalTableArgs
 from ops.core import naming
 from ops.core.posture import capacity
 from stacks.cache import primary_cache
-from stacks.common import (
-    account_id,
-    api_access_path,
-    aurora_args,
-    bucket_lag_alarm,
-    compute,
-    container_registry,
-    export_all,
-    export_api_access,
-    export_environment,
-    export_next_steps,
-    provider,
-    push_commands,
-    stack_name,
-)
+from stacks.common import (account_id, api_access_path, aurora_args, bucket_lag_alarm, compute, container_registry,
+                           export_all, export_api_access, export_environment, export_next_steps, provider,
+                           push_commands, stack_name)
 from stacks.cdn import build_cdn, media_reader
 from stacks.drills import export_drill_templates, q2_az_outage
 from stacks.email import primary_email

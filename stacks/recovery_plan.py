@@ -9,7 +9,6 @@ import pulumi_aws as aws
 
 from components.region_switch import (AuroraTarget, CachePromotion, CachePromotionArgs, DetectionAlarm, EksTarget,
                                       ExtraRecoveryStep, RegionSwitch, RegionSwitchArgs, cache_recovery_step)
-from ops.core import cache as cache_facts
 from ops.core import naming
 from ops.core.posture import CacheB, Capacity, Region, capacity
 from stacks.settings import Settings, Tier
@@ -43,7 +42,7 @@ def cache_steps(settings: Settings, cap: Capacity, provider_b: aws.Provider, acc
     a, b = settings.primary_region, settings.dr_region
     promotion = CachePromotion("region-switch-cache-promotion", CachePromotionArgs(
         region=b, account_id=account, global_group_id=primary.require_output("cacheGlobalGroupId"),
-        replication_group_id=cache_facts.replication_group_id(settings.cache.name, b), kms_key_arn=kms_key_arn,
+        replication_group_id=naming.cache_member_id(settings.cache.name, b), kms_key_arn=kms_key_arn,
         provider=provider_b, function_prefix=settings.names.project))
     return [cache_recovery_step(cache_store(settings), {a: primary.require_output("cachePromotionFunctionArn"),
                                                         b: promotion.function_arn}, depends_on=[promotion])]

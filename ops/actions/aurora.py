@@ -8,12 +8,12 @@ Role changes go through this API, never by editing membership in IaC (that break
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
+from ops.actions.aws import described_one, described_or_none
 from ops.actions.polling import poll_until
 from ops.core.naming import ENGINE, instance_id
 
@@ -26,15 +26,8 @@ class AuroraStateError(RuntimeError):
 
 def describe_global_cluster(rds: Any, global_cluster_id: str) -> dict[str, Any]:
     """The global cluster as DescribeGlobalClusters reports it; LookupError naming it when it does not exist."""
-    try:
-        found = rds.describe_global_clusters(GlobalClusterIdentifier=global_cluster_id)["GlobalClusters"]
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "GlobalClusterNotFoundFault":
-            raise LookupError(f"global cluster {global_cluster_id!r} does not exist") from None
-        raise
-    if not found:
-        raise LookupError(f"global cluster {global_cluster_id!r} does not exist")
-    return dict(found[0])
+    return described_one(lambda: rds.describe_global_clusters(GlobalClusterIdentifier=global_cluster_id),
+                         "GlobalClusters", "GlobalClusterNotFoundFault", f"global cluster {global_cluster_id!r}")
 
 
 def writer_arn(global_cluster: dict[str, Any]) -> str | None:
@@ -46,21 +39,10 @@ def member_arns(global_cluster: dict[str, Any]) -> list[str]:
     return [m["DBClusterArn"] for m in global_cluster.get("GlobalClusterMembers", [])]
 
 
-def _described_or_none(describe: Callable[[], dict[str, Any]], listed_as: str,
-                       not_found_code: str) -> dict[str, Any] | None:
-    """The one resource a Describe call by identifier lists, or None when RDS answers that it does not exist."""
-    try:
-        return dict(describe()[listed_as][0])
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == not_found_code:
-            return None
-        raise
-
-
 def describe_cluster(rds: Any, cluster_id: str) -> dict[str, Any] | None:
     """DescribeDBClusters for one cluster, or None when it does not exist."""
-    return _described_or_none(lambda: rds.describe_db_clusters(DBClusterIdentifier=cluster_id),
-                              "DBClusters", "DBClusterNotFoundFault")
+    return described_or_none(lambda: rds.describe_db_clusters(DBClusterIdentifier=cluster_id),
+                             "DBClusters", "DBClusterNotFoundFault")
 
 
 def cluster_instances(rds: Any, cluster_id: str) -> list[dict[str, Any]]:
@@ -100,7 +82,7 @@ def missing_instance_ids(rds: Any, cluster_id: str, count: int) -> list[str]:
 
 def describe_instance(rds: Any, instance_id: str) -> dict[str, Any] | None:
     """DescribeDBInstances for one instance, or None when it does not exist."""
-    return _described_or_none(lambda: rds.describe_db_instances(DBInstanceIdentifier=instance_id),
+    return described_or_none(lambda: rds.describe_db_instances(DBInstanceIdentifier=instance_id),
                               "DBInstances", "DBInstanceNotFound")
 
 

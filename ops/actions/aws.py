@@ -14,6 +14,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 RequestListener = Callable[[str, str, str], None]  # (service, operation, request_id)
 
@@ -54,3 +55,30 @@ def client(service: str, region: str, *, max_attempts: int | None = None,
             on_request(service, model.name, request_id)
         made.meta.events.register("after-call.*", _after_call)
     return made
+
+
+def error_code(exc: ClientError) -> str:
+    """The AWS error code of a failed call ("" when the response carries none)."""
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def described_or_none(describe: Callable[[], dict[str, Any]], listed_as: str,
+                      not_found_code: str) -> dict[str, Any] | None:
+    """The one resource a Describe call by identifier lists, or None when AWS answers that it does not exist
+    (`not_found_code`, or an empty list)."""
+    try:
+        found = describe()[listed_as]
+    except ClientError as exc:
+        if error_code(exc) == not_found_code:
+            return None
+        raise
+    return dict(found[0]) if found else None
+
+
+def described_one(describe: Callable[[], dict[str, Any]], listed_as: str, not_found_code: str,
+                  what: str) -> dict[str, Any]:
+    """As `described_or_none`, but a missing resource is a LookupError naming `what`."""
+    found = described_or_none(describe, listed_as, not_found_code)
+    if found is None:
+        raise LookupError(f"{what} does not exist")
+    return found

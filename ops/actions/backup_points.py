@@ -14,6 +14,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ops.actions.aws import error_code
+
 AURORA = "Aurora"  # ByResourceType's value for Aurora clusters
 RESTORABLE_STATUS = "COMPLETED"  # PARTIAL, DELETING, EXPIRED, CREATING, ... are not restored from
 PAGE_SIZE = 100  # MaxResults per ListRecoveryPointsByBackupVault page (the API allows 1-1000); read at call time
@@ -60,7 +62,7 @@ def _list_recovery_points(backup: Any, vault_name: str, **filters: str) -> list[
     try:
         return [dict(point) for page in pages for point in page.get("RecoveryPoints", [])]
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code")
+        code = error_code(exc)
         if code == "ResourceNotFoundException":
             raise VaultNotFound(f"backup vault {vault_name} does not exist") from None
         if code in ("AccessDeniedException", "AccessDenied"):

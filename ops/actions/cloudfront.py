@@ -18,6 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ops.actions.aws import error_code
 from ops.actions.polling import poll_until
 
 MAX_FILE_PATHS_IN_PROGRESS = 3000
@@ -89,7 +90,7 @@ def _submit(cloudfront_client: Any, distribution_id: str, batch: list[str], call
                 InvalidationBatch={"Paths": {"Quantity": len(batch), "Items": batch},
                                    "CallerReference": caller_reference})
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "TooManyInvalidationsInProgress":
+            if error_code(exc) == "TooManyInvalidationsInProgress":
                 return None
             raise
         return str(response["Invalidation"]["Id"])

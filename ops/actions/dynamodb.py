@@ -15,6 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ops.actions.aws import error_code
 from ops.actions.polling import poll_until
 
 COUNT_PAGE_LIMIT = 1000  # items evaluated per Scan page (each page is also capped at 1 MB by DynamoDB)
@@ -37,15 +38,11 @@ class PitrWindow:
         return self.earliest <= when <= self.latest
 
 
-def _error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
 def describe_table(ddb: Any, table: str) -> dict[str, Any] | None:
     try:
         return ddb.describe_table(TableName=table)["Table"]
     except ClientError as exc:
-        if _error_code(exc) == "ResourceNotFoundException":
+        if error_code(exc) == "ResourceNotFoundException":
             return None
         raise
 
@@ -111,7 +108,7 @@ def restore_to_point_in_time(ddb: Any, request: dict[str, Any], source_arn: str)
             described = ddb.restore_table_to_point_in_time(**request)["TableDescription"]
             return {"changed": True, **_restore_summary(described)}
         except ClientError as exc:
-            if _error_code(exc) != "TableAlreadyExistsException":  # a lost response: the first attempt won
+            if error_code(exc) != "TableAlreadyExistsException":  # a lost response: the first attempt won
                 raise
             existing = describe_table(ddb, target) or {}
     if not _is_restore_of(existing, source_arn, request.get("RestoreDateTime")):
@@ -188,7 +185,7 @@ def _pitr_description(ddb: Any, table: str) -> dict[str, Any]:
     try:
         backups = ddb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
     except ClientError as exc:
-        if _error_code(exc) in ("TableNotFoundException", "ResourceNotFoundException"):
+        if error_code(exc) in ("TableNotFoundException", "ResourceNotFoundException"):
             raise TableMissing(f"table {table!r} does not exist") from None
         raise
     return dict(backups.get("PointInTimeRecoveryDescription", {}))

@@ -5,6 +5,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ops.actions.aws import error_code
+
 ABSENT = ("RepositoryNotFoundException", "ImageNotFoundException")
 
 
@@ -22,7 +24,7 @@ def image_present(ecr: Any, repository: str, reference: str) -> bool:
     try:
         ecr.describe_images(repositoryName=repository, imageIds=[image_id(reference)])
     except ClientError as exc:
-        if exc.response["Error"]["Code"] in ABSENT:
+        if error_code(exc) in ABSENT:
             return False
         raise
     return True

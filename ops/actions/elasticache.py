@@ -16,6 +16,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ops.actions.aws import described_one
 from ops.actions.polling import poll_until
 
 AVAILABLE = "available"
@@ -28,28 +29,18 @@ class CacheStateError(RuntimeError):
 
 def describe_global_group(elasticache: Any, global_group_id: str) -> dict[str, Any]:
     """The Global Datastore with its members (ShowMemberInfo); LookupError naming it when it does not exist."""
-    try:
-        found = elasticache.describe_global_replication_groups(
-            GlobalReplicationGroupId=global_group_id, ShowMemberInfo=True)["GlobalReplicationGroups"]
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "GlobalReplicationGroupNotFoundFault":
-            raise LookupError(f"global replication group {global_group_id!r} does not exist") from None
-        raise
-    if not found:
-        raise LookupError(f"global replication group {global_group_id!r} does not exist")
-    return dict(found[0])
+    return described_one(lambda: elasticache.describe_global_replication_groups(
+        GlobalReplicationGroupId=global_group_id, ShowMemberInfo=True), "GlobalReplicationGroups",
+        "GlobalReplicationGroupNotFoundFault", f"global replication group {global_group_id!r}")
 
 
 def global_group_of(elasticache: Any, replication_group_id: str) -> str | None:
     """The Global Datastore a replication group belongs to (asked of the group's own region), or None when the
     group belongs to none; LookupError naming it when it does not exist."""
-    try:
-        groups = elasticache.describe_replication_groups(ReplicationGroupId=replication_group_id)["ReplicationGroups"]
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ReplicationGroupNotFoundFault":
-            raise LookupError(f"replication group {replication_group_id!r} does not exist") from None
-        raise
-    info = groups[0].get("GlobalReplicationGroupInfo") or {}
+    group = described_one(lambda: elasticache.describe_replication_groups(ReplicationGroupId=replication_group_id),
+                          "ReplicationGroups", "ReplicationGroupNotFoundFault",
+                          f"replication group {replication_group_id!r}")
+    info = group.get("GlobalReplicationGroupInfo") or {}
     return info.get("GlobalReplicationGroupId") or None
 
 

@@ -28,6 +28,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ops.actions.aurora import cluster_instances, describe_cluster, describe_instance, wait_cluster_available
+from ops.actions.aws import error_code
 from ops.actions.polling import poll_until
 from ops.core import naming
 
@@ -123,7 +124,7 @@ def describe_cluster_snapshot(rds: Any, snapshot_id: str) -> dict[str, Any] | No
     try:
         found = rds.describe_db_cluster_snapshots(**query)["DBClusterSnapshots"]
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "DBClusterSnapshotNotFoundFault":
+        if error_code(exc) == "DBClusterSnapshotNotFoundFault":
             return None
         raise
     return dict(found[0]) if found else None
@@ -157,7 +158,7 @@ def network_placement(rds: Any, ec2: Any, *, subnet_group: str, security_group: 
     try:
         group = rds.describe_db_subnet_groups(DBSubnetGroupName=subnet_group)["DBSubnetGroups"][0]
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "DBSubnetGroupNotFoundFault":
+        if error_code(exc) != "DBSubnetGroupNotFoundFault":
             raise
         raise LookupError(f"DB subnet group {subnet_group} does not exist") from None
     found = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [security_group]},
@@ -226,7 +227,7 @@ def _restore_once(rds: Any, request: dict[str, Any], *, run_id: str, restore: Ca
         restore()
     except ClientError as exc:
         # A retried request whose first attempt did reach RDS: the cluster is ours if it carries our tag.
-        if exc.response.get("Error", {}).get("Code") != "DBClusterAlreadyExistsFault":
+        if error_code(exc) != "DBClusterAlreadyExistsFault":
             raise
         check_name_free(describe_cluster(rds, name), "DB cluster", name, run_id)
     return {"cluster": name, "created": True}
@@ -243,7 +244,7 @@ def create_writer(rds: Any, request: dict[str, Any], *, run_id: str) -> dict[str
     try:
         rds.create_db_instance(**request)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "DBInstanceAlreadyExists":
+        if error_code(exc) != "DBInstanceAlreadyExists":
             raise
         check_name_free(describe_instance(rds, name), "DB instance", name, run_id)
     return {"instance": name, "created": True}

@@ -32,6 +32,8 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
+from ops.actions.aws import error_code
+
 PAGE_SIZE = 1000  # ListObjectVersions' maximum
 # What CloudFront accepts unencoded in an invalidation path: letters, digits and RFC 1738's safe, extra and
 # reserved characters — minus '*' (a wildcard when last) and '?' (starts a query string), which a key may contain
@@ -72,7 +74,7 @@ def bucket_region(s3: Any, bucket: str) -> str:
     try:
         location = s3.get_bucket_location(Bucket=bucket).get("LocationConstraint")
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
+        if error_code(exc) == "NoSuchBucket":
             raise BucketProblem(f"--bucket {bucket}: no such bucket") from None
         raise
     return {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(location, location)
@@ -102,7 +104,7 @@ def replication_destinations(s3: Any, bucket: str) -> list[str]:
     try:
         config = s3.get_bucket_replication(Bucket=bucket)["ReplicationConfiguration"]
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ReplicationConfigurationNotFoundError":
+        if error_code(exc) == "ReplicationConfigurationNotFoundError":
             return []
         raise
     names = [str(rule["Destination"]["Bucket"]).rsplit(":", 1)[-1] for rule in config.get("Rules", [])]
@@ -253,7 +255,7 @@ def replication_rules(s3: Any, bucket: str) -> list[dict[str, Any]]:
     try:
         return list(s3.get_bucket_replication(Bucket=bucket)["ReplicationConfiguration"].get("Rules", []))
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ReplicationConfigurationNotFoundError":
+        if error_code(exc) == "ReplicationConfigurationNotFoundError":
             return []
         raise
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ops.actions.aws import error_code
+
 SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:(?P<region>[a-z]{2}(-[a-z]+)+-\d):\d{12}:secret:.+$")
 NOT_READABLE = ("ResourceNotFoundException", "AccessDeniedException", "DecryptionFailure",
                 "InvalidRequestException")  # the last one: scheduled for deletion
@@ -25,7 +27,7 @@ def database_credentials(secretsmanager: Any, secret_arn: str) -> tuple[str, str
     try:
         text = secretsmanager.get_secret_value(SecretId=secret_arn).get("SecretString") or ""
     except ClientError as exc:
-        code = exc.response["Error"]["Code"]
+        code = error_code(exc)
         if code in NOT_READABLE:
             raise LookupError(f"{secret_arn}: cannot be read ({code})") from None
         raise

@@ -30,6 +30,7 @@ from botocore.exceptions import (BotoCoreError, ClientError, ConnectTimeoutError
 from pydantic import BaseModel, ConfigDict, Field
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
+from ops.actions.aws import error_code
 from ops.actions.polling import poll_until
 
 LEDGER_RETENTION_S = 15 * 86400  # longer than SQS's longest message retention (14 days)
@@ -89,7 +90,7 @@ def secret_arn(secrets: Any, name: str) -> str | None:
     try:
         return str(secrets.describe_secret(SecretId=name)["ARN"])
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+        if error_code(exc) == "ResourceNotFoundException":
             return None
         raise
 
@@ -103,7 +104,7 @@ def publish_sending_config(ssm: Any, values: dict[str, str]) -> dict[str, bool]:
         try:
             current = ssm.get_parameter(Name=name)["Parameter"]["Value"]
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ParameterNotFound":
+            if error_code(exc) != "ParameterNotFound":
                 raise
             current = None
         if current != value:
@@ -149,7 +150,7 @@ def send(ses: Any, notification: Notification, *, attempts: int, max_backoff_s: 
 def _refused_for_now(exc: BaseException) -> bool:
     if not isinstance(exc, ClientError):
         return False
-    return exc.response.get("Error", {}).get("Code") in REFUSED_FOR_NOW_CODES or \
+    return error_code(exc) in REFUSED_FOR_NOW_CODES or \
         exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") in REFUSED_FOR_NOW_STATUS
 
 
@@ -194,7 +195,7 @@ def ensure_ledger(ddb: Any, table: str, *, timeout_s: float, poll_s: float) -> d
                          AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
         created = True
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ResourceInUseException":
+        if error_code(exc) != "ResourceInUseException":
             raise
         created = False
     poll_until(lambda: ddb.describe_table(TableName=table)["Table"]["TableStatus"], lambda s: s == "ACTIVE",
@@ -216,7 +217,7 @@ def claim(ddb: Any, table: str, notification_id: str, run_id: str) -> str:
                            "expires_at": {"N": str(int(time.time() + LEDGER_RETENTION_S))}})
         return "claimed"
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+        if error_code(exc) != "ConditionalCheckFailedException":
             raise
     item = ddb.get_item(TableName=table, Key={"id": {"S": notification_id}}, ConsistentRead=True).get("Item", {})
     return str(item.get("state", {}).get("S", "sending"))
@@ -237,5 +238,5 @@ def release(ddb: Any, table: str, notification_id: str) -> None:
                         ConditionExpression="#s = :sending", ExpressionAttributeNames={"#s": "state"},
                         ExpressionAttributeValues={":sending": {"S": "sending"}})
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+        if error_code(exc) != "ConditionalCheckFailedException":
             raise

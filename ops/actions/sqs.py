@@ -5,6 +5,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ops.actions.aws import error_code
+
 SQS_MAX_BATCH = 10
 SQS_MAX_WAIT_S = 20
 
@@ -13,7 +15,7 @@ def queue_url(sqs: Any, name: str) -> str | None:
     try:
         return str(sqs.get_queue_url(QueueName=name)["QueueUrl"])
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("AWS.SimpleQueueService.NonExistentQueue",
+        if error_code(exc) in ("AWS.SimpleQueueService.NonExistentQueue",
                                                           "QueueDoesNotExist"):
             return None
         raise

@@ -1,5 +1,5 @@
-"""The cache's facts both sides need: the engine, the node types a Global Datastore accepts with their list prices,
-and the names the program gives (the toolkit finds the same replication groups by them during an outage).
+"""The cache's facts both sides need: the engine and the node types a Global Datastore accepts, with their list
+prices (its names, which both sides spell, are in ops/core/naming.py).
 
 Valkey, not Redis OSS: Global Datastore supports both, and node-based Valkey lists 20% below Redis OSS.
 Global Datastore takes only large-and-above nodes of the M5, M6g, M7g, R5, R6g, R7g families (ElastiCache user
@@ -37,17 +37,3 @@ def node_hour_usd(node_type: str) -> float:
         raise ValueError(f"no price for cache node type {node_type!r}: add it to ops/core/cache.py NODE_HOUR_USD")
     return NODE_HOUR_USD[node_type]
 
-
-def replication_group_id(name: str, region: str) -> str:
-    """A region's Global Datastore member: `dr-cache-us-west-2` (≤ 40 characters, lowercase)."""
-    return f"{name}-{region}"
-
-
-def standalone_group_id(name: str, region: str) -> str:
-    """The cold cache a pilot light's failover creates in B, outside the Global Datastore: `dr-cache-us-west-2-cold`."""
-    return f"{name}-{region}-cold"
-
-
-def auth_secret_name(name: str) -> str:
-    """The Secrets Manager secret holding the AUTH token (replicated to B): `dr-cache/auth`."""
-    return f"{name}/auth"

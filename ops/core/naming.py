@@ -74,6 +74,22 @@ def nodegroup_path(region: str) -> str:
     return f"{eks_cluster_name(region)}/{NODEGROUP_NAME}"
 
 
+# ---- ElastiCache: the cache's Global Datastore ------------------------------------------------------------------
+
+# A region's member is named as Aurora's members are (`dr-cache-us-west-2`, ≤ 40 characters, lowercase).
+cache_member_id: Final = regional_cluster_id
+
+
+def cold_cache_id(cache_name: str, region: str) -> str:
+    """The cold cache a pilot light's failover creates in B, outside the Global Datastore: `dr-cache-us-west-2-cold`."""
+    return f"{cache_member_id(cache_name, region)}-cold"
+
+
+def cache_auth_secret(cache_name: str) -> str:
+    """The Secrets Manager secret holding the AUTH token (replicated to B): `dr-cache/auth`."""
+    return f"{cache_name}/auth"
+
+
 # ---- S3 ----------------------------------------------------------------------------------------------------------
 
 def bucket_name(base: str, region: str) -> str:

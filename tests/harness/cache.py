@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from ops.actions.aws import client
-from ops.core import cache
+from ops.core import cache, naming
 
 PRIMARY, DR = "us-east-1", "us-west-2"
 NAME = "dr-cache"
-GROUP_A, GROUP_B = cache.replication_group_id(NAME, PRIMARY), cache.replication_group_id(NAME, DR)
+GROUP_A, GROUP_B = naming.cache_member_id(NAME, PRIMARY), naming.cache_member_id(NAME, DR)
 TOKEN = "not-a-secret-token-0123456789"
 
 

@@ -15,24 +15,8 @@ from typing import Annotated
 import typer
 
 from ops.core.paths import REPO_ROOT
-from ops.drctl.commands.options import (
-    AsJson,
-    Execute,
-    JournalDir,
-    Overrides,
-    Poll,
-    Region,
-    Resume,
-    Stack,
-    Timeout,
-    Yes,
-    allowed_region,
-    bad_input,
-    load_settings,
-    refusing,
-    resume_if_asked,
-    start,
-)
+from ops.drctl.commands.options import (AsJson, Execute, JournalDir, Overrides, Poll, Region, Resume, Stack, Timeout,
+                                        Yes, allowed_region, bad_input, load_settings, refusing, resume_if_asked, start)
 from ops.drctl.stack_outputs import OutputsFile, read_stack_outputs
 
 TABLE_NAME_MAX = 255

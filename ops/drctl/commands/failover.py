@@ -15,23 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ops.core.paths import REPO_ROOT
-from ops.drctl.commands.options import (
-    AsJson,
-    Execute,
-    JournalDir,
-    Overrides,
-    Poll,
-    ProjectDir,
-    Resume,
-    Stack,
-    Timeout,
-    Yes,
-    bad_input,
-    load_settings,
-    refusing,
-    resume_if_asked,
-    start,
-)
+from ops.drctl.commands.options import (AsJson, Execute, JournalDir, Overrides, Poll, ProjectDir, Resume, Stack,
+                                        Timeout, Yes, bad_input, load_settings, refusing, resume_if_asked, start)
 from ops.drctl.stack_outputs import OutputsFile
 
 if TYPE_CHECKING:
@@ -101,13 +86,13 @@ def base_params(settings: "Settings", change_set: str, change_set_dir: Path, tim
 def cache_params(settings: "Settings") -> dict[str, Any]:
     """The cache's replication groups, and whether B keeps a Global Datastore member whose role follows the writer
     (the posture table's failover row promotes one; pilot light's brings a cold cache instead)."""
-    from ops.core import cache
+    from ops.core import naming
     from ops.core.posture import capacity
 
     row = capacity(settings.posture, True, settings.aurora.instances, cache_nodes=settings.cache.nodes)
     return {"member_in_b": row.promote_cache,
-            "primary_group_id": cache.replication_group_id(settings.cache.name, settings.primary_region),
-            "dr_group_id": cache.replication_group_id(settings.cache.name, settings.dr_region)}
+            "primary_group_id": naming.cache_member_id(settings.cache.name, settings.primary_region),
+            "dr_group_id": naming.cache_member_id(settings.cache.name, settings.dr_region)}
 
 
 def smoke_params(smoke_url: str | None, smoke_path: list[str] | None) -> dict[str, Any]:

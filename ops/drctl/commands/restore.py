@@ -20,26 +20,9 @@ from ops.core import naming
 from ops.core.environments import Names
 from ops.core.paths import REPO_ROOT as PROJECT_DIR
 from ops.core.times import TIME_EXAMPLE
-from ops.drctl.commands.options import (
-    AsJson,
-    Execute,
-    JournalDir,
-    Overrides,
-    Poll,
-    Resume,
-    Stack,
-    Timeout,
-    Yes,
-    allowed_region,
-    bad_input,
-    instance_class_option,
-    load_settings,
-    refusing,
-    region_option,
-    resume_if_asked,
-    start,
-    time_option,
-)
+from ops.drctl.commands.options import (AsJson, Execute, JournalDir, Overrides, Poll, Resume, Stack, Timeout, Yes,
+                                        allowed_region, bad_input, instance_class_option, load_settings, refusing,
+                                        region_option, resume_if_asked, start, time_option)
 from ops.drctl.stack_outputs import OutputsFile
 
 if TYPE_CHECKING:

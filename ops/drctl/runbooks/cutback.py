@@ -13,6 +13,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ops.actions import aurora, cloudfront, route53
+from ops.actions.aws import error_code
 from ops.core.errors import BadInput
 from ops.drctl.runbooks.engine import RunContext, Runbook, Step, now_iso
 from ops.drctl.runbooks.steps import dns_preflight, dns_step, endpoint_health, global_cluster_or_bad_input
@@ -25,7 +26,7 @@ def _preflight(ctx: RunContext) -> dict[str, Any]:
     try:
         ctx.client("cloudfront", "us-east-1").get_distribution(Id=p["distribution_id"])
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "NoSuchDistribution":
+        if error_code(exc) == "NoSuchDistribution":
             raise BadInput(f"--distribution {p['distribution_id']}: no such CloudFront distribution") from None
         raise
     writer = _a_writes_or_why(ctx)

@@ -26,6 +26,7 @@ from botocore.exceptions import ClientError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ops.actions import cloudfront, s3_versions
+from ops.actions.aws import error_code
 from ops.core.errors import BadInput
 from ops.drctl.runbooks.engine import RunContext, Runbook, Step, now_iso
 
@@ -86,7 +87,7 @@ def _require_distribution(ctx: RunContext, distribution_id: str) -> None:
     try:
         ctx.client("cloudfront", "us-east-1").get_distribution(Id=distribution_id)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "NoSuchDistribution":
+        if error_code(exc) == "NoSuchDistribution":
             raise BadInput(f"--distribution {distribution_id}: no such CloudFront distribution") from None
         raise
 
