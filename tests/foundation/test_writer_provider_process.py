@@ -103,7 +103,7 @@ def test_serialization_is_the_same_in_every_process(tmp_path: Path) -> None:
 def test_copying_refuses_action_code_that_would_still_import_the_project() -> None:
     """Guard for later edits of ops/actions: a helper of another project module, left by reference, would
     bring back the dependency on the project; the plan fails naming it instead."""
-    with pytest.raises(ImportError, match="ops.actions.polling.*add ops.actions.polling to ACTION_MODULES"):
+    with pytest.raises(ImportError, match="ops.actions.aws.*add ops.actions.aws to ACTION_MODULES"):
         by_value_copies(("ops.actions.aurora",))
 
 
