@@ -12,6 +12,7 @@ import copy
 import json
 import os
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,23 @@ from stacks.settings import PROJECT, PROJECT_DIR, ConfigError, Role, Settings, p
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
+# libyaml's loader where PyYAML was built with it: the same documents, parsed several times faster.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@lru_cache(maxsize=32)
+def _parsed(text: str) -> Any:
+    return yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML file's document, parsed once per distinct content (every plan reads the same stack files: keyed by the
+    text, not the file's time, so a file rewritten within the clock's granularity is never served stale)."""
+    return copy.deepcopy(_parsed(path.read_text()))
+
+
 def project_defaults(project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
-    declared = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()).get("config") or {}
+    declared = read_yaml(project_dir / "Pulumi.yaml").get("config") or {}
     return {key.removeprefix(f"{PROJECT}:"): spec["default"] for key, spec in declared.items()
             if isinstance(spec, dict) and "default" in spec and ":" not in key.removeprefix(f"{PROJECT}:")}
 
@@ -34,7 +50,7 @@ def stack_file_values(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, 
         known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml")
                        for p in project_dir.glob("Pulumi.*.yaml"))
         raise ConfigError("stack", f"no stack file {path.name} (stacks: {', '.join(known)})")
-    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+    config = (read_yaml(path) or {}).get("config") or {}
     return {key.partition(":")[2]: value for key, value in config.items() if key.startswith(f"{PROJECT}:")}
 
 
