@@ -15,9 +15,10 @@ Row hash ("--hash"):
 - exact (default, same major version on both sides): two rows are the same only when every value is stored the
   same. The hash is built per column from the catalog types, one seeded hash call per value chained into the
   next (no ROW built, nothing rendered that need not be): types whose `=` is already bytewise (integers, bool,
-  time[tz], timestamp[tz], uuid, inet, macaddr, pg_lsn, text and varchar under the C collation) by their own hash
-  function called on the value; date and bytea as elements of an array of their type; float4/float8 and
-  interval through their binary send form (-0 is not 0, '1 day' is not '24 hours', NaN bits count); bpchar
+  uuid, inet, macaddr, text and varchar under the C collation) by their own hash function called on the value
+  (int8 with the value in the seed: its hash folds it to 32 bits); date and bytea as elements of an array of their
+  type; float4/float8 and interval through their binary send form (-0 is not 0, '1 day' is not '24 hours', NaN
+  bits count), time[tz], timestamp[tz] and pg_lsn too (their hashes fold like int8's); bpchar
   through its send form (trailing blanks count); everything else through its text form under the C collation
   (numeric's sign, scale and NaN/±Infinity, jsonb numbers' scale and sign, citext and case-insensitive
   collations' case, array bounds, an enum's label). Text forms are rendered under pinned session settings (UTC,
@@ -60,20 +61,16 @@ DEFAULT_MAX_KEYS = 1000         # differing keys listed per table (all are count
 INTEGER_TYPES = {"smallint", "integer", "bigint"}
 # Exact mode: base types (pg_type.typname) whose `=` is bytewise, hashed by their own extended hash function
 # called on the value itself ({0}; {1} is the seed), without building a ROW or rendering. text and varchar are
-# hashed under the C collation, which hashes their bytes whatever the column's collation. timestamptz has no hash
-# SQL can call (its own is declared on timestamp): `AT TIME ZONE INTERVAL '00:00'` gives the timestamp with the
-# same microseconds (±infinity included, whatever the session's time zone), which timestamp's hash takes. 8-byte
-# values (int8, time, timestamp[tz], pg_lsn) are folded to 32 bits first by these functions, exactly as by the
-# type's own hash in the equality hash.
+# hashed under the C collation, which hashes their bytes whatever the column's collation. PostgreSQL's 8-byte
+# hashes fold the value to 32 bits first (low half xor high half, inverted for negatives: bigint 1 and 4294967296
+# hash alike), so int8's hash gets the value itself xor-ed into its seed: two values colliding would need the same
+# fold and, the seed being the same, the same value. (`#` cannot overflow; one int8 operator per value.)
 DIRECT_HASHES = {"int2": "hashint2extended({0}, {1})", "int4": "hashint4extended({0}, {1})",
-                 "int8": "hashint8extended({0}, {1})", "oid": "hashoidextended({0}, {1})",
+                 "int8": "hashint8extended({0}, ({1}) # {0})", "oid": "hashoidextended({0}, {1})",
                  "char": "hashcharextended({0}, {1})", "bool": "hashint4extended({0}::int4, {1})",
-                 "time": "time_hash_extended({0}, {1})", "timetz": "timetz_hash_extended({0}, {1})",
-                 "timestamp": "timestamp_hash_extended({0}, {1})",
-                 "timestamptz": "timestamp_hash_extended({0} AT TIME ZONE INTERVAL '00:00', {1})",
                  "uuid": "uuid_hash_extended({0}, {1})", "inet": "hashinetextended({0}, {1})",
                  "cidr": "hashinetextended({0}, {1})", "macaddr": "hashmacaddrextended({0}, {1})",
-                 "macaddr8": "hashmacaddr8extended({0}, {1})", "pg_lsn": "pg_lsn_hash_extended({0}, {1})",
+                 "macaddr8": "hashmacaddr8extended({0}, {1})",
                  "text": 'hashtextextended({0} COLLATE "C", {1})',
                  "varchar": 'hashtextextended({0} COLLATE "C", {1})'}
 # Bytewise types with no hash SQL can call on them (date's is int4's and date - date fails on infinity; bytea's
@@ -81,8 +78,12 @@ DIRECT_HASHES = {"int2": "hashint2extended({0}, {1})", "int4": "hashint4extended
 ARRAY_HASHED_TYPES = frozenset({"date", "bytea"})
 # Base types whose `=` (and hash) ignores part of what is stored, hashed through their binary send form
 # (exact: float -0 and NaN bits, interval's month/day/time split, bpchar's blanks), as bytea array elements.
+# The other 8-byte types too: their hashes fold like int8's (a timestamp moved by 2^32+1 µs hashes alike for about
+# a third of values), and SQL has no cheap cast from them to int8 to seed the hash with (`ts - ts` fails on
+# infinity, extract() is numeric, date_part() parses its unit per row and costs more than the send form).
 SEND_FUNCTIONS = {"float4": "float4send", "float8": "float8send", "interval": "interval_send",
-                  "bpchar": "bpcharsend"}
+                  "bpchar": "bpcharsend", "time": "time_send", "timetz": "timetz_send",
+                  "timestamp": "timestamp_send", "timestamptz": "timestamptz_send", "pg_lsn": "pg_lsn_send"}
 # Everything else is hashed through its text form under the C collation: numeric (hash_numeric ignores the
 # sign, the scale, and tells NaN from ±Infinity by nothing but the seed), jsonb (its hash ignores numbers'
 # scale and sign), citext, arrays, enums, domains, composites, ranges.
