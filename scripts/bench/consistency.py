@@ -7,8 +7,12 @@ loaded on both clusters, then 10 scattered differences are applied to the DR cop
 3 only in the target, 4 changed (one of them in `amount` only, a non-key column the seed SQL does not hash).
 Each approach runs against both servers and must report exactly those 10 keys (the seed SQL can only say
 "mismatch"). The tool runs twice: its default row hash (exact: every stored value) and `--hash equality` (the
-previous default: values as their type's `=` compares them), and their serial bucket scans are timed in
-interleaved pairs on one server, a ratio the machine's load moves little (goal: exact costs ≤ 10 % more).
+previous default: values as their type's `=` compares them). Then the serial bucket scans of three row hashes
+are timed on one server, interleaved, `--ratio-repeats` rounds: equality (the old figure), exact as the tool
+builds it now (per column from the catalog types) and exact in its first form (a ROW of every value, numeric
+and jsonb rendered; kept here, frozen, to show the change). Each is timed by wall clock and by the server
+backend's own CPU time (/proc/PID/schedstat), which other jobs on the machine move much less; the ratios are
+medians over the rounds (goal: exact costs ≤ 10 % more than equality).
 Three floors find no keys but show what a check pays at least: one aggregate over the key's hash; a scan that
 deforms every row and hashes nothing; each value hashed once by its type's hash function, folded
 into one aggregate (no row hash, no buckets). Goals (issue 4): exact keys in ≤ 1/5 of reladiff's time at 5M rows,
@@ -219,6 +223,75 @@ def reladiff(dsns: tuple[str, str]) -> set[tuple[int, str]]:
     return {(key, kinds[frozenset(s)]) for key, s in signs.items()}
 
 
+def first_exact_row_hash_sql(plan: consistency.TablePlan) -> str:
+    """The exact row hash as first released (frozen here for comparison): a ROW of every value, the bytewise types
+    as they are, floats/interval/bpchar by their send form, everything else (numeric, jsonb) rendered as text."""
+    bytewise = {"int2", "int4", "int8", "oid", "bool", "char", "date", "time", "timetz", "timestamp",
+                "timestamptz", "uuid", "bytea", "inet", "cidr", "macaddr", "macaddr8", "money", "pg_lsn"}
+    values = []
+    for column in plan.columns:
+        value = f"t.{consistency._ident(column.name)}"
+        if column.plain_base and column.name not in plan.text_columns and column.base_name in bytewise:
+            values.append(value)
+        elif column.plain_base and column.name not in plan.text_columns \
+                and column.base_name in consistency.SEND_FUNCTIONS:
+            values.append(f"{consistency.SEND_FUNCTIONS[column.base_name]}({value})")
+        else:
+            values.append(f'({value}::text) COLLATE "C"')
+    return f"hashint8extended(hash_record_extended(ROW({', '.join(values)}), 0), 0)"
+
+
+def _backend_cpu_seconds(pid: int) -> float | None:
+    """CPU time the server backend has run (the first field of schedstat, ns); None where /proc can't say."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+@dataclass
+class HashTimings:
+    wall: dict[str, list[float]]
+    cpu: dict[str, list[float]]
+
+    def ratio(self, kind: str, name: str, base: str = "equality") -> tuple[float, float, float] | None:
+        """(median, min, max) over the rounds of name's time / base's time in the same round."""
+        series = self.wall if kind == "wall" else self.cpu
+        if not series.get(name) or not series.get(base):
+            return None
+        ratios = [a / b for a, b in zip(series[name], series[base], strict=True)]
+        return statistics.median(ratios), min(ratios), max(ratios)
+
+
+def row_hash_timings(dsn: str, repeats: int) -> HashTimings:
+    """Serial bucket scans of one server with each row hash, interleaved (the order rotating each round), on one
+    connection: the same table, bucketing and settings as the tool's, only the row hash differs."""
+    with consistency.Pair(dsn, dsn) as pair:
+        conn = pair.conns["source"]
+        table = consistency._catalog_table(conn, "source", "orders")
+        plan = consistency.plan_table(table, table, "orders", None, None, frozenset())
+        bucketing = consistency.choose_bucketing(pair, plan, consistency.DEFAULT_BUCKETS)
+        hashes = {"equality": consistency.row_hash_sql(plan, "equality"),
+                  "exact": consistency.row_hash_sql(plan, "exact"),
+                  "exact, first form": first_exact_row_hash_sql(plan)}
+        conn.execute("SELECT set_config('max_parallel_workers_per_gather', '0', false)")
+        pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
+        sums = {name: consistency.bucket_sums(conn, plan, bucketing, sql) for name, sql in hashes.items()}  # warm
+        assert len({len(s) for s in sums.values()}) == 1
+        wall: dict[str, list[float]] = {name: [] for name in hashes}
+        cpu: dict[str, list[float]] = {name: [] for name in hashes}
+        names = list(hashes)
+        for round_ in range(repeats):
+            for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+                cpu_start, started = _backend_cpu_seconds(pid), time.perf_counter()
+                consistency.bucket_sums(conn, plan, bucketing, hashes[name])
+                wall[name].append(time.perf_counter() - started)
+                cpu_end = _backend_cpu_seconds(pid)
+                if cpu_start is not None and cpu_end is not None:
+                    cpu[name].append(cpu_end - cpu_start)
+    return HashTimings(wall, cpu)
+
+
 def bucket_scan_alone(dsn: str, parallel: bool, mode: consistency.HashMode = "exact") -> float:
     """The tool's bucket scan on one server while the other is idle, as in production where each server has its
     own host; median of three. parallel=False forbids parallel workers, True leaves the server's own setting."""
@@ -270,7 +343,8 @@ def load(clusters: list[PgCluster], database: str, rows: int) -> tuple[str, str]
     return source, target
 
 
-def run_size(clusters: list[PgCluster], rows: int) -> tuple[list[Outcome], tuple[float, float, float]]:
+def run_size(clusters: list[PgCluster], rows: int,
+             ratio_repeats: int) -> tuple[list[Outcome], tuple[float, float], HashTimings]:
     database = f"bench_{rows}"
     started = time.perf_counter()
     dsns = load(clusters, database, rows)
@@ -285,8 +359,19 @@ def run_size(clusters: list[PgCluster], rows: int) -> tuple[list[Outcome], tuple
     counts = [measure("count(*) both sides", lambda: count_star(dsns), None, clusters) for _ in range(3)]
     count = sorted(counts, key=lambda o: o.seconds)[1]  # the median of three
     outcomes = [Outcome("count(*) both sides (median of 3)", count.seconds, count.verdict, count.memory_mb)]
-    for name, approach in (("drctl consistency", tool), ("drctl consistency --hash equality", tool_equality),
-                           ("reladiff 0.6.0 (default bisection)", reladiff),
+    # The tool's two row hashes: three whole runs each, alternating, the median of each (a single run moves by
+    # ±10 % on this machine, more than what is being compared).
+    runs: dict[str, list[Outcome]] = {"drctl consistency": [], "drctl consistency --hash equality": []}
+    for _ in range(3):
+        for name, approach in (("drctl consistency", tool), ("drctl consistency --hash equality", tool_equality)):
+            runs[name].append(measure(name, lambda a=approach: a(dsns), expected, clusters))
+    for name, outcomes_of_name in runs.items():
+        middle = sorted(outcomes_of_name, key=lambda o: o.seconds)[1]
+        verdicts = {o.verdict for o in outcomes_of_name}
+        outcomes.append(Outcome(f"{name} (median of 3)", middle.seconds, " / ".join(sorted(verdicts)),
+                                max(o.memory_mb for o in outcomes_of_name)))
+        print(f"  {name}: {', '.join(f'{o.seconds:.2f}' for o in outcomes_of_name)} s", flush=True)
+    for name, approach in (("reladiff 0.6.0 (default bisection)", reladiff),
                            ("seed SQL (md5(string_agg))", seed_sql),
                            # floors: what no full content check can go below (they find no keys)
                            ("floor: hash the key only", floor_hash_key_only),
@@ -298,31 +383,45 @@ def run_size(clusters: list[PgCluster], rows: int) -> tuple[list[Outcome], tuple
     alone = (bucket_scan_alone(dsns[0], parallel=False), bucket_scan_alone(dsns[0], parallel=True))
     print(f"  bucket scan on one server alone: {alone[0]:.2f} s serial, {alone[1]:.2f} s with parallel workers",
           flush=True)
-    # exact vs equality, serial, interleaved five times on one server: a ratio that the machine's load moves little
-    pairs = [(bucket_scan_alone(dsns[0], False, "exact"), bucket_scan_alone(dsns[0], False, "equality"))
-             for _ in range(5)]
-    ratio = statistics.median(e / q for e, q in pairs)
-    print(f"  serial bucket scan, exact / equality hash: {ratio:.3f} (median of 5 interleaved pairs)", flush=True)
-    alone = (*alone, ratio)
+    timings = row_hash_timings(dsns[0], ratio_repeats)
+    for kind in ("cpu", "wall"):
+        for name in ("exact", "exact, first form"):
+            ratio = timings.ratio(kind, name)
+            if ratio is not None:
+                print(f"  serial bucket scan, {name} / equality, {kind}: {ratio[0]:.3f} "
+                      f"(median of {ratio_repeats} interleaved rounds)", flush=True)
     for cluster in clusters:
         with psycopg.connect(cluster.dsn(), autocommit=True) as conn:
             conn.execute(f"DROP DATABASE {database}")
-    return outcomes, alone
+    return outcomes, alone, timings
 
 
-def print_table(rows: int, outcomes: list[Outcome], alone: tuple[float, float, float]) -> None:
+def print_table(rows: int, outcomes: list[Outcome], alone: tuple[float, float], timings: HashTimings) -> None:
     count, tool_run, equality_run, reladiff_run = (o.seconds for o in outcomes[:4])
     print(f"\n{rows:,} rows per side")
-    print(f"{'approach':38} {'seconds':>8} {'x count(*)':>10} {'peak backend MB':>15}  result")
+    print(f"{'approach':48} {'seconds':>8} {'x count(*)':>10} {'peak backend MB':>15}  result")
     for o in outcomes:
-        print(f"{o.name:38} {o.seconds:8.2f} {o.seconds / count:10.1f} {o.memory_mb:15.1f}  {o.verdict}")
+        print(f"{o.name:48} {o.seconds:8.2f} {o.seconds / count:10.1f} {o.memory_mb:15.1f}  {o.verdict}")
     print(f"drctl consistency / reladiff: {tool_run / reladiff_run:.3f} (goal ≤ 0.2: "
           f"{'met' if tool_run <= reladiff_run / 5 else 'NOT met'}); "
           f"drctl consistency / count(*): {tool_run / count:.1f}x (goal ≤ 2x: "
           f"{'met' if tool_run <= 2 * count else 'NOT met'})")
-    print(f"drctl consistency exact (default) / equality (previous default): {tool_run / equality_run:.3f} whole "
-          f"runs, {alone[2]:.3f} serial bucket scan on one server (goal ≤ 1.10: "
-          f"{'met' if alone[2] <= 1.10 else 'NOT met'})")
+    print(f"drctl consistency exact (default) / equality (previous default), whole runs: "
+          f"{tool_run / equality_run:.3f}")
+    rounds = len(timings.wall["equality"])
+    for name in ("exact", "exact, first form"):
+        for kind in ("cpu", "wall"):
+            ratio = timings.ratio(kind, name)
+            if ratio is None:
+                continue
+            median, low, high = ratio
+            verdict = f"   goal ≤ 1.10: {'met' if median <= 1.10 else 'NOT met'}" if name == "exact" else ""
+            clock = "backend CPU" if kind == "cpu" else "wall clock"
+            print(f"serial bucket scan on one server, {name} / equality, {clock:11}: median {median:.3f} of "
+                  f"{rounds} interleaved rounds (min {low:.3f}, max {high:.3f}){verdict}")
+    medians = ", ".join(f"{name} {statistics.median(timings.wall[name]):.3f} s"
+                        for name in ("equality", "exact", "exact, first form"))
+    print(f"  (median wall time of each serial scan: {medians})")
     floor = next(o.seconds for o in outcomes if o.name == "floor: type hash of every value")
     print(f"drctl consistency / floor 'type hash of every value': {tool_run / floor:.1f}x (what any check of every "
           f"column's content pays; count(*) reads no value)")
@@ -333,6 +432,8 @@ def print_table(rows: int, outcomes: list[Outcome], alone: tuple[float, float, f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="1000000,5000000", help="comma-separated table sizes")
+    parser.add_argument("--ratio-repeats", type=int, default=11,
+                        help="interleaved rounds of the three row hashes' serial scans (the ratios' medians)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.rows.split(",")]
     results = []
@@ -342,12 +443,12 @@ def main() -> None:
         print(f"clusters: primary :{primary.port} (UTC, ISO), DR :{dr.port} (Europe/Berlin, SQL/DMY); "
               f"load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         for rows in sizes:
-            results.append((rows, *run_size([primary, dr], rows)))
+            results.append((rows, *run_size([primary, dr], rows, args.ratio_repeats)))
     print(f"\nload average at end {os.getloadavg()[0]:.1f} (other jobs on the machine slow every approach alike)")
-    for rows, outcomes, alone in results:
-        print_table(rows, outcomes, alone)
+    for rows, outcomes, alone, timings in results:
+        print_table(rows, outcomes, alone, timings)
     if len(results) > 1:
-        tool_memory = [outcomes[1].memory_mb for _, outcomes, _ in results]
+        tool_memory = [outcomes[1].memory_mb for _, outcomes, _, _ in results]  # the largest of its 3 runs
         print(f"\ndrctl consistency peak backend memory across sizes: "
               f"{', '.join(f'{m:.1f}' for m in tool_memory)} MB (spread {max(tool_memory) - min(tool_memory):.1f} MB; "
               f"median {statistics.median(tool_memory):.1f})")

@@ -13,17 +13,21 @@ hashes, so a twin is never paired with itself.
 
 Row hash ("--hash"):
 - exact (default, same major version on both sides): two rows are the same only when every value is stored the
-  same. Types whose `=` is already bytewise (integers, bool, date, time[tz], timestamp[tz], uuid, bytea, inet,
-  macaddr, money, pg_lsn) are hashed by their own hash function, without rendering; float4/float8 and interval
-  through their binary send form (-0 is not 0, '1 day' is not '24 hours', NaN bits count); bpchar through its
-  send form (trailing blanks count); everything else, text types included, through its text form under the C
-  collation (numeric scale, jsonb numbers' scale, citext and case-insensitive collations' case, array bounds,
-  an enum's label). Text forms are rendered under pinned session settings (UTC, ISO dates, postgres intervals,
-  extra_float_digits=3), so they do not depend on either server's defaults.
+  same. The hash is built per column from the catalog types, one seeded hash call per value chained into the
+  next (no ROW built, nothing rendered that need not be): types whose `=` is already bytewise (integers, bool,
+  uuid, inet, macaddr, text and varchar under the C collation) by their own hash function called on the value
+  (int8 with the value in the seed: its hash folds it to 32 bits); date and bytea as elements of an array of their
+  type; float4/float8 and interval through their binary send form (-0 is not 0, '1 day' is not '24 hours', NaN
+  bits count), time[tz], timestamp[tz] and pg_lsn too (their hashes fold like int8's); bpchar
+  through its send form (trailing blanks count); everything else through its text form under the C collation
+  (numeric's sign, scale and NaN/±Infinity, jsonb numbers' scale and sign, citext and case-insensitive
+  collations' case, array bounds, an enum's label). Text forms are rendered under pinned session settings (UTC,
+  ISO dates, postgres intervals, extra_float_digits=3), so they do not depend on either server's defaults.
 - equality: each value hashed by its type's hash function, i.e. compared the way the type's `=` compares
-  (numeric 1.0 = 1.00, float -0 = 0, interval '1 day' = '24 hours', citext 'A' = 'a', jsonb 1.0 = 1.00); types
-  without a hash function, arrays, enums, domains, composites and ranges through their text form. Faster
-  where the table has jsonb or numeric; not a proof that a copy is identical.
+  (numeric 1.0 = 1.00, float -0 = 0, interval '1 day' = '24 hours', citext 'A' = 'a', jsonb 1.0 = 1.00), and
+  where that hash is coarser than `=`, coarser still: numeric's hash ignores the sign (5 and -5, in jsonb too)
+  and takes NaN and ±Infinity alike. Types without a hash function, arrays, enums, domains, composites and ranges
+  through their text form. Not a proof that a copy is identical.
 - text (auto picks it when the major versions differ): the whole row's text form, under the same pinned
   settings; as exact, except that a float is compared by its text (every NaN alike).
 
@@ -43,7 +47,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ops.core.errors import BadInput  # names the DSN, table or column; nothing read beyond the catalog
@@ -55,14 +59,34 @@ DEFAULT_BUCKETS = 4096          # pairs sent back per side; narrowing reads ~row
 NARROW_CHUNK = 20_000           # rows per side and narrowing query: bounds client memory
 DEFAULT_MAX_KEYS = 1000         # differing keys listed per table (all are counted)
 INTEGER_TYPES = {"smallint", "integer", "bigint"}
-# Base types (pg_type.typname) whose `=` is bytewise: their own hash function already sees every stored bit.
-BYTEWISE_EQUAL_TYPES = frozenset({"int2", "int4", "int8", "oid", "bool", "char", "date", "time", "timetz",
-                                  "timestamp", "timestamptz", "uuid", "bytea", "inet", "cidr", "macaddr",
-                                  "macaddr8", "money", "pg_lsn"})
-# Base types whose `=` (and hash) ignores part of what is stored, hashed through their binary send form instead
-# (cheaper than text, and exact: float -0 and NaN bits, interval's month/day/time split, bpchar's blanks).
+# Exact mode: base types (pg_type.typname) whose `=` is bytewise, hashed by their own extended hash function
+# called on the value itself ({0}; {1} is the seed), without building a ROW or rendering. text and varchar are
+# hashed under the C collation, which hashes their bytes whatever the column's collation. PostgreSQL's 8-byte
+# hashes fold the value to 32 bits first (low half xor high half, inverted for negatives: bigint 1 and 4294967296
+# hash alike), so int8's hash gets the value itself xor-ed into its seed: two values colliding would need the same
+# fold and, the seed being the same, the same value. (`#` cannot overflow; one int8 operator per value.)
+DIRECT_HASHES = {"int2": "hashint2extended({0}, {1})", "int4": "hashint4extended({0}, {1})",
+                 "int8": "hashint8extended({0}, ({1}) # {0})", "oid": "hashoidextended({0}, {1})",
+                 "char": "hashcharextended({0}, {1})", "bool": "hashint4extended({0}::int4, {1})",
+                 "uuid": "uuid_hash_extended({0}, {1})", "inet": "hashinetextended({0}, {1})",
+                 "cidr": "hashinetextended({0}, {1})", "macaddr": "hashmacaddrextended({0}, {1})",
+                 "macaddr8": "hashmacaddr8extended({0}, {1})",
+                 "text": 'hashtextextended({0} COLLATE "C", {1})',
+                 "varchar": 'hashtextextended({0} COLLATE "C", {1})'}
+# Bytewise types with no hash SQL can call on them (date's is int4's and date - date fails on infinity; bytea's
+# takes `internal`): hashed as elements of an array of their own type, which calls the type's hash for each.
+ARRAY_HASHED_TYPES = frozenset({"date", "bytea"})
+# Base types whose `=` (and hash) ignores part of what is stored, hashed through their binary send form
+# (exact: float -0 and NaN bits, interval's month/day/time split, bpchar's blanks), as bytea array elements.
+# The other 8-byte types too: their hashes fold like int8's (a timestamp moved by 2^32+1 µs hashes alike for about
+# a third of values), and SQL has no cheap cast from them to int8 to seed the hash with (`ts - ts` fails on
+# infinity, extract() is numeric, date_part() parses its unit per row and costs more than the send form).
 SEND_FUNCTIONS = {"float4": "float4send", "float8": "float8send", "interval": "interval_send",
-                  "bpchar": "bpcharsend"}
+                  "bpchar": "bpcharsend", "time": "time_send", "timetz": "timetz_send",
+                  "timestamp": "timestamp_send", "timestamptz": "timestamptz_send", "pg_lsn": "pg_lsn_send"}
+# Everything else is hashed through its text form under the C collation: numeric (hash_numeric ignores the
+# sign, the scale, and tells NaN from ±Infinity by nothing but the seed), jsonb (its hash ignores numbers'
+# scale and sign), citext, arrays, enums, domains, composites, ranges.
 HashMode = Literal["exact", "equality", "text"]
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
@@ -91,6 +115,7 @@ class Column:
     type: str           # format_type(): usable as a cast
     plain_base: bool    # a base type, not an array, enum, domain, composite or range
     base_name: str = ""  # pg_type.typname
+    not_null: bool = False  # NOT NULL in the catalog (on both sides, once planned)
 
 
 @dataclass(frozen=True)
@@ -249,7 +274,7 @@ def _catalog_table(conn: psycopg.Connection, side: Side, name: str) -> CatalogTa
     oid, relation = row
     columns = tuple(Column(*row) for row in conn.execute(
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typtype = 'b' AND t.typcategory <> 'A', "
-        "t.typname "
+        "t.typname, a.attnotnull "
         "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
         "WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum", (oid,)))
     primary_key = tuple(r[0] for r in conn.execute(
@@ -297,7 +322,9 @@ def plan_table(source: CatalogTable, target: CatalogTable, name: str, columns: S
         if by_side["source"][column].type != by_side["target"][column].type:
             raise BadInput(f"table {name!r}: column {column!r} is {by_side['source'][column].type} on the source "
                            f"but {by_side['target'][column].type} on the target")
-    chosen = tuple(by_side["source"][c] for c in wanted)
+    # NOT NULL only where both sides say so: the exact row hash skips the NULL handling for those columns.
+    chosen = tuple(replace(by_side["source"][c], not_null=by_side["source"][c].not_null
+                           and by_side["target"][c].not_null) for c in wanted)
     unique = all(any(u <= set(key_names) for u in side.unique_keys) for side in (source, target))
     return TablePlan(name=name, relation=source.relation, key=chosen[:len(key_names)], columns=chosen,
                      text_columns=frozenset(c.name for c in chosen if c.type in text_types or not c.plain_base),
@@ -324,22 +351,67 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _exact_value_sql(plan: TablePlan, column: Column) -> str:
-    """The value as hashed in exact mode: what is stored, not what `=` compares."""
+ExactStep = Callable[[str], str]  # the hash of one value, given the SQL of its seed
+
+
+def _exact_term(plan: TablePlan, column: Column) -> ExactStep | tuple[str, str]:
+    """How exact mode hashes one column: a seeded hash call, or (element type, element) of a typed array."""
     value = f"t.{_ident(column.name)}"
-    if column.plain_base and column.name not in plan.text_columns:
-        if column.base_name in BYTEWISE_EQUAL_TYPES:
-            return value
-        if column.base_name in SEND_FUNCTIONS:
-            return f"{SEND_FUNCTIONS[column.base_name]}({value})"
+    base = column.base_name if column.plain_base and column.name not in plan.text_columns else ""
+    if base in DIRECT_HASHES:
+        return lambda seed: DIRECT_HASHES[base].format(value, seed)
+    if base in ARRAY_HASHED_TYPES:
+        return base, value
+    if base in SEND_FUNCTIONS:
+        return "bytea", f"{SEND_FUNCTIONS[base]}({value})"
     # The C collation: a nondeterministic collation's hash would fold case (or accents) again.
-    return f'({value}::text) COLLATE "C"'
+    return lambda seed: f'hashtextextended(({value}::text) COLLATE "C", {seed})'
+
+
+def exact_row_hash_sql(plan: TablePlan) -> str:
+    """Every stored value of the row, hashed into one int8 without building a ROW or rendering what need not be.
+
+    A chain of seeded hash calls: each step hashes one NOT NULL value (NOT NULL on both sides) with the result
+    so far as its 64-bit seed, so the row hash depends on each of them non-linearly and on its position. A strict
+    hash call turns NULL into NULL, so each nullable column is an independent term instead: hashed with its
+    position as seed and coalesced to a stand-in for NULL. The types hashed as array elements make one array per
+    type; an array's hash keeps a NULL element apart but ignores its seed when every element is NULL, so an
+    array of nullable columns only is a term, and one with a NOT NULL column a step. The terms are xor-ed
+    together and seed the chain, which ends with a scalar step (or one more hash of the seed), so parts swapped
+    between twins of one key cannot cancel out in the bucket sum.
+    """
+    terms: list[str] = []
+    arrays: dict[str, list[Column]] = {}
+    elements: dict[str, str] = {}
+    steps: list[ExactStep] = []
+    for position, column in enumerate(plan.columns, start=1):
+        term = _exact_term(plan, column)
+        if isinstance(term, tuple):
+            arrays.setdefault(term[0], []).append(column)
+            elements[column.name] = term[1]
+        elif column.not_null:
+            steps.append(term)
+        else:
+            # The stand-in for NULL: any constant; a value hashing to it is as likely as any other collision.
+            terms.append(f"coalesce({term(str(position))}, {-position})")
+    array_steps: list[ExactStep] = []
+    for element_type, columns in arrays.items():
+        array = f"ARRAY[{', '.join(elements[c.name] for c in columns)}]::{element_type}[]"
+        if any(c.not_null for c in columns):
+            array_steps.append(lambda seed, array=array: f"hash_array_extended({array}, {seed})")
+        else:
+            terms.append(f"hash_array_extended({array}, {plan.columns.index(columns[0]) + 1})")
+    seed = " # ".join(terms) if terms else "0"
+    for step in [*array_steps, *steps]:
+        seed = step(seed)
+    if not steps:  # the terms' xor and an array's hash are linear in their parts: one non-linear step
+        seed = f"hashint4extended(0, {seed})"
+    return seed
 
 
 def row_hash_sql(plan: TablePlan, mode: HashMode) -> str:
     if mode == "exact":
-        values = ", ".join(_exact_value_sql(plan, c) for c in plan.columns)
-        return f"hashint8extended(hash_record_extended(ROW({values}), 0), 0)"
+        return exact_row_hash_sql(plan)
     values = ", ".join(f"t.{_ident(c.name)}" + ("::text" if c.name in plan.text_columns else "")
                        for c in plan.columns)
     if mode == "text":
