@@ -54,6 +54,10 @@ class Names:
         """The word the project's own names start with: `dr-platform`, or `dr-platform-stage`."""
         return PROJECT if self.is_production else f"{PROJECT}-{self.environment}"
 
+    def own(self, production_name: str) -> str:
+        """Production's `dr-platform...` name with this environment's project word (`dr-platform-stage...`)."""
+        return production_name.replace(PROJECT, self.project, 1)
+
     def project_name(self, rest: str) -> str:
         """`dr-platform-<rest>` in production, `dr-platform-stage-<rest>` in stage (IAM, SNS, alarms, Lambda)."""
         return f"{self.project}-{rest}"
@@ -97,25 +101,25 @@ class Names:
 
     @property
     def ses_credentials_secret(self) -> str:
-        return naming.SES_CREDENTIALS_SECRET.replace(PROJECT, self.project, 1)
+        return self.own(naming.SES_CREDENTIALS_SECRET)
 
     @property
     def ses_config_prefix(self) -> str:
-        return naming.SES_CONFIG_PREFIX.replace(PROJECT, self.project, 1)
+        return self.own(naming.SES_CONFIG_PREFIX)
 
     @property
     def ses_configuration_set(self) -> str:
-        return naming.SES_CONFIGURATION_SET.replace(PROJECT, self.project, 1)
+        return self.own(naming.SES_CONFIGURATION_SET)
 
     @property
     def ses_sender_user(self) -> str:
-        return naming.SES_SENDER_USER.replace(PROJECT, self.project, 1)
+        return self.own(naming.SES_SENDER_USER)
 
     def fis_role_name(self, scenario: str, region: str) -> str:
-        return naming.fis_role_name(scenario, region).replace(PROJECT, self.project, 1)
+        return self.own(naming.fis_role_name(scenario, region))
 
     def fis_log_group(self, scenario: str, region: str) -> str:
-        return naming.fis_log_group(scenario, region).replace(PROJECT, self.project, 1)
+        return self.own(naming.fis_log_group(scenario, region))
 
     # ---- names only the program gives (account-wide or global: IAM, CloudFront, S3, KMS aliases) -------------
 
