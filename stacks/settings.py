@@ -12,9 +12,10 @@ import json
 import re
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 from pydantic.alias_generators import to_camel
 
 from ops.core import cache as cache_facts
@@ -57,12 +58,22 @@ class ConfigError(ValueError):
                                                                                  str(self).splitlines())
 
 
+_T = TypeVar("_T")
+
+
 class _KeyedError(ValueError):
     """A validator's problems, each with the key it is about (which pydantic's location cannot say)."""
 
     def __init__(self, problems: list[tuple[str, str]]) -> None:
         self.problems = problems
         super().__init__("; ".join(message for _, message in problems))
+
+
+def _accepted(value: _T, problems: list[tuple[str, str]]) -> _T:
+    """The value when nothing is wrong with it; otherwise every problem at once, each naming its key."""
+    if problems:
+        raise _KeyedError(problems)
+    return value
 
 
 def _duplicates(names: list[str]) -> list[str]:
@@ -74,9 +85,7 @@ def _checked_paths(key: str, paths: list[str], pattern: str, requirement: str) -
     problems = [(f"{key}[{index}]", f"{path!r} {requirement}")
                 for index, path in enumerate(paths) if not re.match(pattern, path)]
     problems += [(key, f"path {path!r} appears twice") for path in _duplicates(paths)]
-    if problems:
-        raise _KeyedError(problems)
-    return paths
+    return _accepted(paths, problems)
 
 
 class Role(StrEnum):
@@ -165,9 +174,7 @@ class Objectives(Strict):
                         ("rtoMinutes", self.critical.rto_minutes, self.standard.rto_minutes),
                         ("rpoMinutes", self.critical.rpo_minutes, self.standard.rpo_minutes))
                     if critical > standard]
-        if problems:
-            raise _KeyedError(problems)
-        return self
+        return _accepted(self, problems)
 
     def for_tier(self, tier: Tier) -> Objective:
         return getattr(self, Tier(tier).value)
@@ -202,21 +209,19 @@ def pinned_image(image: str) -> str:
     return image
 
 
+PinnedImage = Annotated[str, AfterValidator(pinned_image)]
+
+
 class ServiceSettings(Strict):
     name: str = Field(pattern=K8S_NAME_PATTERN)
     tier: Tier
-    image: str
+    image: PinnedImage
     replicas: int = Field(ge=1, le=100, description="production replicas (region A, and B when it serves)")
     port: int = Field(ge=1, le=65535)
     health_path: str = Field("/healthz", pattern=r"^/")
     # The HorizontalPodAutoscaler's ceiling in either region (its floor is the posture table's replicas); unset:
     # twice the production replicas.
     max_replicas: int | None = Field(None, ge=1, le=1000)
-
-    @field_validator("image")
-    @classmethod
-    def image_is_pinned(cls, image: str) -> str:
-        return pinned_image(image)
 
     @property
     def autoscaling_max(self) -> int:
@@ -269,15 +274,15 @@ class ComputeSettings(Strict):
     workloads: bool = True
     services: list[ServiceSettings] = Field(default_factory=lambda: list(DEFAULT_SERVICES), min_length=1)
     typesense_replicas: int = Field(3, ge=1, le=5, description="production Typesense nodes: odd, for Raft")
-    typesense_image: str = "typesense/typesense:0.24.1"
+    typesense_image: PinnedImage = "typesense/typesense:0.24.1"
     # Each Typesense pod's EBS volume (gp3: 1 GiB to 16 TiB). Fixed once a pod's claim exists: growing it means
     # patching the claims (the StorageClass allows expansion), then this setting.
     typesense_storage_gi: int = Field(20, ge=1, le=16384)
     # The Kubernetes Cluster Autoscaler (components/autoscaling.py), mirrored from registry.k8s.io into ECR like
     # Typesense from Docker Hub (stacks/common.py push_commands): its minor must be compute.kubernetesVersion's.
-    cluster_autoscaler_image: str = Field("autoscaling/cluster-autoscaler:v1.34.2", validate_default=True)
+    cluster_autoscaler_image: PinnedImage = Field("autoscaling/cluster-autoscaler:v1.34.2", validate_default=True)
     # The toolkit's own image (ops/images/drctl/Dockerfile), for the search feed's CronJob in B.
-    ops_image: str = "creator-platform/drctl:1.0.0"
+    ops_image: PinnedImage = "creator-platform/drctl:1.0.0"
     # When B's search feed rebuilds B's index (cron, UTC). Hourly: a full rebuild of the configured catalog takes
     # minutes, so an hour bounds how stale B's search is when it must take over.
     search_feed_schedule: str = Field("17 * * * *", pattern=r"^\S+( \S+){4}$")
@@ -292,11 +297,6 @@ class ComputeSettings(Strict):
         """What PRODUCTION means for the posture table's compute rows."""
         return ComputeProduction(nodes=self.nodes, max_nodes=self.max_nodes, typesense_replicas=self.typesense_replicas,
                                  services=tuple(ServiceCount(s.name, s.tier.value, s.replicas) for s in self.services))
-
-    @field_validator("typesense_image", "ops_image", "cluster_autoscaler_image")
-    @classmethod
-    def image_is_pinned(cls, image: str) -> str:
-        return pinned_image(image)
 
     @field_validator("cluster_autoscaler_image")
     @classmethod
@@ -343,9 +343,7 @@ class ComputeSettings(Strict):
         problems += scaling_problems(services)
         if "typesense" in names:
             problems.append(("compute.services", "'typesense' is the search StatefulSet's name"))
-        if problems:
-            raise _KeyedError(problems)
-        return services
+        return _accepted(services, problems)
 
     @model_validator(mode="after")
     def public_access_needs_cidrs(self) -> Self:
@@ -404,9 +402,7 @@ class AlertSettings(Strict):
                 problems.append((f"alerts.subscriptions[{index}]",
                                  f"{subscription.protocol} {subscription.endpoint} appears twice"))
             seen.add(pair)
-        if problems:
-            raise _KeyedError(problems)
-        return self
+        return _accepted(self, problems)
 
 
 class DetectionSettings(Strict):
@@ -588,15 +584,14 @@ class Settings(Strict):
                      for key, endpoint in (("dns.primaryEndpoint", dns.primary_endpoint),
                                            ("dns.drEndpoint", dns.dr_endpoint))
                      if not endpoint.endswith(f".{dns.zone_name}")]
-        if problems:
-            raise _KeyedError(problems)
-        return dns
+        return _accepted(dns, problems)
 
     @field_validator("dr_region")
     @classmethod
     def differs_from_primary(cls, region: str, info: ValidationInfo) -> str:
-        if region == info.data.get("primary_region"):
-            raise _KeyedError([("drRegion", f"must differ from primaryRegion ({region})")])
+        primary = info.data.get("primary_region")
+        if region == primary:
+            raise _KeyedError([("drRegion", f"must differ from primaryRegion ({primary})")])
         return region
 
     @field_validator("allowed_regions")
@@ -609,9 +604,7 @@ class Settings(Strict):
                           "inside that list")
                     for key, field in (("primaryRegion", "primary_region"), ("drRegion", "dr_region"))
                     if field in info.data and info.data[field] not in regions]
-        if problems:
-            raise _KeyedError(problems)
-        return regions
+        return _accepted(regions, problems)
 
     @field_validator("primary_stack")
     @classmethod
@@ -655,9 +648,7 @@ class Settings(Strict):
                           f"{path!r} belongs to no service of compute.services ({', '.join(services)}): expected "
                           f"{cdn.api_path_prefix}/<service>...{media}")
                          for index, path in enumerate(cdn.critical_paths) if cdn.owner_of(path, services) is None]
-        if problems:
-            raise _KeyedError(problems)
-        return cdn
+        return _accepted(cdn, problems)
 
     @property
     def cdn_critical_paths(self) -> list[str]:

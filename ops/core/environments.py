@@ -13,6 +13,7 @@ with `--stack stage-dr` finds stage's resources.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -31,6 +32,16 @@ ENVIRONMENT_TAG: Final = "environment"
 
 def valid_environment(name: str) -> bool:
     return re.fullmatch(ENVIRONMENT_PATTERN, name) is not None
+
+
+class _Name:
+    """A `Names` attribute that is one naming rule applied to one production name: `q = _Name(scoped, naming.Q)`."""
+
+    def __init__(self, rule: Callable[[Names, str], str], production_name: str) -> None:
+        self.rule, self.production_name = rule, production_name
+
+    def __get__(self, names: Names, owner: type | None = None) -> str:
+        return self.rule(names, self.production_name)
 
 
 @dataclass(frozen=True)
@@ -91,29 +102,12 @@ class Names:
         assert len(name) <= CANARY_NAME_MAX, name  # the environment's pattern keeps it short enough
         return name
 
-    @property
-    def failed_notifications_queue(self) -> str:
-        return self.scoped(naming.FAILED_NOTIFICATIONS_QUEUE)
-
-    @property
-    def failed_notifications_dlq(self) -> str:
-        return self.scoped(naming.FAILED_NOTIFICATIONS_DLQ)
-
-    @property
-    def ses_credentials_secret(self) -> str:
-        return self.own(naming.SES_CREDENTIALS_SECRET)
-
-    @property
-    def ses_config_prefix(self) -> str:
-        return self.own(naming.SES_CONFIG_PREFIX)
-
-    @property
-    def ses_configuration_set(self) -> str:
-        return self.own(naming.SES_CONFIGURATION_SET)
-
-    @property
-    def ses_sender_user(self) -> str:
-        return self.own(naming.SES_SENDER_USER)
+    failed_notifications_queue = _Name(scoped, naming.FAILED_NOTIFICATIONS_QUEUE)
+    failed_notifications_dlq = _Name(scoped, naming.FAILED_NOTIFICATIONS_DLQ)
+    ses_credentials_secret = _Name(own, naming.SES_CREDENTIALS_SECRET)
+    ses_config_prefix = _Name(own, naming.SES_CONFIG_PREFIX)
+    ses_configuration_set = _Name(own, naming.SES_CONFIGURATION_SET)
+    ses_sender_user = _Name(own, naming.SES_SENDER_USER)
 
     def fis_role_name(self, scenario: str, region: str) -> str:
         return self.own(naming.fis_role_name(scenario, region))
@@ -127,17 +121,9 @@ class Names:
     def region_switch_plan(self) -> str:
         return self.project
 
-    @property
-    def region_switch_execution_role(self) -> str:
-        return self.project_name("region-switch")
-
-    @property
-    def region_switch_approval_role(self) -> str:
-        return self.project_name("region-switch-approver")
-
-    @property
-    def data_key_alias(self) -> str:
-        return self.project_name("data")
+    region_switch_execution_role = _Name(project_name, "region-switch")
+    region_switch_approval_role = _Name(project_name, "region-switch-approver")
+    data_key_alias = _Name(project_name, "data")
 
     def canary_bucket(self, region: str, account: str) -> str:
         return self.project_name(f"canary-{region}-{account}")
