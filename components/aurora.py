@@ -104,6 +104,7 @@ class AuroraGlobalPrimary(pulumi.ComponentResource):
     cluster_id: pulumi.Output[str]
     endpoint: pulumi.Output[str]
     secret_arn: pulumi.Output[str]
+    instances: list[aws.rds.ClusterInstance]  # each with its position as promotion tier
 
     def __init__(self, name: str, args: AuroraGlobalPrimaryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("dr-platform:aurora:AuroraGlobalPrimary", name, None, opts)
@@ -123,7 +124,7 @@ class AuroraGlobalPrimary(pulumi.ComponentResource):
             database_name=s.database_name, tags=args.tags,
             **_cluster_security(s, p, cluster_id, params),
             opts=data(self, p.provider, ignore_changes=IGNORED_ON_MEMBERS))
-        _instances(self, cluster, cluster_id, args.instances, s, p)
+        self.instances = _instances(self, cluster, cluster_id, args.instances, s, p)
         secret = aws.secretsmanager.Secret(
             f"{name}-master-secret", name=f"{s.global_cluster_id}/master",
             description="Aurora global database master credentials (replicated to the DR region)",
@@ -143,7 +144,8 @@ class AuroraGlobalPrimary(pulumi.ComponentResource):
         self.endpoint = cluster.endpoint
         self.secret_arn = secret.arn
         self.register_outputs({"globalClusterId": self.global_cluster_id, "clusterArn": self.cluster_arn,
-                               "secretArn": self.secret_arn})
+                               "clusterId": self.cluster_id, "endpoint": self.endpoint, "secretArn": self.secret_arn,
+                               "instances": len(self.instances)})
 
 
 @dataclass

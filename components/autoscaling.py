@@ -193,10 +193,11 @@ AUTOSCALER_NAMESPACE_RULES = [
 class AutoscalerArgs:
     region: str
     provider: aws.Provider
-    account_id: pulumi.Input[str]
-    cluster_name: pulumi.Input[str]
-    cluster_name_literal: str  # for the policy and the command (known at plan time)
+    # Known at plan time: the policy and the command name them.
+    cluster_name_literal: str
     nodegroup_name: str
+    cluster_name: pulumi.Input[str]
+    account_id: pulumi.Input[str]
     pod_identity_agent: pulumi.Resource  # the eks-pod-identity-agent add-on
 
 

@@ -114,7 +114,7 @@ class CachePrimary(pulumi.ComponentResource):
         self.endpoint = group.primary_endpoint_address
         self.secret_arn = secret.arn
         self.register_outputs({"globalGroupId": self.global_group_id, "replicationGroupId": self.replication_group_id,
-                               "secretArn": self.secret_arn})
+                               "endpoint": self.endpoint, "secretArn": self.secret_arn})
 
 
 @dataclass

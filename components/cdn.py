@@ -82,6 +82,7 @@ class Cdn(pulumi.ComponentResource):
     distribution_id: pulumi.Output[str]
     distribution_arn: pulumi.Output[str]
     domain_name: pulumi.Output[str]
+    log_bucket_arn: pulumi.Output[str]  # the access logs' bucket, in the log provider's region
 
     def __init__(self, name: str, args: CdnArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dr-platform:cdn:Cdn", name, None, opts)
@@ -158,7 +159,6 @@ class Cdn(pulumi.ComponentResource):
         self.distribution_arn = distribution.arn
         self.domain_name = distribution.domain_name
         self.log_bucket_arn = log_bucket.arn
-        self.access_control = access_control
         self.register_outputs({"distributionId": self.distribution_id, "domainName": self.domain_name})
 
     def _log_bucket(self, name: str, args: CdnArgs) -> tuple[aws.s3.Bucket, aws.s3.BucketAcl]:

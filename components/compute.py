@@ -167,6 +167,9 @@ class ComputeArgs:
 
 
 class Compute(pulumi.ComponentResource):
+    """One region's EKS cluster, node group and add-ons; with `deploy_workloads`, the Kubernetes provider and the
+    workloads on it (the module's docstring says why each part is as it is)."""
+
     cluster_name: pulumi.Output[str]
     cluster_arn: pulumi.Output[str]
     nodegroup_name: pulumi.Output[str]

@@ -297,7 +297,6 @@ def cache_recovery_step(store: str, function_arns: Mapping[str, pulumi.Input[str
 
 class RegionSwitch(pulumi.ComponentResource):
     plan_arn: pulumi.Output[str]
-    execution_role_arn: pulumi.Output[str]
     approval_role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: RegionSwitchArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -394,7 +393,6 @@ class RegionSwitch(pulumi.ComponentResource):
              "Resource": arn})), opts=child(self, p))
 
         self.plan_arn = plan.arn
-        self.execution_role_arn = execution_role_arn
         self.approval_role_arn = approval_role.arn
         self.register_outputs({"planArn": plan.arn, "approvalRoleArn": approval_role.arn})
 

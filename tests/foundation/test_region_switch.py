@@ -307,7 +307,7 @@ def test_an_extra_store_step_joins_both_workflows_and_the_execution_role(mocks) 
         from policy.rules import violations
         assert violations(PLAN_TYPE, plan.inputs, B) == []
 
-    return pulumi.Output.all(switch.plan_arn, switch.execution_role_arn).apply(check)
+    return pulumi.Output.all(switch.plan_arn, switch.approval_role_arn).apply(check)
 
 
 def test_the_primary_stack_makes_the_execution_role_and_as_access_entry_first(primary_plan: Plan,
