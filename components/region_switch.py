@@ -46,6 +46,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import child, service_trust
+from ops.core.paths import REPO_ROOT
 
 PLAN_TYPE = "aws:arcregionswitch/plan:Plan"
 STORES_TAG = "dr-platform:stores-with-a-role"  # the policy rule's (policy/rules.py: the pack stands alone)
@@ -75,7 +76,6 @@ LOG_RETENTION_DAYS = 90
 PACKAGED_MODULES = ("ops/__init__.py", "ops/core/__init__.py", "ops/core/naming.py", "ops/actions/__init__.py",
                     "ops/actions/aws.py", "ops/actions/polling.py", "ops/actions/aurora.py", "ops/actions/eks.py",
                     "ops/actions/elasticache.py", "ops/actions/arc_custom_actions.py")
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 CACHE_PROMOTION_HANDLER = "cache_promotion"
 LAMBDA_UNGRACEFUL = [{"behavior": "skip"}]  # the only value ARC takes: ungraceful executions skip Lambda steps
 
@@ -168,7 +168,7 @@ def lambda_package() -> pulumi.AssetArchive:
     import tenacity
 
     assets: dict[str, pulumi.Asset | pulumi.Archive] = {
-        module: pulumi.FileAsset(str(PROJECT_DIR / module)) for module in PACKAGED_MODULES}
+        module: pulumi.FileAsset(str(REPO_ROOT / module)) for module in PACKAGED_MODULES}
     assets["tenacity"] = pulumi.FileArchive(str(Path(tenacity.__file__).parent))
     return pulumi.AssetArchive(assets)
 

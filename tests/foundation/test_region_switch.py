@@ -14,10 +14,11 @@ import pulumi
 import pytest
 
 from components.region_switch import (APPROVAL_STEP, AURORA_STEP, DATA_STORES_STEP, DEPLOYMENTS_STEP, DNS_STEP,
-                                      NODE_CAPACITY_STEP, PACKAGED_MODULES, PLAN_TYPE, PREPARE_STEP, PROJECT_DIR,
+                                      NODE_CAPACITY_STEP, PACKAGED_MODULES, PLAN_TYPE, PREPARE_STEP,
                                       WRITER_CAPACITY_STEP, AuroraTarget, DetectionAlarm, EksTarget,
                                       ExtraRecoveryStep, RegionSwitch, RegionSwitchArgs, custom_action_step,
                                       store_step_name)
+from ops.core.paths import REPO_ROOT
 from ops.core.posture import CacheB, Posture, capacity
 from ops.drctl.planning.mockplan import Plan, PlannedResource
 from ops.drctl.planning.steps import step_order
@@ -156,7 +157,7 @@ def test_everything_the_plan_needs_is_in_b(dr_plan: Plan) -> None:
 
 
 def _imports(path: str) -> set[str]:
-    tree = ast.parse((PROJECT_DIR / path).read_text())
+    tree = ast.parse((REPO_ROOT / path).read_text())
     found = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     return found | {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
 
