@@ -23,6 +23,7 @@ from components.alarms import LagAlarm
 from components.base import child, data
 from components.storage import private_encrypted_versioned
 from ops.core import naming
+from ops.core.environments import PROJECT
 
 # A current Node.js runtime (CloudWatch Synthetics runtime versions, 2025): its `synthetics` library makes one
 # step per path, so a failing path is named in the run's report.
@@ -49,7 +50,7 @@ class CanaryArgs:
     kms_key_arn: pulumi.Input[str]  # B's key
     account_id: pulumi.Input[str]
     provider: aws.Provider
-    role_prefix: str = "dr-platform"  # its role's `<prefix>-<name>-<region>` (IAM names are the account's)
+    role_prefix: str = PROJECT  # its role's `<prefix>-<name>-<region>` (IAM names are the account's)
 
 
 def probe_script(host: str, paths: list[str]) -> str:

@@ -46,6 +46,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import child, service_trust
+from ops.core.environments import PROJECT
 from ops.core.paths import REPO_ROOT
 
 PLAN_TYPE = "aws:arcregionswitch/plan:Plan"
@@ -80,7 +81,7 @@ CACHE_PROMOTION_HANDLER = "cache_promotion"
 LAMBDA_UNGRACEFUL = [{"behavior": "skip"}]  # the only value ARC takes: ungraceful executions skip Lambda steps
 
 
-def cache_promotion_function_name(region: str, project: str = "dr-platform") -> str:
+def cache_promotion_function_name(region: str, project: str = PROJECT) -> str:
     """Each region's cache promotion function (A's in the primary stack, B's in the dr stack); `project` is the
     environment's (ops/core/environments.Names.project)."""
     return f"{project}-cache-promotion-{region}"
@@ -155,7 +156,7 @@ class RegionSwitchArgs:
     extra_steps: Sequence[ExtraRecoveryStep] = ()
     depends_on: Sequence[pulumi.Resource] = ()  # what the plan's steps refer to (cluster, node group, Deployments)
     approval_role_name: str = APPROVAL_ROLE_NAME  # IAM names are the account's: a mirror's are its own
-    function_prefix: str = "dr-platform"  # the custom-action Lambdas' `<prefix>-<step>-<region>`
+    function_prefix: str = PROJECT  # the custom-action Lambdas' `<prefix>-<step>-<region>`
 
 
 def store_step_name(store: str) -> str:
@@ -261,7 +262,7 @@ class CachePromotionArgs:
     replication_group_id: pulumi.Input[str]  # the member in `region` that the function makes the primary
     kms_key_arn: pulumi.Input[str]  # the region's key
     provider: aws.Provider  # the region's
-    function_prefix: str = "dr-platform"  # the environment's project word (Names.project)
+    function_prefix: str = PROJECT  # the environment's project word (Names.project)
 
 
 class CachePromotion(pulumi.ComponentResource):

@@ -20,11 +20,10 @@ from pydantic.alias_generators import to_camel
 
 from ops.core import cache as cache_facts
 from ops.core import naming
-from ops.core.environments import ENVIRONMENT_PATTERN, PRODUCTION, Names, valid_environment
+from ops.core.environments import ENVIRONMENT_PATTERN, PRODUCTION, PROJECT, Names, valid_environment
 from ops.core.paths import REPO_ROOT
 from ops.core.posture import ComputeProduction, Posture, ServiceCount
 
-PROJECT = "dr-platform"
 PROJECT_DIR = REPO_ROOT
 REGION_PATTERN = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
 # S3 bucket names: 3-63 chars, lowercase, digits, dots, hyphens; we add a region suffix (up to 15 chars).
