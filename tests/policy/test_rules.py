@@ -4,9 +4,11 @@ from __future__ import annotations
 import copy
 import json
 
+import pulumi_policy
 import pytest
 from typer.testing import CliRunner
 
+from ops.core.paths import REPO_ROOT
 from ops.drctl.cli import app
 from ops.drctl.planning.mockplan import plan_stack
 from ops.drctl.planning.policy_check import check_all, check_plan
@@ -359,20 +361,24 @@ def test_cli_exits_0_when_clean() -> None:
     assert "6 stack variants checked, 0 violations" in result.output
 
 
-def test_crossguard_wiring_reports_violations_through_pulumi_policy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run policy/__main__.py with PolicyPack captured (the real one serves forever) and call a validator."""
+def run_policy_pack(monkeypatch: pytest.MonkeyPatch) -> dict:
+    """Run policy/__main__.py as the Pulumi CLI would, with PolicyPack captured (the real one serves forever):
+    the keyword arguments the pack was built with."""
     import runpy
     import sys
-    from pathlib import Path
-
-    import pulumi_policy
 
     captured: dict = {}
     monkeypatch.setattr(pulumi_policy, "PolicyPack", lambda **kwargs: captured.update(kwargs))
-    policy_dir = Path(__file__).resolve().parents[2] / "policy"
+    policy_dir = REPO_ROOT / "policy"
     monkeypatch.syspath_prepend(str(policy_dir))
     monkeypatch.delitem(sys.modules, "rules", raising=False)
     runpy.run_path(str(policy_dir / "__main__.py"))
+    return captured
+
+
+def test_crossguard_wiring_reports_violations_through_pulumi_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run policy/__main__.py with PolicyPack captured (the real one serves forever) and call a validator."""
+    captured = run_policy_pack(monkeypatch)
     assert captured["enforcement_level"] == pulumi_policy.EnforcementLevel.MANDATORY
     policies = {p.name: p for p in captured["policies"]}
     assert set(policies) == {r.name for r in [*RULES, *STACK_RULES]}
@@ -691,18 +697,7 @@ def test_a_service_without_its_hpa_is_caught_on_the_plan_by_that_rule_only() -> 
 
 
 def test_crossguard_wiring_runs_the_stack_rule_through_pulumi_policy(monkeypatch: pytest.MonkeyPatch) -> None:
-    import runpy
-    import sys
-    from pathlib import Path
-
-    import pulumi_policy
-
-    captured: dict = {}
-    monkeypatch.setattr(pulumi_policy, "PolicyPack", lambda **kwargs: captured.update(kwargs))
-    policy_dir = Path(__file__).resolve().parents[2] / "policy"
-    monkeypatch.syspath_prepend(str(policy_dir))
-    monkeypatch.delitem(sys.modules, "rules", raising=False)
-    runpy.run_path(str(policy_dir / "__main__.py"))
+    captured = run_policy_pack(monkeypatch)
     (policy,) = [p for p in captured["policies"] if p.name == "services-autoscaled-and-budgeted"]
 
     def resource(type_: str, urn: str, props: dict) -> pulumi_policy.PolicyResource:
