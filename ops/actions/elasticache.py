@@ -44,6 +44,23 @@ def global_group_of(elasticache: Any, replication_group_id: str) -> str | None:
     return info.get("GlobalReplicationGroupId") or None
 
 
+def global_group_named(elasticache: Any, suffix: str) -> dict[str, Any] | None:
+    """The Global Datastore created with this id suffix (AWS prefixes the id with a region code: `ldgnf-dr-cache`),
+    with its members; None when there is none."""
+    for page in elasticache.get_paginator("describe_global_replication_groups").paginate(ShowMemberInfo=True):
+        for group in page.get("GlobalReplicationGroups", []):
+            if group["GlobalReplicationGroupId"].split("-", 1)[-1] == suffix:
+                return group
+    return None
+
+
+def replication_group_status(elasticache: Any, replication_group_id: str) -> str:
+    """A replication group's status (`available`, `creating`, ...); LookupError naming it when it does not exist."""
+    return described_one(lambda: elasticache.describe_replication_groups(ReplicationGroupId=replication_group_id),
+                         "ReplicationGroups", "ReplicationGroupNotFoundFault",
+                         f"replication group {replication_group_id!r}").get("Status", "")
+
+
 def primary_group(global_group: dict[str, Any]) -> str | None:
     """The replication group id of the member that takes writes, or None while no member is primary."""
     return next((m["ReplicationGroupId"] for m in global_group.get("Members", []) if m.get("Role") == PRIMARY_ROLE),

@@ -79,6 +79,21 @@ def sender_verified(ses: Any, sender: str) -> bool:
     return any(found.get(c, {}).get("VerificationStatus") == "Success" for c in candidates)
 
 
+def domain_identity(ses: Any, domain: str) -> dict[str, Any] | None:
+    """A domain identity's state in this region: verification, Easy DKIM and MAIL FROM statuses (SES's words:
+    Success, Pending, Failed, TemporaryFailure, NotStarted); None when the domain is no identity here."""
+    identities = [domain]
+    verification = ses.get_identity_verification_attributes(Identities=identities)["VerificationAttributes"]
+    if domain not in verification:
+        return None
+    dkim = ses.get_identity_dkim_attributes(Identities=identities)["DkimAttributes"].get(domain, {})
+    mail_from = ses.get_identity_mail_from_domain_attributes(
+        Identities=identities)["MailFromDomainAttributes"].get(domain, {})
+    return {"verification": verification[domain].get("VerificationStatus"),
+            "dkim_enabled": bool(dkim.get("DkimEnabled")), "dkim": dkim.get("DkimVerificationStatus"),
+            "mail_from_domain": mail_from.get("MailFromDomain"), "mail_from": mail_from.get("MailFromDomainStatus")}
+
+
 def send_quota(ses: Any) -> dict[str, float]:
     quota = ses.get_send_quota()
     return {"max_send_rate": float(quota["MaxSendRate"]), "max_24_hour_send": float(quota["Max24HourSend"]),

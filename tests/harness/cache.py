@@ -25,5 +25,15 @@ def build_cache(secondary: bool = True) -> str:
         GlobalReplicationGroupIdSuffix=NAME, PrimaryReplicationGroupId=GROUP_A,
     )["GlobalReplicationGroup"]["GlobalReplicationGroupId"]
     if secondary:
-        _group(DR, GROUP_B, GlobalReplicationGroupId=global_id)
+        add_member(global_id)
     return global_id
+
+
+def add_member(global_id: str) -> None:
+    """B's secondary joins the Global Datastore (warm standby)."""
+    _group(DR, GROUP_B, GlobalReplicationGroupId=global_id)
+
+
+def cold_group(group_id: str) -> None:
+    """A standalone group in B (pilot light's failover: a cold cache outside the Global Datastore)."""
+    _group(DR, group_id, CacheNodeType="cache.m7g.large", EngineVersion="8.0")

@@ -3,7 +3,9 @@ program lays it out for the committed dr stack (Pulumi.dr.yaml: pilot light, A w
 `dr-core` with A's writer and B's headless secondary (14 days of backups each) and B's lag published, both buckets
 versioned in both regions with A's rule `replicate-everything` to B and the newest object replicated, both tables
 global with their replica in B ACTIVE and PITR on in each region, a copy of every backed-up resource in B's vault
-`backup-b` two hours old, both endpoints' health checks passing, and every replication alarm OK."""
+`backup-b` two hours old, the sending domain verified in both regions with DKIM and each region's MAIL FROM, A's
+cache the primary of its Global Datastore (no member in B), both endpoints' health checks passing, and every
+replication alarm OK."""
 from __future__ import annotations
 
 import functools
@@ -21,6 +23,7 @@ from ops.drctl.cli import app
 from ops.drctl.runbooks.verify import Targets
 from stacks.config_files import load_stack_settings
 from tests.harness.aurora import DR, GLOBAL_ID, PRIMARY, build_aurora
+from tests.harness.cache import build_cache
 from tests.harness.moto_extensions import dr_live_state
 
 LAG_MS = 800.0  # B's AuroraGlobalDBReplicationLag: under a second, as AWS typically reports
@@ -112,6 +115,15 @@ def _backups(t: Targets, arns: dict[tuple[str, str], str]) -> None:
         dr_live_state.register_copy(t.dr_region, t.vault, resource_type, arn, creation_date=two_hours_ago)
 
 
+def _email(t: Targets) -> None:
+    """components/email.py: the domain identity with Easy DKIM and MAIL FROM in each region."""
+    for region, mail_from in t.mail_from.items():
+        ses = client("ses", region)
+        ses.verify_domain_identity(Domain=t.email_domain)
+        ses.verify_domain_dkim(Domain=t.email_domain)
+        ses.set_identity_mail_from_domain(Identity=t.email_domain, MailFromDomain=mail_from)
+
+
 def _health_checks(t: Targets) -> None:
     for endpoint in t.endpoints.values():  # on a public FQDN: moto's canned Success (the writer's is probed)
         client("route53", "us-east-1").create_health_check(CallerReference=endpoint, HealthCheckConfig={
@@ -136,6 +148,8 @@ def world(aws: str) -> World:
     _buckets(targets)
     tables = _tables(targets)
     _backups(targets, backed_up_arns(targets, clusters, tables))
+    _email(targets)
+    build_cache(secondary=False)  # pilot light: A's group only
     _health_checks(targets)
     _alarms(targets)
     return World(targets=targets, table_arns=tables, cluster_arns=clusters)

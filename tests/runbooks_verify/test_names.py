@@ -58,6 +58,14 @@ def test_the_checked_names_are_the_names_both_stacks_plan(overrides: list[str], 
         name for _, name in targets.backed_up)
     assert {c.inputs["fqdn"] for c in dr.by_type("aws:route53/healthCheck:HealthCheck")} == set(
         targets.endpoints.values())
+    assert _by_region(plans, "aws:sesv2/emailIdentity:EmailIdentity", "emailIdentity") == {
+        region: {targets.email_domain} for region in targets.mail_from}
+    assert _by_region(plans, "aws:sesv2/emailIdentityMailFromAttributes:EmailIdentityMailFromAttributes",
+                      "mailFromDomain") == {region: {domain} for region, domain in targets.mail_from.items()}
+    (datastore,) = primary.by_type("aws:elasticache/globalReplicationGroup:GlobalReplicationGroup")
+    assert datastore.inputs["globalReplicationGroupIdSuffix"] == targets.cache_name
+    assert _by_region(plans, "aws:elasticache/replicationGroup:ReplicationGroup", "replicationGroupId") == {
+        region: {group} for region, group in {**targets.cache_members, **targets.cold_caches}.items()}
 
 
 def test_stage_names_are_not_production_names() -> None:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.harness.aurora import DR, GLOBAL_ID, PRIMARY
+from tests.harness.cache import GROUP_A, GROUP_B, NAME as CACHE, add_member, cold_group
 from tests.harness.moto_extensions import dr_live_state
 from tests.runbooks_verify.conftest import Drctl, World, client, replication_config, verify_json
 
@@ -22,7 +23,8 @@ def test_a_world_where_everything_is_right_passes_every_check(world: World, drct
     assert code == 0 and report["ok"] is True
     assert {c["check"] for c in report["checks"]} == {
         "aurora-pitr", "aurora-global-cluster", "aurora-replication-lag", "s3-versioning", "s3-replication-rule",
-        "s3-replication-status", "dynamodb-replica", "dynamodb-pitr", "backup-copy", "health-check", "alarm"}
+        "s3-replication-status", "dynamodb-replica", "dynamodb-pitr", "backup-copy", "ses-identity",
+        "cache-global-datastore", "health-check", "alarm"}
 
 
 def test_the_report_is_a_line_per_check_naming_where_the_names_came_from(world: World, drctl: Drctl) -> None:
@@ -101,6 +103,25 @@ def backup_copy_stale(world: World) -> None:
     assert dr_live_state.backdate_copies(DR, world.table_arns["sessions"], created) == 2
 
 
+def ses_identity_missing_in_b(world: World) -> None:
+    client("ses", DR).delete_identity(Identity="example.com")
+
+
+def dkim_pending_in_b(world: World) -> None:  # the DKIM CNAMEs for B's tokens were never published
+    dr_live_state.set_dkim_status(DR, "example.com", "Pending")
+
+
+def mail_from_unset_in_a(world: World) -> None:
+    client("ses", PRIMARY).set_identity_mail_from_domain(Identity="example.com")  # no MailFromDomain: cleared
+
+
+def cache_datastore_missing(world: World) -> None:  # A's group left standing on its own
+    elasticache = client("elasticache", PRIMARY)
+    (group,) = elasticache.describe_global_replication_groups()["GlobalReplicationGroups"]
+    elasticache.delete_global_replication_group(GlobalReplicationGroupId=group["GlobalReplicationGroupId"],
+                                                RetainPrimaryReplicationGroup=True)
+
+
 def health_check_failing(world: World, region: str = PRIMARY) -> None:
     route53 = client("route53", "us-east-1")
     endpoint = world.targets.endpoints[region]
@@ -135,6 +156,11 @@ BREAKAGES = [
      f"replica in {DR} INACCESSIBLE_ENCRYPTION_CREDENTIALS"),
     (replica_without_pitr, {("dynamodb-pitr", "payments-idempotency")}, "point-in-time recovery DISABLED"),
     (backup_copy_stale, {("backup-copy", "DynamoDB sessions")}, "newest copy 30.0 h old, more than 24 h"),
+    (ses_identity_missing_in_b, {("ses-identity", "example.com")}, f"example.com is no SES identity in {DR}"),
+    (dkim_pending_in_b, {("ses-identity", "example.com")}, "DKIM Pending"),
+    (mail_from_unset_in_a, {("ses-identity", "example.com")},
+     f"MAIL FROM not set, expected mail.{PRIMARY}.example.com"),
+    (cache_datastore_missing, {("cache-global-datastore", CACHE)}, f"no Global Datastore named *-{CACHE}"),
     (health_check_failing, {("health-check", "api-a.origin.example.com")}, "failing (Failure: Connection to"),
     (alarm_in_alarm, {("alarm", f"dr-platform-aurora-{DR}-replication-lag")}, "ALARM: Threshold Crossed"),
     (alarm_missing, {("alarm", "dr-platform-dynamodb-sessions-a-to-b-replication-lag")}, "no such alarm"),
@@ -161,9 +187,45 @@ def test_b_failing_its_health_check_is_what_pilot_light_expects_but_not_warm_sta
     code, report = verify_json(drctl)
     (b_check,) = [c for c in report["checks"] if c["resource"] == "api-b.origin.example.com"]
     assert code == 0 and b_check["ok"] and b_check["detail"].startswith("not serving, as pilot-light expects")
+    (group,) = client("elasticache", PRIMARY).describe_global_replication_groups()["GlobalReplicationGroups"]
+    add_member(group["GlobalReplicationGroupId"])  # warm standby keeps B's cache member
     code, report = verify_json(drctl, "--set", "posture=warm-standby")  # B runs the critical services
     failed = [(c["check"], c["resource"]) for c in report["checks"] if not c["ok"]]
     assert code == 1 and failed == [("health-check", "api-b.origin.example.com")]
+
+
+def _cache_checks(drctl: Drctl, *settings: str) -> list[tuple[str, str, bool, str]]:
+    report = verify_json(drctl, *(arg for setting in settings for arg in ("--set", setting)))[1]
+    return [(c["check"], c["region"], c["ok"], c["detail"]) for c in report["checks"] if c["check"].startswith("cache")]
+
+
+def test_the_cache_check_follows_the_posture_and_the_writer(world: World, drctl: Drctl) -> None:
+    """Warm standby keeps B's member in the Global Datastore; failed over, B's member is the primary; pilot light's
+    failover runs a cold group of B's own."""
+    warm = ("posture=warm-standby",)
+    assert _cache_checks(drctl, *warm) == [
+        ("cache-global-datastore", PRIMARY, False, f"{GROUP_B} ({DR}) is not a member")]
+    elasticache = client("elasticache", PRIMARY)
+    (group,) = elasticache.describe_global_replication_groups()["GlobalReplicationGroups"]
+    add_member(group["GlobalReplicationGroupId"])
+    assert _cache_checks(drctl, *warm) == [
+        ("cache-global-datastore", PRIMARY, True, f"2 member(s) associated, {GROUP_A} primary, available")]
+
+    failed_over = (*warm, "failover=true")
+    assert _cache_checks(drctl, *failed_over) == [
+        ("cache-global-datastore", DR, False, f"primary is {GROUP_A}, expected {GROUP_B} ({DR})")]
+    client("elasticache", DR).failover_global_replication_group(
+        GlobalReplicationGroupId=group["GlobalReplicationGroupId"], PrimaryRegion=DR,
+        PrimaryReplicationGroupId=GROUP_B)
+    time.sleep(0.4)  # the extension's TRANSITION_SECONDS: the roles have swapped
+    assert _cache_checks(drctl, *failed_over) == [
+        ("cache-global-datastore", DR, True, f"2 member(s) associated, {GROUP_B} primary, available")]
+
+    cold = f"{GROUP_B}-cold"
+    assert _cache_checks(drctl, "failover=true")[1] == (
+        "cache-cold-group", DR, False, f"replication group {cold!r} does not exist")
+    cold_group(cold)
+    assert _cache_checks(drctl, "failover=true")[1] == ("cache-cold-group", DR, True, "status available")
 
 
 def test_thresholds_come_from_the_options(world: World, drctl: Drctl) -> None:

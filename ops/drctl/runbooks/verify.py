@@ -16,8 +16,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ops.actions import aurora, backup_points, cloudwatch, dynamodb, route53, s3_versions
-from ops.core.posture import Region, capacity
+from ops.actions import aurora, backup_points, cloudwatch, dynamodb, elasticache, route53, s3_versions, ses
+from ops.core import naming
+from ops.core.posture import CacheB, Region, capacity
 
 REPLICATION_RULE_ID = "replicate-everything"  # components/storage.py's rule id
 RTC_MINUTES = 15  # S3 Replication Time Control: an object PENDING longer than this has missed it
@@ -71,6 +72,12 @@ class Targets:
     endpoints: dict[str, str]  # region → the API endpoint its health check probes
     standby_serves: bool  # whether the standby region runs services the posture expects to answer health checks
     max_lag_s: float
+    email_domain: str  # the SES domain identity, in both regions (components/email.py)
+    mail_from: dict[str, str]  # region → its MAIL FROM domain
+    cache_name: str  # the Global Datastore's suffix (AWS prefixes its id)
+    cache_members: dict[str, str]  # region → the replication group that must be a member of the Global Datastore
+    cache_primary_region: str  # whose member takes the writes
+    cold_caches: dict[str, str]  # region → a standalone cold cache the state runs there (pilot light's failover)
     backup_max_age_hours: float = DEFAULT_BACKUP_MAX_AGE_HOURS
     scan_limit: int = DEFAULT_SCAN_LIMIT
 
@@ -100,6 +107,12 @@ class Targets:
             alarms_b += [name for spec in settings.buckets for name in (
                 alarm(f"s3-{spec.name}-b-to-a"), alarm(f"s3-{spec.name}-b-to-a-failed", "replication-failed"))]
         standby_region = Region.B if cap.writer_region is Region.A else Region.A
+        cache = settings.cache.name
+        members = {a: naming.cache_member_id(cache, a)}  # stacks/cache.py: A's group is the Global Datastore's primary
+        if cap.cache_b is CacheB.SECONDARY:  # B's member follows the writer (stacks/cache.py cache_role)
+            members[b] = naming.cache_member_id(cache, b)
+        cache_primary = writer if cap.cache_b is CacheB.SECONDARY else a
+        cold = {b: naming.cold_cache_id(cache, b)} if cap.cache_b is CacheB.STANDALONE else {}
         return cls(
             primary_region=a, dr_region=b, posture=settings.posture.value, writer_region=writer,
             global_cluster_id=settings.aurora.global_cluster_id,
@@ -115,6 +128,9 @@ class Targets:
             standby_serves=standby_region is Region.B and any(count > 0 for count in cap.replicas_b.values()),
             # the lag alarm's threshold: half the critical RPO (components/alarms.py)
             max_lag_s=max_lag_s if max_lag_s is not None else settings.objectives.critical.rpo_minutes * 60 / 2,
+            email_domain=settings.email.sender_domain,
+            mail_from={region: settings.email.mail_from_domain(region) for region in (a, b)},
+            cache_name=cache, cache_members=members, cache_primary_region=cache_primary, cold_caches=cold,
             backup_max_age_hours=backup_max_age_hours, scan_limit=scan_limit)
 
     @property
@@ -321,6 +337,63 @@ def backup_copies(make_client: MakeClient, t: Targets) -> Iterator[Check]:
         yield _guarded("backup-copy", f"{resource_type} {name}", t.dr_region, probe)
 
 
+# ---- email and cache ------------------------------------------------------------------------------------------
+
+def ses_identities(make_client: MakeClient, t: Targets) -> Iterator[Check]:
+    """The sending domain is a verified SES identity in both regions, with Easy DKIM and its region's MAIL FROM
+    verified: RB-N-07 sends from B the moment A fails, and a domain still Pending there cannot send."""
+    for region, mail_from in t.mail_from.items():
+        def probe(region: str = region, mail_from: str = mail_from) -> tuple[bool, str]:
+            identity = ses.domain_identity(make_client("ses", region), t.email_domain)
+            if identity is None:
+                return False, f"{t.email_domain} is no SES identity in {region}"
+            problems = []
+            if identity["verification"] != "Success":
+                problems.append(f"verification {identity['verification']}")
+            if not identity["dkim_enabled"] or identity["dkim"] != "Success":
+                problems.append(f"DKIM {identity['dkim'] if identity['dkim_enabled'] else 'disabled'}")
+            if identity["mail_from_domain"] != mail_from:
+                problems.append(f"MAIL FROM {identity['mail_from_domain'] or 'not set'}, expected {mail_from}")
+            elif identity["mail_from"] != "Success":
+                problems.append(f"MAIL FROM {mail_from} {identity['mail_from']}")
+            if problems:
+                return False, "; ".join(problems)
+            return True, f"verified, DKIM Success, MAIL FROM {mail_from} Success"
+        yield _guarded("ses-identity", t.email_domain, region, probe)
+
+
+def cache_datastore(make_client: MakeClient, t: Targets) -> Iterator[Check]:
+    """The Global Datastore holds the members the posture keeps, each associated, the expected one primary; a cold
+    cache the state runs (pilot light's failover) is available."""
+    def probe() -> tuple[bool, str]:
+        group = elasticache.global_group_named(make_client("elasticache", t.cache_primary_region), t.cache_name)
+        if group is None:
+            return False, f"no Global Datastore named *-{t.cache_name}"
+        members = {m.get("ReplicationGroupRegion"): m for m in group.get("Members", [])}
+        problems = []
+        for region, group_id in t.cache_members.items():
+            found = members.get(region)
+            if found is None or found.get("ReplicationGroupId") != group_id:
+                problems.append(f"{group_id} ({region}) is not a member")
+            elif found.get("Status") != "associated":
+                problems.append(f"{group_id} ({region}) {found.get('Status')}")
+        primary = elasticache.primary_group(group)
+        expected = t.cache_members[t.cache_primary_region]
+        if not problems and primary != expected:
+            problems.append(f"primary is {primary}, expected {expected} ({t.cache_primary_region})")
+        if not problems and group.get("Status") != elasticache.AVAILABLE:
+            problems.append(f"status {group.get('Status')!r}")
+        if problems:
+            return False, "; ".join(problems)
+        return True, f"{len(members)} member(s) associated, {expected} primary, available"
+    yield _guarded("cache-global-datastore", t.cache_name, t.cache_primary_region, probe)
+    for region, group_id in t.cold_caches.items():
+        def cold_probe(region: str = region, group_id: str = group_id) -> tuple[bool, str]:
+            status = elasticache.replication_group_status(make_client("elasticache", region), group_id)
+            return status == elasticache.AVAILABLE, f"status {status}"
+        yield _guarded("cache-cold-group", group_id, region, cold_probe)
+
+
 # ---- health checks and alarms ----------------------------------------------------------------------------------
 
 def health_checks(make_client: MakeClient, t: Targets) -> Iterator[Check]:
@@ -373,7 +446,7 @@ def alarms(make_client: MakeClient, t: Targets) -> Iterator[Check]:
 
 
 CHECKS = (aurora_pitr, aurora_global, aurora_lag, s3_versioning, s3_replication_rules, s3_replication_status,
-          dynamodb_tables, backup_copies, health_checks, alarms)
+          dynamodb_tables, backup_copies, ses_identities, cache_datastore, health_checks, alarms)
 
 
 def run_checks(make_client: MakeClient, targets: Targets) -> list[Check]:

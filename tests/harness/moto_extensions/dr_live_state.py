@@ -20,6 +20,9 @@
 - AWS Backup copies of DynamoDB tables and S3 buckets: `register_copy` (harness only) leaves in a vault what a
   finished copy job leaves, for any resource type (backup_recovery_points.register_recovery_point makes Aurora's,
   whose recovery point must be a real cluster snapshot for a restore).
+- SES Easy DKIM status (GetIdentityDkimAttributes): moto reports every domain identity's DKIM Success at once; on
+  AWS it is Pending until SES finds the three CNAME records, and Failed when it gives up (72 h).
+  `set_dkim_status` (harness only) stands for what SES found in that region's DNS.
 """
 from __future__ import annotations
 
@@ -36,6 +39,7 @@ from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler, DynamoResult
 from moto.s3.models import FakeKey, S3Backend, s3_backends
+from moto.ses.models import SESBackend, ses_backends
 from moto.s3.responses import S3Response
 from moto.core.responses import ActionResult
 
@@ -224,7 +228,25 @@ def backdate_copies(region: str, resource_arn: str, created: datetime, *,
     return len(points)
 
 
+_original_dkim_attributes = SESBackend.get_identity_dkim_attributes
+
+
+def set_dkim_status(region: str, domain: str, status: str, *, account_id: str = DEFAULT_ACCOUNT_ID) -> None:
+    """What SES reports of the domain's DKIM records in this region: Pending, Failed, TemporaryFailure, Success."""
+    backend = ses_backends[account_id][region]
+    backend._drctl_dkim = {**getattr(backend, "_drctl_dkim", {}), domain: status}
+
+
+def _dkim_attributes(self: SESBackend, identities: list[str]) -> dict[str, dict[str, Any]]:
+    found = _original_dkim_attributes(self, identities)
+    for identity, status in getattr(self, "_drctl_dkim", {}).items():
+        if identity in found:
+            found[identity]["DkimVerificationStatus"] = status
+    return found
+
+
 def install() -> None:
+    SESBackend.get_identity_dkim_attributes = _dkim_attributes  # type: ignore[method-assign]
     DynamoHandler.update_table = _update_table  # type: ignore[method-assign]
     Table.describe = _describe  # type: ignore[method-assign]
     S3Backend.put_object = _put_object  # type: ignore[method-assign]

@@ -15,7 +15,10 @@ group and marks it SECONDARY, nothing more.
   be `available` (InvalidGlobalReplicationGroupState while a change runs), the target a SECONDARY member in
   PrimaryRegion (InvalidParameterValue otherwise, also when it is already primary). The group reports `modifying`
   for `TRANSITION_SECONDS`, then the roles swap: the target PRIMARY, every other member SECONDARY.
-Not modelled: DisassociateGlobalReplicationGroup, DeleteGlobalReplicationGroup, scaling through the group.
+- DeleteGlobalReplicationGroup(GlobalReplicationGroupId, RetainPrimaryReplicationGroup): only once the primary is
+  the one member left (InvalidGlobalReplicationGroupState while secondaries remain), and only retaining the primary
+  (InvalidParameterValue for false), which stays as a standalone replication group.
+Not modelled: DisassociateGlobalReplicationGroup, scaling through the group.
 """
 from __future__ import annotations
 
@@ -158,10 +161,27 @@ def _failover_global_replication_group(self: ElastiCacheResponse) -> ActionResul
     return ActionResult({"GlobalReplicationGroup": _described(group, show_members=True)})
 
 
+def _delete_global_replication_group(self: ElastiCacheResponse) -> ActionResult:
+    global_id = self._get_param("GlobalReplicationGroupId")
+    group = _group(self.current_account, global_id)
+    if not self._get_bool_param("RetainPrimaryReplicationGroup"):
+        raise InvalidParameterValue("RetainPrimaryReplicationGroup must be true.")
+    if len(group["members"]) > 1 or group["status"] != "available":
+        raise InvalidGlobalReplicationGroupState(
+            f"Global replication group {global_id} still has secondary members or a change running.")
+    described = _described(group, show_members=False)
+    for replication_group in group["members"].values():
+        replication_group.global_replication_group_id = ""
+        replication_group.global_replication_group_member_role = ""
+    del _groups(self.current_account)[global_id]
+    return ActionResult({"GlobalReplicationGroup": {**described, "Status": "deleting"}})
+
+
 def install() -> None:
     ElastiCacheBackend.create_replication_group = _create_replication_group  # type: ignore[method-assign]
     for name, action in (("create_global_replication_group", _create_global_replication_group),
                          ("describe_global_replication_groups", _describe_global_replication_groups),
-                         ("failover_global_replication_group", _failover_global_replication_group)):
+                         ("failover_global_replication_group", _failover_global_replication_group),
+                         ("delete_global_replication_group", _delete_global_replication_group)):
         setattr(ElastiCacheResponse, name, action)
 
