@@ -4,8 +4,8 @@ program lays it out for the committed dr stack (Pulumi.dr.yaml: pilot light, A w
 versioned in both regions with A's rule `replicate-everything` to B and the newest object replicated, both tables
 global with their replica in B ACTIVE and PITR on in each region, a copy of every backed-up resource in B's vault
 `backup-b` two hours old, the sending domain verified in both regions with DKIM and each region's MAIL FROM, A's
-cache the primary of its Global Datastore (no member in B), both endpoints' health checks passing, and every
-replication alarm OK."""
+cache the primary of its Global Datastore (no member in B), the CDN the primary stack's plan declares, both
+endpoints' health checks passing, and every replication alarm OK."""
 from __future__ import annotations
 
 import functools
@@ -20,10 +20,12 @@ from typer.testing import CliRunner
 
 from ops.actions import aws as aws_clients
 from ops.drctl.cli import app
+from ops.drctl.planning.mockplan import Plan, plan_stack
 from ops.drctl.runbooks.verify import Targets
 from stacks.config_files import load_stack_settings
 from tests.harness.aurora import DR, GLOBAL_ID, PRIMARY, build_aurora
 from tests.harness.cache import build_cache
+from tests.harness.cdn_plan import create_planned_distribution
 from tests.harness.moto_extensions import dr_live_state
 
 LAG_MS = 800.0  # B's AuroraGlobalDBReplicationLag: under a second, as AWS typically reports
@@ -115,6 +117,11 @@ def _backups(t: Targets, arns: dict[tuple[str, str], str]) -> None:
         dr_live_state.register_copy(t.dr_region, t.vault, resource_type, arn, creation_date=two_hours_ago)
 
 
+@functools.lru_cache(maxsize=1)
+def primary_plan() -> Plan:
+    return plan_stack("primary")
+
+
 def _email(t: Targets) -> None:
     """components/email.py: the domain identity with Easy DKIM and MAIL FROM in each region."""
     for region, mail_from in t.mail_from.items():
@@ -150,6 +157,7 @@ def world(aws: str) -> World:
     _backups(targets, backed_up_arns(targets, clusters, tables))
     _email(targets)
     build_cache(secondary=False)  # pilot light: A's group only
+    create_planned_distribution(client("cloudfront", "us-east-1"), primary_plan())  # as the primary stack plans it
     _health_checks(targets)
     _alarms(targets)
     return World(targets=targets, table_arns=tables, cluster_arns=clusters)

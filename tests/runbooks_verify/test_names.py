@@ -62,6 +62,8 @@ def test_the_checked_names_are_the_names_both_stacks_plan(overrides: list[str], 
         region: {targets.email_domain} for region in targets.mail_from}
     assert _by_region(plans, "aws:sesv2/emailIdentityMailFromAttributes:EmailIdentityMailFromAttributes",
                       "mailFromDomain") == {region: {domain} for region, domain in targets.mail_from.items()}
+    assert [d.inputs["comment"] for d in primary.by_type("aws:cloudfront/distribution:Distribution")] == [
+        targets.cdn_name]
     (datastore,) = primary.by_type("aws:elasticache/globalReplicationGroup:GlobalReplicationGroup")
     assert datastore.inputs["globalReplicationGroupIdSuffix"] == targets.cache_name
     assert _by_region(plans, "aws:elasticache/replicationGroup:ReplicationGroup", "replicationGroupId") == {

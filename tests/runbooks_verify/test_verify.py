@@ -24,7 +24,7 @@ def test_a_world_where_everything_is_right_passes_every_check(world: World, drct
     assert {c["check"] for c in report["checks"]} == {
         "aurora-pitr", "aurora-global-cluster", "aurora-replication-lag", "s3-versioning", "s3-replication-rule",
         "s3-replication-status", "dynamodb-replica", "dynamodb-pitr", "backup-copy", "ses-identity",
-        "cache-global-datastore", "health-check", "alarm"}
+        "cache-global-datastore", "cdn-distribution", "health-check", "alarm"}
 
 
 def test_the_report_is_a_line_per_check_naming_where_the_names_came_from(world: World, drctl: Drctl) -> None:
@@ -122,6 +122,30 @@ def cache_datastore_missing(world: World) -> None:  # A's group left standing on
                                                 RetainPrimaryReplicationGroup=True)
 
 
+def _change_distribution(change: Callable[[dict], None]) -> None:
+    cloudfront = client("cloudfront", "us-east-1")
+    (summary,) = cloudfront.list_distributions()["DistributionList"]["Items"]
+    got = cloudfront.get_distribution_config(Id=summary["Id"])
+    config = got["DistributionConfig"]
+    change(config)
+    cloudfront.update_distribution(Id=summary["Id"], IfMatch=got["ETag"], DistributionConfig=config)
+
+
+def cdn_disabled(world: World) -> None:
+    _change_distribution(lambda config: config.update(Enabled=False))
+
+
+def cdn_old_tls(world: World) -> None:
+    _change_distribution(lambda config: config["ViewerCertificate"].update(MinimumProtocolVersion="TLSv1.2_2019"))
+
+
+def cdn_failover_reversed(world: World) -> None:  # B's endpoint first: A would be the failover
+    def reverse(config: dict) -> None:
+        (api,) = [g for g in config["OriginGroups"]["Items"] if g["Id"] == "api"]
+        api["Members"]["Items"].reverse()
+    _change_distribution(reverse)
+
+
 def health_check_failing(world: World, region: str = PRIMARY) -> None:
     route53 = client("route53", "us-east-1")
     endpoint = world.targets.endpoints[region]
@@ -161,6 +185,10 @@ BREAKAGES = [
     (mail_from_unset_in_a, {("ses-identity", "example.com")},
      f"MAIL FROM not set, expected mail.{PRIMARY}.example.com"),
     (cache_datastore_missing, {("cache-global-datastore", CACHE)}, f"no Global Datastore named *-{CACHE}"),
+    (cdn_disabled, {("cdn-distribution", "dr-platform-cdn")}, "disabled"),
+    (cdn_old_tls, {("cdn-distribution", "dr-platform-cdn")}, "minimum protocol TLSv1.2_2019, expected one of"),
+    (cdn_failover_reversed, {("cdn-distribution", "dr-platform-cdn")},
+     "origin group api fails over api-b.origin.example.com → api-a.origin.example.com, expected api-a"),
     (health_check_failing, {("health-check", "api-a.origin.example.com")}, "failing (Failure: Connection to"),
     (alarm_in_alarm, {("alarm", f"dr-platform-aurora-{DR}-replication-lag")}, "ALARM: Threshold Crossed"),
     (alarm_missing, {("alarm", "dr-platform-dynamodb-sessions-a-to-b-replication-lag")}, "no such alarm"),

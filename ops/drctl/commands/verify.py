@@ -36,8 +36,8 @@ def verify(
     project_dir: ProjectDir = PROJECT_DIR, as_json: AsJson = False,
 ) -> None:
     """Verify the live account: backups and PITR, global cluster and lag, bucket versioning and replication, table
-    replicas and PITR, backup copies in B, SES identities, the cache's Global Datastore, health checks and alarms.
-    Read-only."""
+    replicas and PITR, backup copies in B, SES identities, the cache's Global Datastore, the CDN's failover, health
+    checks and alarms. Read-only."""
     from rich.console import Console
 
     from ops.drctl.commands.restore import VAULT_NAME_PATTERN, backup_vault_name

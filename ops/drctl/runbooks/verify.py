@@ -19,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ops.actions import aurora, backup_points, cloudwatch, dynamodb, elasticache, route53, s3_versions, ses
 from ops.core import naming
 from ops.core.posture import CacheB, Region, capacity
+from policy.rules import CURRENT_VIEWER_TLS
 
 REPLICATION_RULE_ID = "replicate-everything"  # components/storage.py's rule id
 RTC_MINUTES = 15  # S3 Replication Time Control: an object PENDING longer than this has missed it
@@ -78,6 +79,7 @@ class Targets:
     cache_members: dict[str, str]  # region → the replication group that must be a member of the Global Datastore
     cache_primary_region: str  # whose member takes the writes
     cold_caches: dict[str, str]  # region → a standalone cold cache the state runs there (pilot light's failover)
+    cdn_name: str | None  # the distribution's comment (components/cdn.py); None: cdn.enabled is false
     backup_max_age_hours: float = DEFAULT_BACKUP_MAX_AGE_HOURS
     scan_limit: int = DEFAULT_SCAN_LIMIT
 
@@ -131,6 +133,7 @@ class Targets:
             email_domain=settings.email.sender_domain,
             mail_from={region: settings.email.mail_from_domain(region) for region in (a, b)},
             cache_name=cache, cache_members=members, cache_primary_region=cache_primary, cold_caches=cold,
+            cdn_name=settings.names.project_name(settings.cdn.record_name) if settings.cdn.enabled else None,
             backup_max_age_hours=backup_max_age_hours, scan_limit=scan_limit)
 
     @property
@@ -394,6 +397,52 @@ def cache_datastore(make_client: MakeClient, t: Targets) -> Iterator[Check]:
         yield _guarded("cache-cold-group", group_id, region, cold_probe)
 
 
+# ---- CDN -------------------------------------------------------------------------------------------------------
+
+def _items(container: dict[str, Any] | None) -> list[Any]:
+    return list((container or {}).get("Items") or [])
+
+
+def cdn_distribution(make_client: MakeClient, t: Targets) -> Iterator[Check]:
+    """The distribution in front of the API is enabled and deployed, TLS-only with a current minimum protocol, and
+    its default behaviour fails over from A's endpoint to B's (an origin group: A first)."""
+    if t.cdn_name is None:
+        return
+
+    def probe() -> tuple[bool, str]:
+        cloudfront = make_client("cloudfront", "us-east-1")  # CloudFront's control plane
+        found = [d for page in cloudfront.get_paginator("list_distributions").paginate()
+                 for d in _items(page.get("DistributionList")) if d.get("Comment") == t.cdn_name]
+        if len(found) != 1:
+            return False, f"{len(found)} distributions with comment {t.cdn_name!r}, expected 1"
+        d = found[0]
+        origins = {o["Id"]: o.get("DomainName") for o in _items(d.get("Origins"))}
+        behaviour = d.get("DefaultCacheBehavior") or {}
+        group = next((g for g in _items(d.get("OriginGroups")) if g.get("Id") == behaviour.get("TargetOriginId")),
+                     None)
+        api = [t.endpoints[t.primary_region], t.endpoints[t.dr_region]]
+        problems = []
+        if not d.get("Enabled"):
+            problems.append("disabled")
+        if group is None:
+            problems.append(f"the default behaviour targets {behaviour.get('TargetOriginId')!r}, no origin group")
+        elif [origins.get(m.get("OriginId")) for m in _items(group.get("Members"))] != api:
+            problems.append(f"origin group {group.get('Id')} fails over "
+                            f"{' → '.join(str(origins.get(m.get('OriginId'))) for m in _items(group.get('Members')))}"
+                            f", expected {' → '.join(api)}")
+        if behaviour.get("ViewerProtocolPolicy") != "https-only":
+            problems.append(f"viewers {behaviour.get('ViewerProtocolPolicy')}, expected https-only")
+        tls = (d.get("ViewerCertificate") or {}).get("MinimumProtocolVersion")
+        if tls not in CURRENT_VIEWER_TLS:
+            problems.append(f"minimum protocol {tls}, expected one of {', '.join(CURRENT_VIEWER_TLS)}")
+        if problems:
+            return False, "; ".join(problems)
+        status = d.get("Status")
+        deployed = "deployed" if status == "Deployed" else f"{status}: a change is still deploying"
+        return True, f"{d['Id']} {deployed}, https-only ({tls}), fails over {' → '.join(api)}"
+    yield _guarded("cdn-distribution", t.cdn_name, "global", probe)
+
+
 # ---- health checks and alarms ----------------------------------------------------------------------------------
 
 def health_checks(make_client: MakeClient, t: Targets) -> Iterator[Check]:
@@ -446,7 +495,8 @@ def alarms(make_client: MakeClient, t: Targets) -> Iterator[Check]:
 
 
 CHECKS = (aurora_pitr, aurora_global, aurora_lag, s3_versioning, s3_replication_rules, s3_replication_status,
-          dynamodb_tables, backup_copies, ses_identities, cache_datastore, health_checks, alarms)
+          dynamodb_tables, backup_copies, ses_identities, cache_datastore, cdn_distribution, health_checks,
+          alarms)
 
 
 def run_checks(make_client: MakeClient, targets: Targets) -> list[Check]:
