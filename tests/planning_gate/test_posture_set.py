@@ -51,6 +51,21 @@ def test_set_writes_one_line_and_prints_diff_steps_and_deltas(project: Path) -> 
     assert path.read_bytes() == before
 
 
+def test_refused_while_failed_over_naming_what_it_would_break(project: Path) -> None:
+    """Failed over, B serves from what the posture's failover row gave it: pilot light's cold cache of its own, warm
+    standby's promoted Global Datastore member. Switching would delete the cache B serves from and join a datastore
+    whose primary region is down, so the posture changes only after the failback."""
+    path = project / "Pulumi.dr.yaml"
+    path.write_bytes(path.read_bytes().replace(b"  dr-platform:failover: false\n", b"  dr-platform:failover: true\n", 1))
+    before = path.read_bytes()
+    for args in (["warm-standby"], ["warm-standby", "--dry-run"], ["active-active", "--accept-breach"]):
+        result = _set(project, *args)
+        assert result.exit_code == 2, result.output
+        assert "failover: true" in result.output and "fail back first" in result.output
+        assert "dr-cache-us-west-2-cold" in result.output  # what it would delete
+        assert path.read_bytes() == before
+
+
 def test_dry_run_writes_nothing(project: Path) -> None:
     path = project / "Pulumi.dr.yaml"
     before = path.read_bytes()

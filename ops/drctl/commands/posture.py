@@ -143,6 +143,18 @@ def _rpo_cell(r: Any, tier: str) -> str:
     return f"{_minutes(bound)} (~{_minutes(expected)})"
 
 
+def _refuse_while_failed_over(file_name: str, stack: str, current: str, removed: list) -> None:
+    """Failed over, B serves from what the posture's failover row gave it (pilot light: a cold cache of its own;
+    warm standby: its promoted Global Datastore member). Another posture's row would rebuild that under the traffic,
+    and join a datastore whose primary region is down: the posture changes in the steady state only."""
+    deleted = [f"{r.type.rsplit(':', 1)[-1]} {r.name}" for r in removed]
+    print(f"refused: {file_name} says failover: true, so region B is serving from what {current}'s failover row "
+          f"gave it; fail back first (failover: false, then pulumi up --stack {stack}), then change the posture"
+          + (f". This switch would delete {', '.join(deleted)}" if deleted else "") + f". {file_name} untouched.",
+          file=sys.stderr)
+    raise typer.Exit(EXIT_REFUSED)
+
+
 @posture_app.command("set")
 def set_posture(
     name: Annotated[str, typer.Argument(help="The posture: pilot-light, warm-standby or active-active.")],
@@ -157,7 +169,8 @@ def set_posture(
 ) -> None:
     """Write the posture flip into Pulumi.<stack>.yaml (one line; every other byte kept) and show its plan diff,
     step order, monthly cost delta and RTO/RPO delta, then the `pulumi up` to run. Exit 2, writing nothing, for an
-    unknown posture or one whose estimate breaks the DR matrix (unless --accept-breach)."""
+    unknown posture, one whose estimate breaks the DR matrix (unless --accept-breach), or a stack that is failed
+    over (fail back first)."""
     from ops.core.posture import Posture
     from ops.drctl.planning.assess import Assumptions, assess_posture
     from ops.drctl.planning.diff import diff_plans
@@ -188,6 +201,8 @@ def set_posture(
         primary_plan = plan_stack(settings.primary_stack.rsplit("/", 1)[-1])
         before = plan_stack(stack, values)
         after = plan_stack(stack, {**values, "posture": name})
+        if settings.failover:
+            _refuse_while_failed_over(path.name, stack, current, diff_plans(before, after).removed)
         # The matrix must hold in the new posture both as it stands and once failed over.
         other_state = plan_stack(stack, {**values, "posture": name, "failover": not settings.failover})
     except ConfigError as exc:
