@@ -79,8 +79,9 @@ DIRECT_HASHES = {"int2": "hashint2extended({0}, {1})", "int4": "hashint4extended
 ARRAY_HASHED_TYPES = frozenset({"date", "bytea"})
 # timestamp[tz]: their hash folds the microseconds to 32 bits like int8's (a timestamp moved by 2^32+1 µs hashes
 # alike for about a third of values), and SQL has no cheap cast to int8 to seed it with (`ts - ts` fails on
-# infinity, extract() is numeric). So each value is two steps of the chain: the folded hash, exact within any
-# 2^32 µs, seeded by the float8 seconds since 2000 that tsrange_subdiff() computes, ((float8) µs) / 1e6, which
+# infinity, extract() is numeric). So each value is two steps of the chain: the folded hash, which tells apart
+# any two values of one 2^32 µs block (same high half; it does not across blocks: v and v + 2^32 - 1 can fold
+# alike), seeded by the float8 seconds since 2000 that tsrange_subdiff() computes, ((float8) µs) / 1e6, which
 # is off by at most 3 ms (2977 µs) even at the ends of the range and takes ±infinity without an error. Two values
 # alike in both lie within 3 ms of each other, in one 2^32 µs block (the fold differs: same high half, other low
 # half) or in two adjacent ones, where the low halves differ in their top 20 bits and the high halves, h and h+1,
