@@ -315,15 +315,17 @@ def _component_regions(resources: list[PlannedResource]) -> None:
         if r.parent:
             children.setdefault(r.parent, []).append(r)
 
-    def region_of(r: PlannedResource) -> str | None:
-        if r.region is not None or r.urn not in children:
-            return r.region
-        found = {region_of(c) for c in children[r.urn]} - {None, "global"}
-        r.region = found.pop() if len(found) == 1 else ("multi" if found else None)
-        return r.region
-
     for r in resources:
-        region_of(r)
+        _region_from_children(r, children)
+
+
+def _region_from_children(r: PlannedResource, children: dict[str, list[PlannedResource]]) -> str | None:
+    # module-level, not a closure calling itself: that is a cycle, and it kept the whole plan for the collector
+    if r.region is not None or r.urn not in children:
+        return r.region
+    found = {_region_from_children(c, children) for c in children[r.urn]} - {None, "global"}
+    r.region = found.pop() if len(found) == 1 else ("multi" if found else None)
+    return r.region
 
 
 @contextmanager
