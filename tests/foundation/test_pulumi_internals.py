@@ -144,3 +144,33 @@ _shared = {"k": [UNKNOWN]}
 def test_the_plans_unknowns_check_answers_as_the_sdks(value: object) -> None:
     # tuples and sets are not looked into, as the SDK does not
     assert pulumi_internals._contains_unknowns(value) is pulumi_internals.get(pulumi_internals.CONTAINS_UNKNOWNS)(value)
+
+
+PLAIN_STATE = {
+    "name": "db", "port": 5432, "ratio": 0.5, "whole": 3.0, "on": True, "off": False, "gone": None, "empty": "",
+    "tags": {"a": "b", "none": None, "nested": {"list": [1, "x", None, {"k": [True, 2.5]}], "tuple": ("p", 1)}},
+    "list": [[], {}, [None]], "map": {},
+}
+
+
+def test_a_plain_state_goes_on_the_wire_as_serialize_properties_writes_it() -> None:
+    sdk = pulumi_internals.sync_await(pulumi_internals.get(pulumi_internals.SERIALIZE)(PLAIN_STATE, {}))
+    assert pulumi_internals._plain(PLAIN_STATE)
+    assert pulumi_internals._plain_struct(PLAIN_STATE) == sdk
+    assert "gone" not in sdk  # a None property is left out, a None inside a value kept
+    assert pulumi_internals._plain_struct(PLAIN_STATE).SerializeToString(deterministic=True) == \
+        sdk.SerializeToString(deterministic=True)
+
+
+class _Tags(dict):
+    pass
+
+
+@pytest.mark.parametrize("value", [
+    pulumi.FileAsset(__file__), pulumi.StringAsset("x"), pulumi.FileArchive("."), pulumi.Output.from_input("x"),
+    pulumi.UNKNOWN, _Tags(a="b"), {1: "int key"}, object(), b"bytes",
+], ids=lambda v: type(v).__name__)
+def test_anything_serialize_properties_would_change_takes_the_sdks_path(value: object) -> None:
+    assert not pulumi_internals._plain({"top": value})
+    assert not pulumi_internals._plain({"deep": {"list": [1, (2, value)]}})
+    assert not pulumi_internals._plain(_Tags(a="b"))

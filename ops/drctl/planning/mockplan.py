@@ -242,13 +242,11 @@ class _RecordingMonitor(pulumi_internals.mock_monitor_base()):  # type: ignore[m
         super().__init__(mocks)
         self.plan_mocks = mocks
         self.registrations: list[dict[str, Any]] = []
-        self.deserialize_properties = pulumi_internals.get(pulumi_internals.DESERIALIZE)
 
     def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)
-        if request.type == "pulumi:pulumi:Stack":
+        response, inputs = pulumi_internals.mock_register(self, request)
+        if inputs is None:  # the root Stack
             return response
-        inputs = self.deserialize_properties(request.object)
         if request.type.startswith("pulumi:providers:"):
             self.plan_mocks.provider_regions[f"{response.urn}::{response.id}"] = inputs.get("region")
         self.registrations.append({

@@ -18,6 +18,7 @@ from importlib import metadata
 from typing import Any, TypeVar
 
 import pulumi
+from google.protobuf import struct_pb2
 
 WRITTEN_FOR = "3.272.0"
 T = TypeVar("T")
@@ -52,8 +53,16 @@ ROOT = Internal("pulumi.runtime.settings:ROOT.set", "resets the root Stack, or a
 PENDING_RPCS = Internal("pulumi.runtime.settings:SETTINGS.rpc_manager.clear", "drops an earlier plan's RPC records")
 PENDING_OUTPUTS = Internal("pulumi.runtime.settings:SETTINGS.outputs.clear", "drops an earlier plan's open outputs")
 MOCK_MONITOR = Internal("pulumi.runtime.mocks:MockMonitor", "the mock engine, extended to record options and parents")
-REGISTER_RESOURCE = Internal("pulumi.runtime.mocks:MockMonitor.RegisterResource", "the registration it extends")
+REGISTER_RESOURCE = Internal("pulumi.runtime.mocks:MockMonitor.RegisterResource",
+                             "the registration mock_register mirrors (compare the two when porting)")
+REGISTRATION = Internal("pulumi.runtime.mocks:MockMonitor.ResourceRegistration",
+                        "what the mock monitor keeps of each resource (its getResource invoke reads it)")
+RESOLVE_TRANSFORMS = Internal("pulumi.runtime.mocks:_resolve_callbacks", "a registration's transforms, for the mocks")
+ENSURE_EVENT_LOOP = Internal("pulumi.runtime.sync_await:_ensure_event_loop",
+                             "the monitor thread's event loop (reading resource references needs one)")
+REGISTER_RESPONSE = Internal("pulumi.runtime.proto.resource_pb2:RegisterResourceResponse", "a registration's answer")
 DESERIALIZE = Internal("pulumi.runtime.rpc:deserialize_properties", "reads a registration's inputs off the wire")
+SERIALIZE = Internal("pulumi.runtime.rpc:serialize_properties", "writes a state that is not plain values")
 SPECIAL_SIG_KEY = Internal("pulumi.runtime.rpc:_special_sig_key", "marks a secret (or other wrapped value) to mask")
 STACK_TRACE = Internal("pulumi.runtime.resource:_get_stack_trace", "the stack walk plans skip (~15 %)", required=False)
 EMPTY_STACK_TRACE = Internal("pulumi.runtime.proto.source_pb2:StackTrace", "the empty trace it gets instead",
@@ -61,12 +70,13 @@ EMPTY_STACK_TRACE = Internal("pulumi.runtime.proto.source_pb2:StackTrace", "the 
 CONTAINS_UNKNOWNS = Internal("pulumi.runtime.rpc:contains_unknowns",
                              "the unknowns check plans swap for one leaving no garbage cycles (~10 %)", required=False)
 INTERNALS = (SYNC_AWAIT, RUN_PROGRAM, ROOT, PENDING_RPCS, PENDING_OUTPUTS, MOCK_MONITOR, REGISTER_RESOURCE,
-             DESERIALIZE, SPECIAL_SIG_KEY, STACK_TRACE, EMPTY_STACK_TRACE, CONTAINS_UNKNOWNS)
+             REGISTRATION, RESOLVE_TRANSFORMS, ENSURE_EVENT_LOOP, REGISTER_RESPONSE, DESERIALIZE, SERIALIZE,
+             SPECIAL_SIG_KEY, STACK_TRACE, EMPTY_STACK_TRACE, CONTAINS_UNKNOWNS)
 
 # RegisterResourceRequest fields the recording monitor reads (the engine's protocol, as this SDK's protobufs spell it).
 REQUEST_MESSAGE = "pulumi.runtime.proto.resource_pb2.RegisterResourceRequest"
 REQUEST_FIELDS = ("type", "name", "parent", "object", "custom", "protect", "retainOnDelete", "deleteBeforeReplace",
-                  "ignoreChanges", "provider", "dependencies")
+                  "ignoreChanges", "provider", "dependencies", "importId", "transforms")
 
 _ABSENT = object()
 
@@ -130,6 +140,60 @@ def mock_monitor_base() -> type:
     `check()` (the first thing a plan does) says what is missing."""
     found = _resolve(MOCK_MONITOR)
     return object if found is _ABSENT else found
+
+
+def mock_register(monitor: Any, request: Any) -> tuple[Any, dict[str, Any] | None]:
+    """MockMonitor.RegisterResource as pulumi 3.272.0 has it, and the inputs it read (None for the root Stack, which
+    it answers without reading them). Two differences, neither visible to the program: the recording monitor gets
+    the inputs deserialized once, not twice; and a state of plain values goes into the answer's Struct as is, which
+    is what serialize_properties makes of it too, without a coroutine per value (~10 % of a plan)."""
+    urn = monitor.make_urn(request.parent, request.type, request.name)
+    response = get(REGISTER_RESPONSE)
+    if request.type == "pulumi:pulumi:Stack":
+        return response(urn=urn), None
+    get(ENSURE_EVENT_LOOP)()
+    inputs = get(DESERIALIZE)(request.object)
+    args = pulumi.runtime.MockResourceArgs(
+        typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
+        resource_id=request.importId, custom=request.custom or False,
+        transforms=get(RESOLVE_TRANSFORMS)(request.transforms))
+    id_, state = monitor.mocks.new_resource(args)
+    wire = _plain_struct(state) if _plain(state) else sync_await(get(SERIALIZE)(state, {}))
+    monitor.resources[urn] = get(REGISTRATION)(urn, id_, state)
+    return response(urn=urn, id=id_, object=wire), inputs
+
+
+_PLAIN_LEAVES = (str, bool, int, float, type(None))
+
+
+def _plain(state: Any) -> bool:
+    """Only dicts (str keys), lists, tuples, str, numbers, bools and None, all of those exact types: no resource,
+    asset, Output, unknown or input type, which serialize_properties would turn into something else."""
+    if type(state) is not dict:
+        return False
+    pending = [state]
+    while pending:
+        value = pending.pop()
+        kind = type(value)
+        if kind is dict:
+            if any(type(key) is not str for key in value):
+                return False
+            pending.extend(value.values())
+        elif kind is list or kind is tuple:
+            pending.extend(value)
+        elif kind not in _PLAIN_LEAVES:
+            return False
+    return True
+
+
+def _plain_struct(state: dict[str, Any]) -> Any:
+    # serialize_properties' own loop for a plain state: a None property is left out, the rest set as they are
+    struct = struct_pb2.Struct()
+    for key in state:
+        value = state[key]
+        if value is not None:
+            struct[key] = value
+    return struct
 
 
 def sync_await(awaitable: Awaitable[T]) -> T:
