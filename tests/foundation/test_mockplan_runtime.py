@@ -15,6 +15,7 @@ def test_stack_walk_unknowns_check_and_collector_are_restored_after_a_plan_and_a
         monkeypatch: pytest.MonkeyPatch) -> None:
     original = pulumi_internals.get(pulumi_internals.STACK_TRACE)
     check = pulumi_internals.get(pulumi_internals.CONTAINS_UNKNOWNS)
+    scan = pulumi_internals.get(pulumi_internals.NESTED_GLOBALS)
     assert gc.isenabled()
     during: list[tuple[object, bool]] = []
     checks: list[object] = []
@@ -23,6 +24,7 @@ def test_stack_walk_unknowns_check_and_collector_are_restored_after_a_plan_and_a
     def spying(program):  # what the SDK sees while the program runs
         during.append((pulumi_internals.get(pulumi_internals.STACK_TRACE), gc.isenabled()))
         checks.append(pulumi_internals.get(pulumi_internals.CONTAINS_UNKNOWNS))
+        assert pulumi_internals.get(pulumi_internals.NESTED_GLOBALS) is not scan
         return run_program(program)
 
     monkeypatch.setattr(mockplan, "run_pulumi_func", spying)
@@ -35,6 +37,7 @@ def test_stack_walk_unknowns_check_and_collector_are_restored_after_a_plan_and_a
     assert pulumi_internals.get(pulumi_internals.STACK_TRACE) is original
     assert checks == [pulumi_internals._contains_unknowns] * 2
     assert pulumi_internals.get(pulumi_internals.CONTAINS_UNKNOWNS) is check
+    assert pulumi_internals.get(pulumi_internals.NESTED_GLOBALS) is scan
     assert gc.isenabled()
 
 

@@ -84,7 +84,8 @@ def test_a_renamed_request_field_is_named(monkeypatch: pytest.MonkeyPatch) -> No
         pulumi_internals.check()
 
 
-@pytest.mark.parametrize("original", [pulumi_internals.STACK_TRACE, pulumi_internals.CONTAINS_UNKNOWNS],
+@pytest.mark.parametrize("original", [pulumi_internals.STACK_TRACE, pulumi_internals.CONTAINS_UNKNOWNS,
+                                      pulumi_internals.NESTED_GLOBALS],
                          ids=lambda i: i.name)
 def test_without_an_optional_internal_plans_are_the_same(
         monkeypatch: pytest.MonkeyPatch, primary_plan: Plan, original: Internal) -> None:
@@ -174,3 +175,17 @@ def test_anything_serialize_properties_would_change_takes_the_sdks_path(value: o
     assert not pulumi_internals._plain({"top": value})
     assert not pulumi_internals._plain({"deep": {"list": [1, (2, value)]}})
     assert not pulumi_internals._plain(_Tags(a="b"))
+
+
+def test_remembered_global_names_leave_the_writers_pickle_byte_for_byte_the_same() -> None:
+    import dill
+
+    from components.failover import writer_provider
+
+    provider, scan = writer_provider(), pulumi_internals.get(pulumi_internals.NESTED_GLOBALS)
+    first = dill.dumps(provider, recurse=True)
+    with pulumi_internals.global_names_remembered():
+        assert pulumi_internals.get(pulumi_internals.NESTED_GLOBALS) is not scan
+        remembered = [dill.dumps(provider, recurse=True) for _ in range(2)]  # the second from memory only
+    assert remembered == [first, first]
+    assert pulumi_internals.get(pulumi_internals.NESTED_GLOBALS) is scan

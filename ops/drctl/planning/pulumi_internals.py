@@ -11,6 +11,7 @@ Written for pulumi==3.272.0 (requirements.lock); tests/foundation/test_pulumi_in
 from __future__ import annotations
 
 import importlib
+import types
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -69,9 +70,13 @@ EMPTY_STACK_TRACE = Internal("pulumi.runtime.proto.source_pb2:StackTrace", "the 
                              required=False)
 CONTAINS_UNKNOWNS = Internal("pulumi.runtime.rpc:contains_unknowns",
                              "the unknowns check plans swap for one leaving no garbage cycles (~10 %)", required=False)
+# dill (0.4.1), the SDK's pickler for dynamic providers: serialize_provider runs it for the writer in every dr plan
+NESTED_GLOBALS = Internal("dill.detect:nestedglobals",
+                          "dill's scan of a code object for global names, remembered per code object (~0.03 s a plan)",
+                          required=False)
 INTERNALS = (SYNC_AWAIT, RUN_PROGRAM, ROOT, PENDING_RPCS, PENDING_OUTPUTS, MOCK_MONITOR, REGISTER_RESOURCE,
              REGISTRATION, RESOLVE_TRANSFORMS, ENSURE_EVENT_LOOP, REGISTER_RESPONSE, DESERIALIZE, SERIALIZE,
-             SPECIAL_SIG_KEY, STACK_TRACE, EMPTY_STACK_TRACE, CONTAINS_UNKNOWNS)
+             SPECIAL_SIG_KEY, STACK_TRACE, EMPTY_STACK_TRACE, CONTAINS_UNKNOWNS, NESTED_GLOBALS)
 
 # RegisterResourceRequest fields the recording monitor reads (the engine's protocol, as this SDK's protobufs spell it).
 REQUEST_MESSAGE = "pulumi.runtime.proto.resource_pb2.RegisterResourceRequest"
@@ -268,6 +273,39 @@ def unknowns_check_acyclic() -> Iterator[None]:
     ~60,000 cyclic objects a plan left for the collector (~30 ms each plan) are not made. `pulumi up` is untouched.
     Without this internal plans stay correct, only slower."""
     with _swapped(CONTAINS_UNKNOWNS, _contains_unknowns):
+        yield
+
+
+# (id of the code object, recurse) -> (the code object, kept so its id stays its own; the names dill found)
+_GLOBAL_NAMES: dict[tuple[int, bool], tuple[types.CodeType, list[str]]] = {}
+
+
+def _remembering(scan: Callable[..., list[str]]) -> Callable[..., list[str]]:
+    def nested_globals(func: Any, recurse: bool = True) -> list[str]:
+        code = func.__func__ if isinstance(func, types.MethodType) else func  # as dill.detect.code reads it
+        code = code.__code__ if isinstance(code, types.FunctionType) else code
+        if not isinstance(code, types.CodeType):
+            return scan(func, recurse)
+        key = (id(code), recurse)
+        if key not in _GLOBAL_NAMES:
+            _GLOBAL_NAMES[key] = (code, scan(code, recurse))
+        # new string objects, as each scan makes: the pickler memoises by identity, so shared ones would change
+        # the pickle's bytes (not what it loads to)
+        return [(name + "_")[:-1] for name in _GLOBAL_NAMES[key][1]]
+    return nested_globals
+
+
+@contextmanager
+def global_names_remembered() -> Iterator[None]:
+    """dill finds the globals a function uses by disassembling its code to text and parsing it, again for every
+    function of the writer's provider in every dr plan (~75 % of pickling it). A code object never changes, so
+    while a plan evaluates the names found are remembered per code object; the pickle is byte for byte the same
+    (test_pulumi_internals). `pulumi up` is untouched. Without this internal plans stay correct, only slower."""
+    scan = _resolve(NESTED_GLOBALS)
+    if scan is _ABSENT:
+        yield
+        return
+    with _swapped(NESTED_GLOBALS, _remembering(scan)):
         yield
 
 
