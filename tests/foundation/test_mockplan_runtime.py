@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import threading
 
 import pytest
 
@@ -79,3 +80,28 @@ def test_a_plan_puts_back_the_pickler_pulumi_patches() -> None:
         mockplan.evaluate("dr", mockplan.stack_values("dr", overrides), {
             "organization/dr-platform/primary": mockplan.plan_stack("primary").outputs})
         assert (pickle._Pickler._batch_setitems, pickle._Pickler.save_dict) == before
+
+
+def test_the_monitor_answers_on_the_plans_thread_and_the_loop_keeps_its_executor(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    loop = pulumi_internals.get(pulumi_internals.ENSURE_EVENT_LOOP)()
+    before = loop._default_executor
+    threads: set[str] = set()
+    register = mockplan._RecordingMonitor.RegisterResource
+
+    def spying(self, request):
+        threads.add(threading.current_thread().name)
+        return register(self, request)
+
+    monkeypatch.setattr(mockplan._RecordingMonitor, "RegisterResource", spying)
+    assert mockplan.evaluate("primary", mockplan.stack_values("primary")).resources
+    assert threads == {threading.current_thread().name}
+    assert loop._default_executor is before
+
+
+def test_a_mock_that_raises_inline_fails_the_plan_with_its_error() -> None:
+    # the dr stack's StackReference, with no primary planned: the monitor's KeyError reaches the plan, as it did
+    # from the worker thread
+    with pytest.raises(Exception, match="no such stack planned"):
+        mockplan.evaluate("dr", mockplan.stack_values("dr"), {})
+    assert mockplan.evaluate("primary", mockplan.stack_values("primary")).resources  # and the next plan runs

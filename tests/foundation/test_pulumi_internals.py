@@ -85,7 +85,7 @@ def test_a_renamed_request_field_is_named(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 @pytest.mark.parametrize("original", [pulumi_internals.STACK_TRACE, pulumi_internals.CONTAINS_UNKNOWNS,
-                                      pulumi_internals.NESTED_GLOBALS],
+                                      pulumi_internals.NESTED_GLOBALS, pulumi_internals.DEFAULT_EXECUTOR],
                          ids=lambda i: i.name)
 def test_without_an_optional_internal_plans_are_the_same(
         monkeypatch: pytest.MonkeyPatch, primary_plan: Plan, original: Internal) -> None:

@@ -27,8 +27,8 @@ from typing import Any
 import pulumi
 
 from ops.drctl.planning import pulumi_internals
-from ops.drctl.planning.pulumi_internals import (global_names_remembered, run_pulumi_func, source_positions_skipped,
-                                                 sync_await, unknowns_check_acyclic)
+from ops.drctl.planning.pulumi_internals import (global_names_remembered, monitor_calls_inline, run_pulumi_func,
+                                                 source_positions_skipped, sync_await, unknowns_check_acyclic)
 from stacks.config_files import stack_values, to_pulumi_config
 from ops.core.environments import PRODUCTION
 from stacks.settings import PROJECT, PROJECT_DIR, ConfigError, Role, Settings, parse
@@ -376,7 +376,7 @@ def evaluate(stack: str, values: dict[str, Any], stack_outputs: dict[str, dict[s
         exports.update(sync_await(pulumi.Output.from_input(getattr(root, "outputs", {})).future()) or {})
 
     with (_cyclic_gc_paused(), source_positions_skipped(), unknowns_check_acyclic(), global_names_remembered(),
-          _pickler_put_back()):
+          monitor_calls_inline(), _pickler_put_back()):
         sync_await(run_pulumi_func(program))
     by_urn = {r["urn"]: r for r in monitor.registrations}
     special_key = pulumi_internals.special_sig_key()

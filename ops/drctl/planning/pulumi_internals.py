@@ -10,6 +10,7 @@ Written for pulumi==3.272.0 (requirements.lock); tests/foundation/test_pulumi_in
 """
 from __future__ import annotations
 
+import concurrent.futures
 import importlib
 import types
 from collections.abc import Awaitable, Callable, Iterator
@@ -70,13 +71,18 @@ EMPTY_STACK_TRACE = Internal("pulumi.runtime.proto.source_pb2:StackTrace", "the 
                              required=False)
 CONTAINS_UNKNOWNS = Internal("pulumi.runtime.rpc:contains_unknowns",
                              "the unknowns check plans swap for one leaving no garbage cycles (~10 %)", required=False)
+# asyncio's, not the SDK's: the loop's default executor, which the SDK sends every monitor call to
+DEFAULT_EXECUTOR = Internal("asyncio.base_events:BaseEventLoop.set_default_executor",
+                            "the monitor's calls run inline while a plan evaluates (~5 %); its `_default_executor` "
+                            "is put back after", required=False)
 # dill (0.4.1), the SDK's pickler for dynamic providers: serialize_provider runs it for the writer in every dr plan
 NESTED_GLOBALS = Internal("dill.detect:nestedglobals",
                           "dill's scan of a code object for global names, remembered per code object (~0.03 s a plan)",
                           required=False)
 INTERNALS = (SYNC_AWAIT, RUN_PROGRAM, ROOT, PENDING_RPCS, PENDING_OUTPUTS, MOCK_MONITOR, REGISTER_RESOURCE,
              REGISTRATION, RESOLVE_TRANSFORMS, ENSURE_EVENT_LOOP, REGISTER_RESPONSE, DESERIALIZE, SERIALIZE,
-             SPECIAL_SIG_KEY, STACK_TRACE, EMPTY_STACK_TRACE, CONTAINS_UNKNOWNS, NESTED_GLOBALS)
+             SPECIAL_SIG_KEY, STACK_TRACE, EMPTY_STACK_TRACE, CONTAINS_UNKNOWNS, DEFAULT_EXECUTOR,
+             NESTED_GLOBALS)
 
 # RegisterResourceRequest fields the recording monitor reads (the engine's protocol, as this SDK's protobufs spell it).
 REQUEST_MESSAGE = "pulumi.runtime.proto.resource_pb2.RegisterResourceRequest"
@@ -307,6 +313,40 @@ def global_names_remembered() -> Iterator[None]:
         return
     with _swapped(NESTED_GLOBALS, _remembering(scan)):
         yield
+
+
+class _Inline(concurrent.futures.ThreadPoolExecutor):
+    """Runs what it is given at once, on the calling thread: the SDK's `run_in_executor(None, rpc)` then costs no
+    thread hop (a mock monitor answers from memory, and never waits for the loop)."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
+        done: concurrent.futures.Future[T] = concurrent.futures.Future()
+        try:
+            done.set_result(fn(*args, **kwargs))
+        except BaseException as error:  # noqa: BLE001 - handed to the awaiting task, as the pool would
+            done.set_exception(error)
+        return done
+
+
+_INLINE = _Inline(max_workers=1)
+
+
+@contextmanager
+def monitor_calls_inline() -> Iterator[None]:
+    """While a plan evaluates, the SDK's monitor calls (run_in_executor with the default executor) run inline on
+    the loop's thread instead of hopping to a worker thread and back for each of ~250 registrations: the mock
+    monitor is Python answering from memory. Only this plan's loop, and only until it ends: a `pulumi up` must
+    keep its worker threads (its engine answers slowly). Without this internal plans stay correct, only slower."""
+    loop = get(ENSURE_EVENT_LOOP)()
+    saved = getattr(loop, "_default_executor", _ABSENT)
+    if _resolve(DEFAULT_EXECUTOR) is _ABSENT or saved is _ABSENT:
+        yield
+        return
+    loop.set_default_executor(_INLINE)
+    try:
+        yield
+    finally:
+        loop._default_executor = saved
 
 
 @contextmanager
