@@ -4,7 +4,9 @@ The SDK's public API can run a program under mocks only inside a test (`@pulumi.
 runs it from the toolkit, as the language host would, and records what MockResourceArgs leaves out. That needs a
 few names the SDK keeps private and may change in any release. Each is one `Internal` below with why the plan needs
 it; `check()` names every one this SDK lacks and the version they were written for, and `evaluate` calls it first,
-so an SDK upgrade fails with that message instead of an AttributeError deep inside a plan.
+so an SDK upgrade fails with that message instead of an AttributeError deep inside a plan. The optional ones only
+make plans cheaper while one evaluates (each swap is put back after it); two of them belong to the SDK's own
+machinery rather than its package (asyncio's default executor, dill's global-name scan) and are named here too.
 
 Written for pulumi==3.272.0 (requirements.lock); tests/foundation/test_pulumi_internals.py holds the SDK to it.
 """
@@ -61,7 +63,7 @@ REGISTRATION = Internal("pulumi.runtime.mocks:MockMonitor.ResourceRegistration",
                         "what the mock monitor keeps of each resource (its getResource invoke reads it)")
 RESOLVE_TRANSFORMS = Internal("pulumi.runtime.mocks:_resolve_callbacks", "a registration's transforms, for the mocks")
 ENSURE_EVENT_LOOP = Internal("pulumi.runtime.sync_await:_ensure_event_loop",
-                             "the monitor thread's event loop (reading resource references needs one)")
+                             "the loop of the thread the monitor answers on (reading resource references needs one)")
 REGISTER_RESPONSE = Internal("pulumi.runtime.proto.resource_pb2:RegisterResourceResponse", "a registration's answer")
 DESERIALIZE = Internal("pulumi.runtime.rpc:deserialize_properties", "reads a registration's inputs off the wire")
 SERIALIZE = Internal("pulumi.runtime.rpc:serialize_properties", "writes a state that is not plain values")
