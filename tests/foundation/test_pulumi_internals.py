@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from types import ModuleType
 
+import pulumi
 import pytest
 
 from ops.core.paths import REPO_ROOT
@@ -83,22 +84,29 @@ def test_a_renamed_request_field_is_named(monkeypatch: pytest.MonkeyPatch) -> No
         pulumi_internals.check()
 
 
-def test_without_the_optional_stack_walk_internal_plans_are_the_same(
-        monkeypatch: pytest.MonkeyPatch, primary_plan: Plan) -> None:
-    # The SDK calls its own stack walk by name, so deleting it would break the SDK itself: the plan knowing it by
+@pytest.mark.parametrize("original", [pulumi_internals.STACK_TRACE, pulumi_internals.CONTAINS_UNKNOWNS,
+                                      pulumi_internals.NESTED_GLOBALS, pulumi_internals.DEFAULT_EXECUTOR],
+                         ids=lambda i: i.name)
+def test_without_an_optional_internal_plans_are_the_same(
+        monkeypatch: pytest.MonkeyPatch, primary_plan: Plan, original: Internal) -> None:
+    # The SDK calls its own functions by name, so deleting one would break the SDK itself: the plan knowing it by
     # a name this SDK does not have is what an upgrade renaming it looks like from here.
-    original = pulumi_internals.STACK_TRACE
-    walk = pulumi_internals.get(original)
-    renamed = dataclasses.replace(original, where="pulumi.runtime.resource:_get_stack_trace_v2")
-    monkeypatch.setattr(pulumi_internals, "STACK_TRACE", renamed)
+    sdk_own = pulumi_internals.get(original)
+    module, attribute = original.where.split(":")
+    renamed = dataclasses.replace(original, where=f"{module}:{attribute}_v2")
+    monkeypatch.setattr(pulumi_internals, _constant_name(original), renamed)
     monkeypatch.setattr(pulumi_internals, "INTERNALS",
                         tuple(renamed if i is original else i for i in INTERNALS))
     pulumi_internals.check()  # a plan still runs
     assert pulumi_internals.missing() == [f"{renamed.name}: {renamed.why} (optional)"]
-    with pytest.raises(SdkInternalsMissing, match="_get_stack_trace_v2"):
+    with pytest.raises(SdkInternalsMissing, match=f"{attribute}_v2"):
         pulumi_internals.check(include_optional=True)
     assert mockplan.evaluate("primary", mockplan.stack_values("primary")).to_json() == primary_plan.to_json()
-    assert pulumi_internals.get(original) is walk  # the SDK's own walk, untouched
+    assert pulumi_internals.get(original) is sdk_own  # the SDK's own, untouched
+
+
+def _constant_name(internal: Internal) -> str:
+    return next(name for name, value in vars(pulumi_internals).items() if value is internal)
 
 
 def _internal_imports(path: Path, modules: set[str]) -> list[str]:
@@ -121,3 +129,63 @@ def test_only_pulumi_internals_imports_the_sdk_modules_it_wraps() -> None:
     files = [REPO_ROOT / "__main__.py", *(p for d in SOURCE_DIRS for p in sorted((REPO_ROOT / d).rglob("*.py")))]
     found = [hit for path in files if path.resolve() != own for hit in _internal_imports(path, modules)]
     assert found == []
+
+
+UNKNOWN = pulumi.UNKNOWN
+_looped: list = [1, {"a": "b"}]
+_looped.append(_looped)
+_shared = {"k": [UNKNOWN]}
+
+
+@pytest.mark.parametrize("value", [
+    None, 0, 1.5, "", "x", True, UNKNOWN, [], {}, [1, "a", None], {"a": {"b": [1, 2, {"c": "d"}]}},
+    {"a": {"b": [1, 2, {"c": UNKNOWN}]}}, [[[[UNKNOWN]]]], {"k": (UNKNOWN,)}, {"s": {UNKNOWN}}, _looped,
+    [_looped, {"x": UNKNOWN}], [_shared, _shared], {"first": [1], "then": {"deep": [[], [UNKNOWN]]}},
+], ids=repr)
+def test_the_plans_unknowns_check_answers_as_the_sdks(value: object) -> None:
+    # tuples and sets are not looked into, as the SDK does not
+    assert pulumi_internals._contains_unknowns(value) is pulumi_internals.get(pulumi_internals.CONTAINS_UNKNOWNS)(value)
+
+
+PLAIN_STATE = {
+    "name": "db", "port": 5432, "ratio": 0.5, "whole": 3.0, "on": True, "off": False, "gone": None, "empty": "",
+    "tags": {"a": "b", "none": None, "nested": {"list": [1, "x", None, {"k": [True, 2.5]}], "tuple": ("p", 1)}},
+    "list": [[], {}, [None]], "map": {},
+}
+
+
+def test_a_plain_state_goes_on_the_wire_as_serialize_properties_writes_it() -> None:
+    sdk = pulumi_internals.sync_await(pulumi_internals.get(pulumi_internals.SERIALIZE)(PLAIN_STATE, {}))
+    assert pulumi_internals._plain(PLAIN_STATE)
+    assert pulumi_internals._plain_struct(PLAIN_STATE) == sdk
+    assert "gone" not in sdk  # a None property is left out, a None inside a value kept
+    assert pulumi_internals._plain_struct(PLAIN_STATE).SerializeToString(deterministic=True) == \
+        sdk.SerializeToString(deterministic=True)
+
+
+class _Tags(dict):
+    pass
+
+
+@pytest.mark.parametrize("value", [
+    pulumi.FileAsset(__file__), pulumi.StringAsset("x"), pulumi.FileArchive("."), pulumi.Output.from_input("x"),
+    pulumi.UNKNOWN, _Tags(a="b"), {1: "int key"}, object(), b"bytes",
+], ids=lambda v: type(v).__name__)
+def test_anything_serialize_properties_would_change_takes_the_sdks_path(value: object) -> None:
+    assert not pulumi_internals._plain({"top": value})
+    assert not pulumi_internals._plain({"deep": {"list": [1, (2, value)]}})
+    assert not pulumi_internals._plain(_Tags(a="b"))
+
+
+def test_remembered_global_names_leave_the_writers_pickle_byte_for_byte_the_same() -> None:
+    import dill
+
+    from components.failover import writer_provider
+
+    provider, scan = writer_provider(), pulumi_internals.get(pulumi_internals.NESTED_GLOBALS)
+    first = dill.dumps(provider, recurse=True)
+    with pulumi_internals.global_names_remembered():
+        assert pulumi_internals.get(pulumi_internals.NESTED_GLOBALS) is not scan
+        remembered = [dill.dumps(provider, recurse=True) for _ in range(2)]  # the second from memory only
+    assert remembered == [first, first]
+    assert pulumi_internals.get(pulumi_internals.NESTED_GLOBALS) is scan

@@ -27,7 +27,8 @@ from typing import Any
 import pulumi
 
 from ops.drctl.planning import pulumi_internals
-from ops.drctl.planning.pulumi_internals import run_pulumi_func, source_positions_skipped, sync_await
+from ops.drctl.planning.pulumi_internals import (global_names_remembered, monitor_calls_inline, run_pulumi_func,
+                                                 source_positions_skipped, sync_await, unknowns_check_acyclic)
 from stacks.config_files import stack_values, to_pulumi_config
 from ops.core.environments import PRODUCTION
 from stacks.settings import PROJECT, PROJECT_DIR, ConfigError, Role, Settings, parse
@@ -241,13 +242,11 @@ class _RecordingMonitor(pulumi_internals.mock_monitor_base()):  # type: ignore[m
         super().__init__(mocks)
         self.plan_mocks = mocks
         self.registrations: list[dict[str, Any]] = []
-        self.deserialize_properties = pulumi_internals.get(pulumi_internals.DESERIALIZE)
 
     def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)
-        if request.type == "pulumi:pulumi:Stack":
+        response, inputs = pulumi_internals.mock_register(self, request)
+        if inputs is None:  # the root Stack
             return response
-        inputs = self.deserialize_properties(request.object)
         if request.type.startswith("pulumi:providers:"):
             self.plan_mocks.provider_regions[f"{response.urn}::{response.id}"] = inputs.get("region")
         self.registrations.append({
@@ -314,15 +313,17 @@ def _component_regions(resources: list[PlannedResource]) -> None:
         if r.parent:
             children.setdefault(r.parent, []).append(r)
 
-    def region_of(r: PlannedResource) -> str | None:
-        if r.region is not None or r.urn not in children:
-            return r.region
-        found = {region_of(c) for c in children[r.urn]} - {None, "global"}
-        r.region = found.pop() if len(found) == 1 else ("multi" if found else None)
-        return r.region
-
     for r in resources:
-        region_of(r)
+        _region_from_children(r, children)
+
+
+def _region_from_children(r: PlannedResource, children: dict[str, list[PlannedResource]]) -> str | None:
+    # module-level, not a closure calling itself: that is a cycle, and it kept the whole plan for the collector
+    if r.region is not None or r.urn not in children:
+        return r.region
+    found = {_region_from_children(c, children) for c in children[r.urn]} - {None, "global"}
+    r.region = found.pop() if len(found) == 1 else ("multi" if found else None)
+    return r.region
 
 
 @contextmanager
@@ -374,7 +375,8 @@ def evaluate(stack: str, values: dict[str, Any], stack_outputs: dict[str, dict[s
         root = pulumi.runtime.get_root_resource()
         exports.update(sync_await(pulumi.Output.from_input(getattr(root, "outputs", {})).future()) or {})
 
-    with _cyclic_gc_paused(), source_positions_skipped(), _pickler_put_back():
+    with (_cyclic_gc_paused(), source_positions_skipped(), unknowns_check_acyclic(), global_names_remembered(),
+          monitor_calls_inline(), _pickler_put_back()):
         sync_await(run_pulumi_func(program))
     by_urn = {r["urn"]: r for r in monitor.registrations}
     special_key = pulumi_internals.special_sig_key()
