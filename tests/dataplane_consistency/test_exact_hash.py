@@ -171,15 +171,22 @@ def test_the_exact_hash_tells_apart_8_byte_values_that_fold_alike(
     # the pair really collides under the type's own hash (what exact mode must not rely on)
     assert run_scalar(pair.source, f"SELECT hash_array_extended(ARRAY[{source_value}::{column_type}], 0) = "
                                    f"hash_array_extended(ARRAY[{target_value}::{column_type}], 0)")
+    assert_one_row_told_apart(pair, "f", column_type, source_value, target_value, not_null)
+
+
+def assert_one_row_told_apart(pair: Pair, table: str, column_type: str, source_value: str, target_value: str,
+                              not_null: bool) -> None:
+    """100 rows alike on both sides but for row 42's `x` (source_value vs target_value): exact mode reports that
+    row changed, and the tables same once the value is put back."""
     suffix = " NOT NULL" if not_null else ""
-    pair.both(f"CREATE TABLE f (id int PRIMARY KEY, x {column_type}{suffix}, y int NOT NULL); "
-              f"INSERT INTO f SELECT g, {source_value}, g FROM generate_series(1, 100) g")
-    run(pair.target, f"UPDATE f SET x = {target_value} WHERE id = 42")
-    out = drctl(pair, "--table", "f")
+    pair.both(f"CREATE TABLE {table} (id int PRIMARY KEY, x {column_type}{suffix}, y int NOT NULL); "
+              f"INSERT INTO {table} SELECT g, {source_value}, g FROM generate_series(1, 100) g")
+    run(pair.target, f"UPDATE {table} SET x = {target_value} WHERE id = 42")
+    out = drctl(pair, "--table", table)
     assert out.code == 1, out.stdout + out.stderr
-    assert out.keys("f") == {((42,), "changed")}
-    run(pair.target, f"UPDATE f SET x = {source_value} WHERE id = 42")
-    assert drctl(pair, "--table", "f").code == 0
+    assert out.keys(table) == {((42,), "changed")}
+    run(pair.target, f"UPDATE {table} SET x = {source_value} WHERE id = 42")
+    assert drctl(pair, "--table", table).code == 0
 
 
 # Far from 2000-01-01 a float8 of the seconds no longer holds every microsecond (exact mode's second step for
@@ -203,12 +210,4 @@ def test_the_exact_hash_tells_apart_timestamps_with_the_same_float_seconds(
     if "infinity" not in target_value:  # the float alone really confuses them
         assert run_scalar(pair.source, f"SELECT {subdiff}({source_value}, {origin}) = "
                                        f"{subdiff}({target_value}, {origin})")
-    suffix = " NOT NULL" if not_null else ""
-    pair.both(f"CREATE TABLE p (id int PRIMARY KEY, x {column_type}{suffix}, y int NOT NULL); "
-              f"INSERT INTO p SELECT g, {source_value}, g FROM generate_series(1, 100) g")
-    run(pair.target, f"UPDATE p SET x = {target_value} WHERE id = 42")
-    out = drctl(pair, "--table", "p")
-    assert out.code == 1, out.stdout + out.stderr
-    assert out.keys("p") == {((42,), "changed")}
-    run(pair.target, f"UPDATE p SET x = {source_value} WHERE id = 42")
-    assert drctl(pair, "--table", "p").code == 0
+    assert_one_row_told_apart(pair, "p", column_type, source_value, target_value, not_null)
