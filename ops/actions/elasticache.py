@@ -20,6 +20,7 @@ from ops.actions.aws import described_one
 from ops.actions.polling import poll_until
 
 AVAILABLE = "available"
+PRIMARY_ONLY = "primary-only"  # a Global Datastore whose primary is its only member, settled
 PRIMARY_ROLE = "PRIMARY"
 
 

@@ -230,6 +230,9 @@ def _cache_checks(drctl: Drctl, *settings: str) -> list[tuple[str, str, bool, st
 def test_the_cache_check_follows_the_posture_and_the_writer(world: World, drctl: Drctl) -> None:
     """Warm standby keeps B's member in the Global Datastore; failed over, B's member is the primary; pilot light's
     failover runs a cold group of B's own."""
+    # pilot light: A's member alone, which AWS reports as primary-only (not available) once settled
+    assert _cache_checks(drctl) == [
+        ("cache-global-datastore", PRIMARY, True, f"1 member(s) associated, {GROUP_A} primary, primary-only")]
     warm = ("posture=warm-standby",)
     assert _cache_checks(drctl, *warm) == [
         ("cache-global-datastore", PRIMARY, False, f"{GROUP_B} ({DR}) is not a member")]

@@ -10,7 +10,9 @@ group and marks it SECONDARY, nothing more.
 - CreateReplicationGroup with GlobalReplicationGroupId, in another region: the group must exist
   (GlobalReplicationGroupNotFoundFault), the region must not hold a member already, and NodeType may not be given
   (InvalidParameterCombination: the secondary inherits it). It joins as a SECONDARY with the primary's node type.
-- DescribeGlobalReplicationGroups answers in every region; Members only with ShowMemberInfo.
+- DescribeGlobalReplicationGroups answers in every region; Members only with ShowMemberInfo. A settled group with
+  its primary as the only member reports `primary-only`, with a secondary `available` (the states the API
+  reference names: InvalidGlobalReplicationGroupState is "not available or in primary-only state").
 - FailoverGlobalReplicationGroup(GlobalReplicationGroupId, PrimaryRegion, PrimaryReplicationGroupId): the group must
   be `available` (InvalidGlobalReplicationGroupState while a change runs), the target a SECONDARY member in
   PrimaryRegion (InvalidParameterValue otherwise, also when it is already primary). The group reports `modifying`
@@ -77,10 +79,14 @@ def _group(account_id: str, global_id: str) -> dict[str, Any]:
     return group
 
 
+def _status(group: dict[str, Any]) -> str:
+    return "primary-only" if group["status"] == "available" and len(group["members"]) == 1 else group["status"]
+
+
 def _described(group: dict[str, Any], show_members: bool) -> dict[str, Any]:
     primary = next(rg for rg in group["members"].values() if rg.global_replication_group_member_role == "PRIMARY")
     answer = {"GlobalReplicationGroupId": group["id"], "GlobalReplicationGroupDescription": group["description"],
-              "Status": group["status"], "CacheNodeType": primary.cache_node_type, "Engine": primary.engine,
+              "Status": _status(group), "CacheNodeType": primary.cache_node_type, "Engine": primary.engine,
               "EngineVersion": primary.engine_version, "ClusterEnabled": False,
               "AuthTokenEnabled": bool(primary.auth_token_enabled),
               "TransitEncryptionEnabled": bool(primary.transit_encryption_enabled),
