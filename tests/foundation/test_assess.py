@@ -18,16 +18,19 @@ def test_warmer_postures_cost_more_and_recover_faster() -> None:
     assert by["warm-standby"].nodes_usd_month == round(2 * HOURS_PER_MONTH * 0.1, 2)
     assert by["warm-standby"].compute_usd_month == round(HOURS_PER_MONTH * (0.5 + 2 * 0.1), 2)
     assert by["pilot-light"].compute_usd_month == 0
-    # The approval runs alongside pilot light's instance creation, and alone in warm standby; pilot light then waits
-    # for the part of the cold cache's creation beyond its instances, warm standby promotes its cache's member in
-    # the plan's step beside Aurora's (only its excess over Aurora's promotion counts).
+    # The approval runs alongside pilot light's instance creation, and alone in warm standby. Pilot light's cold
+    # cache is `pulumi up`'s (failover: true), which also promotes Aurora through the writer change, so it starts at
+    # the approval, not before: it is ready approval + creation into the plan, and what it takes beyond Aurora's
+    # promotion (instances + promotion) counts. Warm standby promotes its cache's member in the plan's step beside
+    # Aurora's (only its excess over Aurora's promotion counts).
     assumed = Assumptions()
     beside = max(0.0, assumed.cache_promote_minutes - assumed.promote_minutes)
+    cold = assumed.approval_minutes + assumed.cache_create_minutes \
+        - (assumed.instance_create_minutes + assumed.promote_minutes)
     assert by["pilot-light"].rto_minutes - by["warm-standby"].rto_minutes == \
-        assumed.instance_create_minutes - assumed.approval_minutes \
-        + (assumed.cache_create_minutes - assumed.instance_create_minutes) - beside
+        assumed.instance_create_minutes - assumed.approval_minutes + cold - beside
     steps = {p: {s.name: s.minutes for s in by[p].rto_steps} for p in by}
-    assert steps["pilot-light"]["cold cache in B"] == 3 and "promote cache" not in steps["pilot-light"]
+    assert steps["pilot-light"]["cold cache in B"] == cold == 7 and "promote cache" not in steps["pilot-light"]
     assert steps["warm-standby"]["promote cache"] == beside == 0 and "cold cache in B" not in steps["warm-standby"]
     detect = next(s for s in by["pilot-light"].rto_steps if s.name == "detect (alarm)")
     assert detect.minutes == 3  # read from the planned canary alarm: 60 s × 3 evaluation periods
@@ -117,8 +120,8 @@ def test_cli_reports_rto_per_tier_and_a_fed_search_costs_no_rebuild() -> None:
 def test_the_declared_failover_comes_from_the_arc_plan_each_step_with_its_source() -> None:
     """The 10-minute declare step is gone where the plan's trigger leads into the recovery region: the alarm's
     period × evaluation periods (read from the plan), the plan starting, and the approval running alongside B's
-    preparation. Goal: pilot light ≤ 20 min, met but for the cold cache's 3 min beyond the writer (23); warm standby's
-    13 min does not reach 5 (docs/offline-plan.md says why)."""
+    preparation. Goal: pilot light ≤ 20 min, met but for the cold cache's 7 min beyond Aurora's promotion (27: it
+    starts with the approval); warm standby's 13 min does not reach 5 (docs/offline-plan.md says why)."""
     _, rows = assess("dr")
     by = {r.posture: r for r in rows}
     pilot = by["pilot-light"]
@@ -127,7 +130,10 @@ def test_the_declared_failover_comes_from_the_arc_plan_each_step_with_its_source
                                                  "cold cache in B", "DNS", "smoke checks"]
     cold_cache = next(s.minutes for s in pilot.rto_steps if s.name == "cold cache in B")
     assert pilot.rto_minutes - cold_cache <= 20 and all(s.why for s in pilot.rto_steps)
+    assert pilot.rto_minutes == 27
     steps = {s.name: s for s in pilot.rto_steps}
+    assert "from `pulumi up` with failover: true, which starts once the failover is approved" in steps[
+        "cold cache in B"].why
     assert "trigger on alarm dr-platform-canary-dr-probe-region-a-probe-failed, period 60 s × 3" in steps[
         "detect (alarm)"].why
     assert steps["approval"].minutes == 0 and "plan step approve-failover" in steps["approval"].why

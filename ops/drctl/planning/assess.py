@@ -250,15 +250,22 @@ def _nodes_step(nodes: int, writer_capacity_minutes: float, assumptions: Assumpt
                  f"{writer_capacity_minutes:g} min writer capacity step: adds {extra:g}")]
 
 
+def _until_promotion(before_promotion: list[Step]) -> float:
+    """Minutes from the plan's start (or the person's declaration) to Aurora's promotion: the steps after them."""
+    skipped = 2  # detect and plan starts, or detect and declare
+    return sum(step.minutes for step in before_promotion[skipped:])
+
+
 CACHE_STEP_PREFIX = "elasticache-global-"  # the plan's cache step (components/region_switch.py store_step_name)
 
 
-def _cache_steps(dr_plan: Plan, recovery_plan: Plan, recovery: str, writer_capacity_minutes: float,
+def _cache_steps(dr_plan: Plan, recovery_plan: Plan, recovery: str, preparation_minutes: float,
                  assumptions: Assumptions, side: str, declared: DeclaredRecovery | None = None) -> list[Step]:
     """The cache in the recovery region: its Global Datastore member promoted by the ARC plan's step beside
     Aurora's (a declared failover: only what it takes beyond Aurora's promotion counts) or by the writer change
-    after Aurora's, or (no member there: pilot light) a cold group created alongside the writer capacity, of which
-    only the excess counts."""
+    after Aurora's, or (no member there: pilot light) a cold group that `pulumi up` with failover: true creates,
+    of which only what it takes beyond Aurora's promotion counts. `preparation_minutes`: from the plan's start (or
+    the declaration) to Aurora's promotion."""
     planned = [name for name in (declared.beside_aurora if declared else []) if name.startswith(CACHE_STEP_PREFIX)]
     if planned:
         extra = max(0.0, assumptions.cache_promote_minutes - assumptions.promote_minutes)
@@ -275,10 +282,17 @@ def _cache_steps(dr_plan: Plan, recovery_plan: Plan, recovery: str, writer_capac
               if g.region == recovery]
     if groups:
         return []  # the recovery region's group is already the Global Datastore primary (A, after a cold failover)
-    extra = max(0.0, assumptions.cache_create_minutes - writer_capacity_minutes)
+    # That `pulumi up` also promotes Aurora (the writer change), so under an ARC plan it runs once the failover is
+    # approved, not before; a person who declares runs it at once.
+    starts = assumptions.approval_minutes if declared is not None and declared.has_approval else 0.0
+    promoted = preparation_minutes + assumptions.promote_minutes
+    extra = max(0.0, starts + assumptions.cache_create_minutes - promoted)
+    when = (f"which starts once the failover is approved (~{starts:g} min into the plan; it also promotes Aurora, "
+            "so not before)" if starts else "run at the declaration")
     return [Step(f"cold cache in {side}", round(extra, 2),
-                 f"a new replication group ~{assumptions.cache_create_minutes:g} min, alongside the "
-                 f"{writer_capacity_minutes:g} min writer capacity step: adds {extra:g}; it starts empty")]
+                 f"a new replication group ~{assumptions.cache_create_minutes:g} min from `pulumi up` with failover: "
+                 f"true, {when}: ready {starts + assumptions.cache_create_minutes:g} min in, Aurora promoted at "
+                 f"{promoted:g}: adds {extra:g}; it starts empty")]
 
 
 def _search_steps(recovery_plan: Plan, assumptions: Assumptions, side: str) -> list[Step]:
@@ -407,7 +421,8 @@ def assess_posture(posture: str, settings: Settings, dr_plan: Plan, primary_plan
     result.rto_steps = [
         *before_promotion,
         Step("promote Aurora", assumptions.promote_minutes, "FailoverGlobalCluster, about a minute"),
-        *_cache_steps(dr_plan, recovery_plan, recovery, capacity, assumptions, side, declared),
+        *_cache_steps(dr_plan, recovery_plan, recovery, _until_promotion(before_promotion), assumptions, side,
+                      declared),
         Step("DNS", round(dns, 2), dns_why),
         Step("smoke checks", assumptions.smoke_minutes, "critical paths answer from " + side),
     ]
