@@ -93,6 +93,7 @@ TIMESTAMP_HASHES = {
                  "timestamp '2000-01-01 00:00'), {1}))",
     "timestamptz": "timestamp_hash_extended({0} AT TIME ZONE INTERVAL '00:00', hashfloat8extended("
                    "tstzrange_subdiff({0}, timestamptz '2000-01-01 00:00+00'), {1}))"}
+SEEDED_HASHES = {**DIRECT_HASHES, **TIMESTAMP_HASHES}  # one seeded hash call (or two) per value
 # Base types whose `=` (and hash) ignores part of what is stored, hashed through their binary send form
 # (exact: float -0 and NaN bits, interval's month/day/time split, bpchar's blanks), as bytea array elements.
 # The other 8-byte types too: their hashes fold like int8's, and they have no cheap exact companion.
@@ -372,10 +373,8 @@ def _exact_term(plan: TablePlan, column: Column) -> ExactStep | tuple[str, str]:
     """How exact mode hashes one column: a seeded hash call, or (element type, element) of a typed array."""
     value = f"t.{_ident(column.name)}"
     base = column.base_name if column.plain_base and column.name not in plan.text_columns else ""
-    if base in DIRECT_HASHES:
-        return lambda seed: DIRECT_HASHES[base].format(value, seed)
-    if base in TIMESTAMP_HASHES:
-        return lambda seed: TIMESTAMP_HASHES[base].format(value, seed)
+    if base in SEEDED_HASHES:
+        return lambda seed: SEEDED_HASHES[base].format(value, seed)
     if base in ARRAY_HASHED_TYPES:
         return base, value
     if base in SEND_FUNCTIONS:

@@ -360,13 +360,9 @@ def source_positions_skipped() -> Iterator[None]:
     line declared it; ~15 % of a plan under mocks, and the recording monitor never reads it. `pulumi up` is
     untouched: this applies only while a plan evaluates. Without either internal plans stay correct, only slower
     (scripts/bench/plan.py shows it; test_pulumi_internals names it)."""
-    original, empty = _resolve(STACK_TRACE), _resolve(EMPTY_STACK_TRACE)
-    if original is _ABSENT or empty is _ABSENT:
+    empty = _resolve(EMPTY_STACK_TRACE)
+    if empty is _ABSENT:
         yield
         return
-    module = importlib.import_module(STACK_TRACE.module)
-    setattr(module, STACK_TRACE.attribute, empty)
-    try:
+    with _swapped(STACK_TRACE, empty):
         yield
-    finally:
-        setattr(module, STACK_TRACE.attribute, original)
