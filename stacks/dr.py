@@ -80,9 +80,11 @@ def build(settings: Settings) -> None:
 
     if b_writes:
         cluster = b_compute(after=[])
-        # a cold cache (pilot light's failover) is not promoted: DNS waits for it, Aurora's promotion does not
-        dns = api_dns(settings, cap, provider_b,
-                      after=[writer, *cluster.deployments, *cluster.autoscalers, *([cache_b] if cache_b else [])])
+        # DNS waits for B to write and B's services to run, not for the cache: a promoted member is the writer's
+        # dependency already, and a cold one (pilot light's failover) starts empty, so services that treat the
+        # cache as soft (the contract: docs/architecture.md#the-cache) serve from Aurora meanwhile, as under the
+        # ARC plan, whose DNS step has no cache step before it.
+        dns = api_dns(settings, cap, provider_b, after=[writer, *cluster.deployments, *cluster.autoscalers])
     else:
         dns = api_dns(settings, cap, provider_b, after=[writer])
         cluster = b_compute(after=[dns])

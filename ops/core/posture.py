@@ -100,8 +100,8 @@ def _normal(instances_b: Count, weight_b: int, compute: Mapping[str, Count],
 #   through the same writer change as Aurora (FailoverGlobalReplicationGroup), at production size.
 # - pilot light's failover creates a cold standalone cache in B at production size: a secondary cannot join a
 #   Global Datastore whose primary region is down, and a cache holds nothing that Aurora cannot rebuild. It costs
-#   the ~10-15 min a replication group takes to create, in parallel with B's Aurora instances and nodes (which take
-#   as long), then a cold start: misses fall through to Aurora until the working set is back.
+#   the ~10-15 min a replication group takes to create, then a cold start: misses fall through to Aurora until the
+#   working set is back. Nothing waits for it: services treat the cache as soft (docs/architecture.md#the-cache).
 _PROMOTED_CACHE: Final = dict(cache_b=CacheB.SECONDARY, cache_nodes_b=PRODUCTION, promote_cache=True)
 
 FAILED_OVER: Final = PostureRow(aurora_instances_b=PRODUCTION, dns_weight_a=0, dns_weight_b=100,

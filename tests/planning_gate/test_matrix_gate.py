@@ -48,12 +48,12 @@ def test_an_rtc_bound_over_the_objective_names_the_bucket_and_the_guarantee() ->
 
 def test_a_tighter_rto_objective_fails_naming_the_largest_step() -> None:
     breaches = matrix_breaches(overrides=["objectives.critical.rtoMinutes=16", "objectives.critical.rpoMinutes=5"])
-    line = ("critical tier RTO 27 min > objective 16 min (largest step: writer capacity in B 12 min; 3 detect (alarm) + "
-            "1 plan starts + 12 writer capacity in B + 0 nodes and pods in B + 0 approval + 1 promote Aurora + 7 cold "
+    line = ("critical tier RTO 20 min > objective 16 min (largest step: writer capacity in B 12 min; 3 detect (alarm) + "
+            "1 plan starts + 12 writer capacity in B + 0 nodes and pods in B + 0 approval + 1 promote Aurora + 0 cold "
             "cache in B + 1 DNS + 2 smoke checks) [stack {}, posture pilot-light, failover false]")
     # every shipped dr stack: stage's pair is gated like production's (the same steps, so the same estimate)
     assert breaches == [line.format("dr"), line.format("stage-dr")]  # warmer postures
-    # (13 min) and failing back (14.5-15.5 min: no trigger into A, a person declares) hold
+    # (13 min) and failing back (14.5 min: no trigger into A, a person declares) hold
 
 
 def test_rpo_terms_show_the_guaranteed_bound_beside_the_expected_figure() -> None:
@@ -82,7 +82,7 @@ def test_drctl_posture_check_exits_1_on_a_breach() -> None:
     result = CliRunner().invoke(app, ["posture", "--check", "--set", "objectives.critical.rtoMinutes=16", "--set",
                                           "objectives.critical.rpoMinutes=5"])
     assert result.exit_code == 1
-    assert "critical tier RTO 27 min > objective 16 min (largest step: writer capacity in B 12 min" in result.output
+    assert "critical tier RTO 20 min > objective 16 min (largest step: writer capacity in B 12 min" in result.output
 
 
 def test_drctl_assess_bad_config_exits_2_naming_the_key() -> None:

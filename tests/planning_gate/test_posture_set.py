@@ -42,8 +42,8 @@ def test_set_writes_one_line_and_prints_diff_steps_and_deltas(project: Path) -> 
     # the canary: 43,800 runs + 1 alarm; Resilience Hub: 2 apps at $15; the ARC plan: $70; the Auto Scaling endpoint in
     # 3 AZs; the Q3 drill's log key ($1: B runs Typesense from warm standby on)
     assert "monthly cost in B: $262.57 → $976.77 (+714.20 USD/month" in out
-    assert "critical: RTO 27 → 13 min (-14; objective 60), RPO 1 s (~1 s) → 1 s (~1 s)" in out
-    assert "standard: RTO 33.7 → 13 min (-20.7; objective 240), RPO 15 min (~15 s) → 15 min (~15 s)" in out
+    assert "critical: RTO 20 → 13 min (-7; objective 60), RPO 1 s (~1 s) → 1 s (~1 s)" in out
+    assert "standard: RTO 26.7 → 13 min (-13.7; objective 240), RPO 15 min (~15 s) → 15 min (~15 s)" in out
     assert "Next: pulumi up --stack dr" in out
 
     back = _set(project, "pilot-light")  # and back: the file is what it was, byte for byte
@@ -92,7 +92,7 @@ def test_a_posture_that_breaks_the_matrix_is_refused_unless_accepted(project: Pa
     before = path.read_bytes()
     refused = _set(project, "pilot-light")
     assert refused.exit_code == 2, refused.output
-    assert ("breach: critical tier RTO 27 min > objective 16 min (largest step: writer capacity in B 12 min"
+    assert ("breach: critical tier RTO 20 min > objective 16 min (largest step: writer capacity in B 12 min"
             in refused.output)
     assert "refused: pilot-light breaks the DR matrix" in refused.output and "untouched" in refused.output
     assert path.read_bytes() == before

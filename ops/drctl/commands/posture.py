@@ -43,6 +43,9 @@ def posture(
                                                     "page (a drill's measured figure).", min=0)] = 5.0,
     trigger_minutes: Annotated[float, typer.Option(help="Time from the detection alarm to the ARC plan's execution "
                                                    "starting.", min=0)] = 1.0,
+    services_wait_for_cache: Annotated[bool, typer.Option(
+        "--services-wait-for-cache", help="Count the cache's promotion or cold start in the RTO: for services that "
+        "cannot serve without it (the contract is that they can: a miss reads Aurora).")] = False,
     check: Annotated[bool, typer.Option("--check", help="Exit 1 when a posture breaks the DR matrix "
                                         "(each breach named).")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
@@ -61,6 +64,7 @@ def posture(
                                                                      declare_minutes=declare_minutes,
                                                                      approval_minutes=approval_minutes,
                                                                      trigger_minutes=trigger_minutes,
+                                                                     services_wait_for_cache=services_wait_for_cache,
                                                                      reindex_docs_per_second=reindex_docs_per_second))
     except ConfigError as exc:
         print(f"invalid config: {exc}", file=sys.stderr)

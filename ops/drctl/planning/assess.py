@@ -59,6 +59,11 @@ class Assumptions:
     # replace them with a drill's measured figures.
     cache_promote_minutes: float = 1.0
     cache_create_minutes: float = 15.0
+    # Whether the critical services wait for the cache before they serve. The contract is that they do not: the
+    # cache holds nothing Aurora cannot rebuild, so a miss or an unreachable cache reads Aurora (AWS Well-Architected
+    # REL05-BP01: graceful degradation turns a hard dependency into a soft one), and pilot light's cold cache starts
+    # empty anyway. The cache's steps are then shown, not counted. True: services that cannot serve without it.
+    services_wait_for_cache: bool = False
     prices: Prices = field(default_factory=Prices)  # list prices of what B bills whatever the posture's traffic
     # RB-N-04 in B after a failover (nothing feeds B's search while A writes). The benchmark measured 33-37k docs/s
     # with Typesense and PostgreSQL on the same 2 cores (docs/benchmarks.md); kept well below that until a drill
@@ -269,15 +274,17 @@ def _cache_steps(dr_plan: Plan, recovery_plan: Plan, recovery: str, preparation_
     planned = [name for name in (declared.beside_aurora if declared else []) if name.startswith(CACHE_STEP_PREFIX)]
     if planned:
         extra = max(0.0, assumptions.cache_promote_minutes - assumptions.promote_minutes)
-        return [Step("promote cache", round(extra, 2),
-                     f"plan step {planned[0]}: FailoverGlobalReplicationGroup (ops.actions.elasticache.promote_cache) "
-                     f"in parallel with Aurora's promotion, typically under a minute "
-                     f"(~{assumptions.cache_promote_minutes:g} vs {assumptions.promote_minutes:g} min): adds "
-                     f"{extra:g}; a graceful execution runs it (ARC skips Lambda steps when ungraceful)")]
+        return [_cache_step("promote cache", extra,
+                            f"plan step {planned[0]}: FailoverGlobalReplicationGroup "
+                            f"(ops.actions.elasticache.promote_cache) in parallel with Aurora's promotion, typically "
+                            f"under a minute (~{assumptions.cache_promote_minutes:g} vs "
+                            f"{assumptions.promote_minutes:g} min), {extra:g} beyond it; a graceful execution runs it "
+                            "(ARC skips Lambda steps when ungraceful)", assumptions)]
     writers = dr_plan.by_type("pulumi-python:dynamic/aurora:WriterRegion")
     if writers and writers[0].inputs.get("cacheGlobalGroupId"):
-        return [Step("promote cache", assumptions.cache_promote_minutes,
-                     "FailoverGlobalReplicationGroup after Aurora's role change, typically under a minute")]
+        return [_cache_step("promote cache", assumptions.cache_promote_minutes,
+                            "FailoverGlobalReplicationGroup after Aurora's role change, typically under a minute",
+                            assumptions)]
     groups = [g for g in recovery_plan.by_type("aws:elasticache/replicationGroup:ReplicationGroup")
               if g.region == recovery]
     if groups:
@@ -289,10 +296,20 @@ def _cache_steps(dr_plan: Plan, recovery_plan: Plan, recovery: str, preparation_
     extra = max(0.0, starts + assumptions.cache_create_minutes - promoted)
     when = (f"which starts once the failover is approved (~{starts:g} min into the plan; it also promotes Aurora, "
             "so not before)" if starts else "run at the declaration")
-    return [Step(f"cold cache in {side}", round(extra, 2),
-                 f"a new replication group ~{assumptions.cache_create_minutes:g} min from `pulumi up` with failover: "
-                 f"true, {when}: ready {starts + assumptions.cache_create_minutes:g} min in, Aurora promoted at "
-                 f"{promoted:g}: adds {extra:g}; it starts empty")]
+    return [_cache_step(f"cold cache in {side}", extra,
+                        f"a new replication group ~{assumptions.cache_create_minutes:g} min from `pulumi up` with "
+                        f"failover: true, {when}: ready {starts + assumptions.cache_create_minutes:g} min into the "
+                        f"plan, {extra:g} after Aurora's promotion (at {promoted:g}); it starts empty", assumptions)]
+
+
+def _cache_step(name: str, beyond_promotion: float, why: str, assumptions: Assumptions) -> Step:
+    """A cache step counts only where the services wait for the cache (`services_wait_for_cache`); otherwise B
+    serves from Aurora meanwhile, and the step shows when the cache is back."""
+    if assumptions.services_wait_for_cache:
+        return Step(name, round(beyond_promotion, 2), f"{why}: adds {beyond_promotion:g} (the services wait for "
+                                                      "the cache: --services-wait-for-cache)")
+    return Step(name, 0.0, f"{why}: not waited for, B serves meanwhile (the cache is soft: a miss or an unreachable "
+                           "cache reads Aurora; --services-wait-for-cache counts it)")
 
 
 def _search_steps(recovery_plan: Plan, assumptions: Assumptions, side: str) -> list[Step]:
