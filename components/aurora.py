@@ -8,6 +8,7 @@ the password is generated here and kept in Secrets Manager with a replica in reg
 """
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -59,17 +60,20 @@ def _parameter_group(owner: pulumi.Resource, name: str, engine_version: str,
 
 
 def _instances(owner: pulumi.Resource, cluster: aws.rds.Cluster, cluster_id: str, count: int,
-               settings: AuroraSettingsArgs, placement: ClusterPlacement) -> list[aws.rds.ClusterInstance]:
+               settings: AuroraSettingsArgs, placement: ClusterPlacement,
+               existing: Collection[str] = ()) -> list[aws.rds.ClusterInstance]:
+    """`existing`: identifiers already in the account; each is declared with the import option, which adopts it when
+    the state lacks it and is a no-op when the state has it (the engine's rule for an import ID it already holds)."""
     return [
         aws.rds.ClusterInstance(
-            naming.instance_id(cluster_id, index), identifier=naming.instance_id(cluster_id, index),
+            identifier, identifier=identifier,
             cluster_identifier=cluster.id, engine=ENGINE, engine_version=settings.engine_version,
             instance_class=settings.instance_class, db_subnet_group_name=placement.subnet_group_name,
             publicly_accessible=False,
             performance_insights_enabled=True, performance_insights_kms_key_id=placement.kms_key_arn,
             auto_minor_version_upgrade=True, promotion_tier=index,
-            opts=child(owner, placement.provider))
-        for index in range(count)
+            opts=child(owner, placement.provider, import_=identifier if identifier in existing else None))
+        for index, identifier in ((i, naming.instance_id(cluster_id, i)) for i in range(count))
     ]
 
 
@@ -155,6 +159,9 @@ class AuroraSecondaryArgs:
     global_cluster_id: pulumi.Input[str]
     instances: int  # from the posture table; 0 = headless secondary
     tags: dict[str, str] = field(default_factory=dict)
+    # Instances of B's cluster that exist before this `pulumi up` (stacks/dr.py finds them when B takes the writer
+    # role): the ARC plan's writer-capacity step and `drctl failover` make them with the program's identifiers.
+    existing_instances: Sequence[str] = ()
 
 
 class AuroraSecondary(pulumi.ComponentResource):
@@ -174,7 +181,7 @@ class AuroraSecondary(pulumi.ComponentResource):
             cluster_id, global_cluster_identifier=args.global_cluster_id, tags=args.tags,
             **_cluster_security(s, p, cluster_id, params),
             opts=data(self, p.provider, ignore_changes=IGNORED_ON_MEMBERS))
-        self.instances = _instances(self, cluster, cluster_id, args.instances, s, p)
+        self.instances = _instances(self, cluster, cluster_id, args.instances, s, p, args.existing_instances)
         self.cluster_arn = cluster.arn
         self.cluster_id = cluster.cluster_identifier
         self.reader_endpoint = cluster.reader_endpoint

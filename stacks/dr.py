@@ -3,6 +3,7 @@ is true — reverse S3 replication. Every capacity comes from the posture table.
 from __future__ import annotations
 
 import pulumi
+import pulumi_aws as aws
 
 from components.alarms import AlertSubscriber, LagAlarm, ReplicationAlarms, ReplicationAlarmsArgs, half_rpo
 from components.aurora import AuroraSecondary, AuroraSecondaryArgs, ClusterPlacement
@@ -37,13 +38,15 @@ def build(settings: Settings) -> None:
     primary.get_output("environment").apply(lambda theirs: check_pairing(settings, theirs))
     replica_key_arn = primary.require_output("kmsReplicaKeyArn")
 
+    b_writes = cap.writer_region is Region.B
     network = Network(settings.names.network(b), NetworkArgs(
         cidr=settings.network.dr_cidr, provider=provider_b, region=b, private_cluster_endpoints=cap.eks_nodes_b > 0))
     secondary = AuroraSecondary("aurora", AuroraSecondaryArgs(
         settings=aurora_args(settings),
         placement=ClusterPlacement(region=b, provider=provider_b, subnet_group_name=network.db_subnet_group_name,
                                    security_group_id=network.db_security_group_id, kms_key_arn=replica_key_arn),
-        global_cluster_id=primary.require_output("globalClusterId"), instances=cap.aurora_instances_b))
+        global_cluster_id=primary.require_output("globalClusterId"), instances=cap.aurora_instances_b,
+        existing_instances=instances_made_outside(settings, b, provider_b) if b_writes else ()))
 
     account = account_id(provider_b)
     # Which cluster writes: A's, or B's with `failover: true`. What must follow the role change depends on it, so
@@ -52,7 +55,6 @@ def build(settings: Settings) -> None:
     #   up alongside them; DNS moves once B writes and B's services run.
     # - A writes (failback, and any posture flip meanwhile): DNS moves back once A writes again, and only then does
     #   B's capacity shrink (nodes, then pods); instances beyond the posture go at the end, as every delete does.
-    b_writes = cap.writer_region is Region.B
 
     def b_cache(after: list[pulumi.Resource]):
         return dr_cache(settings, cap, primary, provider_b, network, replica_key_arn, after=after)
@@ -166,6 +168,16 @@ def build(settings: Settings) -> None:
     export_api_access(settings, b, cluster, access)
     export_environment(settings)
     export_next_steps(settings, stack_name(settings), replication_checks(settings, account))
+
+
+def instances_made_outside(settings: Settings, region: str, provider: pulumi.ProviderResource) -> list[str]:
+    """B's Aurora instances that already exist when B takes the writer role: the ARC plan's writer-capacity step and
+    `drctl failover` (API mode) create them with the program's identifiers, so declaring them plainly would fail on
+    DBInstanceAlreadyExists. Only a failed-over `pulumi up` asks (B's provider exists by then); the component
+    declares each with the import option, a no-op for those already in the state."""
+    found = aws.rds.get_instances(filters=[{"name": "db-cluster-id", "values": [settings.aurora.cluster_id(region)]}],
+                                  opts=pulumi.InvokeOptions(provider=provider))
+    return list(found.instance_identifiers)
 
 
 def check_pairing(settings: Settings, primary_environment: str | None) -> None:

@@ -53,6 +53,7 @@ class PlannedResource:
     dependencies: list[str]
     inputs: dict[str, Any]
     deleteBeforeReplace: bool = False  # a replacement deletes the old one first (ops/drctl/planning/steps.py)
+    importId: str | None = None  # the import option: the engine adopts this existing resource instead of creating it
 
 
 @dataclass
@@ -64,7 +65,7 @@ class Plan:
 
     def to_json(self) -> dict[str, Any]:
         return {"stack": self.stack, "config": self.config,
-                "resources": [asdict(r) for r in self.resources], "outputs": self.outputs}
+                "resources": [_resource_json(r) for r in self.resources], "outputs": self.outputs}
 
     def by_type(self, type_: str) -> list[PlannedResource]:
         return [r for r in self.resources if r.type == type_]
@@ -79,6 +80,13 @@ class Plan:
         return [r for r in self.resources if r.parent == parent_urn]
 
 
+def _resource_json(resource: PlannedResource) -> dict[str, Any]:
+    shown = asdict(resource)
+    if shown["importId"] is None:  # only where the program imports: every other resource reads as it always did
+        del shown["importId"]
+    return shown
+
+
 def _short(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()[:17]
 
@@ -90,8 +98,10 @@ def _service(type_: str) -> str:
 class _PlanMocks(pulumi.runtime.Mocks):
     """Deterministic stand-ins for what AWS computes (ids, ARNs, endpoints) so the plan is stable."""
 
-    def __init__(self, stack_outputs: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, stack_outputs: dict[str, dict[str, Any]],
+                 db_instances: dict[str, list[str]] | None = None) -> None:
         self.stack_outputs = stack_outputs
+        self.db_instances = db_instances or {}  # cluster id -> instances already in the account (getInstances)
         self.provider_regions: dict[str, str] = {}
 
     def region_of(self, provider_ref: str | None) -> str | None:
@@ -133,6 +143,11 @@ class _PlanMocks(pulumi.runtime.Mocks):
             return {"arn": secret_id, "id": f"{secret_id}|AWSCURRENT", "secretId": secret_id,
                     "secretString": f"mock-token-{_short(secret_id)}", "versionId": "mock-version",
                     "versionStage": "AWSCURRENT", "versionStages": ["AWSCURRENT"]}
+        if args.token == "aws:rds/getInstances:getInstances":  # stacks/dr.py: B's instances made outside Pulumi
+            clusters = [v for f in args.args.get("filters") or [] if f["name"] == "db-cluster-id" for v in f["values"]]
+            found = sorted(i for cluster in clusters for i in self.db_instances.get(cluster, []))
+            return {"id": region, "instanceIdentifiers": found,
+                    "instanceArns": [f"arn:aws:rds:{region}:{ACCOUNT}:db:{i}" for i in found]}
         raise NotImplementedError(f"mock plan has no answer for invoke {args.token}")
 
 # The ARNs that differ from the default arn:aws:<service>:<region>:<account>:<physical name> by their format only
@@ -255,6 +270,7 @@ class _RecordingMonitor(pulumi_internals.mock_monitor_base()):  # type: ignore[m
             "deleteBeforeReplace": bool(request.deleteBeforeReplace),
             "ignoreChanges": list(request.ignoreChanges), "provider": request.provider or None,
             "dependencies": sorted(request.dependencies), "custom": bool(request.custom), "inputs": inputs,
+            "importId": request.importId or None,
         })
         return response
 
@@ -356,13 +372,15 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def evaluate(stack: str, values: dict[str, Any], stack_outputs: dict[str, dict[str, Any]] | None = None) -> Plan:
-    """Run the program under mocks with these config values; returns the recorded plan.
+def evaluate(stack: str, values: dict[str, Any], stack_outputs: dict[str, dict[str, Any]] | None = None,
+             db_instances: dict[str, list[str]] | None = None) -> Plan:
+    """Run the program under mocks with these config values; returns the recorded plan. `db_instances`: Aurora
+    instances the account holds outside this stack's state (cluster id -> ids), as the program's invoke finds them.
 
     Raises stacks.settings.ConfigError (before any resource is declared) when the config is invalid, and
     pulumi_internals.SdkInternalsMissing (before anything runs) when the installed SDK lacks an internal it needs."""
     pulumi_internals.check()
-    mocks = _PlanMocks(stack_outputs or {})
+    mocks = _PlanMocks(stack_outputs or {}, db_instances)
     monitor = _RecordingMonitor(mocks)
     pulumi_internals.reset_root()  # a fresh root Stack per run, or exports of earlier runs leak in
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
@@ -384,7 +402,7 @@ def evaluate(stack: str, values: dict[str, Any], stack_outputs: dict[str, dict[s
         urn=r["urn"], type=r["type"], name=r["name"], region=_region(r, mocks, by_urn), parent=r["parent"],
         protect=r["protect"], retainOnDelete=r["retainOnDelete"], ignoreChanges=r["ignoreChanges"],
         provider=r["provider"], dependencies=r["dependencies"], inputs=_clean(r["inputs"], special_key),
-        deleteBeforeReplace=r["deleteBeforeReplace"])
+        deleteBeforeReplace=r["deleteBeforeReplace"], importId=r["importId"])
         for r in sorted(monitor.registrations, key=lambda r: r["urn"])]
     root_urn = f"urn:pulumi:{stack}::{PROJECT}::pulumi:pulumi:Stack::{PROJECT}-{stack}"
     for r in resources:
@@ -394,8 +412,8 @@ def evaluate(stack: str, values: dict[str, Any], stack_outputs: dict[str, dict[s
 
 
 @lru_cache(maxsize=16)
-def _cached_plan(stack: str, values_json: str, refs_json: str) -> Plan:
-    return evaluate(stack, json.loads(values_json), json.loads(refs_json))
+def _cached_plan(stack: str, values_json: str, refs_json: str, db_instances_json: str = "{}") -> Plan:
+    return evaluate(stack, json.loads(values_json), json.loads(refs_json), json.loads(db_instances_json))
 
 
 def _referenced_stack_name(reference: str) -> str:
@@ -413,9 +431,12 @@ def check_pairing(settings: Settings, primary_outputs: dict[str, Any]) -> None:
 
 
 def plan_stack(stack: str, overrides: list[str] | dict[str, Any] | None = None,
-               primary_overrides: list[str] | dict[str, Any] | None = None) -> Plan:
+               primary_overrides: list[str] | dict[str, Any] | None = None,
+               existing_db_instances: dict[str, list[str]] | None = None) -> Plan:
     """Plan a stack from its files plus overrides; a dr stack first plans the primary it references, from the
     primary's files plus `primary_overrides` (a change both stacks get, e.g. `drctl policy --set drRegion=...`).
+    `existing_db_instances`: Aurora instances made outside Pulumi (cluster id -> ids), e.g. by the ARC plan's
+    writer-capacity step before this `pulumi up`; by default there are none.
 
     Raises ConfigError naming the key for invalid config (nothing is evaluated then)."""
     values = stack_values(stack, overrides)
@@ -425,4 +446,5 @@ def plan_stack(stack: str, overrides: list[str] | dict[str, Any] | None = None,
         primary = plan_stack(_referenced_stack_name(settings.primary_stack), primary_overrides)
         check_pairing(settings, primary.outputs)
         refs[settings.primary_stack] = primary.outputs
-    return _cached_plan(stack, json.dumps(values, sort_keys=True), json.dumps(refs, sort_keys=True))
+    return _cached_plan(stack, json.dumps(values, sort_keys=True), json.dumps(refs, sort_keys=True),
+                        json.dumps(existing_db_instances or {}, sort_keys=True))

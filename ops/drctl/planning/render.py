@@ -61,7 +61,7 @@ def render_steps(console: Console, stack: str, flip: list[str], order: StepOrder
     if not order.steps:
         console.print("no changes")
         return
-    colors = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.REPLACE: "magenta", Action.DELETE: "red",
+    colors = {Action.CREATE: "green", Action.IMPORT: "cyan", Action.UPDATE: "yellow", Action.REPLACE: "magenta", Action.DELETE: "red",
               Action.DELETE_REPLACED: "red"}
     phase = 1
     for step in order.steps:

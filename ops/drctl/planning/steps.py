@@ -37,13 +37,14 @@ KUBERNETES_REPLACE_ON_CHANGE = {"metadata.name", "metadata.namespace"}
 
 class Action(StrEnum):
     CREATE = "create"
+    IMPORT = "import"  # the import option: adopted as it is (then updated to the program's inputs), not created
     UPDATE = "update"
     REPLACE = "replace"  # the replacement's create
     DELETE = "delete"
     DELETE_REPLACED = "delete-replaced"  # the replaced original
 
 
-SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.REPLACE: "+-", Action.DELETE: "-",
+SYMBOLS = {Action.CREATE: "+", Action.IMPORT: "=", Action.UPDATE: "~", Action.REPLACE: "+-", Action.DELETE: "-",
            Action.DELETE_REPLACED: "-+"}
 
 
@@ -159,7 +160,8 @@ def step_order(before: Plan, after: Plan, diff: PlanDiff | None = None) -> StepO
         resource = new[urn]
         if urn in replaced and resource.deleteBeforeReplace:
             add(Action.DELETE_REPLACED, old[urn], 1)
-        action = Action.CREATE if urn in added else Action.REPLACE if urn in replaced else Action.UPDATE
+        action = (Action.IMPORT if resource.importId else Action.CREATE) if urn in added else \
+            Action.REPLACE if urn in replaced else Action.UPDATE
         stepped[urn] = add(action, resource, 1).index
     links = _nearest(forward, stepped)
     for step in steps:
