@@ -60,12 +60,12 @@ def test_the_exact_hash_of_the_benchmark_table_builds_no_row_no_array_and_render
     assert "ROW(" not in sql and "ARRAY[" not in sql and "_send(" not in sql
     assert sql.count("::text") == 2  # amount and attrs; status and note are hashed as they are, under "C"
     # the NOT NULL columns chain the nullable ones' terms as seed: the key with its value in the seed (int8's
-    # hash folds it to 32 bits), then each timestamp twice, by its folded hash and its float8 seconds
+    # hash folds it to 32 bits), then each timestamp by its folded hash with its whole seconds in the seed
     assert 'hashint4extended(t."account_id", hashint8extended(t."id", (coalesce(' in sql
     assert ') # t."id")' in sql
     assert sql.startswith("timestamp_hash_extended(t.\"updated_at\" AT TIME ZONE INTERVAL '00:00', "
-                          "hashfloat8extended(tstzrange_subdiff(t.\"updated_at\", timestamptz '2000-01-01 00:00+00'), "
-                          "timestamp_hash_extended(t.\"created_at\" AT TIME ZONE INTERVAL '00:00', ")
+                          "(timestamp_hash_extended(t.\"created_at\" AT TIME ZONE INTERVAL '00:00', ")
+    assert sql.endswith(") # tstzrange_subdiff(t.\"updated_at\", timestamptz '2000-01-01 00:00+00')::int8)")
 
 
 # Values the types' own hash functions (and so the equality hash) take for the same, although `=` does not.
@@ -189,25 +189,52 @@ def assert_one_row_told_apart(pair: Pair, table: str, column_type: str, source_v
     assert drctl(pair, "--table", table).code == 0
 
 
-# Far from 2000-01-01 a float8 of the seconds no longer holds every microsecond (exact mode's second step for
-# timestamps): these pairs have the same float8 seconds, so only the folded hash tells them apart.
-FLOAT_SECONDS_ALIKE = [
+# exact mode hashes a timestamp by its own hash (which folds the microseconds to 32 bits) with its whole seconds
+# since 2000 in the seed: these pairs have the same whole seconds, so only the folded hash tells them apart. Far
+# from 2000 even the float8 seconds (tsrange_subdiff) are alike; near 2000, pairs one microsecond apart across
+# a 2^32 µs block boundary (its high half changes).
+SECONDS_ALIKE = [
     ("timestamp", "'294276-12-31 23:59:59.999999'", "'294276-12-31 23:59:59.999998'"),
     ("timestamptz", "'294276-12-31 23:59:59.999999+00'", "'294276-12-31 23:59:59.999488+00'"),
     ("timestamptz", "'200000-06-01 00:00+00'", "'200000-06-01 00:00:00.000001+00'"),
     ("timestamptz", "'4714-11-24 00:00:00.000001+00 BC'", "'4714-11-24 00:00:00.000002+00 BC'"),
+    ("timestamp", "'2000-01-01 01:11:34.967295'", "'2000-01-01 01:11:34.967296'"),   # 2^32 µs after 2000
+    ("timestamptz", "'1999-12-31 23:59:59.999999+00'", "'2000-01-01 00:00+00'"),     # high half -1 vs 0
     ("timestamptz", "'294276-12-31 23:59:59.999999+00'", "'infinity'"),
     ("timestamptz", "'4714-11-24 00:00:00+00 BC'", "'-infinity'"),
 ]
 
 
 @pytest.mark.parametrize("not_null", [False, True], ids=["nullable", "not-null"])
-@pytest.mark.parametrize(("column_type", "source_value", "target_value"), FLOAT_SECONDS_ALIKE)
-def test_the_exact_hash_tells_apart_timestamps_with_the_same_float_seconds(
+@pytest.mark.parametrize(("column_type", "source_value", "target_value"), SECONDS_ALIKE)
+def test_the_exact_hash_tells_apart_timestamps_with_the_same_seconds(
         pair: Pair, column_type: str, source_value: str, target_value: str, not_null: bool) -> None:
     subdiff, origin = (("tsrange_subdiff", "timestamp '2000-01-01'") if column_type == "timestamp"
                        else ("tstzrange_subdiff", "timestamptz '2000-01-01 00:00+00'"))
-    if "infinity" not in target_value:  # the float alone really confuses them
-        assert run_scalar(pair.source, f"SELECT {subdiff}({source_value}, {origin}) = "
-                                       f"{subdiff}({target_value}, {origin})")
+    if "infinity" not in target_value:  # the seconds alone really confuse them
+        assert run_scalar(pair.source, f"SELECT {subdiff}({source_value}, {origin})::int8 = "
+                                       f"{subdiff}({target_value}, {origin})::int8")
     assert_one_row_told_apart(pair, "p", column_type, source_value, target_value, not_null)
+
+
+def _microseconds_after_2000(us: int) -> str:
+    """SQL for timestamp 2000-01-01 + us µs, exact over the whole range (an interval times a float is not)."""
+    days, rest = divmod(us, 86_400_000_000)
+    return f"(timestamp '2000-01-01' + {days} * interval '1 day' + {rest} * interval '1 microsecond')"
+
+
+BLOCK = 2**32  # µs: the fold xors the high half into the low one, so it changes at each multiple of 2^32
+WINDOW = 1_050_000  # µs each side: two values with the same whole seconds lie within 1.006 s of each other
+
+
+@pytest.mark.parametrize("boundary", [0, BLOCK, -3 * BLOCK, (2**31 - 200) * BLOCK, -49_000_000 * BLOCK],
+                         ids=["2000", "2000+2^32us", "before-2000", "near-294276", "near-4714BC"])
+def test_no_two_timestamps_within_a_second_of_a_block_boundary_hash_alike(pair: Pair, boundary: int) -> None:
+    """The shipped timestamp step, seeded alike, on every microsecond within 1.05 s of a 2^32 µs block boundary
+    (where the fold's high half changes): all distinct. Values further apart have other whole seconds."""
+    step = consistency.TIMESTAMP_HASHES["timestamp"].format("v", "0")
+    series = (f"generate_series({_microseconds_after_2000(boundary - WINDOW)}, "
+              f"{_microseconds_after_2000(boundary + WINDOW)}, interval '1 microsecond') AS v")
+    counted, distinct = run_scalar(pair.source, f"SELECT ARRAY[count(*), count(DISTINCT {step})] FROM {series}")
+    assert counted == 2 * WINDOW + 1
+    assert distinct == counted
