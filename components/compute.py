@@ -9,11 +9,14 @@ numbers.
   Kubernetes secrets are envelope-encrypted with the region's KMS key (A: the multi-Region primary, B: its
   replica). Every control-plane log type goes to CloudWatch. API
   authentication uses EKS access entries (`API` mode); the identity that runs `pulumi up` gets cluster admin.
-- The node group's desired size is NOT in `ignore_changes`, although that is the usual advice when a cluster
-  autoscaler owns it: here the config flip (posture, failover) must drive it, or `failover: true` would leave B
-  at 0 nodes. The Cluster Autoscaler (components/autoscaling.py) adds nodes between the posture's floor
-  (min = desired) and its ceiling (max); a later `pulumi up` that changes the scaling config resets desired to the
-  floor, and the autoscaler adds back what pending pods still need.
+- The node group's size: the posture table gives its floor (min) and ceiling (max); the Cluster Autoscaler
+  (components/autoscaling.py) moves the desired size between them, which is why AWS says not to set it directly.
+  Yet the config flip (posture, failover) must drive it, or `failover: true` would leave B at 0 nodes, and EKS
+  refuses a floor above the desired size. So the program reads the node group as the account has it (stacks/
+  common.py) and `NodeCounts.desired_size` decides: where the scaling config stays as it is, the desired size is
+  left to the autoscaler (`ignore_changes`, so neither a refreshed nor a stale state resets it); where the floor
+  rises or the ceiling moves, at least the floor and whatever the autoscaler added within the ceiling; where the
+  floor falls (failback, a smaller posture), the floor.
 - Each running service has an HPA (it owns the Deployment's replicas) and a PDB that lets a drain evict one pod;
   metrics-server comes with the nodes (components/autoscaling.py).
 - Kubernetes resources go through a kubernetes Provider built from the cluster's outputs (token from
@@ -28,6 +31,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import pulumi
 import pulumi_aws as aws
@@ -125,10 +129,34 @@ def kubeconfig(cluster_name: pulumi.Input[str], endpoint: pulumi.Input[str], ca_
     })
 
 
-@dataclass
+class LiveScaling(NamedTuple):
+    """The node group's scaling config in the account when the program runs (EKS DescribeNodegroup)."""
+    min: int
+    desired: int
+    max: int
+
+
+@dataclass(frozen=True)
 class NodeCounts:
     desired: int  # from the posture table; also the floor (min) the cluster autoscaler keeps
     max: int  # the posture table's ceiling, what the cluster autoscaler may grow to
+    live: LiveScaling | None = None  # None: no such node group yet
+
+    @property
+    def max_size(self) -> int:
+        return max(self.max, self.desired, 1)  # EKS requires max >= 1 even when desired and min are 0
+
+    def desired_size(self) -> tuple[int, bool]:
+        """(the desired size to declare, whether to leave it to the Cluster Autoscaler): see the module's doc."""
+        floor, live = self.desired, self.live
+        if live is None:
+            return floor, False
+        kept = min(max(live.desired, floor), self.max_size)
+        if live.min == floor and live.max == self.max_size:
+            return kept, True
+        if floor < live.min:
+            return floor, False
+        return kept, False
 
 
 @dataclass
@@ -213,19 +241,19 @@ class Compute(pulumi.ComponentResource):
 
         node_role, node_attachments = self._role(name, args, "node", service_trust("ec2.amazonaws.com"), NODE_POLICIES)
         networking = self._networking(name, args, cluster)
-        desired = args.nodes.desired
+        desired, autoscaled = args.nodes.desired_size()
         node_group = aws.eks.NodeGroup(
             f"{name}-nodes", cluster_name=cluster.name, node_group_name=args.nodegroup_name,
             node_role_arn=node_role.arn, subnet_ids=args.subnet_ids, version=cluster.version,
             instance_types=[args.node_instance_type], ami_type=ami_type(args.node_instance_type),
             capacity_type="ON_DEMAND",
-            # EKS requires max >= 1 even when desired and min are 0 (pilot light: control plane only).
-            scaling_config=aws.eks.NodeGroupScalingConfigArgs(desired_size=desired, min_size=desired,
-                                                              max_size=max(args.nodes.max, desired, 1)),
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(desired_size=desired, min_size=args.nodes.desired,
+                                                              max_size=args.nodes.max_size),
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
             labels={"dr-platform/pool": args.nodegroup_name},
             # a node is Ready only once aws-node has its credentials: the CNI add-on and the agent come first
-            opts=child(self, p, depends_on=[*node_attachments, *networking, *args.network_ready, *args.after]))
+            opts=child(self, p, depends_on=[*node_attachments, *networking, *args.network_ready, *args.after],
+                       ignore_changes=["scalingConfig.desiredSize"] if autoscaled else None))
 
         storage_driver = self._storage_driver(name, args, cluster, node_group, networking[0])
         self._autoscaler = ClusterAutoscalerIdentity(self, name, AutoscalerArgs(

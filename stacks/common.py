@@ -10,7 +10,7 @@ from components.access import ApiAccessPath, ApiAccessPathArgs, tunnel_command
 from components.alarms import LagAlarm, half_rpo
 from components.aurora import AuroraSettingsArgs
 from components.base import regional_provider
-from components.compute import Compute, ComputeArgs, NodeCounts, ami_type
+from components.compute import Compute, ComputeArgs, LiveScaling, NodeCounts, ami_type
 from components.network import Network
 from components.registry import ContainerRegistry, ContainerRegistryArgs
 from components.search_feed import SearchFeed, SearchFeedArgs
@@ -67,6 +67,19 @@ def api_access_path(settings: Settings, region: str, provider, network: Network,
         vpc_id=network.vpc_id, vpc_cidr=cidr, subnet_id=network.subnet_ids[0], kms_key_arn=kms_key_arn))
 
 
+def node_group_now(cluster: str, nodegroup: str, provider) -> LiveScaling | None:
+    """The node group's scaling config as the account has it when the program runs, None before it exists: the
+    Cluster Autoscaler moves its desired size, and `pulumi up` must not undo that (components/compute.py). Listed
+    first so that a first deploy (no cluster) and a new node group ask nothing that fails."""
+    opts = pulumi.InvokeOptions(provider=provider)
+    if cluster not in aws.eks.get_clusters(opts=opts).names:
+        return None
+    if nodegroup not in aws.eks.get_node_groups(cluster_name=cluster, opts=opts).names:
+        return None
+    scaling = aws.eks.get_node_group(cluster_name=cluster, node_group_name=nodegroup, opts=opts).scaling_configs[0]
+    return LiveScaling(min=scaling.min_size, desired=scaling.desired_size, max=scaling.max_size)
+
+
 def compute(settings: Settings, region: str, provider, network: Network, kms_key_arn: pulumi.Input[str],
             account: pulumi.Output[str], nodes: int, replicas: dict[str, int], typesense_replicas: int,
             access: ApiAccessPath | None = None, after: list[pulumi.Resource] | None = None,
@@ -78,12 +91,15 @@ def compute(settings: Settings, region: str, provider, network: Network, kms_key
     def image(reference: str) -> pulumi.Output[str]:
         return account.apply(lambda resolved: regional_image(reference, resolved, region))
 
+    cluster_name = settings.names.eks_cluster(region)
+    nodes = NodeCounts(desired=nodes, max=c.max_nodes if max_nodes is None else max_nodes,
+                       live=node_group_now(cluster_name, c.nodegroup_name, provider))
     return Compute(f"compute-{region}", ComputeArgs(
-        region=region, provider=provider, cluster_name=settings.names.eks_cluster(region),
+        region=region, provider=provider, cluster_name=cluster_name,
         nodegroup_name=c.nodegroup_name,
         kubernetes_version=c.kubernetes_version, subnet_ids=network.subnet_ids, kms_key_arn=kms_key_arn,
         network_ready=list(network.endpoints),
-        node_instance_type=c.node_instance_type, nodes=NodeCounts(desired=nodes, max=c.max_nodes if max_nodes is None else max_nodes),
+        node_instance_type=c.node_instance_type, nodes=nodes,
         workloads=[Workload(name=s.name, tier=s.tier.value, image=image(s.image), replicas=replicas[s.name],
                             port=s.port, health_path=s.health_path, max_replicas=s.autoscaling_max)
                    for s in c.services],

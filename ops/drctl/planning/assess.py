@@ -149,7 +149,8 @@ def _instances_in(plan: Plan, region: str) -> int:
 
 
 def _nodes_in(plan: Plan, region: str) -> int:
-    return sum(int(g.inputs["scalingConfig"]["desiredSize"]) for g in plan.by_type("aws:eks/nodeGroup:NodeGroup")
+    """The posture's floor: what B always runs (the desired size may also hold what the autoscaler added)."""
+    return sum(int(g.inputs["scalingConfig"]["minSize"]) for g in plan.by_type("aws:eks/nodeGroup:NodeGroup")
                if g.region == region)
 
 

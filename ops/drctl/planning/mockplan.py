@@ -99,9 +99,11 @@ class _PlanMocks(pulumi.runtime.Mocks):
     """Deterministic stand-ins for what AWS computes (ids, ARNs, endpoints) so the plan is stable."""
 
     def __init__(self, stack_outputs: dict[str, dict[str, Any]],
-                 db_instances: dict[str, list[str]] | None = None) -> None:
+                 db_instances: dict[str, list[str]] | None = None,
+                 node_groups: dict[str, list[int]] | None = None) -> None:
         self.stack_outputs = stack_outputs
         self.db_instances = db_instances or {}  # cluster id -> instances already in the account (getInstances)
+        self.node_groups = node_groups or {}  # "cluster/nodegroup" -> [min, desired, max] in the account
         self.provider_regions: dict[str, str] = {}
 
     def region_of(self, provider_ref: str | None) -> str | None:
@@ -148,6 +150,17 @@ class _PlanMocks(pulumi.runtime.Mocks):
             found = sorted(i for cluster in clusters for i in self.db_instances.get(cluster, []))
             return {"id": region, "instanceIdentifiers": found,
                     "instanceArns": [f"arn:aws:rds:{region}:{ACCOUNT}:db:{i}" for i in found]}
+        # stacks/common.py: the node groups as the account has them (none unless a test says so)
+        groups = {tuple(key.split("/", 1)): sizes for key, sizes in self.node_groups.items()}
+        if args.token == "aws:eks/getClusters:getClusters":
+            return {"id": region, "names": sorted({cluster for cluster, _ in groups})}
+        if args.token == "aws:eks/getNodeGroups:getNodeGroups":
+            cluster = args.args["clusterName"]
+            return {"id": cluster, "clusterName": cluster, "names": sorted(n for c, n in groups if c == cluster)}
+        if args.token == "aws:eks/getNodeGroup:getNodeGroup":
+            minimum, desired, maximum = groups[(args.args["clusterName"], args.args["nodeGroupName"])]
+            return {"id": f"{args.args['clusterName']}:{args.args['nodeGroupName']}",
+                    "scalingConfigs": [{"minSize": minimum, "desiredSize": desired, "maxSize": maximum}]}
         raise NotImplementedError(f"mock plan has no answer for invoke {args.token}")
 
 # The ARNs that differ from the default arn:aws:<service>:<region>:<account>:<physical name> by their format only
@@ -373,14 +386,16 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 
 def evaluate(stack: str, values: dict[str, Any], stack_outputs: dict[str, dict[str, Any]] | None = None,
-             db_instances: dict[str, list[str]] | None = None) -> Plan:
-    """Run the program under mocks with these config values; returns the recorded plan. `db_instances`: Aurora
-    instances the account holds outside this stack's state (cluster id -> ids), as the program's invoke finds them.
+             db_instances: dict[str, list[str]] | None = None,
+             node_groups: dict[str, list[int]] | None = None) -> Plan:
+    """Run the program under mocks with these config values; returns the recorded plan. What the program's invokes
+    find in the account: `db_instances`, Aurora instances outside this stack's state (cluster id -> ids);
+    `node_groups`, EKS node groups' scaling ("cluster/nodegroup" -> [min, desired, max]). By default none.
 
     Raises stacks.settings.ConfigError (before any resource is declared) when the config is invalid, and
     pulumi_internals.SdkInternalsMissing (before anything runs) when the installed SDK lacks an internal it needs."""
     pulumi_internals.check()
-    mocks = _PlanMocks(stack_outputs or {}, db_instances)
+    mocks = _PlanMocks(stack_outputs or {}, db_instances, node_groups)
     monitor = _RecordingMonitor(mocks)
     pulumi_internals.reset_root()  # a fresh root Stack per run, or exports of earlier runs leak in
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
@@ -412,8 +427,10 @@ def evaluate(stack: str, values: dict[str, Any], stack_outputs: dict[str, dict[s
 
 
 @lru_cache(maxsize=16)
-def _cached_plan(stack: str, values_json: str, refs_json: str, db_instances_json: str = "{}") -> Plan:
-    return evaluate(stack, json.loads(values_json), json.loads(refs_json), json.loads(db_instances_json))
+def _cached_plan(stack: str, values_json: str, refs_json: str, db_instances_json: str = "{}",
+                 node_groups_json: str = "{}") -> Plan:
+    return evaluate(stack, json.loads(values_json), json.loads(refs_json), json.loads(db_instances_json),
+                    json.loads(node_groups_json))
 
 
 def _referenced_stack_name(reference: str) -> str:
@@ -432,11 +449,13 @@ def check_pairing(settings: Settings, primary_outputs: dict[str, Any]) -> None:
 
 def plan_stack(stack: str, overrides: list[str] | dict[str, Any] | None = None,
                primary_overrides: list[str] | dict[str, Any] | None = None,
-               existing_db_instances: dict[str, list[str]] | None = None) -> Plan:
+               existing_db_instances: dict[str, list[str]] | None = None,
+               live_node_groups: dict[str, list[int]] | None = None) -> Plan:
     """Plan a stack from its files plus overrides; a dr stack first plans the primary it references, from the
     primary's files plus `primary_overrides` (a change both stacks get, e.g. `drctl policy --set drRegion=...`).
     `existing_db_instances`: Aurora instances made outside Pulumi (cluster id -> ids), e.g. by the ARC plan's
-    writer-capacity step before this `pulumi up`; by default there are none.
+    writer-capacity step before this `pulumi up`; `live_node_groups`: EKS node groups as the account has them
+    ("cluster/nodegroup" -> [min, desired, max], e.g. after the Cluster Autoscaler grew one); by default none.
 
     Raises ConfigError naming the key for invalid config (nothing is evaluated then)."""
     values = stack_values(stack, overrides)
@@ -447,4 +466,5 @@ def plan_stack(stack: str, overrides: list[str] | dict[str, Any] | None = None,
         check_pairing(settings, primary.outputs)
         refs[settings.primary_stack] = primary.outputs
     return _cached_plan(stack, json.dumps(values, sort_keys=True), json.dumps(refs, sort_keys=True),
-                        json.dumps(existing_db_instances or {}, sort_keys=True))
+                        json.dumps(existing_db_instances or {}, sort_keys=True),
+                        json.dumps(live_node_groups or {}, sort_keys=True))
