@@ -13,8 +13,9 @@ numbers.
   (components/autoscaling.py) moves the desired size between them, which is why AWS says not to set it directly.
   Yet the config flip (posture, failover) must drive it, or `failover: true` would leave B at 0 nodes, and EKS
   refuses a floor above the desired size. So the program reads the node group as the account has it (stacks/
-  common.py) and `NodeCounts.desired_size` decides: where the scaling config stays as it is, the desired size is
-  left to the autoscaler (`ignore_changes`, so neither a refreshed nor a stale state resets it); where the floor
+  common.py) and `NodeCounts.desired_size` decides: where the scaling config stays as it is and the autoscaler
+  has grown the group, the desired size is left to it (`ignore_changes`: a refreshed state does not reset it);
+  where the floor
   rises or the ceiling moves, at least the floor and whatever the autoscaler added within the ceiling; where the
   floor falls (failback, a smaller posture), the floor.
 - Each running service has an HPA (it owns the Deployment's replicas) and a PDB that lets a drain evict one pod;
@@ -153,7 +154,9 @@ class NodeCounts:
             return floor, False
         kept = min(max(live.desired, floor), self.max_size)
         if live.min == floor and live.max == self.max_size:
-            return kept, True
+            # Left to the autoscaler only where it grew the group: at the floor, declaring it is the same and keeps
+            # a state that missed an out-of-band or interrupted change from sending its stale desired size.
+            return kept, kept > floor
         if floor < live.min:
             return floor, False
         return kept, False
