@@ -139,7 +139,7 @@ class LiveScaling(NamedTuple):
 
 @dataclass(frozen=True)
 class NodeCounts:
-    desired: int  # from the posture table; also the floor (min) the cluster autoscaler keeps
+    desired: int  # the posture table's count: the floor (min) the cluster autoscaler keeps
     max: int  # the posture table's ceiling, what the cluster autoscaler may grow to
     live: LiveScaling | None = None  # None: no such node group yet
 
