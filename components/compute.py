@@ -150,7 +150,7 @@ class NodeCounts:
     def desired_size(self) -> tuple[int, bool]:
         """(the desired size to declare, whether to leave it to the Cluster Autoscaler): see the module's doc."""
         floor, live = self.desired, self.live
-        if live is None:
+        if live is None or floor == 0:  # at 0 no autoscaler runs (it runs on the nodes it scales): 0 is 0
             return floor, False
         kept = min(max(live.desired, floor), self.max_size)
         if live.min == floor and live.max == self.max_size:
@@ -269,7 +269,7 @@ class Compute(pulumi.ComponentResource):
         self.cluster_autoscaler_role = self._autoscaler.role
         # HPAs read pod CPU from the metrics API. metrics-server is a Deployment: like the EBS driver, an add-on that
         # waits for nodes (DEGRADED at 0), so it comes with them, after the node group.
-        self._metrics = [] if desired == 0 else [aws.eks.Addon(
+        self._metrics = [] if args.nodes.desired == 0 else [aws.eks.Addon(
             f"{name}-{METRICS_SERVER_ADDON}", cluster_name=cluster.name, addon_name=METRICS_SERVER_ADDON,
             opts=child(self, p, depends_on=[node_group]))]
         if args.api_client_security_group_id is not None:

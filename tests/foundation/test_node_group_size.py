@@ -21,6 +21,7 @@ LEFT_TO_AUTOSCALER = ["scalingConfig.desiredSize"]
     (3, 6, LiveScaling(3, 5, 6), (5, True)),             # nothing changes, the autoscaler grew it: its count stands
     (3, 6, LiveScaling(3, 3, 6), (3, False)),            # ... at the floor: declared (the same), nothing stale sent
     (0, 1, LiveScaling(0, 0, 1), (0, False)),            # pilot light at rest
+    (0, 1, LiveScaling(0, 1, 3), (0, False)),            # ... no autoscaler runs at 0: a stray node goes
     (3, 6, LiveScaling(0, 0, 1), (3, False)),            # failover: the floor rises from pilot light
     (3, 6, LiveScaling(0, 3, 3), (3, False)),            # ... after drctl/ARC scaled it (min left at 0)
     (4, 6, LiveScaling(3, 5, 6), (5, False)),            # a higher floor keeps what the autoscaler added
