@@ -20,11 +20,12 @@ calls these with itself as the parent; the counts come resolved from the posture
   not Ready may always be evicted (unhealthyPodEvictionPolicy AlwaysAllow), so a crash-looping pod cannot wedge a
   drain either.
 - The Cluster Autoscaler adds nodes between the node group's floor (min, the posture's count) and its ceiling
-  (max, the posture's eks_max_nodes), and `pulumi up` leaves what it added (components/compute.py): it discovers the group by the tags EKS puts on the group's Auto Scaling
-  group and changes only its desired capacity. AWS credentials through EKS Pod Identity; its policy may scale only
-  this cluster's node group (tag conditions) and describe what it must. It runs only where the group has nodes (it
-  runs on them). Its image comes from the region's ECR, mirrored from registry.k8s.io; its calls reach Auto Scaling,
-  EC2 and EKS through the VPC's interface endpoints (components/network.py): the nodes have no egress.
+  (max, the posture's eks_max_nodes), and `pulumi up` leaves what it added (components/compute.py): it discovers
+  the group by the tags EKS puts on the group's Auto Scaling group and changes only its desired capacity. AWS
+  credentials through EKS Pod Identity; its policy may scale only this cluster's node group (tag conditions) and
+  describe what it must. It runs only where the group has nodes (it runs on them). Its image comes from the
+  region's ECR, mirrored from registry.k8s.io; its calls reach Auto Scaling, EC2 and EKS through the VPC's
+  interface endpoints (components/network.py): the nodes have no egress.
 """
 from __future__ import annotations
 

@@ -15,9 +15,8 @@ numbers.
   refuses a floor above the desired size. So the program reads the node group as the account has it (stacks/
   common.py) and `NodeCounts.desired_size` decides: where the scaling config stays as it is and the autoscaler
   has grown the group, the desired size is left to it (`ignore_changes`: a refreshed state does not reset it);
-  where the floor
-  rises or the ceiling moves, at least the floor and whatever the autoscaler added within the ceiling; where the
-  floor falls (failback, a smaller posture), the floor.
+  where the floor rises or the ceiling moves, at least the floor and whatever the autoscaler added within the
+  ceiling; where the floor falls (failback, a smaller posture), or is 0 (no autoscaler runs), the floor.
 - Each running service has an HPA (it owns the Deployment's replicas) and a PDB that lets a drain evict one pod;
   metrics-server comes with the nodes (components/autoscaling.py).
 - Kubernetes resources go through a kubernetes Provider built from the cluster's outputs (token from

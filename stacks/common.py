@@ -72,9 +72,9 @@ def node_group_now(cluster: str, nodegroup: str, provider) -> LiveScaling | None
     Cluster Autoscaler moves its desired size, and `pulumi up` must not undo that (components/compute.py). Listed
     first so that a first deploy (no cluster) and a new node group ask nothing that fails."""
     opts = pulumi.InvokeOptions(provider=provider)
-    if cluster not in aws.eks.get_clusters(opts=opts).names:
+    if cluster not in (aws.eks.get_clusters(opts=opts).names or []):  # an empty list may come back as none
         return None
-    if nodegroup not in aws.eks.get_node_groups(cluster_name=cluster, opts=opts).names:
+    if nodegroup not in (aws.eks.get_node_groups(cluster_name=cluster, opts=opts).names or []):
         return None
     scaling = aws.eks.get_node_group(cluster_name=cluster, node_group_name=nodegroup, opts=opts).scaling_configs[0]
     return LiveScaling(min=scaling.min_size, desired=scaling.desired_size, max=scaling.max_size)
