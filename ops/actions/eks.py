@@ -26,18 +26,21 @@ class NodegroupTarget:
         return cls(match["cluster"], match["nodegroup"], int(match["desired"]))
 
 
+def describe_nodegroup(eks: Any, cluster: str, nodegroup: str) -> dict[str, Any]:
+    """The node group as EKS has it: status, scalingConfig (minSize, desiredSize, maxSize), health issues."""
+    return eks.describe_nodegroup(clusterName=cluster, nodegroupName=nodegroup)["nodegroup"]
+
+
 def scale_nodegroup(eks: Any, target: NodegroupTarget, *, timeout_s: float = 1800,
                     poll_s: float = 15) -> dict[str, Any]:
     """UpdateNodegroupConfig to `desired` nodes (raising maxSize if needed); no call when already there."""
-    nodegroup = eks.describe_nodegroup(clusterName=target.cluster, nodegroupName=target.nodegroup)["nodegroup"]
-    scaling = nodegroup["scalingConfig"]
+    scaling = describe_nodegroup(eks, target.cluster, target.nodegroup)["scalingConfig"]
     if scaling.get("desiredSize") == target.desired:
         return {"changed": False, "desired": target.desired}
     wanted = {"minSize": min(scaling.get("minSize", 0), target.desired),
               "maxSize": max(scaling.get("maxSize", target.desired), target.desired), "desiredSize": target.desired}
     eks.update_nodegroup_config(clusterName=target.cluster, nodegroupName=target.nodegroup, scalingConfig=wanted)
-    poll_until(lambda: eks.describe_nodegroup(clusterName=target.cluster,
-                                              nodegroupName=target.nodegroup)["nodegroup"],
+    poll_until(lambda: describe_nodegroup(eks, target.cluster, target.nodegroup),
                lambda ng: ng.get("status") == "ACTIVE" and ng["scalingConfig"].get("desiredSize") == target.desired,
                timeout_s=timeout_s, poll_s=poll_s, what=f"node group {target.cluster}/{target.nodegroup} to scale")
     return {"changed": True, "desired": target.desired, "previous": scaling.get("desiredSize")}

@@ -42,7 +42,7 @@ class PostureRow:
     writer_region: Region  # where Aurora writes, where PRIMARY DNS points
     s3_replication_from: Region  # replication runs from the writer region so failback finds its data
     promote_aurora: bool  # the failover step exists (switchover/failover through the RDS API)
-    eks_nodes_b: Count  # desired (and min) size of B's managed node group; 0 = control plane only
+    eks_nodes_b: Count  # floor (min) of B's managed node group, where its desired size starts; 0 = control plane only
     eks_max_nodes_b: Count  # B's node group ceiling, what the cluster autoscaler may grow to (PRODUCTION: maxNodes)
     critical_replicas_b: Count  # replicas of each critical-tier Deployment in B
     standard_replicas_b: Count  # replicas of each standard-tier Deployment in B

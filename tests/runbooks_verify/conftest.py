@@ -122,6 +122,18 @@ def primary_plan() -> Plan:
     return plan_stack("primary")
 
 
+def _node_groups() -> None:
+    """Each region's EKS cluster and node group, as both stacks plan them (pilot light: B's at 0, ceiling 1)."""
+    for plan in (primary_plan(), plan_stack("dr")):
+        for group in plan.by_type("aws:eks/nodeGroup:NodeGroup"):
+            eks, cluster = client("eks", str(group.region)), group.inputs["clusterName"]
+            eks.create_cluster(name=cluster, roleArn=f"arn:aws:iam::123456789012:role/{cluster}-cluster",
+                               resourcesVpcConfig={"subnetIds": ["subnet-0", "subnet-1"]})
+            eks.create_nodegroup(clusterName=cluster, nodegroupName=group.inputs["nodeGroupName"],
+                                 nodeRole=f"arn:aws:iam::123456789012:role/{cluster}-node",
+                                 subnets=["subnet-0", "subnet-1"], scalingConfig=group.inputs["scalingConfig"])
+
+
 def _email(t: Targets) -> None:
     """components/email.py: the domain identity with Easy DKIM and MAIL FROM in each region."""
     for region, mail_from in t.mail_from.items():
@@ -160,6 +172,7 @@ def world(aws: str) -> World:
     create_planned_distribution(client("cloudfront", "us-east-1"), primary_plan())  # as the primary stack plans it
     _health_checks(targets)
     _alarms(targets)
+    _node_groups()
     return World(targets=targets, table_arns=tables, cluster_arns=clusters)
 
 

@@ -58,6 +58,11 @@ def test_the_checked_names_are_the_names_both_stacks_plan(overrides: list[str], 
         name for _, name in targets.backed_up)
     assert {c.inputs["fqdn"] for c in dr.by_type("aws:route53/healthCheck:HealthCheck")} == set(
         targets.endpoints.values())
+    planned_groups = {str(g.region): (g.inputs["clusterName"], g.inputs["nodeGroupName"],
+                                      g.inputs["scalingConfig"]["minSize"], g.inputs["scalingConfig"]["maxSize"])
+                      for plan in plans for g in plan.by_type("aws:eks/nodeGroup:NodeGroup")}
+    assert planned_groups == {region: (g.cluster, g.nodegroup, g.floor, g.ceiling)
+                              for region, g in targets.node_groups.items()}
     assert _by_region(plans, "aws:sesv2/emailIdentity:EmailIdentity", "emailIdentity") == {
         region: {targets.email_domain} for region in targets.mail_from}
     assert _by_region(plans, "aws:sesv2/emailIdentityMailFromAttributes:EmailIdentityMailFromAttributes",

@@ -24,7 +24,7 @@ def test_a_world_where_everything_is_right_passes_every_check(world: World, drct
     assert {c["check"] for c in report["checks"]} == {
         "aurora-pitr", "aurora-global-cluster", "aurora-replication-lag", "s3-versioning", "s3-replication-rule",
         "s3-replication-status", "dynamodb-replica", "dynamodb-pitr", "backup-copy", "ses-identity",
-        "cache-global-datastore", "cdn-distribution", "health-check", "alarm"}
+        "cache-global-datastore", "eks-node-group", "cdn-distribution", "health-check", "alarm"}
 
 
 def test_the_report_is_a_line_per_check_naming_where_the_names_came_from(world: World, drctl: Drctl) -> None:
@@ -166,6 +166,16 @@ def alarm_missing(world: World) -> None:
     client("cloudwatch", PRIMARY).delete_alarms(AlarmNames=["dr-platform-dynamodb-sessions-a-to-b-replication-lag"])
 
 
+def node_group_shrunk_in_a(world: World) -> None:
+    """Someone took A's floor down by hand: the next failback would find A short of production's capacity."""
+    client("eks", PRIMARY).update_nodegroup_config(clusterName=f"platform-{PRIMARY}", nodegroupName="general",
+                                                   scalingConfig={"minSize": 1, "desiredSize": 1, "maxSize": 6})
+
+
+def node_group_missing_in_b(world: World) -> None:
+    client("eks", DR).delete_nodegroup(clusterName=f"platform-{DR}", nodegroupName="general")
+
+
 BREAKAGES = [
     (aurora_retention_cut, {("aurora-pitr", f"{GLOBAL_ID}-{PRIMARY}")}, "backup retention 1 d, configured 14 d"),
     (global_cluster_missing_b, {("aurora-global-cluster", GLOBAL_ID)}, f"not members: {GLOBAL_ID}-{DR} ({DR})"),
@@ -185,6 +195,9 @@ BREAKAGES = [
     (mail_from_unset_in_a, {("ses-identity", "example.com")},
      f"MAIL FROM not set, expected mail.{PRIMARY}.example.com"),
     (cache_datastore_missing, {("cache-global-datastore", CACHE)}, f"no Global Datastore named *-{CACHE}"),
+    (node_group_shrunk_in_a, {("eks-node-group", f"platform-{PRIMARY}/general")},
+     "min 1, the posture's floor is 3; desired 1, outside 3-6"),
+    (node_group_missing_in_b, {("eks-node-group", f"platform-{DR}/general")}, "ResourceNotFoundException"),
     (cdn_disabled, {("cdn-distribution", "dr-platform-cdn")}, "disabled"),
     (cdn_old_tls, {("cdn-distribution", "dr-platform-cdn")}, "minimum protocol TLSv1.2_2019, expected one of"),
     (cdn_failover_reversed, {("cdn-distribution", "dr-platform-cdn")},
@@ -217,6 +230,8 @@ def test_b_failing_its_health_check_is_what_pilot_light_expects_but_not_warm_sta
     assert code == 0 and b_check["ok"] and b_check["detail"].startswith("not serving, as pilot-light expects")
     (group,) = client("elasticache", PRIMARY).describe_global_replication_groups()["GlobalReplicationGroups"]
     add_member(group["GlobalReplicationGroupId"])  # warm standby keeps B's cache member
+    client("eks", DR).update_nodegroup_config(clusterName=f"platform-{DR}", nodegroupName="general",  # and nodes
+                                              scalingConfig={"minSize": 2, "desiredSize": 2, "maxSize": 3})
     code, report = verify_json(drctl, "--set", "posture=warm-standby")  # B runs the critical services
     failed = [(c["check"], c["resource"]) for c in report["checks"] if not c["ok"]]
     assert code == 1 and failed == [("health-check", "api-b.origin.example.com")]

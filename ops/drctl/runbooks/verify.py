@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ops.actions import aurora, backup_points, cloudwatch, dynamodb, elasticache, route53, s3_versions, ses
+from ops.actions import aurora, backup_points, cloudwatch, dynamodb, eks, elasticache, route53, s3_versions, ses
 from ops.core import naming
 from ops.core.posture import CacheB, Region, capacity
 from policy.rules import CURRENT_VIEWER_TLS
@@ -54,6 +54,14 @@ class Replication:
 
 
 @dataclass(frozen=True)
+class NodeGroup:
+    cluster: str
+    nodegroup: str
+    floor: int  # the posture table's count: the group's min
+    ceiling: int  # its max (components/compute.py NodeCounts.max_size)
+
+
+@dataclass(frozen=True)
 class Targets:
     """Every name and threshold the checks need, derived from the settings."""
 
@@ -80,6 +88,7 @@ class Targets:
     cache_primary_region: str  # whose member takes the writes
     cold_caches: dict[str, str]  # region → a standalone cold cache the state runs there (pilot light's failover)
     cdn_name: str | None  # the distribution's comment (components/cdn.py); None: cdn.enabled is false
+    node_groups: dict[str, NodeGroup]  # region → its EKS node group and the posture's bounds
     backup_max_age_hours: float = DEFAULT_BACKUP_MAX_AGE_HOURS
     scan_limit: int = DEFAULT_SCAN_LIMIT
 
@@ -115,6 +124,10 @@ class Targets:
             members[b] = naming.cache_member_id(cache, b)
         cache_primary = writer if cap.cache_b is CacheB.SECONDARY else a
         cold = {b: naming.cold_cache_id(cache, b)} if cap.cache_b is CacheB.STANDALONE else {}
+        bounds = {a: (cap.eks_nodes_a, cap.eks_max_nodes_a), b: (cap.eks_nodes_b, cap.eks_max_nodes_b)}
+        node_groups = {region: NodeGroup(settings.names.eks_cluster(region), settings.compute.nodegroup_name, floor,
+                                         max(ceiling, floor, 1))  # EKS's max is at least 1
+                       for region, (floor, ceiling) in bounds.items()}
         return cls(
             primary_region=a, dr_region=b, posture=settings.posture.value, writer_region=writer,
             global_cluster_id=settings.aurora.global_cluster_id,
@@ -134,6 +147,7 @@ class Targets:
             mail_from={region: settings.email.mail_from_domain(region) for region in (a, b)},
             cache_name=cache, cache_members=members, cache_primary_region=cache_primary, cold_caches=cold,
             cdn_name=settings.names.project_name(settings.cdn.record_name) if settings.cdn.enabled else None,
+            node_groups=node_groups,
             backup_max_age_hours=backup_max_age_hours, scan_limit=scan_limit)
 
     @property
@@ -400,6 +414,36 @@ def cache_datastore(make_client: MakeClient, t: Targets) -> Iterator[Check]:
         yield _guarded("cache-cold-group", group_id, region, cold_probe)
 
 
+# ---- compute ---------------------------------------------------------------------------------------------------
+
+def node_groups(make_client: MakeClient, t: Targets) -> Iterator[Check]:
+    """Each region's node group runs the posture's capacity: ACTIVE, min at the posture's floor and max at its
+    ceiling (what `pulumi up` declares), desired between them (the Cluster Autoscaler's to move), no health issue
+    (e.g. instances that fail to launch). Warm standby is only warm while B's passes."""
+    for region, group in t.node_groups.items():
+        def probe(region: str = region, group: NodeGroup = group) -> tuple[bool, str]:
+            found = eks.describe_nodegroup(make_client("eks", region), group.cluster, group.nodegroup)
+            scaling = found.get("scalingConfig") or {}
+            low, desired, high = (scaling.get(k) for k in ("minSize", "desiredSize", "maxSize"))
+            problems = []
+            if found.get("status") != "ACTIVE":
+                problems.append(f"status {found.get('status')}")
+            if low != group.floor:
+                problems.append(f"min {low}, the posture's floor is {group.floor}")
+            if high != group.ceiling:
+                problems.append(f"max {high}, the posture's ceiling is {group.ceiling}")
+            if not isinstance(desired, int) or not group.floor <= desired <= group.ceiling:
+                problems.append(f"desired {desired}, outside {group.floor}-{group.ceiling}")
+            issues = (found.get("health") or {}).get("issues") or []
+            if issues:
+                problems.append(f"health: {issues[0].get('code')}: {issues[0].get('message')}"
+                                + (f" (+{len(issues) - 1} more)" if len(issues) > 1 else ""))
+            if problems:
+                return False, "; ".join(problems)
+            return True, f"ACTIVE, {desired} node(s) desired, floor {group.floor}, ceiling {group.ceiling}"
+        yield _guarded("eks-node-group", f"{group.cluster}/{group.nodegroup}", region, probe)
+
+
 # ---- CDN -------------------------------------------------------------------------------------------------------
 
 def _items(container: dict[str, Any] | None) -> list[Any]:
@@ -499,8 +543,8 @@ def alarms(make_client: MakeClient, t: Targets) -> Iterator[Check]:
 
 
 CHECKS = (aurora_pitr, aurora_global, aurora_lag, s3_versioning, s3_replication_rules, s3_replication_status,
-          dynamodb_tables, backup_copies, ses_identities, cache_datastore, cdn_distribution, health_checks,
-          alarms)
+          dynamodb_tables, backup_copies, ses_identities, cache_datastore, node_groups, cdn_distribution,
+          health_checks, alarms)
 
 
 def run_checks(make_client: MakeClient, targets: Targets) -> list[Check]:
