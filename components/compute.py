@@ -57,6 +57,7 @@ from components.autoscaling import (
 )
 from components.base import child, service_trust
 from components.workloads import TYPESENSE_API_PORT, TYPESENSE_STORAGE_CLASS, Workload, deployment, typesense
+from ops.core.posture import node_group_max_size
 
 # Every control-plane log type (https://docs.aws.amazon.com/eks/latest/userguide/control-plane-logs.html).
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -144,7 +145,7 @@ class NodeCounts:
 
     @property
     def max_size(self) -> int:
-        return max(self.max, self.desired, 1)  # EKS requires max >= 1 even when desired and min are 0
+        return node_group_max_size(self.desired, self.max)
 
     def desired_size(self) -> tuple[int, bool]:
         """(the desired size to declare, whether to leave it to the Cluster Autoscaler): see the module's doc."""

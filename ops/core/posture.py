@@ -168,6 +168,12 @@ class Capacity:
     promote_cache: bool = False
 
 
+def node_group_max_size(floor: int, ceiling: int) -> int:
+    """The node group's maxSize for the table's floor and ceiling: EKS requires max >= 1 even where min and desired
+    are 0 (pilot light: control plane only). What the program declares and `drctl verify` expects."""
+    return max(ceiling, floor, 1)
+
+
 def capacity(posture: Posture, failover: bool, production_instances: int,
              compute: ComputeProduction = ComputeProduction(), cache_nodes: int = 0) -> Capacity:
     """The row resolved against the config; `cache_nodes` is A's cache size (cache.nodes), what PRODUCTION means for

@@ -407,7 +407,7 @@ def run_size(clusters: list[PgCluster], rows: int,
 
 
 def print_table(rows: int, outcomes: list[Outcome], alone: tuple[float, float], timings: HashTimings) -> None:
-    count, tool_run, equality_run, reladiff_run = (o.seconds for o in outcomes[:4])
+    count, tool_run, _, reladiff_run = (o.seconds for o in outcomes[:4])  # equality: in whole_runs
     print(f"\n{rows:,} rows per side")
     print(f"{'approach':48} {'seconds':>8} {'x count(*)':>10} {'peak backend MB':>15}  result")
     for o in outcomes:

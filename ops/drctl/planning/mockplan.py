@@ -103,7 +103,8 @@ class _PlanMocks(pulumi.runtime.Mocks):
                  node_groups: dict[str, list[int]] | None = None) -> None:
         self.stack_outputs = stack_outputs
         self.db_instances = db_instances or {}  # cluster id -> instances already in the account (getInstances)
-        self.node_groups = node_groups or {}  # "cluster/nodegroup" -> [min, desired, max] in the account
+        # (cluster, nodegroup) -> [min, desired, max] in the account, from "cluster/nodegroup" keys
+        self.node_groups = {tuple(key.split("/", 1)): sizes for key, sizes in (node_groups or {}).items()}
         self.provider_regions: dict[str, str] = {}
 
     def region_of(self, provider_ref: str | None) -> str | None:
@@ -151,7 +152,7 @@ class _PlanMocks(pulumi.runtime.Mocks):
             return {"id": region, "instanceIdentifiers": found,
                     "instanceArns": [f"arn:aws:rds:{region}:{ACCOUNT}:db:{i}" for i in found]}
         # stacks/common.py: the node groups as the account has them (none unless a test says so)
-        groups = {tuple(key.split("/", 1)): sizes for key, sizes in self.node_groups.items()}
+        groups = self.node_groups
         if args.token == "aws:eks/getClusters:getClusters":
             return {"id": region, "names": sorted({cluster for cluster, _ in groups})}
         if args.token == "aws:eks/getNodeGroups:getNodeGroups":

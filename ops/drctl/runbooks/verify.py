@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ops.actions import aurora, backup_points, cloudwatch, dynamodb, eks, elasticache, route53, s3_versions, ses
 from ops.core import naming
-from ops.core.posture import CacheB, Region, capacity
+from ops.core.posture import CacheB, Region, capacity, node_group_max_size
 from policy.rules import CURRENT_VIEWER_TLS
 
 REPLICATION_RULE_ID = "replicate-everything"  # components/storage.py's rule id
@@ -58,7 +58,7 @@ class NodeGroup:
     cluster: str
     nodegroup: str
     floor: int  # the posture table's count: the group's min
-    ceiling: int  # its max (components/compute.py NodeCounts.max_size)
+    ceiling: int  # its max (ops.core.posture.node_group_max_size)
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ class Targets:
         cold = {b: naming.cold_cache_id(cache, b)} if cap.cache_b is CacheB.STANDALONE else {}
         bounds = {a: (cap.eks_nodes_a, cap.eks_max_nodes_a), b: (cap.eks_nodes_b, cap.eks_max_nodes_b)}
         node_groups = {region: NodeGroup(settings.names.eks_cluster(region), settings.compute.nodegroup_name, floor,
-                                         max(ceiling, floor, 1))  # EKS's max is at least 1
+                                         node_group_max_size(floor, ceiling))
                        for region, (floor, ceiling) in bounds.items()}
         return cls(
             primary_region=a, dr_region=b, posture=settings.posture.value, writer_region=writer,
