@@ -172,7 +172,10 @@ def _refused_for_now(exc: BaseException) -> bool:
 @dataclass
 class WarmUp:
     """Sending pace that starts at `start_rate` per second and doubles every `interval_s` up to `max_rate`:
-    a new region's sending reputation suffers from a sudden burst."""
+    a new region's sending reputation suffers from a sudden burst. A send takes its turn (`wait_turn`) before the
+    ledger claims its id, so that a crash while waiting leaves nothing claimed, and says when it goes out
+    (`sending`): the next turn is due a whole interval after the send, so a slow claim in between cannot bring two
+    sends closer together at SES than the rate."""
 
     start_rate: float
     max_rate: float
@@ -181,6 +184,7 @@ class WarmUp:
     sleep: Callable[[float], None] = time.sleep
     _started: float | None = field(default=None, init=False)
     _next_at: float = field(default=0.0, init=False)
+    _rate: float | None = field(default=None, init=False)
 
     def rate_at(self, elapsed_s: float) -> float:
         doublings = math.floor(max(0.0, elapsed_s) / self.interval_s)
@@ -194,9 +198,16 @@ class WarmUp:
         if now < self._next_at:
             self.sleep(self._next_at - now)
             now = self._next_at
-        rate = self.rate_at(now - self._started)
-        self._next_at = now + 1.0 / rate
-        return rate
+        self._rate = self.rate_at(now - self._started)
+        self._next_at = now + 1.0 / self._rate
+        return self._rate
+
+    def sending(self) -> None:
+        """The send whose turn was taken goes out now: the next one is due an interval from here."""
+        if self._rate is None:
+            raise RuntimeError("WarmUp.sending() before wait_turn(): a send must take its turn first")
+        self._next_at = max(self._next_at, self.clock() + 1.0 / self._rate)
+        self._rate = None
 
 
 # ---- the send ledger -----------------------------------------------------------------------------------------------

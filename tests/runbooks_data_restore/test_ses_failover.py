@@ -104,9 +104,10 @@ def test_execute_switches_to_b_and_resends_each_once_at_a_ramping_rate(world: st
     result = run.step("resend").result
     assert (result["sent"], result["already_sent"], result["rejected"], result["in_doubt"]) == (12, 0, {}, [])
     assert [rate for _, rate in result["ramp"]] == [2, 4, 8]
-    # The server's acceptance times follow the ramp: sends at 0 and 0.5 s (2/s), four at 4/s, then 8/s. A gap
-    # seen by the server also carries the jitter of the ledger request before each send (tens of ms, more on a
-    # busy machine); a whole phase cannot run ahead of its rate by more than that.
+    # The server's acceptance times follow the ramp: sends at 0 and 0.5 s (2/s), four at 4/s, then 8/s. The pace
+    # spaces the sends themselves (not the turns before the ledger's claim, whose stall once let two sends through
+    # 20 ms apart), so a gap seen by the server carries only the jitter of the send requests: a whole phase cannot
+    # run ahead of its rate by more than that.
     accepted = [m.accepted_at for m in ses_sending.sent(DR)]
     gaps = [b - a for a, b in zip(accepted, accepted[1:])]
     phases = {2: gaps[0:2], 4: gaps[2:6], 8: gaps[6:]}

@@ -184,6 +184,7 @@ class Resender:
             self.tally.in_doubt.append(notification.id)
             self._leave(message, "in doubt", dead_letter=False)
             return
+        self.pace.sending()
         try:
             message_id = ses.send(self.ses_send, notification, attempts=self.send_attempts)
         except ses.SendInDoubt as exc:  # the claim stays "sending": a later run lists it in doubt too
