@@ -39,10 +39,12 @@ ALLOWED: dict[tuple[str, str], str] = {
         "Authorization Reference, 'Actions, resources, and condition keys for Amazon Application Recovery "
         "Controller - Region switch'. ARC_REGION_SWITCH_ACTIONS below checks the action names instead.",
 }
-# The actions of that page the plan's roles use (tests/iam_lint/test_iam_lint.py checks every one used is here).
+# The actions of that page the plan's roles and drctl verify use (tests/iam_lint/test_iam_lint.py checks every one
+# used is here).
 ARC_REGION_SWITCH_ACTIONS = frozenset({
     "arc-region-switch:ApprovePlanExecutionStep", "arc-region-switch:GetPlan", "arc-region-switch:GetPlanExecution",
-    "arc-region-switch:ListPlanExecutions"})
+    "arc-region-switch:ListPlanExecutions", "arc-region-switch:GetPlanEvaluationStatus",
+    "arc-region-switch:GetPlanInRegion", "arc-region-switch:ListPlansInRegion"})
 
 ROLE = "aws:iam/role:Role"
 TRUST_POLICY_KEY = "assumeRolePolicy"

@@ -5,7 +5,8 @@ versioned in both regions with A's rule `replicate-everything` to B and the newe
 global with their replica in B ACTIVE and PITR on in each region, a copy of every backed-up resource in B's vault
 `backup-b` two hours old, the sending domain verified in both regions with DKIM and each region's MAIL FROM, A's
 cache the primary of its Global Datastore (no member in B), the CDN the primary stack's plan declares, both
-endpoints' health checks passing, and every replication alarm OK."""
+endpoints' health checks passing, every replication alarm OK, and the ARC Region switch plan as the dr stack declares
+it, evaluated by ARC without a warning."""
 from __future__ import annotations
 
 import functools
@@ -26,7 +27,7 @@ from stacks.config_files import load_stack_settings
 from tests.harness.aurora import DR, GLOBAL_ID, PRIMARY, build_aurora
 from tests.harness.cache import build_cache
 from tests.harness.cdn_plan import create_planned_distribution
-from tests.harness.moto_extensions import dr_live_state
+from tests.harness.moto_extensions import arc_region_switch, dr_live_state
 
 LAG_MS = 800.0  # B's AuroraGlobalDBReplicationLag: under a second, as AWS typically reports
 Drctl = Callable[..., tuple[int, str]]
@@ -42,6 +43,7 @@ class World:
     targets: Targets
     table_arns: dict[str, str] = field(default_factory=dict)
     cluster_arns: dict[str, str] = field(default_factory=dict)
+    plan_arn: str = ""  # the ARC Region switch plan's
 
 
 def _aurora(t: Targets) -> dict[str, str]:
@@ -122,9 +124,14 @@ def primary_plan() -> Plan:
     return plan_stack("primary")
 
 
+@functools.lru_cache(maxsize=1)
+def dr_plan() -> Plan:
+    return plan_stack("dr")
+
+
 def _node_groups() -> None:
     """Each region's EKS cluster and node group, as both stacks plan them (pilot light: B's at 0, ceiling 1)."""
-    for plan in (primary_plan(), plan_stack("dr")):
+    for plan in (primary_plan(), dr_plan()):
         for group in plan.by_type("aws:eks/nodeGroup:NodeGroup"):
             eks, cluster = client("eks", str(group.region)), group.inputs["clusterName"]
             eks.create_cluster(name=cluster, roleArn=f"arn:aws:iam::123456789012:role/{cluster}-cluster",
@@ -132,6 +139,35 @@ def _node_groups() -> None:
             eks.create_nodegroup(clusterName=cluster, nodegroupName=group.inputs["nodeGroupName"],
                                  nodeRole=f"arn:aws:iam::123456789012:role/{cluster}-node",
                                  subnets=["subnet-0", "subnet-1"], scalingConfig=group.inputs["scalingConfig"])
+
+
+def region_switch_plan_fields(plan: Plan) -> dict[str, Any]:
+    """The plan the dr stack declares (components/region_switch.py) as ARC holds it, for the fields `drctl verify`
+    reads: triggers, the associated alarms (a map keyed by the provider's `mapBlockKey`), and each workflow's steps
+    by name and type. The steps' execution block configurations are left out: the provider's nested blocks are not
+    the API's shapes (it expands them), and verify does not read them."""
+    (resource,) = plan.by_type("aws:arcregionswitch/plan:Plan")
+    i = resource.inputs
+    return {
+        **{k: i[k] for k in ("name", "executionRole", "recoveryApproach", "regions", "primaryRegion",
+                             "recoveryTimeObjectiveMinutes", "description", "tags") if k in i},
+        "workflows": [{**{k: w[k] for k in ("workflowTargetAction", "workflowTargetRegion", "workflowDescription")
+                          if k in w},
+                       "steps": [{k: step[k] for k in ("name", "description", "executionBlockType") if k in step}
+                                 for step in w["steps"]]} for w in i["workflows"]],
+        "associatedAlarms": {a["mapBlockKey"]: {"alarmType": a["alarmType"],
+                                                "resourceIdentifier": a["resourceIdentifier"]}
+                             for a in i.get("associatedAlarms") or []},
+        "triggers": list(i.get("triggers") or []),
+    }
+
+
+def _region_switch() -> str:
+    """The plan, created as `pulumi up` would, then evaluated by ARC with nothing to warn about; returns its ARN."""
+    arc = arc_region_switch.backend()
+    created = arc.create_plan(region_switch_plan_fields(dr_plan()))
+    arc.evaluate(created.arn)
+    return created.arn
 
 
 def _email(t: Targets) -> None:
@@ -173,7 +209,8 @@ def world(aws: str) -> World:
     _health_checks(targets)
     _alarms(targets)
     _node_groups()
-    return World(targets=targets, table_arns=tables, cluster_arns=clusters)
+    plan_arn = _region_switch()
+    return World(targets=targets, table_arns=tables, cluster_arns=clusters, plan_arn=plan_arn)
 
 
 @pytest.fixture

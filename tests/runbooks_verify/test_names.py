@@ -69,6 +69,14 @@ def test_the_checked_names_are_the_names_both_stacks_plan(overrides: list[str], 
                       "mailFromDomain") == {region: {domain} for region, domain in targets.mail_from.items()}
     assert [d.inputs["comment"] for d in primary.by_type("aws:cloudfront/distribution:Distribution")] == [
         targets.cdn_name]
+    (plan,) = dr.by_type("aws:arcregionswitch/plan:Plan")
+    assert (plan.inputs["name"], str(plan.region)) == (targets.region_switch_plan, targets.dr_region)
+    alarm_arns = {a["mapBlockKey"]: a["resourceIdentifier"] for a in plan.inputs.get("associatedAlarms") or []}
+    red = {alarm_arns[c["associatedAlarmName"]] for t in plan.inputs.get("triggers") or []
+           if (t["action"], t["targetRegion"]) == ("activate", targets.dr_region) for c in t["conditions"]
+           if c["condition"] == "red"}
+    assert red == ({f"arn:aws:cloudwatch:{targets.dr_region}:123456789012:alarm:{targets.plan_trigger_alarm}"}
+                   if targets.plan_trigger_alarm else set())
     (datastore,) = primary.by_type("aws:elasticache/globalReplicationGroup:GlobalReplicationGroup")
     assert datastore.inputs["globalReplicationGroupIdSuffix"] == targets.cache_name
     assert _by_region(plans, "aws:elasticache/replicationGroup:ReplicationGroup", "replicationGroupId") == {

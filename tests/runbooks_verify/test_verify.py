@@ -12,7 +12,7 @@ import pytest
 
 from tests.harness.aurora import DR, GLOBAL_ID, PRIMARY
 from tests.harness.cache import GROUP_A, GROUP_B, NAME as CACHE, add_member, cold_group
-from tests.harness.moto_extensions import dr_live_state
+from tests.harness.moto_extensions import arc_region_switch, dr_live_state
 from tests.runbooks_verify.conftest import Drctl, World, client, replication_config, verify_json
 
 
@@ -24,7 +24,8 @@ def test_a_world_where_everything_is_right_passes_every_check(world: World, drct
     assert {c["check"] for c in report["checks"]} == {
         "aurora-pitr", "aurora-global-cluster", "aurora-replication-lag", "s3-versioning", "s3-replication-rule",
         "s3-replication-status", "dynamodb-replica", "dynamodb-pitr", "backup-copy", "ses-identity",
-        "cache-global-datastore", "eks-node-group", "cdn-distribution", "health-check", "alarm"}
+        "cache-global-datastore", "eks-node-group", "region-switch-plan", "cdn-distribution", "health-check",
+        "alarm"}
 
 
 def test_the_report_is_a_line_per_check_naming_where_the_names_came_from(world: World, drctl: Drctl) -> None:
@@ -176,6 +177,34 @@ def node_group_missing_in_b(world: World) -> None:
     client("eks", DR).delete_nodegroup(clusterName=f"platform-{DR}", nodegroupName="general")
 
 
+def _update_plan(world: World, **changes: object) -> None:
+    """What an UpdatePlan does to the plan ARC holds: the fields changed, a new version, not yet evaluated."""
+    arc_region_switch.backend().plan(world.plan_arn).update(changes)
+
+
+def plan_missing(world: World) -> None:
+    client("arc-region-switch", DR).delete_plan(arn=world.plan_arn)
+
+
+def plan_changed_since_evaluated(world: World) -> None:
+    """Changed by hand (or a `pulumi up` a minute ago): ARC has not yet judged what the account now holds."""
+    _update_plan(world, description="edited in the console")
+
+
+def plan_evaluation_warns(world: World) -> None:
+    """ARC's evaluation, with the execution role's permissions, finds a step it could not run."""
+    arc_region_switch.backend().evaluate(world.plan_arn, [{
+        "workflow": {"action": "activate", "name": DR}, "stepName": "writer-capacity",
+        "resourceArn": f"arn:aws:lambda:{DR}:123456789012:function:dr-platform-writer-capacity-{DR}",
+        "warningMessage": "The execution role is not allowed to perform lambda:InvokeFunction"}])
+
+
+def plan_trigger_removed(world: World) -> None:
+    """The trigger deleted (and the plan evaluated since): a red detection alarm would now start nothing."""
+    _update_plan(world, triggers=[])
+    arc_region_switch.backend().evaluate(world.plan_arn)
+
+
 BREAKAGES = [
     (aurora_retention_cut, {("aurora-pitr", f"{GLOBAL_ID}-{PRIMARY}")}, "backup retention 1 d, configured 14 d"),
     (global_cluster_missing_b, {("aurora-global-cluster", GLOBAL_ID)}, f"not members: {GLOBAL_ID}-{DR} ({DR})"),
@@ -198,6 +227,13 @@ BREAKAGES = [
     (node_group_shrunk_in_a, {("eks-node-group", f"platform-{PRIMARY}/general")},
      "min 1, the posture's floor is 3; desired 1, outside 3-6"),
     (node_group_missing_in_b, {("eks-node-group", f"platform-{DR}/general")}, "ResourceNotFoundException"),
+    (plan_missing, {("region-switch-plan", "dr-platform")}, f"0 Region switch plans named 'dr-platform' in {DR}"),
+    (plan_changed_since_evaluated, {("region-switch-plan", "dr-platform")},
+     "evaluation pendingEvaluation (not evaluated since it changed); last evaluated version 1, the plan is at 2"),
+    (plan_evaluation_warns, {("region-switch-plan", "dr-platform")}, "evaluation actionRequired; warning: "
+     "writer-capacity: The execution role is not allowed to perform lambda:InvokeFunction"),
+    (plan_trigger_removed, {("region-switch-plan", "dr-platform")},
+     f"no trigger activates {DR} when dr-platform-canary-dr-probe-region-a-probe-failed is red"),
     (cdn_disabled, {("cdn-distribution", "dr-platform-cdn")}, "disabled"),
     (cdn_old_tls, {("cdn-distribution", "dr-platform-cdn")}, "minimum protocol TLSv1.2_2019, expected one of"),
     (cdn_failover_reversed, {("cdn-distribution", "dr-platform-cdn")},
@@ -272,6 +308,25 @@ def test_the_cache_check_follows_the_posture_and_the_writer(world: World, drctl:
         "cache-cold-group", DR, False, f"replication group {cold!r} does not exist")
     cold_group(cold)
     assert _cache_checks(drctl, "failover=true")[1] == ("cache-cold-group", DR, True, "status available")
+
+
+def test_once_b_writes_a_trigger_left_on_the_plan_fails(world: World, drctl: Drctl) -> None:
+    """After failover the dr stack drops the plan's trigger (a failback is always started by a person): a trigger
+    still there would start another failover into the region already writing."""
+    def plan_check(*settings: str) -> tuple[bool, str]:
+        report = verify_json(drctl, *(arg for setting in settings for arg in ("--set", setting)))[1]
+        (check,) = [c for c in report["checks"] if c["check"] == "region-switch-plan"]
+        return check["ok"], check["detail"]
+
+    ok, detail = plan_check()
+    assert ok and detail.startswith("version 1 passed ARC's evaluation") and detail.endswith(
+        "triggered by dr-platform-canary-dr-probe-region-a-probe-failed")
+    assert plan_check("failover=true") == (
+        False, f"1 trigger(s) would start a failover to {DR}, which already writes")
+    plan_trigger_removed(world)
+    ok, detail = plan_check("failover=true")
+    assert ok and detail.startswith("version 2 passed ARC's evaluation") and detail.endswith(
+        f"no trigger while {DR} writes")
 
 
 def test_thresholds_come_from_the_options(world: World, drctl: Drctl) -> None:

@@ -16,7 +16,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ops.actions import aurora, backup_points, cloudwatch, dynamodb, eks, elasticache, route53, s3_versions, ses
+from ops.actions import (aurora, backup_points, cloudwatch, dynamodb, eks, elasticache, region_switch, route53,
+                         s3_versions, ses)
 from ops.core import naming
 from ops.core.posture import CacheB, Region, capacity, node_group_max_size
 from policy.rules import CURRENT_VIEWER_TLS
@@ -89,6 +90,8 @@ class Targets:
     cold_caches: dict[str, str]  # region → a standalone cold cache the state runs there (pilot light's failover)
     cdn_name: str | None  # the distribution's comment (components/cdn.py); None: cdn.enabled is false
     node_groups: dict[str, NodeGroup]  # region → its EKS node group and the posture's bounds
+    region_switch_plan: str  # the ARC Region switch plan's name (components/region_switch.py), served in B
+    plan_trigger_alarm: str | None  # the alarm whose red starts the plan's failover; None once B writes (no trigger)
     backup_max_age_hours: float = DEFAULT_BACKUP_MAX_AGE_HOURS
     scan_limit: int = DEFAULT_SCAN_LIMIT
 
@@ -113,7 +116,8 @@ class Targets:
             alarm(f"s3-{spec.name}-a-to-b"), alarm(f"s3-{spec.name}-a-to-b-failed", "replication-failed"))]
         alarms_a += [alarm(f"dynamodb-{spec.name}-a-to-b") for spec in settings.tables]
         alarms_b = [alarm(f"aurora-{b}")] if cap.writer_region is Region.A else []
-        alarms_b.append(alarm(f"canary-{settings.names.canary_of_a}", "probe-failed"))  # B watching A, in every state
+        detection = alarm(f"canary-{settings.names.canary_of_a}", "probe-failed")
+        alarms_b.append(detection)  # B watching A, in every state
         if cap.s3_replication_from is Region.B:
             alarms_b += [name for spec in settings.buckets for name in (
                 alarm(f"s3-{spec.name}-b-to-a"), alarm(f"s3-{spec.name}-b-to-a-failed", "replication-failed"))]
@@ -147,7 +151,9 @@ class Targets:
             mail_from={region: settings.email.mail_from_domain(region) for region in (a, b)},
             cache_name=cache, cache_members=members, cache_primary_region=cache_primary, cold_caches=cold,
             cdn_name=settings.names.project_name(settings.cdn.record_name) if settings.cdn.enabled else None,
-            node_groups=node_groups,
+            node_groups=node_groups, region_switch_plan=settings.names.region_switch_plan,
+            # stacks/recovery_plan.py: a failback is always started by a person
+            plan_trigger_alarm=None if cap.writer_region is Region.B else detection,
             backup_max_age_hours=backup_max_age_hours, scan_limit=scan_limit)
 
     @property
@@ -444,6 +450,68 @@ def node_groups(make_client: MakeClient, t: Targets) -> Iterator[Check]:
         yield _guarded("eks-node-group", f"{group.cluster}/{group.nodegroup}", region, probe)
 
 
+# ---- the ARC Region switch plan ---------------------------------------------------------------------------------
+
+def _alarm_name(arn: str, region: str) -> str | None:
+    """`arn:aws:cloudwatch:<region>:<account>:alarm:<name>` → name, if it is a CloudWatch alarm in `region`."""
+    parts = arn.split(":", 6)
+    if len(parts) == 7 and parts[2] == "cloudwatch" and parts[3] == region and parts[5] == "alarm":
+        return parts[6]
+    return None
+
+
+def _plan_problems(plan: dict[str, Any], status: dict[str, Any], t: Targets) -> list[str]:
+    problems = []
+    state, evaluated, version = (status.get("evaluationState"), status.get("lastEvaluatedVersion"),
+                                 plan.get("version"))
+    if state != "passed":
+        problems.append(f"evaluation {state}" + (" (not evaluated since it changed)" if
+                                                 state == "pendingEvaluation" else ""))
+    if evaluated != version:
+        problems.append(f"last evaluated version {evaluated}, the plan is at {version}")
+    active = [w for w in status.get("warnings", []) if w.get("warningStatus") == "active"]
+    if active:
+        first = active[0]
+        where = first.get("stepName") or (first.get("workflow") or {}).get("name") or first.get("resourceArn")
+        problems.append(f"warning: {where}: {first.get('warningMessage')}"
+                        + (f" (+{len(active) - 1} more)" if len(active) > 1 else ""))
+    alarms = {name: _alarm_name(str(a.get("resourceIdentifier", "")), t.dr_region)
+              for name, a in (plan.get("associatedAlarms") or {}).items() if a.get("alarmType") == "trigger"}
+    failovers = [tr for tr in plan.get("triggers") or []
+                 if tr.get("action") == "activate" and tr.get("targetRegion") == t.dr_region]
+    red = {alarms.get(c.get("associatedAlarmName")) for tr in failovers for c in tr.get("conditions") or []
+           if c.get("condition") == "red"}
+    if t.plan_trigger_alarm is None and failovers:
+        problems.append(f"{len(failovers)} trigger(s) would start a failover to {t.dr_region}, which already writes")
+    elif t.plan_trigger_alarm is not None and t.plan_trigger_alarm not in red:
+        problems.append(f"no trigger activates {t.dr_region} when {t.plan_trigger_alarm} is red")
+    return problems
+
+
+def region_switch_plan(make_client: MakeClient, t: Targets) -> Iterator[Check]:
+    """The ARC Region switch plan as ARC itself judges it, read in B (its data plane answers while A is down):
+    Region switch evaluates a plan whenever it is created or updated and regularly after (IAM permissions,
+    resource configuration, running capacity), so the current version must be evaluated, passed, with no active
+    warning; and while A writes, B's detection alarm going red must start the failover (the trigger the RTO
+    estimate counts on), while once B writes no trigger may."""
+    def probe() -> tuple[bool, str]:
+        arc = make_client("arc-region-switch", t.dr_region)
+        found = region_switch.plans_named(arc, t.region_switch_plan)
+        if len(found) != 1:
+            return False, f"{len(found)} Region switch plans named {t.region_switch_plan!r} in {t.dr_region}, expected 1"
+        arn = found[0]["arn"]
+        plan, status = region_switch.plan_in_region(arc, arn), region_switch.evaluation_status(arc, arn)
+        problems = _plan_problems(plan, status, t)
+        if problems:
+            return False, "; ".join(problems)
+        when = status.get("lastEvaluationTime")
+        trigger = (f"triggered by {t.plan_trigger_alarm}" if t.plan_trigger_alarm
+                   else f"no trigger while {t.dr_region} writes")
+        return True, (f"version {plan.get('version')} passed ARC's evaluation"
+                      + (f" {_ago(when)}" if isinstance(when, datetime) else "") + f", {trigger}")
+    yield _guarded("region-switch-plan", t.region_switch_plan, t.dr_region, probe)
+
+
 # ---- CDN -------------------------------------------------------------------------------------------------------
 
 def _items(container: dict[str, Any] | None) -> list[Any]:
@@ -543,8 +611,8 @@ def alarms(make_client: MakeClient, t: Targets) -> Iterator[Check]:
 
 
 CHECKS = (aurora_pitr, aurora_global, aurora_lag, s3_versioning, s3_replication_rules, s3_replication_status,
-          dynamodb_tables, backup_copies, ses_identities, cache_datastore, node_groups, cdn_distribution,
-          health_checks, alarms)
+          dynamodb_tables, backup_copies, ses_identities, cache_datastore, node_groups, region_switch_plan,
+          cdn_distribution, health_checks, alarms)
 
 
 def run_checks(make_client: MakeClient, targets: Targets) -> list[Check]:
