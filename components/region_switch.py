@@ -29,7 +29,8 @@ which only the failover workflow has and which run in B, list B's only.
 No trigger once B writes: the canary then watches A recover, and a failback is always started by a person.
 
 The execution role may do exactly what these steps do (AWS's sample policies per execution block in the ARC
-developer guide, scoped to this plan's resources); the approval role may only approve this plan's steps; each
+developer guide, scoped to this plan's resources), and while there is a trigger, what ARC does as it when the trigger
+fires: read the alarm and start this plan; the approval role may only approve this plan's steps; each
 Lambda's role may only do its one action. ARC scales Deployments through an EKS access entry of the execution role
 with AWS's AmazonARCRegionSwitchScalingPolicy, in B's cluster (here) and in A's (the primary stack's, which also
 makes the role: `RegionSwitchPrincipal`, since EKS admits only a principal that exists).
@@ -427,9 +428,13 @@ class RegionSwitch(pulumi.ComponentResource):
             statements.append({"Sid": "RunTheCustomActions", "Effect": "Allow",
                                "Action": ["lambda:GetFunction", "lambda:InvokeFunction"], "Resource": function_arns})
         if alarm_arns:
+            # A trigger runs as this role: it reads the alarms, then starts the plan (ARC developer guide, "Plan
+            # execution role trust policy"; plan evaluation warns when StartPlanExecution is missing).
             statements.append({"Sid": "ReadTheTriggerAlarms", "Effect": "Allow",
                                "Action": ["cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmHistory"],
                                "Resource": alarm_arns})
+            statements.append({"Sid": "TriggersStartThisPlan", "Effect": "Allow",
+                               "Action": "arc-region-switch:StartPlanExecution", "Resource": plan_arn})
         for extra in args.extra_steps:
             statements.extend(extra.execution_role_statements)
         return _policy(*statements)

@@ -5,6 +5,7 @@ returns the violations it finds. `@rule` above a check declares it in the pack (
 """
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -646,6 +647,61 @@ def _region_switch_lists_every_global_store(resources: Sequence[StackResource],
         found += [(urn, f"tag {STORES_TAG} must list the cache's Global Datastore {global_id} "
                         f"({CACHE_STORE}<its suffix>): this stack's member is read-only until the plan promotes it")
                   for global_id in members if not any(global_id == s or global_id.endswith(f"-{s}") for s in listed)]
+    return found
+
+
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+
+
+def _allows(statements: Sequence[Any], action: str, resource: str) -> bool:
+    """Whether an Allow statement grants `action` on `resource` (IAM's `*` and `?` wildcards; no Deny is
+    written here, so none is looked for)."""
+    def matches(patterns: Any, value: str) -> bool:
+        return any(fnmatch.fnmatchcase(value, str(p)) for p in ([patterns] if isinstance(patterns, str) else
+                                                                 patterns or []))
+    return any(isinstance(st, Mapping) and st.get("Effect") == "Allow" and matches(st.get("Action"), action)
+               and matches(st.get("Resource"), resource) for st in statements)
+
+
+@stack_rule("region-switch-triggers-can-start-it", "A triggered ARC Region switch plan's execution role may read the "
+            "trigger alarms and start the plan", REGION_SWITCH_PLAN, ROLE_POLICY)
+def _region_switch_triggers_can_start_it(resources: Sequence[StackResource],
+                                         _config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """ARC starts a triggered plan as the plan's execution role, after reading the alarms its triggers name (ARC
+    developer guide, "Plan execution role trust policy"): without cloudwatch:DescribeAlarms on each and
+    arc-region-switch:StartPlanExecution on the plan, the detection alarm goes red and nothing starts, which no
+    offline plan shows and ARC's evaluation reports only once deployed. Judged on the role policies the stack
+    itself attaches to that role (by name); a role or policy not known yet is not judged."""
+    grants: dict[str, list[Any]] = {}
+    for type_, _, props in resources:
+        if type_ == ROLE_POLICY and isinstance(props.get("role"), str):
+            document = _json(props.get("policy"))
+            if not document:
+                grants.setdefault(props["role"], []).append(None)  # not known yet
+                continue
+            statements = document.get("Statement")
+            grants.setdefault(props["role"], []).extend(
+                statements if isinstance(statements, list) else [statements])
+    found = []
+    for type_, urn, props in resources:
+        role_arn = props.get("executionRole")
+        triggers = props.get("triggers") or []
+        if type_ != REGION_SWITCH_PLAN or not triggers or not isinstance(role_arn, str) or ":role/" not in role_arn:
+            continue
+        role, account = role_arn.rsplit("/", 1)[-1], role_arn.split(":")[4]
+        statements = grants.get(role, [])
+        if None in statements:
+            continue
+        alarms = {a.get("mapBlockKey"): a.get("resourceIdentifier") for a in props.get("associatedAlarms") or []}
+        needed = [("arc-region-switch:StartPlanExecution",
+                   f"arn:aws:arc-region-switch::{account}:plan/{props.get('name')}:zzzzzz")]
+        needed += [("cloudwatch:DescribeAlarms", str(alarms.get(c.get("associatedAlarmName"))))
+                   for t in triggers for c in t.get("conditions") or []]
+        missing = [f"{action} on {res.removesuffix(':zzzzzz') + (':*' if res.endswith(':zzzzzz') else '')}"
+                   for action, res in needed if not _allows(statements, action, res)]
+        if missing:
+            found.append((urn, f"execution role {role} may not: {'; '.join(missing)} (ARC starts a triggered "
+                               "plan as it, after reading the trigger's alarms)"))
     return found
 
 

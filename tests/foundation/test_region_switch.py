@@ -198,10 +198,18 @@ def test_the_roles_may_do_only_what_the_steps_do(dr_plans: dict) -> None:
         "arc-region-switch:ListPlanExecutions", "rds:DescribeGlobalClusters", "rds:DescribeDBClusters",
         "rds:FailoverGlobalCluster", "rds:SwitchoverGlobalCluster", "eks:DescribeCluster",
         "eks:ListAssociatedAccessPolicies", "route53:ListResourceRecordSets", "lambda:GetFunction",
-        "lambda:InvokeFunction", "cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmHistory"}
-    # failed over: no Lambda to run, no trigger alarm to read
+        "lambda:InvokeFunction", "cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmHistory",
+        "arc-region-switch:StartPlanExecution"}
+    # A trigger starts the plan as the execution role (ARC developer guide, "Plan execution role trust policy": it
+    # assumes the role "to read the CloudWatch alarms that the triggers use and to start the plan execution when
+    # the trigger conditions are met"; plan evaluation warns when StartPlanExecution is missing): on this plan only.
+    start = next(s for s in policy_of(pilot, "region-switch-execution-policy")["Statement"]
+                 if s["Sid"] == "TriggersStartThisPlan")
+    assert (start["Action"], start["Resource"]) == (
+        "arc-region-switch:StartPlanExecution", "arn:aws:arc-region-switch::123456789012:plan/dr-platform:*")
+    # failed over: no Lambda to run, no trigger alarm to read, no trigger to start anything
     assert not actions(policy_of(failed_over, "region-switch-execution-policy")) & {
-        "lambda:InvokeFunction", "cloudwatch:DescribeAlarms"}
+        "lambda:InvokeFunction", "cloudwatch:DescribeAlarms", "arc-region-switch:StartPlanExecution"}
     move = next(s for s in policy_of(pilot, "region-switch-execution-policy")["Statement"]
                 if s["Sid"] == "AuroraMoveTheWriter")
     assert move["Resource"] == ["arn:aws:rds::123456789012:global-cluster:dr-core",

@@ -36,15 +36,15 @@ FAILING = {
 ALLOWED: dict[tuple[str, str], str] = {
     ("UNKNOWN_PREFIX", "Unknown prefix arc-region-switch"):
         "ARC Region switch (2025) postdates parliament's database; its actions are listed in the Service "
-        "Authorization Reference, 'Actions, resources, and condition keys for Amazon Application Recovery "
-        "Controller - Region switch'. ARC_REGION_SWITCH_ACTIONS below checks the action names instead.",
+        "Authorization Reference, 'Actions, resources, and condition keys for Amazon ARC Region switch'. "
+        "ARC_REGION_SWITCH_ACTIONS below checks the action names instead.",
 }
 # The actions of that page the plan's roles and drctl verify use (tests/iam_lint/test_iam_lint.py checks every one
 # used is here).
 ARC_REGION_SWITCH_ACTIONS = frozenset({
     "arc-region-switch:ApprovePlanExecutionStep", "arc-region-switch:GetPlan", "arc-region-switch:GetPlanExecution",
     "arc-region-switch:ListPlanExecutions", "arc-region-switch:GetPlanEvaluationStatus",
-    "arc-region-switch:GetPlanInRegion", "arc-region-switch:ListPlansInRegion"})
+    "arc-region-switch:GetPlanInRegion", "arc-region-switch:ListPlansInRegion", "arc-region-switch:StartPlanExecution"})
 
 ROLE = "aws:iam/role:Role"
 TRUST_POLICY_KEY = "assumeRolePolicy"

@@ -665,8 +665,64 @@ def test_the_plan_must_list_the_global_datastore_the_stack_is_a_member_of(good: 
     assert stack_violations([SECONDARY_MEMBER]) == []  # no plan in the stack: nothing to judge
 
 
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+EXECUTION_ROLE = "arn:aws:iam::1:role/dr-platform-region-switch"
+DETECTION_ALARM = "arn:aws:cloudwatch:us-west-2:1:alarm:dr-platform-canary-probe-failed"
+
+
+def triggered_plan(**changes: object) -> tuple[str, str, dict]:
+    return PLAN, "urn:plan", {**GOOD_PLAN, "name": "dr-platform", "executionRole": EXECUTION_ROLE,
+                              "associatedAlarms": [{"mapBlockKey": "canary", "alarmType": "trigger",
+                                                    "resourceIdentifier": DETECTION_ALARM}],
+                              "triggers": [{"action": "activate", "targetRegion": "us-west-2",
+                                            "conditions": [{"associatedAlarmName": "canary", "condition": "red"}],
+                                            "minDelayMinutesBetweenExecutions": 60}], **changes}
+
+
+def execution_policy(*statements: dict, role: str = "dr-platform-region-switch") -> tuple[str, str, dict]:
+    return ROLE_POLICY, "urn:execution-policy", {"role": role, "policy": json.dumps(
+        {"Version": "2012-10-17", "Statement": list(statements)})}
+
+
+READ_ALARM = {"Effect": "Allow", "Action": ["cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmHistory"],
+              "Resource": [DETECTION_ALARM]}
+START_PLAN = {"Effect": "Allow", "Action": "arc-region-switch:StartPlanExecution",
+              "Resource": "arn:aws:arc-region-switch::1:plan/dr-platform:*"}
+
+
+@pytest.mark.parametrize(("good", "bad", "missing"), [
+    ([triggered_plan(), execution_policy(READ_ALARM, START_PLAN)],
+     [triggered_plan(), execution_policy(READ_ALARM)], "arc-region-switch:StartPlanExecution"),
+    ([triggered_plan(), execution_policy(READ_ALARM, START_PLAN)],
+     [triggered_plan(), execution_policy(START_PLAN)], f"cloudwatch:DescribeAlarms on {DETECTION_ALARM}"),
+    ([triggered_plan(), execution_policy(READ_ALARM, START_PLAN)],  # another plan's start does not count
+     [triggered_plan(), execution_policy(READ_ALARM, {**START_PLAN, "Resource": "arn:aws:arc-region-switch::1:plan/other:*"})],
+     "arc-region-switch:StartPlanExecution"),
+    ([triggered_plan(), execution_policy(READ_ALARM, START_PLAN)],  # granted to another role
+     [triggered_plan(), execution_policy(READ_ALARM, START_PLAN, role="someone-else")],
+     "arc-region-switch:StartPlanExecution"),
+    ([triggered_plan(triggers=None, associatedAlarms=None), execution_policy()],  # no trigger: nothing to start
+     [triggered_plan(), execution_policy()], "arc-region-switch:StartPlanExecution"),
+])
+def test_a_triggered_plan_needs_an_execution_role_that_can_read_its_alarms_and_start_it(good: list, bad: list,
+                                                                                         missing: str) -> None:
+    """ARC starts a triggered plan as its execution role, after reading the trigger's alarms (developer guide,
+    "Plan execution role trust policy"); without the grant the trigger fires into an AccessDenied."""
+    assert stack_violations(good) == []
+    found = stack_violations(bad)
+    assert [(rule, urn) for rule, urn, _ in found] == [("region-switch-triggers-can-start-it", "urn:plan")]
+    assert missing in found[0][2] and "dr-platform-region-switch" in found[0][2]
+
+
+def test_an_execution_policy_not_known_yet_is_not_judged() -> None:
+    unknown = (ROLE_POLICY, "urn:execution-policy", {"role": "dr-platform-region-switch", "policy": None})
+    assert stack_violations([triggered_plan(), unknown]) == []
+    assert stack_violations([triggered_plan(executionRole=None), execution_policy()]) == []
+
+
 def test_every_stack_rule_is_exercised_above() -> None:
-    assert [r.name for r in STACK_RULES] == ["services-autoscaled-and-budgeted", "region-switch-lists-every-global-store"]
+    assert [r.name for r in STACK_RULES] == ["services-autoscaled-and-budgeted", "region-switch-lists-every-global-store",
+                                             "region-switch-triggers-can-start-it"]
 
 
 def budget_of(plan, service_name: str):
