@@ -205,6 +205,23 @@ def plan_trigger_removed(world: World) -> None:
     arc_region_switch.backend().evaluate(world.plan_arn)
 
 
+def plan_trigger_needs_another_alarm(world: World) -> None:
+    """Edited so that the detection alarm starts the failover only together with another: later, or never."""
+    plan = arc_region_switch.backend().plan(world.plan_arn)
+    (trigger,) = plan.fields["triggers"]
+    extra = {"associatedAlarmName": "latency", "condition": "red"}
+    alarms = {**plan.fields["associatedAlarms"], "latency": {
+        "alarmType": "trigger", "resourceIdentifier": f"arn:aws:cloudwatch:{DR}:123456789012:alarm:latency"}}
+    _update_plan(world, triggers=[{**trigger, "conditions": [*trigger["conditions"], extra]}],
+                 associatedAlarms=alarms)
+    arc_region_switch.backend().evaluate(world.plan_arn)
+
+
+def plan_evaluation_stale(world: World) -> None:
+    """ARC's last evaluation is hours old (it evaluates every 30 minutes): what it said then is not news."""
+    arc_region_switch.backend().plan(world.plan_arn).evaluation["lastEvaluationTime"] -= 3 * 3600
+
+
 BREAKAGES = [
     (aurora_retention_cut, {("aurora-pitr", f"{GLOBAL_ID}-{PRIMARY}")}, "backup retention 1 d, configured 14 d"),
     (global_cluster_missing_b, {("aurora-global-cluster", GLOBAL_ID)}, f"not members: {GLOBAL_ID}-{DR} ({DR})"),
@@ -233,7 +250,12 @@ BREAKAGES = [
     (plan_evaluation_warns, {("region-switch-plan", "dr-platform")}, "evaluation actionRequired; warning: "
      "writer-capacity: The execution role is not allowed to perform lambda:InvokeFunction"),
     (plan_trigger_removed, {("region-switch-plan", "dr-platform")},
-     f"no trigger activates {DR} when dr-platform-canary-dr-probe-region-a-probe-failed is red"),
+     f"no trigger activates {DR} when dr-platform-canary-dr-probe-region-a-probe-failed alone is red"),
+    (plan_trigger_needs_another_alarm, {("region-switch-plan", "dr-platform")},
+     f"no trigger activates {DR} when dr-platform-canary-dr-probe-region-a-probe-failed alone is red; trigger(s) "
+     f"the stack does not declare: activate {DR}"),
+    (plan_evaluation_stale, {("region-switch-plan", "dr-platform")},
+     "last evaluated 3.0 h ago: ARC evaluates every 30 minutes"),
     (cdn_disabled, {("cdn-distribution", "dr-platform-cdn")}, "disabled"),
     (cdn_old_tls, {("cdn-distribution", "dr-platform-cdn")}, "minimum protocol TLSv1.2_2019, expected one of"),
     (cdn_failover_reversed, {("cdn-distribution", "dr-platform-cdn")},
@@ -322,7 +344,7 @@ def test_once_b_writes_a_trigger_left_on_the_plan_fails(world: World, drctl: Drc
     assert ok and detail.startswith("version 1 passed ARC's evaluation") and detail.endswith(
         "triggered by dr-platform-canary-dr-probe-region-a-probe-failed")
     assert plan_check("failover=true") == (
-        False, f"1 trigger(s) would start a failover to {DR}, which already writes")
+        False, f"1 trigger(s) while {DR} writes: none may start an execution")
     plan_trigger_removed(world)
     ok, detail = plan_check("failover=true")
     assert ok and detail.startswith("version 2 passed ARC's evaluation") and detail.endswith(

@@ -27,6 +27,8 @@ RTC_MINUTES = 15  # S3 Replication Time Control: an object PENDING longer than t
 PITR_FRESH_S = 600  # Aurora's LatestRestorableTime trails now by about 5 minutes; twice that is a stalled backup
 DEFAULT_BACKUP_MAX_AGE_HOURS = 24.0
 DEFAULT_SCAN_LIMIT = 10_000  # keys listed per bucket to find its newest object
+# ARC evaluates a plan when it changes "and then every 30 minutes after that": four missed evaluations
+PLAN_EVALUATION_MAX_AGE = timedelta(hours=2)
 
 MakeClient = Callable[[str, str], Any]  # (service, region) → boto3 client
 
@@ -469,6 +471,9 @@ def _plan_problems(plan: dict[str, Any], status: dict[str, Any], t: Targets) -> 
                                                  state == "pendingEvaluation" else ""))
     if evaluated != version:
         problems.append(f"last evaluated version {evaluated}, the plan is at {version}")
+    when = status.get("lastEvaluationTime")
+    if isinstance(when, datetime) and _now() - _utc(when) > PLAN_EVALUATION_MAX_AGE:
+        problems.append(f"last evaluated {_ago(when)}: ARC evaluates every 30 minutes")
     active = [w for w in status.get("warnings", []) if w.get("warningStatus") == "active"]
     if active:
         first = active[0]
@@ -477,14 +482,23 @@ def _plan_problems(plan: dict[str, Any], status: dict[str, Any], t: Targets) -> 
                         + (f" (+{len(active) - 1} more)" if len(active) > 1 else ""))
     alarms = {name: _alarm_name(str(a.get("resourceIdentifier", "")), t.dr_region)
               for name, a in (plan.get("associatedAlarms") or {}).items() if a.get("alarmType") == "trigger"}
-    failovers = [tr for tr in plan.get("triggers") or []
-                 if tr.get("action") == "activate" and tr.get("targetRegion") == t.dr_region]
-    red = {alarms.get(c.get("associatedAlarmName")) for tr in failovers for c in tr.get("conditions") or []
-           if c.get("condition") == "red"}
-    if t.plan_trigger_alarm is None and failovers:
-        problems.append(f"{len(failovers)} trigger(s) would start a failover to {t.dr_region}, which already writes")
-    elif t.plan_trigger_alarm is not None and t.plan_trigger_alarm not in red:
-        problems.append(f"no trigger activates {t.dr_region} when {t.plan_trigger_alarm} is red")
+    triggers = list(plan.get("triggers") or [])
+
+    def on_detection_alone(trigger: dict[str, Any]) -> bool:
+        conditions = trigger.get("conditions") or []
+        return (trigger.get("action"), trigger.get("targetRegion")) == ("activate", t.dr_region) and bool(
+            conditions) and all(c.get("condition") == "red" and alarms.get(c.get("associatedAlarmName")) ==
+                                t.plan_trigger_alarm for c in conditions)
+    if t.plan_trigger_alarm is None:
+        if triggers:  # stacks/recovery_plan.py: a failback is always started by a person
+            problems.append(f"{len(triggers)} trigger(s) while {t.dr_region} writes: none may start an execution")
+    else:
+        if not any(on_detection_alone(tr) for tr in triggers):
+            problems.append(f"no trigger activates {t.dr_region} when {t.plan_trigger_alarm} alone is red")
+        others = sorted({f"{tr.get('action')} {tr.get('targetRegion')}" for tr in triggers
+                         if not on_detection_alone(tr)})
+        if others:
+            problems.append(f"trigger(s) the stack does not declare: {', '.join(others)}")
     return problems
 
 
