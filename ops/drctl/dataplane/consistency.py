@@ -23,7 +23,8 @@ Row hash ("--hash"):
   through its send form (trailing blanks count); everything else through its text form under the C collation
   (numeric's sign, scale and NaN/±Infinity, jsonb numbers' scale and sign, citext and case-insensitive
   collations' case, array bounds, an enum's label). Text forms are rendered under pinned session settings (UTC,
-  ISO dates, postgres intervals, extra_float_digits=3), so they do not depend on either server's defaults.
+  ISO dates, postgres intervals, extra_float_digits=3, lc_monetary C), so they do not depend on either server's
+  defaults.
 - equality: each value hashed by its type's hash function, i.e. compared the way the type's `=` compares
   (numeric 1.0 = 1.00, float -0 = 0, interval '1 day' = '24 hours', citext 'A' = 'a', jsonb 1.0 = 1.00), and
   where that hash is coarser than `=`, coarser still: numeric's hash ignores the sign (5 and -5, in jsonb too)
@@ -114,6 +115,8 @@ SESSION_SETTINGS = {
     "IntervalStyle": "postgres",
     "extra_float_digits": "3",
     "bytea_output": "hex",
+    # money's text form follows lc_monetary (symbol, separators); under C it is the stored cents, exactly
+    "lc_monetary": "C",
     "application_name": "drctl-consistency",
     # The row hash is one C function call per row: JIT compiling it costs more than it saves, and loading LLVM
     # adds ~10 MB to the backend, the one part of its memory that changed with table size.

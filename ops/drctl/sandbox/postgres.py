@@ -47,13 +47,14 @@ class PgCluster:
     port: int
     host: str = "127.0.0.1"
     user: str = "postgres"
+    environment: dict[str, str] | None = None  # added to the server's (e.g. LOCPATH for locales built by a test)
 
     def dsn(self, dbname: str = "postgres") -> str:
         return f"postgresql://{self.user}@{self.host}:{self.port}/{dbname}"
 
     def _ctl(self, *args: str) -> None:
         subprocess.run(_as_server_user([str(bindir() / "pg_ctl"), "-D", str(self.datadir), *args]),
-                       check=True, capture_output=True, text=True)
+                       check=True, capture_output=True, text=True, env={**os.environ, **(self.environment or {})})
 
     def start(self, timeout: float = 30) -> None:
         self._ctl("-w", "-t", str(int(timeout)), "-l", str(self.datadir / "server.log"), "start")
@@ -102,12 +103,14 @@ DEFAULT_SETTINGS = {
 
 @contextlib.contextmanager
 def pg_cluster(parent: Path | None = None, settings: dict[str, str] | None = None,
-               timezone: str = "UTC", datestyle: str = "ISO, MDY") -> Iterator[PgCluster]:
+               timezone: str = "UTC", datestyle: str = "ISO, MDY",
+               environment: dict[str, str] | None = None) -> Iterator[PgCluster]:
     """Initialise, start and finally stop and delete a cluster. `timezone`/`datestyle` set the server defaults
-    (tests use different ones on two servers to prove comparisons don't depend on them)."""
+    (tests use different ones on two servers to prove comparisons don't depend on them); `environment` is added
+    to the server process's."""
     base = _owned_dir(parent, "drpg-")
     datadir = base / "data"
-    cluster = PgCluster(datadir=datadir, port=free_port())
+    cluster = PgCluster(datadir=datadir, port=free_port(), environment=environment)
     try:
         subprocess.run(_as_server_user([str(bindir() / "initdb"), "-D", str(datadir), "-U", "postgres",
                                         "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"]),
