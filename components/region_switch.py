@@ -175,6 +175,11 @@ def lambda_package() -> pulumi.AssetArchive:
     return pulumi.AssetArchive(assets)
 
 
+def plan_arn_pattern(account: str, plan_name: str) -> str:
+    """Every version of the plan called `plan_name`: its ARN ends in `:<6 characters ARC picks>`."""
+    return f"arn:aws:arc-region-switch::{account}:plan/{plan_name}:*"
+
+
 def _policy(*statements: Mapping[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
@@ -376,7 +381,14 @@ class RegionSwitch(pulumi.ComponentResource):
             pulumi.Output.all(*args.aurora.cluster_arns.values()),
             pulumi.Output.all(*[f.arn for f in functions], *[arn for s in args.extra_steps for arn in s.function_arns]),
             pulumi.Output.from_input(args.hosted_zone_id), pulumi.Output.all(*[al.arn for al in args.trigger_alarms]),
+            approval_role.arn,
         ).apply(lambda v: self.execution_policy(args, *v)), opts=child(self, p))
+        # Before the plan too: evaluation checks that the approver role may approve (by the plan's name, as the
+        # execution policy: its ARN ends in a suffix ARC picks).
+        approval_policy = aws.iam.RolePolicy(f"{name}-approval-policy", role=approval_role.id,
+                                             policy=account.apply(lambda acct: _policy(
+            {"Sid": "ApproveThisPlansSteps", "Effect": "Allow", "Action": "arc-region-switch:ApprovePlanExecutionStep",
+             "Resource": plan_arn_pattern(acct, args.plan_name)})), opts=child(self, p))
         plan = aws.arcregionswitch.Plan(
             f"{name}-plan", name=args.plan_name, region=b, execution_role=execution_role_arn,
             recovery_approach="activePassive", regions=[a, b], primary_region=a,
@@ -388,11 +400,8 @@ class RegionSwitch(pulumi.ComponentResource):
                         "workflow_description": "failover: A down or drained, B takes over", "steps": failover_steps},
                        {"workflow_target_action": "activate", "workflow_target_region": a,
                         "workflow_description": "failback: planned switchover to A", "steps": failback_steps}],
-            opts=child(self, p, depends_on=[*access, *functions, execution_policy, *args.depends_on,
+            opts=child(self, p, depends_on=[*access, *functions, execution_policy, approval_policy, *args.depends_on,
                                             *(r for s in args.extra_steps for r in s.depends_on)]))
-        aws.iam.RolePolicy(f"{name}-approval-policy", role=approval_role.id, policy=plan.arn.apply(lambda arn: _policy(
-            {"Sid": "ApproveThisPlansSteps", "Effect": "Allow", "Action": "arc-region-switch:ApprovePlanExecutionStep",
-             "Resource": arn})), opts=child(self, p))
 
         self.plan_arn = plan.arn
         self.approval_role_arn = approval_role.arn
@@ -401,29 +410,46 @@ class RegionSwitch(pulumi.ComponentResource):
     @staticmethod
     def execution_policy(args: RegionSwitchArgs, account: str, role_arn: str, global_arn: str,
                          cluster_arns: list[str], function_arns: list[str], zone_id: str,
-                         alarm_arns: list[str]) -> str:
+                         alarm_arns: list[str], approval_role_arn: str) -> str:
         """Exactly what the plan's steps do, from AWS's sample policy of each execution block, on this plan's
-        resources only. The plan by its name (its ARN ends in a suffix ARC picks): the policy exists before it."""
+        resources only, and what ARC's evaluation reads to judge them. The plan by its name (its ARN ends in a
+        suffix ARC picks): the policy exists before it."""
         eks = args.eks.cluster_names
-        plan_arn = f"arn:aws:arc-region-switch::{account}:plan/{args.plan_name}:*"
+        plan_arn = plan_arn_pattern(account, args.plan_name)
+        cluster_arns_eks = [f"arn:aws:eks:{r}:{account}:cluster/{c}" for r, c in eks.items()]
         statements: list[Mapping[str, Any]] = [
-            {"Sid": "PlanEvaluationSimulatesThisRole", "Effect": "Allow", "Action": "iam:SimulatePrincipalPolicy",
-             "Resource": role_arn},
+            # Evaluation simulates this role's permissions, and the approver role's ("Plan evaluation for Region
+            # switch plans": the approver may ApprovePlanExecutionStep).
+            {"Sid": "PlanEvaluationSimulatesTheRoles", "Effect": "Allow", "Action": "iam:SimulatePrincipalPolicy",
+             "Resource": [role_arn, approval_role_arn]},
             {"Sid": "ReadThisPlan", "Effect": "Allow",
              "Action": ["arc-region-switch:GetPlan", "arc-region-switch:GetPlanExecution",
                         "arc-region-switch:ListPlanExecutions"], "Resource": plan_arn},
+            # As AWS's sample policy of the Aurora Global Database block has it: read-only, and how ARC looks the
+            # global cluster and its members up (by identifier or by listing) is not documented.
             {"Sid": "AuroraReadTheGlobalDatabase", "Effect": "Allow",
-             "Action": ["rds:DescribeGlobalClusters", "rds:DescribeDBClusters"], "Resource": [global_arn, *cluster_arns]},
+             "Action": ["rds:DescribeGlobalClusters", "rds:DescribeDBClusters"], "Resource": "*"},
             {"Sid": "AuroraMoveTheWriter", "Effect": "Allow",
              "Action": ["rds:FailoverGlobalCluster", "rds:SwitchoverGlobalCluster"],
              "Resource": [global_arn, *cluster_arns]},
             {"Sid": "EksFindTheClusters", "Effect": "Allow", "Action": "eks:DescribeCluster",
-             "Resource": [f"arn:aws:eks:{r}:{account}:cluster/{c}" for r, c in eks.items()]},
+             "Resource": cluster_arns_eks},
             {"Sid": "EksCheckItsAccessEntries", "Effect": "Allow", "Action": "eks:ListAssociatedAccessPolicies",
              "Resource": [f"arn:aws:eks:{r}:{account}:access-entry/{c}/*" for r, c in eks.items()]},
             {"Sid": "Route53ReadTheApiRecords", "Effect": "Allow", "Action": "route53:ListResourceRecordSets",
              "Resource": f"arn:aws:route53:::hostedzone/{zone_id}"},
         ]
+        if args.eks.deployments:
+            # Service quota checks, on by default for a new plan (the provider cannot turn them off): for the EKS
+            # block ARC reads the node groups' instance families and compares both regions' quotas; without these
+            # reads, evaluation warns ("Working with service quota checks"). Read only: increases stay a person's.
+            statements += [
+                {"Sid": "QuotaChecksReadTheQuotas", "Effect": "Allow", "Action": "servicequotas:GetServiceQuota",
+                 "Resource": "*"},
+                {"Sid": "QuotaChecksFindTheNodeGroups", "Effect": "Allow",
+                 "Action": ["eks:ListNodegroups", "eks:ListFargateProfiles"], "Resource": cluster_arns_eks},
+                {"Sid": "QuotaChecksReadTheNodeGroups", "Effect": "Allow", "Action": "eks:DescribeNodegroup",
+                 "Resource": [f"arn:aws:eks:{r}:{account}:nodegroup/{c}/*/*" for r, c in eks.items()]}]
         if function_arns:
             statements.append({"Sid": "RunTheCustomActions", "Effect": "Allow",
                                "Action": ["lambda:GetFunction", "lambda:InvokeFunction"], "Resource": function_arns})

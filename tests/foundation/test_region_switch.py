@@ -199,7 +199,20 @@ def test_the_roles_may_do_only_what_the_steps_do(dr_plans: dict) -> None:
         "rds:FailoverGlobalCluster", "rds:SwitchoverGlobalCluster", "eks:DescribeCluster",
         "eks:ListAssociatedAccessPolicies", "route53:ListResourceRecordSets", "lambda:GetFunction",
         "lambda:InvokeFunction", "cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmHistory",
-        "arc-region-switch:StartPlanExecution"}
+        "arc-region-switch:StartPlanExecution", "servicequotas:GetServiceQuota", "eks:ListNodegroups",
+        "eks:ListFargateProfiles", "eks:DescribeNodegroup"}
+    statements = {s["Sid"]: s for s in policy_of(pilot, "region-switch-execution-policy")["Statement"]}
+    # Evaluation simulates the execution role and the approver's; Aurora's reads as AWS's sample has them
+    assert statements["PlanEvaluationSimulatesTheRoles"]["Resource"] == [
+        "arn:aws:iam::123456789012:role/dr-platform-region-switch",
+        "arn:aws:iam::123456789012:role/dr-platform-region-switch-approver"]
+    assert statements["AuroraReadTheGlobalDatabase"]["Resource"] == "*"
+    # Service quota checks (on for a new plan) read both regions' node groups, and nothing they could change
+    assert statements["QuotaChecksReadTheNodeGroups"]["Resource"] == [
+        f"arn:aws:eks:{A}:123456789012:nodegroup/platform-{A}/*/*",
+        f"arn:aws:eks:{B}:123456789012:nodegroup/platform-{B}/*/*"]
+    assert not {a for a in actions(policy_of(pilot, "region-switch-execution-policy"))
+                if a.startswith("servicequotas:") and a != "servicequotas:GetServiceQuota"}
     # A trigger starts the plan as the execution role (ARC developer guide, "Plan execution role trust policy": it
     # assumes the role "to read the CloudWatch alarms that the triggers use and to start the plan execution when
     # the trigger conditions are met"; plan evaluation warns when StartPlanExecution is missing): on this plan only.
@@ -217,8 +230,7 @@ def test_the_roles_may_do_only_what_the_steps_do(dr_plans: dict) -> None:
                                 f"arn:aws:rds:{B}:123456789012:cluster:dr-core-{B}"]
     approval = policy_of(pilot, "region-switch-approval-policy")["Statement"]
     assert [(s["Action"], s["Resource"]) for s in approval] == [
-        ("arc-region-switch:ApprovePlanExecutionStep", the_plan(pilot).inputs and
-         f"arn:aws:arc-region-switch::123456789012:plan/dr-platform:{approval[0]['Resource'].rsplit(':', 1)[-1]}")]
+        ("arc-region-switch:ApprovePlanExecutionStep", "arn:aws:arc-region-switch::123456789012:plan/dr-platform:*")]
     writer = policy_of(pilot, f"region-switch-{WRITER_CAPACITY_STEP}-action")
     assert actions(writer) == {"rds:CreateDBInstance", "rds:DescribeDBInstances"}
     assert writer["Statement"][0]["Resource"] == [f"arn:aws:rds:{B}:123456789012:cluster:dr-core-{B}",
@@ -254,19 +266,18 @@ def test_the_cache_promotion_may_only_read_and_fail_over_the_global_datastore(dr
 
 def test_a_first_pulumi_up_creates_what_the_plan_refers_to_before_the_plan(dr_plan: Plan) -> None:
     """ARC evaluates a plan when it is created: its clusters, node group, Deployments, records, alarm, Lambdas and
-    B's access entry must exist by then, and so must the execution role's permissions; the approval role's names
-    the plan's ARN, so it comes after."""
+    B's access entry must exist by then, and so must the execution role's permissions and the approver role's
+    (evaluation checks that it may approve: its policy names the plan by name, not by the ARN ARC picks)."""
     order = step_order(Plan(stack="dr", config={}), dr_plan)
     (plan,) = [s for s in order.steps if s.resource.type == PLAN_TYPE]
     before = {"aws:rds/cluster:Cluster", "aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup",
               "kubernetes:apps/v1:Deployment", "aws:route53/record:Record", "aws:cloudwatch/metricAlarm:MetricAlarm",
               LAMBDA, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "aws:iam/rolePolicy:RolePolicy"}
-    (approval,) = order.of("region-switch-approval-policy")
-    assert order.happens_after(approval, plan)
-    waited = [s for s in order.steps if s.resource.type in before and s is not approval
+    waited = [s for s in order.steps if s.resource.type in before
               and (s.resource.region == B or s.resource.name.startswith(("region-switch", "api-dns")))]
-    assert {s.resource.name for s in waited} >= {"region-switch-execution-policy", "region-switch-eks-scaling",
-                                                 "region-switch-writer-capacity", "api-dns-primary"}
+    assert {s.resource.name for s in waited} >= {"region-switch-execution-policy", "region-switch-approval-policy",
+                                                 "region-switch-eks-scaling", "region-switch-writer-capacity",
+                                                 "api-dns-primary"}
     for step in waited:
         assert order.happens_after(plan, step), step.resource.name
     for function in (s for s in order.steps if s.resource.type == LAMBDA):
@@ -302,7 +313,7 @@ def test_an_extra_store_step_joins_both_workflows_and_the_execution_role(mocks) 
         extra_steps=[ExtraRecoveryStep("elasticache-global:dr-cache", promote, demote, [statement])])
     switch = RegionSwitch("rs", args)
     policy = json.loads(RegionSwitch.execution_policy(args, "123456789012", "role-arn", "global-arn",
-                                                      ["arn-a", "arn-b"], [], "Z1", []))
+                                                      ["arn-a", "arn-b"], [], "Z1", [], "approver-arn"))
     assert statement in policy["Statement"]
 
     def check(_: Any) -> None:
