@@ -24,3 +24,11 @@ def evaluation_status(arc: Any, arn: str) -> dict[str, Any]:
         status.update({k: v for k, v in page.items() if k not in ("warnings", "nextToken", "ResponseMetadata")})
         status["warnings"] += page.get("warnings", [])
     return status
+
+
+def quota_warnings(arc: Any, arn: str) -> list[dict[str, Any]]:
+    """Region switch's service quota warnings for the plan: a quota lower in one region than the plan's resources
+    use in the other, or a check it could not make (each: quotaRegion, serviceCode, quotaName, status,
+    warningMessage). Separate from the evaluation's warnings."""
+    return [w for page in arc.get_paginator("list_service_quota_warnings").paginate(planArns=[arn])
+            for w in page.get("serviceQuotaWarningSummaries", [])]

@@ -40,11 +40,13 @@ ALLOWED: dict[tuple[str, str], str] = {
         "ARC_REGION_SWITCH_ACTIONS below checks the action names instead.",
 }
 # The actions of that page the plan's roles and drctl verify use (tests/iam_lint/test_iam_lint.py checks every one
-# used is here).
+# used is here). ListServiceQuotaWarnings is the API's operation of that name (botocore's model, 2026), named by
+# IAM's same-name rule: the version of the page read predates service quota checks.
 ARC_REGION_SWITCH_ACTIONS = frozenset({
     "arc-region-switch:ApprovePlanExecutionStep", "arc-region-switch:GetPlan", "arc-region-switch:GetPlanExecution",
     "arc-region-switch:ListPlanExecutions", "arc-region-switch:GetPlanEvaluationStatus",
-    "arc-region-switch:GetPlanInRegion", "arc-region-switch:ListPlansInRegion", "arc-region-switch:StartPlanExecution"})
+    "arc-region-switch:GetPlanInRegion", "arc-region-switch:ListPlansInRegion", "arc-region-switch:StartPlanExecution",
+    "arc-region-switch:ListServiceQuotaWarnings"})
 
 ROLE = "aws:iam/role:Role"
 TRUST_POLICY_KEY = "assumeRolePolicy"

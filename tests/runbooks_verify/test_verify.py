@@ -217,6 +217,14 @@ def plan_trigger_needs_another_alarm(world: World) -> None:
     arc_region_switch.backend().evaluate(world.plan_arn)
 
 
+def b_quota_below_a(world: World) -> None:
+    """B's On-Demand vCPU quota is lower than A's node groups use: the failover could not launch them."""
+    arc_region_switch.backend().warn_quota(
+        world.plan_arn, quotaRegion=DR, serviceCode="ec2", quotaCode="L-1216C47A",
+        quotaName="Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances", status="denied",
+        warningMessage="The applied quota in us-west-2 (32) is lower than in us-east-1 (256)")
+
+
 def plan_evaluation_stale(world: World) -> None:
     """ARC's last evaluation is hours old (it evaluates every 30 minutes): what it said then is not news."""
     arc_region_switch.backend().plan(world.plan_arn).evaluation["lastEvaluationTime"] -= 3 * 3600
@@ -254,6 +262,9 @@ BREAKAGES = [
     (plan_trigger_needs_another_alarm, {("region-switch-plan", "dr-platform")},
      f"no trigger activates {DR} when dr-platform-canary-dr-probe-region-a-probe-failed alone is red; trigger(s) "
      f"the stack does not declare: activate {DR}"),
+    (b_quota_below_a, {("region-switch-plan", "dr-platform")},
+     f"service quota warning: {DR} ec2 'Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances' denied: "
+     "The applied quota in us-west-2 (32) is lower than in us-east-1 (256)"),
     (plan_evaluation_stale, {("region-switch-plan", "dr-platform")},
      "last evaluated 3.0 h ago: ARC evaluates every 30 minutes"),
     (cdn_disabled, {("cdn-distribution", "dr-platform-cdn")}, "disabled"),

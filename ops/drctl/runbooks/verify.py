@@ -506,7 +506,8 @@ def region_switch_plan(make_client: MakeClient, t: Targets) -> Iterator[Check]:
     """The ARC Region switch plan as ARC itself judges it, read in B (its data plane answers while A is down):
     Region switch evaluates a plan whenever it is created or updated and regularly after (IAM permissions,
     resource configuration, running capacity), so the current version must be evaluated, passed, with no active
-    warning; and while A writes, B's detection alarm going red must start the failover (the trigger the RTO
+    warning, and no service quota warning (B's quota below what A's resources use: the failover could not launch
+    them); and while A writes, B's detection alarm going red must start the failover (the trigger the RTO
     estimate counts on), while once B writes no trigger may."""
     def probe() -> tuple[bool, str]:
         arc = make_client("arc-region-switch", t.dr_region)
@@ -516,6 +517,12 @@ def region_switch_plan(make_client: MakeClient, t: Targets) -> Iterator[Check]:
         arn = found[0]["arn"]
         plan, status = region_switch.plan_in_region(arc, arn), region_switch.evaluation_status(arc, arn)
         problems = _plan_problems(plan, status, t)
+        quotas = region_switch.quota_warnings(arc, arn)
+        if quotas:
+            w = quotas[0]
+            problems.append(f"service quota warning: {w.get('quotaRegion')} {w.get('serviceCode')} "
+                            f"{w.get('quotaName')!r} {w.get('status')}: {w.get('warningMessage')}"
+                            + (f" (+{len(quotas) - 1} more)" if len(quotas) > 1 else ""))
         if problems:
             return False, "; ".join(problems)
         when = status.get("lastEvaluationTime")

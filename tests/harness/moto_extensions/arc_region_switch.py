@@ -11,7 +11,9 @@ Semantics from the ARC Region switch API reference and developer guide:
   regularly, and generates a warning for any issues that it finds." The evaluation runs apart from the call, so a new
   or updated version is `pendingEvaluation` until it has run, and `lastEvaluatedVersion` stays the last version
   evaluated. What ARC finds is AWS's own judgement, which a test sets with `evaluate()`: `actionRequired` with the
-  warnings while any is active, else `passed`.
+  warnings while any is active, else `passed`. Service quota checks run apart from it ("Working with service quota
+  checks") and answer through ListServiceQuotaWarnings, every plan's unless `planArns` narrows it; a test adds one
+  with `warn_quota()`.
 - CreatePlan, UpdatePlan and DeletePlan are the control plane's. A test world is built through the backend's
   `create_plan`/`Plan.update` with the fields verify reads, since the provider's nested step blocks are not the
   API's shapes (botocore refuses a step without its executionBlockConfiguration); UpdatePlan replaces the fields it
@@ -92,6 +94,7 @@ class ArcRegionSwitchBackend(BaseBackend):
     def __init__(self, region_name: str, account_id: str) -> None:
         super().__init__(region_name, account_id)
         self.plans: dict[str, Plan] = {}
+        self.quota_warnings: list[dict[str, Any]] = []
 
     @property
     def _url_module(self) -> Any:
@@ -115,6 +118,13 @@ class ArcRegionSwitchBackend(BaseBackend):
 
     def in_region(self, region: str) -> list[Plan]:
         return [p for p in self.plans.values() if p.serves(region)]
+
+    def warn_quota(self, arn: str, **summary: Any) -> None:
+        """Region switch's quota check found a mismatch (or could not check): a ServiceQuotaWarningSummary."""
+        plan = self.plan(arn)
+        now = datetime.now(timezone.utc).timestamp()
+        self.quota_warnings.append({"accountId": self.account_id, "planArn": plan.arn, "lastCheckedAt": now,
+                                    "warningCreatedAt": now, **summary})
 
     def evaluate(self, arn: str, warnings: list[dict[str, Any]] | None = None) -> None:
         """Region switch's evaluation of the plan's current version: each warning a ResourceWarning (workflow,
@@ -180,6 +190,13 @@ class ArcRegionSwitchResponse(BaseResponse):
         answer = {"planArn": plan.arn, "region": self.region, "warnings": warnings,
                   **{k: v for k, v in evaluation.items() if k != "warnings"}}
         return json.dumps({**answer, **({"nextToken": token} if token else {})})
+
+
+    def list_service_quota_warnings(self) -> str:
+        wanted = set(self._get_param("planArns") or [])  # none: every plan's
+        found = [w for w in self.backend.quota_warnings if not wanted or w["planArn"] in wanted]
+        warnings, token = _page(found, self._get_param("nextToken"), self._get_param("maxResults"))
+        return json.dumps({"serviceQuotaWarningSummaries": warnings, **({"nextToken": token} if token else {})})
 
 
 def install() -> None:
