@@ -47,6 +47,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import child, service_trust
+from ops.core import region_switch_steps
 from ops.core.environments import PROJECT
 from ops.core.paths import REPO_ROOT
 
@@ -62,8 +63,8 @@ WRITER_CAPACITY_STEP = "writer-capacity"
 NODE_CAPACITY_STEP = "node-capacity"
 DEPLOYMENTS_STEP = "deployments"
 APPROVAL_STEP = "approve-failover"
-DATA_STORES_STEP = "promote"
-AURORA_STEP = "aurora-global-database"
+DATA_STORES_STEP = region_switch_steps.DATA_STORES_STEP
+AURORA_STEP = region_switch_steps.AURORA_STEP
 DNS_STEP = "route53-health-checks"
 APPROVAL_TIMEOUT_MINUTES = 60
 CAPACITY_TIMEOUT_MINUTES = 30  # a new Aurora instance takes ~10-15 min; twice that before ARC gives up

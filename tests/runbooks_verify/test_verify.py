@@ -13,7 +13,7 @@ import pytest
 from tests.harness.aurora import DR, GLOBAL_ID, PRIMARY
 from tests.harness.cache import GROUP_A, GROUP_B, NAME as CACHE, add_member, cold_group
 from tests.harness.moto_extensions import arc_region_switch, dr_live_state
-from tests.runbooks_verify.conftest import Drctl, World, client, replication_config, verify_json
+from tests.runbooks_verify.conftest import HEADLESS_WARNING, Drctl, World, client, replication_config, verify_json
 
 
 def test_a_world_where_everything_is_right_passes_every_check(world: World, drctl: Drctl) -> None:
@@ -301,6 +301,7 @@ def test_b_failing_its_health_check_is_what_pilot_light_expects_but_not_warm_sta
     add_member(group["GlobalReplicationGroupId"])  # warm standby keeps B's cache member
     client("eks", DR).update_nodegroup_config(clusterName=f"platform-{DR}", nodegroupName="general",  # and nodes
                                               scalingConfig={"minSize": 2, "desiredSize": 2, "maxSize": 3})
+    arc_region_switch.backend().evaluate(world.plan_arn)  # and an Aurora instance: ARC no longer warns
     code, report = verify_json(drctl, "--set", "posture=warm-standby")  # B runs the critical services
     failed = [(c["check"], c["resource"]) for c in report["checks"] if not c["ok"]]
     assert code == 1 and failed == [("health-check", "api-b.origin.example.com")]
@@ -343,21 +344,43 @@ def test_the_cache_check_follows_the_posture_and_the_writer(world: World, drctl:
     assert _cache_checks(drctl, "failover=true")[1] == ("cache-cold-group", DR, True, "status available")
 
 
+def _plan_check(drctl: Drctl, *settings: str) -> tuple[bool, str]:
+    report = verify_json(drctl, *(arg for setting in settings for arg in ("--set", setting)))[1]
+    (check,) = [c for c in report["checks"] if c["check"] == "region-switch-plan"]
+    return check["ok"], check["detail"]
+
+
+def test_arcs_warning_on_a_headless_secondary_is_what_pilot_light_expects_and_nothing_more(world: World,
+                                                                                          drctl: Drctl) -> None:
+    """Pilot light keeps B's Aurora cluster without an instance until the plan's writer-capacity step, and ARC's
+    evaluation wants instances in both clusters: that warning alone passes in pilot light, fails where B should
+    have an instance (warm standby), and any other warning still fails."""
+    ok, detail = _plan_check(drctl)
+    assert ok and detail.startswith("version 1 evaluated with only the warning pilot-light expects"), detail
+    ok, detail = _plan_check(drctl, "posture=warm-standby")
+    assert not ok and detail.startswith("evaluation actionRequired; warning: aurora-global-database: There are no "
+                                        "DB instances"), detail
+    arc_region_switch.backend().evaluate(world.plan_arn, [HEADLESS_WARNING, {
+        "stepName": "aurora-global-database", "warningMessage": "Engine versions are not compatible for switchover"}])
+    ok, detail = _plan_check(drctl)
+    assert not ok and detail == ("evaluation actionRequired; warning: aurora-global-database: Engine versions are "
+                                 "not compatible for switchover"), detail
+    arc_region_switch.backend().evaluate(world.plan_arn)  # B's cluster got an instance: no warning at all
+    ok, detail = _plan_check(drctl)
+    assert ok and detail.startswith("version 1 passed ARC's evaluation"), detail
+
+
 def test_once_b_writes_a_trigger_left_on_the_plan_fails(world: World, drctl: Drctl) -> None:
     """After failover the dr stack drops the plan's trigger (a failback is always started by a person): a trigger
     still there would start another failover into the region already writing."""
-    def plan_check(*settings: str) -> tuple[bool, str]:
-        report = verify_json(drctl, *(arg for setting in settings for arg in ("--set", setting)))[1]
-        (check,) = [c for c in report["checks"] if c["check"] == "region-switch-plan"]
-        return check["ok"], check["detail"]
-
-    ok, detail = plan_check()
-    assert ok and detail.startswith("version 1 passed ARC's evaluation") and detail.endswith(
+    ok, detail = _plan_check(drctl)
+    assert ok and detail.startswith("version 1 evaluated") and detail.endswith(
         "triggered by dr-platform-canary-dr-probe-region-a-probe-failed")
-    assert plan_check("failover=true") == (
+    arc_region_switch.backend().evaluate(world.plan_arn)  # failed over: B's cluster has its instances
+    assert _plan_check(drctl, "failover=true") == (
         False, f"1 trigger(s) while {DR} writes: none may start an execution")
     plan_trigger_removed(world)
-    ok, detail = plan_check("failover=true")
+    ok, detail = _plan_check(drctl, "failover=true")
     assert ok and detail.startswith("version 2 passed ARC's evaluation") and detail.endswith(
         f"no trigger while {DR} writes")
 

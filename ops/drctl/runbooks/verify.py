@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ops.actions import (aurora, backup_points, cloudwatch, dynamodb, eks, elasticache, region_switch, route53,
                          s3_versions, ses)
-from ops.core import naming
+from ops.core import naming, region_switch_steps
 from ops.core.posture import CacheB, Region, capacity, node_group_max_size
 from policy.rules import CURRENT_VIEWER_TLS
 
@@ -94,6 +94,9 @@ class Targets:
     node_groups: dict[str, NodeGroup]  # region → its EKS node group and the posture's bounds
     region_switch_plan: str  # the ARC Region switch plan's name (components/region_switch.py), served in B
     plan_trigger_alarm: str | None  # the alarm whose red starts the plan's failover; None once B writes (no trigger)
+    # B's Aurora cluster holds no instance until the plan adds them (pilot light, A writing): ARC's evaluation of the
+    # Aurora step wants instances in both clusters, so it warns, as expected
+    plan_secondary_headless: bool
     backup_max_age_hours: float = DEFAULT_BACKUP_MAX_AGE_HOURS
     scan_limit: int = DEFAULT_SCAN_LIMIT
 
@@ -156,6 +159,7 @@ class Targets:
             node_groups=node_groups, region_switch_plan=settings.names.region_switch_plan,
             # stacks/recovery_plan.py: a failback is always started by a person
             plan_trigger_alarm=None if cap.writer_region is Region.B else detection,
+            plan_secondary_headless=cap.writer_region is Region.A and cap.aurora_instances_b == 0,
             backup_max_age_hours=backup_max_age_hours, scan_limit=scan_limit)
 
     @property
@@ -462,11 +466,23 @@ def _alarm_name(arn: str, region: str) -> str | None:
     return None
 
 
+def _headless_secondary_warning(warning: dict[str, Any], t: Targets) -> bool:
+    """ARC's Aurora step check "There are DB instances in both the source and destination clusters" failing on
+    B's cluster, which pilot light keeps without an instance until the plan's writer-capacity step adds them."""
+    on_aurora = warning.get("stepName") in (region_switch_steps.AURORA_STEP,
+                                                 region_switch_steps.DATA_STORES_STEP) or str(
+        warning.get("resourceArn", "")).endswith(f":cluster:{t.clusters[t.dr_region]}")
+    return on_aurora and "instance" in str(warning.get("warningMessage", "")).lower()
+
+
 def _plan_problems(plan: dict[str, Any], status: dict[str, Any], t: Targets) -> list[str]:
     problems = []
     state, evaluated, version = (status.get("evaluationState"), status.get("lastEvaluatedVersion"),
                                  plan.get("version"))
-    if state != "passed":
+    warnings = [w for w in status.get("warnings", []) if w.get("warningStatus") == "active"]
+    active = [w for w in warnings if not (t.plan_secondary_headless and _headless_secondary_warning(w, t))]
+    only_expected = state == "actionRequired" and warnings and not active  # what the posture expects, no more
+    if state != "passed" and not only_expected:
         problems.append(f"evaluation {state}" + (" (not evaluated since it changed)" if
                                                  state == "pendingEvaluation" else ""))
     if evaluated != version:
@@ -474,7 +490,6 @@ def _plan_problems(plan: dict[str, Any], status: dict[str, Any], t: Targets) -> 
     when = status.get("lastEvaluationTime")
     if isinstance(when, datetime) and _now() - _utc(when) > PLAN_EVALUATION_MAX_AGE:
         problems.append(f"last evaluated {_ago(when)}: ARC evaluates every 30 minutes")
-    active = [w for w in status.get("warnings", []) if w.get("warningStatus") == "active"]
     if active:
         first = active[0]
         where = first.get("stepName") or (first.get("workflow") or {}).get("name") or first.get("resourceArn")
@@ -528,7 +543,10 @@ def region_switch_plan(make_client: MakeClient, t: Targets) -> Iterator[Check]:
         when = status.get("lastEvaluationTime")
         trigger = (f"triggered by {t.plan_trigger_alarm}" if t.plan_trigger_alarm
                    else f"no trigger while {t.dr_region} writes")
-        return True, (f"version {plan.get('version')} passed ARC's evaluation"
+        verdict = ("passed ARC's evaluation" if status.get("evaluationState") == "passed" else
+                   f"evaluated with only the warning {t.posture} expects (B's cluster has no instance until the "
+                   "plan's writer-capacity step)")
+        return True, (f"version {plan.get('version')} {verdict}"
                       + (f" {_ago(when)}" if isinstance(when, datetime) else "") + f", {trigger}")
     yield _guarded("region-switch-plan", t.region_switch_plan, t.dr_region, probe)
 
