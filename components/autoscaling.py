@@ -13,6 +13,14 @@ calls these with itself as the parent; the counts come resolved from the posture
   the new HPA lifts it to its floor within a sync period (15 s); running -> 0 force-applies 0 over the HPA's count,
   and the HPA, deleted at the end of the update, is disabled meanwhile (its target is at 0). Pulumi awaits the
   Deployment's rollout, not the HPA's floor: the rest of the floor follows in seconds.
+- ARC's failover and the HPAs. The Region switch plan names B's HPAs to its EKS block, which patches each with
+  `behavior.scaleDown.selectPolicy: Disabled` "to prevent any automatic scaledown during or after the execution"
+  (ARC developer guide): without it the HPA, with no traffic in B yet, takes ARC's replicas straight back to its
+  floor (its scale-down window holds the highest recent recommendation, which was the floor) and the plan's step
+  waits for pods that are gone. After the execution the patch stays, so the HPAs declare the default (`Max`) with
+  `pulumi.com/patchForce`, and the posture row they were applied for (`dr-platform/scaling-row`): every config
+  flip changes that row, so the failover's and the failback's `pulumi up` apply each HPA (even one whose floor
+  stays, e.g. production 2 = warm standby's 2) and take the field back; B scales down again after failback.
 - Disruption budgets that never block a drain. A critical service keeps minAvailable = floor - 1 (>= 1: config
   refuses a critical service under 2 replicas, and the posture table runs 2 in warm standby), so at its floor one
   pod can always be evicted while the others serve; with minAvailable = floor every drain waits forever and an EKS
@@ -39,6 +47,8 @@ from pulumi_kubernetes.apps.v1 import Deployment, DeploymentSpecArgs
 from pulumi_kubernetes.autoscaling.v2 import (
     CrossVersionObjectReferenceArgs,
     HorizontalPodAutoscaler,
+    HorizontalPodAutoscalerBehaviorArgs,
+    HPAScalingRulesArgs,
     HorizontalPodAutoscalerSpecArgs,
     MetricSpecArgs,
     MetricTargetArgs,
@@ -93,16 +103,25 @@ def disruption_budget(tier: str, floor: int) -> Budget:
     return Budget(min_available=floor - 1)
 
 
+# pulumi-kubernetes: force this resource's declared fields over another manager's (server-side apply conflicts)
+PATCH_FORCE = "pulumi.com/patchForce"
+SCALING_ROW = "dr-platform/scaling-row"  # the posture table's row the HPA was applied for
+
+
 def service_scaling(name: str, w: Workload, namespace: str, target: Deployment,
-                    opts: Callable[..., pulumi.ResourceOptions],
-                    metrics: list[pulumi.Resource]) -> tuple[HorizontalPodAutoscaler, PodDisruptionBudget]:
+                    opts: Callable[..., pulumi.ResourceOptions], metrics: list[pulumi.Resource],
+                    scaling_row: str = "production") -> tuple[HorizontalPodAutoscaler, PodDisruptionBudget]:
     """The HPA (floor: the posture's count; ceiling: the service's maxReplicas) and the PDB of a running service."""
     selector = {"app.kubernetes.io/name": w.name}
     hpa = HorizontalPodAutoscaler(
-        f"{name}-{w.name}-hpa", metadata=ObjectMetaArgs(name=w.name, namespace=namespace, labels=selector),
+        f"{name}-{w.name}-hpa", metadata=ObjectMetaArgs(name=w.name, namespace=namespace, labels=selector,
+                                                        annotations={PATCH_FORCE: "true", SCALING_ROW: scaling_row}),
         spec=HorizontalPodAutoscalerSpecArgs(
             scale_target_ref=CrossVersionObjectReferenceArgs(api_version="apps/v1", kind="Deployment", name=w.name),
             min_replicas=w.replicas, max_replicas=max(w.max_replicas, w.replicas),
+            # Kubernetes' default, declared so that the next `pulumi up` takes back what ARC's failover patched
+            # (scale-down Disabled, components/region_switch.py): else B kept production's pods after failback.
+            behavior=HorizontalPodAutoscalerBehaviorArgs(scale_down=HPAScalingRulesArgs(select_policy="Max")),
             metrics=[MetricSpecArgs(type="Resource", resource=ResourceMetricSourceArgs(
                 name="cpu", target=MetricTargetArgs(type="Utilization", average_utilization=CPU_TARGET_PERCENT)))]),
         opts=opts(target, *metrics))

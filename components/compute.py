@@ -195,6 +195,9 @@ class ComputeArgs:
     # The Kubernetes Cluster Autoscaler's image: the stacks pass the region's ECR copy (policy: images-from-ecr).
     cluster_autoscaler_image: pulumi.Input[str] = "autoscaling/cluster-autoscaler:v1.34.2"
     account_id: pulumi.Input[str] | None = None  # the autoscaler's policy names it; None: the cluster ARN's
+    # The posture table's row the counts come from: the HPAs carry it, so every config flip applies them (and takes
+    # back what ARC's failover patched, components/autoscaling.py), even where the floor stays the same.
+    scaling_row: str = "production"
 
 
 class Compute(pulumi.ComponentResource):
@@ -321,7 +324,7 @@ class Compute(pulumi.ComponentResource):
         self.deployments = [deployment(name, w, ns, k8s_opts(node_group, namespace)) for w in args.workloads]
         for w, target in zip(args.workloads, self.deployments):
             if w.replicas > 0:  # a service at 0 has no HPA (minReplicas >= 1) and nothing to disrupt
-                hpa, pdb = service_scaling(name, w, ns, target, k8s_opts, self._metrics)
+                hpa, pdb = service_scaling(name, w, ns, target, k8s_opts, self._metrics, args.scaling_row)
                 self.autoscalers.append(hpa)
                 self.disruption_budgets.append(pdb)
         if args.nodes.desired > 0:  # it runs on the nodes it scales: none, no autoscaler

@@ -118,6 +118,9 @@ class EksTarget:
     nodegroup_name: str
     namespace: str
     deployments: Sequence[str]  # scaled in B to 100 % of A's replicas
+    # Those of them that B's HPAs scale (the posture runs them in B): ARC disables the HPA's scale-down when it is
+    # named, so the HPA cannot take back the replicas ARC adds before the traffic arrives.
+    autoscaled_in_recovery: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -486,7 +489,9 @@ class RegionSwitch(pulumi.ComponentResource):
                     "kubernetes_resource_types": [{"api_version": "apps/v1", "kind": "Deployment"}],
                     "eks_clusters": [{"cluster_arn": arn} for arn in cluster_arns.values()],
                     "scaling_resources": [{"namespace": ns, "resources": [
-                        {"resource_name": region, "name": deployment, "namespace": ns}
+                        {"resource_name": region, "name": deployment, "namespace": ns,
+                         **({"hpa_name": deployment} if region == args.recovery_region
+                            and deployment in args.eks.autoscaled_in_recovery else {})}
                         for region in args.eks.cluster_names]} for deployment in args.eks.deployments],
                     "target_percent": 100, "capacity_monitoring_approach": "sampledMaxInLast24Hours",
                     "timeout_minutes": CAPACITY_TIMEOUT_MINUTES}]}

@@ -109,7 +109,10 @@ def compute(settings: Settings, region: str, provider, network: Network, kms_key
         public_access_cidrs=list(c.public_access_cidrs),
         api_tunnel_port=c.tunnel_port if access else None,
         api_client_security_group_id=access.security_group_id if access else None,
-        deploy_workloads=c.workloads, after=list(after or [])))
+        deploy_workloads=c.workloads, after=list(after or []),
+        # A always runs production; B the posture's row, or production once it writes
+        scaling_row="production" if region == settings.primary_region else
+        f"{settings.posture.value}{'-failed-over' if settings.failover else ''}"))
 
 
 def stack_name(settings: Settings) -> str:

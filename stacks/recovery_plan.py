@@ -76,7 +76,9 @@ def region_switch(settings: Settings, cap: Capacity, provider_b: aws.Provider, a
             instance_class=settings.aurora.instance_class),
         eks=EksTarget(cluster_names={a: settings.names.eks_cluster(a), b: settings.names.eks_cluster(b)},
                       nodegroup_name=settings.compute.nodegroup_name, namespace="platform",
-                      deployments=list(deployments)),
+                      deployments=list(deployments),
+                      # B's HPAs exist where the posture runs the service in B (components/compute.py)
+                      autoscaled_in_recovery=[d for d in deployments if cap.replicas_b.get(d, 0) > 0]),
         hosted_zone_id=zone.zone_id, record_name=dns.fqdn, record_set_regions=records,
         writer_instances_to_create=failed_over.aurora_instances_b if headless and not b_writes else 0,
         nodes_to_reach=failed_over.eks_nodes_b if cap.eks_nodes_b < failed_over.eks_nodes_b else 0,

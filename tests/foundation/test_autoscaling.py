@@ -127,9 +127,14 @@ def test_pilot_light_to_warm_standby_to_failover_changes_exactly_what_the_table_
         touched = {r.inputs["metadata"]["name"] for r in [*diff.added, *diff.removed] if r.type == HPA} | \
             {c.resource.inputs["metadata"]["name"] for c in diff.changed if c.resource.type == HPA}
         moved = {n for n in now.replicas_b if now.replicas_b[n] != was.replicas_b[n]}
-        assert touched == moved
-        for change in (c for c in diff.changed if c.resource.type == HPA):  # only the floor moves
-            assert {c.path for c in change.changes} == {"spec.minReplicas"}
+        # every HPA that stays is applied (its posture row changes: components/autoscaling.py), and only its floor
+        # moves with it, where the table moves it
+        stays = {n for n in now.replicas_b if now.replicas_b[n] > 0 and was.replicas_b[n] > 0}
+        assert touched == moved | stays
+        for change in (c for c in diff.changed if c.resource.type == HPA):
+            name = change.resource.inputs["metadata"]["name"]
+            floor = {"spec.minReplicas"} if name in moved else set()
+            assert {c.path for c in change.changes} == {"metadata.annotations.dr-platform/scaling-row", *floor}
 
 
 def test_the_autoscaler_scales_only_this_node_group_through_pod_identity(primary_plan: Plan, dr_plans: dict) -> None:

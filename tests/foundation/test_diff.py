@@ -105,7 +105,9 @@ def test_failover_scales_nodes_deployments_and_typesense_to_production(dr_plans:
     # from warm standby only what is not yet at production changes
     changed = changes(diff_plans(dr_plans[("warm-standby", False)], dr_plans[("warm-standby", True)]))
     assert changed[(NODE_GROUP, "compute-us-west-2-nodes")]["scalingConfig.desiredSize"] == (2, settings.nodes)
-    assert changed[(HPA, "compute-us-west-2-payments-hpa")] == {"spec.minReplicas": (2, 3)}
+    assert changed[(HPA, "compute-us-west-2-payments-hpa")] == {
+        "spec.minReplicas": (2, 3), "metadata.annotations.dr-platform/scaling-row": (
+            "warm-standby", "warm-standby-failed-over")}
     assert (DEPLOYMENT, "compute-us-west-2-payments") not in changed  # the HPA already owns its count
     assert changed[(DEPLOYMENT, "compute-us-west-2-catalog")] == {"spec.replicas": (0, None)}
 

@@ -111,6 +111,52 @@ def test_pilot_light_creates_bs_writer_and_warm_standby_does_not(dr_plans: dict)
     assert "elasticache" not in json.dumps(pilot)  # no member in B: nothing to promote (its cold cache is pulumi up's)
 
 
+def _scaled(steps: list[dict[str, Any]]) -> dict[tuple[str, str], str | None]:
+    """(Deployment, region) → the HPA the plan names to ARC for it, in the failover's Deployments step."""
+    (step,) = [s for s in [*steps, *(i for s in steps for c in s.get("parallelConfigs") or [] for i in c["steps"])]
+               if s["name"] == DEPLOYMENTS_STEP]
+    return {(r["name"], r["resourceName"]): r.get("hpaName")
+            for group in step["eksResourceScalingConfigs"][0]["scalingResources"] for r in group["resources"]}
+
+
+@pytest.mark.parametrize("posture", ["pilot-light", "warm-standby", "active-active"])
+def test_arc_is_told_bs_hpas_so_they_cannot_take_back_the_replicas_it_adds(dr_plans: dict, posture: str) -> None:
+    """ARC's EKS block "patches the HorizontalPodAutoscaler to prevent any automatic scaledown during or after the
+    execution" when its hpaName is given (ARC developer guide): else B's HPA, with no traffic yet, scales ARC's
+    replicas back to its floor and the step waits for pods that are gone. Named exactly where B runs the HPA (the
+    posture runs the service in B), in B's entry only: A's are the source, and pilot light's B has none."""
+    plan = dr_plans[(posture, False)]
+    scaled = _scaled(workflow(the_plan(plan), B))
+    # the dr stack's Kubernetes objects are all on B's cluster
+    hpas_in_b = {h.inputs["metadata"]["name"] for h in plan.by_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")}
+    assert {d for (d, region), hpa in scaled.items() if hpa} == hpas_in_b
+    assert all(hpa in (None, d) and (hpa is None or region == B) for (d, region), hpa in scaled.items())
+    assert bool(hpas_in_b) == (posture != "pilot-light")
+
+
+def test_every_flip_applies_bs_hpas_so_pulumi_takes_back_what_arc_disabled(dr_plans: dict,
+                                                                           primary_plan: Plan) -> None:
+    """ARC's patch (scaleDown Disabled) outlives the execution: the HPAs declare Kubernetes' default with
+    pulumi.com/patchForce, and carry the posture row they were applied for, so that the failover's and the
+    failback's `pulumi up` apply every one of them, including users', whose floor is 2 both warm and failed over."""
+    def hpas(plan: Plan) -> dict[str, dict[str, Any]]:
+        return {h.inputs["metadata"]["name"]: h.inputs
+                for h in plan.by_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")}
+
+    warm, failed_over = hpas(dr_plans[("warm-standby", False)]), hpas(dr_plans[("warm-standby", True)])
+    for plan_hpas in (warm, failed_over, hpas(primary_plan)):
+        for hpa in plan_hpas.values():
+            assert hpa["spec"]["behavior"] == {"scaleDown": {"selectPolicy": "Max"}}
+            assert hpa["metadata"]["annotations"]["pulumi.com/patchForce"] == "true"
+    assert warm["users"]["spec"]["minReplicas"] == failed_over["users"]["spec"]["minReplicas"] == 2
+    assert {name: hpa["metadata"]["annotations"]["dr-platform/scaling-row"] for name, hpa in warm.items()} == {
+        name: "warm-standby" for name in warm}
+    assert {h["metadata"]["annotations"]["dr-platform/scaling-row"] for h in failed_over.values()} == {
+        "warm-standby-failed-over"}
+    assert {h["metadata"]["annotations"]["dr-platform/scaling-row"] for h in hpas(primary_plan).values()} == {
+        "production"}
+
+
 def test_the_failback_is_a_planned_switchover_without_capacity_or_approval(dr_plans: dict) -> None:
     settings = load_stack_settings("dr")
     for (posture, failover), plan in dr_plans.items():
