@@ -9,9 +9,9 @@ The plan (activePassive, primary A) has two workflows:
   `scale_instances`; ARC has no block that adds instances to a cluster) and, where B has no nodes, its compute:
   the node group up to the failover row (a Lambda running `scale_nodegroup`: the managed node group's own API)
   and B's Deployments at 100 % of A's (ARC's EKSResourceScaling block). Then, in parallel: the Aurora global
-  database (switchover when the execution is graceful, failover with data loss when ungraceful), every extra
-  store's step (the cache's promotion, passed in), and B's compute growth where B already serves (warm standby).
-  Then the Route53 health-check block.
+  database (switchover when the execution is graceful, failover with data loss when ungraceful) and every extra
+  store's step (the cache's promotion, passed in). Then the Route53 health-check block; where B already serves
+  (warm standby) in parallel with B's compute growing to production, so the traffic moves once B writes.
 - activate A (failback): a planned switchover back to A, every extra store's step (the cache's promotion back to
   A's member) and the Route53 block; A always runs production, so no capacity step, and no approval (an operator
   starts it).
@@ -66,6 +66,7 @@ APPROVAL_STEP = "approve-failover"
 DATA_STORES_STEP = region_switch_steps.DATA_STORES_STEP
 AURORA_STEP = region_switch_steps.AURORA_STEP
 DNS_STEP = "route53-health-checks"
+SERVE_STEP = "serve-and-grow"  # warm standby: DNS beside B's compute growth
 APPROVAL_TIMEOUT_MINUTES = 60
 CAPACITY_TIMEOUT_MINUTES = 30  # a new Aurora instance takes ~10-15 min; twice that before ARC gives up
 PROMOTION_TIMEOUT_MINUTES = 30
@@ -151,7 +152,8 @@ class RegionSwitchArgs:
     writer_instances_to_create: int  # 0: B already has an instance to promote (no step)
     nodes_to_reach: int  # 0: B's node group is already at the failover row (no step)
     # True: B serves nothing until its nodes and pods are up (no nodes in the posture's row), so the promotion waits
-    # for them; False: B already serves its critical paths, and grows to production beside the promotion.
+    # for them; False: B already serves its critical paths: the traffic moves once B writes, and B grows to
+    # production under it.
     compute_gates_promotion: bool = True
     trigger_alarms: Sequence[DetectionAlarm] = ()  # empty once B writes: no automatic execution
     # Every store whose writer role moves, `kind:id` (the Aurora global cluster's is `aurora-global:<id>`): the plan
@@ -352,8 +354,8 @@ class RegionSwitch(pulumi.ComponentResource):
             capacity.append(self._deployments_step(args, cluster_arns))
 
         # What the writer role waits for runs in parallel with the approval (which can then be given while B
-        # prepares: the promotion waits for the longer); B's compute growth beside the promotion where B already
-        # serves. Both lose nothing if the approval never comes.
+        # prepares: the promotion waits for the longer); where B already serves, its compute grows beside the DNS
+        # move, after the promotion. Both lose nothing if the approval never comes.
         writer = [c for c in capacity if c["name"] == WRITER_CAPACITY_STEP]
         compute = [c for c in capacity if c["name"] != WRITER_CAPACITY_STEP]
         gating, beside = (writer + compute, []) if args.compute_gates_promotion else (writer, compute)
@@ -361,13 +363,19 @@ class RegionSwitch(pulumi.ComponentResource):
                     "description": "the one human decision: B takes the writer role",
                     "execution_approval_configs": [{"approval_role": approval_role.arn,
                                                     "timeout_minutes": APPROVAL_TIMEOUT_MINUTES}]}
+        # Where B already serves (warm standby), the traffic moves as soon as B writes and B grows to production
+        # under it: a warm standby takes the load at reduced capacity at once (its HPAs and the Cluster Autoscaler
+        # follow the load), so DNS waits for the promotion only, not for new nodes (minutes).
+        dns = self._dns_step(args)
         failover_steps: list[dict[str, Any]] = [
             {"name": PREPARE_STEP, "execution_block_type": "Parallel",
              "description": "B gets what the writer role needs while a person decides: reversible, loses nothing",
              "parallel_configs": [{"steps": [*gating, approval]}]} if gating else approval,
             self._data_stores([self._aurora_step(args, unplanned_allowed=True),
-                               *(dict(s.failover_step) for s in args.extra_steps), *beside]),
-            self._dns_step(args)]
+                               *(dict(s.failover_step) for s in args.extra_steps)]),
+            {"name": SERVE_STEP, "execution_block_type": "Parallel",
+             "description": "B takes the traffic while its compute grows to production under it",
+             "parallel_configs": [{"steps": [dns, *beside]}]} if beside else dns]
         failback_steps = [self._data_stores([self._aurora_step(args, unplanned_allowed=False),
                                              *(dict(s.failback_step) for s in args.extra_steps if s.failback_step)]),
                           self._dns_step(args)]
@@ -511,7 +519,7 @@ class RegionSwitch(pulumi.ComponentResource):
     @staticmethod
     def _data_stores(steps: list[dict[str, Any]]) -> dict[str, Any]:
         return {"name": DATA_STORES_STEP, "execution_block_type": "Parallel",
-                "description": "every store with a writer role moves (and B's compute grows, where B already serves)",
+                "description": "every store with a writer role moves",
                 "parallel_configs": [{"steps": steps}]}
 
     @staticmethod

@@ -70,12 +70,13 @@ def test_pilot_light_to_warm_standby_adds_one_instance_and_the_minimal_compute_i
         "region-switch-writer-capacity", "region-switch-writer-capacity-action", "region-switch-writer-capacity-logs",
         "region-switch-writer-capacity-role", "region-switch-writer-capacity-runtime"]
     changed = changes(diff)
-    # and its approval no longer waits beside B's capacity: B's 2 nodes grow beside the promotion instead
+    # and its approval no longer waits beside B's capacity: B's 2 nodes grow under the traffic instead, DNS moving
+    # beside them once B writes
     prepared = changed.pop(("aws:arcregionswitch/plan:Plan", "region-switch-plan"))
     assert prepared["workflows[0].steps[0].name"] == ("prepare-and-approve", "approve-failover")
     old, new = prepared["workflows[0].steps[1].parallelConfigs[0].steps"]
-    assert [s["name"] for s in new] == [*(s["name"] for s in old), "elasticache-global-dr-cache", "node-capacity",
-                                        "deployments"]  # the cache's promotion beside Aurora's
+    assert [s["name"] for s in new] == [*(s["name"] for s in old), "elasticache-global-dr-cache"]  # beside Aurora's
+    assert prepared["workflows[0].steps[2].name"] == ("route53-health-checks", "serve-and-grow")
     assert "policy" in changed.pop(("aws:iam/rolePolicy:RolePolicy", "region-switch-execution-policy"))
     assert changed.pop((NODE_GROUP, "compute-us-west-2-nodes")) == {
         "scalingConfig.desiredSize": (0, 2), "scalingConfig.minSize": (0, 2), "scalingConfig.maxSize": (1, 3)}

@@ -14,7 +14,7 @@ import pulumi
 import pytest
 
 from components.region_switch import (APPROVAL_STEP, AURORA_STEP, DATA_STORES_STEP, DEPLOYMENTS_STEP, DNS_STEP,
-                                      NODE_CAPACITY_STEP, PACKAGED_MODULES, PLAN_TYPE, PREPARE_STEP,
+                                      NODE_CAPACITY_STEP, PACKAGED_MODULES, PLAN_TYPE, PREPARE_STEP, SERVE_STEP,
                                       WRITER_CAPACITY_STEP, AuroraTarget, DetectionAlarm, EksTarget,
                                       ExtraRecoveryStep, RegionSwitch, RegionSwitchArgs, custom_action_step,
                                       store_step_name)
@@ -62,15 +62,17 @@ def test_the_failover_workflow_follows_the_posture_table(dr_plans: dict, posture
     gates = now.eks_nodes_b == 0  # B serves nothing before its compute is up: the promotion waits for it
     growing = [*([NODE_CAPACITY_STEP] if now.eks_nodes_b < target.eks_nodes_b else []), DEPLOYMENTS_STEP]
     alongside = [*([WRITER_CAPACITY_STEP] if headless else []), *(growing if gates else [])]
+    last = DNS_STEP if gates else SERVE_STEP  # where B serves, DNS moves beside B's growth, not after it
     if alongside:  # the approval in parallel with what the writer role waits for
-        assert names(steps) == [PREPARE_STEP, DATA_STORES_STEP, DNS_STEP]
+        assert names(steps) == [PREPARE_STEP, DATA_STORES_STEP, last]
         assert names(inner(steps, PREPARE_STEP)) == [*alongside, APPROVAL_STEP]
     else:
-        assert names(steps) == [APPROVAL_STEP, DATA_STORES_STEP, DNS_STEP]
+        assert names(steps) == [APPROVAL_STEP, DATA_STORES_STEP, last]
     member = now.cache_b is CacheB.SECONDARY  # B keeps a Global Datastore member: the plan promotes it
-    beside = names(inner(steps, DATA_STORES_STEP))
-    assert beside == [AURORA_STEP, *([CACHE_STEP] if member else []),
-                      *([] if gates else growing)]  # warm standby grows beside the promotion
+    stores = names(inner(steps, DATA_STORES_STEP))
+    assert stores == [AURORA_STEP, *([CACHE_STEP] if member else [])]
+    beside = [] if gates else names(inner(steps, SERVE_STEP))
+    assert beside == ([] if gates else [DNS_STEP, *growing])  # warm standby: traffic and growth together
     prepared = alongside + beside
     functions = {f.inputs["name"]: f.inputs for f in plan.by_type(LAMBDA)}
     if member:
@@ -106,7 +108,8 @@ def test_pilot_light_creates_bs_writer_and_warm_standby_does_not(dr_plans: dict)
     assert names(inner(pilot, PREPARE_STEP)) == [WRITER_CAPACITY_STEP, NODE_CAPACITY_STEP, DEPLOYMENTS_STEP,
                                                  APPROVAL_STEP]
     assert names(warm)[0] == APPROVAL_STEP  # nothing to wait for: its instance is promoted, its 2 nodes serve
-    assert names(inner(warm, DATA_STORES_STEP)) == [AURORA_STEP, CACHE_STEP, NODE_CAPACITY_STEP, DEPLOYMENTS_STEP]
+    assert names(inner(warm, DATA_STORES_STEP)) == [AURORA_STEP, CACHE_STEP]
+    assert names(inner(warm, SERVE_STEP)) == [DNS_STEP, NODE_CAPACITY_STEP, DEPLOYMENTS_STEP]
     assert WRITER_CAPACITY_STEP not in str(warm)
     assert "elasticache" not in json.dumps(pilot)  # no member in B: nothing to promote (its cold cache is pulumi up's)
 
