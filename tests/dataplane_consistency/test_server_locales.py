@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,20 +42,11 @@ def locale_dir() -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def clusters(locale_dir: Path) -> Iterator[tuple[PgCluster, PgCluster]]:
+    """This module's pair of servers (conftest's `pair` makes each test's database on them)."""
     env = {"LOCPATH": str(locale_dir)}
     with pg_cluster(settings={"lc_monetary": "'en_US.UTF-8'"}, environment=env) as source, \
             pg_cluster(settings={"lc_monetary": "'de_DE.UTF-8'"}, environment=env) as target:
         yield source, target
-
-
-@pytest.fixture
-def pair(clusters: tuple[PgCluster, PgCluster]) -> Iterator[Pair]:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    for cluster in clusters:
-        run(cluster.dsn(), f"CREATE DATABASE {name}")
-    yield Pair(clusters[0].dsn(name), clusters[1].dsn(name))
-    for cluster in clusters:
-        run(cluster.dsn(), f"DROP DATABASE {name} WITH (FORCE)")
 
 
 def test_the_two_servers_render_money_differently(pair: Pair) -> None:
