@@ -693,12 +693,12 @@ def _region_switch_triggers_can_start_it(resources: Sequence[StackResource],
         if None in statements:
             continue
         alarms = {a.get("mapBlockKey"): a.get("resourceIdentifier") for a in props.get("associatedAlarms") or []}
-        needed = [("arc-region-switch:StartPlanExecution",
-                   f"arn:aws:arc-region-switch::{account}:plan/{props.get('name')}:zzzzzz")]
-        needed += [("cloudwatch:DescribeAlarms", str(alarms.get(c.get("associatedAlarmName"))))
-                   for t in triggers for c in t.get("conditions") or []]
-        missing = [f"{action} on {res.removesuffix(':zzzzzz') + (':*' if res.endswith(':zzzzzz') else '')}"
-                   for action, res in needed if not _allows(statements, action, res)]
+        plan = f"arn:aws:arc-region-switch::{account}:plan/{props.get('name')}:"
+        # (action, an ARN it must cover, how to name it): the plan's ARN ends in a suffix ARC picks
+        needed = [("arc-region-switch:StartPlanExecution", plan + "abc123", plan + "*")]
+        needed += [("cloudwatch:DescribeAlarms", alarm, alarm) for t in triggers for c in t.get("conditions") or []
+                   for alarm in [str(alarms.get(c.get("associatedAlarmName")))]]
+        missing = [f"{action} on {shown}" for action, arn, shown in needed if not _allows(statements, action, arn)]
         if missing:
             found.append((urn, f"execution role {role} may not: {'; '.join(missing)} (ARC starts a triggered "
                                "plan as it, after reading the trigger's alarms)"))

@@ -448,8 +448,7 @@ def node_groups(make_client: MakeClient, t: Targets) -> Iterator[Check]:
                 problems.append(f"desired {desired}, outside {group.floor}-{group.ceiling}")
             issues = (found.get("health") or {}).get("issues") or []
             if issues:
-                problems.append(f"health: {issues[0].get('code')}: {issues[0].get('message')}"
-                                + (f" (+{len(issues) - 1} more)" if len(issues) > 1 else ""))
+                problems.append(f"health: {issues[0].get('code')}: {issues[0].get('message')}{_and_more(issues)}")
             if problems:
                 return False, "; ".join(problems)
             return True, f"ACTIVE, {desired} node(s) desired, floor {group.floor}, ceiling {group.ceiling}"
@@ -457,6 +456,11 @@ def node_groups(make_client: MakeClient, t: Targets) -> Iterator[Check]:
 
 
 # ---- the ARC Region switch plan ---------------------------------------------------------------------------------
+
+def _and_more(found: list[Any]) -> str:
+    """What follows the first of `found` in a check's line."""
+    return f" (+{len(found) - 1} more)" if len(found) > 1 else ""
+
 
 def _alarm_name(arn: str, region: str) -> str | None:
     """`arn:aws:cloudwatch:<region>:<account>:alarm:<name>` → name, if it is a CloudWatch alarm in `region`."""
@@ -469,9 +473,9 @@ def _alarm_name(arn: str, region: str) -> str | None:
 def _headless_secondary_warning(warning: dict[str, Any], t: Targets) -> bool:
     """ARC's Aurora step check "There are DB instances in both the source and destination clusters" failing on
     B's cluster, which pilot light keeps without an instance until the plan's writer-capacity step adds them."""
-    on_aurora = warning.get("stepName") in (region_switch_steps.AURORA_STEP,
-                                                 region_switch_steps.DATA_STORES_STEP) or str(
-        warning.get("resourceArn", "")).endswith(f":cluster:{t.clusters[t.dr_region]}")
+    steps = (region_switch_steps.AURORA_STEP, region_switch_steps.DATA_STORES_STEP)
+    on_aurora = warning.get("stepName") in steps or str(warning.get("resourceArn", "")).endswith(
+        f":cluster:{t.clusters[t.dr_region]}")
     return on_aurora and "instance" in str(warning.get("warningMessage", "")).lower()
 
 
@@ -493,8 +497,7 @@ def _plan_problems(plan: dict[str, Any], status: dict[str, Any], t: Targets) -> 
     if active:
         first = active[0]
         where = first.get("stepName") or (first.get("workflow") or {}).get("name") or first.get("resourceArn")
-        problems.append(f"warning: {where}: {first.get('warningMessage')}"
-                        + (f" (+{len(active) - 1} more)" if len(active) > 1 else ""))
+        problems.append(f"warning: {where}: {first.get('warningMessage')}{_and_more(active)}")
     alarms = {name: _alarm_name(str(a.get("resourceIdentifier", "")), t.dr_region)
               for name, a in (plan.get("associatedAlarms") or {}).items() if a.get("alarmType") == "trigger"}
     triggers = list(plan.get("triggers") or [])
@@ -528,7 +531,8 @@ def region_switch_plan(make_client: MakeClient, t: Targets) -> Iterator[Check]:
         arc = make_client("arc-region-switch", t.dr_region)
         found = region_switch.plans_named(arc, t.region_switch_plan)
         if len(found) != 1:
-            return False, f"{len(found)} Region switch plans named {t.region_switch_plan!r} in {t.dr_region}, expected 1"
+            return False, (f"{len(found)} Region switch plans named {t.region_switch_plan!r} in {t.dr_region}, "
+                           "expected 1")
         arn = found[0]["arn"]
         plan, status = region_switch.plan_in_region(arc, arn), region_switch.evaluation_status(arc, arn)
         problems = _plan_problems(plan, status, t)
@@ -536,8 +540,7 @@ def region_switch_plan(make_client: MakeClient, t: Targets) -> Iterator[Check]:
         if quotas:
             w = quotas[0]
             problems.append(f"service quota warning: {w.get('quotaRegion')} {w.get('serviceCode')} "
-                            f"{w.get('quotaName')!r} {w.get('status')}: {w.get('warningMessage')}"
-                            + (f" (+{len(quotas) - 1} more)" if len(quotas) > 1 else ""))
+                            f"{w.get('quotaName')!r} {w.get('status')}: {w.get('warningMessage')}{_and_more(quotas)}")
         if problems:
             return False, "; ".join(problems)
         when = status.get("lastEvaluationTime")
