@@ -106,18 +106,39 @@ def create_cluster_instance(rds: Any, *, instance_id: str, cluster_id: str, inst
         return existing
 
 
+def add_instances(rds: Any, *, cluster_id: str, count: int, instance_class: str, engine: str = ENGINE) -> list[str]:
+    """Create instances until the cluster has `count` (never removes any); returns the ids created, not waited for."""
+    created = missing_instance_ids(rds, cluster_id, count)
+    for name in created:
+        create_cluster_instance(rds, instance_id=name, cluster_id=cluster_id, instance_class=instance_class,
+                                engine=engine)
+    return created
+
+
+def available_instances(rds: Any, cluster_id: str) -> list[str]:
+    """The cluster's instances whose status is `available`, sorted."""
+    return sorted(i["DBInstanceIdentifier"] for i in cluster_instances(rds, cluster_id)
+                  if i.get("DBInstanceStatus") == "available")
+
+
+def wait_instances_available(rds: Any, *, cluster_id: str, count: int, timeout_s: float = 1800,
+                             poll_s: float = 10) -> list[str]:
+    """Until the cluster has `count` instances, every one available (a resumed run waits for what an earlier
+    attempt created, too); returns their ids."""
+    def statuses() -> dict[str, str | None]:
+        return {i["DBInstanceIdentifier"]: i.get("DBInstanceStatus") for i in cluster_instances(rds, cluster_id)}
+
+    seen = poll_until(statuses, lambda found: len(found) >= count and all(v == "available" for v in found.values()),
+                      timeout_s=timeout_s, poll_s=poll_s, what=f"{count} available instances in {cluster_id}")
+    return sorted(seen)
+
+
 def scale_instances(rds: Any, *, cluster_id: str, count: int, instance_class: str, engine: str = ENGINE,
                     timeout_s: float = 1800, poll_s: float = 10) -> dict[str, Any]:
-    """Add instances until the cluster has `count` (never removes any); waits until they are available."""
-    created = missing_instance_ids(rds, cluster_id, count)
-    for instance_id in created:
-        create_cluster_instance(rds, instance_id=instance_id, cluster_id=cluster_id, instance_class=instance_class,
-                                engine=engine)
-    for instance_id in created:
-        poll_until(lambda: rds.describe_db_instances(DBInstanceIdentifier=instance_id)["DBInstances"][0],
-                   lambda i: i.get("DBInstanceStatus") == "available", timeout_s=timeout_s, poll_s=poll_s,
-                   what=f"DB instance {instance_id} to be available")
-    return {"created": created, "instances": len(cluster_instances(rds, cluster_id))}
+    """`add_instances`, then waited for until every instance of the cluster is available."""
+    created = add_instances(rds, cluster_id=cluster_id, count=count, instance_class=instance_class, engine=engine)
+    available = wait_instances_available(rds, cluster_id=cluster_id, count=count, timeout_s=timeout_s, poll_s=poll_s)
+    return {"created": created, "instances": len(available)}
 
 
 def promote_secondary(rds: Any, *, global_cluster_id: str, target_cluster_arn: str,

@@ -128,14 +128,15 @@ def build_dns(port_a: int, port_b: int) -> tuple[str, str, str]:
     return zone_id, health_a, health_b
 
 
-def build_pilot_light_compute() -> None:
+def build_compute_b(nodes: int = 0) -> None:
+    """B's cluster and node group at `nodes` (pilot light 0, warm standby its floor)."""
     eks = client("eks", DR)
     eks.create_cluster(name=EKS_CLUSTER_B, roleArn=f"arn:aws:iam::123456789012:role/{EKS_CLUSTER_B}-cluster",
                        resourcesVpcConfig={"subnetIds": ["subnet-b0", "subnet-b1", "subnet-b2"]})
     eks.create_nodegroup(clusterName=EKS_CLUSTER_B, nodegroupName=NODEGROUP,
                          nodeRole=f"arn:aws:iam::123456789012:role/{EKS_CLUSTER_B}-node",
                          subnets=["subnet-b0", "subnet-b1", "subnet-b2"],
-                         scalingConfig={"minSize": 0, "desiredSize": 0, "maxSize": 6})
+                         scalingConfig={"minSize": nodes, "desiredSize": nodes, "maxSize": 6})
 
 
 IMAGE_MANIFEST = json.dumps({
@@ -162,9 +163,19 @@ def build_images_b(skip: tuple[str, ...] = ()) -> None:
 
 @pytest.fixture
 def world(aws: str, endpoints: tuple[Endpoint, Endpoint]) -> World:
-    build_pilot_light_compute()
+    return _world(endpoints, instances_b=0, nodes_b=0)
+
+
+@pytest.fixture
+def warm_world(aws: str, endpoints: tuple[Endpoint, Endpoint]) -> World:
+    """Warm standby: B's secondary has one instance and its node group two nodes (the posture table's row)."""
+    return _world(endpoints, instances_b=1, nodes_b=2)
+
+
+def _world(endpoints: tuple[Endpoint, Endpoint], *, instances_b: int, nodes_b: int) -> World:
+    build_compute_b(nodes_b)
     build_images_b()
-    arn_a, arn_b = build_aurora()
+    arn_a, arn_b = build_aurora(instances_b)
     zone_id, health_a, health_b = build_dns(endpoints[0].port, endpoints[1].port)
     return World(endpoint_a=endpoints[0], endpoint_b=endpoints[1], zone_id=zone_id, health_a=health_a,
                  health_b=health_b, arn_a=arn_a, arn_b=arn_b)

@@ -39,10 +39,11 @@ def project_copy(tmp_path: Path) -> Path:
 
 
 def drctl(tmp_path: Path, *args: str) -> tuple[int, str]:
-    """Run drctl in-process; returns (exit code, stdout+stderr)."""
-    result = CliRunner().invoke(app, [*args, "--journal-dir", str(tmp_path / "runs"), "--change-set-dir",
+    """Run drctl in-process; returns (exit code, stdout+stderr). `args` come after FAST, so theirs win."""
+    command, *options = args
+    result = CliRunner().invoke(app, [command, *FAST, "--journal-dir", str(tmp_path / "runs"), "--change-set-dir",
                                       str(tmp_path / "changesets"), "--project-dir", str(project_copy(tmp_path)),
-                                      *FAST])
+                                      *options])
     return result.exit_code, result.output
 
 
@@ -67,6 +68,7 @@ def test_dry_run_lists_the_calls_and_changes_nothing(world: World, tmp_path: Pat
     planned = [call for step in run.steps for call in step.would_call]
     assert any(c.startswith("rds:SwitchoverGlobalCluster(GlobalClusterIdentifier=dr-core") for c in planned)
     assert any(c.startswith(f"rds:CreateDBInstance(DBInstanceIdentifier={GLOBAL_ID}-{DR}-0") for c in planned)
+    assert run.step("grow").would_call == ["none beyond the capacity step"]  # pilot light: capacity brings the row
     assert any("route53:ChangeResourceRecordSets" in c and f"UPSERT primary→{ENDPOINT_B}" in c for c in planned)
     assert world.writer() == world.arn_a
     assert primary_target(world) == (ENDPOINT_A, world.health_a)

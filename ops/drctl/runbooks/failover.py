@@ -1,15 +1,19 @@
 """RB-N-01 region failover A→B (seed 004 §4, seed 000 RB-N-01).
 
-Nothing moves traffic before B can take it. Through the API (`scale_with: api`): preflight (read-only) → B's
-capacity at the posture table's failover row, Aurora instances and node groups together, waited until ready →
-promote Aurora → promote B's cache (where B keeps a Global Datastore member) → the flip written into the stack file (`failover: true`, so the next `pulumi up` keeps B at the
-failover row instead of scaling it back down) → B serves (its health check passes) → Route53 change set →
-smoke → RTO. An AWS API cannot reach Kubernetes, so B's Deployments get their failover replicas from `pulumi up --stack
-dr` run where the cluster's private endpoint is reachable; until B's endpoint passes its health check the run
-waits (bounded) and DNS stays on A, and the output says what remains. With the Pulumi CLI (`scale_with:
-pulumi`), capacity comes from the config flip instead: `failover = true` and `pulumi up --stack dr` create B's
-instances, run the same promotion (components/failover.py) and set every count of the failover row; the
-runbook's own promote and DNS steps then find the work done and change nothing.
+Nothing moves traffic before B can take it, and nothing waits for what B does not need to take it. Through the API
+(`scale_with: api`): preflight (read-only) → what B cannot write or serve without, waited until ready (pilot
+light's headless secondary gets its instances and its empty node groups their nodes, in parallel; a warm B has
+both) → promote Aurora → promote B's cache (where B keeps a Global Datastore member) → the flip written into the
+stack file (`failover: true`, so the next `pulumi up` keeps B at the failover row instead of scaling it back down)
+→ the rest of the failover row asked for (instances, nodes), not waited for → B serves (its health check passes) →
+Route53 change set → smoke → RTO → B's growth waited for. The ARC plan has the same order
+(components/region_switch.py: warm standby's DNS moves beside B's growth). An AWS API cannot reach Kubernetes, so
+B's Deployments get their failover replicas from `pulumi up --stack dr` run where the cluster's private endpoint is
+reachable; until B's endpoint passes its health check the run waits (bounded) and DNS stays on A, and the output
+says what remains. With the Pulumi CLI (`scale_with: pulumi`), capacity comes from the config flip instead:
+`failover = true` and `pulumi up --stack dr` create B's instances, run the same promotion (components/failover.py)
+and set every count of the failover row; the runbook's own promote and DNS steps then find the work done and change
+nothing.
 
 Parameters are plain values (the CLI derives them from the stack settings) and are kept in the run's journal,
 so `--resume` acts on exactly what the first attempt planned.
@@ -24,7 +28,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ops.actions import aurora, ecr, route53
-from ops.actions.eks import NodegroupTarget, scale_nodegroup
+from ops.actions.eks import (NodegroupTarget, describe_nodegroup, request_nodegroup_size, scale_nodegroup,
+                             wait_nodegroup_size)
 from ops.actions.polling import WaitTimeout
 from ops.core.errors import BadInput
 from ops.drctl.runbooks.cache_steps import cache_promotion_step
@@ -96,6 +101,23 @@ def _images_in_b(ctx: RunContext) -> dict[str, Any]:
     return {"images_checked_b": len(wanted), "images_missing_b": missing}
 
 
+def _nodegroup_targets(ctx: RunContext) -> list[NodegroupTarget]:
+    return [NodegroupTarget.parse(spec) for spec in ctx.params["nodegroups"]]
+
+
+def _b_has_a_writer(ctx: RunContext) -> bool:
+    """B has an available instance to promote (warm standby), or none (pilot light's headless secondary)."""
+    p = ctx.params
+    return bool(aurora.available_instances(ctx.client("rds", p["dr_region"]), p["dr_cluster_id"]))
+
+
+def _nodeless(ctx: RunContext) -> list[NodegroupTarget]:
+    """B's node groups with no node asked for: nothing of B's can serve until they grow."""
+    eks = ctx.client("eks", ctx.params["dr_region"]) if ctx.params["nodegroups"] else None
+    return [t for t in _nodegroup_targets(ctx)
+            if not describe_nodegroup(eks, t.cluster, t.nodegroup)["scalingConfig"].get("desiredSize")]
+
+
 def _aurora_capacity(ctx: RunContext) -> dict[str, Any]:
     p = ctx.params
     return aurora.scale_instances(ctx.client("rds", p["dr_region"]), cluster_id=p["dr_cluster_id"],
@@ -103,36 +125,80 @@ def _aurora_capacity(ctx: RunContext) -> dict[str, Any]:
                                   timeout_s=p["timeout_s"], poll_s=p["poll_s"])
 
 
-def _aurora_capacity_plan(ctx: RunContext) -> list[str]:
+def _scale_nodegroups(ctx: RunContext, targets: list[NodegroupTarget]) -> dict[str, Any]:
     p = ctx.params
-    count = p["failover_row"]["aurora_instances_b"]
-    missing = aurora.missing_instance_ids(ctx.client("rds", p["dr_region"]), p["dr_cluster_id"], count)
-    return [f"rds:CreateDBInstance(DBInstanceIdentifier={i}, DBClusterIdentifier={p['dr_cluster_id']}, "
-            f"DBInstanceClass={p['instance_class']}, region={p['dr_region']}) and wait until available"
-            for i in missing] or [f"none: {p['dr_cluster_id']} already has {count} instances"]
-
-
-def _nodegroups(ctx: RunContext) -> dict[str, Any]:
-    p = ctx.params
-    eks = ctx.client("eks", p["dr_region"]) if p["nodegroups"] else None
-    return {spec: scale_nodegroup(eks, NodegroupTarget.parse(spec), timeout_s=p["timeout_s"], poll_s=p["poll_s"])
-            for spec in p["nodegroups"]}
+    eks = ctx.client("eks", p["dr_region"])
+    return {f"{t.cluster}/{t.nodegroup}": scale_nodegroup(eks, t, timeout_s=p["timeout_s"], poll_s=p["poll_s"])
+            for t in targets}
 
 
 def _capacity(ctx: RunContext) -> dict[str, Any]:
-    """B's Aurora instances and node groups at the failover row, in parallel (each takes minutes; the RTO pays the
-    longer, not the sum), both waited for: DNS never moves to a B still starting."""
+    """What B cannot write or serve without, at the failover row and waited for: a headless secondary's instances
+    and node groups with no node (pilot light), in parallel (each takes minutes; the RTO pays the longer). A warm
+    B has both already: it is promoted at once and grows beside the DNS move (`grow`), as the ARC plan does."""
+    headless, nodeless = not _b_has_a_writer(ctx), _nodeless(ctx)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="capacity") as pool:
-        instances, nodes = pool.submit(_aurora_capacity, ctx), pool.submit(_nodegroups, ctx)
-        return {"aurora": instances.result(), "nodegroups": nodes.result() or
-                "none configured (pass --nodegroup CLUSTER/NODEGROUP=DESIRED)"}
+        instances = pool.submit(_aurora_capacity, ctx) if headless else None
+        nodes = pool.submit(_scale_nodegroups, ctx, nodeless)
+        return {"aurora": instances.result() if instances else "none: B has an available instance to promote",
+                "nodegroups": nodes.result() or ("none configured (pass --nodegroup CLUSTER/NODEGROUP=DESIRED)"
+                                                 if not ctx.params["nodegroups"] else "none: B has nodes")}
 
 
 def _capacity_plan(ctx: RunContext) -> list[str]:
-    specs = [NodegroupTarget.parse(s) for s in ctx.params["nodegroups"]]
-    return _aurora_capacity_plan(ctx) + [
-        f"eks:UpdateNodegroupConfig(clusterName={t.cluster}, nodegroupName={t.nodegroup}, desiredSize={t.desired}) "
-        "and wait until ACTIVE" for t in specs] + ([] if specs else ["none: no --nodegroup given"])
+    p = ctx.params
+    count = p["failover_row"]["aurora_instances_b"]
+    calls = [f"rds:CreateDBInstance(DBInstanceIdentifier={i}, DBClusterIdentifier={p['dr_cluster_id']}, "
+             f"DBInstanceClass={p['instance_class']}, region={p['dr_region']}) and wait until available"
+             for i in (aurora.missing_instance_ids(ctx.client("rds", p["dr_region"]), p["dr_cluster_id"], count)
+                       if not _b_has_a_writer(ctx) else [])]
+    calls += [f"eks:UpdateNodegroupConfig(clusterName={t.cluster}, nodegroupName={t.nodegroup}, "
+              f"desiredSize={t.desired}) and wait until ACTIVE" for t in _nodeless(ctx)]
+    return calls or ["none: B has an instance to promote and nodes (it grows after the promotion: `grow`)"]
+
+
+def _grow(ctx: RunContext) -> dict[str, Any]:
+    """The rest of the failover row, asked for and not waited for: B takes the traffic at the capacity it has and
+    grows under it (its HPAs and the Cluster Autoscaler follow the load); `grown` waits once DNS has moved."""
+    p = ctx.params
+    created = aurora.add_instances(ctx.client("rds", p["dr_region"]), cluster_id=p["dr_cluster_id"],
+                                   count=p["failover_row"]["aurora_instances_b"], instance_class=p["instance_class"])
+    eks = ctx.client("eks", p["dr_region"]) if p["nodegroups"] else None
+    return {"aurora_created": created,
+            "nodegroups": {f"{t.cluster}/{t.nodegroup}": request_nodegroup_size(eks, t)
+                           for t in _nodegroup_targets(ctx)}}
+
+
+def _grow_plan(ctx: RunContext) -> list[str]:
+    """Beyond what `capacity` brings (a dry run plans both before either acts)."""
+    p = ctx.params
+    missing = aurora.missing_instance_ids(ctx.client("rds", p["dr_region"]), p["dr_cluster_id"],
+                                          p["failover_row"]["aurora_instances_b"]) if _b_has_a_writer(ctx) else []
+    nodeless = _nodeless(ctx)
+    return ([f"rds:CreateDBInstance(DBInstanceIdentifier={i}, DBClusterIdentifier={p['dr_cluster_id']}, "
+             f"DBInstanceClass={p['instance_class']}, region={p['dr_region']})" for i in missing]
+            + [f"eks:UpdateNodegroupConfig(clusterName={t.cluster}, nodegroupName={t.nodegroup}, "
+               f"desiredSize={t.desired})" for t in _nodegroup_targets(ctx) if t not in nodeless]
+            or ["none beyond the capacity step"])
+
+
+def _grown(ctx: RunContext) -> dict[str, Any]:
+    """B at the failover row: every instance available, every node group ACTIVE at its size (after the RTO: B
+    already serves)."""
+    p = ctx.params
+    instances = aurora.wait_instances_available(ctx.client("rds", p["dr_region"]), cluster_id=p["dr_cluster_id"],
+                                                count=p["failover_row"]["aurora_instances_b"],
+                                                timeout_s=p["timeout_s"], poll_s=p["poll_s"])
+    eks = ctx.client("eks", p["dr_region"]) if p["nodegroups"] else None
+    for target in _nodegroup_targets(ctx):
+        wait_nodegroup_size(eks, target, timeout_s=p["timeout_s"], poll_s=p["poll_s"])
+    return {"aurora_instances": instances, "nodegroups": p["nodegroups"]}
+
+
+def _grown_plan(ctx: RunContext) -> list[str]:
+    return [f"rds:DescribeDBInstances of {ctx.params['dr_cluster_id']} until "
+            f"{ctx.params['failover_row']['aurora_instances_b']} are available"] + [
+        f"eks:DescribeNodegroup {t.cluster}/{t.nodegroup} until ACTIVE at {t.desired}" for t in _nodegroup_targets(ctx)]
 
 
 def _promote(ctx: RunContext) -> dict[str, Any]:
@@ -312,12 +378,17 @@ def runbook(scale_with: str = "api") -> Runbook:
                       cache_promotion_step("dr")]
     else:
         before_dns = [
-            Step("capacity", "B's Aurora instances and node groups at the failover row, ready", _capacity,
-                 would_call=_capacity_plan),
+            Step("capacity", "what B cannot write or serve without (pilot light's instances and nodes), ready",
+                 _capacity, would_call=_capacity_plan),
             Step("promote", "Aurora: make B the writer", _promote, would_call=_promote_plan),
             cache_promotion_step("dr"),  # the cache's primary follows the writer (the same action as pulumi up)
             Step("flip", "failover: true in the stack file (the next pulumi up keeps it)", _flip,
-                 would_call=_flip_plan)]
+                 would_call=_flip_plan),
+            Step("grow", "the rest of B's failover row asked for (instances, nodes), not waited for", _grow,
+                 would_call=_grow_plan)]
+    after_rto = [] if scale_with == "pulumi" else [
+        Step("grown", "B at the failover row: instances available, node groups ACTIVE", _grown,
+             would_call=_grown_plan)]
     return Runbook(name=NAME, validate=_validate, steps=[
         Step("preflight", "B's secondary, replication lag, A's health, B's images", _preflight,
              read_only=True),
@@ -329,6 +400,7 @@ def runbook(scale_with: str = "api") -> Runbook:
         smoke_step(),
         rto_step(),
         announce_step("announce-result", _finished, _finished_message),
+        *after_rto,
         Step("next-steps", "what is left to the operator (B's Deployments, RB-N-04 for B's search)", _next_steps,
              read_only=True),
     ])
