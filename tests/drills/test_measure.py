@@ -1,8 +1,10 @@
 """RTO/RPO arithmetic and report judgement on hand-built probe timelines."""
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from ops.drctl.cli import app
@@ -60,3 +62,24 @@ def test_failback_interruption_runs_from_the_last_good_write_in_b_to_the_first_i
     quiet = [r for r in results if r.ok]  # a switchover may fail no request: the pause is still measured
     assert measure.write_interruption(quiet, since=20.2, old_region=B, new_region=A).seconds == 0.6
     assert measure.write_interruption(results[:3], since=20.2, old_region=B, new_region=A).seconds is None
+
+
+def test_a_sandbox_drill_reports_apart_from_the_accounts_evidence_and_out_of_git(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's main job must leave the checkout clean, and a rehearsal is not a quarter's evidence."""
+    from ops.core.paths import DRILL_REPORT_DIR, REPO_ROOT, SANDBOX_DRILL_REPORT_DIR
+    from ops.drctl.drills import run as drill_run
+
+    asked: dict = {}
+
+    def stop_at_once(scenario: str, **kwargs: object) -> None:
+        asked.update(kwargs, scenario=scenario)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(drill_run, "drill", stop_at_once)
+    assert CliRunner().invoke(app, ["drill", "run", "Q2"]).exit_code == 130
+    assert asked["report_dir"] == SANDBOX_DRILL_REPORT_DIR
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(SANDBOX_DRILL_REPORT_DIR / "2026-Q2.md")],
+                             cwd=REPO_ROOT)
+    kept = subprocess.run(["git", "check-ignore", "-q", str(DRILL_REPORT_DIR / "2026-Q2.md")], cwd=REPO_ROOT)
+    assert (ignored.returncode, kept.returncode) == (0, 1)

@@ -46,7 +46,8 @@ def run(
     failback: Annotated[bool, typer.Option(help="Fail back to A afterwards and check A and B hold the same "
                                                 "data.")] = True,
     stack: Annotated[str, typer.Option(help="Stack whose settings and objectives the drill uses.")] = "dr",
-    report_dir: Annotated[Path | None, typer.Option(help="Where the report goes (default ops/dr/drill_reports).")] = None,
+    report_dir: Annotated[Path | None, typer.Option(help="Where the report goes (default ops/dr/drill_reports, and "
+                                                         "ops/dr/drill_reports/sandbox for a sandbox drill).")] = None,
     journal_dir: Annotated[Path | None, typer.Option(help="Where the runbooks' journals go (default ops/dr/runs).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the drill's JSON record.")] = False,
 ) -> None:
@@ -56,7 +57,7 @@ def run(
 
     from ops.drctl.drills.run import drill
     from ops.drctl.drills.scenarios import Q1Options, Q2Options, Q3Options, Q4Options
-    from ops.drctl.runbooks.drills import DEFAULT_REPORT_DIR
+    from ops.drctl.runbooks.drills import DEFAULT_REPORT_DIR, SANDBOX_REPORT_DIR
     from ops.drctl.runbooks.engine import DEFAULT_JOURNAL_DIR
 
     scenario = "annual" if scenario.lower() == "annual" else scenario.upper()
@@ -85,7 +86,7 @@ def run(
     # SIGTERM as Ctrl-C: the region pair is stopped either way
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        evidence = drill(scenario, report_dir=report_dir or DEFAULT_REPORT_DIR, journal_dir=journal_dir or
+        evidence = drill(scenario, report_dir=report_dir or SANDBOX_REPORT_DIR, journal_dir=journal_dir or
                          DEFAULT_JOURNAL_DIR, stack=stack, q2=Q2Options(planned=planned, failback=failback),
                          q1=Q1Options(), q3=Q3Options(), q4=Q4Options(),
                          on_ready=lambda where: print(f"region pair up: {json.dumps(where)}", flush=True))
@@ -154,7 +155,8 @@ def record(
     variance: Annotated[list[str] | None, typer.Option("--variance", help="What differed from the runbook.")] = None,
     follow_up: Annotated[list[str] | None, typer.Option("--follow-up", help="Action item.")] = None,
     journal_dir: Annotated[Path | None, typer.Option(help="Where run journals are.")] = None,
-    report_dir: Annotated[Path | None, typer.Option(help="Where drill reports go.")] = None,
+    report_dir: Annotated[Path | None, typer.Option(help="Where drill reports go (default ops/dr/drill_reports, "
+                                                         "and ops/dr/drill_reports/sandbox with --sandbox).")] = None,
     quarter: Annotated[str | None, typer.Option(help="The quarter whose drill this run is, Q1-Q4 (default: the "
                                                      "quarter of the run's date); another scenario is refused.")] = None,
     sandbox: Annotated[bool, typer.Option(help="The run is a sandbox drill's (emulated), and the report says so; "
@@ -163,6 +165,7 @@ def record(
     """Write the drill's evidence to ops/dr/drill_reports/YYYY-QX.md; exit 1 if an objective was missed."""
     from ops.drctl.runbooks.drills import (
         DEFAULT_REPORT_DIR,
+        SANDBOX_REPORT_DIR,
         append_report,
         check_recordable,
         emulated_note,
@@ -186,7 +189,8 @@ def record(
         print(f"bad input: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None
     section = render_report(journal, result, list(variance or []), list(follow_up or []))
-    path = append_report(report_dir or DEFAULT_REPORT_DIR, f"{result.quarter[:4]}-Q{wanted}",
+    path = append_report(report_dir or (SANDBOX_REPORT_DIR if sandbox else DEFAULT_REPORT_DIR),
+                         f"{result.quarter[:4]}-Q{wanted}",
                          emulated_note(section) if sandbox else section)
     print(f"{result.runbook}: RTO {result.rto_seconds:g} s ({'met' if result.rto_met else 'NOT met'}) → {path}")
     raise typer.Exit(0 if result.rto_met and result.rpo_met is not False else 1)

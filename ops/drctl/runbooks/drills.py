@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from ops.core.paths import DRILL_REPORT_DIR
+from ops.core.paths import DRILL_REPORT_DIR, SANDBOX_DRILL_REPORT_DIR
 from ops.drctl.runbooks.engine import Journal
 
 DEFAULT_REPORT_DIR = DRILL_REPORT_DIR
+SANDBOX_REPORT_DIR = SANDBOX_DRILL_REPORT_DIR
 QUARTERLY_PLAN = {1: "RB-N-02 Aurora PITR", 2: "RB-N-01 region failover A→B",
                   3: "RB-N-04 Typesense total loss with reindex", 4: "RB-N-03 S3 mass undelete with CDN purge"}
 # Step results that carry a data-loss measurement, in seconds (replication lag at promotion, restore gap, ...).
