@@ -51,6 +51,10 @@ def test_unplanned_q2_through_drctl_measures_rto_and_rpo_and_writes_the_evidence
         journal = json.loads((tmp_path / "runs" / f"{run['journals'][name]}.json").read_text())
         assert journal["status"] == "done", journal.get("error")
     assert any(s["name"] == "failover/promote" for s in run["steps"])
+    # the stack's posture, pilot light: B's headless secondary got its instances before the promotion
+    failover = json.loads((tmp_path / "runs" / f"{run['journals']['failover']}.json").read_text())
+    capacity = next(s for s in failover["steps"] if s["name"] == "capacity")["result"]
+    assert run["sandbox"]["posture"] == "pilot-light" and capacity["aurora"]["created"], capacity
     # the failover's journal cannot be passed off as a real account's drill; as an emulated run it can
     record = ["drill", "record", run["journals"]["failover"], "--journal-dir", str(tmp_path / "runs"),
               "--report-dir", str(tmp_path / "recorded"), "--quarter", "Q2"]
@@ -111,3 +115,32 @@ def test_paused_replay_loses_exactly_the_unreplayed_heartbeats_and_a_slowed_step
     assert variance in evidence.markdown.read_text()
     assert "RPO" in evidence.markdown.read_text() and f"{len(lost)} of {rpo['acked_by_a']} heartbeats" in \
         evidence.markdown.read_text()
+
+
+def test_warm_standby_drill_builds_b_from_its_posture_row_and_promotes_it_without_waiting(tmp_path: Path) -> None:
+    """`--posture warm-standby`: B starts with the row's instance, nodes and Global Datastore member (as `pulumi up`
+    leaves it), the failover promotes that instance and the cache at once, and B grows after DNS has moved."""
+    stack_file = (PROJECT_DIR / "Pulumi.dr.yaml").read_bytes()
+    result = CliRunner().invoke(app, ["drill", "run", "Q2", "--posture", "warm-standby", "--no-failback",
+                                      "--report-dir", str(tmp_path / "reports"), "--journal-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    assert "(sandbox, B at warm-standby): done" in result.output
+    (twin,) = (tmp_path / "reports").glob("*-Q2.json")
+    (run,) = json.loads(twin.read_text())["runs"]
+    assert run["status"] == "done" and run["sandbox"]["posture"] == "warm-standby"
+    journal = json.loads((tmp_path / "runs" / f"{run['journals']['failover']}.json").read_text())
+    steps = {s["name"]: s for s in journal["steps"]}
+    assert journal["params"]["cache"]["member_in_b"] is True
+    assert steps["capacity"]["result"] == {"aurora": "none: B has an available instance to promote",
+                                           "nodegroups": "none: B has nodes"}
+    assert steps["promote-cache-b"]["result"]["changed"] is True
+    assert steps["grow"]["result"]["aurora_created"]  # the rest of the failover row, after the promotion
+    assert steps["grown"]["started_at"] >= steps["dns"]["finished_at"]
+    assert "posture=warm-standby" in next((tmp_path / "reports").glob("*-Q2.md")).read_text()
+    assert (PROJECT_DIR / "Pulumi.dr.yaml").read_bytes() == stack_file
+
+
+def test_an_unknown_sandbox_posture_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["drill", "run", "Q2", "--posture", "warm", "--report-dir", str(tmp_path)])
+    assert result.exit_code == 2 and "--posture 'warm': expected one of pilot-light, warm-standby" in result.output
+    assert not any(tmp_path.iterdir())

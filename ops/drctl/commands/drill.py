@@ -46,6 +46,9 @@ def run(
     failback: Annotated[bool, typer.Option(help="Fail back to A afterwards and check A and B hold the same "
                                                 "data.")] = True,
     stack: Annotated[str, typer.Option(help="Stack whose settings and objectives the drill uses.")] = "dr",
+    posture: Annotated[str | None, typer.Option(help="The sandbox's B at this posture's row (pilot-light, "
+                                                     "warm-standby, active-active) instead of the stack file's.")]
+    = None,
     report_dir: Annotated[Path | None, typer.Option(help="Where the report goes (default ops/dr/drill_reports, and "
                                                          "ops/dr/drill_reports/sandbox for a sandbox drill).")] = None,
     journal_dir: Annotated[Path | None, typer.Option(help="Where the runbooks' journals go (default ops/dr/runs).")] = None,
@@ -54,13 +57,23 @@ def run(
     """Run a drill end to end on the sandbox and write its evidence (markdown, JSON twin, PNG timeline)."""
     import json
     import signal
+    from dataclasses import replace
 
+    from ops.core.posture import Posture
     from ops.drctl.drills.run import drill
     from ops.drctl.drills.scenarios import Q1Options, Q2Options, Q3Options, Q4Options
     from ops.drctl.runbooks.drills import DEFAULT_REPORT_DIR, SANDBOX_REPORT_DIR
     from ops.drctl.runbooks.engine import DEFAULT_JOURNAL_DIR
 
     scenario = "annual" if scenario.lower() == "annual" else scenario.upper()
+    if posture is not None and (account or resume):
+        print("bad input: --posture: the account runs the posture it is deployed at; --posture is the sandbox's",
+              file=sys.stderr)
+        raise typer.Exit(2)
+    if posture is not None and posture not in {p.value for p in Posture}:
+        print(f"bad input: --posture {posture!r}: expected one of {', '.join(p.value for p in Posture)}",
+              file=sys.stderr)
+        raise typer.Exit(2)
     if account or resume:
         _on_account(scenario, stack=stack, execute=execute, yes=yes, resume=resume, timeout_s=timeout, poll_s=poll,
                     report_dir=report_dir or DEFAULT_REPORT_DIR, journal_dir=journal_dir, as_json=as_json)
@@ -85,10 +98,14 @@ def run(
         raise typer.Exit(2)
     # SIGTERM as Ctrl-C: the region pair is stopped either way
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    def at_posture(options):  # type: ignore[no-untyped-def]
+        return replace(options, sandbox=replace(options.sandbox, posture=posture))
+
     try:
         evidence = drill(scenario, report_dir=report_dir or SANDBOX_REPORT_DIR, journal_dir=journal_dir or
-                         DEFAULT_JOURNAL_DIR, stack=stack, q2=Q2Options(planned=planned, failback=failback),
-                         q1=Q1Options(), q3=Q3Options(), q4=Q4Options(),
+                         DEFAULT_JOURNAL_DIR, stack=stack,
+                         q2=at_posture(Q2Options(planned=planned, failback=failback)), q1=at_posture(Q1Options()),
+                         q3=at_posture(Q3Options()), q4=at_posture(Q4Options()),
                          on_ready=lambda where: print(f"region pair up: {json.dumps(where)}", flush=True))
     except KeyboardInterrupt:
         print("interrupted: every server the sandbox started has been stopped", file=sys.stderr)
@@ -102,7 +119,9 @@ def run(
             "Q1": f"{len(rpo.get('lost_orders', []))} orders at T missing from the restore",
             "Q3": f"{rpo.get('documents_missing')} documents missing",
             "Q4": f"{len(rpo.get('objects_missing') or [])} objects not restored"}[result["scenario"]]
-    print(f"{result['scenario']} {result['variant']} drill ({result['origin']}): {result['status']}; "
+    at = result["sandbox"].get("posture")
+    print(f"{result['scenario']} {result['variant']} drill ({result['origin']}{f', B at {at}' if at else ''}): "
+          f"{result['status']}; "
           f"RTO {rto.get('seconds', 'n/a')} s"
           f"{' (detection included)' if result['scenario'] in ('Q2', 'annual') else ''}, "
           f"RPO {rpo.get('seconds', 'n/a')} s ({lost})")

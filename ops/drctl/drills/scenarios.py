@@ -27,6 +27,7 @@ from ops.drctl.drills import measure
 from ops.drctl.sandbox.probes import Probe, availability_probe, heartbeat_probe
 from ops.drctl.sandbox.region_pair import (PROJECT_DIR, Region, RegionPair, SandboxOptions, _setenv, describe,
                                          region_pair)
+from stacks.config_files import set_stack_config
 
 SCENARIOS = {"Q1": "RB-N-02 Aurora PITR", "Q2": "RB-N-01 region failover A→B"}
 # What each step is expected to take in the sandbox, seconds (a slower step is a variance in the report).
@@ -37,7 +38,8 @@ EXPECTED_SECONDS = {
     "consistency check": 5.0,
     "failover/preflight": 1.0, "failover/announce": 0.5, "failover/capacity": 1.0, "failover/promote": 1.5,
     "failover/flip": 0.1, "failover/b-serving": 0.5, "failover/dns": 0.5, "failover/smoke": 0.5, "failover/rto": 0.1,
-    "failover/announce-result": 0.5, "failover/next-steps": 0.5,
+    "failover/announce-result": 0.5, "failover/next-steps": 0.5, "failover/grow": 0.5, "failover/grown": 1.0,
+    "failover/promote-cache-b": 1.5, "failback/promote-cache-a": 1.5,  # the extension's 0.3 s role change, polled
     "failback/preflight": 1.0, "failback/announce": 0.5, "failback/rejoin-a": 1.0, "failback/wait-lag": 3.0,
     "failback/switchover": 4.0, "failback/flip-back": 0.1, "failback/dns": 0.5, "failback/smoke": 0.5,
     "failback/keep-b-warm": 0.5, "failback/announce-result": 0.5,
@@ -179,6 +181,7 @@ def _start_pair(drill: "DrillRun", exits: contextlib.ExitStack, sandbox: Sandbox
     with drill.step("start region pair") as timing:
         pair = exits.enter_context(region_pair(sandbox, stack=stack, on_ready=on_ready))
         timing.detail = {"aws_endpoint": pair.aws_endpoint}
+        drill.sandbox["posture"] = str(pair.settings.posture)  # the stack's, when not asked for
         _warm_up(pair)
     exits.callback(lambda: drill.events.extend(pair.events))
     return pair
@@ -274,6 +277,8 @@ def _q2_on_pair(drill: DrillRun, pair: RegionPair, options: Q2Options, journal_d
         # Through the API the runbooks write the flip into the stack file: a drill gives them a copy of the project's
         # stack files, never the repository's own.
         stack_files = _stack_file_copy(Path(change_sets) / "project")
+        # ...saying the posture B was built at, so the runbooks read the same row
+        set_stack_config(stack_files / guard.path.name, "posture", str(pair.settings.posture))
         heartbeat = heartbeat_probe(pair.resolver, pair.api_name).start()
         availability = availability_probe(pair.resolver, pair.api_name).start()
         probes += [heartbeat, availability]

@@ -59,6 +59,7 @@ class SandboxOptions:
     with_search: bool = True  # Typesense in B
     with_stripe: bool = True  # localstripe
     with_base_backup: bool = False  # a base backup of A at the start, for point-in-time restores (Q1)
+    posture: str | None = None  # B's posture (its row of ops/core/posture.py): None is the stack file's
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -271,6 +272,7 @@ def _build_aws(settings: Any, a: Region, b: Region) -> str:
     """The dr stack's resources in moto, named as the Pulumi program names them; returns the alerts topic ARN."""
     from ops.actions.aws import client
     from ops.core.naming import bucket_name
+    from ops.core.posture import CacheB, capacity, node_group_max_size
     from ops.drctl.commands.failover import regional_images
 
     primary, dr = settings.primary_region, settings.dr_region
@@ -285,8 +287,11 @@ def _build_aws(settings: Any, a: Region, b: Region) -> str:
     rds_b.create_db_cluster(DBClusterIdentifier=b.cluster_id, GlobalClusterIdentifier=global_id,
                             Engine="aurora-postgresql", EngineVersion=settings.aurora.engine_version,
                             StorageEncrypted=True)
-    for rds, cluster_id in ((rds_a, a.cluster_id), (rds_b, b.cluster_id)):
-        for n in range(settings.aurora.instances if rds is rds_a else 0):
+    # B starts as the posture table's row says, as `pulumi up` leaves it: pilot light headless and without nodes
+    row = capacity(settings.posture, False, settings.aurora.instances, settings.compute.production())
+    for rds, cluster_id, count in ((rds_a, a.cluster_id, row.aurora_instances_a),
+                                   (rds_b, b.cluster_id, row.aurora_instances_b)):
+        for n in range(count):
             rds.create_db_instance(DBInstanceIdentifier=f"{cluster_id}-{n}", DBClusterIdentifier=cluster_id,
                                    DBInstanceClass=settings.aurora.instance_class, Engine="aurora-postgresql")
     route53 = client("route53", primary)
@@ -330,15 +335,40 @@ def _build_aws(settings: Any, a: Region, b: Region) -> str:
     eks.create_nodegroup(clusterName=cluster_name, nodegroupName=settings.compute.nodegroup_name,
                          nodeRole=f"arn:aws:iam::{ACCOUNT}:role/{cluster_name}-node",
                          subnets=["subnet-b0", "subnet-b1", "subnet-b2"],
-                         scalingConfig={"minSize": 0, "desiredSize": 0, "maxSize": settings.compute.max_nodes})
+                         scalingConfig={"minSize": row.eks_nodes_b, "desiredSize": row.eks_nodes_b,
+                                        "maxSize": node_group_max_size(row.eks_nodes_b, row.eks_max_nodes_b)})
     ecr = client("ecr", dr)
     for image in regional_images(settings):
         with contextlib.suppress(ecr.exceptions.RepositoryAlreadyExistsException):
             ecr.create_repository(repositoryName=image["repository"])
         ecr.put_image(repositoryName=image["repository"], imageManifest=IMAGE_MANIFEST, imageTag=image["reference"])
+    if row.cache_b == CacheB.SECONDARY:
+        _build_cache(settings, row.cache_nodes_a, row.cache_nodes_b)
     client("secretsmanager", dr).create_secret(Name=f"{global_id}/master", SecretString=json.dumps(
         {"username": "postgres", "password": "sandbox-trust-auth"}))
     return str(topic_arn)
+
+
+def _build_cache(settings: Any, nodes_a: int, nodes_b: int) -> None:
+    """A's replication group, the Global Datastore it is the primary of, and B's member (where the posture keeps
+    one), named as the Pulumi program names them: what the failover and failback runbooks promote."""
+    from ops.actions.aws import client
+    from ops.core import cache, naming
+
+    def group(region: str, nodes: int, **extra: Any) -> None:
+        client("elasticache", region).create_replication_group(
+            ReplicationGroupId=naming.cache_member_id(settings.cache.name, region), NumCacheClusters=nodes,
+            ReplicationGroupDescription="dr-platform cache (sandbox)", Engine=cache.ENGINE,
+            AutomaticFailoverEnabled=True, MultiAZEnabled=True, TransitEncryptionEnabled=True,
+            AtRestEncryptionEnabled=True, **extra)
+
+    primary, dr = settings.primary_region, settings.dr_region
+    group(primary, nodes_a, CacheNodeType=settings.cache.node_type, EngineVersion=settings.cache.engine_version)
+    global_id = client("elasticache", primary).create_global_replication_group(
+        GlobalReplicationGroupIdSuffix=settings.cache.name,
+        PrimaryReplicationGroupId=naming.cache_member_id(settings.cache.name, primary),
+    )["GlobalReplicationGroup"]["GlobalReplicationGroupId"]
+    group(dr, nodes_b, GlobalReplicationGroupId=global_id)
 
 
 def _prepare_schema(node: PgNode, database: str) -> None:
@@ -360,7 +390,7 @@ def region_pair(options: SandboxOptions | None = None, *, stack: str = "dr", par
     from ops.drctl.sandbox.moto_ext import install_all, rds_global, rds_pitr
 
     options = options or SandboxOptions()
-    settings = load_settings(stack, None)
+    settings = load_settings(stack, [f"posture={options.posture}"] if options.posture else None)
     with contextlib.ExitStack() as stack_:
         base = _owned_dir(parent, "drsandbox-")
         stack_.callback(shutil.rmtree, base, ignore_errors=True)
