@@ -1,6 +1,7 @@
 """RTO/RPO arithmetic and report judgement on hand-built probe timelines."""
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -83,3 +84,12 @@ def test_a_sandbox_drill_reports_apart_from_the_accounts_evidence_and_out_of_git
                              cwd=REPO_ROOT)
     kept = subprocess.run(["git", "check-ignore", "-q", str(DRILL_REPORT_DIR / "2026-Q2.md")], cwd=REPO_ROOT)
     assert (ignored.returncode, kept.returncode) == (0, 1)
+
+
+def test_the_previous_drill_is_one_of_the_same_posture(tmp_path: Path) -> None:
+    runs = [{**_run("pl", 0.3), "started_at": 1.0, "sandbox": {"posture": "pilot-light"}},
+            {**_run("ws", 0.2), "started_at": 2.0, "sandbox": {"posture": "warm-standby"}}]
+    (tmp_path / "2026-Q2.json").write_text(json.dumps({"runs": runs}))
+    now = {**_run("new", 0.3), "started_at": 3.0, "sandbox": {"posture": "pilot-light"}}
+    assert report.previous_run(tmp_path, now)["run_id"] == "pl"
+    assert report.previous_run(tmp_path, {**now, "sandbox": {"posture": "active-active"}}) is None

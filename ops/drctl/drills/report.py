@@ -26,7 +26,8 @@ def report_paths(report_dir: Path, scenario: str, started_at: float, run_id: str
 
 
 def previous_run(report_dir: Path, run: dict[str, Any]) -> dict[str, Any] | None:
-    """The newest earlier run of the same scenario, variant and origin in any quarter's JSON twin."""
+    """The newest earlier run of the same scenario, variant, origin and posture in any quarter's JSON twin (a
+    pilot-light failover's steps are not a warm standby's)."""
     found = []
     for twin in report_dir.glob("*.json"):
         try:
@@ -35,8 +36,12 @@ def previous_run(report_dir: Path, run: dict[str, Any]) -> dict[str, Any] | None
             continue
         found += [r for r in runs if r.get("scenario") == run["scenario"] and r.get("variant") == run["variant"]
                   and r.get("origin") == run["origin"] and r.get("run_id") != run["run_id"]
-                  and r.get("status") == "done"]
+                  and r.get("status") == "done" and _posture(r) == _posture(run)]
     return max(found, key=lambda r: r["started_at"]) if found else None
+
+
+def _posture(run: dict[str, Any]) -> str | None:
+    return (run.get("sandbox") or {}).get("posture")
 
 
 def variances(run: dict[str, Any], previous: dict[str, Any] | None) -> list[str]:
