@@ -39,6 +39,7 @@ def build(settings: Settings) -> None:
     replica_key_arn = primary.require_output("kmsReplicaKeyArn")
 
     b_writes = cap.writer_region is Region.B
+    standing = capacity(settings.posture, False, settings.aurora.instances, settings.compute.production())  # A writes
     network = Network(settings.names.network(b), NetworkArgs(
         cidr=settings.network.dr_cidr, provider=provider_b, region=b, private_cluster_endpoints=cap.eks_nodes_b > 0))
     secondary = AuroraSecondary("aurora", AuroraSecondaryArgs(
@@ -51,15 +52,19 @@ def build(settings: Settings) -> None:
     account = account_id(provider_b)
     # Which cluster writes: A's, or B's with `failover: true`. What must follow the role change depends on it, so
     # the engine runs it after the move (an update waits for its dependencies' updates; deletes come last):
-    # - B writes (failover): B's instances exist first (a headless cluster cannot write) and B's capacity scales
-    #   up alongside them; DNS moves once B writes and B's services run.
+    # - B writes (failover): B has an instance to promote first (a headless cluster's new ones: it cannot write
+    #   without; a warm B's existing ones, not the ~10-minute new ones) and B's capacity scales up alongside; DNS
+    #   moves once B writes and, where B served nothing before (pilot light), once B's services run. A warm B takes
+    #   the traffic at the capacity it has and grows under it, as the ARC plan and `drctl failover` order it.
     # - A writes (failback, and any posture flip meanwhile): DNS moves back once A writes again, and only then does
     #   B's capacity shrink (nodes, then pods); instances beyond the posture go at the end, as every delete does.
 
     def b_cache(after: list[pulumi.Resource]):
         return dr_cache(settings, cap, primary, provider_b, network, replica_key_arn, after=after)
 
-    # The cache: B's member is promoted after it exists and is resized (failover), shrinks after A's is primary again
+    # The cache: B's member is promoted after it exists and is resized (failover), shrinks after A's is primary
+    # again. (A warm B's member exists already and could be promoted first and resized after, but the program
+    # cannot tell it from one new with this flip, e.g. pilot light to warm standby and failover in one update.)
     cache_b = b_cache(after=[]) if b_writes else None
     writer = AuroraWriterRegion("aurora-writer", AuroraWriterRegionArgs(
         global_cluster_id=primary.require_output("globalClusterId"),
@@ -67,7 +72,8 @@ def build(settings: Settings) -> None:
         target_region=b if b_writes else a,
         mode=settings.failover_mode.value if b_writes else "planned",  # failback is a switchover: RPO 0
         cache=cache_role(settings, cap, primary, cache_b)),  # B's Global Datastore member follows the writer
-        opts=pulumi.ResourceOptions(depends_on=secondary.instances if b_writes else []))
+        opts=pulumi.ResourceOptions(depends_on=(secondary.instances[:standing.aurora_instances_b]
+                                                or secondary.instances) if b_writes else []))
     if not b_writes:
         cache_b = b_cache(after=[writer])
 
@@ -86,7 +92,8 @@ def build(settings: Settings) -> None:
         # dependency already, and a cold one (pilot light's failover) starts empty, so services that treat the
         # cache as soft (the contract: docs/architecture.md#the-cache) serve from Aurora meanwhile, as under the
         # ARC plan, whose DNS step has no cache step before it.
-        dns = api_dns(settings, cap, provider_b, after=[writer, *cluster.deployments, *cluster.autoscalers])
+        dns = api_dns(settings, cap, provider_b, after=[writer] if standing.serves_in_b else
+                      [writer, *cluster.deployments, *cluster.autoscalers])
     else:
         dns = api_dns(settings, cap, provider_b, after=[writer])
         cluster = b_compute(after=[dns])

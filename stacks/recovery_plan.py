@@ -55,7 +55,6 @@ def region_switch(settings: Settings, cap: Capacity, provider_b: aws.Provider, a
     a, b = settings.primary_region, settings.dr_region
     failed_over = capacity(settings.posture, True, settings.aurora.instances, settings.compute.production())
     b_writes = cap.writer_region is Region.B
-    headless = cap.aurora_instances_b == 0  # nothing to promote: B's writer must be created first
     global_id = primary.require_output("globalClusterId")
     dns = settings.dns
     writer, standby = (b, a) if b_writes else (a, b)
@@ -80,9 +79,9 @@ def region_switch(settings: Settings, cap: Capacity, provider_b: aws.Provider, a
                       # B's HPAs exist where the posture runs the service in B (components/compute.py)
                       autoscaled_in_recovery=[d for d in deployments if cap.replicas_b.get(d, 0) > 0]),
         hosted_zone_id=zone.zone_id, record_name=dns.fqdn, record_set_regions=records,
-        writer_instances_to_create=failed_over.aurora_instances_b if headless and not b_writes else 0,
+        writer_instances_to_create=failed_over.aurora_instances_b if cap.headless_b and not b_writes else 0,
         nodes_to_reach=failed_over.eks_nodes_b if cap.eks_nodes_b < failed_over.eks_nodes_b else 0,
-        compute_gates_promotion=cap.eks_nodes_b == 0,  # no node: B serves nothing until its compute is up
+        compute_gates_promotion=not cap.serves_in_b,
         trigger_alarms=[] if b_writes else list(trigger_alarms),  # a failback is always started by a person
         stores_with_a_role=stores_with_a_role(settings, cap),
         recovery_time_objective_minutes=settings.objectives.for_tier(Tier.CRITICAL).rto_minutes,

@@ -167,6 +167,17 @@ class Capacity:
     cache_nodes_b: int = 0
     promote_cache: bool = False
 
+    @property
+    def headless_b(self) -> bool:
+        """No instance in B to promote: B's writer must be created before B can write (pilot light)."""
+        return self.aurora_instances_b == 0
+
+    @property
+    def serves_in_b(self) -> bool:
+        """B's nodes run its services already, so traffic can move to B as soon as it writes and B grows under it
+        (warm standby, active-active); without nodes B serves nothing until its compute is up (pilot light)."""
+        return self.eks_nodes_b > 0
+
 
 def node_group_max_size(floor: int, ceiling: int) -> int:
     """The node group's maxSize for the table's floor and ceiling: EKS requires max >= 1 even where min and desired

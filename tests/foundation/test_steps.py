@@ -89,23 +89,40 @@ def assert_nothing_in_a(order: StepOrder) -> None:
 @pytest.mark.parametrize("posture", POSTURES)
 def test_failover_moves_dns_only_after_the_writer_and_the_writer_after_b_has_instances(posture: str,
                                                                                        mode: str) -> None:
+    """What waits for what, as the ARC plan and `drctl failover` order it: a headless B (pilot light) is promoted
+    once its new instances exist and takes traffic once its services run; a B that already has an instance and
+    serves (warm standby, active-active) is promoted at once and takes traffic as soon as it writes, while its new
+    instances (~10 min each on AWS), nodes and Deployments grow under it."""
     before, after = dr(posture, False, mode), dr(posture, True, mode)
     order = step_order(before, after)
     writer = the_writer_step(order)
     assert writer.resource.inputs["targetRegion"] == "us-west-2" and writer.resource.inputs["mode"] == mode
-    for instance in (s for s in order.steps if s.resource.type == INSTANCE and s.action is Action.CREATE):
-        assert order.happens_after(writer, instance), instance.resource.name  # a headless cluster cannot write
+    warm = posture != "pilot-light"
+    created = [s for s in order.steps if s.resource.type == INSTANCE and s.action is Action.CREATE]
+    assert created or posture == "active-active"  # active-active's B has production already
+    for instance in created:  # a headless cluster cannot write; a warm one has the instance it promotes
+        assert order.happens_after(writer, instance) is not warm, instance.resource.name
     workloads = [s for s in order.steps if is_service(s.resource)]  # Deployments, and HPAs raising their floor
+    growth = [s for s in order.steps if s.resource.type == NODE_GROUP]
     if posture != "active-active":  # active-active already runs B at production: nothing to scale
-        assert {s.resource.type for s in workloads} == {WORKLOADS[0], HPA}
+        assert {s.resource.type for s in workloads} == {WORKLOADS[0], HPA} and growth
     for record in dns_steps(order):
         assert order.happens_after(record, writer), record.resource.name
-        for workload in workloads:  # traffic arrives where B's services already run
-            assert order.happens_after(record, workload), (record.resource.name, workload.resource.name)
-    if posture != "active-active":  # B grows, and alongside the promotion rather than after it
-        growth = [s for s in order.steps if s.resource.type == NODE_GROUP]
-        assert growth and not any(order.happens_after(s, writer) for s in growth)
+        for step in [*workloads, *growth, *created]:  # a cold B's traffic arrives where its services run
+            assert order.happens_after(record, step) is not warm, (record.resource.name, step.resource.name)
+    for step in growth:  # B grows alongside the promotion rather than after it
+        assert not order.happens_after(step, writer), step.resource.name
     assert_nothing_in_a(order)
+
+
+def test_a_posture_flip_and_failover_in_one_update_still_promote_an_instance_that_exists() -> None:
+    """Pilot light to warm standby with failover at once: the program cannot see that B has no instance yet, and it
+    needs none of its knowledge: the writer waits for instance 0 (created in this very update), which a warm B
+    would already have."""
+    order = step_order(dr("pilot-light", False, "planned"), dr("warm-standby", True, "planned"))
+    writer = the_writer_step(order)
+    (first,) = [s for s in order.steps if s.resource.type == INSTANCE and s.resource.name.endswith("-0")]
+    assert first.action is Action.CREATE and order.happens_after(writer, first)
 
 
 @pytest.mark.parametrize("mode", ["planned", "unplanned"])
