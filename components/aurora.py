@@ -59,9 +59,9 @@ def _parameter_group(owner: pulumi.Resource, name: str, engine_version: str,
         opts=child(owner, provider))
 
 
-def _instances(owner: pulumi.Resource, cluster: aws.rds.Cluster, cluster_id: str, count: int,
-               settings: AuroraSettingsArgs, placement: ClusterPlacement,
-               existing: Collection[str] = ()) -> list[aws.rds.ClusterInstance]:
+def _instances(owner: pulumi.Resource, cluster: aws.rds.Cluster, cluster_id: str, indexes: range,
+               settings: AuroraSettingsArgs, placement: ClusterPlacement, existing: Collection[str] = (),
+               after: Sequence[pulumi.Resource] = ()) -> list[aws.rds.ClusterInstance]:
     """`existing`: identifiers already in the account; each is declared with the import option, which adopts it when
     the state lacks it and is a no-op when the state has it (the engine's rule for an import ID it already holds)."""
     return [
@@ -72,8 +72,9 @@ def _instances(owner: pulumi.Resource, cluster: aws.rds.Cluster, cluster_id: str
             publicly_accessible=False,
             performance_insights_enabled=True, performance_insights_kms_key_id=placement.kms_key_arn,
             auto_minor_version_upgrade=True, promotion_tier=index,
-            opts=child(owner, placement.provider, import_=identifier if identifier in existing else None))
-        for index, identifier in ((i, naming.instance_id(cluster_id, i)) for i in range(count))
+            opts=child(owner, placement.provider, import_=identifier if identifier in existing else None,
+                       depends_on=list(after)))
+        for index, identifier in ((i, naming.instance_id(cluster_id, i)) for i in indexes)
     ]
 
 
@@ -128,7 +129,7 @@ class AuroraGlobalPrimary(pulumi.ComponentResource):
             database_name=s.database_name, tags=args.tags,
             **_cluster_security(s, p, cluster_id, params),
             opts=data(self, p.provider, ignore_changes=IGNORED_ON_MEMBERS))
-        self.instances = _instances(self, cluster, cluster_id, args.instances, s, p)
+        self.instances = _instances(self, cluster, cluster_id, range(args.instances), s, p)
         secret = aws.secretsmanager.Secret(
             f"{name}-master-secret", name=f"{s.global_cluster_id}/master",
             description="Aurora global database master credentials (replicated to the DR region)",
@@ -162,6 +163,9 @@ class AuroraSecondaryArgs:
     # Instances of B's cluster that exist before this `pulumi up` (stacks/dr.py finds them when B takes the writer
     # role): the ARC plan's writer-capacity step and `drctl failover` make them with the program's identifiers.
     existing_instances: Sequence[str] = ()
+    # How many instances the constructor declares; `grow(after)` declares the rest once `after` is done. The dr
+    # stack promotes a warm B's existing instances and adds readers only after the promotion (None: all at once).
+    instances_first: int | None = None
 
 
 class AuroraSecondary(pulumi.ComponentResource):
@@ -181,9 +185,18 @@ class AuroraSecondary(pulumi.ComponentResource):
             cluster_id, global_cluster_identifier=args.global_cluster_id, tags=args.tags,
             **_cluster_security(s, p, cluster_id, params),
             opts=data(self, p.provider, ignore_changes=IGNORED_ON_MEMBERS))
-        self.instances = _instances(self, cluster, cluster_id, args.instances, s, p, args.existing_instances)
+        first = args.instances if args.instances_first is None else min(args.instances_first, args.instances)
+        self.instances = _instances(self, cluster, cluster_id, range(first), s, p, args.existing_instances)
+        self._grow = lambda after: _instances(self, cluster, cluster_id, range(first, args.instances), s, p,
+                                              args.existing_instances, after)
         self.cluster_arn = cluster.arn
         self.cluster_id = cluster.cluster_identifier
         self.reader_endpoint = cluster.reader_endpoint
         self.register_outputs({"clusterArn": self.cluster_arn, "readerEndpoint": self.reader_endpoint,
-                               "instances": len(self.instances)})
+                               "instances": args.instances})
+
+    def grow(self, after: Sequence[pulumi.Resource]) -> list[aws.rds.ClusterInstance]:
+        """The instances beyond `instances_first`, each created once `after` is done (none when it was not set)."""
+        grown = self._grow(after)
+        self.instances = [*self.instances, *grown]
+        return grown

@@ -47,13 +47,16 @@ def build(settings: Settings) -> None:
         placement=ClusterPlacement(region=b, provider=provider_b, subnet_group_name=network.db_subnet_group_name,
                                    security_group_id=network.db_security_group_id, kms_key_arn=replica_key_arn),
         global_cluster_id=primary.require_output("globalClusterId"), instances=cap.aurora_instances_b,
-        existing_instances=instances_made_outside(settings, b, provider_b) if b_writes else ()))
+        existing_instances=instances_made_outside(settings, b, provider_b) if b_writes else (),
+        # a warm B promotes the instances it had and gets its new readers after (below); a headless B needs them all
+        instances_first=standing.aurora_instances_b if b_writes and not standing.headless_b else None))
 
     account = account_id(provider_b)
     # Which cluster writes: A's, or B's with `failover: true`. What must follow the role change depends on it, so
     # the engine runs it after the move (an update waits for its dependencies' updates; deletes come last):
     # - B writes (failover): B has an instance to promote first (a headless cluster's new ones: it cannot write
-    #   without; a warm B's existing ones, not the ~10-minute new ones) and B's capacity scales up alongside; DNS
+    #   without; a warm B's existing ones, its new readers, ~10 min each, added once it writes: nothing changes the
+    #   cluster under its role change) and B's capacity scales up alongside; DNS
     #   moves once B writes and, where B served nothing before (pilot light), once B's services run. A warm B takes
     #   the traffic at the capacity it has and grows under it, as the ARC plan and `drctl failover` order it.
     # - A writes (failback, and any posture flip meanwhile): DNS moves back once A writes again, and only then does
@@ -72,8 +75,8 @@ def build(settings: Settings) -> None:
         target_region=b if b_writes else a,
         mode=settings.failover_mode.value if b_writes else "planned",  # failback is a switchover: RPO 0
         cache=cache_role(settings, cap, primary, cache_b)),  # B's Global Datastore member follows the writer
-        opts=pulumi.ResourceOptions(depends_on=(secondary.instances[:standing.aurora_instances_b]
-                                                or secondary.instances) if b_writes else []))
+        opts=pulumi.ResourceOptions(depends_on=secondary.instances if b_writes else []))
+    secondary.grow(after=[writer])
     if not b_writes:
         cache_b = b_cache(after=[writer])
 

@@ -100,8 +100,10 @@ def test_failover_moves_dns_only_after_the_writer_and_the_writer_after_b_has_ins
     warm = posture != "pilot-light"
     created = [s for s in order.steps if s.resource.type == INSTANCE and s.action is Action.CREATE]
     assert created or posture == "active-active"  # active-active's B has production already
-    for instance in created:  # a headless cluster cannot write; a warm one has the instance it promotes
+    for instance in created:  # a headless cluster cannot write; a warm one promotes the instance it has, and
+        # gets its new readers once it writes (nothing changes the cluster under its role change)
         assert order.happens_after(writer, instance) is not warm, instance.resource.name
+        assert order.happens_after(instance, writer) is warm, instance.resource.name
     workloads = [s for s in order.steps if is_service(s.resource)]  # Deployments, and HPAs raising their floor
     growth = [s for s in order.steps if s.resource.type == NODE_GROUP]
     if posture != "active-active":  # active-active already runs B at production: nothing to scale
