@@ -1,10 +1,12 @@
 """Benchmark: the Q2 drill on the sandbox, RTO (detection included) and RPO over several runs.
 
-    scripts/dev bench drill        (or: python -m scripts.bench.drill [--runs 5] [--planned-runs 5])
+    scripts/dev bench drill        (or: python -m scripts.bench.drill [--runs 5] [--planned-runs 5] [--warm-runs 5])
 
 Each run is a whole `drctl drill run Q2` without the failback (a fresh region pair, 1 s of write load, A's
 database and service SIGKILLed, detection by health check, `drctl failover --unplanned` unchanged); reports go
-to a temp dir. "paused" runs pause B's WAL replay 0.5 s before the kill, so there is a lag to lose. Goals
+to a temp dir. "paused" runs pause B's WAL replay 0.5 s before the kill, so there is a lag to lose; "warm" runs
+are unplanned with B built at warm standby's row (an instance to promote, nodes, a cache member the runbook
+promotes too), beside the stack's own posture (pilot light) in the same run. Goals
 (the sandbox's detection settings: health checks every 0.1 s, 2 failures): RTO <= 2 s;
 unplanned RPO within 100 ms of the replication lag pg_stat_replication reported at the kill; planned
 switchover RPO 0.
@@ -26,6 +28,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--runs", type=int, default=5, help="unplanned runs (at least 5 for the figures)")
     parser.add_argument("--planned-runs", type=int, default=5, help="planned switchover runs")
+    parser.add_argument("--warm-runs", type=int, default=5, help="unplanned runs with B at warm standby")
     parser.add_argument("--paused-runs", type=int, default=3,
                         help="unplanned runs with B's WAL replay paused 0.5 s before the kill (a real lag to lose)")
     args = parser.parse_args()
@@ -34,7 +37,10 @@ def main() -> None:
     from ops.drctl.drills.scenarios import Q2Options
     from ops.drctl.sandbox.region_pair import SandboxOptions
 
+    from dataclasses import replace
+
     sandbox = SandboxOptions(with_search=False, with_stripe=False)  # neither takes part in the failover
+    warm = replace(sandbox, posture="warm-standby")
 
     def pause_replay(pair) -> None:
         with pair.b.node.connect("postgres") as conn:
@@ -43,11 +49,13 @@ def main() -> None:
 
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="bench-drill-") as tmp:
-        for variant, count in (("unplanned", args.runs), ("planned", args.planned_runs), ("paused", args.paused_runs)):
+        for variant, count in (("unplanned", args.runs), ("warm", args.warm_runs), ("planned", args.planned_runs),
+                               ("paused", args.paused_runs)):
             for n in range(1, count + 1):
                 started = time.perf_counter()
                 run = drill("Q2", report_dir=Path(tmp) / "reports", journal_dir=Path(tmp) / "runs",
-                            q2=Q2Options(planned=variant == "planned", failback=False, sandbox=sandbox,
+                            q2=Q2Options(planned=variant == "planned", failback=False,
+                                         sandbox=warm if variant == "warm" else sandbox,
                                          before_disaster=pause_replay if variant == "paused" else None)).run
                 m = run["measured"]
                 detection = (run["marks"]["detected"] - run["marks"]["disaster"]) if "detected" in run["marks"] \
@@ -65,7 +73,7 @@ def main() -> None:
                 if r["error"]:
                     print(f"  error: {r['error'].splitlines()[0]}")
     print()
-    for variant in ("unplanned", "planned", "paused"):
+    for variant in ("unplanned", "warm", "planned", "paused"):
         done = [r for r in rows if r["variant"] == variant and r["status"] == "done" and r["rto"] is not None]
         if not done:
             continue
