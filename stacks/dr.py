@@ -56,9 +56,9 @@ def build(settings: Settings) -> None:
     # the engine runs it after the move (an update waits for its dependencies' updates; deletes come last):
     # - B writes (failover): B has an instance to promote first (a headless cluster's new ones: it cannot write
     #   without; a warm B's existing ones, its new readers, ~10 min each, added once it writes: nothing changes the
-    #   cluster under its role change) and B's capacity scales up alongside; DNS
-    #   moves once B writes and, where B served nothing before (pilot light), once B's services run. A warm B takes
-    #   the traffic at the capacity it has and grows under it, as the ARC plan and `drctl failover` order it.
+    #   cluster under its role change) and B's capacity scales up alongside. DNS moves once B writes and, where B
+    #   served nothing before (pilot light), once B's services run: a warm B takes the traffic at the capacity it
+    #   has and grows under it, as the ARC plan and `drctl failover` order it.
     # - A writes (failback, and any posture flip meanwhile): DNS moves back once A writes again, and only then does
     #   B's capacity shrink (nodes, then pods); instances beyond the posture go at the end, as every delete does.
 

@@ -17,6 +17,7 @@ import argparse
 import statistics
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 
@@ -36,8 +37,6 @@ def main() -> None:
     from ops.drctl.drills.run import drill
     from ops.drctl.drills.scenarios import Q2Options
     from ops.drctl.sandbox.region_pair import SandboxOptions
-
-    from dataclasses import replace
 
     sandbox = SandboxOptions(with_search=False, with_stripe=False)  # neither takes part in the failover
     warm = replace(sandbox, posture="warm-standby")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -98,7 +98,8 @@ def run(
         raise typer.Exit(2)
     # SIGTERM as Ctrl-C: the region pair is stopped either way
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    def at_posture(options):  # type: ignore[no-untyped-def]
+
+    def at_posture(options: Any) -> Any:  # each scenario's options, with B at --posture (None: the stack file's)
         return replace(options, sandbox=replace(options.sandbox, posture=posture))
 
     try:

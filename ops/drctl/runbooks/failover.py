@@ -113,7 +113,7 @@ def _b_has_a_writer(ctx: RunContext) -> bool:
 
 def _nodeless(ctx: RunContext) -> list[NodegroupTarget]:
     """B's node groups with no node asked for: nothing of B's can serve until they grow."""
-    eks = ctx.client("eks", ctx.params["dr_region"]) if ctx.params["nodegroups"] else None
+    eks = ctx.client("eks", ctx.params["dr_region"])
     return [t for t in _nodegroup_targets(ctx)
             if not describe_nodegroup(eks, t.cluster, t.nodegroup)["scalingConfig"].get("desiredSize")]
 
@@ -163,7 +163,7 @@ def _grow(ctx: RunContext) -> dict[str, Any]:
     p = ctx.params
     created = aurora.add_instances(ctx.client("rds", p["dr_region"]), cluster_id=p["dr_cluster_id"],
                                    count=p["failover_row"]["aurora_instances_b"], instance_class=p["instance_class"])
-    eks = ctx.client("eks", p["dr_region"]) if p["nodegroups"] else None
+    eks = ctx.client("eks", p["dr_region"])
     return {"aurora_created": created,
             "nodegroups": {f"{t.cluster}/{t.nodegroup}": request_nodegroup_size(eks, t)
                            for t in _nodegroup_targets(ctx)}}
@@ -189,7 +189,7 @@ def _grown(ctx: RunContext) -> dict[str, Any]:
     instances = aurora.wait_instances_available(ctx.client("rds", p["dr_region"]), cluster_id=p["dr_cluster_id"],
                                                 count=p["failover_row"]["aurora_instances_b"],
                                                 timeout_s=p["timeout_s"], poll_s=p["poll_s"])
-    eks = ctx.client("eks", p["dr_region"]) if p["nodegroups"] else None
+    eks = ctx.client("eks", p["dr_region"])
     for target in _nodegroup_targets(ctx):
         wait_nodegroup_size(eks, target, timeout_s=p["timeout_s"], poll_s=p["poll_s"])
     return {"aurora_instances": instances, "nodegroups": p["nodegroups"]}
